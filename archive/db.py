@@ -1,0 +1,72 @@
+"""Opening the archive: pragmas for durability, named migrations, write transactions."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from archive.schema import migrations
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+class ArchiveUnavailable(Exception):
+    """The archive cannot be opened or written; callers answer with a temporary failure."""
+
+
+def open_archive(path: Path | str) -> Database:
+    """Open (creating and migrating if needed) the archive at `path`.
+
+    Every connection runs in WAL mode with `synchronous=FULL`: a commit is on disk before the
+    call returns, which is what lets the SMTP edge answer 250 right after its commit.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        db = Database(conn)
+        with write_transaction(db):
+            migrations.apply(db)
+            if db.execute("SELECT 1 FROM meta WHERE key = 'installation_id'").fetchone() is None:
+                db.execute(
+                    "INSERT INTO meta (key, value) VALUES ('installation_id', ?)",
+                    [secrets.token_hex(8)],
+                )
+    except (sqlite3.Error, OSError) as exc:
+        raise ArchiveUnavailable(f"cannot open the archive {path}: {exc}") from exc
+    return db
+
+
+@contextlib.contextmanager
+def write_transaction(db: Database) -> Iterator[Database]:
+    """One IMMEDIATE transaction: takes the write lock up front so it never deadlocks upgrading."""
+    conn = db.conn
+    if conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")
+
+
+def installation_id(db: Database) -> str:
+    """A value unique to this installation, used in casebook's loop header."""
+    return db.execute("SELECT value FROM meta WHERE key = 'installation_id'").fetchone()[0]

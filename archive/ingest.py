@@ -1,0 +1,151 @@
+"""The one entry for every transport: archive a parsed message and act on it, atomically.
+
+`ingest_message` dedupes by Message-ID, threads the message into a case, opens or updates the
+case, writes the audit log and queues outgoing mail, all in one transaction, so a crash never
+leaves half a case and a redelivered message changes nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from archive import reports
+from archive.cases import party_by_token, party_for_address, record_event
+from archive.clock import to_text
+from archive.db import write_transaction
+from archive.models import IncomingMessage, RouteKind
+from archive.outbox import Audience, find_by_key, queue_mail
+from archive.settings import Settings
+from archive.store import IngestResult, hold, store_message
+from archive.threads import case_by_references, case_by_tag
+
+
+def ingest_message(
+    db: Database,
+    msg: IncomingMessage,
+    settings: Settings,
+    now: datetime,
+    delivery_pk: int | None = None,
+) -> IngestResult:
+    """Archive `msg` and do what it asks, in one transaction; idempotent per Message-ID."""
+    with write_transaction(db):
+        row = db.execute(
+            "SELECT id, kind, case_pk, held_reason FROM messages WHERE message_id = ?",
+            [msg.message_id],
+        ).fetchone()
+        if row:
+            result = IngestResult(row[0], True, row[1], _case_ref(db, row[2]), row[3])
+        else:
+            result = _dispatch(db, msg, settings, now)
+        if delivery_pk is not None:
+            mark_delivery_processed(db, delivery_pk, result.message_pk, msg.sha256, now)
+        return result
+
+
+def mark_delivery_processed(
+    db: Database, delivery_pk: int, message_pk: int, sha256: str, now: datetime
+) -> None:
+    """Link a spooled delivery to its message; drop the spooled bytes once kept identically."""
+    db.execute(
+        "UPDATE deliveries SET status = 'processed', message_pk = ?, processed_at = ?,"
+        " raw = CASE WHEN sha256 = ? THEN NULL ELSE raw END WHERE id = ?",
+        [message_pk, to_text(now), sha256, delivery_pk],
+    )
+
+
+def _case_ref(db: Database, case_pk: int | None) -> str | None:
+    if case_pk is None:
+        return None
+    return db.execute("SELECT ref FROM cases WHERE id = ?", [case_pk]).fetchone()[0]
+
+
+def _dispatch(db: Database, msg: IncomingMessage, settings: Settings, now: datetime):
+    if msg.looped:
+        return hold(db, msg, now, "mail loop: carries casebook's own loop header", kind="loop")
+    route = msg.route.kind
+    if route is RouteKind.BOUNCE:
+        return _bounce(db, msg, settings, now)
+    if route is RouteKind.REPLY:
+        return _reply_address(db, msg, settings, now)
+    if route is RouteKind.LIST:
+        return _list_copy(db, msg, settings, now)
+    if route is RouteKind.APPEAL:
+        return hold(db, msg, now, "appeal awaiting the Executive Council", kind="appeal")
+    if route is RouteKind.REPORT:
+        return _reports_address(db, msg, settings, now)
+    return hold(db, msg, now, "not addressed to any address casebook serves", kind="unrouted")
+
+
+def _reports_address(db: Database, msg: IncomingMessage, settings: Settings, now: datetime):
+    by_refs = case_by_references(db, msg)
+    case = by_refs or case_by_tag(db, msg, settings.case_prefix)
+    if msg.automatic:
+        if case is None:
+            return hold(db, msg, now, "automatic reply that belongs to no case", kind="autoreply")
+        return reports.record_automatic(db, msg, case, settings, now)
+    if case is not None:
+        party = party_for_address(db, case, msg.from_addr)
+        if party is None:
+            how = "references" if by_refs else "subject tag"
+            reason = f"{how} name {case.ref} but the sender is not a party of the case"
+            return hold(db, msg, now, reason, kind="held", case=case)
+        return reports.record_followup(db, msg, case, party, settings, now)
+    if msg.subject_tag:
+        return hold(db, msg, now, f"subject tag {msg.subject_tag} names no case", kind="held")
+    return reports.open_report(db, msg, settings, now)
+
+
+def _reply_address(db: Database, msg: IncomingMessage, settings: Settings, now: datetime):
+    party = party_by_token(db, msg.route.token or "")
+    if party is None:
+        return hold(db, msg, now, "unknown or stale reply address", kind="held")
+    case = reports.case_of(db, party)
+    if msg.automatic:
+        return reports.record_automatic(db, msg, case, settings, now)
+    if party.role == "member":
+        return reports.record_deliberation(db, msg, case, now, via="reply address")
+    return reports.record_followup(db, msg, case, party, settings, now)
+
+
+def _list_copy(db: Database, msg: IncomingMessage, settings: Settings, now: datetime):
+    case = case_by_references(db, msg) or case_by_tag(db, msg, settings.case_prefix)
+    if case is None:
+        pk = store_message(db, msg, now, kind="list")
+        return IngestResult(pk, False, "list")
+    return reports.record_deliberation(db, msg, case, now, via="committee list")
+
+
+def _bounce(db: Database, msg: IncomingMessage, settings: Settings, now: datetime):
+    item = find_by_key(db, msg.bounce_key or "")
+    if item is None or item.case_pk is None:
+        return hold(db, msg, now, "bounce for mail casebook has no record of", kind="bounce")
+    case = reports.case_by_pk(db, item.case_pk)
+    pk = store_message(db, msg, now, kind="bounce", case=case)
+    record_event(
+        db,
+        case,
+        now=now,
+        actor="mailer",
+        action="delivery-failed",
+        detail={"template": item.template, "bounced_message": item.message_id},
+        message_pk=pk,
+    )
+    # A failed notice to the committee is not itself announced to the committee: no loops.
+    if item.audience not in (Audience.COMMITTEE, Audience.CHAIR):
+        queue_mail(
+            db,
+            now=now,
+            domain=settings.domain,
+            template="committee/delivery_problem",
+            audience=Audience.COMMITTEE,
+            case=case,
+            context={
+                "case_ref": case.ref,
+                "template": item.template,
+                "problem": "bounced",
+                "detail": msg.text[:2000],
+            },
+        )
+    return IngestResult(pk, False, "bounce", case.ref)

@@ -1,0 +1,190 @@
+"""The durable outbox: mail is queued in the transaction that causes it and sent from here.
+
+The archive only stores what to send, to whom (an audience resolved when it is sent) and the
+fields its template may show; rendering and delivery are the mailer's.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from archive.cases import Case, Party, new_token
+from archive.clock import to_text
+
+
+class Audience:
+    PARTY = "party"  # one party of the case, with their reply address
+    ADDRESS = "address"  # one plain address (e.g. the envelope sender of an ack)
+    COMMITTEE = "committee"  # the case's audience: the list, or each non-conflicted member
+    CHAIR = "chair"  # the chair, or the next member if the chair is conflicted
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    pk: int
+    message_id: str
+    case_pk: int | None
+    template: str
+    audience: str
+    to_addr: str | None
+    party_pk: int | None
+    context: dict
+    in_reply_to: str | None
+    refs: tuple[str, ...]
+    auto_submitted: str
+    attempts: int
+    created_at: str
+
+    @property
+    def key(self) -> str:
+        """The random part of the Message-ID; also the bounce address's tag."""
+        return self.message_id.strip("<>").split("@", 1)[0]
+
+
+def make_message_id(domain: str) -> str:
+    return f"<cb-{new_token()}@{domain}>"
+
+
+def queue_mail(
+    db: Database,
+    *,
+    now: datetime,
+    domain: str,
+    template: str,
+    audience: str,
+    context: dict,
+    case: Case | None = None,
+    party: Party | None = None,
+    to_addr: str | None = None,
+    in_reply_to: str | None = None,
+    refs: tuple[str, ...] = (),
+    auto_submitted: str = "auto-generated",
+    not_before: datetime | None = None,
+    fold_key: str | None = None,
+) -> str:
+    """Queue one mail; returns its Message-ID. Call inside the causing write transaction."""
+    message_id = make_message_id(domain)
+    db.execute(
+        "INSERT INTO outbox (message_id, case_pk, template, audience, to_addr, party_pk, context,"
+        " in_reply_to, refs, auto_submitted, fold_key, next_attempt_at, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            message_id,
+            case.pk if case else None,
+            template,
+            audience,
+            to_addr,
+            party.pk if party else None,
+            json.dumps(context, sort_keys=True),
+            in_reply_to,
+            json.dumps(list(refs)),
+            auto_submitted,
+            fold_key,
+            to_text(not_before or now),
+            to_text(now),
+        ],
+    )
+    return message_id
+
+
+def queued_by_fold_key(db: Database, fold_key: str) -> tuple[int, dict] | None:
+    row = db.execute(
+        "SELECT id, context FROM outbox WHERE fold_key = ? AND status = 'queued'", [fold_key]
+    ).fetchone()
+    return (row[0], json.loads(row[1])) if row else None
+
+
+def update_context(db: Database, pk: int, context: dict) -> None:
+    db.execute(
+        "UPDATE outbox SET context = ? WHERE id = ?", [json.dumps(context, sort_keys=True), pk]
+    )
+
+
+def last_queued_at(db: Database, case: Case, template: str) -> str | None:
+    row = db.execute(
+        "SELECT MAX(created_at) FROM outbox WHERE case_pk = ? AND template = ?",
+        [case.pk, template],
+    ).fetchone()
+    return row[0]
+
+
+OUTBOX_COLUMNS = (
+    "id, message_id, case_pk, template, audience, to_addr, party_pk, context, in_reply_to, refs,"
+    " auto_submitted, attempts, created_at"
+)
+
+
+def _item(row) -> OutboxItem:
+    values = list(row)
+    values[7] = json.loads(values[7])
+    values[9] = tuple(json.loads(values[9]))
+    return OutboxItem(*values)
+
+
+def due_mail(db: Database, now: datetime, limit: int = 100) -> list[OutboxItem]:
+    rows = db.execute(
+        f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE status = 'queued' AND next_attempt_at <= ?"
+        " ORDER BY next_attempt_at, id LIMIT ?",
+        [to_text(now), limit],
+    )
+    return [_item(row) for row in rows]
+
+
+def next_due_at(db: Database) -> str | None:
+    row = db.execute("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'queued'").fetchone()
+    return row[0]
+
+
+def find_by_key(db: Database, key: str) -> OutboxItem | None:
+    """The outbox row a bounce address's tag names, if any."""
+    row = db.execute(
+        f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE message_id LIKE ? ESCAPE '\\'",
+        ["<" + key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "@%"],
+    ).fetchone()
+    return _item(row) if row else None
+
+
+def sent_copies(db: Database, item: OutboxItem) -> set[str]:
+    rows = db.execute("SELECT recipient FROM outbox_sends WHERE outbox_pk = ?", [item.pk])
+    return {row[0] for row in rows}
+
+
+def record_copy_sent(
+    db: Database, item: OutboxItem, recipient: str, message_id: str, now: datetime
+) -> None:
+    db.execute(
+        "INSERT OR IGNORE INTO outbox_sends (outbox_pk, recipient, message_id, sent_at)"
+        " VALUES (?, ?, ?, ?)",
+        [item.pk, recipient.lower(), message_id, to_text(now)],
+    )
+
+
+def mark_sent(db: Database, item: OutboxItem, now: datetime) -> None:
+    db.execute(
+        "UPDATE outbox SET status = 'sent', sent_at = ?, last_error = NULL WHERE id = ?",
+        [to_text(now), item.pk],
+    )
+
+
+def mark_retry(db: Database, item: OutboxItem, error: str, retry_at: datetime) -> None:
+    db.execute(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
+        " WHERE id = ?",
+        [error[:500], to_text(retry_at), item.pk],
+    )
+
+
+def mark_failed(db: Database, item: OutboxItem, error: str) -> None:
+    db.execute(
+        "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?",
+        [error[:500], item.pk],
+    )
+
+
+def retry_delay(schedule: tuple[timedelta, ...], attempts: int) -> timedelta:
+    """The wait before attempt `attempts + 1`: the schedule's step, its last step repeating."""
+    return schedule[min(attempts, len(schedule) - 1)]

@@ -1,0 +1,95 @@
+"""Read-only views of the archive for the CLI (`cases`, `show`, `stats`), as plain dicts.
+
+These dicts are the stable `--json` output documented in the README.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlite_utils import Database
+
+from archive.cases import Case, parties_of
+
+
+def case_summary(db: Database, case: Case) -> dict:
+    reporters = parties_of(db, case, role="reporter")
+    return {
+        "id": case.ref,
+        "state": case.state,
+        "urgent": case.urgent,
+        "opened_at": case.opened_at,
+        "reporter": reporters[0].email if reporters else None,
+        "conflicted": list(case.conflicted),
+    }
+
+
+def case_detail(db: Database, case: Case) -> dict:
+    detail = case_summary(db, case)
+    detail["fields"] = case.fields
+    detail["parties"] = [
+        {"role": p.role, "name": p.name, "email": p.email} for p in parties_of(db, case)
+    ]
+    detail["messages"] = [
+        {
+            "message_id": row[0],
+            "from": row[1],
+            "subject": row[2],
+            "direction": row[3],
+            "kind": row[4],
+            "at": row[5],
+            "held": bool(row[6]),
+        }
+        for row in db.execute(
+            "SELECT message_id, from_addr, subject, direction, kind, archived_at, held"
+            " FROM messages WHERE case_pk = ? ORDER BY archived_at, id",
+            [case.pk],
+        )
+    ]
+    detail["events"] = [
+        {"at": row[0], "actor": row[1], "action": row[2], "detail": json.loads(row[3])}
+        for row in db.execute(
+            "SELECT at, actor, action, detail FROM events WHERE case_pk = ? ORDER BY id",
+            [case.pk],
+        )
+    ]
+    detail["votes"] = []
+    detail["deadlines"] = [
+        {"kind": row[0], "due_at": row[1], "fired_at": row[2], "cancelled_at": row[3]}
+        for row in db.execute(
+            "SELECT kind, due_at, fired_at, cancelled_at FROM deadlines WHERE case_pk = ?"
+            " ORDER BY due_at",
+            [case.pk],
+        )
+    ]
+    detail["outbox"] = [
+        {"template": row[0], "status": row[1], "created_at": row[2], "sent_at": row[3]}
+        for row in db.execute(
+            "SELECT template, status, created_at, sent_at FROM outbox WHERE case_pk = ?"
+            " ORDER BY id",
+            [case.pk],
+        )
+    ]
+    detail["bans"] = []
+    return detail
+
+
+def archive_stats(db: Database) -> dict:
+    def grouped(sql: str) -> dict:
+        return {row[0]: row[1] for row in db.execute(sql)}
+
+    return {
+        "messages": db.execute("SELECT COUNT(*) FROM messages").fetchone()[0],
+        "cases": grouped("SELECT state, COUNT(*) FROM cases GROUP BY state ORDER BY state"),
+        "outbox": grouped("SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status"),
+        "deadlines": db.execute(
+            "SELECT COUNT(*) FROM deadlines WHERE fired_at IS NULL AND cancelled_at IS NULL"
+        ).fetchone()[0],
+        "list_messages": db.execute("SELECT COUNT(*) FROM messages WHERE kind = 'list'").fetchone()[
+            0
+        ],
+        "held": db.execute("SELECT COUNT(*) FROM messages WHERE held = 1").fetchone()[0],
+        "deliveries": grouped(
+            "SELECT status, COUNT(*) FROM deliveries GROUP BY status ORDER BY status"
+        ),
+    }

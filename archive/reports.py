@@ -1,0 +1,396 @@
+"""What a report, a follow-up or an automatic reply does to a case (SPEC §3)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from archive.cases import (
+    Case,
+    Party,
+    add_party,
+    get_case,
+    open_case,
+    record_event,
+    set_conflicted,
+    set_urgent,
+)
+from archive.clock import from_text, to_text
+from archive.models import IncomingMessage
+from archive.outbox import (
+    Audience,
+    queue_mail,
+    queued_by_fold_key,
+    update_context,
+)
+from archive.settings import Settings
+from archive.store import IngestResult, store_message
+
+ACK_TEMPLATE = "reporter/ack"
+FOLDED_ACK_TEMPLATE = "reporter/ack_folded"
+FOLLOWUP_ACK_TEMPLATE = "reporter/followup_received"
+FOLD_DELAY = timedelta(hours=1)
+
+
+def case_by_pk(db: Database, pk: int) -> Case:
+    return get_case(db, pk)
+
+
+def case_of(db: Database, party: Party) -> Case:
+    return get_case(db, party.case_pk)
+
+
+def open_report(
+    db: Database, msg: IncomingMessage, settings: Settings, now: datetime
+) -> IngestResult:
+    """A new report: a case, its parties, the audit entries and the mail it causes."""
+    fields = msg.report.as_dict()
+    if msg.delegate:
+        fields["delegate_actions"] = msg.delegate.actions_taken
+    case = open_case(db, prefix=settings.case_prefix, now=now, fields=fields)
+    pk = store_message(db, msg, now, kind="report", case=case)
+    reporter = _add_reporting_parties(db, msg, case, now)
+    record_event(
+        db,
+        case,
+        now=now,
+        actor=msg.from_addr or "unknown sender",
+        action="case-opened",
+        detail={"via": msg.transport, "delegated": msg.delegate is not None},
+        message_pk=pk,
+    )
+    if msg.historical:
+        return IngestResult(pk, False, "report", case.ref)
+    if msg.conflicts:
+        _record_conflicts(db, msg, case, settings, now, pk)
+    if msg.urgent_reasons:
+        set_urgent(db, case, True, now)
+        record_event(
+            db,
+            case,
+            now=now,
+            actor="intake",
+            action="marked-urgent",
+            detail={"reasons": list(msg.urgent_reasons)},
+            message_pk=pk,
+        )
+        queue_mail(
+            db,
+            now=now,
+            domain=settings.domain,
+            template="committee/urgent",
+            audience=Audience.COMMITTEE,
+            case=case,
+            context=_committee_context(case, msg, reporter, urgent=True),
+        )
+    _acknowledge(db, msg, case, reporter, settings, now, pk)
+    queue_mail(
+        db,
+        now=now,
+        domain=settings.domain,
+        template="committee/new_case",
+        audience=Audience.COMMITTEE,
+        case=case,
+        context=_committee_context(case, msg, reporter, urgent=bool(msg.urgent_reasons)),
+    )
+    return IngestResult(pk, False, "report", case.ref)
+
+
+def _add_reporting_parties(db: Database, msg: IncomingMessage, case: Case, now: datetime) -> Party:
+    sender = msg.from_addr or None
+    if msg.delegate:
+        reporter = add_party(
+            db,
+            case,
+            role="reporter",
+            name=msg.delegate.original_name,
+            email=msg.delegate.original_address,
+            now=now,
+        )
+        add_party(db, case, role="delegate", name=msg.from_name, email=sender, now=now)
+        return reporter
+    return add_party(db, case, role="reporter", name=msg.from_name, email=sender, now=now)
+
+
+def _record_conflicts(
+    db: Database,
+    msg: IncomingMessage,
+    case: Case,
+    settings: Settings,
+    now: datetime,
+    message_pk: int,
+) -> None:
+    members = sorted({c.member.lower() for c in msg.conflicts})
+    set_conflicted(db, case, members, now)
+    for conflict in msg.conflicts:
+        record_event(
+            db,
+            case,
+            now=now,
+            actor="intake",
+            action="conflict-detected",
+            detail={"member": conflict.member, "reason": conflict.reason},
+            message_pk=message_pk,
+        )
+    queue_mail(
+        db,
+        now=now,
+        domain=settings.domain,
+        template="chair/conflict",
+        audience=Audience.CHAIR,
+        case=case,
+        context={
+            "case_ref": case.ref,
+            "conflicts": [
+                {"member": c.member, "name": _name_of(settings, c.member), "reason": c.reason}
+                for c in msg.conflicts
+            ],
+        },
+    )
+
+
+def _name_of(settings: Settings, address: str) -> str:
+    person = settings.person_for(address)
+    return person.name if person else address
+
+
+def _committee_context(case: Case, msg: IncomingMessage, reporter: Party, *, urgent: bool) -> dict:
+    """What the committee's audience sees of a new report (never sent outside it)."""
+    return {
+        "case_ref": case.ref,
+        "urgent": urgent,
+        "urgent_reasons": list(msg.urgent_reasons),
+        "fields": msg.report.as_dict(),
+        "missing": list(msg.report.missing()),
+        "reporter": reporter.email or "anonymous",
+        "reporter_name": reporter.name,
+        "delegate": (
+            {"address": msg.from_addr, "actions_taken": msg.delegate.actions_taken}
+            if msg.delegate
+            else None
+        ),
+        "attachments": [a.filename or a.content_type for a in msg.attachments],
+        "subject": msg.subject,
+        "text": msg.text[:20000],
+        "conflicted_count": len({c.member for c in msg.conflicts}),
+    }
+
+
+def _acknowledge(
+    db: Database,
+    msg: IncomingMessage,
+    case: Case,
+    reporter: Party,
+    settings: Settings,
+    now: datetime,
+    message_pk: int,
+) -> None:
+    """Every new case is acknowledged, unless RFC 3834 forbids an answer; floods are folded."""
+    recipient = msg.envelope_from
+    reason = msg.no_reply_reason or (None if recipient else "null envelope sender")
+    if reason:
+        record_event(
+            db,
+            case,
+            now=now,
+            actor="intake",
+            action="acknowledgement-suppressed",
+            detail={"reason": reason},
+            message_pk=message_pk,
+        )
+        return
+    context = {
+        "case_ref": case.ref,
+        "missing": list(msg.report.missing()),
+        "urgent": bool(msg.urgent_reasons),
+    }
+    if _acks_today(db, recipient, now) >= settings.ack_daily_cap:
+        _fold_acknowledgement(db, case, reporter, recipient, settings, now)
+        return
+    queue_mail(
+        db,
+        now=now,
+        domain=settings.domain,
+        template=ACK_TEMPLATE,
+        audience=Audience.PARTY,
+        party=reporter,
+        case=case,
+        to_addr=recipient,
+        context=context,
+        in_reply_to=msg.message_id,
+        refs=(*msg.references, msg.message_id),
+        auto_submitted="auto-replied",
+    )
+    record_event(
+        db,
+        case,
+        now=now,
+        actor="intake",
+        action="acknowledgement-queued",
+        message_pk=message_pk,
+    )
+
+
+def _acks_today(db: Database, recipient: str, now: datetime) -> int:
+    since = to_text(now - timedelta(days=1))
+    row = db.execute(
+        "SELECT COUNT(*) FROM outbox WHERE template = ? AND to_addr = ? COLLATE NOCASE"
+        " AND created_at > ?",
+        [ACK_TEMPLATE, recipient, since],
+    ).fetchone()
+    return row[0]
+
+
+def _fold_acknowledgement(
+    db: Database,
+    case: Case,
+    reporter: Party,
+    recipient: str,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    """Past the daily cap, one acknowledgement lists every further case from that sender."""
+    fold_key = f"ack-fold:{recipient.lower()}"
+    queued = queued_by_fold_key(db, fold_key)
+    if queued:
+        pk, context = queued
+        context["case_refs"] = [*context["case_refs"], case.ref]
+        update_context(db, pk, context)
+    else:
+        queue_mail(
+            db,
+            now=now,
+            domain=settings.domain,
+            template=FOLDED_ACK_TEMPLATE,
+            audience=Audience.PARTY,
+            party=reporter,
+            case=case,
+            to_addr=recipient,
+            context={"case_refs": [case.ref]},
+            auto_submitted="auto-replied",
+            not_before=now + FOLD_DELAY,
+            fold_key=fold_key,
+        )
+    record_event(db, case, now=now, actor="intake", action="acknowledgement-folded")
+
+
+def record_followup(
+    db: Database,
+    msg: IncomingMessage,
+    case: Case,
+    party: Party,
+    settings: Settings,
+    now: datetime,
+) -> IngestResult:
+    """More from a party: archived in the case, shown to the committee, acknowledged daily."""
+    pk = store_message(db, msg, now, kind="followup", case=case)
+    added = _merge_fields(db, case, msg, now)
+    record_event(
+        db,
+        case,
+        now=now,
+        actor=party.email or party.role,
+        action="followup-received",
+        detail={"party": party.role, "fields_added": added},
+        message_pk=pk,
+    )
+    if msg.historical:
+        return IngestResult(pk, False, "followup", case.ref)
+    queue_mail(
+        db,
+        now=now,
+        domain=settings.domain,
+        template="committee/followup",
+        audience=Audience.COMMITTEE,
+        case=case,
+        context={
+            "case_ref": case.ref,
+            "party": party.role,
+            "from": msg.from_addr or "unknown sender",
+            "fields_added": added,
+            "text": msg.text[:20000],
+            "attachments": [a.filename or a.content_type for a in msg.attachments],
+        },
+    )
+    if not msg.no_reply_reason and _followup_ack_due(db, case, settings, now):
+        queue_mail(
+            db,
+            now=now,
+            domain=settings.domain,
+            template=FOLLOWUP_ACK_TEMPLATE,
+            audience=Audience.PARTY,
+            party=party,
+            case=case,
+            context={"case_ref": case.ref},
+            in_reply_to=msg.message_id,
+            refs=(*msg.references, msg.message_id),
+            auto_submitted="auto-replied",
+        )
+    return IngestResult(pk, False, "followup", case.ref)
+
+
+def _followup_ack_due(db: Database, case: Case, settings: Settings, now: datetime) -> bool:
+    row = db.execute(
+        "SELECT MAX(created_at) FROM outbox WHERE case_pk = ? AND template = ?",
+        [case.pk, FOLLOWUP_ACK_TEMPLATE],
+    ).fetchone()
+    return row[0] is None or from_text(row[0]) <= now - settings.followup_ack_interval
+
+
+def _merge_fields(db: Database, case: Case, msg: IncomingMessage, now: datetime) -> list[str]:
+    """Fields the case lacked that a follow-up supplies (labelled lines, links)."""
+    fields = dict(case.fields)
+    added = []
+    for name, value in msg.report.as_dict().items():
+        if name in ("contact",) or not value:
+            continue
+        if name == "links":
+            new_links = [link for link in value if link not in fields.get("links", [])]
+            if new_links:
+                fields["links"] = [*fields.get("links", []), *new_links]
+                added.append(name)
+        elif not fields.get(name):
+            fields[name] = value
+            added.append(name)
+    if added:
+        db.execute(
+            "UPDATE cases SET fields = ?, updated_at = ? WHERE id = ?",
+            [json.dumps(fields), to_text(now), case.pk],
+        )
+    return added
+
+
+def record_automatic(
+    db: Database, msg: IncomingMessage, case: Case, settings: Settings, now: datetime
+) -> IngestResult:
+    """An auto-reply or bounce in a case's thread: archived and shown, never answered."""
+    pk = store_message(db, msg, now, kind="autoreply", case=case)
+    record_event(
+        db,
+        case,
+        now=now,
+        actor=msg.from_addr or "mailer-daemon",
+        action="automatic-reply-received",
+        detail={"reason": msg.no_reply_reason},
+        message_pk=pk,
+    )
+    return IngestResult(pk, False, "autoreply", case.ref)
+
+
+def record_deliberation(
+    db: Database, msg: IncomingMessage, case: Case, now: datetime, *, via: str
+) -> IngestResult:
+    """A committee post in a case thread: part of the case's record."""
+    pk = store_message(db, msg, now, kind="deliberation", case=case)
+    record_event(
+        db,
+        case,
+        now=now,
+        actor=msg.from_addr or "unknown sender",
+        action="deliberation-posted",
+        detail={"via": via},
+        message_pk=pk,
+    )
+    return IngestResult(pk, False, "deliberation", case.ref)

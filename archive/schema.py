@@ -1,0 +1,161 @@
+"""The archive's tables, created and changed only through named migrations.
+
+Times are UTC ISO 8601 text (`*_at`); JSON columns hold lists and objects of plain values.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("casebook")
+
+INITIAL = [
+    # Installation-wide values (the loop-header id).
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    # Every message as it arrived: the spool. `raw` is durable before the SMTP 250 and is
+    # cleared only once an identical copy is kept in `messages`.
+    """CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        received_at TEXT NOT NULL,
+        transport TEXT NOT NULL,
+        envelope_from TEXT NOT NULL,
+        envelope_to TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        raw BLOB,
+        status TEXT NOT NULL DEFAULT 'spooled',
+        message_pk INTEGER REFERENCES messages(id),
+        processed_at TEXT,
+        error TEXT
+    )""",
+    "CREATE INDEX deliveries_spooled ON deliveries(id) WHERE status = 'spooled'",
+    # One row per distinct message (by Message-ID), incoming or sent.
+    """CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        message_id TEXT NOT NULL UNIQUE,
+        direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+        kind TEXT NOT NULL,
+        case_pk INTEGER REFERENCES cases(id),
+        held INTEGER NOT NULL DEFAULT 0,
+        held_reason TEXT,
+        from_addr TEXT,
+        from_name TEXT,
+        to_addrs TEXT NOT NULL DEFAULT '[]',
+        subject TEXT,
+        date TEXT,
+        in_reply_to TEXT,
+        refs TEXT NOT NULL DEFAULT '[]',
+        body_text TEXT,
+        defects TEXT NOT NULL DEFAULT '[]',
+        sha256 TEXT NOT NULL,
+        raw BLOB NOT NULL,
+        archived_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX messages_case ON messages(case_pk)",
+    """CREATE TABLE attachments (
+        id INTEGER PRIMARY KEY,
+        message_pk INTEGER NOT NULL REFERENCES messages(id),
+        filename TEXT,
+        content_type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        data BLOB NOT NULL
+    )""",
+    "CREATE INDEX attachments_message ON attachments(message_pk)",
+    """CREATE TABLE cases (
+        id INTEGER PRIMARY KEY,
+        ref TEXT NOT NULL UNIQUE,
+        year INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        urgent INTEGER NOT NULL DEFAULT 0,
+        opened_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        fields TEXT NOT NULL DEFAULT '{}',
+        conflicted TEXT NOT NULL DEFAULT '[]',
+        UNIQUE (year, seq)
+    )""",
+    # Everyone a case involves, each with an unguessable reply token for its reply address.
+    """CREATE TABLE parties (
+        id INTEGER PRIMARY KEY,
+        case_pk INTEGER NOT NULL REFERENCES cases(id),
+        role TEXT NOT NULL,
+        name TEXT,
+        email TEXT,
+        token TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX parties_case ON parties(case_pk)",
+    # The audit log: append-only, enforced by the triggers below.
+    """CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        case_pk INTEGER REFERENCES cases(id),
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '{}',
+        message_pk INTEGER REFERENCES messages(id)
+    )""",
+    "CREATE INDEX events_case ON events(case_pk)",
+    """CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+       BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+    """CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+       BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+    # Mail to send. Recipients are resolved from `audience` when the mail is sent.
+    """CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        message_id TEXT NOT NULL UNIQUE,
+        case_pk INTEGER REFERENCES cases(id),
+        template TEXT NOT NULL,
+        audience TEXT NOT NULL,
+        to_addr TEXT,
+        party_pk INTEGER REFERENCES parties(id),
+        context TEXT NOT NULL DEFAULT '{}',
+        in_reply_to TEXT,
+        refs TEXT NOT NULL DEFAULT '[]',
+        auto_submitted TEXT NOT NULL,
+        fold_key TEXT,
+        status TEXT NOT NULL DEFAULT 'queued',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT
+    )""",
+    "CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE status = 'queued'",
+    "CREATE INDEX outbox_case ON outbox(case_pk, template)",
+    "CREATE UNIQUE INDEX outbox_fold ON outbox(fold_key) WHERE status = 'queued'",
+    # One row per copy handed to the relay, so a retry after a crash skips what went out.
+    """CREATE TABLE outbox_sends (
+        outbox_pk INTEGER NOT NULL REFERENCES outbox(id),
+        recipient TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        sent_at TEXT NOT NULL,
+        PRIMARY KEY (outbox_pk, recipient)
+    )""",
+    """CREATE TABLE deadlines (
+        id INTEGER PRIMARY KEY,
+        case_pk INTEGER REFERENCES cases(id),
+        kind TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        fired_at TEXT,
+        cancelled_at TEXT,
+        payload TEXT NOT NULL DEFAULT '{}'
+    )""",
+    """CREATE INDEX deadlines_due ON deadlines(due_at)
+       WHERE fired_at IS NULL AND cancelled_at IS NULL""",
+    # Only one sender at a time: whoever holds the lease until it expires.
+    """CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    )""",
+]
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    for statement in INITIAL:
+        db.execute(statement)

@@ -1,0 +1,152 @@
+"""What the archive records when the mailer hands mail to the relay or gives up on it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from archive.cases import (
+    Case,
+    Party,
+    add_party,
+    get_case,
+    get_party,
+    parties_of,
+    record_event,
+    set_state,
+)
+from archive.clock import to_text
+from archive.db import write_transaction
+from archive.models import CaseState
+from archive.outbox import (
+    Audience,
+    OutboxItem,
+    mark_failed,
+    mark_retry,
+    mark_sent,
+    queue_mail,
+    record_copy_sent,
+)
+from archive.settings import Settings
+
+ACK_TEMPLATES = ("reporter/ack", "reporter/ack_folded")
+
+
+def member_party(db: Database, case: Case, email: str, name: str, now: datetime) -> Party:
+    """The member's own party row on the case (their reply address), created on first use."""
+    with write_transaction(db):
+        for party in parties_of(db, case, role="member"):
+            if party.email and party.email.lower() == email.lower():
+                return party
+        return add_party(db, case, role="member", name=name, email=email, now=now)
+
+
+def record_copy(
+    db: Database,
+    item: OutboxItem,
+    *,
+    recipient: str,
+    message_id: str,
+    raw: bytes,
+    to_addrs: list[str],
+    subject: str,
+    from_addr: str,
+    text: str,
+    now: datetime,
+) -> None:
+    """One copy went to the relay: remember it (so a retry skips it) and archive it."""
+    with write_transaction(db):
+        record_copy_sent(db, item, recipient, message_id, now)
+        db.execute(
+            "INSERT OR IGNORE INTO messages (message_id, direction, kind, case_pk, from_addr,"
+            " to_addrs, subject, in_reply_to, refs, body_text, sha256, raw, archived_at)"
+            " VALUES (?, 'out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                message_id,
+                item.template,
+                item.case_pk,
+                from_addr,
+                json.dumps(to_addrs),
+                subject,
+                item.in_reply_to,
+                json.dumps(list(item.refs)),
+                text,
+                hashlib.sha256(raw).hexdigest(),
+                raw,
+                to_text(now),
+            ],
+        )
+
+
+def finish_item(db: Database, item: OutboxItem, now: datetime) -> None:
+    """Every copy went out: the item is sent, and a sent acknowledgement moves its case on."""
+    with write_transaction(db):
+        mark_sent(db, item, now)
+        if item.case_pk is None:
+            return
+        case = get_case(db, item.case_pk)
+        record_event(
+            db,
+            case,
+            now=now,
+            actor="mailer",
+            action="mail-sent",
+            detail={"template": item.template, "message_id": item.message_id},
+        )
+        if item.template in ACK_TEMPLATES and case.state == CaseState.RECEIVED:
+            set_state(db, case, CaseState.ACKNOWLEDGED, now)
+            record_event(
+                db,
+                case,
+                now=now,
+                actor="mailer",
+                action="state-changed",
+                detail={"from": case.state, "to": CaseState.ACKNOWLEDGED.value},
+            )
+
+
+def postpone_item(db: Database, item: OutboxItem, error: str, retry_at: datetime) -> None:
+    with write_transaction(db):
+        mark_retry(db, item, error, retry_at)
+
+
+def fail_item(
+    db: Database, item: OutboxItem, error: str, settings: Settings, now: datetime
+) -> None:
+    """Mail that cannot be delivered: recorded, and the committee is told (never in a loop)."""
+    with write_transaction(db):
+        mark_failed(db, item, error)
+        if item.case_pk is None:
+            return
+        case = get_case(db, item.case_pk)
+        record_event(
+            db,
+            case,
+            now=now,
+            actor="mailer",
+            action="delivery-failed",
+            detail={"template": item.template, "error": error[:300]},
+        )
+        if item.audience in (Audience.COMMITTEE, Audience.CHAIR):
+            return
+        queue_mail(
+            db,
+            now=now,
+            domain=settings.domain,
+            template="committee/delivery_problem",
+            audience=Audience.COMMITTEE,
+            case=case,
+            context={
+                "case_ref": case.ref,
+                "template": item.template,
+                "problem": "could not be delivered",
+                "detail": error[:2000],
+            },
+        )
+
+
+def party_of(db: Database, item: OutboxItem) -> Party | None:
+    return get_party(db, item.party_pk) if item.party_pk else None

@@ -1,0 +1,387 @@
+"""The committee's configuration as frozen values, loaded from one TOML file.
+
+Every error in the file is collected and reported together, one line each, so an operator
+fixes a broken configuration in one pass (`casebook check-config`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ADDRESS_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*/=?^_`{|}~+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$")
+DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+COMMAND_AUTH_MODES = ("dkim", "token")
+ROLES = ("chair", "member")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; `problems` lists every reason, one line each."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    email: str
+    aliases: tuple[str, ...] = ()
+    role: str = "member"
+
+    def matches_address(self, address: str) -> bool:
+        wanted = address.lower()
+        return wanted == self.email.lower() or wanted in (a.lower() for a in self.aliases)
+
+
+@dataclass(frozen=True)
+class Relay:
+    host: str = "127.0.0.1"
+    port: int = 2525
+    starttls: bool = False
+    username: str | None = None
+    password_file: Path | None = None
+    password_env: str | None = None
+    timeout: float = 30.0
+
+    def password(self) -> str | None:
+        """The relay password, read at use time from a file or the environment, never stored."""
+        if self.password_file is not None:
+            return self.password_file.read_text().strip()
+        if self.password_env:
+            return os.environ.get(self.password_env)
+        return None
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: Path
+    spool: Path
+    timezone: str
+    case_prefix: str
+    reports: str
+    appeals: str
+    committee_list: str
+    council_address: str
+    core_team: str
+    list_subscriber: str | None
+    bounces: str
+    committee_name: str
+    members: tuple[Person, ...]
+    council: tuple[Person, ...]
+    intake_host: str = "127.0.0.1"
+    intake_port: int = 8025
+    lmtp: bool = False
+    max_message_size: int = 25 * 1024 * 1024
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    relay: Relay = field(default_factory=Relay)
+    retry_schedule: tuple[timedelta, ...] = (
+        timedelta(minutes=1),
+        timedelta(minutes=5),
+        timedelta(minutes=15),
+        timedelta(hours=1),
+        timedelta(hours=4),
+    )
+    give_up_after: timedelta = timedelta(days=2)
+    command_auth: str = "dkim"
+    insecure_from_only: bool = False
+    dkim_pinned_keys: tuple[tuple[str, str], ...] = ()
+    templates_override: Path | None = None
+    ack_daily_cap: int = 5
+    followup_ack_interval: timedelta = timedelta(days=1)
+    trusted_hosts: tuple[str, ...] = ()
+    sweep_interval: timedelta = timedelta(seconds=30)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def domain(self) -> str:
+        return self.reports.rsplit("@", 1)[1].lower()
+
+    @property
+    def chair(self) -> Person | None:
+        return next((m for m in self.members if m.role == "chair"), None)
+
+    def person_for(self, address: str) -> Person | None:
+        """The member or council member who owns this address or alias, if any."""
+        for person in (*self.members, *self.council):
+            if person.matches_address(address):
+                return person
+        return None
+
+    def own_addresses(self) -> set[str]:
+        """casebook's own addresses: mail from these is never answered."""
+        own = {self.reports, self.appeals, self.bounces, self.committee_list}
+        if self.list_subscriber:
+            own.add(self.list_subscriber)
+        return {a.lower() for a in own}
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90s`, `30m`, `24h`, `7d`, `2w` to a timedelta; ValueError on anything else."""
+    match = DURATION_RE.match(str(text))
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (use a number and s, m, h, d or w, e.g. 24h)")
+    return timedelta(**{DURATION_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate the configuration file; ConfigError lists every problem found."""
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no such configuration file"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: not UTF-8 text"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+    return settings_from_dict(raw)
+
+
+def settings_from_dict(raw: dict) -> Settings:
+    reader = _Reader(raw)
+    settings = reader.build()
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    assert settings is not None
+    return settings
+
+
+class _Reader:
+    """Walks the TOML tables, collecting problems instead of stopping at the first."""
+
+    KNOWN = {
+        "casebook": {
+            "database",
+            "spool",
+            "timezone",
+            "case_prefix",
+            "committee_name",
+            "templates",
+            "sweep_interval",
+        },
+        "addresses": {
+            "reports",
+            "appeals",
+            "committee_list",
+            "council",
+            "core_team",
+            "list_subscriber",
+            "bounces",
+        },
+        "intake": {"smtp", "imap", "max_message_size", "ack_daily_cap", "followup_ack_interval"},
+        "intake.smtp": {"host", "port", "lmtp", "tls_cert", "tls_key"},
+        "mailer": {"smtp", "retry", "give_up_after"},
+        "mailer.smtp": {
+            "host",
+            "port",
+            "starttls",
+            "username",
+            "password_file",
+            "password_env",
+            "timeout",
+        },
+        "security": {"command_auth", "insecure_from_only", "dkim_pinned_keys", "trusted_hosts"},
+    }
+
+    def __init__(self, raw: dict):
+        self.raw = raw
+        self.problems: list[str] = []
+
+    def table(self, dotted: str) -> dict:
+        node: object = self.raw
+        for part in dotted.split("."):
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        if not isinstance(node, dict):
+            self.problems.append(f"[{dotted}] must be a table")
+            return {}
+        for key in node:
+            known = self.KNOWN.get(dotted)
+            if known is not None and key not in known:
+                self.problems.append(f"[{dotted}] unknown key {key!r}")
+        return node
+
+    def value(self, dotted: str, key: str, kind: type, default=None, required=False):
+        table = self.table(dotted)
+        if key not in table:
+            if required:
+                self.problems.append(f"[{dotted}] {key} is required")
+            return default
+        value = table[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            self.problems.append(f"[{dotted}] {key} must be {kind.__name__}, not {value!r}")
+            return default
+        return value
+
+    def address(self, dotted: str, key: str, required=True, default=None) -> str | None:
+        value = self.value(dotted, key, str, default=default, required=required)
+        if value is not None and not ADDRESS_RE.match(value):
+            self.problems.append(f"[{dotted}] {key} is not a plain mail address: {value!r}")
+        return value
+
+    def duration(self, dotted: str, key: str, default: timedelta) -> timedelta:
+        text = self.value(dotted, key, str)
+        if text is None:
+            return default
+        try:
+            return parse_duration(text)
+        except ValueError as exc:
+            self.problems.append(f"[{dotted}] {key}: {exc}")
+            return default
+
+    def people(self, key: str, roles: bool) -> tuple[Person, ...]:
+        entries = self.raw.get(key, [])
+        if not isinstance(entries, list):
+            self.problems.append(f"[[{key}]] must be an array of tables")
+            return ()
+        people = []
+        for n, entry in enumerate(entries, 1):
+            where = f"[[{key}]] #{n}"
+            if not isinstance(entry, dict):
+                self.problems.append(f"{where} must be a table")
+                continue
+            allowed = (
+                {"name", "email", "aliases", "role"} if roles else {"name", "email", "aliases"}
+            )
+            for unknown in set(entry) - allowed:
+                self.problems.append(f"{where} unknown key {unknown!r}")
+            name, email = entry.get("name"), entry.get("email")
+            if not isinstance(name, str) or not name.strip():
+                self.problems.append(f"{where} needs a name")
+                continue
+            if not isinstance(email, str) or not ADDRESS_RE.match(email):
+                self.problems.append(f"{where} ({name}) needs a plain email address")
+                continue
+            aliases = entry.get("aliases", [])
+            if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+                self.problems.append(f"{where} ({name}) aliases must be a list of strings")
+                aliases = []
+            role = entry.get("role", "member")
+            if roles and role not in ROLES:
+                self.problems.append(f"{where} ({name}) role must be one of {', '.join(ROLES)}")
+            people.append(Person(name.strip(), email, tuple(aliases), role if roles else "council"))
+        emails = [p.email.lower() for p in people]
+        for email in sorted({e for e in emails if emails.count(e) > 1}):
+            self.problems.append(f"[[{key}]] lists {email} more than once")
+        return tuple(people)
+
+    def build(self) -> Settings | None:
+        for top in self.raw:
+            if top not in {"casebook", "addresses", "intake", "mailer", "security"} | {
+                "members",
+                "council",
+            }:
+                self.problems.append(f"unknown table [{top}]")
+        base = "casebook"
+        timezone = self.value(base, "timezone", str, "UTC")
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.problems.append(f"[casebook] timezone {timezone!r} is not a known time zone")
+            timezone = "UTC"
+        prefix = self.value(base, "case_prefix", str, "CoC")
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,15}", prefix or ""):
+            self.problems.append("[casebook] case_prefix must be letters and digits, e.g. CoC")
+        templates = self.value(base, "templates", str)
+
+        reports = self.address("addresses", "reports")
+        bounces_default = None
+        if reports and ADDRESS_RE.match(reports):
+            local, domain = reports.rsplit("@", 1)
+            bounces_default = f"{local}-bounces@{domain}"
+            if "+" in local:
+                self.problems.append("[addresses] reports must not contain '+' (used for tokens)")
+        addresses = {
+            "appeals": self.address("addresses", "appeals"),
+            "committee_list": self.address("addresses", "committee_list"),
+            "council_address": self.address("addresses", "council"),
+            "core_team": self.address("addresses", "core_team"),
+            "list_subscriber": self.address("addresses", "list_subscriber", required=False),
+            "bounces": self.address("addresses", "bounces", required=False) or bounces_default,
+        }
+        members = self.people("members", roles=True)
+        council = self.people("council", roles=False)
+        if sum(1 for m in members if m.role == "chair") > 1:
+            self.problems.append("[[members]] names more than one chair")
+
+        smtp = "intake.smtp"
+        port = self.value(smtp, "port", int, 8025)
+        max_size = self.value("intake", "max_message_size", int, 25 * 1024 * 1024)
+        relay_table = "mailer.smtp"
+        password_file = self.value(relay_table, "password_file", str)
+        relay = Relay(
+            host=self.value(relay_table, "host", str, "127.0.0.1"),
+            port=self.value(relay_table, "port", int, 2525),
+            starttls=self.value(relay_table, "starttls", bool, False),
+            username=self.value(relay_table, "username", str),
+            password_file=Path(password_file) if password_file else None,
+            password_env=self.value(relay_table, "password_env", str),
+            timeout=self.value(relay_table, "timeout", float, 30.0),
+        )
+        retry_texts = self.value("mailer", "retry", list, None)
+        retry = Settings.__dataclass_fields__["retry_schedule"].default
+        if retry_texts is not None:
+            try:
+                retry = tuple(parse_duration(t) for t in retry_texts)
+            except ValueError as exc:
+                self.problems.append(f"[mailer] retry: {exc}")
+        auth = self.value("security", "command_auth", str, "dkim")
+        if auth not in COMMAND_AUTH_MODES:
+            self.problems.append(
+                f"[security] command_auth must be one of {', '.join(COMMAND_AUTH_MODES)}"
+            )
+        pinned = self.value("security", "dkim_pinned_keys", dict, {})
+        tls_cert, tls_key = self.value(smtp, "tls_cert", str), self.value(smtp, "tls_key", str)
+        if bool(tls_cert) != bool(tls_key):
+            self.problems.append("[intake.smtp] tls_cert and tls_key go together")
+        for name, number in (("intake.smtp port", port), ("mailer.smtp port", relay.port)):
+            if number is not None and not 0 <= number <= 65535:
+                self.problems.append(f"[{name.split()[0]}] port must be 0-65535")
+        if max_size is not None and max_size < 1024:
+            self.problems.append("[intake] max_message_size must be at least 1024 bytes")
+        if self.problems or reports is None:
+            return None
+        return Settings(
+            database=Path(self.value(base, "database", str, "var/casebook.db")),
+            spool=Path(self.value(base, "spool", str, "var/spool")),
+            timezone=timezone,
+            case_prefix=prefix,
+            reports=reports,
+            committee_name=self.value(base, "committee_name", str, "Code of Conduct Committee"),
+            members=members,
+            council=council,
+            intake_host=self.value(smtp, "host", str, "127.0.0.1"),
+            intake_port=port,
+            lmtp=self.value(smtp, "lmtp", bool, False),
+            max_message_size=max_size,
+            tls_cert=Path(tls_cert) if tls_cert else None,
+            tls_key=Path(tls_key) if tls_key else None,
+            relay=relay,
+            retry_schedule=retry,
+            give_up_after=self.duration("mailer", "give_up_after", timedelta(days=2)),
+            command_auth=auth,
+            insecure_from_only=self.value("security", "insecure_from_only", bool, False),
+            dkim_pinned_keys=tuple(sorted((str(k), str(v)) for k, v in pinned.items())),
+            templates_override=Path(templates) if templates else None,
+            ack_daily_cap=self.value("intake", "ack_daily_cap", int, 5),
+            followup_ack_interval=self.duration(
+                "intake", "followup_ack_interval", timedelta(days=1)
+            ),
+            trusted_hosts=tuple(self.value("security", "trusted_hosts", list, [])),
+            sweep_interval=self.duration(base, "sweep_interval", timedelta(seconds=30)),
+            **addresses,
+        )

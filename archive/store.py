@@ -1,0 +1,96 @@
+"""Writing incoming messages into the archive, and holding the ones casebook must not act on."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from archive.cases import Case, record_event
+from archive.clock import to_text
+from archive.models import IncomingMessage
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    message_pk: int
+    duplicate: bool
+    kind: str
+    case_ref: str | None = None
+    held_reason: str | None = None
+
+
+def hold(
+    db: Database,
+    msg: IncomingMessage,
+    now: datetime,
+    reason: str,
+    *,
+    kind: str,
+    case: Case | None = None,
+) -> IngestResult:
+    """Archive without acting: a member may `#merge` it later; never anyone's follow-up."""
+    pk = store_message(db, msg, now, kind=kind, held_reason=reason)
+    record_event(
+        db,
+        case,
+        now=now,
+        actor="intake",
+        action="message-held",
+        detail={"reason": reason, "message_id": msg.message_id},
+        message_pk=pk,
+    )
+    return IngestResult(pk, False, kind, case.ref if case else None, reason)
+
+
+def store_message(
+    db: Database,
+    msg: IncomingMessage,
+    now: datetime,
+    *,
+    kind: str,
+    case: Case | None = None,
+    held_reason: str | None = None,
+) -> int:
+    cursor = db.execute(
+        "INSERT INTO messages (message_id, direction, kind, case_pk, held, held_reason, from_addr,"
+        " from_name, to_addrs, subject, date, in_reply_to, refs, body_text, defects, sha256, raw,"
+        " archived_at) VALUES (?, 'in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            msg.message_id,
+            kind,
+            case.pk if case else None,
+            int(held_reason is not None),
+            held_reason,
+            msg.from_addr,
+            msg.from_name,
+            json.dumps(list(msg.to_addrs)),
+            msg.subject,
+            msg.date,
+            msg.in_reply_to,
+            json.dumps(list(msg.references)),
+            msg.text,
+            json.dumps(list(msg.defects)),
+            msg.sha256,
+            msg.raw,
+            to_text(now),
+        ],
+    )
+    pk = cursor.lastrowid
+    for attachment in msg.attachments:
+        db.execute(
+            "INSERT INTO attachments (message_pk, filename, content_type, size, sha256, data)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                pk,
+                attachment.filename,
+                attachment.content_type,
+                len(attachment.data),
+                hashlib.sha256(attachment.data).hexdigest(),
+                attachment.data,
+            ],
+        )
+    return pk

@@ -1,0 +1,93 @@
+"""`casebook check-config`: the configuration, then every template rendered with samples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from archive.settings import ConfigError, load_settings
+from mailer.render import DEFAULT_TEMPLATES, check_templates, make_environment
+
+SAMPLE_FIELDS = {
+    "contact": "reporter@example.net",
+    "names": "A. Person",
+    "witnesses": None,
+    "when": "yesterday",
+    "where": "the chat",
+    "account": "What happened.",
+    "links": ["https://example.net/x"],
+    "context": None,
+    "ongoing": "no",
+    "law_enforcement": None,
+    "other": None,
+}
+COMMON = {
+    "committee_name": "Code of Conduct Committee",
+    "reports_address": "conduct@example.org",
+    "appeals_address": "appeals@example.org",
+    "reply_address": "conduct+token@example.org",
+    "case_ref": "CoC-2026-001",
+}
+SAMPLES = {
+    "reporter/ack": {"missing": ["when"], "urgent": False},
+    "reporter/ack_folded": {"case_refs": ["CoC-2026-001", "CoC-2026-002"]},
+    "reporter/followup_received": {},
+    "committee/new_case": {
+        "urgent": True,
+        "urgent_reasons": ["mentions “threat”"],
+        "fields": SAMPLE_FIELDS,
+        "missing": [],
+        "reporter": "reporter@example.net",
+        "reporter_name": None,
+        "delegate": None,
+        "attachments": [],
+        "subject": "Report",
+        "text": "Text",
+        "conflicted_count": 1,
+    },
+    "committee/urgent": {
+        "urgent_reasons": ["reported as ongoing"],
+        "fields": SAMPLE_FIELDS,
+        "reporter": "anonymous",
+    },
+    "committee/followup": {
+        "party": "reporter",
+        "from": "reporter@example.net",
+        "fields_added": ["when"],
+        "text": "More",
+        "attachments": [],
+    },
+    "committee/delivery_problem": {
+        "template": "reporter/ack",
+        "problem": "bounced",
+        "detail": "550 no such user",
+    },
+    "chair/conflict": {
+        "conflicts": [{"member": "bob@example.org", "name": "Bob", "reason": "named"}],
+        "recipient_name": "Alice",
+    },
+}
+
+
+def template_names() -> list[str]:
+    return sorted(SAMPLES)
+
+
+def check_everything(path: Path) -> list[str]:
+    try:
+        settings = load_settings(path)
+    except ConfigError as exc:
+        return exc.problems
+    problems = []
+    override = settings.templates_override
+    if override is not None and not override.is_dir():
+        problems.append(f"[casebook] templates: {override} is not a folder")
+        override = None
+    if not DEFAULT_TEMPLATES.is_dir():
+        problems.append(f"the default templates are missing from {DEFAULT_TEMPLATES}")
+        return problems
+    env = make_environment(override)
+    samples = {name: {**COMMON, **values} for name, values in SAMPLES.items()}
+    problems += check_templates(env, template_names(), samples)
+    if settings.relay.password_file and not settings.relay.password_file.is_file():
+        problems.append(f"[mailer.smtp] password_file {settings.relay.password_file} not found")
+    return problems

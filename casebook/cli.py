@@ -1,0 +1,251 @@
+"""The `casebook` command line. Every user error is one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from archive.cases import UnknownCaseError, find_case, list_cases
+from archive.clock import parse_now, utc_now
+from archive.db import ArchiveUnavailable, open_archive
+from archive.models import CaseState
+from archive.queries import archive_stats, case_detail, case_summary
+from archive.settings import ConfigError, Settings, load_settings
+
+EX_USAGE = 64
+EX_DATAERR = 65
+EX_SOFTWARE = 70
+EX_TEMPFAIL = 75
+EX_CONFIG = 78
+DEFAULT_CONFIG = "config/casebook.toml"
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line, with an exit code."""
+
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="casebook",
+        description="A Code of Conduct committee's casework over plain email.",
+    )
+    parser.add_argument(
+        "-c",
+        "--config",
+        help=f"configuration file (default: $CASEBOOK_CONFIG, else {DEFAULT_CONFIG})",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = commands.add_parser("serve", help="run intake, the mailer and the scheduler")
+    serve.add_argument(
+        "--with-sink",
+        action="store_true",
+        help="also run a local relay that keeps outgoing mail in var/sink (for trying it out)",
+    )
+
+    ingest = commands.add_parser("ingest", help="read one message on stdin and process it")
+    ingest.add_argument("--sender", default=None, help="envelope sender (default: From header)")
+    ingest.add_argument(
+        "--recipient",
+        action="append",
+        default=None,
+        help="envelope recipient, repeatable (default: the reports address)",
+    )
+
+    tick = commands.add_parser("tick", help="process everything due now, then exit")
+    tick.add_argument("--now", help="ISO 8601 time to act at (default: the real clock)")
+
+    cases = commands.add_parser("cases", help="list cases")
+    cases.add_argument("--state", help="only cases in this state")
+    cases.add_argument("--json", action="store_true", help="JSON output")
+
+    show = commands.add_parser("show", help="one case in full")
+    show.add_argument("case", help="case reference, e.g. CoC-2026-001")
+    show.add_argument("--json", action="store_true", help="JSON output")
+
+    stats = commands.add_parser("stats", help="counts of messages, cases, outbox, deadlines")
+    stats.add_argument("--json", action="store_true", help="JSON output")
+
+    commands.add_parser("check-config", help="validate the configuration and the templates")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # aiosmtpd logs every SMTP command at INFO; that is protocol noise, and may carry addresses.
+    logging.getLogger("mail.log").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    try:
+        return COMMANDS[args.command](args)
+    except UserError as exc:
+        print(f"casebook: {exc}", file=sys.stderr)
+        return exc.code
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"casebook: config: {problem}", file=sys.stderr)
+        return EX_CONFIG
+    except ArchiveUnavailable as exc:
+        print(f"casebook: {exc}", file=sys.stderr)
+        return EX_TEMPFAIL if args.command == "ingest" else 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # never a traceback for the user; the log has the details
+        logging.getLogger("casebook").debug("internal error", exc_info=True)
+        print(f"casebook: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EX_TEMPFAIL if args.command == "ingest" else EX_SOFTWARE
+
+
+def config_path(args) -> Path:
+    return Path(args.config or os.environ.get("CASEBOOK_CONFIG") or DEFAULT_CONFIG)
+
+
+def settings_for(args) -> Settings:
+    return load_settings(config_path(args))
+
+
+def cmd_serve(args) -> int:
+    from casebook.serve import run_service
+
+    run_service(settings_for(args), with_sink=args.with_sink)
+    return 0
+
+
+def cmd_ingest(args) -> int:
+    from casebook.ingest import ingest_stdin
+
+    return ingest_stdin(settings_for(args), args.sender, args.recipient)
+
+
+def cmd_tick(args) -> int:
+    from casebook.tick import run_tick
+
+    settings = settings_for(args)
+    now = _now(args.now, settings)
+    print(run_tick(settings, now))
+    return 0
+
+
+def _now(text: str | None, settings: Settings):
+    if text is None:
+        return utc_now()
+    try:
+        return parse_now(text, settings.zone)
+    except ValueError as exc:
+        raise UserError(f"--now: {exc}", EX_USAGE) from None
+
+
+def cmd_cases(args) -> int:
+    db = open_archive(settings_for(args).database)
+    if args.state and args.state not in {s.value for s in CaseState}:
+        states = ", ".join(s.value for s in CaseState)
+        raise UserError(f"unknown state {args.state!r}; states are: {states}", EX_USAGE)
+    rows = [case_summary(db, case) for case in list_cases(db, args.state)]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no cases")
+    for row in rows:
+        flag = "URGENT " if row["urgent"] else ""
+        mark = ("\033[31m", "\033[0m") if row["urgent"] and sys.stdout.isatty() else ("", "")
+        print(
+            f"{mark[0]}{row['id']:<16} {flag}{row['state']:<20} opened {row['opened_at'][:16]}"
+            f"  reporter {row['reporter'] or 'anonymous'}{mark[1]}"
+        )
+    return 0
+
+
+def cmd_show(args) -> int:
+    db = open_archive(settings_for(args).database)
+    try:
+        case = find_case(db, args.case)
+    except UnknownCaseError as exc:
+        raise UserError(str(exc)) from None
+    detail = case_detail(db, case)
+    if args.json:
+        print(json.dumps(detail, indent=2))
+        return 0
+    print(render_case_text(detail))
+    return 0
+
+
+def render_case_text(detail: dict) -> str:
+    lines = [
+        f"{detail['id']}  {detail['state']}{'  URGENT' if detail['urgent'] else ''}",
+        f"opened {detail['opened_at']}, reporter {detail['reporter'] or 'anonymous'}",
+    ]
+    if detail["conflicted"]:
+        lines.append(f"conflicted: {', '.join(detail['conflicted'])}")
+    lines.append("\nfields:")
+    for name, value in detail["fields"].items():
+        if value:
+            shown = ", ".join(value) if isinstance(value, list) else str(value)
+            lines.append(f"  {name}: {shown[:200]}")
+    lines.append("\nparties:")
+    lines += [f"  {p['role']}: {p['name'] or ''} <{p['email'] or '-'}>" for p in detail["parties"]]
+    lines.append("\nmessages:")
+    lines += [
+        f"  {m['at'][:19]} {m['direction']:>3} {m['kind']:<22} {m['from'] or '-'}  {m['subject']}"
+        for m in detail["messages"]
+    ]
+    lines.append("\ntimeline:")
+    lines += [f"  {e['at'][:19]} {e['actor']}: {e['action']}" for e in detail["events"]]
+    if detail["deadlines"]:
+        lines.append("\ndeadlines:")
+        lines += [f"  {d['due_at'][:19]} {d['kind']}" for d in detail["deadlines"]]
+    return "\n".join(lines)
+
+
+def cmd_stats(args) -> int:
+    db = open_archive(settings_for(args).database)
+    stats = archive_stats(db)
+    if args.json:
+        print(json.dumps(stats, indent=2))
+        return 0
+    for key, value in stats.items():
+        if isinstance(value, dict):
+            shown = ", ".join(f"{k} {v}" for k, v in value.items()) or "none"
+        else:
+            shown = str(value)
+        print(f"{key:<14} {shown}")
+    return 0
+
+
+def cmd_check_config(args) -> int:
+    from casebook.checks import check_everything
+
+    path = config_path(args)
+    problems = check_everything(path)
+    if problems:
+        for problem in problems:
+            print(f"casebook: config: {problem}", file=sys.stderr)
+        return EX_CONFIG
+    print(f"{path}: configuration and templates are valid")
+    return 0
+
+
+COMMANDS = {
+    "serve": cmd_serve,
+    "ingest": cmd_ingest,
+    "tick": cmd_tick,
+    "cases": cmd_cases,
+    "show": cmd_show,
+    "stats": cmd_stats,
+    "check-config": cmd_check_config,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""`casebook ingest`: one message on stdin, for a Postfix pipe or a .forward.
+
+Exit 0 only once the bytes are committed; 75 (EX_TEMPFAIL) when they could not be, so the
+MTA keeps the message and retries.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from archive.clock import utc_now
+from archive.db import open_archive
+from archive.settings import Settings
+from intake.process import process_spooled
+from intake.spool import Arrival, spool_arrivals
+from mailer.send import send_due
+
+log = logging.getLogger("casebook")
+EX_DATAERR = 65
+EX_TEMPFAIL = 75
+
+
+def ingest_stdin(settings: Settings, sender: str | None, recipients: list[str] | None) -> int:
+    raw = sys.stdin.buffer.read()
+    if not raw.strip():
+        print("casebook: ingest: no message on standard input", file=sys.stderr)
+        return EX_DATAERR
+    if len(raw) > settings.max_message_size:
+        print(
+            f"casebook: ingest: message of {len(raw)} bytes is over the limit of"
+            f" {settings.max_message_size}",
+            file=sys.stderr,
+        )
+        return EX_DATAERR
+    envelope_from = sender if sender is not None else os.environ.get("SENDER", "")
+    envelope_to = tuple(recipients or [os.environ.get("RECIPIENT") or settings.reports])
+    try:
+        db = open_archive(settings.database)
+        spool_arrivals(db, [Arrival(raw, envelope_from, envelope_to, "ingest", utc_now())])
+    except Exception as exc:  # not stored: the MTA must keep the message and retry
+        print(f"casebook: ingest: could not store the message: {exc}", file=sys.stderr)
+        return EX_TEMPFAIL
+    # Stored: from here on nothing can lose it; processing and sending are best effort.
+    try:
+        process_spooled(db, settings, utc_now)
+        send_due(db, settings, utc_now())
+    except Exception as exc:
+        log.warning("stored, but not processed yet (serve or tick will): %s", exc)
+    return 0

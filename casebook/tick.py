@@ -1,0 +1,21 @@
+"""`casebook tick`: everything due at `now` (spool, outbox), once, for cron and tests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from archive.db import open_archive
+from archive.settings import Settings
+from intake.process import process_spooled
+from mailer.send import send_due
+
+
+def run_tick(settings: Settings, now: datetime) -> str:
+    db = open_archive(settings.database)
+    processed = process_spooled(db, settings, lambda: now)
+    report = send_due(db, settings, now)
+    busy = " (another sender holds the lease)" if report.busy else ""
+    return (
+        f"processed {len(processed)} message(s); mail: {report.sent} sent,"
+        f" {report.postponed} postponed, {report.failed} failed{busy}"
+    )

@@ -1,0 +1,128 @@
+"""Addresses as pure functions: strict From parsing and routing by envelope recipient.
+
+Python 3.11's `email.utils` has no strict mode (CVE-2023-27043), so a From header is accepted
+only when it is unmistakably one mailbox; anything else is "unknown", never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.header import decode_header, make_header
+from email.utils import getaddresses, parseaddr
+
+from archive.models import Route, RouteKind
+from archive.settings import ADDRESS_RE, Settings
+
+TOKEN_RE = re.compile(r"^[a-z2-7]{24}$")
+BOUNCE_KEY_RE = re.compile(r"^cb-[a-z2-7]{24}$")
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    address: str | None  # None: unknown
+    name: str | None
+    problem: str | None = None
+
+
+def decode_words(value: str) -> str:
+    """RFC 2047 encoded words to text; undecodable parts are kept as they came."""
+    try:
+        return str(make_header(decode_header(value)))
+    except (UnicodeDecodeError, LookupError, ValueError):
+        return value
+
+
+def parse_from(values: list[str]) -> Mailbox:
+    """The one sender of a message, or an unknown Mailbox saying why it is not trusted."""
+    if not values:
+        return Mailbox(None, None, "no From header")
+    if len(values) > 1:
+        return Mailbox(None, None, "more than one From header")
+    raw = " ".join(values[0].split())
+    if "(" in _outside_quotes(raw):
+        return Mailbox(None, None, "comments in From")
+    pairs = getaddresses([raw])
+    if len(pairs) != 1:
+        return Mailbox(None, None, "more than one address in From")
+    name, address = pairs[0]
+    if _outside_quotes(raw).count("@") != 1:
+        return Mailbox(None, None, "ambiguous From")
+    if (name, address) != parseaddr(raw) or not ADDRESS_RE.match(address or ""):
+        return Mailbox(None, None, "unparsable From")
+    display = decode_words(name).strip() or None
+    if display and re.search(r"[@<>,;:]", display):
+        return Mailbox(None, None, "display name spells an address")
+    return Mailbox(address.lower(), display)
+
+
+def _outside_quotes(text: str) -> str:
+    """The header text with quoted strings removed (escapes respected)."""
+    out, quoted, escaped = [], False, False
+    for char in text:
+        if escaped:
+            escaped = False
+            continue
+        if char == "\\":
+            escaped = True
+            continue
+        if char == '"':
+            quoted = not quoted
+            continue
+        if not quoted:
+            out.append(char)
+    return "".join(out)
+
+
+def plain_addresses(values: list[str]) -> tuple[str, ...]:
+    """Every well-formed address in To/Cc-style headers, lower-cased (for display and search)."""
+    found = []
+    for _, address in getaddresses([decode_words(v) for v in values]):
+        if ADDRESS_RE.match(address or ""):
+            found.append(address.lower())
+    return tuple(found)
+
+
+def split_plus(address: str) -> tuple[str, str | None, str]:
+    """`local+tag@domain` → (`local`, `tag`, `domain`), lower-cased."""
+    local, _, domain = address.lower().rpartition("@")
+    base, plus, tag = local.partition("+")
+    return base, (tag if plus else None), domain
+
+
+def route_recipient(address: str, settings: Settings) -> Route:
+    """Which of casebook's addresses an envelope recipient is (SPEC §1)."""
+    base, tag, domain = split_plus(address)
+    reports_base, _, reports_domain = split_plus(settings.reports)
+    bounces_base, _, bounces_domain = split_plus(settings.bounces)
+    if (base, domain) == (reports_base, reports_domain):
+        if tag is None:
+            return Route(RouteKind.REPORT)
+        return Route(RouteKind.REPLY, tag)
+    if (base, domain) == (bounces_base, bounces_domain):
+        return Route(RouteKind.BOUNCE, tag)
+    plain = address.lower()
+    if plain in (settings.committee_list.lower(), (settings.list_subscriber or "").lower()):
+        return Route(RouteKind.LIST)
+    if plain == settings.appeals.lower():
+        return Route(RouteKind.APPEAL)
+    return Route(RouteKind.UNKNOWN)
+
+
+ROUTE_PRIORITY = (
+    RouteKind.BOUNCE,
+    RouteKind.REPLY,
+    RouteKind.LIST,
+    RouteKind.APPEAL,
+    RouteKind.REPORT,
+)
+
+
+def route_message(recipients: tuple[str, ...], settings: Settings) -> Route:
+    """One route for a delivery with several recipients: the most specific wins."""
+    routes = [route_recipient(r, settings) for r in recipients]
+    for kind in ROUTE_PRIORITY:
+        for route in routes:
+            if route.kind is kind:
+                return route
+    return Route(RouteKind.UNKNOWN)

@@ -1,0 +1,59 @@
+"""RFC 3834 and loop rules: which messages casebook must never answer (SPEC §6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import Message
+
+from archive.settings import Settings
+
+LOOP_HEADER = "X-Casebook-Loop"
+NULL_SENDERS = {"", "<>", "mailer-daemon", "postmaster"}
+
+
+@dataclass(frozen=True)
+class ReplyRule:
+    reason: str | None  # why no automatic answer may go back; None: answering is fine
+    automatic: bool  # the message itself is an auto-reply or bounce, never a report
+    looped: bool = False
+
+
+def check_reply_rules(
+    message: Message,
+    *,
+    envelope_from: str,
+    from_addr: str | None,
+    settings: Settings,
+    loop_id: str,
+) -> ReplyRule:
+    """The first reason (if any) that forbids an automatic reply to this message."""
+    if loop_id in (message.get_all(LOOP_HEADER) or []):
+        return ReplyRule("carries casebook's own loop header", automatic=True, looped=True)
+    sender_local = envelope_from.lower().split("@", 1)[0]
+    if envelope_from.strip() in ("", "<>") or sender_local in NULL_SENDERS:
+        return ReplyRule("null sender or MAILER-DAEMON", automatic=True)
+    if from_addr and from_addr.split("@", 1)[0] in NULL_SENDERS:
+        return ReplyRule("From is MAILER-DAEMON", automatic=True)
+    if message.get_content_type() == "multipart/report":
+        return ReplyRule("delivery or read report", automatic=True)
+    auto_submitted = str(message.get("Auto-Submitted", "no")).strip().lower()
+    if not auto_submitted.startswith("no"):
+        return ReplyRule(f"Auto-Submitted: {auto_submitted}", automatic=True)
+    for header in ("X-Autoreply", "X-Autorespond", "X-Auto-Reply"):
+        if message.get(header) is not None:
+            return ReplyRule(f"{header} header", automatic=True)
+    precedence = str(message.get("Precedence", "")).strip().lower()
+    if precedence in ("bulk", "list", "junk"):
+        return ReplyRule(f"Precedence: {precedence}", automatic=False)
+    list_id = message.get("List-Id")
+    if list_id is not None and not _is_committee_list(str(list_id), settings):
+        return ReplyRule("mailing-list traffic (List-Id)", automatic=False)
+    own = settings.own_addresses()
+    if envelope_from.lower() in own or (from_addr or "") in own:
+        return ReplyRule("sent from one of casebook's own addresses", automatic=False)
+    return ReplyRule(None, automatic=False)
+
+
+def _is_committee_list(list_id: str, settings: Settings) -> bool:
+    local, _, domain = settings.committee_list.lower().partition("@")
+    return f"{local}.{domain}" in list_id.lower()

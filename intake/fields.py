@@ -1,0 +1,167 @@
+"""The report fields of the reporting guide, from labelled lines or, failing that, free text."""
+
+from __future__ import annotations
+
+import re
+
+from archive.models import ReportFields
+
+# Label spellings a reporter might use for each field (the acknowledgement's checklist first).
+LABELS: dict[str, tuple[str, ...]] = {
+    "contact": ("contact", "contact info", "your contact info", "my contact", "reporter"),
+    "names": (
+        "names",
+        "name",
+        "name(s)",
+        "who",
+        "involved",
+        "people involved",
+        "individuals involved",
+        "person involved",
+        "reported person",
+        "reported",
+    ),
+    "witnesses": ("witnesses", "witness", "witness(es)", "other witnesses"),
+    "when": ("when", "date", "time", "date and time"),
+    "where": ("where", "location", "venue", "place"),
+    "account": (
+        "account",
+        "what happened",
+        "your account",
+        "description",
+        "details",
+        "incident",
+    ),
+    "links": ("links", "link", "public record", "record", "records", "url", "urls"),
+    "context": ("context", "extra context", "background"),
+    "ongoing": ("ongoing", "is it ongoing", "still ongoing", "still happening"),
+    "law_enforcement": (
+        "law enforcement",
+        "police",
+        "police notified",
+        "agency",
+        "law enforcement agency",
+    ),
+    "other": ("other", "anything else", "other information", "additional information", "notes"),
+}
+LABEL_TO_FIELD = {label: name for name, labels in LABELS.items() for label in labels}
+LABEL_RE = re.compile(
+    r"^\s*(?:[-*•]\s*|\d+[.)]\s*)?(?P<label>[A-Za-z][A-Za-z ()]{0,40}?)\s*[:?]\s*(?P<value>.*)$"
+)
+URL_RE = re.compile(r"https?://[^\s<>\"')\]]+")
+WHEN_RE = re.compile(
+    r"(?i)\b(yesterday|today|last (?:night|week|month|monday|tuesday|wednesday|thursday|friday|"
+    r"saturday|sunday)|this (?:morning|afternoon|evening|week)|on (?:monday|tuesday|wednesday|"
+    r"thursday|friday|saturday|sunday)|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|"
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}|"
+    r"\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*|"
+    r"\d{1,2}(?::\d{2})? ?(?:am|pm)|at \d{1,2}:\d{2})\b"
+)
+WHERE_RE = re.compile(
+    r"(?i)\b(?:on|in|at) (?:the )?((?:#[\w-]+)|(?:[\w-]+ )?(?:mailing list|list|channel|chat|"
+    r"forum|issue tracker|pull request|issue|discourse|gitter|slack|discord|zulip|matrix|"
+    r"meetup|conference|sprint|workshop|talk|booth|party|dinner|hallway|event))"
+)
+ONGOING_YES_RE = re.compile(
+    r"(?i)\b(still (?:happening|going on|ongoing|continuing)|is ongoing|keeps? happening|"
+    r"continues to|right now|every day)\b"
+)
+LAW_RE = re.compile(r"(?i)[^.\n]*\b(police|law enforcement|authorities|reported it to)\b[^.\n]*")
+NAME_RE = re.compile(r"\b([A-Z][a-z]+(?: [A-Z][a-z]+){1,2})\b")
+HANDLE_RE = re.compile(r"(?<![\w.])@[A-Za-z][\w-]{1,38}\b")
+NOT_NAMES = {
+    "code of conduct",
+    "conduct committee",
+    "executive council",
+    "mailing list",
+    "pull request",
+    "thank you",
+    "best regards",
+    "kind regards",
+}
+MONTHS_AND_DAYS = re.compile(
+    r"(?i)^(?:january|february|march|april|may|june|july|august|september|october|november|"
+    r"december|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
+)
+
+
+def find_labelled_fields(text: str) -> dict[str, str]:
+    """`Label: value` lines (a value may run on over the lines below, up to the next label)."""
+    found: dict[str, list[str]] = {}
+    current: str | None = None
+    for line in text.splitlines():
+        match = LABEL_RE.match(line)
+        field = LABEL_TO_FIELD.get(match.group("label").strip().lower()) if match else None
+        if field:
+            current = field
+            found.setdefault(field, []).append(match.group("value").strip())
+        elif current is not None:
+            found[current].append(line.strip())
+    return {
+        name: "\n".join(lines).strip() for name, lines in found.items() if "\n".join(lines).strip()
+    }
+
+
+def extract_report_fields(text: str, *, sender: str | None) -> ReportFields:
+    """Report fields: exact from a filled-in checklist, else by heuristics over free text."""
+    labelled = find_labelled_fields(text)
+    links = tuple(dict.fromkeys(URL_RE.findall(text)))
+    if len(labelled) >= 2:
+        return ReportFields(
+            contact=labelled.get("contact") or sender,
+            names=labelled.get("names"),
+            witnesses=labelled.get("witnesses"),
+            when=labelled.get("when"),
+            where=labelled.get("where"),
+            account=labelled.get("account"),
+            links=links,
+            context=labelled.get("context"),
+            ongoing=_normalise_ongoing(labelled.get("ongoing")),
+            law_enforcement=labelled.get("law_enforcement"),
+            other=labelled.get("other"),
+        )
+    return ReportFields(
+        contact=sender,
+        names=_guess_names(text),
+        when=_first(WHEN_RE, text),
+        where=_first(WHERE_RE, text),
+        account=text.strip() or None,
+        links=links,
+        ongoing="yes (from the text)" if ONGOING_YES_RE.search(text) else None,
+        law_enforcement=_first(LAW_RE, text, whole=True),
+    )
+
+
+def _normalise_ongoing(value: str | None) -> str | None:
+    if value is None:
+        return None
+    word = value.strip().lower()
+    if word.startswith(("yes", "y ", "true")) or word == "y":
+        return "yes"
+    if word.startswith(("no", "n ", "false")) or word == "n":
+        return "no"
+    return value.strip()
+
+
+def _first(pattern: re.Pattern, text: str, whole: bool = False) -> str | None:
+    match = pattern.search(text)
+    if not match:
+        return None
+    return (match.group(0) if whole else match.group(1) or match.group(0)).strip()
+
+
+def _guess_names(text: str) -> str | None:
+    """Capitalised name-like word runs and @handles, in order of appearance."""
+    names: list[str] = []
+    for line in text.splitlines():
+        for match in NAME_RE.finditer(line):
+            name = match.group(1)
+            before = line[: match.start()].rstrip()
+            if not before or before.endswith((".", "!", "?")):
+                name = name.split(" ", 1)[1] if name.count(" ") > 1 else ""
+            if not name or name.lower() in NOT_NAMES or MONTHS_AND_DAYS.match(name):
+                continue
+            names.append(name)
+        names.extend(HANDLE_RE.findall(line))
+    unique = list(dict.fromkeys(names))
+    return ", ".join(unique) if unique else None

@@ -1,0 +1,216 @@
+"""Raw bytes to an `IncomingMessage`: parsing, classification and report signals.
+
+Pure: no database, no clock. Whatever the bytes hold, this returns a message to archive;
+malformed input is recorded as defects, never raised.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import email
+import email.policy
+import hashlib
+import re
+from email.message import Message
+
+import mailparser
+
+from archive.cases import find_case_tag
+from archive.models import Attachment, IncomingMessage, RouteKind
+from archive.settings import Settings
+from intake.addresses import decode_words, parse_from, plain_addresses, route_message
+from intake.autoreply import check_reply_rules
+from intake.delegate import find_delegate
+from intake.fields import extract_report_fields
+from intake.signals import find_conflicts, find_urgent_reasons
+from intake.text import authored_text, html_to_text, sanitize_html
+
+MSGID_RE = re.compile(r"<[^<>\s]+>")
+TRACE_HEADERS = {"received", "delivered-to", "return-path", "x-original-to"}
+
+
+def parse_message(
+    raw: bytes,
+    *,
+    envelope_from: str,
+    envelope_to: tuple[str, ...],
+    settings: Settings,
+    loop_id: str,
+    transport: str = "smtp",
+    historical: bool = False,
+) -> IncomingMessage:
+    """Everything casebook needs to know about one delivered message."""
+    sha256 = hashlib.sha256(raw).hexdigest()
+    parsed, defects = _parse(raw)
+    message: Message = parsed.message
+    route = route_message(envelope_to, settings)
+    sender = parse_from([str(v) for v in message.get_all("From") or []])
+    defects = list(defects)
+    if sender.problem:
+        defects.append(f"From: {sender.problem}")
+    subject = _header_text(parsed, message, "Subject")
+    text, html = _bodies(parsed)
+    authored = authored_text(text)
+    rule = check_reply_rules(
+        message,
+        envelope_from=envelope_from,
+        from_addr=sender.address,
+        settings=settings,
+        loop_id=loop_id,
+    )
+    forwarded_from = _attached_message_from(message)
+    delegate = None
+    report_text = authored
+    if route.kind is RouteKind.REPORT and not rule.automatic:
+        delegate = find_delegate(text, subject, sender.address, forwarded_from)
+        report_text = text if delegate else authored
+    fields = extract_report_fields(report_text, sender=sender.address)
+    conflicts = ()
+    urgent: tuple[str, ...] = ()
+    if route.kind is RouteKind.REPORT and not rule.automatic:
+        conflicts = find_conflicts(
+            (*settings.members, *settings.council),
+            sender=sender.address,
+            text=f"{subject}\n{report_text}",
+            fields=fields,
+            original_reporter=delegate.original_address if delegate else None,
+        )
+        urgent = find_urgent_reasons(f"{subject}\n{report_text}", fields)
+    in_reply_to = _first_id(message.get("In-Reply-To"))
+    return IncomingMessage(
+        raw=raw,
+        sha256=sha256,
+        message_id=_message_id(message, raw),
+        envelope_from=envelope_from,
+        envelope_to=envelope_to,
+        route=route,
+        transport=transport,
+        from_addr=sender.address,
+        from_name=sender.name,
+        from_problem=sender.problem,
+        to_addrs=plain_addresses(
+            [str(v) for v in (message.get_all("To") or []) + (message.get_all("Cc") or [])]
+        ),
+        subject=subject,
+        date=_header_text(parsed, message, "Date") or None,
+        in_reply_to=in_reply_to,
+        references=tuple(MSGID_RE.findall(str(message.get("References", "")))),
+        subject_tag=find_case_tag(subject, settings.case_prefix),
+        text=text,
+        html=html,
+        attachments=_attachments(parsed),
+        defects=tuple(defects),
+        no_reply_reason=rule.reason,
+        automatic=rule.automatic,
+        looped=rule.looped,
+        bounce_key=route.token if route.kind is RouteKind.BOUNCE else None,
+        report=fields,
+        urgent_reasons=urgent,
+        conflicts=conflicts,
+        delegate=delegate,
+        historical=historical,
+    )
+
+
+def _parse(raw: bytes):
+    """mail-parser over Python's email package; a last-resort plain parse if it gives up."""
+    try:
+        parsed = mailparser.parse_from_bytes(raw)
+        return parsed, [str(d) for d in parsed.defects_categories or []]
+    except Exception as exc:  # mail-parser raises assorted errors on hostile input
+        fallback = email.message_from_bytes(raw, policy=email.policy.compat32)
+        return _Fallback(fallback), [f"parser: {type(exc).__name__}"]
+
+
+class _Fallback:
+    """The little of mail-parser's interface casebook uses, over a bare email Message."""
+
+    def __init__(self, message: Message):
+        self.message = message
+        self.text_plain: list[str] = []
+        self.text_html: list[str] = []
+        self.attachments: list[dict] = []
+        for part in message.walk():
+            if part.is_multipart():
+                continue
+            payload = part.get_payload(decode=True) or b""
+            text = payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+            if part.get_content_type() == "text/plain":
+                self.text_plain.append(text)
+            elif part.get_content_type() == "text/html":
+                self.text_html.append(text)
+
+    @property
+    def subject(self) -> str:
+        return decode_words(str(self.message.get("Subject", "")))
+
+
+def _header_text(parsed, message: Message, name: str) -> str:
+    if name == "Subject":
+        value = getattr(parsed, "subject", None)
+        if not isinstance(value, str):
+            value = decode_words(str(message.get("Subject", "")))
+    else:
+        value = str(message.get(name, ""))
+    return " ".join(value.split())[:998]
+
+
+def _bodies(parsed) -> tuple[str, str | None]:
+    plain = "\n".join(parsed.text_plain or [])
+    html_parts = parsed.text_html or []
+    html = sanitize_html("\n".join(html_parts)) if html_parts else None
+    if not plain.strip() and html_parts:
+        plain = html_to_text("\n".join(html_parts))
+    return plain.replace("\r\n", "\n"), html
+
+
+def _attachments(parsed) -> tuple[Attachment, ...]:
+    found = []
+    for item in parsed.attachments or []:
+        payload = item.get("payload", "")
+        if item.get("binary"):
+            try:
+                data = base64.b64decode(payload)
+            except (binascii.Error, ValueError):
+                data = str(payload).encode("utf-8", "replace")
+        else:
+            data = str(payload).encode("utf-8", "replace")
+        found.append(
+            Attachment(
+                filename=item.get("filename") or None,
+                content_type=item.get("mail_content_type") or "application/octet-stream",
+                data=data,
+            )
+        )
+    return tuple(found)
+
+
+def _attached_message_from(message: Message) -> str | None:
+    for part in message.walk():
+        if part.get_content_type() == "message/rfc822":
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner:
+                value = inner[0].get("From")
+                return str(value) if value else None
+    return None
+
+
+def _first_id(value) -> str | None:
+    found = MSGID_RE.findall(str(value or ""))
+    return found[0] if found else None
+
+
+def _message_id(message: Message, raw: bytes) -> str:
+    """The Message-ID, or a stable stand-in from the content (trace headers left out)."""
+    found = _first_id(message.get("Message-ID"))
+    if found:
+        return found
+    digest = hashlib.sha256()
+    for name, value in message.items():
+        if name.lower() not in TRACE_HEADERS:
+            digest.update(f"{name.lower()}:{value}\n".encode("utf-8", "replace"))
+    parts = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)
+    body = parts[1] if len(parts) > 1 else b""
+    digest.update(body)
+    return f"<missing-{digest.hexdigest()[:32]}@casebook.invalid>"

@@ -1,0 +1,118 @@
+"""Who gets an outbox item, decided when it is sent (SPEC §3 conflicts, §6 where mail goes)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from archive.cases import Case, get_case
+from archive.outbox import Audience, OutboxItem
+from archive.sending import member_party, party_of
+from archive.settings import Person, Settings
+
+
+class Undeliverable(Exception):
+    """Nobody may or can receive this item; the reason is recorded."""
+
+
+@dataclass(frozen=True)
+class Copy:
+    key: str  # stable per recipient, so a retry skips copies already sent
+    to: tuple[str, ...]
+    message_id: str
+    reply_to: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def reply_address(settings: Settings, token: str) -> str:
+    local, domain = settings.reports.rsplit("@", 1)
+    return f"{local}+{token}@{domain}"
+
+
+def copy_message_id(item: OutboxItem, recipient: str) -> str:
+    """A per-recipient Message-ID derived from the item's, identical on every retry."""
+    local, domain = item.message_id.strip("<>").split("@", 1)
+    digest = hashlib.sha256(recipient.lower().encode()).hexdigest()[:10]
+    return f"<{local}.{digest}@{domain}>"
+
+
+def resolve_copies(db: Database, item: OutboxItem, settings: Settings, now: datetime) -> list[Copy]:
+    case = get_case(db, item.case_pk) if item.case_pk else None
+    if item.audience == Audience.PARTY:
+        party = party_of(db, item)
+        address = item.to_addr or (party.email if party else None)
+        if not address:
+            raise Undeliverable("the party has no address")
+        reply = reply_address(settings, party.token) if party else None
+        return [Copy(address.lower(), (address,), item.message_id, reply)]
+    if item.audience == Audience.ADDRESS:
+        if not item.to_addr:
+            raise Undeliverable("no address")
+        return [Copy(item.to_addr.lower(), (item.to_addr,), item.message_id)]
+    if item.audience == Audience.CHAIR:
+        person = chair_for(case, settings)
+        if person is None:
+            raise Undeliverable("every member and council member is conflicted")
+        return [_personal_copy(db, item, case, person, settings, now, single=True)]
+    if item.audience == Audience.COMMITTEE:
+        return committee_copies(db, item, case, settings, now)
+    raise Undeliverable(f"unknown audience {item.audience!r}")
+
+
+def conflicted_of(case: Case | None) -> set[str]:
+    return {a.lower() for a in case.conflicted} if case else set()
+
+
+def committee_audience(case: Case | None, settings: Settings) -> list[Person]:
+    """The members who may see this case: configured members (or, with none, the council)."""
+    body = settings.members or settings.council
+    conflicted = conflicted_of(case)
+    return [p for p in body if p.email.lower() not in conflicted]
+
+
+def goes_to_list(case: Case | None, settings: Settings) -> bool:
+    """The list only while no member on it is conflicted, and never in token mode."""
+    if settings.command_auth == "token" or not settings.members:
+        return False
+    conflicted = conflicted_of(case)
+    return not any(m.email.lower() in conflicted for m in settings.members)
+
+
+def committee_copies(
+    db: Database, item: OutboxItem, case: Case | None, settings: Settings, now: datetime
+) -> list[Copy]:
+    if goes_to_list(case, settings):
+        return [Copy("list", (settings.committee_list,), item.message_id)]
+    people = committee_audience(case, settings)
+    if not people:
+        raise Undeliverable("no member of the committee's audience is free of conflict")
+    return [_personal_copy(db, item, case, p, settings, now) for p in people]
+
+
+def chair_for(case: Case | None, settings: Settings) -> Person | None:
+    """The chair, or the next member (then council member) who is not conflicted."""
+    conflicted = conflicted_of(case)
+    ordered = sorted(settings.members, key=lambda m: m.role != "chair") + list(settings.council)
+    return next((p for p in ordered if p.email.lower() not in conflicted), None)
+
+
+def _personal_copy(
+    db: Database,
+    item: OutboxItem,
+    case: Case | None,
+    person: Person,
+    settings: Settings,
+    now: datetime,
+    single: bool = False,
+) -> Copy:
+    reply = None
+    if case is not None:
+        party = member_party(db, case, person.email, person.name, now)
+        reply = reply_address(settings, party.token)
+    message_id = item.message_id if single else copy_message_id(item, person.email)
+    return Copy(
+        person.email.lower(), (person.email,), message_id, reply, {"recipient_name": person.name}
+    )

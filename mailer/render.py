@@ -1,0 +1,85 @@
+"""Templates to text: Jinja2, strict about undefined names, a site folder searched first.
+
+A template's first line is `Subject: …`; the rest is the body. `NAME.txt` is required,
+`NAME.html` is used as an HTML alternative when present.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    select_autoescape,
+)
+
+DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+class TemplateProblem(Exception):
+    """A template is missing or broken; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str | None
+
+
+def make_environment(override: Path | None = None, base: Path = DEFAULT_TEMPLATES) -> Environment:
+    loaders = [FileSystemLoader(str(override))] if override else []
+    loaders.append(FileSystemLoader(str(base)))
+    return Environment(
+        loader=ChoiceLoader(loaders),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_template(env: Environment, name: str, context: dict) -> Rendered:
+    """Render `name` (e.g. `reporter/ack`) to a subject, a text body and an optional HTML body."""
+    try:
+        text = env.get_template(f"{name}.txt").render(context)
+    except TemplateNotFound as exc:
+        raise TemplateProblem(f"template {exc.name} not found") from None
+    except Exception as exc:  # Jinja2 raises many kinds; all mean this template cannot be used
+        raise TemplateProblem(f"template {name}.txt: {exc}") from None
+    subject, body = split_subject(text, name)
+    html = None
+    try:
+        html = env.get_template(f"{name}.html").render(context)
+    except TemplateNotFound:
+        html = None
+    except Exception as exc:
+        raise TemplateProblem(f"template {name}.html: {exc}") from None
+    if html is not None:
+        _, html = split_subject(html, name)
+    return Rendered(subject, body, html)
+
+
+def split_subject(rendered: str, name: str) -> tuple[str, str]:
+    first, _, body = rendered.partition("\n")
+    if not first.startswith("Subject:"):
+        raise TemplateProblem(f"template {name}: the first line must be 'Subject: …'")
+    subject = " ".join(first[len("Subject:") :].split())
+    return subject, body.lstrip("\n")
+
+
+def check_templates(env: Environment, names: list[str], samples: dict[str, dict]) -> list[str]:
+    """Render every named template with sample values; one problem line per broken template."""
+    problems = []
+    for name in names:
+        try:
+            render_template(env, name, samples.get(name, {}))
+        except TemplateProblem as exc:
+            problems.append(str(exc))
+    return problems

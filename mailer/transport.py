@@ -1,0 +1,80 @@
+"""SMTP delivery to the configured relay, with errors sorted into temporary and permanent."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+
+from archive.settings import Relay
+
+
+class TemporaryFailure(Exception):
+    """Try again later (4xx, connection trouble)."""
+
+
+class PermanentFailure(Exception):
+    """The relay refused for good (5xx)."""
+
+
+class RelaySession:
+    """One SMTP connection reused for a batch; reconnects after an error."""
+
+    def __init__(self, relay: Relay):
+        self.relay = relay
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> RelaySession:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                self._smtp.close()
+            self._smtp = None
+
+    def _connect(self) -> smtplib.SMTP:
+        relay = self.relay
+        smtp = smtplib.SMTP(relay.host, relay.port, timeout=relay.timeout)
+        smtp.ehlo()
+        if relay.starttls:
+            smtp.starttls(context=ssl.create_default_context())
+            smtp.ehlo()
+        if relay.username:
+            smtp.login(relay.username, relay.password() or "")
+        return smtp
+
+    def send(self, envelope_from: str, recipients: tuple[str, ...], raw: bytes) -> None:
+        try:
+            if self._smtp is None:
+                self._smtp = self._connect()
+            refused = self._smtp.sendmail(envelope_from, list(recipients), raw)
+        except smtplib.SMTPRecipientsRefused as exc:
+            self.close()
+            codes = [code for code, _ in exc.recipients.values()]
+            _raise_for(min(codes), _describe(exc.recipients))
+        except smtplib.SMTPAuthenticationError as exc:
+            self.close()
+            raise TemporaryFailure(f"relay authentication failed ({exc.smtp_code})") from None
+        except smtplib.SMTPResponseException as exc:
+            self.close()
+            _raise_for(exc.smtp_code, f"{exc.smtp_code} {exc.smtp_error!r}")
+        except (TimeoutError, smtplib.SMTPException, OSError, ssl.SSLError) as exc:
+            self.close()
+            raise TemporaryFailure(f"relay unreachable: {exc}") from None
+        if refused:
+            _raise_for(min(code for code, _ in refused.values()), _describe(refused))
+
+
+def _describe(refused: dict) -> str:
+    return "; ".join(f"{rcpt}: {code} {msg!r}" for rcpt, (code, msg) in refused.items())
+
+
+def _raise_for(code: int, text: str) -> None:
+    if 500 <= code < 600:
+        raise PermanentFailure(text)
+    raise TemporaryFailure(text)

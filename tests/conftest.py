@@ -1,0 +1,243 @@
+"""Shared fixtures: real SQLite files, real SMTP servers on loopback, the real templates."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from archive.db import open_archive
+from archive.settings import load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+CORPUS = ROOT.parent / "shared" / "corpus"
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+MEMBERS = """
+[[members]]
+name = "Alice Chair"
+email = "alice@example.org"
+aliases = ["alice@users.example.net"]
+role = "chair"
+
+[[members]]
+name = "Bob Member"
+email = "bob@example.org"
+aliases = ["Bobby"]
+role = "member"
+
+[[members]]
+name = "Carol Member"
+email = "carol@example.org"
+role = "member"
+
+[[council]]
+name = "Erin Council"
+email = "erin@example.org"
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_config(directory: Path, *, relay_port: int = 1, extra: str = "", **values) -> Path:
+    """A complete configuration file in `directory`; keyword values override [security] etc."""
+    auth = values.get("command_auth", "dkim")
+    intake_port = values.get("intake_port", free_port())
+    text = f"""
+[casebook]
+database = "{directory / "casebook.db"}"
+spool = "{directory / "spool"}"
+timezone = "{values.get("timezone", "Europe/Berlin")}"
+case_prefix = "CoC"
+
+[addresses]
+reports = "conduct@example.org"
+appeals = "conduct-appeals@example.org"
+committee_list = "conduct-committee@lists.example.org"
+council = "council@example.org"
+core_team = "core@example.org"
+
+{values.get("members", MEMBERS)}
+
+[intake]
+max_message_size = {values.get("max_message_size", 1048576)}
+ack_daily_cap = {values.get("ack_daily_cap", 5)}
+
+[intake.smtp]
+host = "127.0.0.1"
+port = {intake_port}
+lmtp = {str(values.get("lmtp", False)).lower()}
+
+[mailer]
+retry = ["1m", "5m"]
+give_up_after = "1d"
+
+[mailer.smtp]
+host = "127.0.0.1"
+port = {relay_port}
+timeout = 5
+
+[security]
+command_auth = "{auth}"
+{extra}
+"""
+    path = directory / "casebook.toml"
+    path.write_text(text)
+    return path
+
+
+class RelaySink:
+    """A real SMTP relay on loopback that keeps what it receives."""
+
+    def __init__(self, port: int | None = None):
+        self.messages: list[tuple[str, list[str], bytes, float]] = []
+        self.refuse: dict[str, str] = {}  # recipient -> SMTP reply to give at RCPT
+        self.lock = threading.Lock()
+        self.controller = Controller(self, hostname="127.0.0.1", port=port or free_port())
+
+    @property
+    def port(self) -> int:
+        return self.controller.port
+
+    async def handle_RCPT(self, server, session, envelope, address, options):
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.messages.append(
+                (envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content,
+                 time.monotonic())
+            )  # fmt: skip
+        return "250 OK"
+
+    def parsed(self) -> list[email.message.EmailMessage]:
+        with self.lock:
+            return [
+                email.message_from_bytes(raw, policy=email.policy.default)
+                for _, _, raw, _ in self.messages
+            ]
+
+    def to(self, address: str) -> list[email.message.EmailMessage]:
+        with self.lock:
+            return [
+                email.message_from_bytes(raw, policy=email.policy.default)
+                for _, rcpts, raw, _ in self.messages
+                if address in rcpts
+            ]
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.messages) >= count:
+                    return
+            time.sleep(0.01)
+        raise AssertionError(f"expected {count} messages at the relay, got {len(self.messages)}")
+
+
+@pytest.fixture
+def relay():
+    sink = RelaySink()
+    sink.controller.start()
+    yield sink
+    sink.controller.stop()
+
+
+@pytest.fixture
+def config_path(tmp_path, relay):
+    return write_config(tmp_path, relay_port=relay.port)
+
+
+@pytest.fixture
+def settings(config_path):
+    return load_settings(config_path)
+
+
+@pytest.fixture
+def db(settings):
+    database = open_archive(settings.database)
+    yield database
+    database.close()
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+class ServeProcess:
+    """`casebook serve` as a real process, as an operator would run it."""
+
+    def __init__(self, config: Path, port: int):
+        self.config = config
+        self.port = port
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "casebook.cli", "-c", str(self.config), "serve"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(self.proc.stdout.read().decode())
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("casebook serve did not start listening")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self) -> str:
+        if self.proc is None:
+            return ""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.stdout.read().decode(errors="replace")
+
+
+@pytest.fixture
+def serve(tmp_path, relay):
+    port = free_port()
+    config = write_config(tmp_path, relay_port=relay.port, intake_port=port)
+    process = ServeProcess(config, port)
+    process.start()
+    yield process
+    process.stop()
+
+
+def run_async(coro):
+    return asyncio.run(coro)
