@@ -51,7 +51,7 @@ def parse_from(values: list[str]) -> Mailbox:
     if (name, address) != parseaddr(raw) or not ADDRESS_RE.match(address or ""):
         return Mailbox(None, None, "unparsable From")
     display = decode_words(name).strip() or None
-    if display and re.search(r"[@<>,;:]", display):
+    if display and re.search(r"[@<>]", display):
         return Mailbox(None, None, "display name spells an address")
     return Mailbox(address.lower(), display)
 

@@ -1,0 +1,57 @@
+"""Driving the real pipeline in tests: spool → process → (send), with a clock we set."""
+
+from __future__ import annotations
+
+import json
+import smtplib
+from datetime import datetime
+
+from archive.ingest import IngestResult
+from intake.process import process_spooled
+from intake.spool import Arrival, spool_arrivals
+from tests.conftest import fixture_bytes
+
+
+def deliver(
+    db,
+    settings,
+    message: str | bytes,
+    *,
+    now: datetime,
+    sender: str = "rita@example.net",
+    to: tuple[str, ...] = ("conduct@example.org",),
+    replace: dict[str, str] | None = None,
+) -> IngestResult:
+    """Spool one message as SMTP intake would, then process it at `now`."""
+    raw = fixture_bytes(message) if isinstance(message, str) else message
+    for old, new in (replace or {}).items():
+        raw = raw.replace(old.encode(), new.encode())
+    spool_arrivals(db, [Arrival(raw, sender, to, "smtp", now)])
+    results = process_spooled(db, settings, lambda: now)
+    assert len(results) == 1
+    return results[0]
+
+
+def outbox(db, template: str | None = None) -> list[dict]:
+    sql = "SELECT message_id, template, audience, to_addr, context, status, in_reply_to FROM outbox"
+    params = []
+    if template:
+        sql += " WHERE template = ?"
+        params.append(template)
+    rows = db.execute(sql + " ORDER BY id", params).fetchall()
+    keys = ("message_id", "template", "audience", "to_addr", "context", "status", "in_reply_to")
+    return [dict(zip(keys, row[:4] + (json.loads(row[4]),) + row[5:], strict=True)) for row in rows]
+
+
+def events(db, ref: str) -> list[str]:
+    rows = db.execute(
+        "SELECT e.action FROM events e JOIN cases c ON c.id = e.case_pk WHERE c.ref = ?"
+        " ORDER BY e.id",
+        [ref],
+    )
+    return [row[0] for row in rows]
+
+
+def smtp_send(port: int, raw: bytes, sender: str, recipients: list[str]) -> dict:
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        return client.sendmail(sender, recipients, raw)

@@ -1,0 +1,70 @@
+"""Strict From parsing (CVE-2023-27043 forms) and routing by envelope recipient."""
+
+from __future__ import annotations
+
+import pytest
+
+from archive.models import RouteKind
+from intake.addresses import parse_from, route_recipient
+
+
+@pytest.mark.parametrize(
+    "value, address, name",
+    [
+        ("alice@example.org", "alice@example.org", None),
+        ("Alice Chair <alice@example.org>", "alice@example.org", "Alice Chair"),
+        ('"Chair, Alice" <Alice@Example.org>', "alice@example.org", "Chair, Alice"),
+        ("=?utf-8?q?Ren=C3=A9?= <rene@example.net>", "rene@example.net", "René"),
+    ],
+)
+def test_plain_from_forms_are_accepted(value, address, name):
+    mailbox = parse_from([value])
+    assert (mailbox.address, mailbox.name, mailbox.problem) == (address, name, None)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [],
+        ["alice@example.org", "mallory@evil.example"],
+        ["alice@example.org, mallory@evil.example"],
+        # CVE-2023-27043: specials in the local part make email.utils pick the wrong domain.
+        ['"alice@example.org"@evil.example'],
+        ["alice@example.org@evil.example"],
+        ["Alice <alice@example.org> (comment)"],
+        ["alice@example.org (Alice)"],
+        ["not an address"],
+        ["<>"],
+        ["Alice <alice@example.org>, <mallory@evil.example>"],
+    ],
+)
+def test_ambiguous_from_forms_are_unknown(values):
+    mailbox = parse_from(values)
+    assert mailbox.address is None
+    assert mailbox.problem
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "=?utf-8?q?alice=40example=2Eorg?= <mallory@evil.example>",
+        '"alice@example.org" <mallory@evil.example>',
+        "=?utf-8?b?PGFsaWNlQGV4YW1wbGUub3JnPg==?= <mallory@evil.example>",
+    ],
+)
+def test_display_name_spelling_an_address_is_unknown(value):
+    mailbox = parse_from([value])
+    assert mailbox.address is None
+    assert mailbox.problem == "display name spells an address"
+
+
+def test_routes(settings):
+    assert route_recipient("conduct@example.org", settings).kind is RouteKind.REPORT
+    assert route_recipient("Conduct@Example.ORG", settings).kind is RouteKind.REPORT
+    reply = route_recipient("conduct+anything@example.org", settings)
+    assert reply.kind is RouteKind.REPLY and reply.token == "anything"
+    assert route_recipient("conduct-bounces+cb-x@example.org", settings).kind is RouteKind.BOUNCE
+    assert route_recipient("conduct-committee@lists.example.org", settings).kind is RouteKind.LIST
+    assert route_recipient("conduct-appeals@example.org", settings).kind is RouteKind.APPEAL
+    assert route_recipient("someone@example.org", settings).kind is RouteKind.UNKNOWN
+    assert route_recipient("conduct@other.example", settings).kind is RouteKind.UNKNOWN
