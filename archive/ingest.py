@@ -86,6 +86,8 @@ def _reports_address(db: Database, msg: IncomingMessage, settings: Settings, now
             return hold(db, msg, now, "automatic reply that belongs to no case", kind="autoreply")
         return reports.record_automatic(db, msg, case, settings, now)
     if case is not None:
+        if msg.from_addr and any(m.matches_address(msg.from_addr) for m in settings.members):
+            return reports.record_deliberation(db, msg, case, now, via="reports address")
         party = party_for_address(db, case, msg.from_addr)
         if party is None:
             how = "references" if by_refs else "subject tag"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlite_utils import Database
@@ -10,11 +11,22 @@ from archive.clock import to_text
 from archive.db import write_transaction
 
 
-def acquire_lease(db: Database, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
-    """Take or renew the lease; False while another live holder has it."""
+def acquire_lease(
+    db: Database,
+    name: str,
+    holder: str,
+    now: datetime,
+    ttl: timedelta,
+    holder_is_dead: Callable[[str], bool] = lambda holder: False,
+) -> bool:
+    """Take or renew the lease; False while another live holder has it.
+
+    A holder known to be dead (a crashed process on this host) loses the lease at once, so a
+    restart after kill -9 sends immediately instead of waiting for the lease to expire.
+    """
     with write_transaction(db):
         row = db.execute("SELECT holder, expires_at FROM leases WHERE name = ?", [name]).fetchone()
-        if row and row[0] != holder and row[1] > to_text(now):
+        if row and row[0] != holder and row[1] > to_text(now) and not holder_is_dead(row[0]):
             return False
         db.execute(
             "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)"

@@ -109,12 +109,13 @@ def route_recipient(address: str, settings: Settings) -> Route:
     return Route(RouteKind.UNKNOWN)
 
 
+# A report copied to the list is still a report (the list's own copy dedupes by Message-ID).
 ROUTE_PRIORITY = (
     RouteKind.BOUNCE,
     RouteKind.REPLY,
-    RouteKind.LIST,
-    RouteKind.APPEAL,
     RouteKind.REPORT,
+    RouteKind.APPEAL,
+    RouteKind.LIST,
 )
 
 

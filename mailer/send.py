@@ -29,7 +29,7 @@ from mailer.transport import PermanentFailure, RelaySession, TemporaryFailure
 
 log = logging.getLogger(__name__)
 LEASE = "mailer"
-LEASE_TTL = timedelta(minutes=5)
+LEASE_TTL = timedelta(minutes=2)
 
 
 @dataclass
@@ -44,6 +44,20 @@ def sender_identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def holder_is_dead(holder: str) -> bool:
+    """True for a holder that was a process on this host which no longer exists."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def send_due(
     db: Database,
     settings: Settings,
@@ -56,7 +70,7 @@ def send_due(
     """Send every queued item due at `now`, if this process can take the sender's lease."""
     holder = holder or sender_identity()
     report = SendReport()
-    if not acquire_lease(db, LEASE, holder, wall_clock(), LEASE_TTL):
+    if not acquire_lease(db, LEASE, holder, wall_clock(), LEASE_TTL, holder_is_dead):
         report.busy = True
         return report
     try:
@@ -64,7 +78,7 @@ def send_due(
         loop_id = installation_id(db)
         with RelaySession(settings.relay) as relay:
             for item in due_mail(db, now, limit):
-                if not acquire_lease(db, LEASE, holder, wall_clock(), LEASE_TTL):
+                if not acquire_lease(db, LEASE, holder, wall_clock(), LEASE_TTL, holder_is_dead):
                     report.busy = True
                     break
                 _send_item(db, settings, env, relay, item, now, loop_id, report)

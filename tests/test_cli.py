@@ -1,0 +1,138 @@
+"""The `casebook` command as a user runs it: output, --json fields, and clear errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+
+from tests.conftest import ROOT, T0, fixture_bytes, write_config
+from tests.helpers import deliver
+
+
+def casebook(*args, stdin: bytes | None = None, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "casebook.cli", *args],
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+        env=env,
+    )
+
+
+def assert_clean_error(result, code: int, text: str):
+    stderr = result.stderr.decode()
+    assert result.returncode == code, stderr
+    assert text in stderr
+    assert "Traceback" not in stderr
+
+
+def test_cases_show_and_stats_json(config_path, db, settings):
+    deliver(db, settings, "urgent_report.eml", now=T0, sender="uma@example.net")
+    deliver(db, settings, "report_naming_member.eml", now=T0, sender="paula@example.net")
+    cases = json.loads(casebook("-c", str(config_path), "cases", "--json").stdout)
+    assert [c["id"] for c in cases] == ["CoC-2026-001", "CoC-2026-002"]
+    assert set(cases[0]) == {"id", "state", "urgent", "opened_at", "reporter", "conflicted"}
+    assert cases[0]["urgent"] is True and cases[0]["reporter"] == "uma@example.net"
+    assert cases[1]["conflicted"] == ["bob@example.org"]
+    shown = json.loads(casebook("-c", str(config_path), "show", "coc-2026-001", "--json").stdout)
+    assert shown["fields"]["law_enforcement"].startswith("I have not called the police")
+    assert shown["messages"][0] == {
+        **shown["messages"][0],
+        "message_id": "<urgent-1@example.net>",
+        "direction": "in",
+        "kind": "report",
+    }
+    assert shown["events"][0]["action"] == "case-opened"
+    assert {"votes", "deadlines", "bans"} <= set(shown)
+    stats = json.loads(casebook("-c", str(config_path), "stats", "--json").stdout)
+    assert stats["messages"] == 2 and stats["cases"] == {"received": 2}
+    assert stats["outbox"] == {"queued": 6} and stats["deadlines"] == 0
+    assert stats["list_messages"] == 0
+    text = casebook("-c", str(config_path), "cases").stdout.decode()
+    assert "CoC-2026-001" in text and "URGENT" in text
+
+
+def test_ingest_from_stdin_then_tick_sends(config_path, relay):
+    result = casebook(
+        "-c", str(config_path), "ingest", "--sender", "rita@example.net",
+        stdin=fixture_bytes("plain_report.eml"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()
+    relay.wait_for(2)  # ingest sends at once when it can
+    assert relay.to("rita@example.net")[0]["Subject"].startswith("[CoC-2026-001]")
+    later = (T0 + timedelta(days=400)).isoformat()
+    tick = casebook("-c", str(config_path), "tick", "--now", later)
+    assert tick.returncode == 0 and "0 sent" in tick.stdout.decode()
+
+
+def test_ingest_exits_75_when_the_message_cannot_be_stored(tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the database folder should be")
+    config = write_config(tmp_path)
+    text = config.read_text().replace(str(tmp_path / "casebook.db"), str(blocker / "casebook.db"))
+    config.write_text(text)
+    result = casebook("-c", str(config), "ingest", stdin=fixture_bytes("plain_report.eml"))
+    assert_clean_error(result, 75, "cannot open the archive")
+
+
+def test_ingest_refuses_empty_input(config_path):
+    assert_clean_error(casebook("-c", str(config_path), "ingest", stdin=b""), 65, "no message")
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda t: t.replace('reports = "conduct@example.org"', 'reports = "not an address"'),
+         "[addresses] reports is not a plain mail address"),
+        (lambda t: t.replace('timezone = "Europe/Berlin"', 'timezone = "Mars/Olympus"'),
+         "timezone 'Mars/Olympus' is not a known time zone"),
+        (lambda t: t.replace('command_auth = "dkim"', 'command_auth = "trust-me"'),
+         "[security] command_auth must be one of dkim, token"),
+        (lambda t: t.replace("[intake]", "[intake]\nmystery = 1"),
+         "[intake] unknown key 'mystery'"),
+        (lambda t: t.replace('give_up_after = "1d"', 'give_up_after = "soon"'),
+         "[mailer] give_up_after: not a duration"),
+        (lambda t: t + "\n[[members]]\nname = 'X'\n", "[[members]] #4 (X) needs a plain email"),
+        (lambda t: t.replace("[casebook]", "[casebook"), "not valid TOML"),
+    ],
+)  # fmt: skip
+def test_bad_configuration_is_explained(tmp_path, mutate, message):
+    config = write_config(tmp_path)
+    config.write_text(mutate(config.read_text()))
+    for command in (["check-config"], ["cases"], ["serve"]):
+        assert_clean_error(casebook("-c", str(config), *command), 78, message)
+
+
+def test_check_config_accepts_the_example_and_finds_a_broken_template(tmp_path):
+    example = ROOT / "config" / "casebook.example.toml"
+    result = casebook("-c", str(example), "check-config")
+    assert result.returncode == 0 and b"valid" in result.stdout
+    override = tmp_path / "templates" / "reporter"
+    override.mkdir(parents=True)
+    (override / "ack.txt").write_text("Subject: Hi\n{{ no_such_field }}\n")
+    config = write_config(tmp_path)
+    config.write_text(
+        config.read_text().replace(
+            'case_prefix = "CoC"', f'case_prefix = "CoC"\ntemplates = "{tmp_path / "templates"}"'
+        )
+    )
+    assert_clean_error(casebook("-c", str(config), "check-config"), 78, "reporter/ack.txt")
+
+
+def test_user_errors_are_one_line(config_path, tmp_path):
+    assert_clean_error(casebook("-c", str(config_path), "show", "CoC-2026-999"), 1, "no case")
+    assert_clean_error(
+        casebook("-c", str(config_path), "tick", "--now", "next tuesday"), 64, "--now"
+    )
+    assert_clean_error(
+        casebook("-c", str(config_path), "cases", "--state", "sleeping"), 64, "unknown state"
+    )
+    assert_clean_error(
+        casebook("-c", str(tmp_path / "missing.toml"), "cases"), 78, "no such configuration file"
+    )
+    assert_clean_error(casebook("frobnicate"), 2, "invalid choice")
