@@ -7,6 +7,8 @@ leaves half a case and a redelivered message changes nothing twice.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 
 from sqlite_utils import Database
@@ -27,7 +29,9 @@ def ingest_message(
     msg: IncomingMessage,
     settings: Settings,
     now: datetime,
-    delivery_pk: int | None = None,
+    *,
+    spool_id: int | None = None,
+    received_at: datetime | None = None,
 ) -> IngestResult:
     """Archive `msg` and do what it asks, in one transaction; idempotent per Message-ID."""
     with write_transaction(db):
@@ -39,19 +43,81 @@ def ingest_message(
             result = IngestResult(row[0], True, row[1], _case_ref(db, row[2]), row[3])
         else:
             result = _dispatch(db, msg, settings, now)
-        if delivery_pk is not None:
-            mark_delivery_processed(db, delivery_pk, result.message_pk, msg.sha256, now)
+        record_delivery(db, msg, now, spool_id, received_at, message_pk=result.message_pk)
         return result
 
 
-def mark_delivery_processed(
-    db: Database, delivery_pk: int, message_pk: int, sha256: str, now: datetime
+def already_ingested(db: Database, spool_id: int) -> bool:
+    row = db.execute("SELECT 1 FROM deliveries WHERE spool_id = ?", [spool_id]).fetchone()
+    return row is not None
+
+
+def record_delivery(
+    db: Database,
+    msg: IncomingMessage,
+    now: datetime,
+    spool_id: int | None,
+    received_at: datetime | None,
+    *,
+    message_pk: int | None,
+    error: str | None = None,
 ) -> None:
-    """Link a spooled delivery to its message; drop the spooled bytes once kept identically."""
+    """One delivery of a message; its bytes are kept unless identical to the archived copy."""
+    stored_sha = None
+    if message_pk is not None:
+        stored_sha = db.execute(
+            "SELECT sha256 FROM messages WHERE id = ?", [message_pk]
+        ).fetchone()[0]
     db.execute(
-        "UPDATE deliveries SET status = 'processed', message_pk = ?, processed_at = ?,"
-        " raw = CASE WHEN sha256 = ? THEN NULL ELSE raw END WHERE id = ?",
-        [message_pk, to_text(now), sha256, delivery_pk],
+        "INSERT INTO deliveries (spool_id, received_at, transport, envelope_from, envelope_to,"
+        " size, sha256, raw, status, message_pk, processed_at, error)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            spool_id,
+            to_text(received_at or now),
+            msg.transport,
+            msg.envelope_from,
+            json.dumps(list(msg.envelope_to)),
+            len(msg.raw),
+            msg.sha256,
+            None if stored_sha == msg.sha256 else msg.raw,
+            "failed" if error else "processed",
+            message_pk,
+            to_text(now),
+            error,
+        ],
+    )
+
+
+def record_failed_delivery(
+    db: Database,
+    *,
+    spool_id: int | None,
+    received_at: datetime,
+    transport: str,
+    envelope_from: str,
+    envelope_to: tuple[str, ...],
+    raw: bytes,
+    error: str,
+    now: datetime,
+) -> None:
+    """A delivery that could not be processed: its bytes are kept for an operator to look at."""
+    db.execute(
+        "INSERT INTO deliveries (spool_id, received_at, transport, envelope_from, envelope_to,"
+        " size, sha256, raw, status, processed_at, error)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'failed', ?, ?)",
+        [
+            spool_id,
+            to_text(received_at),
+            transport,
+            envelope_from,
+            json.dumps(list(envelope_to)),
+            len(raw),
+            hashlib.sha256(raw).hexdigest(),
+            raw,
+            to_text(now),
+            error[:500],
+        ],
     )
 
 

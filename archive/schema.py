@@ -13,10 +13,12 @@ migrations = Migrations("casebook")
 INITIAL = [
     # Installation-wide values (the loop-header id).
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    # Every message as it arrived: the spool. `raw` is durable before the SMTP 250 and is
-    # cleared only once an identical copy is kept in `messages`.
+    # Every delivery of a message (the same message may arrive twice). `spool_id` is the row
+    # in the spool it came from, so a crash between archive and spool never ingests it twice.
+    # `raw` is kept only when the bytes differ from the copy in `messages` (trace headers).
     """CREATE TABLE deliveries (
         id INTEGER PRIMARY KEY,
+        spool_id INTEGER UNIQUE,
         received_at TEXT NOT NULL,
         transport TEXT NOT NULL,
         envelope_from TEXT NOT NULL,
@@ -24,12 +26,11 @@ INITIAL = [
         size INTEGER NOT NULL,
         sha256 TEXT NOT NULL,
         raw BLOB,
-        status TEXT NOT NULL DEFAULT 'spooled',
+        status TEXT NOT NULL,
         message_pk INTEGER REFERENCES messages(id),
-        processed_at TEXT,
+        processed_at TEXT NOT NULL,
         error TEXT
     )""",
-    "CREATE INDEX deliveries_spooled ON deliveries(id) WHERE status = 'spooled'",
     # One row per distinct message (by Message-ID), incoming or sent.
     """CREATE TABLE messages (
         id INTEGER PRIMARY KEY,

@@ -14,7 +14,7 @@ from archive.clock import utc_now
 from archive.db import open_archive
 from archive.settings import Settings
 from intake.process import process_spooled
-from intake.spool import Arrival, spool_arrivals
+from intake.spool import Arrival, open_spool, spool_arrivals, spool_path
 from mailer.send import send_due
 
 log = logging.getLogger("casebook")
@@ -37,14 +37,15 @@ def ingest_stdin(settings: Settings, sender: str | None, recipients: list[str] |
     envelope_from = sender if sender is not None else os.environ.get("SENDER", "")
     envelope_to = tuple(recipients or [os.environ.get("RECIPIENT") or settings.reports])
     try:
-        db = open_archive(settings.database)
-        spool_arrivals(db, [Arrival(raw, envelope_from, envelope_to, "ingest", utc_now())])
+        spool = open_spool(spool_path(settings))
+        spool_arrivals(spool, [Arrival(raw, envelope_from, envelope_to, "ingest", utc_now())])
     except Exception as exc:  # not stored: the MTA must keep the message and retry
         print(f"casebook: ingest: could not store the message: {exc}", file=sys.stderr)
         return EX_TEMPFAIL
     # Stored: from here on nothing can lose it; processing and sending are best effort.
     try:
-        process_spooled(db, settings, utc_now)
+        db = open_archive(settings.database)
+        process_spooled(db, spool, settings, utc_now)
         send_due(db, settings, utc_now())
     except Exception as exc:
         log.warning("stored, but not processed yet (serve or tick will): %s", exc)

@@ -1,9 +1,20 @@
-"""`casebook serve`: intake, the spool processor, the sender and the scheduler in one loop."""
+"""`casebook serve`: two processes, like Mailman's runners.
+
+- the intake process: the SMTP/LMTP edge and the durable spool (and the demo sink); it only
+  stores and answers, so a busy worker never slows a 250;
+- the worker process: the spool processor (parse, ingest), the sender and the scheduler.
+
+They meet in the archive's tables; a pipe carries a byte per commit so the worker wakes at
+once, and its end of file tells the worker that intake has gone (so it exits too).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import multiprocessing
+import os
 import signal
 from pathlib import Path
 
@@ -15,18 +26,19 @@ from archive.settings import Settings
 from casebook.sink import sink_factory
 from intake.process import process_spooled
 from intake.smtp import make_protocol_factory
-from intake.spool import SpoolWriter
+from intake.spool import SpoolWriter, open_spool, spool_path
 from mailer.send import send_due, sender_identity
 
 log = logging.getLogger("casebook")
+BATCH_LIMIT = 500
 
 
-class Service:
+class Worker:
     """Wakes the processor when mail is stored and the sender when mail is queued."""
 
-    def __init__(self, settings: Settings, *, with_sink: bool = False):
+    def __init__(self, settings: Settings, wake_fd: int):
         self.settings = settings
-        self.with_sink = with_sink
+        self.wake_fd = wake_fd
         self.stored = asyncio.Event()
         self.queued = asyncio.Event()
         self.stopping = asyncio.Event()
@@ -34,48 +46,20 @@ class Service:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        settings = self.settings
-        spool = SpoolWriter(settings.database, on_stored=lambda: loop.call_soon_threadsafe(
-            self.stored.set))  # fmt: skip
-        spool.start()
-        servers = []
-        if self.with_sink:
-            sink_dir = Path(settings.database).parent / "sink"
-            servers.append(
-                await loop.create_server(
-                    sink_factory(sink_dir), settings.relay.host, settings.relay.port
-                )
-            )
-            print(f"[sink] outgoing mail is kept in {sink_dir}/new and listed here", flush=True)
-        servers.append(
-            await loop.create_server(
-                make_protocol_factory(settings, spool), settings.intake_host, settings.intake_port
-            )
-        )
+        loop.add_reader(self.wake_fd, self._on_wake)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.stopping.set)
         scheduler = AsyncIOScheduler(timezone="UTC")
         scheduler.add_job(
             self.sweep,
             "interval",
-            seconds=settings.sweep_interval.total_seconds(),
+            seconds=self.settings.sweep_interval.total_seconds(),
             id="sweep",
             coalesce=True,
             max_instances=1,
-            misfire_grace_time=None,
+            misfire_grace_time=None,  # a sweep that is late still runs: nothing due is dropped
         )
         scheduler.start()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, self.stopping.set)
-        protocol = "LMTP" if settings.lmtp else "SMTP"
-        print(
-            f"casebook: {protocol} intake on {settings.intake_host}:{settings.intake_port},"
-            f" reports to {settings.reports}, relay {settings.relay.host}:{settings.relay.port}",
-            flush=True,
-        )
-        if settings.insecure_from_only:
-            log.warning(
-                "INSECURE: insecure_from_only = true: commands are trusted on the From header"
-                " alone. Never use this outside development."
-            )
         self.sweep()
         workers = [
             asyncio.create_task(self.process_loop()),
@@ -83,13 +67,20 @@ class Service:
         ]
         await self.stopping.wait()
         scheduler.shutdown(wait=False)
-        for server in servers:
-            server.close()
-            await server.wait_closed()
         for task in workers:
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
-        spool.stop()
+
+    def _on_wake(self) -> None:
+        try:
+            data = os.read(self.wake_fd, 65536)
+        except BlockingIOError:
+            return
+        if not data:  # intake has gone: so do we
+            asyncio.get_running_loop().remove_reader(self.wake_fd)
+            self.stopping.set()
+            return
+        self.stored.set()
 
     def sweep(self) -> None:
         """The scheduler's tick: look at the spool and the outbox (retries, due mail)."""
@@ -98,14 +89,21 @@ class Service:
 
     async def process_loop(self) -> None:
         db = open_archive(self.settings.database)
+        spool = open_spool(spool_path(self.settings))
         while True:
             await self.stored.wait()
             self.stored.clear()
             while True:
-                results = await asyncio.to_thread(process_spooled, db, self.settings, utc_now)
+                try:
+                    results = await asyncio.to_thread(
+                        process_spooled, db, spool, self.settings, utc_now, BATCH_LIMIT
+                    )
+                except Exception:
+                    log.exception("processing the spool failed; will retry at the next sweep")
+                    break
                 if results:
                     self.queued.set()
-                if len(results) < 500:
+                if len(results) < BATCH_LIMIT:
                     break
 
     async def send_loop(self) -> None:
@@ -129,5 +127,85 @@ class Service:
                 )
 
 
+class Intake:
+    """The SMTP/LMTP edge and the spool; pokes the worker after each commit."""
+
+    def __init__(self, settings: Settings, wake_fd: int, with_sink: bool):
+        self.settings = settings
+        self.wake_fd = wake_fd
+        self.with_sink = with_sink
+        self.stopping = asyncio.Event()
+
+    def _poke(self) -> None:
+        with contextlib.suppress(BlockingIOError):  # the pipe is full of wake-ups already
+            os.write(self.wake_fd, b".")
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        settings = self.settings
+        spool = SpoolWriter(spool_path(settings), on_stored=self._poke)
+        spool.start()
+        servers = []
+        if self.with_sink:
+            sink_dir = Path(settings.database).parent / "sink"
+            servers.append(
+                await loop.create_server(
+                    sink_factory(sink_dir), settings.relay.host, settings.relay.port
+                )
+            )
+            print(f"[sink] outgoing mail is kept in {sink_dir}/new and listed here", flush=True)
+        servers.append(
+            await loop.create_server(
+                make_protocol_factory(settings, spool), settings.intake_host, settings.intake_port
+            )
+        )
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.stopping.set)
+        protocol = "LMTP" if settings.lmtp else "SMTP"
+        print(
+            f"casebook: {protocol} intake on {settings.intake_host}:{settings.intake_port},"
+            f" reports to {settings.reports}, relay {settings.relay.host}:{settings.relay.port}",
+            flush=True,
+        )
+        if settings.insecure_from_only:
+            log.warning(
+                "INSECURE: insecure_from_only = true: commands are trusted on the From header"
+                " alone. Never use this outside development."
+            )
+        await self.stopping.wait()
+        for server in servers:
+            server.close()
+            await server.wait_closed()
+        spool.stop()
+
+
+WORKER_NICENESS = 10
+
+
+def _worker_main(settings: Settings, read_fd: int, write_fd: int) -> None:
+    os.close(write_fd)
+    # Under a burst the CPU goes to accepting mail first; the worker catches up after it.
+    os.nice(WORKER_NICENESS)
+    os.set_blocking(read_fd, False)
+    asyncio.run(Worker(settings, read_fd).run())
+
+
 def run_service(settings: Settings, *, with_sink: bool = False) -> None:
-    asyncio.run(Service(settings, with_sink=with_sink).run())
+    open_archive(settings.database).close()  # migrate once, before either process starts
+    open_spool(spool_path(settings)).close()
+    read_fd, write_fd = os.pipe()
+    # Fork before any event loop or thread exists in this process.
+    worker = multiprocessing.get_context("fork").Process(
+        target=_worker_main, args=(settings, read_fd, write_fd), name="casebook-worker"
+    )
+    worker.start()
+    os.close(read_fd)
+    os.set_blocking(write_fd, False)
+    try:
+        asyncio.run(Intake(settings, write_fd, with_sink).run())
+    finally:
+        os.close(write_fd)  # the worker sees end of file and stops
+        worker.join(timeout=15)
+        if worker.is_alive():
+            worker.terminate()
+            worker.join()

@@ -66,7 +66,7 @@ ONGOING_YES_RE = re.compile(
     r"(?i)\b(still (?:happening|going on|ongoing|continuing)|is ongoing|keeps? happening|"
     r"continues to|right now|every day)\b"
 )
-LAW_RE = re.compile(r"(?i)[^.\n]*\b(police|law enforcement|authorities|reported it to)\b[^.\n]*")
+LAW_RE = re.compile(r"(?i)\b(police|law enforcement|authorities|reported it to)\b")
 NAME_RE = re.compile(r"\b([A-Z][a-z]+(?: [A-Z][a-z]+){1,2})\b")
 HANDLE_RE = re.compile(r"(?<![\w.])@[A-Za-z][\w-]{1,38}\b")
 NOT_NAMES = {
@@ -128,7 +128,7 @@ def extract_report_fields(text: str, *, sender: str | None) -> ReportFields:
         account=text.strip() or None,
         links=links,
         ongoing="yes (from the text)" if ONGOING_YES_RE.search(text) else None,
-        law_enforcement=_first(LAW_RE, text, whole=True),
+        law_enforcement=_sentence_around(LAW_RE, text),
     )
 
 
@@ -143,11 +143,21 @@ def _normalise_ongoing(value: str | None) -> str | None:
     return value.strip()
 
 
-def _first(pattern: re.Pattern, text: str, whole: bool = False) -> str | None:
+def _first(pattern: re.Pattern, text: str) -> str | None:
     match = pattern.search(text)
     if not match:
         return None
-    return (match.group(0) if whole else match.group(1) or match.group(0)).strip()
+    return (match.group(1) or match.group(0)).strip()
+
+
+def _sentence_around(pattern: re.Pattern, text: str) -> str | None:
+    """The sentence (or line) holding the first match, without scanning text twice."""
+    match = pattern.search(text)
+    if not match:
+        return None
+    start = max(text.rfind(".", 0, match.start()), text.rfind("\n", 0, match.start())) + 1
+    ends = [i for i in (text.find(".", match.end()), text.find("\n", match.end())) if i >= 0]
+    return text[start : min(ends) if ends else len(text)].strip()
 
 
 def _guess_names(text: str) -> str | None:

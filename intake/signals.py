@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from archive.models import Conflict, ReportFields
@@ -76,13 +77,11 @@ def find_conflicts(
 
 def _mentions(person: Person, text: str) -> bool:
     """The person's name, address or an alias appears as whole words in `text`."""
-    if not text:
-        return False
-    for token in (person.name, person.email, *person.aliases):
-        token = token.strip()
-        if len(token) < 2:
-            continue
-        pattern = r"(?<![\w.@+-])" + re.escape(token) + r"(?![\w@-]|\.\w)"
-        if re.search(pattern, text, re.IGNORECASE):
-            return True
-    return False
+    return bool(text) and _person_pattern(person).search(text) is not None
+
+
+@functools.lru_cache(maxsize=256)
+def _person_pattern(person: Person) -> re.Pattern:
+    tokens = [t.strip() for t in (person.name, person.email, *person.aliases) if len(t.strip()) > 1]
+    alternatives = "|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True))
+    return re.compile(r"(?<![\w.@+-])(?:" + alternatives + r")(?![\w@-]|\.\w)", re.IGNORECASE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 
 from aiosmtpd.lmtp import LMTP
@@ -63,6 +64,7 @@ def make_protocol_factory(settings: Settings, spool: SpoolWriter, hostname: str 
         tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls_context.load_cert_chain(str(settings.tls_cert), str(settings.tls_key))
     protocol = LMTP if settings.lmtp else SMTP
+    hostname = hostname or socket.getfqdn()  # once, not per connection as aiosmtpd would
 
     def factory():
         return protocol(

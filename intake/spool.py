@@ -1,29 +1,31 @@
 """The durable spool: raw bytes are committed (WAL, synchronous=FULL) before the SMTP 250.
 
-Concurrent sessions share commits: one writer thread takes every message waiting, inserts them
-all and commits once, so 20 sessions pay for one fsync instead of 20 (group commit).
+The spool is its own small SQLite file, so the SMTP edge never waits for the worker's archive
+transactions. Concurrent sessions share commits: one writer thread takes every message
+waiting, inserts them all and commits once (group commit), so 20 sessions pay for one fsync.
+Rows leave the spool once the archive holds them (see `intake.process`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlite_utils import Database
-
-from archive.clock import to_text, utc_now
-from archive.db import open_archive, write_transaction
+from archive.clock import from_text, to_text, utc_now
+from archive.db import BUSY_TIMEOUT_MS, ArchiveUnavailable
+from archive.settings import Settings
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
+SPOOL_FILE = "spool.db"
 
 
 @dataclass(frozen=True)
@@ -35,47 +37,105 @@ class Arrival:
     received_at: datetime
 
 
-def spool_arrivals(db: Database, arrivals: list[Arrival]) -> list[int]:
-    """Insert arrivals as spooled deliveries in one committed transaction; their row ids."""
+@dataclass(frozen=True)
+class Spooled:
+    spool_id: int
+    arrival: Arrival
+
+
+def spool_path(settings: Settings) -> Path:
+    return Path(settings.spool) / SPOOL_FILE
+
+
+def open_spool(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) the spool database."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS spooled (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+            " received_at TEXT NOT NULL, transport TEXT NOT NULL, envelope_from TEXT NOT NULL,"
+            " envelope_to TEXT NOT NULL, raw BLOB NOT NULL)"
+        )
+    except (sqlite3.Error, OSError) as exc:
+        raise ArchiveUnavailable(f"cannot open the spool {path}: {exc}") from exc
+    return conn
+
+
+def spool_arrivals(conn: sqlite3.Connection, arrivals: list[Arrival]) -> list[int]:
+    """Insert arrivals in one committed transaction; their spool ids."""
     ids = []
-    with write_transaction(db):
+    conn.execute("BEGIN IMMEDIATE")
+    try:
         for arrival in arrivals:
-            cursor = db.execute(
-                "INSERT INTO deliveries (received_at, transport, envelope_from, envelope_to,"
-                " size, sha256, raw) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            cursor = conn.execute(
+                "INSERT INTO spooled (received_at, transport, envelope_from, envelope_to, raw)"
+                " VALUES (?, ?, ?, ?, ?)",
                 [
                     to_text(arrival.received_at),
                     arrival.transport,
                     arrival.envelope_from,
                     json.dumps(list(arrival.envelope_to)),
-                    len(arrival.raw),
-                    hashlib.sha256(arrival.raw).hexdigest(),
                     arrival.raw,
                 ],
             )
             ids.append(cursor.lastrowid)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
     return ids
+
+
+def read_spooled(conn: sqlite3.Connection, limit: int) -> list[Spooled]:
+    rows = conn.execute(
+        "SELECT id, received_at, transport, envelope_from, envelope_to, raw FROM spooled"
+        " ORDER BY id LIMIT ?",
+        [limit],
+    ).fetchall()
+    return [
+        Spooled(pk, Arrival(raw, sender, tuple(json.loads(to)), transport, from_text(at)))
+        for pk, at, transport, sender, to, raw in rows
+    ]
+
+
+def count_spooled(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT COUNT(*) FROM spooled").fetchone()[0]
+
+
+def release_spooled(conn: sqlite3.Connection, spool_ids: list[int]) -> None:
+    """Forget rows the archive now holds."""
+    if not spool_ids:
+        return
+    marks = ",".join("?" * len(spool_ids))
+    conn.execute(f"DELETE FROM spooled WHERE id IN ({marks})", spool_ids)
 
 
 class SpoolWriter:
     """A writer thread with group commit; `store` resolves once the bytes are on disk."""
 
-    def __init__(self, database: Path, on_stored: Callable[[], None] | None = None):
-        self.database = database
+    def __init__(self, path: Path, on_stored: Callable[[], None] | None = None):
+        self.path = path
         self.on_stored = on_stored
         self._queue: queue.Queue = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="spool-writer", daemon=True)
-        self._db: Database | None = None
+        self.conn: sqlite3.Connection | None = None
 
     def start(self) -> None:
-        self._db = open_archive(self.database)
+        self.conn = open_spool(self.path)
         self._thread.start()
 
     def stop(self) -> None:
         self._queue.put(None)
         self._thread.join(timeout=10)
-        if self._db is not None:
-            self._db.close()
+        if self.conn is not None:
+            self.conn.close()
 
     async def store(self, raw: bytes, envelope_from: str, envelope_to: tuple[str, ...],
                     transport: str) -> int:  # fmt: skip
@@ -104,7 +164,7 @@ class SpoolWriter:
 
     def _commit(self, batch: list) -> None:
         try:
-            ids = spool_arrivals(self._db, [arrival for arrival, _, _ in batch])
+            ids = spool_arrivals(self.conn, [arrival for arrival, _, _ in batch])
         except Exception as exc:  # any storage failure becomes a 451 for each waiting session
             log.error("spool write failed for %d message(s): %s", len(batch), exc)
             for _, future, loop in batch:

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from archive.ingest import IngestResult
 from intake.process import process_spooled
-from intake.spool import Arrival, spool_arrivals
+from intake.spool import Arrival, open_spool, spool_arrivals, spool_path
 from tests.conftest import fixture_bytes
 
 
@@ -26,8 +26,10 @@ def deliver(
     raw = fixture_bytes(message) if isinstance(message, str) else message
     for old, new in (replace or {}).items():
         raw = raw.replace(old.encode(), new.encode())
-    spool_arrivals(db, [Arrival(raw, sender, to, "smtp", now)])
-    results = process_spooled(db, settings, lambda: now)
+    spool = open_spool(spool_path(settings))
+    spool_arrivals(spool, [Arrival(raw, sender, to, "smtp", now)])
+    results = process_spooled(db, spool, settings, lambda: now)
+    spool.close()
     assert len(results) == 1
     return results[0]
 

@@ -72,12 +72,12 @@ def test_ingest_from_stdin_then_tick_sends(config_path, relay):
 
 def test_ingest_exits_75_when_the_message_cannot_be_stored(tmp_path):
     blocker = tmp_path / "not-a-dir"
-    blocker.write_text("a file where the database folder should be")
+    blocker.write_text("a file where the spool folder should be")
     config = write_config(tmp_path)
-    text = config.read_text().replace(str(tmp_path / "casebook.db"), str(blocker / "casebook.db"))
+    text = config.read_text().replace(str(tmp_path / "spool"), str(blocker / "spool"))
     config.write_text(text)
     result = casebook("-c", str(config), "ingest", stdin=fixture_bytes("plain_report.eml"))
-    assert_clean_error(result, 75, "cannot open the archive")
+    assert_clean_error(result, 75, "could not store the message")
 
 
 def test_ingest_refuses_empty_input(config_path):

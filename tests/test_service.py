@@ -169,6 +169,8 @@ def test_kill_9_mid_burst_loses_nothing_and_acknowledges_everyone(tmp_path, rela
     cases = db.execute("SELECT COUNT(*) FROM cases").fetchone()[0]
     reports = db.execute("SELECT COUNT(*) FROM messages WHERE kind = 'report'").fetchone()[0]
     assert cases == reports >= len(accepted)
-    assert db.execute("SELECT COUNT(*) FROM deliveries WHERE status != 'processed'").fetchone() == (
-        0,
+    assert (
+        db.execute("SELECT COUNT(*) FROM deliveries WHERE status != 'processed'").fetchone()[0] == 0
     )
+    spool = sqlite3.connect(tmp_path / "spool" / "spool.db")
+    assert spool.execute("SELECT COUNT(*) FROM spooled").fetchone()[0] == 0

@@ -7,20 +7,19 @@ import smtplib
 import pytest
 from aiosmtpd.controller import Controller
 
-from archive.db import open_archive
 from intake.smtp import IntakeHandler
-from intake.spool import SpoolWriter
+from intake.spool import SpoolWriter, open_spool, spool_path
 from tests.conftest import fixture_bytes, free_port
 from tests.helpers import smtp_send
 
 
 def test_locked_archive_gets_451_and_the_sender_can_retry(settings):
-    spool = SpoolWriter(settings.database)
+    spool = SpoolWriter(spool_path(settings))
     spool.start()
-    spool._db.execute("PRAGMA busy_timeout = 50")
+    spool.conn.execute("PRAGMA busy_timeout = 50")
     controller = Controller(IntakeHandler(settings, spool), hostname="127.0.0.1", port=free_port())
     controller.start()
-    blocker = open_archive(settings.database)
+    blocker = open_spool(spool_path(settings))
     try:
         blocker.execute("BEGIN EXCLUSIVE")  # another process holds the write lock too long
         with pytest.raises(smtplib.SMTPDataError) as refused:
@@ -30,7 +29,7 @@ def test_locked_archive_gets_451_and_the_sender_can_retry(settings):
         blocker.execute("ROLLBACK")
         assert smtp_send(controller.port, fixture_bytes("plain_report.eml"), "rita@example.net",
                          ["conduct@example.org"]) == {}  # fmt: skip
-        count = blocker.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0]
+        count = blocker.execute("SELECT COUNT(*) FROM spooled").fetchone()[0]
         assert count == 1
     finally:
         controller.stop()

@@ -1,0 +1,258 @@
+"""`make bench`: acknowledgement latency and intake throughput, with a same-run baseline.
+
+Not a test: it prints a table. Every server listens on 127.0.0.1 and every loop is bounded.
+
+- ack latency: SMTP 250 for a report → the relay sink has the acknowledgement, at a steady
+  rate of reports from distinct senders (p50 / p99);
+- intake throughput: 20 concurrent SMTP sessions, full durability, reported as accepted
+  (all 250s received) and processed (every delivery ingested into a case), next to a bare
+  aiosmtpd handler that only appends each message to a file and fsyncs, in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import write_config  # noqa: E402  (the same config the tests use)
+
+BARE_SERVER = r"""
+import asyncio, os, sys
+from aiosmtpd.smtp import SMTP
+
+class Append:
+    def __init__(self, path):
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    async def handle_DATA(self, server, session, envelope):
+        os.write(self.fd, envelope.original_content + b"\n")
+        os.fsync(self.fd)
+        return "250 OK"
+
+async def main():
+    handler = Append(sys.argv[2])
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: SMTP(handler, decode_data=False), "127.0.0.1", int(sys.argv[1]))
+    await server.serve_forever()
+
+asyncio.run(main())
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited early with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("server did not start")
+
+
+def report(n: int, tag: str) -> tuple[str, bytes]:
+    sender = f"{tag}{n}@bench.example.net"
+    raw = (
+        f"From: Reporter {n} <{sender}>\r\nTo: conduct@example.org\r\n"
+        f"Subject: Report {n}\r\nMessage-ID: <{tag}-{n}@bench.example.net>\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        "Yesterday on the mailing list someone insulted me repeatedly after I asked\r\n"
+        "a question about the build. The thread is at https://lists.example.org/a/1\r\n"
+        + "More context about what happened and why it hurt.\r\n"
+        * 20
+    ).encode()
+    return sender, raw
+
+
+class AckSink:
+    """The relay: notes when each reporter's acknowledgement arrives."""
+
+    def __init__(self):
+        self.arrivals: dict[str, float] = {}
+        self.count = 0
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        now = time.monotonic()
+        with self.lock:
+            self.count += 1
+            for rcpt in envelope.rcpt_tos:
+                if rcpt.endswith("@bench.example.net"):
+                    self.arrivals.setdefault(rcpt, now)
+        return "250 OK"
+
+
+def blast(port: int, sessions: int, per_session: int, tag: str) -> float:
+    """Send sessions × per_session reports over concurrent SMTP sessions; seconds taken."""
+    import smtplib
+
+    barrier = threading.Barrier(sessions + 1)
+    errors: list[Exception] = []
+
+    def session(worker: int) -> None:
+        messages = [report(worker * per_session + i, tag) for i in range(per_session)]
+        barrier.wait()
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
+                for sender, raw in messages:
+                    client.sendmail(sender, ["conduct@example.org"], raw)
+        except Exception as exc:  # reported after the run
+            errors.append(exc)
+
+    threads = [threading.Thread(target=session, args=(w,)) for w in range(sessions)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    start = time.monotonic()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise SystemExit(f"{len(errors)} session(s) failed: {errors[0]!r}")
+    return time.monotonic() - start
+
+
+def bare_throughput(total: int, sessions: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-c", BARE_SERVER, str(port), os.path.join(tmp, "spool")]
+        )
+        try:
+            wait_for_port(port, proc)
+            seconds = blast(port, sessions, total // sessions, "bare")
+        finally:
+            proc.terminate()
+            proc.wait()
+    return total / seconds
+
+
+def start_casebook(tmp: Path, relay_port: int) -> tuple[subprocess.Popen, int, Path]:
+    port = free_port()
+    config = write_config(tmp, relay_port=relay_port, intake_port=port, ack_daily_cap=1000)
+    log = open(tmp / "serve.log", "wb")  # noqa: SIM115 (closed with the process)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "casebook.cli", "-c", str(config), "serve"],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    wait_for_port(port, proc)
+    return proc, port, tmp / "casebook.db"
+
+
+def casebook_throughput(total: int, sessions: int) -> tuple[float, float]:
+    sink = AckSink()
+    relay = Controller(sink, hostname="127.0.0.1", port=free_port())
+    relay.start()
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, port, database = start_casebook(Path(tmp), relay.port)
+        try:
+            start = time.monotonic()
+            blast(port, sessions, total // sessions, "thr")
+            accepted = time.monotonic() - start
+            db = sqlite3.connect(database)
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                done = db.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0]
+                if done >= total:
+                    break
+                time.sleep(0.01)
+            processed = time.monotonic() - start
+            db.close()
+        finally:
+            proc.terminate()
+            proc.wait()
+            relay.stop()
+    return total / accepted, total / processed
+
+
+def ack_latency(rate: float, seconds: float) -> list[float]:
+    import smtplib
+
+    sink = AckSink()
+    relay = Controller(sink, hostname="127.0.0.1", port=free_port())
+    relay.start()
+    accepted_at: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, port, _ = start_casebook(Path(tmp), relay.port)
+        try:
+            count = int(rate * seconds)
+            start = time.monotonic()
+            for n in range(count):
+                target = start + n / rate
+                time.sleep(max(0.0, target - time.monotonic()))
+                sender, raw = report(n, "lat")
+                with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+                    client.sendmail(sender, ["conduct@example.org"], raw)
+                accepted_at[sender] = time.monotonic()
+            deadline = time.monotonic() + 30
+            while len(sink.arrivals) < count and time.monotonic() < deadline:
+                time.sleep(0.01)
+        finally:
+            proc.terminate()
+            proc.wait()
+            relay.stop()
+    return [(sink.arrivals[s] - t) * 1000 for s, t in accepted_at.items() if s in sink.arrivals] + [
+        float("inf")
+    ] * (len(accepted_at) - len(sink.arrivals))
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--total", type=int, default=1000, help="messages per throughput run")
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--rate", type=float, default=10.0, help="reports/s for latency")
+    parser.add_argument("--seconds", type=float, default=30.0, help="latency run length")
+    args = parser.parse_args()
+
+    print(f"ack latency: {args.rate:g} reports/s for {args.seconds:g} s ...", flush=True)
+    latencies = ack_latency(args.rate, args.seconds)
+    print(f"throughput: {args.total} messages over {args.sessions} sessions ...", flush=True)
+    bare = bare_throughput(args.total, args.sessions)
+    accepted, processed = casebook_throughput(args.total, args.sessions)
+
+    rows = [
+        ("ack latency p50 (250 → relay has ack)", f"{percentile(latencies, 50):.1f} ms", "", ""),
+        ("ack latency p99", f"{percentile(latencies, 99):.1f} ms", "< 500 ms", ""),
+        ("intake, bare aiosmtpd append+fsync", f"{bare:.0f} msg/s", "baseline", "100 %"),
+        ("intake, casebook accepted (250)", f"{accepted:.0f} msg/s", "≥ 50 %",
+         f"{100 * accepted / bare:.0f} %"),
+        ("intake, casebook processed to a case", f"{processed:.0f} msg/s", "",
+         f"{100 * processed / bare:.0f} %"),
+    ]  # fmt: skip
+    width = max(len(r[0]) for r in rows)
+    print()
+    print(f"| {'measure':<{width}} | value        | target   | of bare |")
+    print(f"|{'-' * (width + 2)}|--------------|----------|---------|")
+    for name, value, target, ratio in rows:
+        print(f"| {name:<{width}} | {value:<12} | {target:<8} | {ratio:<7} |")
+
+
+if __name__ == "__main__":
+    main()
