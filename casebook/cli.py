@@ -15,6 +15,7 @@ from archive.db import ArchiveUnavailable, open_archive
 from archive.models import CaseState
 from archive.queries import archive_stats, case_detail, case_summary
 from archive.settings import ConfigError, Settings, load_settings
+from intake.spool import count_spooled, open_spool, spool_path
 
 EX_USAGE = 64
 EX_DATAERR = 65
@@ -210,8 +211,9 @@ def render_case_text(detail: dict) -> str:
 
 
 def cmd_stats(args) -> int:
-    db = open_archive(settings_for(args).database)
-    stats = archive_stats(db)
+    settings = settings_for(args)
+    stats = archive_stats(open_archive(settings.database))
+    stats["spooled"] = count_spooled(open_spool(spool_path(settings)))
     if args.json:
         print(json.dumps(stats, indent=2))
         return 0

@@ -52,7 +52,7 @@ def test_cases_show_and_stats_json(config_path, db, settings):
     stats = json.loads(casebook("-c", str(config_path), "stats", "--json").stdout)
     assert stats["messages"] == 2 and stats["cases"] == {"received": 2}
     assert stats["outbox"] == {"queued": 6} and stats["deadlines"] == 0
-    assert stats["list_messages"] == 0
+    assert stats["list_messages"] == 0 and stats["spooled"] == 0
     text = casebook("-c", str(config_path), "cases").stdout.decode()
     assert "CoC-2026-001" in text and "URGENT" in text
 
