@@ -394,3 +394,48 @@ def record_deliberation(
         message_pk=pk,
     )
     return IngestResult(pk, False, "deliberation", case.ref)
+
+
+def add_conflicts(
+    db: Database,
+    case: Case,
+    conflicts: list[tuple[str, str]],
+    settings: Settings,
+    now: datetime,
+    *,
+    why: str,
+) -> list[str]:
+    """Members newly found conflicted in an open case: recorded, and the chair told privately.
+
+    Returns the addresses that were new; conflicts already recorded change nothing.
+    """
+    known = {member.lower() for member in case.conflicted}
+    new = [(m.lower(), reason) for m, reason in conflicts if m.lower() not in known]
+    if not new:
+        return []
+    set_conflicted(db, case, [*known, *(m for m, _ in new)], now)
+    for member, reason in new:
+        record_event(
+            db,
+            case,
+            now=now,
+            actor="casebook",
+            action="conflict-detected",
+            detail={"member": member, "reason": f"{reason} ({why})"},
+        )
+    queue_mail(
+        db,
+        now=now,
+        domain=settings.domain,
+        template="chair/conflict",
+        audience=Audience.CHAIR,
+        case=get_case(db, case.pk),
+        context={
+            "case_ref": case.ref,
+            "conflicts": [
+                {"member": m, "name": _name_of(settings, m), "reason": f"{r} ({why})"}
+                for m, r in new
+            ],
+        },
+    )
+    return [m for m, _ in new]

@@ -25,6 +25,7 @@ from archive.db import open_archive
 from archive.settings import Settings
 from casebook.sink import sink_factory
 from intake.process import process_spooled
+from intake.recheck import recheck_conflicts
 from intake.smtp import make_protocol_factory
 from intake.spool import SpoolWriter, open_spool, spool_path
 from mailer.send import send_due, sender_identity
@@ -90,6 +91,10 @@ class Worker:
     async def process_loop(self) -> None:
         db = open_archive(self.settings.database)
         spool = open_spool(spool_path(self.settings))
+        try:
+            await asyncio.to_thread(recheck_conflicts, db, self.settings, utc_now())
+        except Exception:
+            log.exception("checking conflicts against the changed members failed")
         while True:
             await self.stored.wait()
             self.stored.clear()

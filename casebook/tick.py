@@ -7,12 +7,14 @@ from datetime import datetime
 from archive.db import open_archive
 from archive.settings import Settings
 from intake.process import process_spooled
+from intake.recheck import recheck_conflicts
 from intake.spool import open_spool, spool_path
 from mailer.send import send_due
 
 
 def run_tick(settings: Settings, now: datetime) -> str:
     db = open_archive(settings.database)
+    recheck_conflicts(db, settings, now)
     processed = process_spooled(db, open_spool(spool_path(settings)), settings, lambda: now)
     report = send_due(db, settings, now)
     busy = " (another sender holds the lease)" if report.busy else ""

@@ -266,3 +266,70 @@ def test_imported_history_sends_nothing(db, settings):
     )
     result = ingest_message(db, msg, settings, T0)
     assert result.kind == "report" and outbox(db) == []
+
+
+def test_conflicts_are_checked_again_when_the_members_change(tmp_path, relay):
+    from archive.settings import load_settings
+    from intake.recheck import recheck_conflicts
+    from tests.conftest import MEMBERS, write_config
+
+    settings = load_settings(write_config(tmp_path, relay_port=relay.port))
+    db = open_archive(settings.database)
+    raw = _fixture("plain_report.eml").replace(b"Dave Jones", b"Dana Newmember")
+    deliver(db, settings, raw, now=T0)
+    assert recheck_conflicts(db, settings, T0) == []  # first run: nothing changed
+    joined = MEMBERS + '\n[[members]]\nname = "Dana Newmember"\nemail = "dana@example.org"\n'
+    settings = load_settings(write_config(tmp_path, relay_port=relay.port, members=joined))
+    assert recheck_conflicts(db, settings, T0) == ["CoC-2026-001"]
+    assert find_case(db, "CoC-2026-001").conflicted == ("dana@example.org",)
+    notice = outbox(db, "chair/conflict")[0]["context"]["conflicts"][0]
+    assert notice["member"] == "dana@example.org" and "members changed" in notice["reason"]
+    assert recheck_conflicts(db, settings, T0) == []  # unchanged again: nothing new
+
+
+def test_missing_message_id_twice_is_one_message(db, settings):
+    first = deliver(db, settings, "missing_message_id.eml", now=T0, sender="nora@example.net")
+    again = deliver(
+        db,
+        settings,
+        b"Received: from relay2.example.net\n" + _fixture("missing_message_id.eml"),
+        now=T0,
+        sender="nora@example.net",
+    )
+    assert again.duplicate and again.case_ref == first.case_ref
+    assert archive_stats(db)["messages"] == 1
+
+
+def test_member_reply_to_the_reports_address_is_deliberation(db, settings):
+    deliver(db, settings, "plain_report.eml", now=T0)
+    raw = _fixture("followup_subject_tag.eml").replace(
+        b"From: Rita Reporter <rita@example.net>", b"From: Carol Member <carol@example.org>"
+    )
+    result = deliver(db, settings, raw, now=T0, sender="carol@example.org")
+    assert (result.kind, result.case_ref) == ("deliberation", "CoC-2026-001")
+    assert outbox(db, "reporter/followup_received") == []
+
+
+def test_dsn_to_the_plain_reports_address_is_held_and_never_answered(db, settings):
+    result = deliver(db, settings, "dsn_bounce.eml", now=T0, sender="", replace={"BOUNCE-KEY": "x"})
+    assert result.kind == "autoreply" and result.held_reason
+    assert outbox(db) == [] and archive_stats(db)["cases"] == {}
+
+
+def test_html_only_report_opens_a_case_with_its_text(db, settings):
+    result = deliver(db, settings, "html_only_report.eml", now=T0, sender="hana@example.net")
+    case = find_case(db, result.case_ref)
+    assert "making jokes about my accent" in case.fields["account"]
+    context = outbox(db, "committee/new_case")[0]["context"]
+    assert "<script" not in context["text"]
+
+
+def test_attachment_is_kept_with_the_case(db, settings):
+    result = deliver(db, settings, "attachment_report.eml", now=T0, sender="sam@example.net")
+    row = db.execute(
+        "SELECT a.filename, a.size FROM attachments a JOIN messages m ON m.id = a.message_pk"
+        " WHERE m.message_id = '<attachment-1@example.net>'"
+    ).fetchone()
+    assert row[0] == "chat.png" and row[1] > 0
+    assert outbox(db, "committee/new_case")[0]["context"]["attachments"] == ["chat.png"]
+    assert result.case_ref == "CoC-2026-001"

@@ -234,3 +234,45 @@ def test_no_header_injection_from_any_field():
     assert not any(
         line.lower().startswith((b"bcc:", b"x-evil:")) for line in header_block.split(b"\r\n")
     )
+
+
+def test_relay_login_with_a_password_file_that_never_reaches_the_archive(tmp_path, caplog):
+    from aiosmtpd.smtp import AuthResult
+
+    from tests.conftest import RelaySink
+
+    seen = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        seen.append((auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.password == b"s3cret-relay-pass")
+
+    sink = RelaySink()
+    from aiosmtpd.controller import Controller
+
+    sink.controller = Controller(
+        sink,
+        hostname="127.0.0.1",
+        port=sink.port,
+        authenticator=authenticator,
+        auth_require_tls=False,  # loopback only; production relays use starttls = true
+    )
+    sink.controller.start()
+    try:
+        secret = tmp_path / "relay-password"
+        secret.write_text("s3cret-relay-pass\n")
+        extra_relay = f'username = "casebook"\npassword_file = "{secret}"\n'
+        config = write_config(tmp_path, relay_port=sink.port)
+        config.write_text(
+            config.read_text().replace("timeout = 5\n", "timeout = 5\n" + extra_relay)
+        )
+        settings = load_settings(config)
+        db = open_archive(settings.database)
+        deliver(db, settings, "plain_report.eml", now=T0)
+        assert send(db, settings).sent == 2
+        assert seen[0] == (b"casebook", b"s3cret-relay-pass")
+        db.close()
+        assert b"s3cret" not in (tmp_path / "casebook.db").read_bytes()
+        assert "s3cret" not in caplog.text
+    finally:
+        sink.controller.stop()

@@ -1,0 +1,68 @@
+"""Conflicts checked again when the configured members, council or aliases change (SPEC §3)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from archive.cases import get_case
+from archive.db import write_transaction
+from archive.models import CaseState
+from archive.reports import add_conflicts
+from archive.settings import Settings
+from intake.parse import parse_message
+
+META_KEY = "people_fingerprint"
+CLOSED = (CaseState.CLOSED.value,)
+
+
+def people_fingerprint(settings: Settings) -> str:
+    people = [
+        [p.name, p.email.lower(), sorted(a.lower() for a in p.aliases)]
+        for p in (*settings.members, *settings.council)
+    ]
+    return hashlib.sha256(json.dumps(people, sort_keys=True).encode()).hexdigest()
+
+
+def recheck_conflicts(db: Database, settings: Settings, now: datetime) -> list[str]:
+    """If the people changed since the last run, look at every open case's report again.
+
+    Returns the references of cases that gained a conflict. The first run only records the
+    fingerprint: conflicts were checked when those reports arrived.
+    """
+    fingerprint = people_fingerprint(settings)
+    row = db.execute("SELECT value FROM meta WHERE key = ?", [META_KEY]).fetchone()
+    if row and row[0] == fingerprint:
+        return []
+    changed = []
+    if row:
+        reports = db.execute(
+            "SELECT m.raw, m.case_pk, COALESCE((SELECT d.envelope_from FROM deliveries d"
+            " WHERE d.message_pk = m.id ORDER BY d.id LIMIT 1), m.from_addr, '')"
+            " FROM messages m JOIN cases c ON c.id = m.case_pk"
+            " WHERE m.kind = 'report' AND c.state NOT IN (?) ORDER BY c.id",
+            list(CLOSED),
+        ).fetchall()
+        for raw, case_pk, envelope_from in reports:
+            msg = parse_message(
+                raw,
+                envelope_from=envelope_from,
+                envelope_to=(settings.reports,),
+                settings=settings,
+                loop_id="",
+            )
+            found = [(c.member, c.reason) for c in msg.conflicts]
+            with write_transaction(db):
+                case = get_case(db, case_pk)
+                if add_conflicts(db, case, found, settings, now, why="members changed"):
+                    changed.append(case.ref)
+    with write_transaction(db):
+        db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [META_KEY, fingerprint],
+        )
+    return changed
