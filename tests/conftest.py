@@ -105,11 +105,13 @@ command_auth = "{auth}"
 class RelaySink:
     """A real SMTP relay on loopback that keeps what it receives."""
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, **controller_options):
         self.messages: list[tuple[str, list[str], bytes, float]] = []
         self.refuse: dict[str, str] = {}  # recipient -> SMTP reply to give at RCPT
         self.lock = threading.Lock()
-        self.controller = Controller(self, hostname="127.0.0.1", port=port or free_port())
+        self.controller = Controller(
+            self, hostname="127.0.0.1", port=port or free_port(), **controller_options
+        )
 
     @property
     def port(self) -> int:

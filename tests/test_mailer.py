@@ -247,16 +247,8 @@ def test_relay_login_with_a_password_file_that_never_reaches_the_archive(tmp_pat
         seen.append((auth_data.login, auth_data.password))
         return AuthResult(success=auth_data.password == b"s3cret-relay-pass")
 
-    sink = RelaySink()
-    from aiosmtpd.controller import Controller
-
-    sink.controller = Controller(
-        sink,
-        hostname="127.0.0.1",
-        port=sink.port,
-        authenticator=authenticator,
-        auth_require_tls=False,  # loopback only; production relays use starttls = true
-    )
+    # Loopback only; production relays use starttls = true.
+    sink = RelaySink(authenticator=authenticator, auth_require_tls=False)
     sink.controller.start()
     try:
         secret = tmp_path / "relay-password"
