@@ -31,6 +31,13 @@ class Case:
     updated_at: str
     fields: dict
     conflicted: tuple[str, ...]
+    recused: tuple[str, ...] = ()
+    assignee: str | None = None
+    violation: str | None = None
+
+    def excluded(self) -> set[str]:
+        """Members who take no part in this case: conflicted or recused."""
+        return {a.lower() for a in (*self.conflicted, *self.recused)}
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,8 @@ class Party:
     name: str | None
     email: str | None
     token: str
+    no_contact: bool = False
+    consent: str | None = None
 
 
 def format_case_ref(prefix: str, year: int, seq: int) -> str:
@@ -77,14 +86,17 @@ def open_case(db: Database, *, prefix: str, now: datetime, fields: dict) -> Case
 
 
 def _case_from_row(row) -> Case:
-    pk, ref, state, urgent, opened_at, updated_at, fields, conflicted = row
+    pk, ref, state, urgent, opened_at, updated_at, fields, conflicted, recused = row[:9]
     return Case(
         pk, ref, state, bool(urgent), opened_at, updated_at, json.loads(fields),
-        tuple(json.loads(conflicted)),
+        tuple(json.loads(conflicted)), tuple(json.loads(recused)), row[9], row[10],
     )  # fmt: skip
 
 
-CASE_COLUMNS = "id, ref, state, urgent, opened_at, updated_at, fields, conflicted"
+CASE_COLUMNS = (
+    "id, ref, state, urgent, opened_at, updated_at, fields, conflicted, recused, assignee,"
+    " violation"
+)
 
 
 def get_case(db: Database, pk: int) -> Case:
@@ -130,6 +142,23 @@ def set_conflicted(db: Database, case: Case, members: list[str], now: datetime) 
     )
 
 
+def set_recused(db: Database, case: Case, members: list[str], now: datetime) -> None:
+    db.execute(
+        "UPDATE cases SET recused = ?, updated_at = ? WHERE id = ?",
+        [json.dumps(sorted(set(members))), to_text(now), case.pk],
+    )
+
+
+def set_case_value(db: Database, case: Case, column: str, value, now: datetime) -> None:
+    """Set one of the committee's per-case facts (assignee, violation)."""
+    if column not in ("assignee", "violation", "merged_into"):
+        raise ValueError(column)
+    db.execute(
+        f"UPDATE cases SET {column} = ?, updated_at = ? WHERE id = ?",
+        [value, to_text(now), case.pk],
+    )
+
+
 def add_party(
     db: Database, case: Case, *, role: str, name: str | None, email: str | None, now: datetime
 ) -> Party:
@@ -141,7 +170,7 @@ def add_party(
     return get_party(db, cursor.lastrowid)
 
 
-PARTY_COLUMNS = "id, case_pk, role, name, email, token"
+PARTY_COLUMNS = "id, case_pk, role, name, email, token, no_contact, consent"
 
 
 def get_party(db: Database, pk: int) -> Party:

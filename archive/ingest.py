@@ -20,7 +20,7 @@ from archive.db import write_transaction
 from archive.models import IncomingMessage, RouteKind
 from archive.outbox import Audience, find_by_key, queue_mail
 from archive.settings import Settings
-from archive.store import IngestResult, hold, store_message
+from archive.store import Binding, IngestResult, hold, store_message
 from archive.threads import case_by_references, case_by_tag
 
 
@@ -153,7 +153,9 @@ def _reports_address(db: Database, msg: IncomingMessage, settings: Settings, now
         return reports.record_automatic(db, msg, case, settings, now)
     if case is not None:
         if msg.from_addr and any(m.matches_address(msg.from_addr) for m in settings.members):
-            return reports.record_deliberation(db, msg, case, now, via="reports address")
+            return reports.record_deliberation(
+                db, msg, case, settings, now, via="reports address", binding=Binding(None, case)
+            )
         party = party_for_address(db, case, msg.from_addr)
         if party is None:
             how = "references" if by_refs else "subject tag"
@@ -173,7 +175,10 @@ def _reply_address(db: Database, msg: IncomingMessage, settings: Settings, now: 
     if msg.automatic:
         return reports.record_automatic(db, msg, case, settings, now)
     if party.role == "member":
-        return reports.record_deliberation(db, msg, case, now, via="reply address")
+        signed = case_by_tag(db, msg, settings.case_prefix) or case_by_references(db, msg)
+        return reports.record_deliberation(
+            db, msg, case, settings, now, via="reply address", binding=Binding(party, signed)
+        )
     return reports.record_followup(db, msg, case, party, settings, now)
 
 
@@ -182,7 +187,9 @@ def _list_copy(db: Database, msg: IncomingMessage, settings: Settings, now: date
     if case is None:
         pk = store_message(db, msg, now, kind="list")
         return IngestResult(pk, False, "list")
-    return reports.record_deliberation(db, msg, case, now, via="committee list")
+    return reports.record_deliberation(
+        db, msg, case, settings, now, via="committee list", binding=Binding(None, case)
+    )
 
 
 def _bounce(db: Database, msg: IncomingMessage, settings: Settings, now: datetime):

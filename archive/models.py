@@ -98,6 +98,29 @@ class Conflict:
 
 
 @dataclass(frozen=True)
+class CommandLine:
+    keyword: str  # lower-case, without the '#'
+    args: str
+    line: str  # as written, for the transcript
+
+
+@dataclass(frozen=True)
+class FoundCommands:
+    commands: tuple[CommandLine, ...] = ()
+    body: str = ""  # the text after the block, up to the signature or the quote
+
+
+@dataclass(frozen=True)
+class SenderAuth:
+    """What intake could prove about who sent a message (SPEC §5, "Who may command")."""
+
+    verified: bool
+    method: str  # dkim | arc | from-only | none (token mode is decided by the archive)
+    reason: str
+    covers_threading: bool = False  # the signature covers Subject and the threading headers
+
+
+@dataclass(frozen=True)
 class IncomingMessage:
     """Everything intake learned from one delivered message, ready to be archived."""
 
@@ -130,3 +153,6 @@ class IncomingMessage:
     conflicts: tuple[Conflict, ...] = ()
     delegate: Delegate | None = None
     historical: bool = False  # imported: creates no deadlines and sends nothing
+    commands: FoundCommands = field(default_factory=FoundCommands)
+    auth: SenderAuth = field(default_factory=lambda: SenderAuth(False, "none", "not checked"))
+    sender_header_problem: str | None = None  # several From, Sender not From

@@ -21,6 +21,7 @@ class Audience:
     ADDRESS = "address"  # one plain address (e.g. the envelope sender of an ack)
     COMMITTEE = "committee"  # the case's audience: the list, or each non-conflicted member
     CHAIR = "chair"  # the chair, or the next member if the chair is conflicted
+    COUNCIL = "council"  # the council address, or each non-conflicted council member
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 
 from sqlite_utils import Database
@@ -26,7 +27,7 @@ from archive.outbox import (
     update_context,
 )
 from archive.settings import Settings
-from archive.store import IngestResult, store_message
+from archive.store import Binding, IngestResult, store_message
 
 ACK_TEMPLATE = "reporter/ack"
 FOLDED_ACK_TEMPLATE = "reporter/ack_folded"
@@ -298,6 +299,7 @@ def record_followup(
     )
     if msg.historical:
         return IngestResult(pk, False, "followup", case.ref)
+    feedback = _record_feedback(db, msg, case, party, now, pk)
     queue_mail(
         db,
         now=now,
@@ -310,6 +312,7 @@ def record_followup(
             "party": party.role,
             "from": msg.from_addr or "unknown sender",
             "fields_added": added,
+            "feedback": feedback,
             "text": msg.text[:20000],
             "attachments": [a.filename or a.content_type for a in msg.attachments],
         },
@@ -329,6 +332,45 @@ def record_followup(
             auto_submitted="auto-replied",
         )
     return IngestResult(pk, False, "followup", case.ref)
+
+
+NO_CONTACT_RE = re.compile(
+    r"(?i)\b(no further contact|no more contact|do not contact (?:me|him|her|them)|"
+    r"don't contact (?:me|him|her|them)|refuse (?:any )?(?:further )?contact)\b"
+)
+AGREE_RE = re.compile(r"(?i)^\s*(yes|i agree|agreed|agree|ok|okay|that is fine|acceptable)\b")
+DECLINE_RE = re.compile(r"(?i)^\s*(no|i do not agree|i don't agree|not acceptable|decline)\b")
+
+
+def _record_feedback(
+    db: Database, msg: IncomingMessage, case: Case, party: Party, now: datetime, pk: int
+) -> dict | None:
+    """A reporter's answer to #consult: recorded for the record (the committee need not follow
+    it); an explicit yes or no is their consent, and a wish for no further contact is honoured
+    by every later mail."""
+    if party.role not in ("reporter", "delegate"):
+        return None
+    text = msg.commands.body or msg.text
+    wishes: dict = {}
+    if NO_CONTACT_RE.search(text):
+        db.execute("UPDATE parties SET no_contact = 1 WHERE id = ?", [party.pk])
+        record_event(db, case, now=now, actor=party.email or party.role,
+                     action="no-contact-requested", message_pk=pk)  # fmt: skip
+        wishes["no_contact"] = True
+    consulted = db.execute(
+        "SELECT 1 FROM proposals WHERE case_pk = ? AND status = 'open'"
+        " AND consulted_at IS NOT NULL",
+        [case.pk],
+    ).fetchone()
+    if not consulted:
+        return wishes or None
+    consent = "agreed" if AGREE_RE.match(text) else "declined" if DECLINE_RE.match(text) else None
+    if consent:
+        db.execute("UPDATE parties SET consent = ? WHERE id = ?", [consent, party.pk])
+        wishes["consent"] = consent
+    record_event(db, case, now=now, actor=party.email or party.role,
+                 action="feedback-received", detail=wishes, message_pk=pk)  # fmt: skip
+    return {"received": True, **wishes}
 
 
 def _followup_ack_due(db: Database, case: Case, settings: Settings, now: datetime) -> bool:
@@ -380,9 +422,18 @@ def record_automatic(
 
 
 def record_deliberation(
-    db: Database, msg: IncomingMessage, case: Case, now: datetime, *, via: str
+    db: Database,
+    msg: IncomingMessage,
+    case: Case,
+    settings: Settings,
+    now: datetime,
+    *,
+    via: str,
+    binding: Binding,
 ) -> IngestResult:
-    """A committee post in a case thread: part of the case's record."""
+    """A committee post in a case thread: part of the record; its commands run."""
+    from archive.commands.execute import run_commands
+
     pk = store_message(db, msg, now, kind="deliberation", case=case)
     record_event(
         db,
@@ -393,7 +444,41 @@ def record_deliberation(
         detail={"via": via},
         message_pk=pk,
     )
+    party = binding.via_party
+    if party is not None and party.role == "member" and not msg.historical:
+        _relay_to_audience(db, msg, case, party, settings, now)
+    run_commands(db, msg, case, settings, now, pk, binding)
     return IngestResult(pk, False, "deliberation", case.ref)
+
+
+def _relay_to_audience(
+    db: Database, msg: IncomingMessage, case: Case, party: Party, settings: Settings, now
+) -> None:
+    """A member wrote to their reply address: the rest of the audience gets it, like a list.
+
+    From is rewritten to "Name via casebook" at the committee's address (as Mailman does), so
+    receivers enforcing DMARC accept it; a conflicted member is never among the audience.
+    """
+    if (party.email or "").lower() in case.excluded():
+        return
+    queue_mail(
+        db,
+        now=now,
+        domain=settings.domain,
+        template="committee/relay",
+        audience=Audience.COMMITTEE,
+        case=case,
+        context={
+            "case_ref": case.ref,
+            "from_name": f"{party.name or party.email} via casebook",
+            "author": party.name or party.email,
+            "subject": msg.subject,
+            "text": msg.text[:50000],
+            "exclude": (party.email or "").lower(),
+        },
+        in_reply_to=msg.message_id,
+        refs=(*msg.references, msg.message_id),
+    )
 
 
 def add_conflicts(

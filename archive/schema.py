@@ -160,3 +160,50 @@ INITIAL = [
 def m001_initial(db: Database) -> None:
     for statement in INITIAL:
         db.execute(statement)
+
+
+COMMITTEE_WORK = [
+    # Per-case committee facts set by commands.
+    "ALTER TABLE cases ADD COLUMN recused TEXT NOT NULL DEFAULT '[]'",
+    "ALTER TABLE cases ADD COLUMN assignee TEXT",
+    "ALTER TABLE cases ADD COLUMN violation TEXT",
+    "ALTER TABLE cases ADD COLUMN merged_into INTEGER REFERENCES cases(id)",
+    # A reporter who asked for no further contact, or other parties' standing wishes.
+    "ALTER TABLE parties ADD COLUMN no_contact INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE parties ADD COLUMN consent TEXT",
+    # Each #propose is a proposal with its own tally; a new one supersedes the open one.
+    """CREATE TABLE proposals (
+        id INTEGER PRIMARY KEY,
+        case_pk INTEGER NOT NULL REFERENCES cases(id),
+        resolution TEXT NOT NULL,
+        args TEXT NOT NULL DEFAULT '',
+        text TEXT NOT NULL DEFAULT '',
+        proposed_by TEXT NOT NULL,
+        proposed_at TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open',
+        consulted_at TEXT,
+        enacted_at TEXT
+    )""",
+    "CREATE INDEX proposals_case ON proposals(case_pk)",
+    """CREATE TABLE votes (
+        proposal_pk INTEGER NOT NULL REFERENCES proposals(id),
+        member TEXT NOT NULL,
+        vote TEXT NOT NULL CHECK (vote IN ('agree', 'object', 'abstain')),
+        reason TEXT,
+        at TEXT NOT NULL,
+        PRIMARY KEY (proposal_pk, member)
+    )""",
+    # Which messages' commands already ran: the same message twice changes nothing twice.
+    """CREATE TABLE command_runs (
+        message_id TEXT PRIMARY KEY,
+        case_pk INTEGER REFERENCES cases(id),
+        outcome TEXT NOT NULL,
+        at TEXT NOT NULL
+    )""",
+]
+
+
+@migrations()
+def m002_committee_work(db: Database) -> None:
+    for statement in COMMITTEE_WORK:
+        db.execute(statement)

@@ -108,6 +108,23 @@ def finish_item(db: Database, item: OutboxItem, now: datetime) -> None:
             )
 
 
+def withhold_item(db: Database, item: OutboxItem, reason: str, now: datetime) -> None:
+    """Not sent, on purpose (a no-contact wish): recorded, never retried."""
+    with write_transaction(db):
+        db.execute(
+            "UPDATE outbox SET status = 'withheld', last_error = ? WHERE id = ?", [reason, item.pk]
+        )
+        if item.case_pk is not None:
+            record_event(
+                db,
+                get_case(db, item.case_pk),
+                now=now,
+                actor="mailer",
+                action="mail-withheld",
+                detail={"template": item.template, "reason": reason},
+            )
+
+
 def postpone_item(db: Database, item: OutboxItem, error: str, retry_at: datetime) -> None:
     with write_transaction(db):
         mark_retry(db, item, error, retry_at)

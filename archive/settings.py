@@ -99,6 +99,8 @@ class Settings:
     followup_ack_interval: timedelta = timedelta(days=1)
     trusted_hosts: tuple[str, ...] = ()
     sweep_interval: timedelta = timedelta(seconds=30)
+    enact_by_any_member: bool = False
+    consult_wait: timedelta = timedelta(days=5)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -194,6 +196,7 @@ class _Reader:
             "timeout",
         },
         "security": {"command_auth", "insecure_from_only", "dkim_pinned_keys", "trusted_hosts"},
+        "policy": {"enact_by_any_member", "consult_wait"},
     }
 
     def __init__(self, raw: dict):
@@ -281,7 +284,7 @@ class _Reader:
 
     def build(self) -> Settings | None:
         for top in self.raw:
-            if top not in {"casebook", "addresses", "intake", "mailer", "security"} | {
+            if top not in {"casebook", "addresses", "intake", "mailer", "security", "policy"} | {
                 "members",
                 "council",
             }:
@@ -383,5 +386,7 @@ class _Reader:
             ),
             trusted_hosts=tuple(self.value("security", "trusted_hosts", list, [])),
             sweep_interval=self.duration(base, "sweep_interval", timedelta(seconds=30)),
+            enact_by_any_member=self.value("policy", "enact_by_any_member", bool, False),
+            consult_wait=self.duration("policy", "consult_wait", timedelta(days=5)),
             **addresses,
         )

@@ -9,9 +9,17 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from archive.cases import Case, record_event
+from archive.cases import Case, Party, record_event
 from archive.clock import to_text
 from archive.models import IncomingMessage
+
+
+@dataclass(frozen=True)
+class Binding:
+    """How a message reached its case, as far as signed headers or tokens prove it."""
+
+    via_party: Party | None = None  # the reply-address party it was sent to, if any
+    signed_case: Case | None = None  # the case its subject tag or references name
 
 
 @dataclass(frozen=True)

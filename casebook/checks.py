@@ -27,6 +27,7 @@ COMMON = {
     "reply_address": "conduct+token@example.org",
     "case_ref": "CoC-2026-001",
 }
+RESOLUTION = {"statement": "S", "chair_name": "Alice", "duration": "30d", "spaces": "chat"}
 SAMPLES = {
     "reporter/ack": {"missing": ["when"], "urgent": False},
     "reporter/ack_folded": {"case_refs": ["CoC-2026-001", "CoC-2026-002"]},
@@ -53,6 +54,7 @@ SAMPLES = {
         "party": "reporter",
         "from": "reporter@example.net",
         "fields_added": ["when"],
+        "feedback": {"received": True, "consent": "agreed", "no_contact": True},
         "text": "More",
         "attachments": [],
     },
@@ -60,6 +62,47 @@ SAMPLES = {
         "template": "reporter/ack",
         "problem": "bounced",
         "detail": "550 no such user",
+    },
+    "committee/command_result": {
+        "state": "investigating",
+        "urgent": False,
+        "applied": True,
+        "results": [{"line": "#note x", "status": "done", "detail": "noted"}],
+    },
+    "committee/commands_refused": {},
+    "committee/relay": {"subject": "Re: x", "text": "t", "author": "Bob"},
+    "committee/resolution_copy": {
+        "resolution": "private-reprimand",
+        "template": "reported/private_reprimand",
+        **RESOLUTION,
+    },
+    "reporter/proposed_resolution": {
+        "resolution": "apology-request",
+        "description": "an apology",
+        "asks_consent": True,
+    },
+    "reporter/resolution_notice": {"resolution": "private-reprimand"},
+    "reporter/message": {"text": "Hello"},
+    "reporter/missing_information": {"missing": []},
+    "reported/private_reprimand": RESOLUTION,
+    "reported/apology_request": RESOLUTION,
+    "reported/hiatus": RESOLUTION,
+    "reported/cooling_off": RESOLUTION,
+    "reported/ban_notice": RESOLUTION,
+    "venue/public_reminder": RESOLUTION,
+    "venue/public_reprimand": RESOLUTION,
+    "core/ban_notice": RESOLUTION,
+    "council/resolution_report": {
+        "resolution": "private-reprimand",
+        "violation": "yes",
+        "opened_at": "2026-01-01T00:00:00+00:00",
+    },
+    "council/escalation": {
+        "reason": "deadlock",
+        "state": "resolution-proposed",
+        "opened_at": "2026-01-01T00:00:00+00:00",
+        "proposal": "hiatus",
+        "votes": {"agree": 1, "object": 1, "abstain": 0},
     },
     "chair/conflict": {
         "conflicts": [{"member": "bob@example.org", "name": "Bob", "reason": "named"}],

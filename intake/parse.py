@@ -17,10 +17,12 @@ from email.message import Message
 import mailparser
 
 from archive.cases import find_case_tag
-from archive.models import Attachment, IncomingMessage, RouteKind
+from archive.models import Attachment, FoundCommands, IncomingMessage, RouteKind, SenderAuth
 from archive.settings import Settings
 from intake.addresses import decode_words, parse_from, plain_addresses, route_message
+from intake.auth import authenticate_sender, sender_header_problem
 from intake.autoreply import check_reply_rules
+from intake.commands import find_commands
 from intake.delegate import find_delegate
 from intake.fields import extract_report_fields
 from intake.signals import find_conflicts, find_urgent_reasons
@@ -78,6 +80,12 @@ def parse_message(
         )
         urgent = find_urgent_reasons(f"{subject}\n{report_text}", fields)
     in_reply_to = _first_id(message.get("In-Reply-To"))
+    # Commands are read only from a real text/plain part, never from HTML (SPEC §5).
+    own_text = _own_plain_text(message)
+    commands = find_commands(own_text) if own_text and not rule.automatic else FoundCommands()
+    auth = SenderAuth(False, "none", "no commands to authenticate")
+    if commands.commands:
+        auth = authenticate_sender(raw, message, sender.address, settings)
     return IncomingMessage(
         raw=raw,
         sha256=sha256,
@@ -110,6 +118,9 @@ def parse_message(
         conflicts=conflicts,
         delegate=delegate,
         historical=historical,
+        commands=commands,
+        auth=auth,
+        sender_header_problem=sender_header_problem(message, sender.address),
     )
 
 
@@ -157,12 +168,44 @@ def _header_text(parsed, message: Message, name: str) -> str:
 
 
 def _bodies(parsed) -> tuple[str, str | None]:
-    plain = "\n".join(parsed.text_plain or [])
+    """The text to show and the sanitized HTML."""
+    plain = "\n".join(parsed.text_plain or []).replace("\r\n", "\n")
     html_parts = parsed.text_html or []
     html = sanitize_html("\n".join(html_parts)) if html_parts else None
+    text = plain
     if not plain.strip() and html_parts:
-        plain = html_to_text("\n".join(html_parts))
-    return plain.replace("\r\n", "\n"), html
+        text = html_to_text("\n".join(html_parts))
+    return text, html
+
+
+def _own_plain_text(message: Message) -> str:
+    """The sender's own first text/plain part: never an attachment or an attached message."""
+    part = _first_own_plain(message)
+    if part is None:
+        return ""
+    payload = part.get_payload(decode=True) or b""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return payload.decode(charset, errors="replace").replace("\r\n", "\n")
+    except LookupError:
+        return payload.decode("utf-8", errors="replace").replace("\r\n", "\n")
+
+
+def _first_own_plain(part: Message) -> Message | None:
+    if part.get_content_disposition() == "attachment":
+        return None
+    kind = part.get_content_type()
+    if kind == "text/plain":
+        return part
+    if kind.startswith("multipart/"):
+        children = part.get_payload()
+        if kind == "multipart/alternative":
+            return next((c for c in children if c.get_content_type() == "text/plain"), None)
+        for child in children if isinstance(children, list) else []:
+            found = _first_own_plain(child)
+            if found is not None:
+                return found
+    return None
 
 
 def _attachments(parsed) -> tuple[Attachment, ...]:

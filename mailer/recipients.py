@@ -43,6 +43,8 @@ def resolve_copies(db: Database, item: OutboxItem, settings: Settings, now: date
     case = get_case(db, item.case_pk) if item.case_pk else None
     if item.audience == Audience.PARTY:
         party = party_of(db, item)
+        if party is not None and party.no_contact:
+            return []  # they asked for no further contact: honoured by every later mail
         address = item.to_addr or (party.email if party else None)
         if not address:
             raise Undeliverable("the party has no address")
@@ -58,12 +60,16 @@ def resolve_copies(db: Database, item: OutboxItem, settings: Settings, now: date
             raise Undeliverable("every member and council member is conflicted")
         return [_personal_copy(db, item, case, person, settings, now, single=True)]
     if item.audience == Audience.COMMITTEE:
-        return committee_copies(db, item, case, settings, now)
+        exclude = str(item.context.get("exclude", "")).lower()
+        return [c for c in committee_copies(db, item, case, settings, now) if c.key != exclude]
+    if item.audience == Audience.COUNCIL:
+        return council_copies(item, case, settings)
     raise Undeliverable(f"unknown audience {item.audience!r}")
 
 
 def conflicted_of(case: Case | None) -> set[str]:
-    return {a.lower() for a in case.conflicted} if case else set()
+    """Members who get nothing about the case: conflicted or recused."""
+    return case.excluded() if case else set()
 
 
 def committee_audience(case: Case | None, settings: Settings) -> list[Person]:
@@ -90,6 +96,21 @@ def committee_copies(
     if not people:
         raise Undeliverable("no member of the committee's audience is free of conflict")
     return [_personal_copy(db, item, case, p, settings, now) for p in people]
+
+
+def council_copies(item: OutboxItem, case: Case | None, settings: Settings) -> list[Copy]:
+    """The council address, unless a council member is conflicted: then each of the others."""
+    conflicted = conflicted_of(case)
+    if not any(p.email.lower() in conflicted for p in settings.council):
+        return [Copy("council", (settings.council_address,), item.message_id)]
+    people = [p for p in settings.council if p.email.lower() not in conflicted]
+    if not people:
+        raise Undeliverable("every council member is conflicted")
+    return [
+        Copy(p.email.lower(), (p.email,), copy_message_id(item, p.email), None,
+             {"recipient_name": p.name})
+        for p in people
+    ]  # fmt: skip
 
 
 def chair_for(case: Case | None, settings: Settings) -> Person | None:

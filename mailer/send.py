@@ -20,7 +20,7 @@ from archive.clock import from_text, utc_now
 from archive.db import installation_id
 from archive.leases import acquire_lease, release_lease
 from archive.outbox import OutboxItem, due_mail, retry_delay, sent_copies
-from archive.sending import fail_item, finish_item, postpone_item, record_copy
+from archive.sending import fail_item, finish_item, postpone_item, record_copy, withhold_item
 from archive.settings import Settings
 from mailer.compose import Outgoing, compose_message
 from mailer.recipients import Copy, Undeliverable, resolve_copies
@@ -90,6 +90,9 @@ def send_due(
 def _send_item(db, settings, env, relay, item: OutboxItem, now, loop_id, report) -> None:
     try:
         copies = resolve_copies(db, item, settings, now)
+        if not copies:
+            withhold_item(db, item, "the recipient asked for no further contact", now)
+            return
         done = sent_copies(db, item)
         for copy in copies:
             if copy.key in done:
@@ -123,7 +126,7 @@ def _send_copy(db, settings, env, relay, item: OutboxItem, copy: Copy, now, loop
     context = template_context(settings, item, copy)
     rendered: Rendered = render_template(env, item.template, context)
     outgoing = Outgoing(
-        from_name=settings.committee_name,
+        from_name=str(item.context.get("from_name") or settings.committee_name),
         from_addr=settings.reports,
         to=copy.to,
         subject=rendered.subject,

@@ -1,0 +1,42 @@
+"""Command keywords: one module each (name, help, one function). Meaning is the archive's.
+
+Intake finds `#keyword args` lines and authenticates the sender; this package decides what
+each command does to a case (`execute.run_commands`).
+"""
+
+from archive.commands import (
+    abstain,
+    agree,
+    assign,
+    clear_urgent,
+    close,
+    conflict,
+    consult,
+    enact,
+    escalate,
+    help,
+    merge,
+    note,
+    object,
+    propose,
+    recuse,
+    reopen,
+    responsible,
+    send,
+    status,
+    summary,
+    to_reporter,
+    unmerge,
+    urgent,
+    violation,
+)
+from archive.commands.base import Command
+
+COMMANDS: dict[str, Command] = {
+    module.COMMAND.name: module.COMMAND
+    for module in (
+        help, status, assign, recuse, conflict, urgent, clear_urgent, note, summary, violation,
+        responsible, propose, agree, object, abstain, consult, enact, send, to_reporter, merge,
+        unmerge, escalate, close, reopen,
+    )
+}  # fmt: skip

@@ -1,0 +1,91 @@
+"""What every command module gets: a context over one case, and how to say no."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from archive.cases import Case, get_case, record_event, set_state
+from archive.models import CaseState, IncomingMessage
+from archive.outbox import queue_mail
+from archive.settings import Person, Settings
+
+
+class Refused(Exception):
+    """The command cannot run; the message says why, in words for the member."""
+
+
+@dataclass
+class Context:
+    db: Database
+    settings: Settings
+    now: datetime
+    case: Case
+    actor: Person
+    msg: IncomingMessage
+    message_pk: int
+    body: str  # the text after the command block
+    queued: list[str] = field(default_factory=list)
+
+    def reload(self) -> Case:
+        self.case = get_case(self.db, self.case.pk)
+        return self.case
+
+    def event(self, action: str, detail: dict | None = None) -> None:
+        record_event(
+            self.db,
+            self.case,
+            now=self.now,
+            actor=self.actor.email,
+            action=action,
+            detail=detail,
+            message_pk=self.message_pk,
+        )
+
+    def move_to(self, state: CaseState) -> None:
+        previous = self.case.state
+        if previous == state.value:
+            return
+        set_state(self.db, self.case, state, self.now)
+        self.event("state-changed", {"from": previous, "to": state.value})
+        self.reload()
+
+    def queue(self, template: str, audience: str, context: dict, **options) -> str:
+        message_id = queue_mail(
+            self.db,
+            now=self.now,
+            domain=self.settings.domain,
+            template=template,
+            audience=audience,
+            case=self.case,
+            context={"case_ref": self.case.ref, **context},
+            **options,
+        )
+        self.queued.append(message_id)
+        return message_id
+
+    def active_members(self) -> list[Person]:
+        """Members who take part in this case (not conflicted, not recused)."""
+        excluded = self.case.excluded()
+        return [m for m in self.settings.members if m.email.lower() not in excluded]
+
+    def member(self, text: str) -> Person:
+        """A configured member named by address, alias or name."""
+        wanted = text.strip().strip("<>").lower()
+        for person in self.settings.members:
+            if person.matches_address(wanted) or person.name.lower() == wanted:
+                return person
+        raise Refused(f"{text.strip()!r} is not a member of the committee")
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    usage: str
+    help: str
+    run: Callable[[Context, str], str]  # returns what was done, for the transcript
+    council: bool = False  # an Executive Council command
+    chair_only: bool = False

@@ -1,0 +1,16 @@
+"""#clear-urgent: the case is no longer urgent."""
+
+from archive.cases import set_urgent
+from archive.commands.base import Command, Context, Refused
+
+
+def run(ctx: Context, args: str) -> str:
+    if not ctx.case.urgent:
+        raise Refused("the case is not urgent")
+    set_urgent(ctx.db, ctx.case, False, ctx.now)
+    ctx.event("urgent-cleared", {"reason": args or None})
+    ctx.reload()
+    return "the case is no longer urgent"
+
+
+COMMAND = Command("clear-urgent", "#clear-urgent", "clear the urgent flag", run)

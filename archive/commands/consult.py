@@ -1,0 +1,57 @@
+"""#consult: explain the agreed proposal to the reporter and ask for feedback."""
+
+from archive.cases import parties_of
+from archive.commands.base import Command, Context, Refused
+from archive.models import CaseState
+from archive.outbox import Audience
+from archive.resolutions import has_consensus, mark_proposal, open_proposal, tally
+
+DESCRIPTIONS = {
+    "no-action": "to take no further action",
+    "mediation": "to offer voluntary mediation between the people involved",
+    "public-reminder": "a public reminder, in the place where it happened, of the behaviour"
+    " the community expects",
+    "private-reprimand": "a private reprimand from the committee to the person responsible",
+    "public-reprimand": "a public reprimand of the person responsible, in the place where it"
+    " happened",
+    "apology-request": "to ask the person responsible for an apology (only if you agree to"
+    " this; you may also refuse any further contact with them)",
+    "hiatus": "to ask the person responsible to take a break from the community",
+    "cooling-off": "a mandatory cooling-off period for the person responsible",
+    "temporary-ban": "a temporary ban of the person responsible from some community spaces",
+    "permanent-ban": "a permanent ban of the person responsible from some community spaces",
+}
+
+
+def run(ctx: Context, args: str) -> str:
+    proposal = open_proposal(ctx.db, ctx.case.pk)
+    if proposal is None:
+        raise Refused("there is no open proposal")
+    voters = [m.email for m in ctx.active_members()]
+    if not has_consensus(tally(ctx.db, proposal), voters):
+        raise Refused("the committee has not agreed on the proposal yet")
+    reporters = [
+        p for p in parties_of(ctx.db, ctx.case, "reporter") if p.email and not p.no_contact
+    ]
+    for reporter in reporters:
+        ctx.queue(
+            "reporter/proposed_resolution",
+            Audience.PARTY,
+            {
+                "resolution": proposal.resolution,
+                "description": DESCRIPTIONS[proposal.resolution],
+                "asks_consent": proposal.resolution == "apology-request",
+            },
+            party=reporter,
+        )
+    mark_proposal(ctx.db, proposal, "consulted_at", ctx.now)
+    ctx.event("consulted", {"proposal": proposal.pk, "parties": len(reporters)})
+    ctx.move_to(CaseState.REPORTER_CONSULTED)
+    if not reporters:
+        return "no reporter can be contacted (anonymous or asked for no contact); recorded"
+    return f"the proposal was sent to {len(reporters)} reporter(s) for feedback"
+
+
+COMMAND = Command(
+    "consult", "#consult", "send the agreed proposal to the reporter for feedback", run
+)

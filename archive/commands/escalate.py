@@ -1,0 +1,31 @@
+"""#escalate: hand the case to the Executive Council (e.g. a deadlock)."""
+
+from archive.commands.base import Command, Context, Refused
+from archive.models import CaseState
+from archive.outbox import Audience
+from archive.resolutions import open_proposal, tally
+
+
+def run(ctx: Context, args: str) -> str:
+    if ctx.case.state in (CaseState.ESCALATED, CaseState.CLOSED):
+        raise Refused(f"the case is {ctx.case.state}")
+    proposal = open_proposal(ctx.db, ctx.case.pk)
+    votes = tally(ctx.db, proposal) if proposal else {}
+    ctx.queue(
+        "council/escalation",
+        Audience.COUNCIL,
+        {
+            "reason": args or ctx.body or "no reason given",
+            "state": ctx.case.state,
+            "opened_at": ctx.case.opened_at,
+            "proposal": proposal.resolution if proposal else None,
+            "votes": {k: sum(1 for v in votes.values() if v == k)
+                      for k in ("agree", "object", "abstain")},
+        },
+    )  # fmt: skip
+    ctx.event("escalated", {"reason": args or None})
+    ctx.move_to(CaseState.ESCALATED)
+    return "the case was handed to the Executive Council"
+
+
+COMMAND = Command("escalate", "#escalate [REASON]", "hand the case to the Executive Council", run)

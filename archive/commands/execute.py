@@ -1,0 +1,186 @@
+"""Running a message's commands: who may, all or none, a transcript back, once only."""
+
+from __future__ import annotations
+
+import difflib
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from archive.cases import Case, Party, add_party, parties_of, record_event
+from archive.clock import to_text
+from archive.commands import COMMANDS
+from archive.commands.base import Context, Refused
+from archive.models import IncomingMessage
+from archive.outbox import Audience, queue_mail
+from archive.settings import Person, Settings
+from archive.store import Binding
+
+# What a refused sender is told: the same words whatever the reason, so a forger or a
+# conflicted member learns nothing about the case (the audit log has the real reason).
+REFUSAL_NOTICE = "commands_refused"
+
+
+def authorize(msg: IncomingMessage, case: Case, settings: Settings, binding: Binding):
+    """The member entitled to command this case with this message, or the reason why not."""
+    if msg.sender_header_problem:
+        return None, msg.sender_header_problem
+    if msg.from_addr is None:
+        return None, f"unusable From ({msg.from_problem})"
+    person = next((m for m in settings.members if m.matches_address(msg.from_addr)), None)
+    if person is None:
+        return None, "the sender is not a member of the committee"
+    party = binding.via_party
+    if settings.insecure_from_only:
+        pass
+    elif settings.command_auth == "token":
+        if (
+            party is None
+            or party.role != "member"
+            or (party.email or "").lower() != (person.email.lower())
+        ):
+            return None, "token mode: not sent to the member's own reply address for this case"
+    else:
+        if not msg.auth.verified:
+            return None, f"not authenticated: {msg.auth.reason}"
+        if binding.signed_case is None or binding.signed_case.pk != case.pk:
+            return None, "the signed subject tag or references do not name this case"
+    if person.email.lower() in case.excluded():
+        return None, "the sender is conflicted or recused in this case"
+    return person, None
+
+
+def run_commands(
+    db: Database,
+    msg: IncomingMessage,
+    case: Case,
+    settings: Settings,
+    now: datetime,
+    message_pk: int,
+    binding: Binding,
+) -> None:
+    """Authorize, then run every command or none, then queue the transcript."""
+    found = msg.commands
+    if not found.commands or msg.historical:
+        return
+    if db.execute("SELECT 1 FROM command_runs WHERE message_id = ?", [msg.message_id]).fetchone():
+        return
+    actor, reason = authorize(msg, case, settings, binding)
+    if actor is None:
+        _refuse_sender(db, msg, case, settings, now, message_pk, reason)
+        outcome = "refused"
+    else:
+        outcome = _run_all_or_none(db, msg, case, settings, now, message_pk, actor)
+    db.execute(
+        "INSERT INTO command_runs (message_id, case_pk, outcome, at) VALUES (?, ?, ?, ?)",
+        [msg.message_id, case.pk, outcome, to_text(now)],
+    )
+
+
+def _unknown(keyword: str) -> str:
+    close = difflib.get_close_matches(keyword, COMMANDS, n=1, cutoff=0.7)
+    hint = f"; did you mean #{close[0]}?" if close else "; #help lists the commands"
+    return f"unknown command #{keyword}{hint}"
+
+
+def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) -> str:
+    commands = msg.commands.commands
+    results: list[tuple[str, str, str]] = []
+    problems = [(c, _unknown(c.keyword)) for c in commands if c.keyword not in COMMANDS]
+    problems += [
+        (c, "only the chair may do this")
+        for c in commands
+        if c.keyword in COMMANDS and COMMANDS[c.keyword].chair_only and actor.role != "chair"
+    ]
+    ctx = Context(db, settings, now, case, actor, msg, message_pk, msg.commands.body)
+    failed = None
+    if not problems:
+        db.execute("SAVEPOINT commands")
+        for command in commands:
+            try:
+                done = COMMANDS[command.keyword].run(ctx, command.args)
+            except Refused as exc:
+                failed = (command, str(exc))
+                break
+            results.append((command.line, "done", done))
+        if failed:
+            db.execute("ROLLBACK TO SAVEPOINT commands")
+        db.execute("RELEASE SAVEPOINT commands")
+    else:
+        failed = problems[0]
+    if failed:
+        bad = {id(c): why for c, why in (problems or [failed])}
+        results = [
+            (c.line, "refused", bad[id(c)]) if id(c) in bad else (c.line, "not run", "all or none")
+            for c in commands
+        ]
+    ctx.reload()
+    record_event(
+        db,
+        case,
+        now=now,
+        actor=actor.email,
+        action="commands-refused" if failed else "commands-applied",
+        detail={"commands": [c.line for c in commands], "reason": failed[1] if failed else None},
+        message_pk=message_pk,
+    )
+    party = _member_party(db, ctx.case, actor, now)
+    queue_mail(
+        db,
+        now=now,
+        domain=settings.domain,
+        template="committee/command_result",
+        audience=Audience.PARTY,
+        case=ctx.case,
+        party=party,
+        context={
+            "case_ref": ctx.case.ref,
+            "state": ctx.case.state,
+            "urgent": ctx.case.urgent,
+            "results": [{"line": line, "status": s, "detail": d} for line, s, d in results],
+            "applied": not failed,
+        },
+        in_reply_to=msg.message_id,
+        refs=(*msg.references, msg.message_id),
+    )
+    return "refused" if failed else "applied"
+
+
+def _member_party(db: Database, case: Case, person: Person, now: datetime) -> Party:
+    for party in parties_of(db, case, "member"):
+        if (party.email or "").lower() == person.email.lower():
+            return party
+    return add_party(db, case, role="member", name=person.name, email=person.email, now=now)
+
+
+def _refuse_sender(db, msg, case, settings, now, message_pk, reason: str) -> None:
+    record_event(
+        db,
+        case,
+        now=now,
+        actor=msg.from_addr or "unknown sender",
+        action="commands-refused",
+        detail={"reason": reason, "commands": [c.line for c in msg.commands.commands]},
+        message_pk=message_pk,
+    )
+    address = msg.from_addr
+    if not address or msg.no_reply_reason:
+        return
+    # At most one refusal notice a day per address, so casebook cannot be used to flood it.
+    since = to_text(now - timedelta(days=1))
+    recent = db.execute(
+        "SELECT 1 FROM outbox WHERE template = ? AND to_addr = ? AND created_at > ?",
+        [f"committee/{REFUSAL_NOTICE}", address, since],
+    ).fetchone()
+    if recent:
+        return
+    queue_mail(
+        db,
+        now=now,
+        domain=settings.domain,
+        template=f"committee/{REFUSAL_NOTICE}",
+        audience=Audience.ADDRESS,
+        to_addr=address,
+        context={},
+        auto_submitted="auto-replied",
+    )

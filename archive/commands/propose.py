@@ -1,0 +1,42 @@
+"""#propose RESOLUTION [ARGS]: a resolution from the manual's ladder; starts a new tally.
+
+The text below the command block is the statement the resolution's mail will carry.
+"""
+
+from archive.commands.base import Command, Context, Refused
+from archive.models import CaseState
+from archive.resolutions import add_proposal, cast_vote, check_resolution
+
+CLOSED = {"closed", "resolved", "appealed", "escalated"}
+
+
+def run(ctx: Context, args: str) -> str:
+    if ctx.case.state in CLOSED:
+        raise Refused(f"the case is {ctx.case.state}; #reopen it first")
+    words = args.split(maxsplit=1)
+    if not words:
+        raise Refused("#propose needs a resolution, e.g. #propose private-reprimand")
+    resolution, rest = words[0].lower(), (words[1] if len(words) > 1 else "")
+    problem = check_resolution(resolution, rest)
+    if problem:
+        raise Refused(problem)
+    proposal = add_proposal(
+        ctx.db, ctx.case.pk, resolution, rest, ctx.body, ctx.actor.email.lower(), ctx.now
+    )
+    cast_vote(ctx.db, proposal, ctx.actor.email, "agree", "proposer", ctx.now)
+    ctx.event("proposed", {"proposal": proposal.pk, "resolution": resolution, "args": rest})
+    ctx.move_to(CaseState.RESOLUTION_PROPOSED)
+    return (
+        f"proposal #{proposal.pk}: {resolution} {rest}".rstrip()
+        + " (your own vote counts as #agree; earlier votes no longer count)"
+    )
+
+
+COMMAND = Command(
+    "propose",
+    "#propose RESOLUTION [ARGS]",
+    "propose a resolution (no-action, mediation, public-reminder ADDRESS, private-reprimand,"
+    " public-reprimand ADDRESS, apology-request, hiatus, cooling-off [DURATION], temporary-ban"
+    " DURATION SPACES, permanent-ban SPACES); the text below is its statement",
+    run,
+)

@@ -1,0 +1,32 @@
+"""#send TEMPLATE to PARTY: a non-resolution template to a party already on the case."""
+
+from archive.cases import parties_of
+from archive.commands.base import Command, Context, Refused
+from archive.outbox import Audience
+
+SENDABLE = {
+    "missing-information": ("reporter/missing_information", ("reporter", "delegate")),
+    "followup-received": ("reporter/followup_received", ("reporter", "delegate")),
+}
+
+
+def run(ctx: Context, args: str) -> str:
+    words = args.split()
+    if len(words) != 3 or words[1].lower() != "to":
+        raise Refused(f"usage: #send TEMPLATE to PARTY; templates: {', '.join(SENDABLE)}")
+    name, role = words[0].lower(), words[2].lower()
+    if name not in SENDABLE:
+        raise Refused(f"unknown template {name!r}; templates: {', '.join(SENDABLE)}")
+    template, roles = SENDABLE[name]
+    if role not in roles:
+        raise Refused(f"{name} goes to: {', '.join(roles)}")
+    parties = [p for p in parties_of(ctx.db, ctx.case, role) if p.email and not p.no_contact]
+    if not parties:
+        raise Refused(f"no {role} on this case can be reached")
+    for party in parties:
+        ctx.queue(template, Audience.PARTY, {"missing": []}, party=party)
+    ctx.event("template-sent", {"template": template, "to": role})
+    return f"{name} sent to the {role}"
+
+
+COMMAND = Command("send", "#send TEMPLATE to PARTY", "send a standard template to a party", run)

@@ -1,0 +1,35 @@
+"""#unmerge CASE: undo an earlier #merge of CASE into this case."""
+
+import json
+
+from archive.cases import UnknownCaseError, find_case, record_event, set_case_value, set_state
+from archive.commands.base import Command, Context, Refused
+from archive.models import CaseState
+
+
+def run(ctx: Context, args: str) -> str:
+    target = args.split()[0] if args else ""
+    try:
+        other = find_case(ctx.db, target)
+    except UnknownCaseError:
+        raise Refused(f"no case {target!r}") from None
+    row = ctx.db.execute(
+        "SELECT detail FROM events WHERE case_pk = ? AND action = 'merged'"
+        " AND json_extract(detail, '$.case') = ? ORDER BY id DESC LIMIT 1",
+        [ctx.case.pk, other.ref],
+    ).fetchone()
+    if row is None:
+        raise Refused(f"{other.ref} was not merged into this case")
+    detail = json.loads(row[0])
+    for table, key in (("messages", "messages"), ("parties", "parties")):
+        for pk in detail[key]:
+            ctx.db.execute(f"UPDATE {table} SET case_pk = ? WHERE id = ?", [other.pk, pk])
+    set_case_value(ctx.db, other, "merged_into", None, ctx.now)
+    set_state(ctx.db, other, CaseState(detail["state"]), ctx.now)
+    ctx.event("unmerged", {"case": other.ref})
+    record_event(ctx.db, other, now=ctx.now, actor=ctx.actor.email, action="unmerged-from",
+                 detail={"case": ctx.case.ref}, message_pk=ctx.message_pk)  # fmt: skip
+    return f"{other.ref} is separate again ({len(detail['messages'])} messages moved back)"
+
+
+COMMAND = Command("unmerge", "#unmerge CASE", "undo a #merge", run)

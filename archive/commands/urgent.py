@@ -1,0 +1,28 @@
+"""#urgent: mark the case urgent (shown in red; every free member alerted)."""
+
+from archive.cases import set_urgent
+from archive.commands.base import Command, Context, Refused
+from archive.outbox import Audience
+
+
+def run(ctx: Context, args: str) -> str:
+    if ctx.case.urgent:
+        raise Refused("the case is already urgent")
+    set_urgent(ctx.db, ctx.case, True, ctx.now)
+    ctx.event("marked-urgent", {"reasons": [args or "marked by a member"]})
+    ctx.reload()
+    ctx.queue(
+        "committee/urgent",
+        Audience.COMMITTEE,
+        {
+            "urgent_reasons": [
+                f"marked urgent by {ctx.actor.name}" + (f": {args}" if args else "")
+            ],
+            "fields": ctx.case.fields,
+            "reporter": "see the case",
+        },
+    )
+    return "the case is urgent; the committee was alerted"
+
+
+COMMAND = Command("urgent", "#urgent [WHY]", "mark the case urgent and alert everyone", run)
