@@ -9,7 +9,7 @@ import pytest
 from archive.cases import find_case, parties_of
 from archive.db import open_archive
 from archive.resolutions import open_proposal, tally
-from tests.committee import ALICE, BOB, CAROL, Committee, dkim_settings
+from tests.committee import BOB, CAROL, Committee, dkim_settings
 from tests.conftest import T0
 from tests.helpers import events, outbox
 
