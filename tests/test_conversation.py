@@ -93,9 +93,11 @@ def test_report_to_enacted_private_reprimand_by_mail_alone(conversation):
     [notice] = c.mail_to(LIST, "New report")
     assert notice["Subject"] == "[CoC-2026-001] New report"
 
-    c.member_says("Alice Chair", "alice@example.org",
-                  "#assign alice@example.org\n#violation yes\n"
-                  "#responsible Dave Jones <dave@example.com>\n\nI will lead this.", notice)  # fmt: skip
+    first = (
+        "#assign alice@example.org\n#violation yes\n"
+        "#responsible Dave Jones <dave@example.com>\n\nI will lead this."
+    )
+    c.member_says("Alice Chair", "alice@example.org", first, notice)
     assert "Your commands for case CoC-2026-001 were applied" in c.transcript("alice@example.org")
     c.member_says("Alice Chair", "alice@example.org",
                   "#propose private-reprimand\nYour messages to Rita were hostile and broke the"
