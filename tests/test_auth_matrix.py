@@ -217,3 +217,42 @@ def test_a_report_with_commands_from_a_stranger_is_just_a_report(committee):
     )
     result = deliver(committee.db, committee.settings, raw, now=T0, sender="s@example.com")
     assert result.kind == "report" and outbox(committee.db, "committee/command_result") == []
+
+
+def arc_sealed_by_list(c, text: str) -> bytes:
+    """The member's signed post after the list host checked it, rewrote it and sealed it."""
+    import dkim
+
+    from tests.mailbuild import KEYS
+
+    signed = c.message(text)
+    checked = b"Authentication-Results: lists.example.org; dkim=pass header.d=example.org\r\n"
+    rewritten = (checked + signed).replace(
+        b"Subject: Re: [CoC-2026-001]", b"Subject: [conduct] Re: [CoC-2026-001]"
+    ) + b"\r\n-- \r\nconduct-committee mailing list\r\n"
+    seal = dkim.arc_sign(
+        rewritten,
+        b"test",
+        b"lists.example.org",
+        (KEYS / "lists.example.org.key").read_bytes(),
+        b"lists.example.org",
+        include_headers=[b"from", b"to", b"subject", b"message-id", b"in-reply-to"],
+        timestamp="1772452800",
+    )
+    return b"".join(seal) + rewritten
+
+
+def test_arc_from_the_trusted_list_host_is_accepted_when_the_list_rewrote_the_message(tmp_path):
+    settings = dkim_settings(tmp_path, extra='trusted_hosts = ["lists.example.org"]')
+    db = open_archive(settings.database)
+    c = Committee(db, settings)
+    c.report()
+    c.say("", raw=arc_sealed_by_list(c, "#urgent"))
+    assert find_case(db, "CoC-2026-001").urgent
+    db.close()
+
+
+def test_arc_is_not_enough_without_a_trusted_list_host(committee):
+    committee.say("", raw=arc_sealed_by_list(committee, "#urgent"))
+    assert not urgent(committee)
+    assert refused(committee).startswith("not authenticated: DKIM signature")
