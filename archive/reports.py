@@ -64,6 +64,9 @@ def open_report(
     )
     if msg.historical:
         return IngestResult(pk, False, "report", case.ref)
+    from archive.clocks import start_report_clocks
+
+    start_report_clocks(db, case, settings, now)
     if msg.conflicts:
         _record_conflicts(db, msg, case, settings, now, pk)
     if msg.urgent_reasons:

@@ -20,6 +20,7 @@ from archive.cases import (
 )
 from archive.clock import to_text
 from archive.db import write_transaction
+from archive.deadlines import cancel_deadlines
 from archive.models import CaseState
 from archive.outbox import (
     Audience,
@@ -96,6 +97,8 @@ def finish_item(db: Database, item: OutboxItem, now: datetime) -> None:
             action="mail-sent",
             detail={"template": item.template, "message_id": item.message_id},
         )
+        if item.template in ACK_TEMPLATES:
+            cancel_deadlines(db, case, ("ack-watchdog",), now)
         if item.template in ACK_TEMPLATES and case.state == CaseState.RECEIVED:
             set_state(db, case, CaseState.ACKNOWLEDGED, now)
             record_event(

@@ -19,6 +19,7 @@ DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 COMMAND_AUTH_MODES = ("dkim", "token")
 ROLES = ("chair", "member")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 class ConfigError(Exception):
@@ -101,6 +102,14 @@ class Settings:
     sweep_interval: timedelta = timedelta(seconds=30)
     enact_by_any_member: bool = False
     consult_wait: timedelta = timedelta(days=5)
+    ack_watchdog: timedelta = timedelta(hours=1)
+    timeline_request_after: timedelta = timedelta(days=6)
+    update_after: timedelta = timedelta(days=7)
+    default_projection: timedelta = timedelta(days=14)
+    deadlock_after: timedelta = timedelta(days=7)
+    unilateral_reminder_after: timedelta = timedelta(hours=20)
+    digest_weekday: int = 0  # Monday
+    digest_time: str = "09:00"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -196,7 +205,17 @@ class _Reader:
             "timeout",
         },
         "security": {"command_auth", "insecure_from_only", "dkim_pinned_keys", "trusted_hosts"},
-        "policy": {"enact_by_any_member", "consult_wait"},
+        "policy": {
+            "enact_by_any_member",
+            "consult_wait",
+            "ack_watchdog",
+            "timeline_request_after",
+            "update_after",
+            "default_projection",
+            "deadlock_after",
+            "unilateral_reminder_after",
+        },
+        "digest": {"weekday", "time"},
     }
 
     def __init__(self, raw: dict):
@@ -246,6 +265,20 @@ class _Reader:
             self.problems.append(f"[{dotted}] {key}: {exc}")
             return default
 
+    def _weekday(self) -> int:
+        day = self.value("digest", "weekday", str, "monday").lower()
+        if day not in WEEKDAYS:
+            self.problems.append(f"[digest] weekday must be one of {', '.join(WEEKDAYS)}")
+            return 0
+        return WEEKDAYS.index(day)
+
+    def _digest_time(self) -> str:
+        text = self.value("digest", "time", str, "09:00")
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", text):
+            self.problems.append("[digest] time must be HH:MM, e.g. 09:00")
+            return "09:00"
+        return text
+
     def people(self, key: str, roles: bool) -> tuple[Person, ...]:
         entries = self.raw.get(key, [])
         if not isinstance(entries, list):
@@ -284,7 +317,15 @@ class _Reader:
 
     def build(self) -> Settings | None:
         for top in self.raw:
-            if top not in {"casebook", "addresses", "intake", "mailer", "security", "policy"} | {
+            if top not in {
+                "casebook",
+                "addresses",
+                "intake",
+                "mailer",
+                "security",
+                "policy",
+                "digest",
+            } | {
                 "members",
                 "council",
             }:
@@ -388,5 +429,17 @@ class _Reader:
             sweep_interval=self.duration(base, "sweep_interval", timedelta(seconds=30)),
             enact_by_any_member=self.value("policy", "enact_by_any_member", bool, False),
             consult_wait=self.duration("policy", "consult_wait", timedelta(days=5)),
+            ack_watchdog=self.duration("policy", "ack_watchdog", timedelta(hours=1)),
+            timeline_request_after=self.duration(
+                "policy", "timeline_request_after", timedelta(days=6)
+            ),
+            update_after=self.duration("policy", "update_after", timedelta(days=7)),
+            default_projection=self.duration("policy", "default_projection", timedelta(days=14)),
+            deadlock_after=self.duration("policy", "deadlock_after", timedelta(days=7)),
+            unilateral_reminder_after=self.duration(
+                "policy", "unilateral_reminder_after", timedelta(hours=20)
+            ),
+            digest_weekday=self._weekday(),
+            digest_time=self._digest_time(),
             **addresses,
         )

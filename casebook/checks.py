@@ -104,6 +104,18 @@ SAMPLES = {
         "proposal": "hiatus",
         "votes": {"agree": 1, "object": 1, "abstain": 0},
     },
+    "committee/ack_overdue": {"opened_at": "2026-01-01T00:00:00+00:00"},
+    "committee/timeline_request": {"update_in": "1 day, 0:00:00"},
+    "reporter/update": {"timeline": "2026-03-20"},
+    "committee/deadlock": {"proposal": "hiatus"},
+    "committee/unilateral_reminder": {"since": "2026-01-01T00:00:00+00:00"},
+    "committee/feedback_wait_over": {"resolution": "hiatus"},
+    "committee/late_deadline": {
+        "kind": "reporter-update",
+        "due_at": "2026-01-01T00:00:00+00:00",
+        "hours_late": 3.5,
+    },
+    "committee/unilateral": {"member": "Bob", "action": "removed from chat"},
     "chair/conflict": {
         "conflicts": [{"member": "bob@example.org", "name": "Bob", "reason": "named"}],
         "recipient_name": "Alice",

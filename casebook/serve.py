@@ -21,6 +21,7 @@ from pathlib import Path
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from archive.clock import utc_now
+from archive.clocks import fire_due
 from archive.db import open_archive
 from archive.settings import Settings
 from casebook.sink import sink_factory
@@ -117,6 +118,9 @@ class Worker:
             await self.queued.wait()
             self.queued.clear()
             try:
+                fired = await asyncio.to_thread(fire_due, db, self.settings, utc_now())
+                if fired:
+                    log.info("%d deadline(s) fired", len(fired))
                 report = await asyncio.to_thread(
                     send_due, db, self.settings, utc_now(), holder=self.holder
                 )

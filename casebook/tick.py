@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from archive.clocks import fire_due
 from archive.db import open_archive
 from archive.settings import Settings
 from intake.process import process_spooled
@@ -16,9 +17,12 @@ def run_tick(settings: Settings, now: datetime) -> str:
     db = open_archive(settings.database)
     recheck_conflicts(db, settings, now)
     processed = process_spooled(db, open_spool(spool_path(settings)), settings, lambda: now)
+    fired = fire_due(db, settings, now)
     report = send_due(db, settings, now)
     busy = " (another sender holds the lease)" if report.busy else ""
     return (
-        f"processed {len(processed)} message(s); mail: {report.sent} sent,"
+        f"processed {len(processed)} message(s); {len(fired)} deadline(s) fired"
+        f"{' (' + str(sum(f.late for f in fired)) + ' late)' if any(f.late for f in fired) else ''};"
+        f" mail: {report.sent} sent,"
         f" {report.postponed} postponed, {report.failed} failed{busy}"
     )

@@ -51,7 +51,7 @@ def test_cases_show_and_stats_json(config_path, db, settings):
     assert {"votes", "deadlines", "bans"} <= set(shown)
     stats = json.loads(casebook("-c", str(config_path), "stats", "--json").stdout)
     assert stats["messages"] == 2 and stats["cases"] == {"received": 2}
-    assert stats["outbox"] == {"queued": 6} and stats["deadlines"] == 0
+    assert stats["outbox"] == {"queued": 6} and stats["deadlines"] == 6  # 3 clocks each
     assert stats["list_messages"] == 0 and stats["spooled"] == 0
     text = casebook("-c", str(config_path), "cases").stdout.decode()
     assert "CoC-2026-001" in text and "URGENT" in text
@@ -67,7 +67,13 @@ def test_ingest_from_stdin_then_tick_sends(config_path, relay):
     assert relay.to("rita@example.net")[0]["Subject"].startswith("[CoC-2026-001]")
     later = (T0 + timedelta(days=400)).isoformat()
     tick = casebook("-c", str(config_path), "tick", "--now", later)
-    assert tick.returncode == 0 and "0 sent" in tick.stdout.decode()
+    # Down for a long time: the week's clocks fire once, late, and the committee is told.
+    assert tick.returncode == 0
+    assert "2 deadline(s) fired (2 late)" in tick.stdout.decode()
+    again = casebook("-c", str(config_path), "tick", "--now", later)
+    assert "0 deadline(s) fired" in again.stdout.decode() and "0 sent" in again.stdout.decode()
+    acks = [m for m in relay.to("rita@example.net") if "We received" in m["Subject"]]
+    assert len(acks) == 1
 
 
 def test_ingest_exits_75_when_the_message_cannot_be_stored(tmp_path):

@@ -25,7 +25,9 @@ from archive.commands import (
     send,
     status,
     summary,
+    timeline,
     to_reporter,
+    unilateral,
     unmerge,
     urgent,
     violation,
@@ -37,6 +39,6 @@ COMMANDS: dict[str, Command] = {
     for module in (
         help, status, assign, recuse, conflict, urgent, clear_urgent, note, summary, violation,
         responsible, propose, agree, object, abstain, consult, enact, send, to_reporter, merge,
-        unmerge, escalate, close, reopen,
+        unmerge, timeline, unilateral, escalate, close, reopen,
     )
 }  # fmt: skip

@@ -25,8 +25,8 @@ class Context:
     now: datetime
     case: Case
     actor: Person
-    msg: IncomingMessage
-    message_pk: int
+    msg: IncomingMessage | None
+    message_pk: int | None
     body: str  # the text after the command block
     queued: list[str] = field(default_factory=list)
 
@@ -51,7 +51,20 @@ class Context:
             return
         set_state(self.db, self.case, state, self.now)
         self.event("state-changed", {"from": previous, "to": state.value})
+        if state in (CaseState.RESOLVED, CaseState.CLOSED):
+            from archive.clocks import stop_case_clocks
+
+            stop_case_clocks(self.db, self.case, self.now)
         self.reload()
+
+    def date(self, text: str) -> datetime:
+        """A DATE argument (YYYY-MM-DD, 09:00 in the committee's zone, or ISO time)."""
+        from archive.clocks import parse_date
+
+        try:
+            return parse_date(text, self.settings, self.now)
+        except ValueError:
+            raise Refused(f"{text!r} is not a date (use YYYY-MM-DD)") from None
 
     def queue(self, template: str, audience: str, context: dict, **options) -> str:
         message_id = queue_mail(

@@ -2,6 +2,7 @@
 
 from archive.cases import parties_of
 from archive.commands.base import Command, Context, Refused
+from archive.deadlines import add_deadline
 from archive.models import CaseState
 from archive.outbox import Audience
 from archive.resolutions import has_consensus, mark_proposal, open_proposal, tally
@@ -45,6 +46,8 @@ def run(ctx: Context, args: str) -> str:
             party=reporter,
         )
     mark_proposal(ctx.db, proposal, "consulted_at", ctx.now)
+    add_deadline(ctx.db, ctx.case, "consult-wait", ctx.now + ctx.settings.consult_wait, ctx.now,
+                 {"proposal": proposal.pk})  # fmt: skip
     ctx.event("consulted", {"proposal": proposal.pk, "parties": len(reporters)})
     ctx.move_to(CaseState.REPORTER_CONSULTED)
     if not reporters:

@@ -3,6 +3,7 @@
 from archive.cases import parties_of
 from archive.clock import from_text
 from archive.commands.base import Command, Context, Refused
+from archive.deadlines import add_deadline, cancel_deadlines
 from archive.models import CaseState
 from archive.outbox import Audience
 from archive.resolutions import (
@@ -31,8 +32,9 @@ def run(ctx: Context, args: str) -> str:
     settings = ctx.settings
     if not settings.enact_by_any_member and ctx.actor.role != "chair":
         raise Refused("only the chair enacts resolutions (see [policy] enact_by_any_member)")
-    if args:
-        raise Refused("scheduled enactment (#enact DATE) is not available yet; #enact now")
+    when = ctx.date(args.split()[0]) if args else None
+    if when is not None and when <= ctx.now:
+        raise Refused("the date is in the past; #enact alone enacts now")
     proposal = open_proposal(ctx.db, ctx.case.pk)
     if proposal is None:
         raise Refused("there is no open proposal")
@@ -56,11 +58,33 @@ def run(ctx: Context, args: str) -> str:
     if proposal.resolution in NEEDS_RESPONSIBLE and not responsible:
         raise Refused("no responsible person with an address: #responsible ADDRESS first")
     ctx.move_to(CaseState.ENACTING)
+    cancel_deadlines(ctx.db, ctx.case, ("consult-wait", "deadlock"), ctx.now)
+    if when is not None:
+        add_deadline(ctx.db, ctx.case, "enact", when, ctx.now,
+                     {"proposal": proposal.pk, "actor": ctx.actor.email})  # fmt: skip
+        ctx.event("enactment-scheduled", {"proposal": proposal.pk, "at": when.isoformat()})
+        return f"{proposal.resolution} will be enacted at {when.isoformat()}"
+    return "enacted " + _enact_now(ctx, proposal, responsible, reporters)
+
+
+def _enact_now(ctx: Context, proposal, responsible, reporters) -> str:
     sent = _queue_resolution_mail(ctx, proposal, responsible, reporters)
     mark_proposal(ctx.db, proposal, "enacted_at", ctx.now)
     ctx.event("enacted", {"proposal": proposal.pk, "resolution": proposal.resolution})
     ctx.move_to(CaseState.RESOLVED)
-    return f"enacted {proposal.resolution}: {sent}"
+    return f"{proposal.resolution}: {sent}"
+
+
+def carry_out(db, settings, now, case, payload: dict) -> bool:
+    """A scheduled #enact comes due: the resolution's mail goes out, as it would have then."""
+    proposal = open_proposal(db, case.pk)
+    if proposal is None or proposal.pk != payload.get("proposal") or case.state != "enacting":
+        return False
+    actor = settings.person_for(payload.get("actor", "")) or settings.chair
+    ctx = Context(db, settings, now, case, actor, None, None, "")
+    responsible = [p for p in parties_of(db, case, "reported") if p.email]
+    _enact_now(ctx, proposal, responsible, parties_of(db, case, "reporter"))
+    return True
 
 
 def _feedback_or_waited(ctx: Context, proposal, reporters) -> bool:
@@ -128,5 +152,8 @@ def _queue_resolution_mail(ctx: Context, proposal, responsible, reporters) -> st
 
 
 COMMAND = Command(
-    "enact", "#enact", "carry out the agreed resolution (the chair's, after #consult)", run
+    "enact",
+    "#enact [DATE]",
+    "carry out the agreed resolution now or on DATE (the chair's, after #consult)",
+    run,
 )

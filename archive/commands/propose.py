@@ -4,6 +4,7 @@ The text below the command block is the statement the resolution's mail will car
 """
 
 from archive.commands.base import Command, Context, Refused
+from archive.deadlines import add_deadline, cancel_deadlines
 from archive.models import CaseState
 from archive.resolutions import add_proposal, cast_vote, check_resolution
 
@@ -24,6 +25,9 @@ def run(ctx: Context, args: str) -> str:
         ctx.db, ctx.case.pk, resolution, rest, ctx.body, ctx.actor.email.lower(), ctx.now
     )
     cast_vote(ctx.db, proposal, ctx.actor.email, "agree", "proposer", ctx.now)
+    cancel_deadlines(ctx.db, ctx.case, ("deadlock", "consult-wait"), ctx.now)
+    add_deadline(ctx.db, ctx.case, "deadlock", ctx.now + ctx.settings.deadlock_after, ctx.now,
+                 {"proposal": proposal.pk})  # fmt: skip
     ctx.event("proposed", {"proposal": proposal.pk, "resolution": resolution, "args": rest})
     ctx.move_to(CaseState.RESOLUTION_PROPOSED)
     return (

@@ -2,6 +2,7 @@
 
 from archive.cases import parties_of
 from archive.commands.base import Command, Context, Refused
+from archive.deadlines import add_deadline
 from archive.outbox import Audience
 
 SENDABLE = {
@@ -12,8 +13,14 @@ SENDABLE = {
 
 def run(ctx: Context, args: str) -> str:
     words = args.split()
+    when = None
+    if len(words) == 5 and words[3].lower() == "on":
+        when = ctx.date(words[4])
+        if when <= ctx.now:
+            raise Refused("the date is in the past")
+        words = words[:3]
     if len(words) != 3 or words[1].lower() != "to":
-        raise Refused(f"usage: #send TEMPLATE to PARTY; templates: {', '.join(SENDABLE)}")
+        raise Refused(f"usage: #send TEMPLATE to PARTY [on DATE]; templates: {', '.join(SENDABLE)}")
     name, role = words[0].lower(), words[2].lower()
     if name not in SENDABLE:
         raise Refused(f"unknown template {name!r}; templates: {', '.join(SENDABLE)}")
@@ -23,10 +30,18 @@ def run(ctx: Context, args: str) -> str:
     parties = [p for p in parties_of(ctx.db, ctx.case, role) if p.email and not p.no_contact]
     if not parties:
         raise Refused(f"no {role} on this case can be reached")
+    if when is not None:
+        for party in parties:
+            add_deadline(ctx.db, ctx.case, "send", when, ctx.now,
+                         {"template": template, "party": party.pk})  # fmt: skip
+        ctx.event("template-scheduled", {"template": template, "to": role, "at": when.isoformat()})
+        return f"{name} will be sent to the {role} at {when.isoformat()}"
     for party in parties:
         ctx.queue(template, Audience.PARTY, {"missing": []}, party=party)
     ctx.event("template-sent", {"template": template, "to": role})
     return f"{name} sent to the {role}"
 
 
-COMMAND = Command("send", "#send TEMPLATE to PARTY", "send a standard template to a party", run)
+COMMAND = Command(
+    "send", "#send TEMPLATE to PARTY [on DATE]", "send a standard template to a party", run
+)

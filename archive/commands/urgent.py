@@ -1,7 +1,9 @@
 """#urgent: mark the case urgent (shown in red; every free member alerted)."""
 
 from archive.cases import set_urgent
+from archive.clock import to_text
 from archive.commands.base import Command, Context, Refused
+from archive.deadlines import add_deadline
 from archive.outbox import Audience
 
 
@@ -21,6 +23,14 @@ def run(ctx: Context, args: str) -> str:
             "fields": ctx.case.fields,
             "reporter": "see the case",
         },
+    )
+    add_deadline(
+        ctx.db,
+        ctx.case,
+        "unilateral-reminder",
+        ctx.now + ctx.settings.unilateral_reminder_after,
+        ctx.now,
+        {"member": ctx.actor.email.lower(), "since": to_text(ctx.now)},
     )
     return "the case is urgent; the committee was alerted"
 

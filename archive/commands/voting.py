@@ -1,6 +1,7 @@
 """Shared by #agree, #object and #abstain: a vote on the open proposal."""
 
 from archive.commands.base import Context, Refused
+from archive.deadlines import cancel_deadlines
 from archive.resolutions import cast_vote, has_consensus, open_proposal, tally
 
 
@@ -19,6 +20,7 @@ def vote(ctx: Context, choice: str, reason: str | None) -> str:
     done = f"{choice} on proposal #{proposal.pk} ({proposal.resolution}): {counts}"
     if has_consensus(votes, voters):
         ctx.event("consensus-reached", {"proposal": proposal.pk})
+        cancel_deadlines(ctx.db, ctx.case, ("deadlock",), ctx.now)
         return done + "; consensus reached: next, #consult the reporter"
     waiting = [v for v in voters if v.lower() not in votes]
     return done + (f"; waiting for {len(waiting)} member(s)" if waiting else "")
