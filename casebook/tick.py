@@ -20,9 +20,10 @@ def run_tick(settings: Settings, now: datetime) -> str:
     fired = fire_due(db, settings, now)
     report = send_due(db, settings, now)
     busy = " (another sender holds the lease)" if report.busy else ""
+    late = sum(f.late for f in fired)
     return (
         f"processed {len(processed)} message(s); {len(fired)} deadline(s) fired"
-        f"{' (' + str(sum(f.late for f in fired)) + ' late)' if any(f.late for f in fired) else ''};"
+        f"{f' ({late} late)' if late else ''};"
         f" mail: {report.sent} sent,"
         f" {report.postponed} postponed, {report.failed} failed{busy}"
     )
