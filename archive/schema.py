@@ -207,3 +207,12 @@ COMMITTEE_WORK = [
 def m002_committee_work(db: Database) -> None:
     for statement in COMMITTEE_WORK:
         db.execute(statement)
+
+
+@migrations()
+def m003_digests(db: Database) -> None:
+    # One row per weekly slot whose digest was queued: sent once, however often the sweep runs.
+    db.execute(
+        "CREATE TABLE digests (slot TEXT PRIMARY KEY, queued_at TEXT NOT NULL,"
+        " copies INTEGER NOT NULL)"
+    )

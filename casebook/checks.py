@@ -116,6 +116,27 @@ SAMPLES = {
         "hours_late": 3.5,
     },
     "committee/unilateral": {"member": "Bob", "action": "removed from chat"},
+    "council/digest": {
+        "week_ending": "2026-03-09",
+        "open": [
+            {
+                "ref": "CoC-2026-001",
+                "state": "investigating",
+                "urgent": True,
+                "age_days": 8,
+                "overdue": True,
+                "next_deadline": {"kind": "deadlock", "due": "2026-03-12"},
+            }
+        ],
+        "omitted": 1,
+        "opened": [{"ref": "CoC-2026-002", "at": "2026-03-05"}],
+        "resolved": [{"ref": "CoC-2026-003", "at": "2026-03-06", "resolution": "hiatus"}],
+        "escalated": [],
+        "unilateral": [{"ref": "CoC-2026-001", "at": "2026-03-04"}],
+        "appeals": [],
+        "bans": [],
+        "chart": [{"week": "2026-03-09", "count": 2, "width": 200}],
+    },
     "chair/conflict": {
         "conflicts": [{"member": "bob@example.org", "name": "Bob", "reason": "named"}],
         "recipient_name": "Alice",

@@ -76,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="counts of messages, cases, outbox, deadlines")
     stats.add_argument("--json", action="store_true", help="JSON output")
 
+    digest = commands.add_parser("digest", help="print (or send) the council's weekly digest")
+    digest.add_argument("--send", action="store_true", help="queue and send this week's digest")
+    digest.add_argument("--now", help="ISO 8601 time (default: the real clock)")
+
     commands.add_parser("check-config", help="validate the configuration and the templates")
     return parser
 
@@ -226,6 +230,35 @@ def cmd_stats(args) -> int:
     return 0
 
 
+def cmd_digest(args) -> int:
+    from archive.digest import digest_data, digest_slot, queue_digest
+    from mailer.render import make_environment, render_template
+    from mailer.send import send_due
+
+    settings = settings_for(args)
+    now = _now(args.now, settings)
+    db = open_archive(settings.database)
+    if args.send:
+        copies = queue_digest(db, settings, now, digest_slot(settings, now))
+        if not copies:
+            print("this week's digest was already sent")
+            return 0
+        report = send_due(db, settings, now)
+        print(f"digest queued ({copies} copies); mail: {report.sent} sent, {report.postponed}"
+              f" postponed, {report.failed} failed")  # fmt: skip
+        return 0
+    from archive.digest import public_view
+
+    context = {
+        **public_view(digest_data(db, settings, now)),
+        "committee_name": settings.committee_name,
+    }
+    rendered = render_template(make_environment(settings.templates_override), "council/digest",
+                               context)  # fmt: skip
+    print(f"Subject: {rendered.subject}\n\n{rendered.text}")
+    return 0
+
+
 def cmd_check_config(args) -> int:
     from casebook.checks import check_everything
 
@@ -246,6 +279,7 @@ COMMANDS = {
     "cases": cmd_cases,
     "show": cmd_show,
     "stats": cmd_stats,
+    "digest": cmd_digest,
     "check-config": cmd_check_config,
 }
 

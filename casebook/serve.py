@@ -23,6 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from archive.clock import utc_now
 from archive.clocks import fire_due
 from archive.db import open_archive
+from archive.digest import send_digest_if_due
 from archive.settings import Settings
 from casebook.sink import sink_factory
 from intake.process import process_spooled
@@ -119,6 +120,7 @@ class Worker:
             self.queued.clear()
             try:
                 fired = await asyncio.to_thread(fire_due, db, self.settings, utc_now())
+                await asyncio.to_thread(send_digest_if_due, db, self.settings, utc_now())
                 if fired:
                     log.info("%d deadline(s) fired", len(fired))
                 report = await asyncio.to_thread(

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from archive.clocks import fire_due
 from archive.db import open_archive
+from archive.digest import send_digest_if_due
 from archive.settings import Settings
 from intake.process import process_spooled
 from intake.recheck import recheck_conflicts
@@ -18,12 +19,14 @@ def run_tick(settings: Settings, now: datetime) -> str:
     recheck_conflicts(db, settings, now)
     processed = process_spooled(db, open_spool(spool_path(settings)), settings, lambda: now)
     fired = fire_due(db, settings, now)
+    digests = send_digest_if_due(db, settings, now)
     report = send_due(db, settings, now)
     busy = " (another sender holds the lease)" if report.busy else ""
     late = sum(f.late for f in fired)
     return (
         f"processed {len(processed)} message(s); {len(fired)} deadline(s) fired"
         f"{f' ({late} late)' if late else ''};"
+        f"{' weekly digest queued;' if digests else ''}"
         f" mail: {report.sent} sent,"
         f" {report.postponed} postponed, {report.failed} failed{busy}"
     )
