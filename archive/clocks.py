@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from archive.cases import Case, get_case, parties_of, record_event, set_state
+from archive.clock import to_text
 from archive.db import write_transaction
 from archive.deadlines import (
     LATE_AFTER,
@@ -234,7 +235,44 @@ def scheduled_enact(db, settings, now, deadline, case: Case) -> bool:
     return carry_out(db, settings, now, case, deadline.payload)
 
 
+def ban_expiry(db, settings, now, deadline, case: Case) -> bool:
+    from archive.bans import ban_row, end_ban
+
+    record = ban_row(db, deadline.payload["ban"])
+    if record["status"] != "active":
+        return False
+    end_ban(db, case, record["id"], "ended", now)
+    record_event(db, case, now=now, actor="clock", action="ban-ended",
+                 detail={"ban": record["id"]})  # fmt: skip
+    _committee(db, settings, now, case, "committee/ban_expired", {"spaces": record["spaces"]})
+    context = {"case_ref": case.ref, "spaces": record["spaces"]}
+    if record["email"]:
+        queue_mail(db, now=now, domain=settings.domain, template="reported/unban_notice",
+                   audience=Audience.ADDRESS, to_addr=record["email"], case=case,
+                   context=context)  # fmt: skip
+    queue_mail(db, now=now, domain=settings.domain, template="core/unban_notice",
+               audience=Audience.ADDRESS, to_addr=settings.core_team, case=case,
+               context=context)  # fmt: skip
+    return True
+
+
+def ban_review(db, settings, now, deadline, case: Case) -> bool:
+    from archive.bans import REVIEW_EVERY, ban_row
+
+    record = ban_row(db, deadline.payload["ban"])
+    if record["status"] != "active":
+        return False
+    _committee(db, settings, now, case, "committee/ban_review",
+               {"spaces": record["spaces"], "since": record["start_at"][:10]})  # fmt: skip
+    next_review = now + REVIEW_EVERY
+    db.execute("UPDATE bans SET review_at = ? WHERE id = ?", [to_text(next_review), record["id"]])
+    add_deadline(db, case, "ban-review", next_review, now, {"ban": record["id"]})
+    return True
+
+
 HANDLERS: dict[str, Callable[..., bool]] = {
+    "ban-expiry": ban_expiry,
+    "ban-review": ban_review,
     "ack-watchdog": ack_watchdog,
     "timeline-request": timeline_request,
     "reporter-update": reporter_update,

@@ -9,7 +9,9 @@ import json
 
 from sqlite_utils import Database
 
+from archive.bans import list_bans
 from archive.cases import Case, parties_of
+from archive.resolutions import votes_of_case
 
 
 def case_summary(db: Database, case: Case) -> dict:
@@ -53,7 +55,7 @@ def case_detail(db: Database, case: Case) -> dict:
             [case.pk],
         )
     ]
-    detail["votes"] = []
+    detail["votes"] = votes_of_case(db, case.pk)
     detail["deadlines"] = [
         {"kind": row[0], "due_at": row[1], "fired_at": row[2], "cancelled_at": row[3]}
         for row in db.execute(
@@ -70,7 +72,7 @@ def case_detail(db: Database, case: Case) -> dict:
             [case.pk],
         )
     ]
-    detail["bans"] = []
+    detail["bans"] = list_bans(db, case.pk)
     return detail
 
 

@@ -216,3 +216,24 @@ def m003_digests(db: Database) -> None:
         "CREATE TABLE digests (slot TEXT PRIMARY KEY, queued_at TEXT NOT NULL,"
         " copies INTEGER NOT NULL)"
     )
+
+
+@migrations()
+def m004_bans(db: Database) -> None:
+    # The ban register the manual asks for: every ban, for review.
+    db.execute(
+        """CREATE TABLE bans (
+            id INTEGER PRIMARY KEY,
+            case_pk INTEGER NOT NULL REFERENCES cases(id),
+            who TEXT NOT NULL,
+            email TEXT,
+            spaces TEXT NOT NULL,
+            start_at TEXT NOT NULL,
+            end_at TEXT,
+            review_at TEXT,
+            status TEXT NOT NULL DEFAULT 'active',
+            unilateral INTEGER NOT NULL DEFAULT 0,
+            decided_by TEXT NOT NULL,
+            ended_at TEXT
+        )"""
+    )

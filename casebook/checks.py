@@ -137,6 +137,10 @@ SAMPLES = {
         "bans": [],
         "chart": [{"week": "2026-03-09", "count": 2, "width": 200}],
     },
+    "reported/unban_notice": {"spaces": "chat"},
+    "core/unban_notice": {"spaces": "chat"},
+    "committee/ban_expired": {"spaces": "chat"},
+    "committee/ban_review": {"spaces": "chat", "since": "2026-01-01"},
     "chair/conflict": {
         "conflicts": [{"member": "bob@example.org", "name": "Bob", "reason": "named"}],
         "recipient_name": "Alice",

@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="counts of messages, cases, outbox, deadlines")
     stats.add_argument("--json", action="store_true", help="JSON output")
 
+    bans = commands.add_parser("bans", help="the ban register")
+    bans.add_argument("--json", action="store_true", help="JSON output")
+
     digest = commands.add_parser("digest", help="print (or send) the council's weekly digest")
     digest.add_argument("--send", action="store_true", help="queue and send this week's digest")
     digest.add_argument("--now", help="ISO 8601 time (default: the real clock)")
@@ -230,6 +233,24 @@ def cmd_stats(args) -> int:
     return 0
 
 
+def cmd_bans(args) -> int:
+    from archive.bans import list_bans
+
+    rows = list_bans(open_archive(settings_for(args).database))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no bans")
+    for ban in rows:
+        until = "permanent" if ban["permanent"] else f"until {ban['end_at'][:10]}"
+        review = f", review {ban['review_at'][:10]}" if ban["review_at"] else ""
+        flag = " (unilateral)" if ban["unilateral"] else ""
+        print(f"{ban['case']:<16} {ban['status']:<8} {ban['who']} from {ban['spaces']},"
+              f" since {ban['start_at'][:10]} {until}{review}{flag}")  # fmt: skip
+    return 0
+
+
 def cmd_digest(args) -> int:
     from archive.digest import digest_data, digest_slot, queue_digest
     from mailer.render import make_environment, render_template
@@ -279,6 +300,7 @@ COMMANDS = {
     "cases": cmd_cases,
     "show": cmd_show,
     "stats": cmd_stats,
+    "bans": cmd_bans,
     "digest": cmd_digest,
     "check-config": cmd_check_config,
 }

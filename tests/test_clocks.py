@@ -158,3 +158,42 @@ def test_imported_history_starts_no_clocks(tmp_path):
                         historical=True)  # fmt: skip
     ingest_message(db, msg, settings, T0)
     assert db.execute("SELECT COUNT(*) FROM deadlines").fetchone()[0] == 0
+
+
+def test_unilateral_ban_in_an_urgent_case_and_its_expiry(committee):
+    c = committee
+    c.say("#ban dave@example.com 30d chat")
+    assert "outside an urgent case" in c.lines()[0][1]
+    c.say("#urgent\n#ban dave@example.com 30d chat,lists", sender=BOB)
+    assert [q["to_addr"] for q in outbox(c.db, "reported/ban_notice")] == ["dave@example.com"]
+    assert outbox(c.db, "core/ban_notice")[0]["to_addr"] == "core@example.org"
+    assert "unilateral-action" in events(c.db, "CoC-2026-001")
+    from archive.bans import list_bans
+
+    [ban] = list_bans(c.db)
+    assert (ban["who"], ban["spaces"], ban["status"], ban["unilateral"]) == (
+        "dave@example.com", "chat,lists", "active", True,
+    )  # fmt: skip
+    assert "ban-expiry" not in kinds(fire_due(c.db, c.settings, T0 + timedelta(days=30) - SECOND))
+    assert "ban-expiry" in kinds(fire_due(c.db, c.settings, T0 + timedelta(days=30)))
+    assert list_bans(c.db)[0]["status"] == "ended"
+    assert outbox(c.db, "reported/unban_notice") and outbox(c.db, "committee/ban_expired")
+
+
+def test_permanent_ban_by_enact_is_registered_reviewed_yearly_and_can_be_lifted(committee):
+    c = committee
+    c.say("#responsible Dave <dave@example.com>\n#propose permanent-ban all\nYou are banned.")
+    c.say("#agree", sender=BOB)
+    c.say("#agree", sender=CAROL)
+    c.say("#consult")
+    c.say("#enact", now=T0 + timedelta(days=6))
+    from archive.bans import list_bans
+
+    [ban] = list_bans(c.db)
+    assert ban["permanent"] and ban["review_at"].startswith("2027-03-08")
+    assert "ban-review" in kinds(fire_due(c.db, c.settings, T0 + timedelta(days=372)))
+    assert outbox(c.db, "committee/ban_review")
+    c.say("#reopen\n#unban dave@example.com", now=T0 + timedelta(days=400))
+    assert list_bans(c.db)[0]["status"] == "lifted"
+    assert outbox(c.db, "core/unban_notice")
+    assert fire_due(c.db, c.settings, T0 + timedelta(days=800)) == []

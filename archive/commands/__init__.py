@@ -8,6 +8,7 @@ from archive.commands import (
     abstain,
     agree,
     assign,
+    ban,
     clear_urgent,
     close,
     conflict,
@@ -27,6 +28,7 @@ from archive.commands import (
     summary,
     timeline,
     to_reporter,
+    unban,
     unilateral,
     unmerge,
     urgent,
@@ -39,6 +41,6 @@ COMMANDS: dict[str, Command] = {
     for module in (
         help, status, assign, recuse, conflict, urgent, clear_urgent, note, summary, violation,
         responsible, propose, agree, object, abstain, consult, enact, send, to_reporter, merge,
-        unmerge, timeline, unilateral, escalate, close, reopen,
+        unmerge, timeline, unilateral, ban, unban, escalate, close, reopen,
     )
 }  # fmt: skip

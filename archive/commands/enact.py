@@ -1,5 +1,6 @@
 """#enact: carry out the agreed, consulted resolution. The one way resolution mail leaves."""
 
+from archive.bans import add_ban, parse_ban_duration
 from archive.cases import parties_of
 from archive.clock import from_text
 from archive.commands.base import Command, Context, Refused
@@ -128,7 +129,13 @@ def _queue_resolution_mail(ctx: Context, proposal, responsible, reporters) -> st
         done.append(f"{to_venue} to {words[0]}")
     if "ban" in proposal.resolution:
         ctx.queue("core/ban_notice", Audience.ADDRESS, common, to_addr=ctx.settings.core_team)
-        done.append("ban notice to the core team")
+        duration = parse_ban_duration(words[0]) if proposal.resolution == "temporary-ban" else None
+        for party in responsible:
+            ban = add_ban(ctx.db, ctx.case, who=party.email, email=party.email,
+                          spaces=common["spaces"], duration=duration, now=ctx.now,
+                          decided_by="committee", unilateral=False)  # fmt: skip
+            ctx.event("ban-recorded", {"ban": ban, "spaces": common["spaces"]})
+        done.append("ban notice to the core team; ban register updated")
     for reporter in reporters:
         if reporter.email and not reporter.no_contact:
             ctx.queue(

@@ -1,0 +1,102 @@
+"""The ban register: who, where, from when, until when (or permanent), which case, review."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from archive.cases import Case
+from archive.clock import to_text
+from archive.deadlines import add_deadline, cancel_deadlines
+
+REVIEW_EVERY = timedelta(days=365)
+DURATION_RE = re.compile(r"^(\d+)([dwmy])$")
+UNIT_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
+
+
+def parse_ban_duration(text: str) -> timedelta | None:
+    """`30d`, `2w`, `6m`, `1y`; None for `permanent`; ValueError otherwise."""
+    if text.lower() == "permanent":
+        return None
+    match = DURATION_RE.match(text.lower())
+    if not match:
+        raise ValueError(f"{text!r} is not a duration (e.g. 30d, 2w, 6m, 1y) or permanent")
+    return timedelta(days=int(match.group(1)) * UNIT_DAYS[match.group(2)])
+
+
+def add_ban(
+    db: Database,
+    case: Case,
+    *,
+    who: str,
+    email: str | None,
+    spaces: str,
+    duration: timedelta | None,
+    now: datetime,
+    decided_by: str,
+    unilateral: bool,
+) -> int:
+    end = now + duration if duration else None
+    review = None if end else now + REVIEW_EVERY
+    cursor = db.execute(
+        "INSERT INTO bans (case_pk, who, email, spaces, start_at, end_at, review_at, unilateral,"
+        " decided_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [case.pk, who, email, spaces, to_text(now), to_text(end) if end else None,
+         to_text(review) if review else None, int(unilateral), decided_by],
+    )  # fmt: skip
+    ban_pk = cursor.lastrowid
+    if end:
+        add_deadline(db, case, "ban-expiry", end, now, {"ban": ban_pk})
+    else:
+        add_deadline(db, case, "ban-review", review, now, {"ban": ban_pk})
+    return ban_pk
+
+
+def active_bans(db: Database, case: Case, who: str) -> list[int]:
+    rows = db.execute(
+        "SELECT id FROM bans WHERE case_pk = ? AND status = 'active'"
+        " AND (lower(who) = lower(?) OR lower(email) = lower(?))",
+        [case.pk, who, who],
+    )
+    return [row[0] for row in rows]
+
+
+def end_ban(db: Database, case: Case, ban_pk: int, status: str, now: datetime) -> None:
+    db.execute(
+        "UPDATE bans SET status = ?, ended_at = ? WHERE id = ?", [status, to_text(now), ban_pk]
+    )
+    cancel_deadlines(db, case, ("ban-expiry", "ban-review"), now, ban=ban_pk)
+
+
+def ban_row(db: Database, ban_pk: int) -> dict:
+    row = db.execute(
+        "SELECT b.id, c.ref, b.who, b.email, b.spaces, b.start_at, b.end_at, b.review_at,"
+        " b.status, b.unilateral, b.decided_by, b.ended_at FROM bans b"
+        " JOIN cases c ON c.id = b.case_pk WHERE b.id = ?",
+        [ban_pk],
+    ).fetchone()
+    return _as_dict(row)
+
+
+def _as_dict(row) -> dict:
+    keys = ("id", "case", "who", "email", "spaces", "start_at", "end_at", "review_at", "status",
+            "unilateral", "decided_by", "ended_at")  # fmt: skip
+    record = dict(zip(keys, row, strict=True))
+    record["unilateral"] = bool(record["unilateral"])
+    record["permanent"] = record["end_at"] is None
+    return record
+
+
+def list_bans(db: Database, case_pk: int | None = None) -> list[dict]:
+    sql = (
+        "SELECT b.id, c.ref, b.who, b.email, b.spaces, b.start_at, b.end_at, b.review_at,"
+        " b.status, b.unilateral, b.decided_by, b.ended_at FROM bans b"
+        " JOIN cases c ON c.id = b.case_pk"
+    )
+    params: list = []
+    if case_pk is not None:
+        sql += " WHERE b.case_pk = ?"
+        params.append(case_pk)
+    return [_as_dict(row) for row in db.execute(sql + " ORDER BY b.start_at, b.id", params)]

@@ -1,0 +1,65 @@
+"""#ban WHO DURATION|permanent SPACES: in an urgent case, one member may ban at once.
+
+Recorded as a unilateral action for the committee's review; outside urgent cases a ban is a
+resolution (#propose temporary-ban / permanent-ban, then #enact).
+"""
+
+import re
+
+from archive.bans import add_ban, parse_ban_duration
+from archive.commands.base import Command, Context, Refused
+from archive.outbox import Audience
+
+ADDRESS_RE = re.compile(r"^<?([\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+)>?$")
+
+
+def run(ctx: Context, args: str) -> str:
+    words = args.split()
+    if len(words) < 3:
+        raise Refused(
+            "usage: #ban WHO DURATION|permanent SPACES, e.g. #ban dave@example.com 30d chat"
+        )
+    if not ctx.case.urgent:
+        raise Refused("outside an urgent case a ban is a resolution: #propose temporary-ban")
+    who, duration_text, spaces = words[0], words[1], " ".join(words[2:])
+    try:
+        duration = parse_ban_duration(duration_text)
+    except ValueError as exc:
+        raise Refused(str(exc)) from None
+    match = ADDRESS_RE.match(who)
+    email = match.group(1).lower() if match else None
+    if email and ctx.settings.person_for(email):
+        raise Refused("a committee or council member cannot be banned by one member's command")
+    ban = record_ban(ctx, who=email or who, email=email, spaces=spaces, duration=duration,
+                     unilateral=True)  # fmt: skip
+    ctx.event("unilateral-action", {"member": ctx.actor.email.lower(),
+                                    "action": f"ban #{ban} of {who} from {spaces}"})  # fmt: skip
+    action = f"banned {who} from {spaces} ({duration_text})"
+    ctx.queue(
+        "committee/unilateral", Audience.COMMITTEE, {"member": ctx.actor.name, "action": action}
+    )
+    return f"ban #{ban} recorded ({duration_text}, {spaces}); it awaits the committee's review"
+
+
+def record_ban(ctx: Context, *, who, email, spaces, duration, unilateral) -> int:
+    ban = add_ban(
+        ctx.db, ctx.case, who=who, email=email, spaces=spaces, duration=duration, now=ctx.now,
+        decided_by=ctx.actor.email.lower(), unilateral=unilateral,
+    )  # fmt: skip
+    ctx.event("ban-recorded", {"ban": ban, "spaces": spaces, "unilateral": unilateral})
+    context = {
+        "statement": "",
+        "chair_name": ctx.settings.chair.name
+        if ctx.settings.chair
+        else ctx.settings.committee_name,
+        "duration": None if duration is None else f"{duration.days} days",
+        "spaces": spaces,
+    }
+    if email:
+        ctx.queue("reported/ban_notice", Audience.ADDRESS, context, to_addr=email,
+                  auto_submitted="no")  # fmt: skip
+    ctx.queue("core/ban_notice", Audience.ADDRESS, context, to_addr=ctx.settings.core_team)
+    return ban
+
+
+COMMAND = Command("ban", "#ban WHO DURATION|permanent SPACES", "ban at once in an urgent case", run)
