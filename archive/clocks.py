@@ -270,7 +270,38 @@ def ban_review(db, settings, now, deadline, case: Case) -> bool:
     return True
 
 
+def _open_appeal(db, deadline):
+    row = db.execute(
+        "SELECT id, due_at, status FROM appeals WHERE id = ?", [deadline.payload.get("appeal")]
+    ).fetchone()
+    return row if row and row[2] != "decided" else None
+
+
+def appeal_reminder(db, settings, now, deadline, case: Case) -> bool:
+    appeal = _open_appeal(db, deadline)
+    if appeal is None:
+        return False
+    queue_mail(db, now=now, domain=settings.domain, template="council/appeal_reminder",
+               audience=Audience.COUNCIL, case=case,
+               context={"case_ref": case.ref, "due": appeal[1][:10]})  # fmt: skip
+    return True
+
+
+def appeal_due(db, settings, now, deadline, case: Case) -> bool:
+    appeal = _open_appeal(db, deadline)
+    if appeal is None:
+        return False
+    record_event(db, case, now=now, actor="clock", action="appeal-overdue",
+                 detail={"appeal": appeal[0]})  # fmt: skip
+    queue_mail(db, now=now, domain=settings.domain, template="council/appeal_overdue",
+               audience=Audience.COUNCIL, case=case,
+               context={"case_ref": case.ref, "due": appeal[1][:10]})  # fmt: skip
+    return True
+
+
 HANDLERS: dict[str, Callable[..., bool]] = {
+    "appeal-reminder": appeal_reminder,
+    "appeal-due": appeal_due,
     "ban-expiry": ban_expiry,
     "ban-review": ban_review,
     "ack-watchdog": ack_watchdog,

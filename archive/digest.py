@@ -13,6 +13,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlite_utils import Database
 
+from archive.appeals import appeals_for_digest
 from archive.clock import from_text, to_text
 from archive.db import write_transaction
 from archive.outbox import Audience, queue_mail
@@ -98,7 +99,7 @@ def public_view(data: dict, without: str | None = None) -> dict:
         return without is None or without not in case["conflicted"]
 
     view = {key: value for key, value in data.items()}
-    for key in ("open", "opened", "resolved", "escalated", "unilateral"):
+    for key in ("open", "opened", "resolved", "escalated", "unilateral", "appeals"):
         view[key] = [{k: v for k, v in c.items() if k != "conflicted"}
                      for c in data[key] if keep(c)]  # fmt: skip
     view["omitted"] = sum(1 for c in data["open"] if not keep(c))
@@ -158,7 +159,7 @@ def digest_data(db: Database, settings: Settings, now: datetime) -> dict:
         "resolved": events_since("enacted") + events_since("closed"),
         "escalated": events_since("escalated") + events_since("deadlock-escalated"),
         "unilateral": events_since("unilateral-action"),
-        "appeals": [],
+        "appeals": appeals_for_digest(db, now),
         "bans": [],
         "chart": volume_chart(db, now),
     }

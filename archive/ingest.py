@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from archive import reports
+from archive.appeals import receive_appeal
 from archive.cases import party_by_token, party_for_address, record_event
 from archive.clock import to_text
 from archive.db import write_transaction
@@ -138,7 +139,12 @@ def _dispatch(db: Database, msg: IncomingMessage, settings: Settings, now: datet
     if route is RouteKind.LIST:
         return _list_copy(db, msg, settings, now)
     if route is RouteKind.APPEAL:
-        return hold(db, msg, now, "appeal awaiting the Executive Council", kind="appeal")
+        case = case_by_tag(db, msg, settings.case_prefix) or case_by_references(db, msg)
+        if case is not None and _is_council(settings, msg.from_addr):
+            return reports.record_deliberation(
+                db, msg, case, settings, now, via="appeals address", binding=Binding(None, case)
+            )
+        return receive_appeal(db, msg, settings, now)
     if route is RouteKind.REPORT:
         return _reports_address(db, msg, settings, now)
     return hold(db, msg, now, "not addressed to any address casebook serves", kind="unrouted")
@@ -152,7 +158,10 @@ def _reports_address(db: Database, msg: IncomingMessage, settings: Settings, now
             return hold(db, msg, now, "automatic reply that belongs to no case", kind="autoreply")
         return reports.record_automatic(db, msg, case, settings, now)
     if case is not None:
-        if msg.from_addr and any(m.matches_address(msg.from_addr) for m in settings.members):
+        if msg.from_addr and (
+            any(m.matches_address(msg.from_addr) for m in settings.members)
+            or _is_council(settings, msg.from_addr)
+        ):
             return reports.record_deliberation(
                 db, msg, case, settings, now, via="reports address", binding=Binding(None, case)
             )
@@ -165,6 +174,10 @@ def _reports_address(db: Database, msg: IncomingMessage, settings: Settings, now
     if msg.subject_tag:
         return hold(db, msg, now, f"subject tag {msg.subject_tag} names no case", kind="held")
     return reports.open_report(db, msg, settings, now)
+
+
+def _is_council(settings: Settings, address: str | None) -> bool:
+    return bool(address) and any(p.matches_address(address) for p in settings.council)
 
 
 def _reply_address(db: Database, msg: IncomingMessage, settings: Settings, now: datetime):

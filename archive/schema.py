@@ -237,3 +237,32 @@ def m004_bans(db: Database) -> None:
             ended_at TEXT
         )"""
     )
+
+
+@migrations()
+def m005_appeals(db: Database) -> None:
+    db.execute(
+        """CREATE TABLE appeals (
+            id INTEGER PRIMARY KEY,
+            case_pk INTEGER REFERENCES cases(id),
+            message_pk INTEGER NOT NULL REFERENCES messages(id),
+            appellant TEXT,
+            received_at TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open',
+            previous_state TEXT,
+            decision TEXT,
+            decision_text TEXT,
+            decided_at TEXT
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE appeal_votes (
+            appeal_pk INTEGER NOT NULL REFERENCES appeals(id),
+            member TEXT NOT NULL,
+            decision TEXT NOT NULL,
+            text TEXT,
+            at TEXT NOT NULL,
+            PRIMARY KEY (appeal_pk, member)
+        )"""
+    )

@@ -108,6 +108,8 @@ class Settings:
     default_projection: timedelta = timedelta(days=14)
     deadlock_after: timedelta = timedelta(days=7)
     unilateral_reminder_after: timedelta = timedelta(hours=20)
+    appeal_quorum: int = 0  # council members deciding alike; 0: a majority of the free ones
+    appeal_due: timedelta = timedelta(days=14)
     digest_weekday: int = 0  # Monday
     digest_time: str = "09:00"
 
@@ -122,6 +124,10 @@ class Settings:
     @property
     def chair(self) -> Person | None:
         return next((m for m in self.members if m.role == "chair"), None)
+
+    @property
+    def council_chair(self) -> Person | None:
+        return next((m for m in self.council if m.role == "council-chair"), None)
 
     def person_for(self, address: str) -> Person | None:
         """The member or council member who owns this address or alias, if any."""
@@ -214,6 +220,7 @@ class _Reader:
             "default_projection",
             "deadlock_after",
             "unilateral_reminder_after",
+            "appeal_quorum",
         },
         "digest": {"weekday", "time"},
     }
@@ -290,9 +297,7 @@ class _Reader:
             if not isinstance(entry, dict):
                 self.problems.append(f"{where} must be a table")
                 continue
-            allowed = (
-                {"name", "email", "aliases", "role"} if roles else {"name", "email", "aliases"}
-            )
+            allowed = {"name", "email", "aliases", "role"}
             for unknown in set(entry) - allowed:
                 self.problems.append(f"{where} unknown key {unknown!r}")
             name, email = entry.get("name"), entry.get("email")
@@ -307,9 +312,11 @@ class _Reader:
                 self.problems.append(f"{where} ({name}) aliases must be a list of strings")
                 aliases = []
             role = entry.get("role", "member")
-            if roles and role not in ROLES:
+            if role not in ROLES:
                 self.problems.append(f"{where} ({name}) role must be one of {', '.join(ROLES)}")
-            people.append(Person(name.strip(), email, tuple(aliases), role if roles else "council"))
+            if not roles:
+                role = "council-chair" if role == "chair" else "council"
+            people.append(Person(name.strip(), email, tuple(aliases), role))
         emails = [p.email.lower() for p in people]
         for email in sorted({e for e in emails if emails.count(e) > 1}):
             self.problems.append(f"[[{key}]] lists {email} more than once")
@@ -361,6 +368,8 @@ class _Reader:
         council = self.people("council", roles=False)
         if sum(1 for m in members if m.role == "chair") > 1:
             self.problems.append("[[members]] names more than one chair")
+        if sum(1 for m in council if m.role == "council-chair") > 1:
+            self.problems.append("[[council]] names more than one chair")
 
         smtp = "intake.smtp"
         port = self.value(smtp, "port", int, 8025)
@@ -439,6 +448,7 @@ class _Reader:
             unilateral_reminder_after=self.duration(
                 "policy", "unilateral_reminder_after", timedelta(hours=20)
             ),
+            appeal_quorum=self.value("policy", "appeal_quorum", int, 0),
             digest_weekday=self._weekday(),
             digest_time=self._digest_time(),
             **addresses,

@@ -133,7 +133,9 @@ SAMPLES = {
         "resolved": [{"ref": "CoC-2026-003", "at": "2026-03-06", "resolution": "hiatus"}],
         "escalated": [],
         "unilateral": [{"ref": "CoC-2026-001", "at": "2026-03-04"}],
-        "appeals": [],
+        "appeals": [
+            {"ref": "CoC-2026-004", "due": "2026-03-01", "overdue": True, "status": "open"}
+        ],
         "bans": [],
         "chart": [{"week": "2026-03-09", "count": 2, "width": 200}],
     },
@@ -141,6 +143,21 @@ SAMPLES = {
     "core/unban_notice": {"spaces": "chat"},
     "committee/ban_expired": {"spaces": "chat"},
     "committee/ban_review": {"spaces": "chat", "since": "2026-01-01"},
+    "appellant/appeal_ack": {"due": "2026-03-16"},
+    "appellant/appeal_ack_generic": {"due": "2026-03-16"},
+    "appellant/appeal_extended": {"until": "2026-04-01"},
+    "appellant/appeal_decision": {"decision": "uphold", "text": "T"},
+    "committee/appeal_decision": {"decision": "uphold", "text": "T"},
+    "council/appeal": {
+        "appeal": 1,
+        "appellant": "a@example.net",
+        "by_party": True,
+        "subject": "Appeal",
+        "text": "T",
+        "due": "2026-03-16",
+    },
+    "council/appeal_reminder": {"due": "2026-03-16"},
+    "council/appeal_overdue": {"due": "2026-03-16"},
     "chair/conflict": {
         "conflicts": [{"member": "bob@example.org", "name": "Bob", "reason": "named"}],
         "recipient_name": "Alice",

@@ -7,6 +7,7 @@ each command does to a case (`execute.run_commands`).
 from archive.commands import (
     abstain,
     agree,
+    appeal,
     assign,
     ban,
     clear_urgent,
@@ -41,6 +42,6 @@ COMMANDS: dict[str, Command] = {
     for module in (
         help, status, assign, recuse, conflict, urgent, clear_urgent, note, summary, violation,
         responsible, propose, agree, object, abstain, consult, enact, send, to_reporter, merge,
-        unmerge, timeline, unilateral, ban, unban, escalate, close, reopen,
+        unmerge, timeline, unilateral, ban, unban, escalate, close, reopen, appeal,
     )
 }  # fmt: skip

@@ -22,14 +22,24 @@ REFUSAL_NOTICE = "commands_refused"
 
 
 def authorize(msg: IncomingMessage, case: Case, settings: Settings, binding: Binding):
-    """The member entitled to command this case with this message, or the reason why not."""
+    """The member entitled to command this case with this message, or the reason why not.
+
+    Council commands (`#appeal`) are the Executive Council's; the others the committee's; a
+    message mixing both is refused. The same authentication rules hold for both.
+    """
     if msg.sender_header_problem:
         return None, msg.sender_header_problem
     if msg.from_addr is None:
         return None, f"unusable From ({msg.from_problem})"
-    person = next((m for m in settings.members if m.matches_address(msg.from_addr)), None)
+    known = [COMMANDS[c.keyword] for c in msg.commands.commands if c.keyword in COMMANDS]
+    council = bool(known) and all(c.council for c in known)
+    if any(c.council for c in known) and not council:
+        return None, "council and committee commands cannot be mixed in one message"
+    body = settings.council if council else settings.members
+    person = next((m for m in body if m.matches_address(msg.from_addr)), None)
     if person is None:
-        return None, "the sender is not a member of the committee"
+        who = "the Executive Council" if council else "the committee"
+        return None, f"the sender is not a member of {who}"
     party = binding.via_party
     if settings.insecure_from_only:
         pass

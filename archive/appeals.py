@@ -1,0 +1,173 @@
+"""Appeals to the Executive Council (SPEC §4; reporting guide, "Appealing").
+
+An appeal is linked to its case by subject tag, references, or the appellant being a party;
+it is acknowledged at once (generically unless the sender is a party of the case, so a
+stranger quoting a tag learns nothing), sent to the council (its non-conflicted members one
+by one when one is conflicted), reminded at 7 and 12 days, and decided by the council's
+chair or a quorum with `#appeal uphold|modify|overturn TEXT`; `#appeal extend DATE` tells
+the appellant more time is needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from archive.cases import Case, get_case, record_event, set_state
+from archive.clock import to_text
+from archive.deadlines import add_deadline, cancel_deadlines
+from archive.models import CaseState, IncomingMessage
+from archive.outbox import Audience, queue_mail
+from archive.settings import Settings
+from archive.store import IngestResult, store_message
+from archive.threads import case_by_references, case_by_tag
+
+REMINDERS = (timedelta(days=7), timedelta(days=12))
+DECISIONS = ("uphold", "modify", "overturn")
+
+
+@dataclass(frozen=True)
+class Appeal:
+    pk: int
+    case_pk: int | None
+    appellant: str | None
+    received_at: str
+    due_at: str
+    status: str
+    previous_state: str | None
+
+
+COLUMNS = "id, case_pk, appellant, received_at, due_at, status, previous_state"
+
+
+def open_appeal_of(db: Database, case: Case) -> Appeal | None:
+    row = db.execute(
+        f"SELECT {COLUMNS} FROM appeals WHERE case_pk = ? AND status != 'decided'"
+        " ORDER BY id DESC LIMIT 1",
+        [case.pk],
+    ).fetchone()
+    return Appeal(*row) if row else None
+
+
+def _case_of_appellant(db: Database, address: str | None) -> Case | None:
+    if not address:
+        return None
+    row = db.execute(
+        "SELECT case_pk FROM parties WHERE email = ? COLLATE NOCASE AND role IN"
+        " ('reporter', 'reported', 'delegate') ORDER BY id DESC LIMIT 1",
+        [address],
+    ).fetchone()
+    return get_case(db, row[0]) if row else None
+
+
+def receive_appeal(
+    db: Database, msg: IncomingMessage, settings: Settings, now: datetime
+) -> IngestResult:
+    """Mail to the appeals address: linked, acknowledged, sent to the council, clocks started."""
+    case = case_by_tag(db, msg, settings.case_prefix) or case_by_references(db, msg)
+    party_case = _case_of_appellant(db, msg.from_addr)
+    case = case or party_case
+    is_party = bool(case and party_case and party_case.pk == case.pk)
+    pk = store_message(db, msg, now, kind="appeal", case=case)
+    if msg.automatic or msg.historical:
+        return IngestResult(pk, False, "appeal", case.ref if case else None)
+    due = now + settings.appeal_due
+    cursor = db.execute(
+        "INSERT INTO appeals (case_pk, message_pk, appellant, received_at, due_at, previous_state)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [case.pk if case else None, pk, msg.from_addr, to_text(now), to_text(due),
+         case.state if case else None],
+    )  # fmt: skip
+    appeal_pk = cursor.lastrowid
+    if case is not None:
+        record_event(db, case, now=now, actor=msg.from_addr or "unknown sender",
+                     action="appeal-received", detail={"appeal": appeal_pk,
+                                                       "by_party": is_party},
+                     message_pk=pk)  # fmt: skip
+        if case.state in ("resolved", "closed"):
+            set_state(db, case, CaseState.APPEALED, now)
+        for after in REMINDERS:
+            add_deadline(db, case, "appeal-reminder", now + after, now, {"appeal": appeal_pk})
+        add_deadline(db, case, "appeal-due", due, now, {"appeal": appeal_pk})
+    if not msg.no_reply_reason and msg.envelope_from:
+        template = "appellant/appeal_ack" if is_party else "appellant/appeal_ack_generic"
+        queue_mail(db, now=now, domain=settings.domain, template=template,
+                   audience=Audience.ADDRESS, to_addr=msg.envelope_from,
+                   case=case if is_party else None,
+                   context={"case_ref": case.ref if is_party else None,
+                            "due": due.astimezone(settings.zone).date().isoformat()},
+                   in_reply_to=msg.message_id, auto_submitted="auto-replied")  # fmt: skip
+    queue_mail(db, now=now, domain=settings.domain, template="council/appeal",
+               audience=Audience.COUNCIL, case=case,
+               context={"case_ref": case.ref if case else None, "appeal": appeal_pk,
+                        "appellant": msg.from_addr or "unknown", "by_party": is_party,
+                        "subject": msg.subject, "text": msg.text[:20000],
+                        "due": due.astimezone(settings.zone).date().isoformat()},
+               in_reply_to=msg.message_id)  # fmt: skip
+    return IngestResult(pk, False, "appeal", case.ref if case else None)
+
+
+def vote_on_appeal(
+    db: Database,
+    case: Case,
+    appeal: Appeal,
+    member: str,
+    decision: str,
+    text: str,
+    settings: Settings,
+    now: datetime,
+) -> str | None:
+    """Record a council member's decision; the decision if it now stands, else None."""
+    db.execute(
+        "INSERT INTO appeal_votes (appeal_pk, member, decision, text, at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (appeal_pk, member) DO UPDATE SET decision = excluded.decision,"
+        " text = excluded.text, at = excluded.at",
+        [appeal.pk, member.lower(), decision, text, to_text(now)],
+    )
+    chair = settings.council_chair
+    if chair and chair.email.lower() == member.lower():
+        return decision
+    free = [p for p in settings.council if p.email.lower() not in case.excluded()]
+    quorum = settings.appeal_quorum or (len(free) // 2 + 1)
+    same = db.execute(
+        "SELECT COUNT(*) FROM appeal_votes WHERE appeal_pk = ? AND decision = ?",
+        [appeal.pk, decision],
+    ).fetchone()[0]
+    return decision if same >= quorum else None
+
+
+def decide_appeal(
+    db: Database, case: Case, appeal: Appeal, decision: str, text: str, now: datetime
+) -> None:
+    db.execute(
+        "UPDATE appeals SET status = 'decided', decision = ?, decision_text = ?, decided_at = ?"
+        " WHERE id = ?",
+        [decision, text, to_text(now), appeal.pk],
+    )
+    cancel_deadlines(db, case, ("appeal-reminder", "appeal-due"), now, appeal=appeal.pk)
+
+
+def extend_appeal(db: Database, case: Case, appeal: Appeal, until: datetime, now) -> None:
+    db.execute(
+        "UPDATE appeals SET status = 'extended', due_at = ? WHERE id = ?",
+        [to_text(until), appeal.pk],
+    )
+    cancel_deadlines(db, case, ("appeal-due",), now, appeal=appeal.pk)
+    add_deadline(db, case, "appeal-due", until, now, {"appeal": appeal.pk})
+
+
+def appeals_for_digest(db: Database, now: datetime) -> list[dict]:
+    rows = db.execute(
+        "SELECT a.id, c.ref, a.received_at, a.due_at, a.status, c.conflicted FROM appeals a"
+        " LEFT JOIN cases c ON c.id = a.case_pk WHERE a.status != 'decided' ORDER BY a.due_at"
+    )
+    import json
+
+    return [
+        {"appeal": r[0], "ref": r[1] or "(not linked)", "received": r[2][:10], "due": r[3][:10],
+         "status": r[4], "overdue": r[3] < to_text(now),
+         "conflicted": json.loads(r[5]) if r[5] else []}
+        for r in rows
+    ]  # fmt: skip

@@ -1,0 +1,120 @@
+"""Appeals: linked, acknowledged without leaking, reminded, decided by the council."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from archive.cases import find_case
+from archive.clocks import fire_due
+from archive.db import open_archive
+from archive.digest import digest_data
+from tests.committee import Committee, dkim_settings
+from tests.conftest import MEMBERS, T0
+from tests.helpers import deliver, outbox
+from tests.mailbuild import build, sign
+
+APPEALS = "conduct-appeals@example.org"
+COUNCIL = MEMBERS.replace(
+    'email = "erin@example.org"', 'email = "erin@example.org"\nrole = "chair"'
+) + (
+    '\n[[council]]\nname = "Frank Council"\nemail = "frank@example.org"\n'
+    '\n[[council]]\nname = "Gina Council"\nemail = "gina@example.org"\n'
+)
+
+
+@pytest.fixture
+def committee(tmp_path):
+    settings = dkim_settings(tmp_path, members=COUNCIL)
+    db = open_archive(settings.database)
+    c = Committee(db, settings)
+    c.report()
+    yield c
+    db.close()
+
+
+def appeal(c, sender="Rita Reporter <rita@example.net>", subject="Appeal [CoC-2026-001]",
+           message_id="<appeal1@example.net>"):  # fmt: skip
+    raw = build(sender=sender, to=APPEALS, subject=subject, body="I disagree with the outcome.\n",
+                message_id=message_id)  # fmt: skip
+    address = sender.split("<")[-1].rstrip(">")
+    return deliver(c.db, c.settings, raw, now=T0 + timedelta(days=10), sender=address,
+                   to=(APPEALS,))  # fmt: skip
+
+
+def council_says(c, text, sender="Erin Council <erin@example.org>", when=timedelta(days=12)):
+    raw = sign(build(sender=sender, to="conduct@example.org",
+                     subject="Re: [CoC-2026-001] Appeal about a case", body=text,
+                     message_id=f"<ec{abs(hash((text, sender)))}@example.org>"))  # fmt: skip
+    address = sender.split("<")[-1].rstrip(">")
+    return deliver(c.db, c.settings, raw, now=T0 + when, sender=address)
+
+
+def test_appeal_from_the_reporter_is_linked_acknowledged_and_sent_to_the_council(committee):
+    result = appeal(committee)
+    assert (result.kind, result.case_ref) == ("appeal", "CoC-2026-001")
+    [ack] = outbox(committee.db, "appellant/appeal_ack")
+    assert ack["to_addr"] == "rita@example.net" and ack["context"]["case_ref"] == "CoC-2026-001"
+    [forward] = outbox(committee.db, "council/appeal")
+    assert forward["audience"] == "council" and forward["context"]["by_party"] is True
+
+
+def test_a_stranger_quoting_a_tag_learns_nothing(committee):
+    appeal(committee, sender="Nosy <nosy@example.com>", message_id="<nosy@example.com>")
+    [ack] = outbox(committee.db, "appellant/appeal_ack_generic")
+    assert ack["context"]["case_ref"] is None and ack["to_addr"] == "nosy@example.com"
+    assert outbox(committee.db, "appellant/appeal_ack") == []
+    row = committee.db.execute(
+        "SELECT case_pk FROM outbox WHERE message_id = ?", [ack["message_id"]]
+    ).fetchone()
+    assert row[0] is None  # no case tag in the subject, not in the case thread
+
+
+def test_reminders_at_7_and_12_days_and_overdue_leads_the_digest(committee):
+    appeal(committee)
+    received = T0 + timedelta(days=10)
+    fired = fire_due(committee.db, committee.settings, received + timedelta(days=7))
+    assert [f.kind for f in fired].count("appeal-reminder") == 1
+    fire_due(committee.db, committee.settings, received + timedelta(days=12))
+    assert len(outbox(committee.db, "council/appeal_reminder")) == 2
+    fire_due(committee.db, committee.settings, received + timedelta(days=14))
+    assert outbox(committee.db, "council/appeal_overdue")
+    data = digest_data(committee.db, committee.settings, received + timedelta(days=15))
+    assert data["appeals"][0]["overdue"] is True
+
+
+def test_council_chair_decides_and_everyone_is_told(committee):
+    appeal(committee)
+    council_says(committee, "#appeal overturn\nThe reprimand was too harsh; reconsider.")
+    [decision] = outbox(committee.db, "appellant/appeal_decision")
+    assert decision["to_addr"] == "rita@example.net"
+    assert decision["context"]["decision"] == "overturn"
+    assert outbox(committee.db, "committee/appeal_decision")
+    assert find_case(committee.db, "CoC-2026-001").state == "deliberating"
+    fired = fire_due(committee.db, committee.settings, T0 + timedelta(days=40))
+    assert "appeal-reminder" not in [f.kind for f in fired]
+
+
+def test_without_the_chair_a_quorum_decides(committee):
+    appeal(committee)
+    council_says(committee, "#appeal uphold\nThe committee acted fairly.",
+                 sender="Frank Council <frank@example.org>")  # fmt: skip
+    assert outbox(committee.db, "appellant/appeal_decision") == []
+    council_says(committee, "#appeal uphold\nAgreed.", sender="Gina Council <gina@example.org>")
+    assert outbox(committee.db, "appellant/appeal_decision")[0]["context"]["decision"] == "uphold"
+
+
+def test_extend_tells_the_appellant(committee):
+    appeal(committee)
+    council_says(committee, "#appeal extend 2026-04-15")
+    [extended] = outbox(committee.db, "appellant/appeal_extended")
+    assert extended["context"]["until"] == "2026-04-15"
+
+
+def test_committee_members_cannot_decide_appeals_nor_council_run_committee_commands(committee):
+    appeal(committee)
+    committee.say("#appeal uphold\nFine.")  # Alice is a committee member, not on the council
+    assert outbox(committee.db, "appellant/appeal_decision") == []
+    council_says(committee, "#urgent")
+    assert not find_case(committee.db, "CoC-2026-001").urgent
