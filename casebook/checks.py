@@ -158,6 +158,7 @@ SAMPLES = {
     },
     "council/appeal_reminder": {"due": "2026-03-16"},
     "council/appeal_overdue": {"due": "2026-03-16"},
+    "council/report": {"title": "Quarterly report: 2026 Q4", "text": "# Report"},
     "chair/conflict": {
         "conflicts": [{"member": "bob@example.org", "name": "Bob", "reason": "named"}],
         "recipient_name": "Alice",

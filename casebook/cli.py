@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="counts of messages, cases, outbox, deadlines")
     stats.add_argument("--json", action="store_true", help="JSON output")
 
+    report = commands.add_parser("report", help="the quarterly report or annual summary")
+    period = report.add_mutually_exclusive_group(required=True)
+    period.add_argument("--quarter", help="e.g. 2026Q4")
+    period.add_argument("--year", help="e.g. 2026")
+    report.add_argument("--send", action="store_true", help="also send it to the council")
+
     bans = commands.add_parser("bans", help="the ban register")
     bans.add_argument("--json", action="store_true", help="JSON output")
 
@@ -233,6 +239,35 @@ def cmd_stats(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from archive.outbox import Audience, queue_mail
+    from archive.reporting import quarter_period, render_markdown, report_data, year_period
+    from mailer.send import send_due
+
+    settings = settings_for(args)
+    try:
+        if args.quarter:
+            period, title = quarter_period(args.quarter, settings), "Quarterly report"
+        else:
+            period, title = year_period(args.year, settings), "Annual transparency summary"
+    except ValueError as exc:
+        raise UserError(str(exc), EX_USAGE) from None
+    db = open_archive(settings.database)
+    text = render_markdown(report_data(db, period), title)
+    print(text, end="")
+    if args.send:
+        from archive.db import write_transaction
+
+        now = utc_now()
+        with write_transaction(db):
+            queue_mail(db, now=now, domain=settings.domain, template="council/report",
+                       audience=Audience.COUNCIL, context={"title": f"{title}: {period.label}",
+                                                           "text": text})  # fmt: skip
+        sent = send_due(db, settings, now)
+        print(f"sent to the council: {sent.sent} sent, {sent.postponed} postponed", file=sys.stderr)
+    return 0
+
+
 def cmd_bans(args) -> int:
     from archive.bans import list_bans
 
@@ -300,6 +335,7 @@ COMMANDS = {
     "cases": cmd_cases,
     "show": cmd_show,
     "stats": cmd_stats,
+    "report": cmd_report,
     "bans": cmd_bans,
     "digest": cmd_digest,
     "check-config": cmd_check_config,
