@@ -299,7 +299,25 @@ def appeal_due(db, settings, now, deadline, case: Case) -> bool:
     return True
 
 
+def mediation_reminder(db, settings, now, deadline, case: Case) -> bool:
+    """Reminders go to the mediator and the committee only: never to the parties."""
+    row = db.execute(
+        "SELECT due_at FROM mediations WHERE id = ? AND status = 'settled'",
+        [deadline.payload.get("mediation")],
+    ).fetchone()
+    if row is None:
+        return False
+    context = {"case_ref": case.ref, "due": row[0][:10]}
+    for party in parties_of(db, case, "mediator"):
+        queue_mail(db, now=now, domain=settings.domain, template="mediator/reminder",
+                   audience=Audience.PARTY, party=party, case=case, context=context)  # fmt: skip
+    _committee(db, settings, now, case, "committee/mediation_update",
+               {"what": f"the mediation is due by {row[0][:10]}", "report": None})  # fmt: skip
+    return True
+
+
 HANDLERS: dict[str, Callable[..., bool]] = {
+    "mediation-reminder": mediation_reminder,
     "appeal-reminder": appeal_reminder,
     "appeal-due": appeal_due,
     "ban-expiry": ban_expiry,

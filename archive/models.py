@@ -141,6 +141,7 @@ class IncomingMessage:
     references: tuple[str, ...] = ()
     subject_tag: str | None = None
     text: str = ""
+    authored: str = ""  # the text above the quote and the signature: what the sender wrote now
     html: str | None = None
     attachments: tuple[Attachment, ...] = ()
     defects: tuple[str, ...] = ()

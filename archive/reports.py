@@ -303,6 +303,7 @@ def record_followup(
     if msg.historical:
         return IngestResult(pk, False, "followup", case.ref)
     feedback = _record_feedback(db, msg, case, party, now, pk)
+    _mediation_reply(db, msg, case, party, settings, now)
     queue_mail(
         db,
         now=now,
@@ -374,6 +375,26 @@ def _record_feedback(
     record_event(db, case, now=now, actor=party.email or party.role,
                  action="feedback-received", detail=wishes, message_pk=pk)  # fmt: skip
     return {"received": True, **wishes}
+
+
+def _mediation_reply(db, msg: IncomingMessage, case: Case, party: Party, settings, now) -> None:
+    """A party's own answer to a mediation invitation, or the mediator's report."""
+    from archive.mediation import answer_from_reply, current_mediation, record_answer, record_report
+
+    mediation = current_mediation(db, case)
+    if mediation is None:
+        return
+    text = msg.commands.body or msg.authored or msg.text
+    if party.role == "mediator" and mediation.status == "settled":
+        record_report(db, settings, case, mediation, text, now)
+        return
+    asking = {"asking-reporter": "reporter", "asking-reported": "reported"}.get(mediation.status)
+    if party.role != asking:
+        return
+    answer, mediator = answer_from_reply(text)
+    if answer or mediator:
+        record_answer(db, settings, get_case(db, case.pk), mediation, party.role, answer or "",
+                      now, mediator=mediator)  # fmt: skip
 
 
 def _followup_ack_due(db: Database, case: Case, settings: Settings, now: datetime) -> bool:

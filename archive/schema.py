@@ -266,3 +266,24 @@ def m005_appeals(db: Database) -> None:
             PRIMARY KEY (appeal_pk, member)
         )"""
     )
+
+
+@migrations()
+def m006_mediations(db: Database) -> None:
+    db.execute(
+        """CREATE TABLE mediations (
+            id INTEGER PRIMARY KEY,
+            case_pk INTEGER NOT NULL REFERENCES cases(id),
+            mediator TEXT NOT NULL,
+            mediator_name TEXT,
+            status TEXT NOT NULL,
+            reporter_answer TEXT,
+            reported_answer TEXT,
+            proposed_by TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            settled_at TEXT,
+            due_at TEXT,
+            report TEXT,
+            ended_at TEXT
+        )"""
+    )

@@ -159,6 +159,11 @@ SAMPLES = {
     "council/appeal_reminder": {"due": "2026-03-16"},
     "council/appeal_overdue": {"due": "2026-03-16"},
     "council/report": {"title": "Quarterly report: 2026 Q4", "text": "# Report"},
+    "party/mediation_invitation": {"mediator": "Max"},
+    "party/mediation_report": {"report": "R"},
+    "mediator/brief": {"due": "2026-03-16"},
+    "mediator/reminder": {"due": "2026-03-16"},
+    "committee/mediation_update": {"what": "settled", "report": "R"},
     "chair/conflict": {
         "conflicts": [{"member": "bob@example.org", "name": "Bob", "reason": "named"}],
         "recipient_name": "Alice",

@@ -106,6 +106,7 @@ def parse_message(
         references=tuple(MSGID_RE.findall(str(message.get("References", "")))),
         subject_tag=find_case_tag(subject, settings.case_prefix),
         text=text,
+        authored=authored,
         html=html,
         attachments=_attachments(parsed),
         defects=tuple(defects),

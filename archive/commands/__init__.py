@@ -17,6 +17,7 @@ from archive.commands import (
     enact,
     escalate,
     help,
+    mediation,
     merge,
     note,
     object,
@@ -42,6 +43,6 @@ COMMANDS: dict[str, Command] = {
     for module in (
         help, status, assign, recuse, conflict, urgent, clear_urgent, note, summary, violation,
         responsible, propose, agree, object, abstain, consult, enact, send, to_reporter, merge,
-        unmerge, timeline, unilateral, ban, unban, escalate, close, reopen, appeal,
+        unmerge, timeline, unilateral, mediation, ban, unban, escalate, close, reopen, appeal,
     )
 }  # fmt: skip

@@ -1,0 +1,68 @@
+"""#mediation propose|agree|decline|mediator|report: voluntary mediation, step by step."""
+
+import re
+
+from archive.commands.base import Command, Context, Refused
+from archive.mediation import current_mediation, record_answer, record_report, start_mediation
+
+ADDRESS_RE = re.compile(r"<?([\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+)>?")
+PARTIES = ("reporter", "reported")
+
+
+def run(ctx: Context, args: str) -> str:
+    words = args.split(maxsplit=1)
+    verb = words[0].lower() if words else ""
+    rest = words[1] if len(words) > 1 else ""
+    mediation = current_mediation(ctx.db, ctx.case)
+    if verb == "propose":
+        if mediation is not None:
+            raise Refused("a mediation is already under way in this case")
+        address, name = _mediator(rest)
+        try:
+            done = start_mediation(ctx.db, ctx.settings, ctx.case, address, name,
+                                   ctx.actor.email.lower(), ctx.now)  # fmt: skip
+        except ValueError as exc:
+            raise Refused(str(exc)) from None
+        ctx.event("mediation-proposed", {"mediator": address})
+        ctx.reload()
+        return done
+    if mediation is None:
+        raise Refused("no mediation is under way; #mediation propose MEDIATOR first")
+    if verb in ("agree", "decline"):
+        role = rest.split()[0].lower() if rest else ""
+        if role not in PARTIES:
+            raise Refused(f"#mediation {verb} takes reporter or reported")
+        answer = "agreed" if verb == "agree" else "declined"
+        done = record_answer(ctx.db, ctx.settings, ctx.case, mediation, role, answer, ctx.now)
+    elif verb == "mediator":
+        parts = rest.split(maxsplit=1)
+        if len(parts) < 2 or parts[0].lower() not in PARTIES:
+            raise Refused("usage: #mediation mediator reporter|reported ADDRESS [NAME]")
+        address, name = _mediator(parts[1])
+        done = record_answer(ctx.db, ctx.settings, ctx.case, mediation, parts[0].lower(), "",
+                             ctx.now, mediator=(address, name))  # fmt: skip
+    elif verb == "report":
+        text = "\n".join(t for t in (rest, ctx.body) if t).strip()
+        if not text or mediation.status != "settled":
+            raise Refused("#mediation report needs a settled mediation and the report below")
+        done = record_report(ctx.db, ctx.settings, ctx.case, mediation, text, ctx.now)
+    else:
+        raise Refused("#mediation takes propose, agree, decline, mediator or report")
+    ctx.reload()
+    return done
+
+
+def _mediator(text: str) -> tuple[str, str | None]:
+    match = ADDRESS_RE.search(text)
+    if not match:
+        raise Refused("give the mediator's address, e.g. #mediation propose Max <max@example.net>")
+    name = ADDRESS_RE.sub("", text).strip().strip('"') or None
+    return match.group(1).lower(), name
+
+
+COMMAND = Command(
+    "mediation",
+    "#mediation propose|agree|decline|mediator|report",
+    "voluntary mediation: propose MEDIATOR, agree/decline PARTY, mediator PARTY ADDRESS, report",
+    run,
+)

@@ -1,0 +1,193 @@
+"""Voluntary mediation (enforcement manual, "Mediation"): nobody may be pressured.
+
+The reporter is asked first, the reported person only after the reporter agreed; either may
+decline or propose another mediator; the mediator is settled only when both agreed to the
+same one; then about two weeks, with reminders to the mediator and the committee only (never
+to the parties); the mediator's report goes to the parties to vet and the case returns to
+deliberation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from archive.cases import Case, Party, add_party, parties_of, record_event, set_state
+from archive.clock import to_text
+from archive.deadlines import add_deadline, cancel_deadlines
+from archive.models import CaseState
+from archive.outbox import Audience, queue_mail
+from archive.settings import Settings
+
+DURATION = timedelta(days=14)
+REMINDERS = (timedelta(days=7), timedelta(days=12))
+MEDIATOR_RE = re.compile(
+    r"(?im)^\s*mediator\s*:\s*(?P<name>[^<\n]*?)\s*<?(?P<addr>[\w.!#$%&'*+/=?^`{|}~-]+@[\w.-]+)>?"
+)
+YES_RE = re.compile(r"(?i)^\s*(yes|i agree|agreed|ok|okay)\b")
+NO_RE = re.compile(r"(?i)^\s*(no|i decline|decline|not interested)\b")
+
+
+@dataclass(frozen=True)
+class Mediation:
+    pk: int
+    case_pk: int
+    mediator: str
+    mediator_name: str | None
+    status: str
+    reporter_answer: str | None
+    reported_answer: str | None
+
+
+COLUMNS = "id, case_pk, mediator, mediator_name, status, reporter_answer, reported_answer"
+
+
+def current_mediation(db: Database, case: Case) -> Mediation | None:
+    row = db.execute(
+        f"SELECT {COLUMNS} FROM mediations WHERE case_pk = ? AND ended_at IS NULL"
+        " ORDER BY id DESC LIMIT 1",
+        [case.pk],
+    ).fetchone()
+    return Mediation(*row) if row else None
+
+
+def _reachable(db: Database, case: Case, role: str) -> list[Party]:
+    return [p for p in parties_of(db, case, role) if p.email and not p.no_contact]
+
+
+def start_mediation(db, settings: Settings, case: Case, mediator: str, name: str | None,
+                    by: str, now: datetime) -> str:  # fmt: skip
+    """Propose mediation: ask the reporter(s) first. Returns what happened, for a transcript."""
+    reporters = _reachable(db, case, "reporter")
+    if not reporters:
+        raise ValueError("the reporter cannot be asked (anonymous or asked for no contact)")
+    db.execute(
+        "INSERT INTO mediations (case_pk, mediator, mediator_name, status, proposed_by,"
+        " started_at) VALUES (?, ?, ?, 'asking-reporter', ?, ?)",
+        [case.pk, mediator.lower(), name, by, to_text(now)],
+    )
+    for party in reporters:
+        _invite(db, settings, case, party, mediator, name, now)
+    set_state(db, case, CaseState.MEDIATION, now)
+    return "the reporter is asked first; the reported person only if the reporter agrees"
+
+
+def _invite(db, settings, case, party, mediator, name, now) -> None:
+    queue_mail(db, now=now, domain=settings.domain, template="party/mediation_invitation",
+               audience=Audience.PARTY, party=party, case=case,
+               context={"case_ref": case.ref, "mediator": name or mediator})  # fmt: skip
+
+
+def record_answer(db, settings: Settings, case: Case, mediation: Mediation, role: str,
+                  answer: str, now: datetime, mediator: tuple[str, str | None] | None = None,
+                  ) -> str:  # fmt: skip
+    """A party's consent, decline or counter-proposed mediator; settles when both agree."""
+    column = "reporter_answer" if role == "reporter" else "reported_answer"
+    if mediator is not None:
+        # A different mediator: both must agree to this one, starting again with the reporter.
+        address, name = mediator
+        db.execute(
+            "UPDATE mediations SET mediator = ?, mediator_name = ?, reporter_answer = ?,"
+            " reported_answer = NULL, status = 'asking-reporter' WHERE id = ?",
+            [address.lower(), name, "agreed" if role == "reporter" else None, mediation.pk],
+        )
+        record_event(db, case, now=now, actor=role, action="mediator-proposed",
+                     detail={"by": role})  # fmt: skip
+        if role == "reporter":
+            return _ask_reported(db, settings, case, mediation.pk, address, name, now)
+        for party in _reachable(db, case, "reporter"):
+            _invite(db, settings, case, party, address, name, now)
+        return "another mediator was proposed; the reporter is asked again"
+    db.execute(f"UPDATE mediations SET {column} = ? WHERE id = ?", [answer, mediation.pk])
+    record_event(db, case, now=now, actor=role, action=f"mediation-{answer}")
+    if answer == "declined":
+        _end(db, case, mediation.pk, "declined", now)
+        _committee(db, settings, case, now, "committee/mediation_update",
+                   {"what": f"the {role} declined mediation; nobody will press them"})  # fmt: skip
+        return f"the {role} declined; mediation is off"
+    fresh = current_mediation(db, case)
+    if role == "reporter" and fresh.reported_answer is None:
+        return _ask_reported(db, settings, case, mediation.pk, fresh.mediator,
+                             fresh.mediator_name, now)  # fmt: skip
+    if fresh.reporter_answer == "agreed" and fresh.reported_answer == "agreed":
+        return _settle(db, settings, case, fresh, now)
+    return "recorded"
+
+
+def _ask_reported(db, settings, case, mediation_pk, mediator, name, now) -> str:
+    db.execute("UPDATE mediations SET status = 'asking-reported' WHERE id = ?", [mediation_pk])
+    reported = _reachable(db, case, "reported")
+    for party in reported:
+        _invite(db, settings, case, party, mediator, name, now)
+    if not reported:
+        return "the reporter agreed; no responsible person with an address to ask (#responsible)"
+    return "the reporter agreed; the reported person is asked now"
+
+
+def _settle(db, settings, case: Case, mediation: Mediation, now: datetime) -> str:
+    due = now + DURATION
+    db.execute(
+        "UPDATE mediations SET status = 'settled', settled_at = ?, due_at = ? WHERE id = ?",
+        [to_text(now), to_text(due), mediation.pk],
+    )
+    mediator = add_party(db, case, role="mediator", name=mediation.mediator_name,
+                         email=mediation.mediator, now=now)  # fmt: skip
+    queue_mail(db, now=now, domain=settings.domain, template="mediator/brief",
+               audience=Audience.PARTY, party=mediator, case=case,
+               context={"case_ref": case.ref,
+                        "due": due.astimezone(settings.zone).date().isoformat()})  # fmt: skip
+    for after in REMINDERS:
+        add_deadline(db, case, "mediation-reminder", now + after, now,
+                     {"mediation": mediation.pk})  # fmt: skip
+    record_event(db, case, now=now, actor="casebook", action="mediation-settled",
+                 detail={"due": to_text(due)})  # fmt: skip
+    _committee(db, settings, case, now, "committee/mediation_update",
+               {"what": "both parties agreed on the mediator; two weeks start now"})  # fmt: skip
+    return "both parties agreed: the mediator is briefed, two weeks start now"
+
+
+def record_report(db, settings: Settings, case: Case, mediation: Mediation, text: str,
+                  now: datetime) -> str:  # fmt: skip
+    db.execute("UPDATE mediations SET report = ?, status = 'reported' WHERE id = ?",
+               [text, mediation.pk])  # fmt: skip
+    _end(db, case, mediation.pk, "reported", now)
+    record_event(db, case, now=now, actor="mediator", action="mediation-report")
+    for role in ("reporter", "reported"):
+        for party in _reachable(db, case, role):
+            queue_mail(db, now=now, domain=settings.domain, template="party/mediation_report",
+                       audience=Audience.PARTY, party=party, case=case,
+                       context={"case_ref": case.ref, "report": text})  # fmt: skip
+    _committee(db, settings, case, now, "committee/mediation_update",
+               {"what": "the mediator's report arrived; it was sent to the parties to vet",
+                "report": text})  # fmt: skip
+    set_state(db, case, CaseState.DELIBERATING, now)
+    return "report recorded and sent to the parties to vet; the case is back in deliberation"
+
+
+def _end(db, case, mediation_pk, status, now) -> None:
+    db.execute("UPDATE mediations SET status = ?, ended_at = ? WHERE id = ?",
+               [status, to_text(now), mediation_pk])  # fmt: skip
+    cancel_deadlines(db, case, ("mediation-reminder",), now)
+    if status == "declined":
+        set_state(db, case, CaseState.DELIBERATING, now)
+
+
+def _committee(db, settings, case, now, template, context) -> None:
+    queue_mail(db, now=now, domain=settings.domain, template=template,
+               audience=Audience.COMMITTEE, case=case,
+               context={"case_ref": case.ref, "report": None, **context})  # fmt: skip
+
+
+def answer_from_reply(text: str) -> tuple[str | None, tuple[str, str | None] | None]:
+    """A party's own reply: ('agreed'|'declined'|None, a counter-proposed mediator or None)."""
+    proposed = MEDIATOR_RE.search(text)
+    if proposed:
+        return None, (proposed.group("addr"), proposed.group("name").strip() or None)
+    if YES_RE.match(text):
+        return "agreed", None
+    if NO_RE.match(text):
+        return "declined", None
+    return None, None

@@ -1,0 +1,97 @@
+"""Mediation: voluntary, the reporter first, a common mediator, two weeks, a vetted report."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from archive.cases import find_case, parties_of
+from archive.clocks import fire_due
+from archive.db import open_archive
+from archive.mediation import current_mediation
+from tests.committee import Committee, dkim_settings
+from tests.conftest import T0
+from tests.helpers import deliver, outbox
+
+
+@pytest.fixture
+def committee(tmp_path):
+    settings = dkim_settings(tmp_path)
+    db = open_archive(settings.database)
+    c = Committee(db, settings)
+    c.report()
+    c.say("#responsible Dave Jones <dave@example.com>")
+    yield c
+    db.close()
+
+
+def reply_as(c, role: str, text: str, n: int):
+    case = find_case(c.db, "CoC-2026-001")
+    party = parties_of(c.db, case, role)[0]
+    raw = (
+        f"From: {party.email}\r\nTo: conduct+{party.token}@example.org\r\n"
+        "Subject: Re: mediation\r\n"
+        f"Message-ID: <med{n}@example.net>\r\n\r\n{text}\r\n"
+    ).encode()
+    return deliver(c.db, c.settings, raw, now=T0 + timedelta(hours=n), sender=party.email,
+                   to=(f"conduct+{party.token}@example.org",))  # fmt: skip
+
+
+def invited(c) -> list[str]:
+    rows = c.db.execute(
+        "SELECT p.role FROM outbox o JOIN parties p ON p.id = o.party_pk"
+        " WHERE o.template = 'party/mediation_invitation' ORDER BY o.id"
+    )
+    return [r[0] for r in rows]
+
+
+def test_reporter_first_then_reported_then_settled_with_reminders_and_report(committee):
+    c = committee
+    c.say("#mediation propose Max Mediator <max@example.net>")
+    assert find_case(c.db, "CoC-2026-001").state == "mediation"
+    assert invited(c) == ["reporter"]  # the reported person is not asked yet
+    reply_as(c, "reporter", "Yes, I am willing to try.", 1)
+    assert invited(c) == ["reporter", "reported"]
+    reply_as(c, "reported", "yes", 2)
+    mediation = current_mediation(c.db, find_case(c.db, "CoC-2026-001"))
+    assert mediation.status == "settled"
+    assert outbox(c.db, "mediator/brief")
+    fired = fire_due(c.db, c.settings, T0 + timedelta(days=8))
+    assert "mediation-reminder" in [f.kind for f in fired]
+    reminded = {row[0] for row in c.db.execute(
+        "SELECT COALESCE(p.role, o.audience) FROM outbox o LEFT JOIN parties p"
+        " ON p.id = o.party_pk WHERE o.template IN ('mediator/reminder',"
+        " 'committee/mediation_update') AND o.created_at > '2026-03-09'")}  # fmt: skip
+    assert reminded == {"mediator", "committee"}  # never the parties
+    reply_as(c, "mediator", "Both agreed to keep discussions technical. Recommend no action.", 200)
+    assert find_case(c.db, "CoC-2026-001").state == "deliberating"
+    vetting = {row[0] for row in c.db.execute(
+        "SELECT p.role FROM outbox o JOIN parties p ON p.id = o.party_pk"
+        " WHERE o.template = 'party/mediation_report'")}  # fmt: skip
+    assert vetting == {"reporter", "reported"}
+    later = fire_due(c.db, c.settings, T0 + timedelta(days=31))
+    assert "mediation-reminder" not in [f.kind for f in later]  # the report ended the clock
+
+
+def test_a_decline_ends_it_without_asking_anyone_else(committee):
+    c = committee
+    c.say("#mediation propose Max <max@example.net>")
+    reply_as(c, "reporter", "No, thank you.", 1)
+    assert invited(c) == ["reporter"]
+    assert current_mediation(c.db, find_case(c.db, "CoC-2026-001")) is None
+    assert find_case(c.db, "CoC-2026-001").state == "deliberating"
+
+
+def test_a_counter_proposed_mediator_needs_both_to_agree(committee):
+    c = committee
+    c.say("#mediation propose Max <max@example.net>")
+    reply_as(c, "reporter", "yes", 1)
+    reply_as(c, "reported", "Mediator: Nina Neutral <nina@example.net>", 2)
+    mediation = current_mediation(c.db, find_case(c.db, "CoC-2026-001"))
+    assert (mediation.mediator, mediation.status) == ("nina@example.net", "asking-reporter")
+    assert invited(c) == ["reporter", "reported", "reporter"]
+    reply_as(c, "reporter", "yes, Nina is fine", 3)
+    assert current_mediation(c.db, find_case(c.db, "CoC-2026-001")).status == "asking-reported"
+    c.say("#mediation agree reported", now=T0 + timedelta(hours=4))
+    assert current_mediation(c.db, find_case(c.db, "CoC-2026-001")).status == "settled"
