@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def open_archive(path: Path | str) -> Database:
             str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
         )
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        use_wal(conn)
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
         db = Database(conn)
@@ -46,6 +47,19 @@ def open_archive(path: Path | str) -> Database:
     except (sqlite3.Error, OSError) as exc:
         raise ArchiveUnavailable(f"cannot open the archive {path}: {exc}") from exc
     return db
+
+
+def use_wal(conn: sqlite3.Connection, attempts: int = 100) -> None:
+    """Switch to WAL once; the switch can answer "locked" without waiting, so retry a while."""
+    for attempt in range(attempts):
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
 
 
 @contextlib.contextmanager

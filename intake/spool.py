@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 from archive.clock import from_text, to_text, utc_now
-from archive.db import BUSY_TIMEOUT_MS, ArchiveUnavailable
+from archive.db import BUSY_TIMEOUT_MS, ArchiveUnavailable, use_wal
 from archive.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def open_spool(path: Path) -> sqlite3.Connection:
             str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
         )
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        use_wal(conn)
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute(
             "CREATE TABLE IF NOT EXISTS spooled (id INTEGER PRIMARY KEY AUTOINCREMENT,"
