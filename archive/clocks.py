@@ -164,7 +164,7 @@ def deadlock(db, settings, now, deadline, case: Case) -> bool:
         return False
     if case.state in DONE_STATES:
         return False
-    voters = [m.email for m in settings.members if m.email.lower() not in case.excluded()]
+    voters = [m.email for m in settings.committee if m.email.lower() not in case.excluded()]
     votes = tally(db, proposal)
     if has_consensus(votes, voters):
         return False

@@ -99,7 +99,7 @@ def public_view(data: dict, without: str | None = None) -> dict:
         return without is None or without not in case["conflicted"]
 
     view = {key: value for key, value in data.items()}
-    for key in ("open", "opened", "resolved", "escalated", "unilateral", "appeals"):
+    for key in ("open", "opened", "resolved", "escalated", "unilateral", "appeals", "bans"):
         view[key] = [{k: v for k, v in c.items() if k != "conflicted"}
                      for c in data[key] if keep(c)]  # fmt: skip
     view["omitted"] = sum(1 for c in data["open"] if not keep(c))
@@ -160,7 +160,20 @@ def digest_data(db: Database, settings: Settings, now: datetime) -> dict:
         "escalated": events_since("escalated") + events_since("deadlock-escalated"),
         "unilateral": events_since("unilateral-action"),
         "appeals": appeals_for_digest(db, now),
-        "bans": [],
+        "bans": [
+            {
+                "ref": r[0],
+                "start": r[1][:10],
+                "end": (r[2] or "permanent")[:10],
+                "status": r[3],
+                "conflicted": json.loads(r[4]),
+            }
+            for r in db.execute(
+                "SELECT c.ref, b.start_at, b.end_at, b.status, c.conflicted FROM bans b"
+                " JOIN cases c ON c.id = b.case_pk WHERE b.start_at >= ? OR b.ended_at >= ?",
+                [week_ago, week_ago],
+            )
+        ],
         "chart": volume_chart(db, now),
     }
 

@@ -77,6 +77,7 @@ class Settings:
     committee_name: str
     members: tuple[Person, ...]
     council: tuple[Person, ...]
+    alternates: tuple[Person, ...] = ()  # e.g. an outside ombudsperson
     intake_host: str = "127.0.0.1"
     intake_port: int = 8025
     lmtp: bool = False
@@ -122,7 +123,15 @@ class Settings:
         return self.reports.rsplit("@", 1)[1].lower()
 
     @property
+    def committee(self) -> tuple[Person, ...]:
+        """Who acts as the committee: its members or, with none configured, the council
+        (the manual's interim rule)."""
+        return self.members or self.council
+
+    @property
     def chair(self) -> Person | None:
+        if not self.members:
+            return self.council_chair
         return next((m for m in self.members if m.role == "chair"), None)
 
     @property
@@ -335,6 +344,7 @@ class _Reader:
             } | {
                 "members",
                 "council",
+                "alternates",
             }:
                 self.problems.append(f"unknown table [{top}]")
         base = "casebook"
@@ -366,6 +376,7 @@ class _Reader:
         }
         members = self.people("members", roles=True)
         council = self.people("council", roles=False)
+        alternates = self.people("alternates", roles=False)
         if sum(1 for m in members if m.role == "chair") > 1:
             self.problems.append("[[members]] names more than one chair")
         if sum(1 for m in council if m.role == "council-chair") > 1:
@@ -417,6 +428,7 @@ class _Reader:
             committee_name=self.value(base, "committee_name", str, "Code of Conduct Committee"),
             members=members,
             council=council,
+            alternates=alternates,
             intake_host=self.value(smtp, "host", str, "127.0.0.1"),
             intake_port=port,
             lmtp=self.value(smtp, "lmtp", bool, False),

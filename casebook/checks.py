@@ -136,7 +136,9 @@ SAMPLES = {
         "appeals": [
             {"ref": "CoC-2026-004", "due": "2026-03-01", "overdue": True, "status": "open"}
         ],
-        "bans": [],
+        "bans": [
+            {"ref": "CoC-2026-001", "start": "2026-03-01", "end": "permanent", "status": "active"}
+        ],
         "chart": [{"week": "2026-03-09", "count": 2, "width": 200}],
     },
     "reported/unban_notice": {"spaces": "chat"},

@@ -72,7 +72,7 @@ def parse_message(
     urgent: tuple[str, ...] = ()
     if route.kind is RouteKind.REPORT and not rule.automatic:
         conflicts = find_conflicts(
-            (*settings.members, *settings.council),
+            (*settings.members, *settings.council, *settings.alternates),
             sender=sender.address,
             text=f"{subject}\n{report_text}",
             fields=fields,

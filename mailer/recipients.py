@@ -74,9 +74,9 @@ def conflicted_of(case: Case | None) -> set[str]:
 
 def committee_audience(case: Case | None, settings: Settings) -> list[Person]:
     """The members who may see this case: configured members (or, with none, the council)."""
-    body = settings.members or settings.council
     conflicted = conflicted_of(case)
-    return [p for p in body if p.email.lower() not in conflicted]
+    free = [p for p in settings.committee if p.email.lower() not in conflicted]
+    return free or list(settings.alternates)
 
 
 def goes_to_list(case: Case | None, settings: Settings) -> bool:
@@ -104,8 +104,9 @@ def council_copies(item: OutboxItem, case: Case | None, settings: Settings) -> l
     if not any(p.email.lower() in conflicted for p in settings.council):
         return [Copy("council", (settings.council_address,), item.message_id)]
     people = [p for p in settings.council if p.email.lower() not in conflicted]
+    people = people or list(settings.alternates)  # a wholly conflicted council: the alternates
     if not people:
-        raise Undeliverable("every council member is conflicted")
+        raise Undeliverable("every council member is conflicted and no alternate is configured")
     return [
         Copy(p.email.lower(), (p.email,), copy_message_id(item, p.email), None,
              {"recipient_name": p.name})
@@ -116,7 +117,9 @@ def council_copies(item: OutboxItem, case: Case | None, settings: Settings) -> l
 def chair_for(case: Case | None, settings: Settings) -> Person | None:
     """The chair, or the next member (then council member) who is not conflicted."""
     conflicted = conflicted_of(case)
-    ordered = sorted(settings.members, key=lambda m: m.role != "chair") + list(settings.council)
+    ordered = sorted(settings.members, key=lambda m: m.role != "chair")
+    ordered += sorted(settings.council, key=lambda m: m.role != "council-chair")
+    ordered += list(settings.alternates)
     return next((p for p in ordered if p.email.lower() not in conflicted), None)
 
 

@@ -118,3 +118,41 @@ def test_committee_members_cannot_decide_appeals_nor_council_run_committee_comma
     assert outbox(committee.db, "appellant/appeal_decision") == []
     council_says(committee, "#urgent")
     assert not find_case(committee.db, "CoC-2026-001").urgent
+
+
+def test_with_no_committee_the_council_acts_as_the_committee(tmp_path, relay):
+    council_only = (
+        '[[council]]\nname = "Erin Council"\nemail = "erin@example.org"\nrole = "chair"\n'
+        '\n[[council]]\nname = "Frank Council"\nemail = "frank@example.org"\n'
+    )
+    settings = dkim_settings(tmp_path, relay_port=relay.port, members=council_only)
+    db = open_archive(settings.database)
+    c = Committee(db, settings)
+    c.report()
+    from mailer.send import send_due
+
+    send_due(db, settings, T0, holder="t", wall_clock=lambda: T0)
+    assert relay.to("erin@example.org") and relay.to("frank@example.org")  # one by one
+    c.say("#urgent", sender="Erin Council <erin@example.org>")
+    assert find_case(db, "CoC-2026-001").urgent
+    db.close()
+
+
+def test_alternates_receive_what_a_wholly_conflicted_council_cannot(tmp_path, relay):
+    people = MEMBERS + '\n[[alternates]]\nname = "Olga Ombud"\nemail = "ombud@example.net"\n'
+    settings = dkim_settings(tmp_path, relay_port=relay.port, members=people)
+    db = open_archive(settings.database)
+    c = Committee(db, settings)
+    raw = (
+        b"From: Rita <rita@example.net>\r\nTo: conduct@example.org\r\nSubject: council\r\n"
+        b"Message-ID: <erin2@example.net>\r\n\r\nErin Council was rude to me.\r\n"
+    )
+    deliver(db, settings, raw, now=T0, sender="rita@example.net")
+    c.say("#escalate the council member is involved")
+    from mailer.send import send_due
+
+    send_due(db, settings, T0, holder="t", wall_clock=lambda: T0)
+    assert relay.to("erin@example.org") == []
+    [escalation] = [m for m in relay.to("ombud@example.net") if "Executive Council" in m["Subject"]]
+    assert "CoC-2026-001" in escalation["Subject"]
+    db.close()

@@ -83,12 +83,12 @@ class Context:
     def active_members(self) -> list[Person]:
         """Members who take part in this case (not conflicted, not recused)."""
         excluded = self.case.excluded()
-        return [m for m in self.settings.members if m.email.lower() not in excluded]
+        return [m for m in self.settings.committee if m.email.lower() not in excluded]
 
     def member(self, text: str) -> Person:
         """A configured member named by address, alias or name."""
         wanted = text.strip().strip("<>").lower()
-        for person in self.settings.members:
+        for person in self.settings.committee:
             if person.matches_address(wanted) or person.name.lower() == wanted:
                 return person
         raise Refused(f"{text.strip()!r} is not a member of the committee")

@@ -31,7 +31,7 @@ MAIL = {
 
 def run(ctx: Context, args: str) -> str:
     settings = ctx.settings
-    if not settings.enact_by_any_member and ctx.actor.role != "chair":
+    if not settings.enact_by_any_member and ctx.actor.role not in ("chair", "council-chair"):
         raise Refused("only the chair enacts resolutions (see [policy] enact_by_any_member)")
     when = ctx.date(args.split()[0]) if args else None
     if when is not None and when <= ctx.now:

@@ -35,7 +35,7 @@ def authorize(msg: IncomingMessage, case: Case, settings: Settings, binding: Bin
     council = bool(known) and all(c.council for c in known)
     if any(c.council for c in known) and not council:
         return None, "council and committee commands cannot be mixed in one message"
-    body = settings.council if council else settings.members
+    body = settings.council if council else settings.committee
     person = next((m for m in body if m.matches_address(msg.from_addr)), None)
     if person is None:
         who = "the Executive Council" if council else "the committee"
