@@ -175,3 +175,64 @@ def test_canary_conflicted_member_and_reporter_never_reach_who_must_not_know(con
         if to in ("dave@example.com", "council@example.org"):
             assert "Canaryname" not in text and "rita@example.net" not in text
             assert "Carol" not in text
+
+
+def test_an_appeal_end_to_end_over_smtp(tmp_path, relay):
+    from tests.test_appeals import COUNCIL as PEOPLE
+
+    port = free_port()
+    config = write_config(tmp_path, relay_port=relay.port, intake_port=port, members=PEOPLE,
+                          extra="\n" + pinned_keys_toml())  # fmt: skip
+    process = ServeProcess(config, port)
+    process.start()
+    try:
+        c = Conversation(relay, port, config)
+        smtp_send(port, REPORT.encode(), "rita@example.net", ["conduct@example.org"])
+        c.mail_to("rita@example.net", "We received your report")
+        appeal = (
+            "From: Rita Canaryname <rita@example.net>\r\nTo: conduct-appeals@example.org\r\n"
+            "Subject: Appeal about [CoC-2026-001]\r\nMessage-ID: <smtp-appeal@example.net>\r\n"
+            "\r\nI disagree with how my report was handled.\r\n"
+        )
+        smtp_send(port, appeal.encode(), "rita@example.net", ["conduct-appeals@example.org"])
+        [ack] = c.mail_to("rita@example.net", "We received your appeal")
+        assert "CoC-2026-001" in ack.get_content()
+        [forward] = c.mail_to("council@example.org", "Appeal about a case")
+        decide = "#appeal uphold\nThe committee handled the report fairly."
+        c.member_says("Erin Council", "erin@example.org", decide, forward)
+        [decision] = c.mail_to("rita@example.net", "decision on your appeal")
+        assert "upheld" in decision.get_content()
+        c.mail_to(LIST, "Appeal decided: uphold")
+    finally:
+        process.stop()
+
+
+def test_a_deadline_due_while_casebook_was_down_fires_once_after_restart(tmp_path, relay):
+    import sqlite3
+
+    port = free_port()
+    config = write_config(tmp_path, relay_port=relay.port, intake_port=port)
+    process = ServeProcess(config, port)
+    process.start()
+    c = Conversation(relay, port, config)
+    smtp_send(port, REPORT.encode(), "rita@example.net", ["conduct@example.org"])
+    c.mail_to("rita@example.net", "We received your report")
+    process.stop()
+    # A week passes while casebook is down: the reporter's update came due two days ago.
+    db = sqlite3.connect(tmp_path / "casebook.db")
+    with db:
+        db.execute("UPDATE deadlines SET due_at = '2020-01-01T00:00:00.000000+00:00'"
+                   " WHERE kind = 'reporter-update'")  # fmt: skip
+    db.close()
+    process.start()
+    c.mail_to("rita@example.net", "An update on your report")
+    c.mail_to(LIST, "A deadline fired late")
+    process.stop()
+    process.start()  # and again: nothing fires twice
+    try:
+        smtp_send(port, REPORT.replace("conv-report", "second").encode(), "rita@example.net",
+                  ["conduct@example.org"])  # fmt: skip
+        c.mail_to("rita@example.net", "We received your report", count=2)
+    finally:
+        process.stop()
+    assert len([m for m in relay.to("rita@example.net") if "An update" in m["Subject"]]) == 1
