@@ -88,9 +88,7 @@ def receive_appeal(
                      message_pk=pk)  # fmt: skip
         if case.state in ("resolved", "closed"):
             set_state(db, case, CaseState.APPEALED, now)
-        for after in REMINDERS:
-            add_deadline(db, case, "appeal-reminder", now + after, now, {"appeal": appeal_pk})
-        add_deadline(db, case, "appeal-due", due, now, {"appeal": appeal_pk})
+        start_appeal_clocks(db, case, appeal_pk, now, due, now)
     if not msg.no_reply_reason and msg.envelope_from:
         template = "appellant/appeal_ack" if is_party else "appellant/appeal_ack_generic"
         queue_mail(db, now=now, domain=settings.domain, template=template,
@@ -107,6 +105,33 @@ def receive_appeal(
                         "due": due.astimezone(settings.zone).date().isoformat()},
                in_reply_to=msg.message_id)  # fmt: skip
     return IngestResult(pk, False, "appeal", case.ref if case else None)
+
+
+def start_appeal_clocks(db: Database, case: Case, appeal_pk: int, received: datetime,
+                        due: datetime, now: datetime) -> None:  # fmt: skip
+    for after in REMINDERS:
+        add_deadline(db, case, "appeal-reminder", received + after, now, {"appeal": appeal_pk})
+    add_deadline(db, case, "appeal-due", due, now, {"appeal": appeal_pk})
+
+
+def link_appeal(db: Database, case: Case, appeal_pk: int, now: datetime) -> None:
+    """An appeal that arrived unlinked now belongs to `case` (a member's #merge)."""
+    from archive.clock import from_text
+
+    received, due = db.execute(
+        "SELECT received_at, due_at FROM appeals WHERE id = ?", [appeal_pk]
+    ).fetchone()
+    db.execute(
+        "UPDATE appeals SET case_pk = ?, previous_state = ? WHERE id = ?",
+        [case.pk, case.state, appeal_pk],
+    )
+    db.execute(
+        "UPDATE messages SET case_pk = ? WHERE id = (SELECT message_pk FROM appeals WHERE id = ?)",
+        [case.pk, appeal_pk],
+    )
+    if case.state in ("resolved", "closed"):
+        set_state(db, case, CaseState.APPEALED, now)
+    start_appeal_clocks(db, case, appeal_pk, from_text(received), from_text(due), now)
 
 
 def vote_on_appeal(

@@ -156,3 +156,15 @@ def test_alternates_receive_what_a_wholly_conflicted_council_cannot(tmp_path, re
     [escalation] = [m for m in relay.to("ombud@example.net") if "Executive Council" in m["Subject"]]
     assert "CoC-2026-001" in escalation["Subject"]
     db.close()
+
+
+def test_an_unlinked_appeal_is_linked_by_merge(committee):
+    result = appeal(committee, sender="Walter Witness <walter@example.com>",
+                    subject="I want to appeal", message_id="<unlinked@example.com>")  # fmt: skip
+    assert result.case_ref is None
+    assert outbox(committee.db, "appellant/appeal_ack_generic")
+    committee.say("#merge <unlinked@example.com>", now=T0 + timedelta(days=10))
+    row = committee.db.execute("SELECT case_pk FROM appeals").fetchone()
+    assert row[0] == find_case(committee.db, "CoC-2026-001").pk
+    fired = fire_due(committee.db, committee.settings, T0 + timedelta(days=17, minutes=1))
+    assert "appeal-reminder" in [f.kind for f in fired]

@@ -142,3 +142,30 @@ def test_user_errors_are_one_line(config_path, tmp_path):
         casebook("-c", str(tmp_path / "missing.toml"), "cases"), 78, "no such configuration file"
     )
     assert_clean_error(casebook("frobnicate"), 2, "invalid choice")
+
+
+def test_bans_and_digest_commands(tmp_path, relay):
+    from archive.db import open_archive
+    from tests.committee import BOB, Committee, dkim_settings
+
+    settings = dkim_settings(tmp_path, relay_port=relay.port)
+    config = tmp_path / "casebook.toml"
+    db = open_archive(settings.database)
+    c = Committee(db, settings)
+    c.report()
+    c.say("#urgent\n#ban dave@example.com permanent chat", sender=BOB)
+    db.close()
+    bans = json.loads(casebook("-c", str(config), "bans", "--json").stdout)
+    assert bans[0]["who"] == "dave@example.com" and bans[0]["permanent"] is True
+    assert bans[0]["case"] == "CoC-2026-001" and bans[0]["review_at"]
+    assert b"dave@example.com from chat" in casebook("-c", str(config), "bans").stdout
+    printed = casebook("-c", str(config), "digest", "--now", "2026-03-09T10:00")
+    text = printed.stdout.decode()
+    assert printed.returncode == 0 and "CoC-2026-001" in text and "URGENT" in text
+    assert "Rita" not in text and "dave@" not in text
+    sent = casebook("-c", str(config), "digest", "--send", "--now", "2026-03-09T10:00")
+    assert b"digest queued (1 copies)" in sent.stdout
+    again = casebook("-c", str(config), "digest", "--send", "--now", "2026-03-09T11:00")
+    assert b"already sent" in again.stdout
+    relay.wait_for(1)
+    assert [m for m in relay.to("council@example.org") if "weekly digest" in m["Subject"]]

@@ -2,6 +2,7 @@
 
 import json
 
+from archive.appeals import link_appeal
 from archive.cases import UnknownCaseError, find_case, record_event, set_case_value, set_state
 from archive.commands.base import Command, Context, Refused
 from archive.models import CaseState
@@ -46,7 +47,17 @@ def _merge_held(ctx: Context, message_id: str) -> str:
         "SELECT id FROM messages WHERE message_id = ? AND held = 1", [message_id]
     ).fetchone()
     if row is None:
-        raise Refused(f"no held message {message_id}")
+        appeal = ctx.db.execute(
+            "SELECT a.id FROM appeals a JOIN messages m ON m.id = a.message_pk"
+            " WHERE m.message_id = ? AND a.case_pk IS NULL",
+            [message_id],
+        ).fetchone()
+        if appeal is None:
+            raise Refused(f"no held message or unlinked appeal {message_id}")
+        link_appeal(ctx.db, ctx.case, appeal[0], ctx.now)
+        ctx.event("appeal-linked", {"appeal": appeal[0], "message_id": message_id})
+        ctx.reload()
+        return f"the appeal {message_id} now belongs to this case; the council's clocks run"
     ctx.db.execute("UPDATE messages SET case_pk = ?, held = 0 WHERE id = ?", [ctx.case.pk, row[0]])
     ctx.event("held-message-merged", {"message_id": message_id})
     return f"held message {message_id} is now part of the case"
