@@ -19,7 +19,8 @@ from archive.cases import party_by_token, party_for_address, record_event
 from archive.clock import to_text
 from archive.db import write_transaction
 from archive.models import IncomingMessage, RouteKind
-from archive.outbox import Audience, find_by_key, queue_mail
+from archive.outbox import find_by_key
+from archive.sending import tell_delivery_problem
 from archive.settings import Settings
 from archive.store import Binding, IngestResult, hold, store_message
 from archive.threads import case_by_references, case_by_tag
@@ -187,7 +188,7 @@ def _reply_address(db: Database, msg: IncomingMessage, settings: Settings, now: 
     case = reports.case_of(db, party)
     if msg.automatic:
         return reports.record_automatic(db, msg, case, settings, now)
-    if party.role == "member":
+    if party.role in ("member", "council"):
         signed = case_by_tag(db, msg, settings.case_prefix) or case_by_references(db, msg)
         return reports.record_deliberation(
             db, msg, case, settings, now, via="reply address", binding=Binding(party, signed)
@@ -220,20 +221,5 @@ def _bounce(db: Database, msg: IncomingMessage, settings: Settings, now: datetim
         detail={"template": item.template, "bounced_message": item.message_id},
         message_pk=pk,
     )
-    # A failed notice to the committee is not itself announced to the committee: no loops.
-    if item.audience not in (Audience.COMMITTEE, Audience.CHAIR):
-        queue_mail(
-            db,
-            now=now,
-            domain=settings.domain,
-            template="committee/delivery_problem",
-            audience=Audience.COMMITTEE,
-            case=case,
-            context={
-                "case_ref": case.ref,
-                "template": item.template,
-                "problem": "bounced",
-                "detail": msg.text[:2000],
-            },
-        )
+    tell_delivery_problem(db, item, case, settings, now, "bounced", msg.text)
     return IngestResult(pk, False, "bounce", case.ref)

@@ -469,7 +469,7 @@ def record_deliberation(
         message_pk=pk,
     )
     party = binding.via_party
-    if party is not None and party.role == "member" and not msg.historical:
+    if party is not None and party.role == "member" and not msg.historical:  # not council
         _relay_to_audience(db, msg, case, party, settings, now)
     run_commands(db, msg, case, settings, now, pk, binding)
     return IngestResult(pk, False, "deliberation", case.ref)

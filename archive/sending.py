@@ -36,13 +36,15 @@ from archive.settings import Settings
 ACK_TEMPLATES = ("reporter/ack", "reporter/ack_folded")
 
 
-def member_party(db: Database, case: Case, email: str, name: str, now: datetime) -> Party:
-    """The member's own party row on the case (their reply address), created on first use."""
+def member_party(
+    db: Database, case: Case, email: str, name: str, now: datetime, role: str = "member"
+) -> Party:
+    """A member's (or council member's) own party row on the case: their reply address."""
     with write_transaction(db):
-        for party in parties_of(db, case, role="member"):
+        for party in parties_of(db, case, role=role):
             if party.email and party.email.lower() == email.lower():
                 return party
-        return add_party(db, case, role="member", name=name, email=email, now=now)
+        return add_party(db, case, role=role, name=name, email=email, now=now)
 
 
 def record_copy(
@@ -150,22 +152,38 @@ def fail_item(
             action="delivery-failed",
             detail={"template": item.template, "error": error[:300]},
         )
-        if item.audience in (Audience.COMMITTEE, Audience.CHAIR):
-            return
-        queue_mail(
-            db,
-            now=now,
-            domain=settings.domain,
-            template="committee/delivery_problem",
-            audience=Audience.COMMITTEE,
-            case=case,
-            context={
-                "case_ref": case.ref,
-                "template": item.template,
-                "problem": "could not be delivered",
-                "detail": error[:2000],
-            },
-        )
+        tell_delivery_problem(db, item, case, settings, now, "could not be delivered", error)
+
+
+def tell_delivery_problem(
+    db: Database,
+    item: OutboxItem,
+    case: Case,
+    settings: Settings,
+    now: datetime,
+    problem: str,
+    detail: str,
+) -> None:
+    """Show the committee that a case's mail bounced or failed (an unacknowledged reporter!).
+
+    A failed notice to the committee itself is not announced to the committee: no loops.
+    """
+    if item.audience in (Audience.COMMITTEE, Audience.CHAIR):
+        return
+    queue_mail(
+        db,
+        now=now,
+        domain=settings.domain,
+        template="committee/delivery_problem",
+        audience=Audience.COMMITTEE,
+        case=case,
+        context={
+            "case_ref": case.ref,
+            "template": item.template,
+            "problem": problem,
+            "detail": detail[:2000],
+        },
+    )
 
 
 def party_of(db: Database, item: OutboxItem) -> Party | None:

@@ -63,7 +63,7 @@ def resolve_copies(db: Database, item: OutboxItem, settings: Settings, now: date
         exclude = str(item.context.get("exclude", "")).lower()
         return [c for c in committee_copies(db, item, case, settings, now) if c.key != exclude]
     if item.audience == Audience.COUNCIL:
-        return council_copies(item, case, settings)
+        return council_copies(db, item, case, settings, now)
     raise Undeliverable(f"unknown audience {item.audience!r}")
 
 
@@ -98,20 +98,20 @@ def committee_copies(
     return [_personal_copy(db, item, case, p, settings, now) for p in people]
 
 
-def council_copies(item: OutboxItem, case: Case | None, settings: Settings) -> list[Copy]:
-    """The council address, unless a council member is conflicted: then each of the others."""
+def council_copies(
+    db: Database, item: OutboxItem, case: Case | None, settings: Settings, now: datetime
+) -> list[Copy]:
+    """The council address, unless a council member is conflicted (or in token mode): then
+    each of the others, with their own reply address for the case."""
     conflicted = conflicted_of(case)
-    if not any(p.email.lower() in conflicted for p in settings.council):
+    token = settings.command_auth == "token" and case is not None
+    if not token and not any(p.email.lower() in conflicted for p in settings.council):
         return [Copy("council", (settings.council_address,), item.message_id)]
     people = [p for p in settings.council if p.email.lower() not in conflicted]
     people = people or list(settings.alternates)  # a wholly conflicted council: the alternates
     if not people:
         raise Undeliverable("every council member is conflicted and no alternate is configured")
-    return [
-        Copy(p.email.lower(), (p.email,), copy_message_id(item, p.email), None,
-             {"recipient_name": p.name})
-        for p in people
-    ]  # fmt: skip
+    return [_personal_copy(db, item, case, p, settings, now, role="council") for p in people]
 
 
 def chair_for(case: Case | None, settings: Settings) -> Person | None:
@@ -131,10 +131,11 @@ def _personal_copy(
     settings: Settings,
     now: datetime,
     single: bool = False,
+    role: str = "member",
 ) -> Copy:
     reply = None
     if case is not None:
-        party = member_party(db, case, person.email, person.name, now)
+        party = member_party(db, case, person.email, person.name, now, role)
         reply = reply_address(settings, party.token)
     message_id = item.message_id if single else copy_message_id(item, person.email)
     return Copy(

@@ -168,3 +168,26 @@ def test_an_unlinked_appeal_is_linked_by_merge(committee):
     assert row[0] == find_case(committee.db, "CoC-2026-001").pk
     fired = fire_due(committee.db, committee.settings, T0 + timedelta(days=17, minutes=1))
     assert "appeal-reminder" in [f.kind for f in fired]
+
+
+def test_token_mode_council_decides_through_their_own_reply_address(tmp_path, relay):
+    from mailer.send import send_due
+
+    settings = dkim_settings(tmp_path, relay_port=relay.port, members=COUNCIL,
+                             command_auth="token")  # fmt: skip
+    db = open_archive(settings.database)
+    c = Committee(db, settings)
+    c.report()
+    appeal(c)
+    send_due(db, settings, T0 + timedelta(days=10), holder="t",
+             wall_clock=lambda: T0 + timedelta(days=10))  # fmt: skip
+    [forward] = [m for m in relay.to("erin@example.org") if "Appeal" in m["Subject"]]
+    token_address = forward["Reply-To"]
+    assert token_address.startswith("conduct+") and relay.to("council@example.org") == []
+    raw = build(sender="Erin Council <erin@example.org>", to=token_address,
+                subject=f"Re: {forward['Subject']}", body="#appeal uphold\nFair.\n",
+                message_id="<erin-token@example.org>")  # fmt: skip
+    deliver(db, settings, raw, now=T0 + timedelta(days=11), sender="erin@example.org",
+            to=(token_address,))  # fmt: skip
+    assert outbox(db, "appellant/appeal_decision")[0]["context"]["decision"] == "uphold"
+    db.close()

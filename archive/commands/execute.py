@@ -46,7 +46,7 @@ def authorize(msg: IncomingMessage, case: Case, settings: Settings, binding: Bin
     elif settings.command_auth == "token":
         if (
             party is None
-            or party.role != "member"
+            or party.role != ("council" if council else "member")
             or (party.email or "").lower() != (person.email.lower())
         ):
             return None, "token mode: not sent to the member's own reply address for this case"
