@@ -352,7 +352,7 @@ def _record_feedback(
     """A reporter's answer to #consult: recorded for the record (the committee need not follow
     it); an explicit yes or no is their consent, and a wish for no further contact is honoured
     by every later mail."""
-    if party.role not in ("reporter", "delegate"):
+    if party.role not in ("reporter", "delegate", "affected"):
         return None
     text = msg.commands.body or msg.text
     wishes: dict = {}

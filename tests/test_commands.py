@@ -262,3 +262,25 @@ def test_send_template_to_a_party(committee):
     assert outbox(committee.db, "reporter/missing_information")[0]["audience"] == "party"
     committee.say("#send private-reprimand to reported")
     assert "unknown template" in committee.lines()[0][1]
+
+
+def test_consult_reaches_other_affected_parties_and_records_their_feedback(committee):
+    committee.say("#propose private-reprimand\nStatement.")
+    committee.say("#agree", sender=BOB)
+    committee.say("#agree", sender=CAROL)
+    committee.say("#consult wendy@example.net")
+    consulted = committee.db.execute(
+        "SELECT p.role, p.email FROM outbox o JOIN parties p ON p.id = o.party_pk"
+        " WHERE o.template = 'reporter/proposed_resolution' ORDER BY p.role"
+    ).fetchall()
+    assert consulted == [("affected", "wendy@example.net"), ("reporter", "rita@example.net")]
+    [wendy] = parties_of(committee.db, find_case(committee.db, "CoC-2026-001"), "affected")
+    from tests.helpers import deliver
+
+    reply = (
+        f"From: wendy@example.net\r\nTo: conduct+{wendy.token}@example.org\r\nSubject: Re: x\r\n"
+        "Message-ID: <wendy-fb@example.net>\r\n\r\nYes, that seems right.\r\n"
+    ).encode()
+    deliver(committee.db, committee.settings, reply, now=T0, sender="wendy@example.net",
+            to=(f"conduct+{wendy.token}@example.org",))  # fmt: skip
+    assert "feedback-received" in events(committee.db, "CoC-2026-001")

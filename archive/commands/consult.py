@@ -1,12 +1,15 @@
 """#consult: explain the agreed proposal to the reporter and ask for feedback."""
 
-from archive.cases import parties_of
+import re
+
+from archive.cases import add_party, parties_of
 from archive.commands.base import Command, Context, Refused
 from archive.deadlines import add_deadline
 from archive.models import CaseState
 from archive.outbox import Audience
 from archive.resolutions import has_consensus, mark_proposal, open_proposal, tally
 
+ADDRESS_RE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 DESCRIPTIONS = {
     "no-action": "to take no further action",
     "mediation": "to offer voluntary mediation between the people involved",
@@ -31,8 +34,18 @@ def run(ctx: Context, args: str) -> str:
     voters = [m.email for m in ctx.active_members()]
     if not has_consensus(tally(ctx.db, proposal), voters):
         raise Refused("the committee has not agreed on the proposal yet")
+    for address in ADDRESS_RE.findall(args):
+        known = {(p.email or "").lower() for p in parties_of(ctx.db, ctx.case)}
+        if ctx.settings.person_for(address):
+            raise Refused(f"{address} is a committee or council member, not an affected party")
+        if address.lower() not in known:
+            add_party(ctx.db, ctx.case, role="affected", name=None, email=address.lower(),
+                      now=ctx.now)  # fmt: skip
     reporters = [
-        p for p in parties_of(ctx.db, ctx.case, "reporter") if p.email and not p.no_contact
+        p
+        for role in ("reporter", "affected")
+        for p in parties_of(ctx.db, ctx.case, role)
+        if p.email and not p.no_contact
     ]
     for reporter in reporters:
         ctx.queue(
@@ -52,9 +65,12 @@ def run(ctx: Context, args: str) -> str:
     ctx.move_to(CaseState.REPORTER_CONSULTED)
     if not reporters:
         return "no reporter can be contacted (anonymous or asked for no contact); recorded"
-    return f"the proposal was sent to {len(reporters)} reporter(s) for feedback"
+    return f"the proposal was sent to {len(reporters)} party(ies) for feedback"
 
 
 COMMAND = Command(
-    "consult", "#consult", "send the agreed proposal to the reporter for feedback", run
+    "consult",
+    "#consult [AFFECTED-ADDRESS ...]",
+    "send the agreed proposal to the reporter (and other affected people named) for feedback",
+    run,
 )
