@@ -13,6 +13,7 @@ import email.policy
 import hashlib
 import re
 from email.message import Message
+from email.parser import BytesHeaderParser
 
 import mailparser
 
@@ -126,24 +127,35 @@ def parse_message(
 
 
 def _parse(raw: bytes):
-    """mail-parser over Python's email package; a last-resort plain parse if it gives up."""
+    """mail-parser over Python's email package; plainer parses when it gives up.
+
+    Python's parser recurses once per MIME level, so a hostile, deeply nested message is read
+    by its headers alone, its body kept as text: archived with a defect, never lost.
+    """
     try:
         parsed = mailparser.parse_from_bytes(raw)
         return parsed, [str(d) for d in parsed.defects_categories or []]
     except Exception as exc:  # mail-parser raises assorted errors on hostile input
-        fallback = email.message_from_bytes(raw, policy=email.policy.compat32)
-        return _Fallback(fallback), [f"parser: {type(exc).__name__}"]
+        problem = f"parser: {type(exc).__name__}"
+    try:
+        return _Fallback(email.message_from_bytes(raw, policy=email.policy.compat32)), [problem]
+    except RecursionError:
+        headers = BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
+        body = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[-1][:200_000]
+        fallback = _Fallback(headers, walk=False)
+        fallback.text_plain = [body.decode("utf-8", errors="replace")]
+        return fallback, [problem, "MIME structure nested too deeply: read as plain text"]
 
 
 class _Fallback:
     """The little of mail-parser's interface casebook uses, over a bare email Message."""
 
-    def __init__(self, message: Message):
+    def __init__(self, message: Message, walk: bool = True):
         self.message = message
         self.text_plain: list[str] = []
         self.text_html: list[str] = []
         self.attachments: list[dict] = []
-        for part in message.walk():
+        for part in message.walk() if walk else ():
             if part.is_multipart():
                 continue
             payload = part.get_payload(decode=True) or b""
@@ -231,6 +243,8 @@ def _attachments(parsed) -> tuple[Attachment, ...]:
 
 
 def _attached_message_from(message: Message) -> str | None:
+    if not message.is_multipart():
+        return None
     for part in message.walk():
         if part.get_content_type() == "message/rfc822":
             inner = part.get_payload()

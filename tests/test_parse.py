@@ -166,3 +166,30 @@ def test_reply_address_route_carries_the_token(settings):
     token = "a" * 24
     msg = parse(settings, "followup_reply_address.eml", to=(f"conduct+{token}@example.org",))
     assert msg.route.kind is RouteKind.REPLY and msg.route.token == token
+
+
+def test_hostile_deeply_nested_mime_is_archived_as_text(settings):
+    depth = 1500
+    raw = (
+        b"From: a@example.net\r\nTo: conduct@example.org\r\nSubject: deep\r\n"
+        b"Message-ID: <deep@example.net>\r\nMIME-Version: 1.0\r\n"
+        + b"".join(
+            f'Content-Type: multipart/mixed; boundary="b{i}"\r\n\r\n--b{i}\r\n'.encode()
+            for i in range(depth)
+        )
+        + b"Content-Type: text/plain\r\n\r\nSomeone was rude to me.\r\n"
+        + b"".join(f"--b{i}--\r\n".encode() for i in reversed(range(depth)))
+    )
+    msg = parse_message(raw, envelope_from="a@example.net", envelope_to=("conduct@example.org",),
+                        settings=settings, loop_id=LOOP_ID)  # fmt: skip
+    assert msg.message_id == "<deep@example.net>" and msg.subject == "deep"
+    assert "nested too deeply" in " ".join(msg.defects)
+    assert "Someone was rude to me." in msg.text
+
+
+def test_huge_message_is_parsed_within_limits(settings):
+    raw = fixture_bytes("plain_report.eml") + b"x" * 78 + (b"\n" + b"y" * 78) * 60000
+    msg = parse_message(raw, envelope_from="rita@example.net",
+                        envelope_to=("conduct@example.org",), settings=settings,
+                        loop_id=LOOP_ID)  # fmt: skip
+    assert msg.message_id == "<plain-report-1@example.net>" and len(msg.raw) > 4_000_000
