@@ -287,3 +287,29 @@ def m006_mediations(db: Database) -> None:
             ended_at TEXT
         )"""
     )
+
+
+@migrations()
+def m007_search(db: Database) -> None:
+    # Full-text search over archived messages (subject, sender, text), kept by triggers.
+    db.execute(
+        "CREATE VIRTUAL TABLE messages_fts USING fts5(subject, from_addr, body_text,"
+        " content='messages', content_rowid='id')"
+    )
+    db.execute(
+        "INSERT INTO messages_fts (rowid, subject, from_addr, body_text)"
+        " SELECT id, subject, from_addr, body_text FROM messages"
+    )
+    db.execute(
+        """CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+           INSERT INTO messages_fts (rowid, subject, from_addr, body_text)
+           VALUES (new.id, new.subject, new.from_addr, new.body_text); END"""
+    )
+    db.execute(
+        """CREATE TRIGGER messages_fts_update AFTER UPDATE OF subject, from_addr, body_text
+           ON messages BEGIN
+           INSERT INTO messages_fts (messages_fts, rowid, subject, from_addr, body_text)
+           VALUES ('delete', old.id, old.subject, old.from_addr, old.body_text);
+           INSERT INTO messages_fts (rowid, subject, from_addr, body_text)
+           VALUES (new.id, new.subject, new.from_addr, new.body_text); END"""
+    )

@@ -76,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="counts of messages, cases, outbox, deadlines")
     stats.add_argument("--json", action="store_true", help="JSON output")
 
+    search = commands.add_parser("search", help="full-text search over the archive")
+    search.add_argument("query", help="words that must all appear")
+    search.add_argument("--json", action="store_true", help="JSON output")
+
+    backup = commands.add_parser("backup", help="an online, consistent copy of the archive")
+    backup.add_argument("path", help="a new file to write")
+
     report = commands.add_parser("report", help="the quarterly report or annual summary")
     period = report.add_mutually_exclusive_group(required=True)
     period.add_argument("--quarter", help="e.g. 2026Q4")
@@ -239,6 +246,39 @@ def cmd_stats(args) -> int:
     return 0
 
 
+def cmd_search(args) -> int:
+    from archive.search import search_messages
+
+    db = open_archive(settings_for(args).database)
+    try:
+        hits = search_messages(db, args.query)
+    except ValueError as exc:
+        raise UserError(str(exc), EX_USAGE) from None
+    if args.json:
+        print(json.dumps(hits, indent=2))
+        return 0
+    if not hits:
+        print("no messages match")
+    for hit in hits:
+        print(f"{hit['at'][:16]} {hit['case'] or '-':<15} {hit['direction']:>3} {hit['kind']:<14}"
+              f" {hit['from'] or '-'}  {hit['subject']}\n    {hit['snippet']}")  # fmt: skip
+    return 0
+
+
+def cmd_backup(args) -> int:
+    from archive.search import backup_archive
+
+    db = open_archive(settings_for(args).database)
+    try:
+        size = backup_archive(db, Path(args.path))
+    except FileExistsError as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"cannot write {args.path}: {exc.strerror or exc}") from None
+    print(f"archive copied to {args.path} ({size} bytes)")
+    return 0
+
+
 def cmd_report(args) -> int:
     from archive.outbox import Audience, queue_mail
     from archive.reporting import quarter_period, render_markdown, report_data, year_period
@@ -335,6 +375,8 @@ COMMANDS = {
     "cases": cmd_cases,
     "show": cmd_show,
     "stats": cmd_stats,
+    "search": cmd_search,
+    "backup": cmd_backup,
     "report": cmd_report,
     "bans": cmd_bans,
     "digest": cmd_digest,

@@ -169,3 +169,20 @@ def test_bans_and_digest_commands(tmp_path, relay):
     assert b"already sent" in again.stdout
     relay.wait_for(1)
     assert [m for m in relay.to("council@example.org") if "weekly digest" in m["Subject"]]
+
+
+def test_search_and_backup(config_path, db, settings, tmp_path):
+    deliver(db, settings, "plain_report.eml", now=T0)
+    deliver(db, settings, "checklist_report.eml", now=T0, sender="chris@example.net")
+    hits = json.loads(casebook("-c", str(config_path), "search", "stupid leave", "--json").stdout)
+    assert [h["message_id"] for h in hits] == ["<plain-report-1@example.net>"]
+    assert hits[0]["case"] == "CoC-2026-001" and "[stupid]" in hits[0]["snippet"]
+    assert b"no messages match" in casebook("-c", str(config_path), "search", "zebra").stdout
+    assert_clean_error(casebook("-c", str(config_path), "search", "!!!"), 64, "no words")
+    copy = tmp_path / "backups" / "copy.db"
+    result = casebook("-c", str(config_path), "backup", str(copy))
+    assert result.returncode == 0, result.stderr
+    import sqlite3
+
+    assert sqlite3.connect(copy).execute("SELECT COUNT(*) FROM cases").fetchone()[0] == 2
+    assert_clean_error(casebook("-c", str(config_path), "backup", str(copy)), 1, "exists")
