@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("query", help="words that must all appear")
     search.add_argument("--json", action="store_true", help="JSON output")
 
+    export = commands.add_parser("export", help="a case thread as mbox for the council")
+    export.add_argument("case", help="case reference")
+    export.add_argument("--for", dest="requester", required=True, help="the EC member asking")
+    export.add_argument("--reason", required=True, help="why (written to the audit log)")
+    export.add_argument("--out", help="mbox file to write (default: CASE.mbox)")
+
     backup = commands.add_parser("backup", help="an online, consistent copy of the archive")
     backup.add_argument("path", help="a new file to write")
 
@@ -265,6 +271,24 @@ def cmd_search(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from archive.export import ExportRefused, export_case
+
+    db = open_archive(settings_for(args).database)
+    try:
+        case = find_case(db, args.case)
+    except UnknownCaseError as exc:
+        raise UserError(str(exc)) from None
+    target = Path(args.out or f"{case.ref}.mbox")
+    try:
+        count = export_case(db, case, settings_for(args), requester=args.requester,
+                            reason=args.reason, target=target, now=utc_now())  # fmt: skip
+    except ExportRefused as exc:
+        raise UserError(f"export refused: {exc}") from None
+    print(f"{count} messages of {case.ref} written to {target} (logged in the case)")
+    return 0
+
+
 def cmd_backup(args) -> int:
     from archive.search import backup_archive
 
@@ -376,6 +400,7 @@ COMMANDS = {
     "show": cmd_show,
     "stats": cmd_stats,
     "search": cmd_search,
+    "export": cmd_export,
     "backup": cmd_backup,
     "report": cmd_report,
     "bans": cmd_bans,

@@ -186,3 +186,27 @@ def test_search_and_backup(config_path, db, settings, tmp_path):
 
     assert sqlite3.connect(copy).execute("SELECT COUNT(*) FROM cases").fetchone()[0] == 2
     assert_clean_error(casebook("-c", str(config_path), "backup", str(copy)), 1, "exists")
+
+
+def test_export_for_a_justified_council_request(config_path, db, settings, tmp_path):
+    import mailbox
+
+    deliver(db, settings, "plain_report.eml", now=T0)
+    deliver(db, settings, "report_naming_member.eml", now=T0, sender="paula@example.net")
+    out = tmp_path / "case.mbox"
+    ok = casebook("-c", str(config_path), "export", "CoC-2026-001", "--for", "erin@example.org",
+                  "--reason", "appeal review", "--out", str(out))  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    box = mailbox.mbox(str(out))
+    messages = list(box)
+    box.close()
+    assert messages[0]["Message-ID"] == "<plain-report-1@example.net>"
+    assert_clean_error(
+        casebook("-c", str(config_path), "export", "CoC-2026-001", "--for", "bob@example.org",
+                 "--reason", "curious"), 1, "not a member of the Executive Council")  # fmt: skip
+    db.execute("UPDATE cases SET conflicted = '[\"erin@example.org\"]' WHERE ref = 'CoC-2026-002'")
+    assert_clean_error(
+        casebook("-c", str(config_path), "export", "CoC-2026-002", "--for", "erin@example.org",
+                 "--reason", "x", "--out", str(tmp_path / "b.mbox")), 1, "conflicted")  # fmt: skip
+    actions = [r[0] for r in db.execute("SELECT action FROM events WHERE action LIKE 'export%'")]
+    assert actions == ["exported", "export-refused"]

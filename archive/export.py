@@ -1,0 +1,60 @@
+"""Exporting a case thread as mbox for a justified Executive Council request (manual: the list
+is available to council members "upon justified request"); refused for a conflicted requester
+and always written to the audit log."""
+
+from __future__ import annotations
+
+import mailbox
+from datetime import datetime
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from archive.cases import Case, record_event
+from archive.db import write_transaction
+from archive.settings import Settings
+
+
+class ExportRefused(Exception):
+    """The requester may not have this case; the message says why."""
+
+
+def export_case(
+    db: Database,
+    case: Case,
+    settings: Settings,
+    *,
+    requester: str,
+    reason: str,
+    target: Path,
+    now: datetime,
+) -> int:
+    """Write the case's messages (in and out, oldest first) to a new mbox; their count."""
+    person = next((p for p in settings.council if p.matches_address(requester)), None)
+    if person is None:
+        raise ExportRefused(f"{requester} is not a member of the Executive Council")
+    if person.email.lower() in case.excluded():
+        with write_transaction(db):
+            record_event(db, case, now=now, actor=person.email, action="export-refused",
+                         detail={"reason": reason, "why": "conflicted"})  # fmt: skip
+        raise ExportRefused(f"{person.name} is conflicted in {case.ref}")
+    if not reason.strip():
+        raise ExportRefused("a justified request needs a reason")
+    if target.exists():
+        raise ExportRefused(f"{target} exists; choose a new file")
+    rows = db.execute(
+        "SELECT raw FROM messages WHERE case_pk = ? ORDER BY archived_at, id", [case.pk]
+    ).fetchall()
+    box = mailbox.mbox(str(target), create=True)
+    try:
+        box.lock()
+        for (raw,) in rows:
+            box.add(raw)
+        box.flush()
+    finally:
+        box.unlock()
+        box.close()
+    with write_transaction(db):
+        detail = {"reason": reason, "messages": len(rows), "file": str(target)}
+        record_event(db, case, now=now, actor=person.email, action="exported", detail=detail)
+    return len(rows)
