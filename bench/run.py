@@ -218,6 +218,28 @@ def ack_latency(rate: float, seconds: float) -> list[float]:
     ] * (len(accepted_at) - len(sink.arrivals))
 
 
+CORPUS = ROOT.parent / "shared" / "corpus" / "linux-mips" / "linux-mips-1996-2002.mbox"
+
+
+def import_throughput() -> tuple[int, float, float] | None:
+    """The real corpus through `casebook import` (messages, seconds, MB/s); None if absent."""
+    if not CORPUS.exists():
+        return None
+    from archive.clock import utc_now
+    from archive.db import open_archive
+    from archive.settings import load_settings
+    from intake.importer import import_paths
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(write_config(Path(tmp)))
+        db = open_archive(settings.database)
+        start = time.monotonic()
+        report = import_paths(db, settings, [CORPUS], utc_now())
+        seconds = time.monotonic() - start
+        db.close()
+    return report.read, seconds, CORPUS.stat().st_size / seconds / 1e6
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -236,6 +258,8 @@ def main() -> None:
     print(f"throughput: {args.total} messages over {args.sessions} sessions ...", flush=True)
     bare = bare_throughput(args.total, args.sessions)
     accepted, processed = casebook_throughput(args.total, args.sessions)
+    print("import: the linux-mips corpus ...", flush=True)
+    imported = import_throughput()
 
     rows = [
         ("ack latency p50 (250 → relay has ack)", f"{percentile(latencies, 50):.1f} ms", "", ""),
@@ -246,6 +270,12 @@ def main() -> None:
         ("intake, casebook processed to a case", f"{processed:.0f} msg/s", "",
          f"{100 * processed / bare:.0f} %"),
     ]  # fmt: skip
+    if imported:
+        count, seconds, megabytes = imported
+        rows.append(("import, linux-mips corpus (12k msgs)", f"{count / seconds:.0f} msg/s", "",
+                     f"{megabytes:.1f} MB/s"))  # fmt: skip
+    else:
+        rows.append(("import, linux-mips corpus", "skipped", "", "no corpus"))
     width = max(len(r[0]) for r in rows)
     print()
     print(f"| {'measure':<{width}} | value        | target   | of bare |")

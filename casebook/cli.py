@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="envelope recipient, repeatable (default: the reports address)",
     )
 
+    importer = commands.add_parser("import", help="import an mbox or maildir of past list mail")
+    importer.add_argument("paths", nargs="+", help="mbox files or maildir folders")
+
     tick = commands.add_parser("tick", help="process everything due now, then exit")
     tick.add_argument("--now", help="ISO 8601 time to act at (default: the real clock)")
 
@@ -154,6 +157,30 @@ def cmd_ingest(args) -> int:
     from casebook.ingest import ingest_stdin
 
     return ingest_stdin(settings_for(args), args.sender, args.recipient)
+
+
+def cmd_import(args) -> int:
+    from tqdm import tqdm
+
+    from intake.importer import import_paths
+
+    settings = settings_for(args)
+    paths = [Path(p) for p in args.paths]
+    for path in paths:
+        if not path.exists():
+            raise UserError(f"{path}: no such file or folder")
+        if path.is_dir() and not (path / "cur").is_dir():
+            raise UserError(f"{path}: a folder, but not a maildir (no cur/)")
+    db = open_archive(settings.database)
+    with tqdm(unit="B", unit_scale=True, disable=None, desc="importing") as progress:
+        try:
+            report = import_paths(db, settings, paths, utc_now(), progress)
+        except OSError as exc:
+            raise UserError(f"cannot read: {exc}") from None
+    resumed = f" (resumed after {report.skipped_bytes} bytes)" if report.skipped_bytes else ""
+    print(f"{report.read} messages read: {report.new} new,"
+          f" {report.duplicates} already archived{resumed}")  # fmt: skip
+    return 0
 
 
 def cmd_tick(args) -> int:
@@ -395,6 +422,7 @@ def cmd_check_config(args) -> int:
 COMMANDS = {
     "serve": cmd_serve,
     "ingest": cmd_ingest,
+    "import": cmd_import,
     "tick": cmd_tick,
     "cases": cmd_cases,
     "show": cmd_show,

@@ -1,0 +1,66 @@
+"""Importing the list's past mail: threaded, idempotent, resumable, sends nothing."""
+
+from __future__ import annotations
+
+import mailbox
+
+import pytest
+
+from archive.queries import archive_stats
+from intake.importer import import_paths, iter_mbox
+from tests.conftest import CORPUS, T0, fixture_bytes
+from tests.test_cli import casebook
+
+
+def make_mbox(path, raws):
+    with open(path, "wb") as handle:
+        for raw in raws:
+            body = raw.replace(b"\r\n", b"\n").replace(b"\nFrom ", b"\n>From ")
+            handle.write(b"From sender@example.net Mon Mar  2 10:00:00 2026\n" + body + b"\n\n")
+
+
+def test_mbox_import_is_threaded_idempotent_and_sends_nothing(tmp_path, db, settings):
+    raws = [fixture_bytes(n) for n in ("plain_report.eml", "checklist_report.eml")]
+    raws.append(b"From: a@example.net\nSubject: x\nMessage-ID: <esc@x>\n\nline\nFrom here on\n")
+    mbox = tmp_path / "list.mbox"
+    make_mbox(mbox, raws)
+    report = import_paths(db, settings, [mbox], T0)
+    assert (report.read, report.new) == (3, 3)
+    stats = archive_stats(db)
+    assert stats["list_messages"] == 3 and stats["outbox"] == {} and stats["deadlines"] == 0
+    row = db.execute("SELECT raw FROM messages WHERE message_id = '<esc@x>'").fetchone()
+    assert b"\nFrom here on\n" in row[0]  # mboxrd quoting undone
+    again = import_paths(db, settings, [mbox], T0)
+    assert again.read == 0 and again.skipped_bytes == mbox.stat().st_size  # resumed at the end
+    db.execute("DELETE FROM meta WHERE key LIKE 'import-offset:%'")
+    third = import_paths(db, settings, [mbox], T0)
+    assert (third.read, third.duplicates) == (3, 3)  # idempotent even from scratch
+
+
+def test_maildir_import(tmp_path, db, settings):
+    box = mailbox.Maildir(str(tmp_path / "md"), create=True)
+    box.add(fixture_bytes("plain_report.eml"))
+    box.add(fixture_bytes("html_only_report.eml"))
+    box.close()
+    report = import_paths(db, settings, [tmp_path / "md"], T0)
+    assert report.new == 2
+
+
+def test_import_cli_errors(config_path, tmp_path):
+    result = casebook("-c", str(config_path), "import", str(tmp_path / "nope.mbox"))
+    assert result.returncode == 1 and b"no such file" in result.stderr
+    (tmp_path / "plain").mkdir()
+    result = casebook("-c", str(config_path), "import", str(tmp_path / "plain"))
+    assert result.returncode == 1 and b"not a maildir" in result.stderr
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="../shared/corpus is not beside this clone")
+def test_the_real_corpus_imports(tmp_path, db, settings):
+    source = CORPUS / "linux-mips" / "linux-mips-1996-2002.mbox"
+    head = tmp_path / "head.mbox"
+    with open(source, "rb") as handle:
+        head.write_bytes(handle.read(600_000))
+    expected = sum(1 for _ in iter_mbox(head))
+    report = import_paths(db, settings, [head], T0)
+    assert report.read == expected > 100
+    assert archive_stats(db)["messages"] == report.new
