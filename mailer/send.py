@@ -25,7 +25,7 @@ from archive.settings import Settings
 from mailer.compose import Outgoing, compose_message
 from mailer.recipients import Copy, Undeliverable, resolve_copies
 from mailer.render import Rendered, TemplateProblem, make_environment, render_template
-from mailer.transport import PermanentFailure, RelaySession, TemporaryFailure
+from mailer.transport import PermanentFailure, RelaySession, RelayUnreachable, TemporaryFailure
 
 log = logging.getLogger(__name__)
 LEASE = "mailer"
@@ -77,37 +77,47 @@ def send_due(
         env = make_environment(settings.templates_override)
         loop_id = installation_id(db)
         with RelaySession(settings.relay) as relay:
+            unreachable = None
             for item in due_mail(db, now, limit):
+                if unreachable:
+                    # The relay is down: postpone the rest without waiting on it once each.
+                    _postpone_or_fail(db, settings, item, unreachable, now, report)
+                    continue
                 if not acquire_lease(db, LEASE, holder, wall_clock(), LEASE_TTL, holder_is_dead):
                     report.busy = True
                     break
-                _send_item(db, settings, env, relay, item, now, loop_id, report)
+                unreachable = _send_item(db, settings, env, relay, item, now, loop_id, report)
     finally:
         release_lease(db, LEASE, holder)
     return report
 
 
-def _send_item(db, settings, env, relay, item: OutboxItem, now, loop_id, report) -> None:
+def _send_item(db, settings, env, relay, item: OutboxItem, now, loop_id, report) -> str | None:
+    """Send one item's copies; the error if the relay could not be reached at all."""
     try:
         copies = resolve_copies(db, item, settings, now)
         if not copies:
             withhold_item(db, item, "the recipient asked for no further contact", now)
-            return
+            return None
         done = sent_copies(db, item)
         for copy in copies:
             if copy.key in done:
                 continue
             _send_copy(db, settings, env, relay, item, copy, now, loop_id)
+    except RelayUnreachable as exc:
+        _postpone_or_fail(db, settings, item, str(exc), now, report)
+        return str(exc)
     except TemporaryFailure as exc:
         _postpone_or_fail(db, settings, item, str(exc), now, report)
-        return
+        return None
     except (PermanentFailure, Undeliverable, TemplateProblem) as exc:
         log.warning("outbox %s (%s) failed: %s", item.message_id, item.template, exc)
         fail_item(db, item, str(exc), settings, now)
         report.failed += 1
-        return
+        return None
     finish_item(db, item, now)
     report.sent += 1
+    return None
 
 
 def _postpone_or_fail(db, settings: Settings, item: OutboxItem, error: str, now, report) -> None:

@@ -12,6 +12,10 @@ class TemporaryFailure(Exception):
     """Try again later (4xx, connection trouble)."""
 
 
+class RelayUnreachable(TemporaryFailure):
+    """No connection to the relay at all: no point trying the next message now."""
+
+
 class PermanentFailure(Exception):
     """The relay refused for good (5xx)."""
 
@@ -65,7 +69,7 @@ class RelaySession:
             _raise_for(exc.smtp_code, f"{exc.smtp_code} {exc.smtp_error!r}")
         except (TimeoutError, smtplib.SMTPException, OSError, ssl.SSLError) as exc:
             self.close()
-            raise TemporaryFailure(f"relay unreachable: {exc}") from None
+            raise RelayUnreachable(f"relay unreachable: {exc}") from None
         if refused:
             _raise_for(min(code for code, _ in refused.values()), _describe(refused))
 
