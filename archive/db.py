@@ -28,13 +28,7 @@ def open_archive(path: Path | str) -> Database:
     """
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
-        )
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        use_wal(conn)
-        conn.execute("PRAGMA synchronous = FULL")
+        conn = connect_durable(path)
         conn.execute("PRAGMA foreign_keys = ON")
         db = Database(conn)
         with write_transaction(db):
@@ -47,6 +41,21 @@ def open_archive(path: Path | str) -> Database:
     except (sqlite3.Error, OSError) as exc:
         raise ArchiveUnavailable(f"cannot open the archive {path}: {exc}") from exc
     return db
+
+
+def connect_durable(path: Path) -> sqlite3.Connection:
+    """A connection in WAL mode with synchronous=FULL: a commit is on disk when it returns.
+
+    Autocommit mode (transactions are explicit), shared between threads one call at a time.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(
+        str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+    )
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    use_wal(conn)
+    conn.execute("PRAGMA synchronous = FULL")
+    return conn
 
 
 def use_wal(conn: sqlite3.Connection, attempts: int = 100) -> None:

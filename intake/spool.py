@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 from archive.clock import from_text, to_text, utc_now
-from archive.db import BUSY_TIMEOUT_MS, ArchiveUnavailable, use_wal
+from archive.db import ArchiveUnavailable, connect_durable
 from archive.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,13 +50,7 @@ def spool_path(settings: Settings) -> Path:
 def open_spool(path: Path) -> sqlite3.Connection:
     """Open (creating if needed) the spool database."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
-        )
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        use_wal(conn)
-        conn.execute("PRAGMA synchronous = FULL")
+        conn = connect_durable(path)
         conn.execute(
             "CREATE TABLE IF NOT EXISTS spooled (id INTEGER PRIMARY KEY AUTOINCREMENT,"
             " received_at TEXT NOT NULL, transport TEXT NOT NULL, envelope_from TEXT NOT NULL,"
