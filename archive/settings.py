@@ -62,6 +62,30 @@ class Relay:
 
 
 @dataclass(frozen=True)
+class Imap:
+    """A mailbox casebook polls (e.g. its subscription to the committee list)."""
+
+    host: str
+    username: str
+    port: int = 993
+    ssl: bool = True
+    starttls: bool = False
+    password_file: Path | None = None
+    password_env: str | None = None
+    folder: str = "INBOX"
+    interval: timedelta = timedelta(seconds=60)
+    recipient: str | None = None  # the envelope recipient its mail is taken to have
+    timeout: float = 30.0
+
+    def password(self) -> str | None:
+        if self.password_file is not None:
+            return self.password_file.read_text().strip()
+        if self.password_env:
+            return os.environ.get(self.password_env)
+        return None
+
+
+@dataclass(frozen=True)
 class Settings:
     database: Path
     spool: Path
@@ -101,6 +125,7 @@ class Settings:
     followup_ack_interval: timedelta = timedelta(days=1)
     trusted_hosts: tuple[str, ...] = ()
     sweep_interval: timedelta = timedelta(seconds=30)
+    imap: Imap | None = None
     enact_by_any_member: bool = False
     consult_wait: timedelta = timedelta(days=5)
     ack_watchdog: timedelta = timedelta(hours=1)
@@ -209,6 +234,19 @@ class _Reader:
         },
         "intake": {"smtp", "imap", "max_message_size", "ack_daily_cap", "followup_ack_interval"},
         "intake.smtp": {"host", "port", "lmtp", "tls_cert", "tls_key"},
+        "intake.imap": {
+            "host",
+            "port",
+            "ssl",
+            "starttls",
+            "username",
+            "password_file",
+            "password_env",
+            "folder",
+            "interval",
+            "recipient",
+            "timeout",
+        },
         "mailer": {"smtp", "retry", "give_up_after"},
         "mailer.smtp": {
             "host",
@@ -294,6 +332,30 @@ class _Reader:
             self.problems.append("[digest] time must be HH:MM, e.g. 09:00")
             return "09:00"
         return text
+
+    def imap(self) -> Imap | None:
+        table = "intake.imap"
+        if not self.table(table):
+            return None
+        host = self.value(table, "host", str, required=True)
+        username = self.value(table, "username", str, required=True)
+        password_file = self.value(table, "password_file", str)
+        recipient = self.address(table, "recipient", required=False)
+        if host is None or username is None:
+            return None
+        return Imap(
+            host=host,
+            username=username,
+            port=self.value(table, "port", int, 993),
+            ssl=self.value(table, "ssl", bool, True),
+            starttls=self.value(table, "starttls", bool, False),
+            password_file=Path(password_file) if password_file else None,
+            password_env=self.value(table, "password_env", str),
+            folder=self.value(table, "folder", str, "INBOX"),
+            interval=self.duration(table, "interval", timedelta(seconds=60)),
+            recipient=recipient,
+            timeout=self.value(table, "timeout", float, 30.0),
+        )
 
     def people(self, key: str, roles: bool) -> tuple[Person, ...]:
         entries = self.raw.get(key, [])
@@ -448,6 +510,7 @@ class _Reader:
             ),
             trusted_hosts=tuple(self.value("security", "trusted_hosts", list, [])),
             sweep_interval=self.duration(base, "sweep_interval", timedelta(seconds=30)),
+            imap=self.imap(),
             enact_by_any_member=self.value("policy", "enact_by_any_member", bool, False),
             consult_wait=self.duration("policy", "consult_wait", timedelta(days=5)),
             ack_watchdog=self.duration("policy", "ack_watchdog", timedelta(hours=1)),

@@ -26,6 +26,7 @@ from archive.db import open_archive
 from archive.digest import send_digest_if_due
 from archive.settings import Settings
 from casebook.sink import sink_factory
+from intake.imap import ImapUnavailable, poll_imap
 from intake.process import process_spooled
 from intake.recheck import recheck_conflicts
 from intake.smtp import make_protocol_factory
@@ -151,6 +152,18 @@ class Intake:
         with contextlib.suppress(BlockingIOError):  # the pipe is full of wake-ups already
             os.write(self.wake_fd, b".")
 
+    async def imap_loop(self) -> None:
+        """Poll the configured mailbox every `interval`; new mail wakes the worker."""
+        spool = open_spool(spool_path(self.settings))
+        while True:
+            try:
+                fetched = await asyncio.to_thread(poll_imap, self.settings, spool, utc_now())
+                if fetched:
+                    self._poke()
+            except ImapUnavailable as exc:
+                log.warning("%s; trying again in %s", exc, self.settings.imap.interval)
+            await asyncio.sleep(self.settings.imap.interval.total_seconds())
+
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         settings = self.settings
@@ -183,7 +196,10 @@ class Intake:
                 "INSECURE: insecure_from_only = true: commands are trusted on the From header"
                 " alone. Never use this outside development."
             )
+        poller = asyncio.create_task(self.imap_loop()) if settings.imap else None
         await self.stopping.wait()
+        if poller:
+            poller.cancel()
         for server in servers:
             server.close()
             await server.wait_closed()

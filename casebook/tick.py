@@ -8,6 +8,7 @@ from archive.clocks import fire_due
 from archive.db import open_archive
 from archive.digest import send_digest_if_due
 from archive.settings import Settings
+from intake.imap import ImapUnavailable, poll_imap
 from intake.process import process_spooled
 from intake.recheck import recheck_conflicts
 from intake.spool import open_spool, spool_path
@@ -17,14 +18,21 @@ from mailer.send import send_due
 def run_tick(settings: Settings, now: datetime) -> str:
     db = open_archive(settings.database)
     recheck_conflicts(db, settings, now)
-    processed = process_spooled(db, open_spool(spool_path(settings)), settings, lambda: now)
+    spool = open_spool(spool_path(settings))
+    polled = ""
+    if settings.imap:
+        try:
+            polled = f"{poll_imap(settings, spool, now)} fetched by IMAP; "
+        except ImapUnavailable as exc:
+            polled = f"IMAP not read ({exc}); "
+    processed = process_spooled(db, spool, settings, lambda: now)
     fired = fire_due(db, settings, now)
     digests = send_digest_if_due(db, settings, now)
     report = send_due(db, settings, now)
     busy = " (another sender holds the lease)" if report.busy else ""
     late = sum(f.late for f in fired)
     return (
-        f"processed {len(processed)} message(s); {len(fired)} deadline(s) fired"
+        f"{polled}processed {len(processed)} message(s); {len(fired)} deadline(s) fired"
         f"{f' ({late} late)' if late else ''};"
         f"{' weekly digest queued;' if digests else ''}"
         f" mail: {report.sent} sent,"

@@ -74,6 +74,24 @@ def _outside_quotes(text: str) -> str:
     return "".join(out)
 
 
+RETURN_PATH_RE = re.compile(rb"^Return-Path:[ \t]*<([^>]*)>", re.MULTILINE | re.IGNORECASE)
+FROM_LINE_RE = re.compile(rb"^From:[ \t]*(.+(?:\r?\n[ \t].+)*)", re.MULTILINE | re.IGNORECASE)
+
+
+def stored_envelope_sender(raw: bytes) -> str:
+    """For mail read from a mailbox: the Return-Path the final delivery recorded, else the From
+    address (never guessed beyond that; "" is a null sender)."""
+    head = raw.split(b"\n\n", 1)[0][:65536]
+    match = RETURN_PATH_RE.search(head)
+    if match:
+        return match.group(1).decode("ascii", "replace").strip()
+    found = FROM_LINE_RE.search(head)
+    if found:
+        mailbox = parse_from([found.group(1).decode("utf-8", "replace")])
+        return mailbox.address or ""
+    return ""
+
+
 def plain_addresses(values: list[str]) -> tuple[str, ...]:
     """Every well-formed address in To/Cc-style headers, lower-cased (for display and search)."""
     found = []

@@ -19,12 +19,12 @@ from sqlite_utils import Database
 from archive.db import installation_id, write_transaction
 from archive.ingest import ingest_message
 from archive.settings import Settings
+from intake.addresses import stored_envelope_sender
 from intake.parse import parse_message
 
 BATCH = 200
 FROM_LINE = re.compile(rb"^From ")
 ESCAPED_FROM = re.compile(rb"^>(>*From )", re.MULTILINE)
-RETURN_PATH = re.compile(rb"^Return-Path:\s*<([^>]*)>", re.MULTILINE | re.IGNORECASE)
 
 
 @dataclass
@@ -136,11 +136,9 @@ def _ingest_batch(db, settings, raws, now, loop_id, report, key, offset) -> None
 
 
 def _parse(raw: bytes, settings: Settings, loop_id: str):
-    match = RETURN_PATH.search(raw[:8192])
-    sender = match.group(1).decode("ascii", "replace") if match else ""
     return parse_message(
         raw,
-        envelope_from=sender,
+        envelope_from=stored_envelope_sender(raw),
         envelope_to=(settings.list_subscriber or settings.committee_list,),
         settings=settings,
         loop_id=loop_id,

@@ -56,13 +56,25 @@ def open_spool(path: Path) -> sqlite3.Connection:
             " received_at TEXT NOT NULL, transport TEXT NOT NULL, envelope_from TEXT NOT NULL,"
             " envelope_to TEXT NOT NULL, raw BLOB NOT NULL)"
         )
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS imap_state (mailbox TEXT PRIMARY KEY,"
+            " uidvalidity INTEGER NOT NULL, last_uid INTEGER NOT NULL)"
+        )
     except (sqlite3.Error, OSError) as exc:
         raise ArchiveUnavailable(f"cannot open the spool {path}: {exc}") from exc
     return conn
 
 
-def spool_arrivals(conn: sqlite3.Connection, arrivals: list[Arrival]) -> list[int]:
-    """Insert arrivals in one committed transaction; their spool ids."""
+def spool_arrivals(
+    conn: sqlite3.Connection,
+    arrivals: list[Arrival],
+    also: tuple[str, list] | None = None,
+) -> list[int]:
+    """Insert arrivals in one committed transaction; their spool ids.
+
+    `also` is one more statement committed with them (a poller's progress), so what was
+    fetched and how far the poller got are on disk together or not at all.
+    """
     ids = []
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -79,6 +91,8 @@ def spool_arrivals(conn: sqlite3.Connection, arrivals: list[Arrival]) -> list[in
                 ],
             )
             ids.append(cursor.lastrowid)
+        if also is not None:
+            conn.execute(*also)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
