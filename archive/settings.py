@@ -62,6 +62,15 @@ class Relay:
 
 
 @dataclass(frozen=True)
+class DkimSigning:
+    """casebook signs its own mail where the relay does not."""
+
+    domain: str
+    selector: str
+    key_file: Path
+
+
+@dataclass(frozen=True)
 class Imap:
     """A mailbox casebook polls (e.g. its subscription to the committee list)."""
 
@@ -126,6 +135,7 @@ class Settings:
     trusted_hosts: tuple[str, ...] = ()
     sweep_interval: timedelta = timedelta(seconds=30)
     imap: Imap | None = None
+    dkim_signing: DkimSigning | None = None
     enact_by_any_member: bool = False
     consult_wait: timedelta = timedelta(days=5)
     ack_watchdog: timedelta = timedelta(hours=1)
@@ -247,7 +257,8 @@ class _Reader:
             "recipient",
             "timeout",
         },
-        "mailer": {"smtp", "retry", "give_up_after"},
+        "mailer": {"smtp", "retry", "give_up_after", "dkim"},
+        "mailer.dkim": {"domain", "selector", "private_key_file"},
         "mailer.smtp": {
             "host",
             "port",
@@ -332,6 +343,17 @@ class _Reader:
             self.problems.append("[digest] time must be HH:MM, e.g. 09:00")
             return "09:00"
         return text
+
+    def dkim_signing(self) -> DkimSigning | None:
+        table = "mailer.dkim"
+        if not self.table(table):
+            return None
+        domain = self.value(table, "domain", str, required=True)
+        selector = self.value(table, "selector", str, required=True)
+        key = self.value(table, "private_key_file", str, required=True)
+        if not (domain and selector and key):
+            return None
+        return DkimSigning(domain, selector, Path(key))
 
     def imap(self) -> Imap | None:
         table = "intake.imap"
@@ -511,6 +533,7 @@ class _Reader:
             trusted_hosts=tuple(self.value("security", "trusted_hosts", list, [])),
             sweep_interval=self.duration(base, "sweep_interval", timedelta(seconds=30)),
             imap=self.imap(),
+            dkim_signing=self.dkim_signing(),
             enact_by_any_member=self.value("policy", "enact_by_any_member", bool, False),
             consult_wait=self.duration("policy", "consult_wait", timedelta(days=5)),
             ack_watchdog=self.duration("policy", "ack_watchdog", timedelta(hours=1)),

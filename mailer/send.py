@@ -22,7 +22,7 @@ from archive.leases import acquire_lease, release_lease
 from archive.outbox import OutboxItem, due_mail, retry_delay, sent_copies
 from archive.sending import fail_item, finish_item, postpone_item, record_copy, withhold_item
 from archive.settings import Settings
-from mailer.compose import Outgoing, compose_message
+from mailer.compose import Outgoing, compose_message, sign_message
 from mailer.recipients import Copy, Undeliverable, resolve_copies
 from mailer.render import Rendered, TemplateProblem, make_environment, render_template
 from mailer.transport import PermanentFailure, RelaySession, RelayUnreachable, TemporaryFailure
@@ -152,6 +152,9 @@ def _send_copy(db, settings, env, relay, item: OutboxItem, copy: Copy, now, loop
         case_ref=case.ref if case else None,
     )
     raw = compose_message(outgoing)
+    signing = settings.dkim_signing
+    if signing is not None:
+        raw = sign_message(raw, signing.domain, signing.selector, signing.key_file.read_bytes())
     relay.send(bounce_address(settings, item), copy.to, raw)
     record_copy(
         db,

@@ -268,3 +268,28 @@ def test_relay_login_with_a_password_file_that_never_reaches_the_archive(tmp_pat
         assert "s3cret" not in caplog.text
     finally:
         sink.controller.stop()
+
+
+def test_casebook_signs_its_own_mail_when_configured(tmp_path, relay):
+    import dkim
+
+    from tests.mailbuild import KEYS
+
+    config = write_config(tmp_path, relay_port=relay.port)
+    config.write_text(
+        config.read_text()
+        + '\n[mailer.dkim]\ndomain = "example.org"\nselector = "test"\n'
+        + f'private_key_file = "{KEYS / "example.org.key"}"\n'
+    )
+    settings = load_settings(config)
+    db = open_archive(settings.database)
+    deliver(db, settings, "plain_report.eml", now=T0)
+    send(db, settings)
+    raw = [m[2] for m in relay.messages if "rita@example.net" in m[1]][0]
+    public = (KEYS / "example.org.pub").read_text().strip()
+
+    def dns(name, timeout=5):
+        return f"v=DKIM1; k=rsa; p={public}".encode()
+
+    assert raw.startswith(b"DKIM-Signature:")
+    assert dkim.verify(raw, dnsfunc=dns)
