@@ -118,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     # aiosmtpd logs every SMTP command at INFO; that is protocol noise, and may carry addresses.
     logging.getLogger("mail.log").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # mail-parser warns about every part type it does not decode; casebook keeps them anyway.
+    logging.getLogger("mailparser").setLevel(logging.DEBUG if args.verbose else logging.ERROR)
     try:
         return COMMANDS[args.command](args)
     except UserError as exc:
