@@ -149,9 +149,12 @@ def settings_for(args) -> Settings:
 
 
 def cmd_serve(args) -> int:
-    from casebook.serve import run_service
+    from casebook.serve import CannotListen, run_service
 
-    run_service(settings_for(args), with_sink=args.with_sink)
+    try:
+        run_service(settings_for(args), with_sink=args.with_sink)
+    except CannotListen as exc:
+        raise UserError(str(exc)) from None
     return 0
 
 

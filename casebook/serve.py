@@ -170,19 +170,22 @@ class Intake:
         spool = SpoolWriter(spool_path(settings), on_stored=self._poke)
         spool.start()
         servers = []
-        if self.with_sink:
-            sink_dir = Path(settings.database).parent / "sink"
-            servers.append(
-                await loop.create_server(
-                    sink_factory(sink_dir), settings.relay.host, settings.relay.port
+        try:
+            if self.with_sink:
+                sink_dir = Path(settings.database).parent / "sink"
+                servers.append(
+                    await listen(sink_factory(sink_dir), settings.relay.host, settings.relay.port)
                 )
-            )
-            print(f"[sink] outgoing mail is kept in {sink_dir}/new and listed here", flush=True)
-        servers.append(
-            await loop.create_server(
-                make_protocol_factory(settings, spool), settings.intake_host, settings.intake_port
-            )
-        )
+                print(f"[sink] outgoing mail is kept in {sink_dir}/new and listed here", flush=True)
+            servers.append(
+                await listen(make_protocol_factory(settings, spool), settings.intake_host,
+                             settings.intake_port)
+            )  # fmt: skip
+        except CannotListen:
+            for server in servers:
+                server.close()
+            spool.stop()
+            raise
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.stopping.set)
         protocol = "LMTP" if settings.lmtp else "SMTP"
@@ -207,6 +210,17 @@ class Intake:
 
 
 WORKER_NICENESS = 10
+
+
+class CannotListen(Exception):
+    """A port casebook must listen on is taken or not allowed; the message says which."""
+
+
+async def listen(factory, host: str, port: int):
+    try:
+        return await asyncio.get_running_loop().create_server(factory, host, port)
+    except OSError as exc:
+        raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 def _worker_main(settings: Settings, read_fd: int, write_fd: int) -> None:

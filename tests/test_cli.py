@@ -210,3 +210,16 @@ def test_export_for_a_justified_council_request(config_path, db, settings, tmp_p
                  "--reason", "x", "--out", str(tmp_path / "b.mbox")), 1, "conflicted")  # fmt: skip
     actions = [r[0] for r in db.execute("SELECT action FROM events WHERE action LIKE 'export%'")]
     assert actions == ["exported", "export-refused"]
+
+
+def test_serve_on_a_taken_port_says_so(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = write_config(tmp_path, intake_port=port)
+        assert_clean_error(
+            casebook("-c", str(config), "serve"), 1, f"cannot listen on 127.0.0.1:{port}"
+        )
