@@ -94,10 +94,3 @@ def claim_deadline(db: Database, deadline: Deadline, now: datetime) -> bool:
         [to_text(now), deadline.pk],
     )
     return cursor.rowcount == 1
-
-
-def next_due_at(db: Database) -> str | None:
-    row = db.execute(
-        "SELECT MIN(due_at) FROM deadlines WHERE fired_at IS NULL AND cancelled_at IS NULL"
-    ).fetchone()
-    return row[0]

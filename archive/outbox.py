@@ -105,14 +105,6 @@ def update_context(db: Database, pk: int, context: dict) -> None:
     )
 
 
-def last_queued_at(db: Database, case: Case, template: str) -> str | None:
-    row = db.execute(
-        "SELECT MAX(created_at) FROM outbox WHERE case_pk = ? AND template = ?",
-        [case.pk, template],
-    ).fetchone()
-    return row[0]
-
-
 OUTBOX_COLUMNS = (
     "id, message_id, case_pk, template, audience, to_addr, party_pk, context, in_reply_to, refs,"
     " auto_submitted, attempts, created_at"
@@ -133,11 +125,6 @@ def due_mail(db: Database, now: datetime, limit: int = 100) -> list[OutboxItem]:
         [to_text(now), limit],
     )
     return [_item(row) for row in rows]
-
-
-def next_due_at(db: Database) -> str | None:
-    row = db.execute("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'queued'").fetchone()
-    return row[0]
 
 
 def find_by_key(db: Database, key: str) -> OutboxItem | None:
