@@ -51,6 +51,7 @@ class Relay:
     password_file: Path | None = None
     password_env: str | None = None
     timeout: float = 30.0
+    ca_file: Path | None = None  # trust this CA for the relay's STARTTLS (else the system's)
 
     def password(self) -> str | None:
         """The relay password, read at use time from a file or the environment, never stored."""
@@ -267,6 +268,7 @@ class _Reader:
             "password_file",
             "password_env",
             "timeout",
+            "ca_file",
         },
         "security": {"command_auth", "insecure_from_only", "dkim_pinned_keys", "trusted_hosts"},
         "policy": {
@@ -479,6 +481,7 @@ class _Reader:
             password_file=Path(password_file) if password_file else None,
             password_env=self.value(relay_table, "password_env", str),
             timeout=self.value(relay_table, "timeout", float, 30.0),
+            ca_file=Path(ca) if (ca := self.value(relay_table, "ca_file", str)) else None,
         )
         retry_texts = self.value("mailer", "retry", list, None)
         retry = Settings.__dataclass_fields__["retry_schedule"].default

@@ -46,7 +46,8 @@ class RelaySession:
         smtp = smtplib.SMTP(relay.host, relay.port, timeout=relay.timeout)
         smtp.ehlo()
         if relay.starttls:
-            smtp.starttls(context=ssl.create_default_context())
+            cafile = str(relay.ca_file) if relay.ca_file else None
+            smtp.starttls(context=ssl.create_default_context(cafile=cafile))
             smtp.ehlo()
         if relay.username:
             smtp.login(relay.username, relay.password() or "")
