@@ -15,7 +15,7 @@ from sqlite_utils import Database
 
 from archive import reports
 from archive.appeals import receive_appeal
-from archive.cases import party_by_token, party_for_address, record_event
+from archive.cases import get_case, party_by_token, party_for_address, record_event
 from archive.clock import to_text
 from archive.db import write_transaction
 from archive.models import IncomingMessage, RouteKind
@@ -159,10 +159,7 @@ def _reports_address(db: Database, msg: IncomingMessage, settings: Settings, now
             return hold(db, msg, now, "automatic reply that belongs to no case", kind="autoreply")
         return reports.record_automatic(db, msg, case, settings, now)
     if case is not None:
-        if msg.from_addr and (
-            any(m.matches_address(msg.from_addr) for m in settings.members)
-            or _is_council(settings, msg.from_addr)
-        ):
+        if msg.from_addr and settings.person_for(msg.from_addr):
             return reports.record_deliberation(
                 db, msg, case, settings, now, via="reports address", binding=Binding(None, case)
             )
@@ -185,7 +182,7 @@ def _reply_address(db: Database, msg: IncomingMessage, settings: Settings, now: 
     party = party_by_token(db, msg.route.token or "")
     if party is None:
         return hold(db, msg, now, "unknown or stale reply address", kind="held")
-    case = reports.case_of(db, party)
+    case = get_case(db, party.case_pk)
     if msg.automatic:
         return reports.record_automatic(db, msg, case, settings, now)
     if party.role in ("member", "council"):
@@ -210,7 +207,7 @@ def _bounce(db: Database, msg: IncomingMessage, settings: Settings, now: datetim
     item = find_by_key(db, msg.bounce_key or "")
     if item is None or item.case_pk is None:
         return hold(db, msg, now, "bounce for mail casebook has no record of", kind="bounce")
-    case = reports.case_by_pk(db, item.case_pk)
+    case = get_case(db, item.case_pk)
     pk = store_message(db, msg, now, kind="bounce", case=case)
     record_event(
         db,

@@ -35,14 +35,6 @@ FOLLOWUP_ACK_TEMPLATE = "reporter/followup_received"
 FOLD_DELAY = timedelta(hours=1)
 
 
-def case_by_pk(db: Database, pk: int) -> Case:
-    return get_case(db, pk)
-
-
-def case_of(db: Database, party: Party) -> Case:
-    return get_case(db, party.case_pk)
-
-
 def open_report(
     db: Database, msg: IncomingMessage, settings: Settings, now: datetime
 ) -> IngestResult:

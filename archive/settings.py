@@ -42,6 +42,15 @@ class Person:
         return wanted == self.email.lower() or wanted in (a.lower() for a in self.aliases)
 
 
+def read_secret(path: Path | None, env: str | None) -> str | None:
+    """A secret from a file (e.g. a systemd credential) or the environment, read at use time."""
+    if path is not None:
+        return path.read_text().strip()
+    if env:
+        return os.environ.get(env)
+    return None
+
+
 @dataclass(frozen=True)
 class Relay:
     host: str = "127.0.0.1"
@@ -55,11 +64,7 @@ class Relay:
 
     def password(self) -> str | None:
         """The relay password, read at use time from a file or the environment, never stored."""
-        if self.password_file is not None:
-            return self.password_file.read_text().strip()
-        if self.password_env:
-            return os.environ.get(self.password_env)
-        return None
+        return read_secret(self.password_file, self.password_env)
 
 
 @dataclass(frozen=True)
@@ -88,11 +93,7 @@ class Imap:
     timeout: float = 30.0
 
     def password(self) -> str | None:
-        if self.password_file is not None:
-            return self.password_file.read_text().strip()
-        if self.password_env:
-            return os.environ.get(self.password_env)
-        return None
+        return read_secret(self.password_file, self.password_env)
 
 
 @dataclass(frozen=True)

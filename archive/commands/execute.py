@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from archive.cases import Case, Party, add_party, parties_of, record_event
+from archive.cases import Case, record_event
 from archive.clock import to_text
 from archive.commands import COMMANDS
 from archive.commands.base import Context, Refused
 from archive.models import IncomingMessage
 from archive.outbox import Audience, queue_mail
+from archive.sending import member_party
 from archive.settings import Person, Settings
 from archive.store import Binding
 
@@ -134,7 +135,7 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) ->
         detail={"commands": [c.line for c in commands], "reason": failed[1] if failed else None},
         message_pk=message_pk,
     )
-    party = _member_party(db, ctx.case, actor, now)
+    party = member_party(db, ctx.case, actor.email, actor.name, now)
     queue_mail(
         db,
         now=now,
@@ -154,13 +155,6 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) ->
         refs=(*msg.references, msg.message_id),
     )
     return "refused" if failed else "applied"
-
-
-def _member_party(db: Database, case: Case, person: Person, now: datetime) -> Party:
-    for party in parties_of(db, case, "member"):
-        if (party.email or "").lower() == person.email.lower():
-            return party
-    return add_party(db, case, role="member", name=person.name, email=person.email, now=now)
 
 
 def _refuse_sender(db, msg, case, settings, now, message_pk, reason: str) -> None:
