@@ -45,6 +45,7 @@ class Worker:
         self.wake_fd = wake_fd
         self.stored = asyncio.Event()
         self.queued = asyncio.Event()
+        self.clocks_due = False
         self.stopping = asyncio.Event()
         self.holder = sender_identity()
 
@@ -87,7 +88,8 @@ class Worker:
         self.stored.set()
 
     def sweep(self) -> None:
-        """The scheduler's tick: look at the spool and the outbox (retries, due mail)."""
+        """The scheduler's tick: the spool, the clocks and the digest, the outbox (retries)."""
+        self.clocks_due = True
         self.stored.set()
         self.queued.set()
 
@@ -120,10 +122,13 @@ class Worker:
             await self.queued.wait()
             self.queued.clear()
             try:
-                fired = await asyncio.to_thread(fire_due, db, self.settings, utc_now())
-                await asyncio.to_thread(send_digest_if_due, db, self.settings, utc_now())
-                if fired:
-                    log.info("%d deadline(s) fired", len(fired))
+                # Deadlines and the digest on the scheduler's sweep only, not on every mail.
+                if self.clocks_due:
+                    self.clocks_due = False
+                    fired = await asyncio.to_thread(fire_due, db, self.settings, utc_now())
+                    await asyncio.to_thread(send_digest_if_due, db, self.settings, utc_now())
+                    if fired:
+                        log.info("%d deadline(s) fired", len(fired))
                 report = await asyncio.to_thread(
                     send_due, db, self.settings, utc_now(), holder=self.holder
                 )
