@@ -7,7 +7,6 @@ leaves half a case and a redelivered message changes nothing twice.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import datetime
 
@@ -18,11 +17,13 @@ from archive.appeals import receive_appeal
 from archive.cases import get_case, party_by_token, party_for_address, record_event
 from archive.clock import to_text
 from archive.db import write_transaction
+from archive.held import hold
+from archive.identity import claims_taken_id, find_same_message, with_own_id
 from archive.models import IncomingMessage, RouteKind
 from archive.outbox import find_by_key
 from archive.sending import tell_delivery_problem
 from archive.settings import Settings
-from archive.store import Binding, IngestResult, hold, store_message
+from archive.store import Binding, IngestResult, store_message
 from archive.threads import case_by_references, case_by_tag
 
 
@@ -35,15 +36,15 @@ def ingest_message(
     spool_id: int | None = None,
     received_at: datetime | None = None,
 ) -> IngestResult:
-    """Archive `msg` and do what it asks, in one transaction; idempotent per Message-ID."""
+    """Archive `msg` and do what it asks, in one transaction; a copy already archived changes
+    nothing (SPEC §2.1: same Message-ID and the same content)."""
     with write_transaction(db):
-        row = db.execute(
-            "SELECT id, kind, case_pk, held_reason FROM messages WHERE message_id = ?",
-            [msg.message_id],
-        ).fetchone()
+        row = find_same_message(db, msg)
         if row:
             result = IngestResult(row[0], True, row[1], _case_ref(db, row[2]), row[3])
         else:
+            if claims_taken_id(db, msg):
+                msg = with_own_id(msg)
             result = _dispatch(db, msg, settings, now)
         record_delivery(db, msg, now, spool_id, received_at, message_pk=result.message_pk)
         return result
@@ -83,42 +84,10 @@ def record_delivery(
             len(msg.raw),
             msg.sha256,
             None if stored_sha == msg.sha256 else msg.raw,
-            "failed" if error else "processed",
+            "quarantined" if error else "processed",
             message_pk,
             to_text(now),
             error,
-        ],
-    )
-
-
-def record_failed_delivery(
-    db: Database,
-    *,
-    spool_id: int | None,
-    received_at: datetime,
-    transport: str,
-    envelope_from: str,
-    envelope_to: tuple[str, ...],
-    raw: bytes,
-    error: str,
-    now: datetime,
-) -> None:
-    """A delivery that could not be processed: its bytes are kept for an operator to look at."""
-    db.execute(
-        "INSERT INTO deliveries (spool_id, received_at, transport, envelope_from, envelope_to,"
-        " size, sha256, raw, status, processed_at, error)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'failed', ?, ?)",
-        [
-            spool_id,
-            to_text(received_at),
-            transport,
-            envelope_from,
-            json.dumps(list(envelope_to)),
-            len(raw),
-            hashlib.sha256(raw).hexdigest(),
-            raw,
-            to_text(now),
-            error[:500],
         ],
     )
 
@@ -131,7 +100,9 @@ def _case_ref(db: Database, case_pk: int | None) -> str | None:
 
 def _dispatch(db: Database, msg: IncomingMessage, settings: Settings, now: datetime):
     if msg.looped:
-        return hold(db, msg, now, "mail loop: carries casebook's own loop header", kind="loop")
+        return hold(
+            db, msg, settings, now, "mail loop: carries casebook's own loop header", kind="loop"
+        )
     route = msg.route.kind
     if route is RouteKind.BOUNCE:
         return _bounce(db, msg, settings, now)
@@ -148,7 +119,9 @@ def _dispatch(db: Database, msg: IncomingMessage, settings: Settings, now: datet
         return receive_appeal(db, msg, settings, now)
     if route is RouteKind.REPORT:
         return _reports_address(db, msg, settings, now)
-    return hold(db, msg, now, "not addressed to any address casebook serves", kind="unrouted")
+    return hold(
+        db, msg, settings, now, "not addressed to any address casebook serves", kind="unrouted"
+    )
 
 
 def _reports_address(db: Database, msg: IncomingMessage, settings: Settings, now: datetime):
@@ -156,7 +129,9 @@ def _reports_address(db: Database, msg: IncomingMessage, settings: Settings, now
     case = by_refs or case_by_tag(db, msg, settings.case_prefix)
     if msg.automatic:
         if case is None:
-            return hold(db, msg, now, "automatic reply that belongs to no case", kind="autoreply")
+            return hold(
+                db, msg, settings, now, "automatic reply that belongs to no case", kind="autoreply"
+            )
         return reports.record_automatic(db, msg, case, settings, now)
     if case is not None:
         if msg.from_addr and settings.person_for(msg.from_addr):
@@ -167,10 +142,12 @@ def _reports_address(db: Database, msg: IncomingMessage, settings: Settings, now
         if party is None:
             how = "references" if by_refs else "subject tag"
             reason = f"{how} name {case.ref} but the sender is not a party of the case"
-            return hold(db, msg, now, reason, kind="held", case=case)
+            return hold(db, msg, settings, now, reason, kind="held", case=case)
         return reports.record_followup(db, msg, case, party, settings, now)
     if msg.subject_tag:
-        return hold(db, msg, now, f"subject tag {msg.subject_tag} names no case", kind="held")
+        return hold(
+            db, msg, settings, now, f"subject tag {msg.subject_tag} names no case", kind="held"
+        )
     return reports.open_report(db, msg, settings, now)
 
 
@@ -181,16 +158,26 @@ def _is_council(settings: Settings, address: str | None) -> bool:
 def _reply_address(db: Database, msg: IncomingMessage, settings: Settings, now: datetime):
     party = party_by_token(db, msg.route.token or "")
     if party is None:
-        return hold(db, msg, now, "unknown or stale reply address", kind="held")
+        return hold(db, msg, settings, now, "unknown or stale reply address", kind="held")
     case = get_case(db, party.case_pk)
     if msg.automatic:
         return reports.record_automatic(db, msg, case, settings, now)
+    if party.role in ("member", "council") and not _still_serving(settings, party.email):
+        reason = "reply address of someone no longer on the committee or council"
+        return hold(db, msg, settings, now, reason, kind="held", case=case)
     if party.role in ("member", "council"):
         signed = case_by_tag(db, msg, settings.case_prefix) or case_by_references(db, msg)
         return reports.record_deliberation(
             db, msg, case, settings, now, via="reply address", binding=Binding(party, signed)
         )
     return reports.record_followup(db, msg, case, party, settings, now)
+
+
+def _still_serving(settings: Settings, address: str | None) -> bool:
+    """A member, council member or alternate of today's configuration: removed ones' reply
+    addresses are dead."""
+    people = (*settings.members, *settings.council, *settings.alternates)
+    return bool(address) and any(p.matches_address(address) for p in people)
 
 
 def _list_copy(db: Database, msg: IncomingMessage, settings: Settings, now: datetime):
@@ -206,7 +193,9 @@ def _list_copy(db: Database, msg: IncomingMessage, settings: Settings, now: date
 def _bounce(db: Database, msg: IncomingMessage, settings: Settings, now: datetime):
     item = find_by_key(db, msg.bounce_key or "")
     if item is None or item.case_pk is None:
-        return hold(db, msg, now, "bounce for mail casebook has no record of", kind="bounce")
+        return hold(
+            db, msg, settings, now, "bounce for mail casebook has no record of", kind="bounce"
+        )
     case = get_case(db, item.case_pk)
     pk = store_message(db, msg, now, kind="bounce", case=case)
     record_event(

@@ -130,6 +130,8 @@ class IncomingMessage:
     envelope_from: str
     envelope_to: tuple[str, ...]
     route: Route
+    content_key: str = ""  # SHA-256 of the bytes without trace headers (see intake.parse)
+    claimed_id: str | None = None  # the Message-ID it carried, when another message had it
     transport: str = "smtp"
     from_addr: str | None = None  # None: missing, unparsable or ambiguous ("unknown")
     from_name: str | None = None

@@ -313,3 +313,11 @@ def m007_search(db: Database) -> None:
            INSERT INTO messages_fts (rowid, subject, from_addr, body_text)
            VALUES (new.id, new.subject, new.from_addr, new.body_text); END"""
     )
+
+
+@migrations()
+def m009_message_identity(db: Database) -> None:
+    # A message that reused another's Message-ID is archived under an ID of its own; this is
+    # the ID it claimed, so its own later copies are still recognised as copies.
+    db.execute("ALTER TABLE messages ADD COLUMN claimed_id TEXT")
+    db.execute("CREATE INDEX messages_claimed ON messages(claimed_id) WHERE claimed_id IS NOT NULL")

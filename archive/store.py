@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from archive.cases import Case, Party, record_event
+from archive.cases import Case, Party
 from archive.clock import to_text
 from archive.models import IncomingMessage
 
@@ -31,29 +31,6 @@ class IngestResult:
     held_reason: str | None = None
 
 
-def hold(
-    db: Database,
-    msg: IncomingMessage,
-    now: datetime,
-    reason: str,
-    *,
-    kind: str,
-    case: Case | None = None,
-) -> IngestResult:
-    """Archive without acting: a member may `#merge` it later; never anyone's follow-up."""
-    pk = store_message(db, msg, now, kind=kind, held_reason=reason)
-    record_event(
-        db,
-        case,
-        now=now,
-        actor="intake",
-        action="message-held",
-        detail={"reason": reason, "message_id": msg.message_id},
-        message_pk=pk,
-    )
-    return IngestResult(pk, False, kind, case.ref if case else None, reason)
-
-
 def store_message(
     db: Database,
     msg: IncomingMessage,
@@ -66,7 +43,8 @@ def store_message(
     cursor = db.execute(
         "INSERT INTO messages (message_id, direction, kind, case_pk, held, held_reason, from_addr,"
         " from_name, to_addrs, subject, date, in_reply_to, refs, body_text, defects, sha256, raw,"
-        " archived_at) VALUES (?, 'in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " archived_at, claimed_id)"
+        " VALUES (?, 'in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             msg.message_id,
             kind,
@@ -85,6 +63,7 @@ def store_message(
             msg.sha256,
             msg.raw,
             to_text(now),
+            msg.claimed_id,
         ],
     )
     pk = cursor.lastrowid

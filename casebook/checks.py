@@ -116,6 +116,19 @@ SAMPLES = {
         "hours_late": 3.5,
     },
     "committee/unilateral": {"member": "Bob", "action": "removed from chat"},
+    "committee/held": {
+        "reason": "unknown or stale reply address",
+        "from": "someone@example.net",
+        "subject": "Re: [CoC-2026-001] Your report",
+        "message_id": "<held-1@example.net>",
+        "excerpt": "More about what happened.",
+    },
+    "committee/held_summary": {
+        "items": [{"message_id": "<x@example.net>", "reason": "unknown", "at": "2026-03-02T10:00"}]
+    },
+    "committee/quarantined": {
+        "items": [{"archive_id": 7, "at": "2026-03-02T10:00", "error": "ValueError: bad"}]
+    },
     "council/digest": {
         "week_ending": "2026-03-09",
         "open": [

@@ -29,7 +29,7 @@ def decode_words(value: str) -> str:
     """RFC 2047 encoded words to text; undecodable parts are kept as they came."""
     try:
         return str(make_header(decode_header(value)))
-    except (UnicodeDecodeError, LookupError, ValueError):
+    except Exception:  # HeaderParseError, bad base64, unknown or NUL-bearing charsets
         return value
 
 

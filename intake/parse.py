@@ -18,7 +18,14 @@ from email.parser import BytesHeaderParser
 import mailparser
 
 from archive.cases import find_case_tag
-from archive.models import Attachment, FoundCommands, IncomingMessage, RouteKind, SenderAuth
+from archive.models import (
+    Attachment,
+    FoundCommands,
+    IncomingMessage,
+    Route,
+    RouteKind,
+    SenderAuth,
+)
 from archive.settings import Settings
 from intake.addresses import decode_words, parse_from, plain_addresses, route_message
 from intake.auth import authenticate_sender, sender_header_problem
@@ -30,7 +37,6 @@ from intake.signals import find_conflicts, find_urgent_reasons
 from intake.text import authored_text, html_to_text, sanitize_html
 
 MSGID_RE = re.compile(r"<[^<>\s]+>")
-TRACE_HEADERS = {"received", "delivered-to", "return-path", "x-original-to"}
 
 
 def parse_message(
@@ -43,7 +49,29 @@ def parse_message(
     transport: str = "smtp",
     historical: bool = False,
 ) -> IncomingMessage:
-    """Everything casebook needs to know about one delivered message."""
+    """Everything casebook needs to know about one delivered message; never raises.
+
+    Whatever goes wrong in the full parse, the message is still archived: a plainer reading
+    (headers decoded leniently, the body as text, no commands) with the failure as a defect.
+    """
+    options = dict(envelope_from=envelope_from, envelope_to=envelope_to, settings=settings,
+                   loop_id=loop_id, transport=transport, historical=historical)  # fmt: skip
+    try:
+        return _parse_fully(raw, **options)
+    except Exception as exc:  # a parser bug must never lose a message
+        return fallback_message(raw, problem=f"parser failed: {type(exc).__name__}", **options)
+
+
+def _parse_fully(
+    raw: bytes,
+    *,
+    envelope_from: str,
+    envelope_to: tuple[str, ...],
+    settings: Settings,
+    loop_id: str,
+    transport: str,
+    historical: bool,
+) -> IncomingMessage:
     sha256 = hashlib.sha256(raw).hexdigest()
     parsed, defects = _parse(raw)
     message: Message = parsed.message
@@ -91,6 +119,7 @@ def parse_message(
         raw=raw,
         sha256=sha256,
         message_id=_message_id(message, raw),
+        content_key=content_key(raw),
         envelope_from=envelope_from,
         envelope_to=envelope_to,
         route=route,
@@ -158,8 +187,7 @@ class _Fallback:
         for part in message.walk() if walk else ():
             if part.is_multipart():
                 continue
-            payload = part.get_payload(decode=True) or b""
-            text = payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+            text = decode_part(part)
             if part.get_content_type() == "text/plain":
                 self.text_plain.append(text)
             elif part.get_content_type() == "text/html":
@@ -196,12 +224,18 @@ def _own_plain_text(message: Message) -> str:
     part = _first_own_plain(message)
     if part is None:
         return ""
+    return decode_part(part).replace("\r\n", "\n")
+
+
+def decode_part(part: Message) -> str:
+    """A leaf part's text in its declared charset; an unknown or hostile charset reads as UTF-8."""
     payload = part.get_payload(decode=True) or b""
-    charset = part.get_content_charset() or "utf-8"
+    if not isinstance(payload, bytes):
+        payload = str(payload).encode("utf-8", "replace")
     try:
-        return payload.decode(charset, errors="replace").replace("\r\n", "\n")
-    except LookupError:
-        return payload.decode("utf-8", errors="replace").replace("\r\n", "\n")
+        return payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+    except (LookupError, ValueError, TypeError):  # unknown charsets, NUL bytes in the name
+        return payload.decode("utf-8", errors="replace")
 
 
 def _first_own_plain(part: Message) -> Message | None:
@@ -212,9 +246,11 @@ def _first_own_plain(part: Message) -> Message | None:
         return part
     if kind.startswith("multipart/"):
         children = part.get_payload()
+        if not isinstance(children, list):  # a multipart whose boundary never appears
+            return None
         if kind == "multipart/alternative":
             return next((c for c in children if c.get_content_type() == "text/plain"), None)
-        for child in children if isinstance(children, list) else []:
+        for child in children:
             found = _first_own_plain(child)
             if found is not None:
                 return found
@@ -260,15 +296,113 @@ def _first_id(value) -> str | None:
 
 
 def _message_id(message: Message, raw: bytes) -> str:
-    """The Message-ID, or a stable stand-in from the content (trace headers left out)."""
+    """The Message-ID, or a stable stand-in derived from the bytes (trace headers left out)."""
     found = _first_id(message.get("Message-ID"))
-    if found:
-        return found
-    digest = hashlib.sha256()
-    for name, value in message.items():
-        if name.lower() not in TRACE_HEADERS:
-            digest.update(f"{name.lower()}:{value}\n".encode("utf-8", "replace"))
-    parts = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)
-    body = parts[1] if len(parts) > 1 else b""
-    digest.update(body)
-    return f"<missing-{digest.hexdigest()[:32]}@casebook.invalid>"
+    return found or f"<missing-{content_key(raw)[:32]}@casebook.invalid>"
+
+
+TRACE_LINE_RE = re.compile(rb"^(?:received|delivered-to|return-path|x-original-to):", re.I)
+
+
+def content_key(raw: bytes) -> str:
+    """SHA-256 of the message without the trace headers each hop prepends.
+
+    Two deliveries of one message (different Received lines) share it; two different
+    messages, even header-less ones, do not.
+    """
+    lines = raw.splitlines(keepends=True)
+    start, in_trace = 0, False
+    for index, line in enumerate(lines):
+        if TRACE_LINE_RE.match(line) or (in_trace and line[:1] in (b" ", b"\t")):
+            in_trace, start = True, index + 1
+            continue
+        break
+    return hashlib.sha256(b"".join(lines[start:])).hexdigest()
+
+
+def fallback_message(
+    raw: bytes,
+    *,
+    problem: str,
+    envelope_from: str,
+    envelope_to: tuple[str, ...],
+    settings: Settings,
+    loop_id: str,
+    transport: str,
+    historical: bool,
+) -> IncomingMessage:
+    """The plainest reading of bytes the full parse could not handle: never raises.
+
+    No commands are read from it (nothing can be authenticated), and it counts as automatic
+    mail only when its envelope says so, so a report from a broken client is still a case.
+    """
+    head, body = _split_head(raw)
+    headers = _lenient_headers(head)
+    text = (body if headers else raw).decode("utf-8", "replace")[:200_000].replace("\r\n", "\n")
+    subject = " ".join(decode_words(headers.get("subject", "")).split())[:998]
+    try:
+        sender = parse_from([headers["from"]] if "from" in headers else [])
+    except Exception:  # noqa: BLE001 - the fallback itself must never raise
+        sender = parse_from([])
+    automatic = not envelope_from or envelope_from.lower().startswith("mailer-daemon")
+    route = _safe_route(envelope_to, settings)
+    return IncomingMessage(
+        raw=raw,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        message_id=_first_id(headers.get("message-id")) or _message_id(Message(), raw),
+        content_key=content_key(raw),
+        envelope_from=envelope_from,
+        envelope_to=envelope_to,
+        route=route,
+        transport=transport,
+        from_addr=sender.address,
+        from_name=sender.name,
+        from_problem=sender.problem,
+        subject=subject,
+        date=headers.get("date"),
+        in_reply_to=_first_id(headers.get("in-reply-to")),
+        references=tuple(MSGID_RE.findall(headers.get("references", ""))),
+        subject_tag=find_case_tag(subject, settings.case_prefix),
+        text=text,
+        authored=text,
+        defects=(problem, "read as plain text after a parsing failure"),
+        no_reply_reason="envelope sender is empty or a mailer daemon" if automatic else None,
+        automatic=automatic,
+        looped=loop_id in headers.get("x-casebook-loop", ""),
+        bounce_key=route.token if route.kind is RouteKind.BOUNCE else None,
+        historical=historical,
+    )
+
+
+HEADER_LINE_RE = re.compile(rb"^([!-9;-~]+):[ \t]*(.*)$")
+
+
+def _split_head(raw: bytes) -> tuple[bytes, bytes]:
+    """The header block and the body, split at the first empty line."""
+    match = re.search(rb"\r?\n\r?\n", raw)
+    return (raw[: match.start()], raw[match.end() :]) if match else (raw, b"")
+
+
+def _lenient_headers(head: bytes) -> dict[str, str]:
+    """Header name (lower case) to its first value, unfolded; {} if the block is no header."""
+    found: dict[str, str] = {}
+    current = None
+    for line in head.splitlines():
+        if line[:1] in (b" ", b"\t"):
+            if current:
+                found[current] += " " + line.strip().decode("utf-8", "replace")
+            continue
+        match = HEADER_LINE_RE.match(line)
+        if match is None:
+            return found
+        name = match.group(1).decode("ascii").lower()
+        current = None if name in found else name
+        found.setdefault(name, match.group(2).strip().decode("utf-8", "replace"))
+    return found
+
+
+def _safe_route(envelope_to: tuple[str, ...], settings: Settings) -> Route:
+    try:
+        return route_message(envelope_to, settings)
+    except Exception:  # noqa: BLE001 - the fallback itself must never raise
+        return Route(RouteKind.UNKNOWN)

@@ -1,26 +1,30 @@
-"""From the spool to the archive: parse each stored delivery and ingest it, exactly once."""
+"""From the spool to the archive: parse each stored delivery and ingest it, exactly once.
+
+Nothing accepted is lost: a message whose processing fails stays in the spool and is tried
+again later; after `MAX_ATTEMPTS` failures it is quarantined (archived as it came, with its
+bytes, acted on by nobody, the committee told). One bad message never holds up the others.
+"""
 
 from __future__ import annotations
 
 import logging
 import sqlite3
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
 from archive.db import installation_id, write_transaction
-from archive.ingest import (
-    IngestResult,
-    already_ingested,
-    ingest_message,
-    record_failed_delivery,
-)
+from archive.held import quarantine
+from archive.ingest import IngestResult, already_ingested, ingest_message, record_delivery
+from archive.models import IncomingMessage
 from archive.settings import Settings
-from intake.parse import parse_message
-from intake.spool import Spooled, read_spooled, release_spooled
+from intake.parse import fallback_message, parse_message
+from intake.spool import Spooled, defer_spooled, read_spooled, release_spooled
 
 log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 3
+RETRY_DELAY = timedelta(minutes=1)  # times the attempt number: 1 min, then 2 min
 
 
 def process_spooled(
@@ -36,63 +40,84 @@ def process_spooled(
     Messages are parsed outside any transaction, then a batch is ingested under one archive
     commit (one fsync), each message in its own savepoint so one bad message spoils nothing
     else. Only then do the rows leave the spool; a crash in between is harmless, because the
-    archive remembers which spool rows it holds.
+    archive remembers which spool rows it holds. Storage trouble (a locked or full archive)
+    is no message's fault: it propagates and the whole batch stays spooled.
     """
     loop_id = installation_id(db)
-    rows = read_spooled(spool, limit)
+    rows = read_spooled(spool, limit, clock())
     results: list[IngestResult] = []
     for start in range(0, len(rows), batch):
         chunk = rows[start : start + batch]
         parsed = [(row, _parse(row, settings, loop_id)) for row in chunk]
+        retry: dict[int, str] = {}
         with write_transaction(db):
             for row, msg in parsed:
                 if already_ingested(db, row.spool_id):
                     continue
-                try:
-                    if isinstance(msg, Exception):
-                        raise msg
-                    result = ingest_message(
-                        db,
-                        msg,
-                        settings,
-                        clock(),
-                        spool_id=row.spool_id,
-                        received_at=row.arrival.received_at,
-                    )
-                    results.append(result)
-                except Exception as exc:  # the raw bytes are kept for an operator
-                    log.error("spooled message %d could not be processed: %r", row.spool_id, exc)
-                    _keep_failed(db, row, exc, clock())
-        release_spooled(spool, [row.spool_id for row in chunk])
+                outcome = _ingest_one(db, row, msg, settings, clock())
+                if isinstance(outcome, str):
+                    retry[row.spool_id] = outcome
+                else:
+                    results.append(outcome)
+        release_spooled(spool, [row.spool_id for row in chunk if row.spool_id not in retry])
+        for row in chunk:
+            if row.spool_id in retry:
+                delay = RETRY_DELAY * (row.attempts + 1)
+                defer_spooled(spool, row.spool_id, retry[row.spool_id], clock() + delay)
     return results
 
 
-def _parse(row: Spooled, settings: Settings, loop_id: str):
-    arrival = row.arrival
+def _ingest_one(db, row: Spooled, msg: IncomingMessage, settings, now) -> IngestResult | str:
+    """The message ingested (or, at its last attempt, quarantined); else the error to retry."""
+    options = dict(spool_id=row.spool_id, received_at=row.arrival.received_at)
     try:
-        return parse_message(
-            arrival.raw,
-            envelope_from=arrival.envelope_from,
-            envelope_to=arrival.envelope_to,
-            settings=settings,
-            loop_id=loop_id,
-            transport=arrival.transport,
-            historical=arrival.transport == "import",
-        )
-    except Exception as exc:  # parse_message is meant never to raise; keep the bytes if it does
-        return exc
+        return ingest_message(db, msg, settings, now, **options)
+    except sqlite3.OperationalError:
+        raise
+    except Exception as exc:  # this message's problem: the others go on
+        error = f"{type(exc).__name__}: {exc}"
+        log.error("spooled message %d could not be processed (attempt %d of %d): %s",
+                  row.spool_id, row.attempts + 1, MAX_ATTEMPTS, error, exc_info=True)  # fmt: skip
+        if row.attempts + 1 < MAX_ATTEMPTS:
+            return error
+    try:
+        with write_transaction(db):
+            plain = _plain(row, settings, db, error)
+            result = quarantine(db, plain, settings, now, error)
+            record_delivery(db, plain, now, message_pk=result.message_pk, error=error, **options)
+    except sqlite3.OperationalError:
+        raise
+    except Exception as exc:  # not even the plain form could be stored: keep it spooled
+        log.error("spooled message %d could not be quarantined: %r", row.spool_id, exc)
+        return error
+    log.warning("spooled message %d quarantined after %d attempts; `casebook held` lists it",
+                row.spool_id, MAX_ATTEMPTS)  # fmt: skip
+    return result
 
 
-def _keep_failed(db: Database, row: Spooled, exc: Exception, now: datetime) -> None:
+def _parse(row: Spooled, settings: Settings, loop_id: str) -> IncomingMessage:
     arrival = row.arrival
-    record_failed_delivery(
-        db,
-        spool_id=row.spool_id,
-        received_at=arrival.received_at,
-        transport=arrival.transport,
+    return parse_message(
+        arrival.raw,
         envelope_from=arrival.envelope_from,
         envelope_to=arrival.envelope_to,
-        raw=arrival.raw,
-        error=f"{type(exc).__name__}: {exc}",
-        now=now,
+        settings=settings,
+        loop_id=loop_id,
+        transport=arrival.transport,
+        historical=arrival.transport == "import",
+    )
+
+
+def _plain(row: Spooled, settings: Settings, db: Database, error: str) -> IncomingMessage:
+    """The plainest reading of the bytes, for the quarantine."""
+    arrival = row.arrival
+    return fallback_message(
+        arrival.raw,
+        problem=f"quarantined: {error}"[:300],
+        envelope_from=arrival.envelope_from,
+        envelope_to=arrival.envelope_to,
+        settings=settings,
+        loop_id=installation_id(db),
+        transport=arrival.transport,
+        historical=arrival.transport == "import",
     )

@@ -41,6 +41,7 @@ class Arrival:
 class Spooled:
     spool_id: int
     arrival: Arrival
+    attempts: int = 0  # processing attempts that failed so far
 
 
 def spool_path(settings: Settings) -> Path:
@@ -60,9 +61,26 @@ def open_spool(path: Path) -> sqlite3.Connection:
             "CREATE TABLE IF NOT EXISTS imap_state (mailbox TEXT PRIMARY KEY,"
             " uidvalidity INTEGER NOT NULL, last_uid INTEGER NOT NULL)"
         )
+        _add_missing_columns(conn, RETRY_COLUMNS)
     except (sqlite3.Error, OSError) as exc:
         raise ArchiveUnavailable(f"cannot open the spool {path}: {exc}") from exc
     return conn
+
+
+# Processing attempts that failed: a message is retried later, and quarantined after a few.
+RETRY_COLUMNS = {
+    "attempts": "INTEGER NOT NULL DEFAULT 0",
+    "retry_at": "TEXT",
+    "last_error": "TEXT",
+}
+
+
+def _add_missing_columns(conn: sqlite3.Connection, columns: dict[str, str]) -> None:
+    """Spool files written by an older casebook get the columns this one needs."""
+    present = {row[1] for row in conn.execute("PRAGMA table_info(spooled)")}
+    for name, declaration in columns.items():
+        if name not in present:
+            conn.execute(f"ALTER TABLE spooled ADD COLUMN {name} {declaration}")
 
 
 def spool_arrivals(
@@ -101,16 +119,27 @@ def spool_arrivals(
     return ids
 
 
-def read_spooled(conn: sqlite3.Connection, limit: int) -> list[Spooled]:
+def read_spooled(
+    conn: sqlite3.Connection, limit: int, now: datetime | None = None
+) -> list[Spooled]:
+    """The oldest rows, leaving out those waiting to be retried after `now`."""
     rows = conn.execute(
-        "SELECT id, received_at, transport, envelope_from, envelope_to, raw FROM spooled"
-        " ORDER BY id LIMIT ?",
-        [limit],
+        "SELECT id, received_at, transport, envelope_from, envelope_to, raw, attempts"
+        " FROM spooled WHERE retry_at IS NULL OR retry_at <= ? ORDER BY id LIMIT ?",
+        [to_text(now or utc_now()), limit],
     ).fetchall()
     return [
-        Spooled(pk, Arrival(raw, sender, tuple(json.loads(to)), transport, from_text(at)))
-        for pk, at, transport, sender, to, raw in rows
+        Spooled(pk, Arrival(raw, sender, tuple(json.loads(to)), transport, from_text(at)), tries)
+        for pk, at, transport, sender, to, raw, tries in rows
     ]
+
+
+def defer_spooled(conn: sqlite3.Connection, spool_id: int, error: str, retry_at: datetime) -> None:
+    """Processing failed: count the attempt and try again at `retry_at`."""
+    conn.execute(
+        "UPDATE spooled SET attempts = attempts + 1, retry_at = ?, last_error = ? WHERE id = ?",
+        [to_text(retry_at), error[:500], spool_id],
+    )
 
 
 def count_spooled(conn: sqlite3.Connection) -> int:

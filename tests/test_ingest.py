@@ -166,7 +166,11 @@ def test_unknown_reply_token_is_held(db, settings):
         to=("conduct+aaaaaaaaaaaaaaaaaaaaaaaa@example.org",),
     )
     assert result.kind == "held" and result.held_reason == "unknown or stale reply address"
-    assert result.case_ref is None and outbox(db) == []
+    # Nothing to the sender; the committee hears of it in the day's summary of held mail.
+    assert result.case_ref is None
+    assert [(q["template"], q["audience"]) for q in outbox(db)] == [
+        ("committee/held_summary", "committee")
+    ]
 
 
 def test_tag_naming_no_case_is_held(db, settings):

@@ -74,7 +74,9 @@ def run_commands(
     found = msg.commands
     if not found.commands or msg.historical:
         return
-    if db.execute("SELECT 1 FROM command_runs WHERE message_id = ?", [msg.message_id]).fetchone():
+    # A message that reuses the ID of one whose commands ran is never a second run of them.
+    ids = [msg.message_id, msg.claimed_id or msg.message_id]
+    if db.execute("SELECT 1 FROM command_runs WHERE message_id IN (?, ?)", ids).fetchone():
         return
     actor, reason = authorize(msg, case, settings, binding)
     if actor is None:

@@ -1,0 +1,134 @@
+"""Held and quarantined mail: archived without acting on it, and never silent.
+
+A held message claims a case it cannot prove it belongs to (a stranger writing to a case, a
+stale or unknown reply address); a quarantined one could not be processed at all. Both keep
+their bytes; the committee is told, with the command that takes a held message into a case.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from archive.cases import Case, record_event
+from archive.clock import to_text
+from archive.identity import claims_taken_id, with_own_id
+from archive.models import IncomingMessage
+from archive.outbox import Audience, queue_mail, queued_by_fold_key, update_context
+from archive.settings import Settings
+from archive.store import IngestResult, store_message
+
+SUMMARY_DELAY = timedelta(days=1)  # holds that claim no case: one summary a day
+ANNOUNCED_KINDS = ("held", "unrouted")  # automatic mail (bounces, auto-replies) is only listed
+EXCERPT = 1500
+
+
+def hold(
+    db: Database,
+    msg: IncomingMessage,
+    settings: Settings,
+    now: datetime,
+    reason: str,
+    *,
+    kind: str,
+    case: Case | None = None,
+) -> IngestResult:
+    """Archive without acting: a member may `#merge` it later; never anyone's follow-up."""
+    pk = store_message(db, msg, now, kind=kind, held_reason=reason)
+    record_event(
+        db,
+        case,
+        now=now,
+        actor="intake",
+        action="message-held",
+        detail={"reason": reason, "message_id": msg.message_id},
+        message_pk=pk,
+    )
+    if kind in ANNOUNCED_KINDS and not msg.historical:
+        if case is not None:
+            _tell_case(db, msg, case, settings, now, reason)
+        else:
+            _add_to_summary(db, msg, settings, now, reason)
+    return IngestResult(pk, False, kind, case.ref if case else None, reason)
+
+
+def _tell_case(db, msg: IncomingMessage, case: Case, settings: Settings, now, reason) -> None:
+    """The case's own audience hears of mail that claims the case, in the case's thread."""
+    queue_mail(
+        db,
+        now=now,
+        domain=settings.domain,
+        template="committee/held",
+        audience=Audience.COMMITTEE,
+        case=case,
+        context={
+            "case_ref": case.ref,
+            "reason": reason,
+            "from": msg.from_addr or "an unknown sender",
+            "subject": msg.subject,
+            "message_id": msg.message_id,
+            "excerpt": msg.text[:EXCERPT],
+        },
+    )
+
+
+def _add_to_summary(db, msg: IncomingMessage, settings: Settings, now, reason: str) -> None:
+    """Holds that claim no case go into one summary a day; it names no sender or subject,
+    since nobody yet knows which members may see the message."""
+    entry = {"message_id": msg.message_id, "reason": reason, "at": to_text(now)[:16]}
+    _fold("held-summary", "committee/held_summary", entry, settings, db, now, SUMMARY_DELAY)
+
+
+def _fold(key, template, entry, settings: Settings, db, now, delay: timedelta) -> None:
+    queued = queued_by_fold_key(db, key)
+    if queued:
+        pk, context = queued
+        update_context(db, pk, {**context, "items": [*context["items"], entry]})
+        return
+    queue_mail(
+        db,
+        now=now,
+        domain=settings.domain,
+        template=template,
+        audience=Audience.COMMITTEE,
+        context={"items": [entry]},
+        not_before=now + delay,
+        fold_key=key,
+    )
+
+
+def quarantine(
+    db: Database,
+    msg: IncomingMessage,
+    settings: Settings,
+    now: datetime,
+    error: str,
+) -> IngestResult:
+    """A message whose processing kept failing: its bytes kept, nothing acted on, the
+    committee told (mail quarantined while that notice waits joins it)."""
+    if claims_taken_id(db, msg):
+        msg = with_own_id(msg)
+    reason = f"could not be processed: {error}"[:500]
+    pk = store_message(db, msg, now, kind="quarantined", held_reason=reason)
+    detail = {"message_id": msg.message_id, "error": error[:300]}
+    record_event(db, None, now=now, actor="intake", action="message-quarantined", detail=detail,
+                 message_pk=pk)  # fmt: skip
+    if not msg.historical:
+        entry = {"archive_id": pk, "at": to_text(now)[:16], "error": error[:200]}
+        _fold("quarantine", "committee/quarantined", entry, settings, db, now, timedelta(0))
+    return IngestResult(pk, False, "quarantined", None, reason)
+
+
+def list_held(db: Database) -> list[dict]:
+    """Every message archived but held or quarantined, oldest first (`casebook held`)."""
+    rows = db.execute(
+        "SELECT m.id, m.message_id, m.kind, m.held_reason, c.ref, m.from_addr, m.subject,"
+        " m.archived_at, m.defects FROM messages m LEFT JOIN cases c ON c.id = m.case_pk"
+        " WHERE m.held = 1 ORDER BY m.id"
+    )
+    keys = ("id", "message_id", "kind", "reason", "case", "from", "subject", "archived_at")
+    return [
+        {**dict(zip(keys, row[:8], strict=True)), "defects": json.loads(row[8])} for row in rows
+    ]

@@ -1,0 +1,85 @@
+"""A message's identity: the same Message-ID is the same message only when the content agrees.
+
+SPEC §2.1: copies of one message differ only in trace headers, a list's subject prefix or its
+footer. A different message that reuses an ID (a script that always sends the same one, or
+someone hoping to have a report dropped as a duplicate) is kept as a new message under an ID
+derived from its bytes, and the collision is recorded as a defect.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from sqlite_utils import Database
+
+from archive.models import IncomingMessage
+
+LIST_PREFIX_RE = re.compile(r"^\s*\[[^\]]*\]\s*")
+
+
+def find_same_message(db: Database, msg: IncomingMessage) -> tuple | None:
+    """The archived (id, kind, case_pk, held_reason) of this very message, if any."""
+    rows = db.execute(
+        "SELECT id, kind, case_pk, held_reason, from_addr, subject, date, body_text"
+        " FROM messages WHERE direction = 'in' AND (message_id = ? OR claimed_id = ?)",
+        [msg.message_id, msg.message_id],
+    ).fetchall()
+    for row in rows:
+        if same_content(row[4], row[5], row[6], row[7], msg):
+            return row[:4]
+    return None
+
+
+def claims_taken_id(db: Database, msg: IncomingMessage) -> bool:
+    row = db.execute("SELECT 1 FROM messages WHERE message_id = ?", [msg.message_id]).fetchone()
+    return row is not None
+
+
+def with_own_id(msg: IncomingMessage) -> IncomingMessage:
+    """The message under an ID of its own, remembering the one it claimed."""
+    own = f"<dup-{msg.content_key[:32]}@casebook.invalid>"
+    defect = f"Message-ID {msg.message_id} was already used by a different message"
+    return dataclasses.replace(
+        msg, message_id=own, claimed_id=msg.message_id, defects=(*msg.defects, defect)
+    )
+
+
+def same_content(
+    from_addr: str | None,
+    subject: str | None,
+    date: str | None,
+    body: str | None,
+    msg: IncomingMessage,
+) -> bool:
+    """True when `msg` is a copy of the archived message these columns describe."""
+    if (from_addr or "").lower() != (msg.from_addr or "").lower():
+        return False
+    if _squeeze(date) != _squeeze(msg.date):
+        return False
+    if not _subjects_agree(subject or "", msg.subject):
+        return False
+    return _bodies_agree(body or "", msg.text)
+
+
+def _squeeze(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def _strip_prefixes(subject: str) -> str:
+    """Without leading bracketed tags: a list's `[list-name]` and the case tag alike."""
+    while True:
+        stripped = LIST_PREFIX_RE.sub("", subject, count=1)
+        if stripped == subject:
+            return _squeeze(subject)
+        subject = stripped
+
+
+def _subjects_agree(stored: str, incoming: str) -> bool:
+    return _strip_prefixes(stored) == _strip_prefixes(incoming)
+
+
+def _bodies_agree(stored: str, incoming: str) -> bool:
+    """Equal, or one is the other plus a footer."""
+    a, b = _squeeze(stored), _squeeze(incoming)
+    return a.startswith(b) if len(a) >= len(b) else b.startswith(a)
