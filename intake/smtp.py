@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import ssl
 
 from aiosmtpd.lmtp import LMTP
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session, syntax
 
 from archive.models import RouteKind
 from archive.settings import Settings
@@ -17,6 +18,10 @@ from intake.spool import SpoolWriter
 log = logging.getLogger(__name__)
 
 TEMPORARY_FAILURE = "451 4.3.0 Message not stored; please try again later"
+TOO_BIG = "552 5.3.4 Message too big for system"
+# The stream reader's buffer, and so the longest command line. DATA lines may be longer:
+# they are read in pieces of this size.
+READ_LIMIT = 64 * 1024
 
 
 class IntakeHandler:
@@ -56,6 +61,95 @@ class IntakeHandler:
         return line
 
 
+class IntakeSMTP(SMTP):
+    """aiosmtpd's SMTP, reading DATA as Postfix's `smtpd_forbid_bare_newline = normalize` does.
+
+    aiosmtpd (1.4.6) answers 500 to a DATA line over RFC 5321's 1,000 octets and needs CR LF
+    to end a line; web-form scripts and some mailers send longer lines and bare LFs, and their
+    reports would bounce. Here a line may be as long as a whole message (552 beyond), a line
+    ending in a bare LF is taken as if it ended in CR LF, and still only <CR><LF>.<CR><LF>
+    ends DATA. Any other "end" (<LF>.<LF>, <CR>.<CR>, <LF>.<CR><LF>, <CR><LF>.<LF>) is content:
+    taking it as the end would read the rest as commands, a second message smuggled in by
+    the sender of the first (CVE-2023-51766 and its kin). aiosmtpd's DATA reader is not a
+    method of its own, so smtp_DATA is replaced whole.
+    """
+
+    line_length_limit = READ_LIMIT
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str) -> None:
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        content = await read_data(self._reader, self.data_size_limit)
+        if content is None:
+            await self.answer_data(TOO_BIG)
+            self._set_post_data_state()
+            return
+        self.envelope.content = self.envelope.original_content = content
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push("250 OK" if status is MISSING else status)
+
+    async def answer_data(self, reply: str) -> None:
+        await self.push(reply)
+
+
+class IntakeLMTP(IntakeSMTP, LMTP):
+    """The same DATA, with LMTP's greeting."""
+
+    async def answer_data(self, reply: str) -> None:
+        # LMTP answers DATA once per recipient (the handler does so for its own replies).
+        await self.push("\r\n".join(reply for _ in self.envelope.rcpt_tos))
+
+
+async def read_data(reader: asyncio.StreamReader, size_limit: int) -> bytes | None:
+    """The message up to <CR><LF>.<CR><LF>, dot-unstuffed, lines ending CR LF; None if too big.
+
+    Past the size limit the rest is still read to the end of DATA, keeping nothing, so that
+    the 552 comes in step and the session can go on.
+    """
+    data = bytearray()
+    after_crlf = True  # the DATA command ended the line before the first
+    too_big = False
+    while True:
+        line, crlf = await read_line(reader, size_limit)
+        if line == b"." and crlf and after_crlf:
+            return None if too_big else bytes(data)
+        after_crlf = crlf
+        if too_big or line is None or len(data) + len(line) + 2 > size_limit:
+            too_big = True
+            data.clear()
+            continue
+        data += line[1:] if line.startswith(b".") else line  # RFC 5321 4.5.2 transparency
+        data += b"\r\n"
+
+
+async def read_line(reader: asyncio.StreamReader, max_length: int) -> tuple[bytes | None, bool]:
+    """The next line without its end (None if over max_length), and whether it ended CR LF."""
+    line: bytearray | None = bytearray()
+    while True:
+        try:
+            piece = await reader.readuntil(b"\n")
+        except asyncio.LimitOverrunError as overrun:
+            # A piece of a long line; the last byte stays behind, so that the final piece
+            # shows whether a CR came before the LF.
+            piece = await reader.read(overrun.consumed - 1)
+        if line is not None:
+            line += piece
+            if len(line) > max_length + 2:
+                line = None  # drop it as it comes: memory stays bounded
+        if piece.endswith(b"\n"):
+            crlf = piece.endswith(b"\r\n")
+            return (None if line is None else bytes(line[: -2 if crlf else -1])), crlf
+
+
 def make_protocol_factory(settings: Settings, spool: SpoolWriter, hostname: str | None = None):
     """A factory for `loop.create_server`: SMTP or LMTP per the configuration."""
     handler = IntakeHandler(settings, spool, lmtp=settings.lmtp)
@@ -63,7 +157,7 @@ def make_protocol_factory(settings: Settings, spool: SpoolWriter, hostname: str 
     if settings.tls_cert and settings.tls_key:
         tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls_context.load_cert_chain(str(settings.tls_cert), str(settings.tls_key))
-    protocol = LMTP if settings.lmtp else SMTP
+    protocol = IntakeLMTP if settings.lmtp else IntakeSMTP
     hostname = hostname or socket.getfqdn()  # once, not per connection as aiosmtpd would
 
     def factory():
