@@ -91,6 +91,9 @@ def archive_stats(db: Database) -> dict:
             0
         ],
         "held": db.execute("SELECT COUNT(*) FROM messages WHERE held = 1").fetchone()[0],
+        "quarantined": db.execute(
+            "SELECT COUNT(*) FROM messages WHERE kind = 'quarantined'"
+        ).fetchone()[0],
         "deliveries": grouped(
             "SELECT status, COUNT(*) FROM deliveries GROUP BY status ORDER BY status"
         ),

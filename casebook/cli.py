@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     digest.add_argument("--send", action="store_true", help="queue and send this week's digest")
     digest.add_argument("--now", help="ISO 8601 time (default: the real clock)")
 
+    held = commands.add_parser("held", help="mail archived but held or quarantined")
+    held.add_argument("--json", action="store_true", help="JSON output")
+
     commands.add_parser("check-config", help="validate the configuration and the templates")
     return parser
 
@@ -411,6 +414,21 @@ def cmd_digest(args) -> int:
     return 0
 
 
+def cmd_held(args) -> int:
+    from archive.held import list_held
+
+    rows = list_held(open_archive(settings_for(args).database))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no held mail")
+    for row in rows:
+        print(f"{row['archived_at'][:16]} {row['case'] or '-':<15} {row['kind']:<12}"
+              f" {row['message_id']}\n    {row['reason']}")  # fmt: skip
+    return 0
+
+
 def cmd_check_config(args) -> int:
     from casebook.checks import check_everything
 
@@ -438,6 +456,7 @@ COMMANDS = {
     "report": cmd_report,
     "bans": cmd_bans,
     "digest": cmd_digest,
+    "held": cmd_held,
     "check-config": cmd_check_config,
 }
 

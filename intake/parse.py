@@ -82,6 +82,11 @@ def _parse_fully(
         defects.append(f"From: {sender.problem}")
     subject = _header_text(parsed, message, "Subject")
     text, html = _bodies(parsed)
+    if not text.strip() and not html and not parsed.attachments:
+        # No part could be read (a multipart whose boundary never appears): keep the raw body.
+        text = _split_head(raw)[1].decode("utf-8", "replace")[:200_000].replace("\r\n", "\n")
+        if text.strip():
+            defects.append("no readable part: the body is shown as it came")
     authored = authored_text(text)
     rule = check_reply_rules(
         message,
