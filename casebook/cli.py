@@ -186,8 +186,9 @@ def cmd_import(args) -> int:
         except OSError as exc:
             raise UserError(f"cannot read: {exc}") from None
     resumed = f" (resumed after {report.skipped_bytes} bytes)" if report.skipped_bytes else ""
+    quarantined = f", {report.quarantined} quarantined" if report.quarantined else ""
     print(f"{report.read} messages read: {report.new} new,"
-          f" {report.duplicates} already archived{resumed}")  # fmt: skip
+          f" {report.duplicates} already archived{quarantined}{resumed}")  # fmt: skip
     return 0
 
 

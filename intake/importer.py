@@ -7,8 +7,10 @@ remembered after every committed batch, so a re-run continues where it stopped).
 
 from __future__ import annotations
 
+import logging
 import mailbox
 import re
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,10 +19,14 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from archive.db import installation_id, write_transaction
-from archive.ingest import ingest_message
+from archive.held import quarantine
+from archive.ingest import ingest_message, record_delivery
 from archive.settings import Settings
+from archive.store import IngestResult
 from intake.addresses import stored_envelope_sender
-from intake.parse import parse_message
+from intake.parse import fallback_message, parse_message
+
+log = logging.getLogger(__name__)
 
 BATCH = 200
 FROM_LINE = re.compile(rb"^From ")
@@ -32,6 +38,7 @@ class ImportReport:
     read: int = 0
     new: int = 0
     duplicates: int = 0
+    quarantined: int = 0
     skipped_bytes: int = 0
 
 
@@ -87,7 +94,7 @@ def _import_mbox(db, settings, path: Path, now, loop_id, report, progress) -> No
     start = int(row[0]) if row else 0
     size = path.stat().st_size
     report.skipped_bytes += start
-    if progress:
+    if progress is not None:
         progress.reset(total=size)
         progress.update(start)
     batch: list[bytes] = []
@@ -96,24 +103,24 @@ def _import_mbox(db, settings, path: Path, now, loop_id, report, progress) -> No
         batch.append(raw)
         if len(batch) >= BATCH:
             _ingest_batch(db, settings, batch, now, loop_id, report, key, offset)
-            if progress:
+            if progress is not None:
                 progress.update(offset - last)
             last, batch = offset, []
     if batch:
         _ingest_batch(db, settings, batch, now, loop_id, report, key, size)
-        if progress:
+        if progress is not None:
             progress.update(size - last)
 
 
 def _import_maildir(db, settings, path: Path, now, loop_id, report, progress) -> None:
     box = mailbox.Maildir(str(path), factory=None, create=False)
     keys = sorted(box.keys())
-    if progress:
+    if progress is not None:
         progress.reset(total=len(keys))
     for start in range(0, len(keys), BATCH):
         chunk = [box.get_bytes(k) for k in keys[start : start + BATCH]]
         _ingest_batch(db, settings, chunk, now, loop_id, report, None, None)
-        if progress:
+        if progress is not None:
             progress.update(len(chunk))
 
 
@@ -122,8 +129,10 @@ def _ingest_batch(db, settings, raws, now, loop_id, report, key, offset) -> None
     with write_transaction(db):
         for msg in parsed:
             report.read += 1
-            result = ingest_message(db, msg, settings, now)
-            if result.duplicate:
+            result = _ingest_or_quarantine(db, settings, msg, now, loop_id)
+            if result.kind == "quarantined":
+                report.quarantined += 1
+            elif result.duplicate:
                 report.duplicates += 1
             else:
                 report.new += 1
@@ -133,6 +142,25 @@ def _ingest_batch(db, settings, raws, now, loop_id, report, key, offset) -> None
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [key, str(offset)],
             )
+
+
+def _ingest_or_quarantine(db, settings: Settings, msg, now, loop_id: str) -> IngestResult:
+    """One message that cannot be archived normally must not stop the import."""
+    try:
+        return ingest_message(db, msg, settings, now)
+    except sqlite3.OperationalError:
+        raise  # the archive's trouble, not this message's
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        log.error("imported message %s quarantined: %s", msg.message_id, error)
+    plain = fallback_message(msg.raw, problem=f"quarantined: {error}"[:300],
+                             envelope_from=msg.envelope_from, envelope_to=msg.envelope_to,
+                             settings=settings, loop_id=loop_id, transport="import",
+                             historical=True)  # fmt: skip
+    with write_transaction(db):
+        result = quarantine(db, plain, settings, now, error)
+        record_delivery(db, plain, now, None, None, message_pk=result.message_pk, error=error)
+    return result
 
 
 def _parse(raw: bytes, settings: Settings, loop_id: str):

@@ -64,3 +64,34 @@ def test_the_real_corpus_imports(tmp_path, db, settings):
     report = import_paths(db, settings, [head], T0)
     assert report.read == expected > 100
     assert archive_stats(db)["messages"] == report.new
+
+
+def test_import_command_as_an_operator_runs_it(config_path, tmp_path):
+    """`casebook import` itself, stdin and stderr not a terminal (it crashed on every call)."""
+    mbox = tmp_path / "list.mbox"
+    make_mbox(mbox, [fixture_bytes("plain_report.eml"), fixture_bytes("nul_in_charset.eml")])
+    result = casebook("-c", str(config_path), "import", str(mbox))
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().strip() == "2 messages read: 2 new, 0 already archived"
+    assert b"Traceback" not in result.stderr
+
+
+def test_a_message_that_cannot_be_archived_does_not_stop_an_import(
+    tmp_path, db, settings, monkeypatch
+):
+    from intake import importer
+
+    real_ingest = importer.ingest_message
+
+    def ingest(db_, msg, *args):  # a fault while archiving one message only
+        if msg.message_id == "<plain-report-1@example.net>":
+            raise RuntimeError("simulated fault")
+        return real_ingest(db_, msg, *args)
+
+    monkeypatch.setattr(importer, "ingest_message", ingest)
+    mbox = tmp_path / "list.mbox"
+    names = ("checklist_report.eml", "plain_report.eml", "html_only_report.eml")
+    make_mbox(mbox, [fixture_bytes(n) for n in names])
+    report = import_paths(db, settings, [mbox], T0)
+    assert (report.read, report.new, report.quarantined) == (3, 2, 1)
+    assert archive_stats(db)["quarantined"] == 1 and archive_stats(db)["outbox"] == {}
