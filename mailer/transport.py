@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from archive.settings import Relay
 
@@ -41,6 +43,12 @@ class RelaySession:
                 self._smtp.close()
             self._smtp = None
 
+    def abort(self) -> None:
+        """Drop the connection without a word: after an unexpected error its state is unknown."""
+        if self._smtp is not None:
+            self._smtp.close()
+            self._smtp = None
+
     def _connect(self) -> smtplib.SMTP:
         relay = self.relay
         smtp = smtplib.SMTP(relay.host, relay.port, timeout=relay.timeout)
@@ -54,10 +62,23 @@ class RelaySession:
         return smtp
 
     def send(self, envelope_from: str, recipients: tuple[str, ...], raw: bytes) -> None:
+        with self._errors_sorted():
+            refused = self._connection().sendmail(envelope_from, list(recipients), raw)
+        if refused:
+            _raise_for(min(code for code, _ in refused.values()), _describe(refused))
+
+    def _connection(self) -> smtplib.SMTP:
+        if self._smtp is None:
+            self._smtp = self._connect()
+        return self._smtp
+
+    @contextmanager
+    def _errors_sorted(self) -> Iterator[None]:
+        """SMTP errors as temporary or permanent; after any error the connection is dropped,
+        since a transaction left open (MAIL accepted, RCPT never written) would make the next
+        item's MAIL fail with 503."""
         try:
-            if self._smtp is None:
-                self._smtp = self._connect()
-            refused = self._smtp.sendmail(envelope_from, list(recipients), raw)
+            yield
         except smtplib.SMTPRecipientsRefused as exc:
             self.close()
             codes = [code for code, _ in exc.recipients.values()]
@@ -71,8 +92,9 @@ class RelaySession:
         except (TimeoutError, smtplib.SMTPException, OSError, ssl.SSLError) as exc:
             self.close()
             raise RelayUnreachable(f"relay unreachable: {exc}") from None
-        if refused:
-            _raise_for(min(code for code, _ in refused.values()), _describe(refused))
+        except BaseException:
+            self.abort()
+            raise
 
 
 def _describe(refused: dict) -> str:
