@@ -30,6 +30,9 @@ from mailer.transport import PermanentFailure, RelaySession, RelayUnreachable, T
 log = logging.getLogger(__name__)
 LEASE = "mailer"
 LEASE_TTL = timedelta(minutes=2)
+# An item that raised something unexpected this many times is failed: a bug that hits one
+# item every time must not have it retried first forever.
+CRASH_ATTEMPTS = 3
 
 
 @dataclass
@@ -86,10 +89,25 @@ def send_due(
                 if not acquire_lease(db, LEASE, holder, wall_clock(), LEASE_TTL, holder_is_dead):
                     report.busy = True
                     break
-                unreachable = _send_item(db, settings, env, relay, item, now, loop_id, report)
+                unreachable = _send_isolated(db, settings, env, relay, item, now, loop_id, report)
     finally:
         release_lease(db, LEASE, holder)
     return report
+
+
+def _send_isolated(db, settings, env, relay, item: OutboxItem, now, loop_id, report) -> str | None:
+    """`_send_item`, with anything unexpected kept to this item so the sweep goes on."""
+    try:
+        return _send_item(db, settings, env, relay, item, now, loop_id, report)
+    except Exception as exc:
+        log.exception("outbox %s (%s): unexpected error", item.message_id, item.template)
+        error = f"unexpected {type(exc).__name__}: {exc}"
+        if item.attempts + 1 >= CRASH_ATTEMPTS:
+            fail_item(db, item, f"gave up after {CRASH_ATTEMPTS} attempts: {error}", settings, now)
+            report.failed += 1
+        else:
+            _postpone_or_fail(db, settings, item, error, now, report)
+        return None
 
 
 def _send_item(db, settings, env, relay, item: OutboxItem, now, loop_id, report) -> str | None:
