@@ -61,9 +61,24 @@ class RelaySession:
             smtp.login(relay.username, relay.password() or "")
         return smtp
 
-    def send(self, envelope_from: str, recipients: tuple[str, ...], raw: bytes) -> None:
+    def offers_smtputf8(self) -> bool:
+        """Whether the relay announced SMTPUTF8 in its EHLO (connecting if need be)."""
         with self._errors_sorted():
-            refused = self._connection().sendmail(envelope_from, list(recipients), raw)
+            return self._connection().has_extn("smtputf8")
+
+    def send(
+        self,
+        envelope_from: str,
+        recipients: tuple[str, ...],
+        raw: bytes,
+        *,
+        smtputf8: bool = False,
+    ) -> None:
+        options = ["SMTPUTF8"] if smtputf8 else []
+        with self._errors_sorted():
+            refused = self._connection().sendmail(
+                envelope_from, list(recipients), raw, mail_options=options
+            )
         if refused:
             _raise_for(min(code for code, _ in refused.values()), _describe(refused))
 
@@ -89,6 +104,9 @@ class RelaySession:
         except smtplib.SMTPResponseException as exc:
             self.close()
             _raise_for(exc.smtp_code, f"{exc.smtp_code} {exc.smtp_error!r}")
+        except smtplib.SMTPNotSupportedError as exc:
+            self.close()
+            raise PermanentFailure(f"the relay cannot take this message: {exc}") from None
         except (TimeoutError, smtplib.SMTPException, OSError, ssl.SSLError) as exc:
             self.close()
             raise RelayUnreachable(f"relay unreachable: {exc}") from None

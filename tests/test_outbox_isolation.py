@@ -4,20 +4,41 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import smtplib
+import time
 from datetime import timedelta
 
 import pytest
 
+from archive.cases import find_case
 from archive.db import open_archive
 from archive.settings import load_settings
 from mailer.send import send_due
 from mailer.transport import RelaySession
 from tests.conftest import ROOT, T0, RelaySink, write_config
-from tests.helpers import deliver
+from tests.helpers import deliver, events
 
 IDN_REPORTER = "rité@exämple.net"
+IDN_DOMAIN_REPORTER = "rita@exämple.net"
 ACK_SUBJECT = "We received your report"
 PROBLEM_SUBJECT = "could not be delivered"
+
+
+@pytest.fixture
+def utf8_relay():
+    sink = RelaySink(enable_SMTPUTF8=True)
+    sink.controller.start()
+    yield sink
+    sink.controller.stop()
+
+
+@pytest.fixture
+def ascii_relay():
+    """A relay without SMTPUTF8 (aiosmtpd's Controller, and so `relay`, offers it by default)."""
+    sink = RelaySink(enable_SMTPUTF8=False)
+    sink.controller.start()
+    yield sink
+    sink.controller.stop()
 
 
 @pytest.fixture
@@ -67,6 +88,53 @@ def problem_notices(sink: RelaySink, case_ref: str) -> list:
         for m in sink.to("conduct-committee@lists.example.org")
         if PROBLEM_SUBJECT in m["Subject"] and case_ref in m["Subject"]
     ]
+
+
+def test_idn_ack_first_in_the_outbox_goes_with_smtputf8_and_the_others_go_too(
+    archive_for, utf8_relay
+):
+    db, settings = archive_for(utf8_relay)
+    three_reports(db, settings)
+    report = send(db, settings)
+    assert (report.sent, report.failed, report.postponed) == (6, 0, 0)
+    assert len(acks_to(utf8_relay, "sam@example.net")) == 1
+    assert len(acks_to(utf8_relay, "tom@example.net")) == 1
+    [ack] = acks_to(utf8_relay, IDN_REPORTER)  # the envelope recipient, as the reporter wrote it
+    assert ack["To"] == IDN_REPORTER
+    assert ack["Subject"] == f"[CoC-2026-001] {ACK_SUBJECT}"
+    assert find_case(db, "CoC-2026-001").state == "acknowledged"
+
+
+def test_idn_ack_without_smtputf8_at_the_relay_fails_alone_and_the_committee_is_told(
+    archive_for, ascii_relay
+):
+    relay = ascii_relay
+    db, settings = archive_for(relay)
+    three_reports(db, settings)
+    report = send(db, settings)
+    assert (report.sent, report.failed) == (5, 1)
+    assert len(acks_to(relay, "sam@example.net")) == 1
+    assert len(acks_to(relay, "tom@example.net")) == 1
+    status, _, error = status_of(db, IDN_REPORTER)
+    assert status == "failed" and "SMTPUTF8" in error
+    assert all(rcpts[0].isascii() for _, rcpts, _, _ in relay.messages)
+    send(db, settings)
+    [notice] = problem_notices(relay, "CoC-2026-001")
+    assert "reporter may never have received it" in notice.get_content()
+    assert "SMTPUTF8" in notice.get_content()
+    assert find_case(db, "CoC-2026-001").state == "received"  # still a case, not acknowledged
+    assert "delivery-failed" in events(db, "CoC-2026-001")
+
+
+def test_idn_domain_goes_as_idna_when_the_relay_has_no_smtputf8(archive_for, ascii_relay):
+    relay = ascii_relay
+    db, settings = archive_for(relay)
+    three_reports(db, settings, first=IDN_DOMAIN_REPORTER)
+    assert send(db, settings).sent == 6
+    ascii_form = "rita@xn--exmple-cua.net"
+    [ack] = acks_to(relay, ascii_form)
+    assert ack["To"] == ascii_form
+    assert find_case(db, "CoC-2026-001").state == "acknowledged"
 
 
 def test_a_template_that_raises_for_one_item_fails_that_item_only(archive_for, relay, tmp_path):
@@ -136,3 +204,26 @@ def test_a_connection_broken_mid_transaction_does_not_poison_the_next_send(tmp_p
         session.send("conduct-bounces@example.org", ("sam@example.net",), raw)
     relay.wait_for(1)
     assert relay.messages[0][1] == ["sam@example.net"]
+
+
+def test_serve_acknowledges_an_ascii_reporter_after_an_smtputf8_report(serve, relay):
+    idn = (
+        f"From: Rité <{IDN_REPORTER}>\r\nTo: conduct@example.org\r\n"
+        "Subject: Problem in the chat\r\nMessage-ID: <idn-1@exämple.net>\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        "Someone was rude to me in the chat yesterday.\r\n"
+    ).encode()
+    ascii_report = (
+        b"From: Sam <sam@example.net>\r\nTo: conduct@example.org\r\n"
+        b"Subject: Problem on the forum\r\nMessage-ID: <ascii-1@example.net>\r\n\r\n"
+        b"Someone was rude to me on the forum yesterday.\r\n"
+    )
+    with smtplib.SMTP("127.0.0.1", serve.port, timeout=10) as client:
+        client.sendmail(IDN_REPORTER, ["conduct@example.org"], idn, mail_options=["SMTPUTF8"])
+        client.sendmail("sam@example.net", ["conduct@example.org"], ascii_report)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not acks_to(relay, "sam@example.net"):
+        time.sleep(0.05)
+    assert len(acks_to(relay, "sam@example.net")) == 1, serve.output()
+    relay.wait_for(4)  # and, this relay offering SMTPUTF8, Rité's ack and both new-case notices
+    assert len(acks_to(relay, IDN_REPORTER)) == 1
