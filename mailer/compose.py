@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, SMTPUTF8
 from email.utils import format_datetime
 
 LOOP_HEADER = "X-Casebook-Loop"
@@ -28,6 +28,41 @@ class Outgoing:
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
     case_ref: str | None = None
+    utf8: bool = False  # addresses in UTF-8 (RFC 6532), for a relay that takes SMTPUTF8
+
+
+class NeedsSmtputf8(Exception):
+    """An address only SMTPUTF8 can carry (a non-ASCII local part), and the relay lacks it."""
+
+
+def needs_smtputf8(*addresses: str | None) -> bool:
+    return not all(a.isascii() for a in addresses if a)
+
+
+def ascii_address(address: str) -> str:
+    """The address as plain ASCII SMTP takes it: an internationalised domain as IDNA (xn--)."""
+    if address.isascii():
+        return address
+    local, _, domain = address.rpartition("@")
+    if not local.isascii():
+        raise NeedsSmtputf8(
+            f"{address}: a non-ASCII local part needs SMTPUTF8, which the relay does not offer"
+        )
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError as exc:
+        raise NeedsSmtputf8(f"{address}: the domain has no ASCII (IDNA) form: {exc}") from None
+
+
+def ascii_outgoing(out: Outgoing) -> Outgoing:
+    """The same message with every address in ASCII, for a relay without SMTPUTF8."""
+    return replace(
+        out,
+        from_addr=ascii_address(out.from_addr),
+        to=tuple(ascii_address(a) for a in out.to),
+        reply_to=ascii_address(out.reply_to) if out.reply_to else None,
+        utf8=False,
+    )
 
 
 def one_line(value: str) -> str:
@@ -54,7 +89,7 @@ def sign_message(raw: bytes, domain: str, selector: str, key: bytes) -> bytes:
 
 
 def compose_message(out: Outgoing) -> bytes:
-    msg = EmailMessage(policy=SMTP)
+    msg = EmailMessage(policy=SMTPUTF8 if out.utf8 else SMTP)
     msg["From"] = Address(display_name=one_line(out.from_name), addr_spec=out.from_addr)
     msg["To"] = ", ".join(one_line(a) for a in out.to)
     if out.reply_to:

@@ -10,7 +10,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlite_utils import Database
@@ -22,7 +22,15 @@ from archive.leases import acquire_lease, release_lease
 from archive.outbox import OutboxItem, due_mail, retry_delay, sent_copies
 from archive.sending import fail_item, finish_item, postpone_item, record_copy, withhold_item
 from archive.settings import Settings
-from mailer.compose import Outgoing, compose_message, sign_message
+from mailer.compose import (
+    NeedsSmtputf8,
+    Outgoing,
+    ascii_address,
+    ascii_outgoing,
+    compose_message,
+    needs_smtputf8,
+    sign_message,
+)
 from mailer.recipients import Copy, Undeliverable, resolve_copies
 from mailer.render import Rendered, TemplateProblem, make_environment, render_template
 from mailer.transport import PermanentFailure, RelaySession, RelayUnreachable, TemporaryFailure
@@ -30,6 +38,9 @@ from mailer.transport import PermanentFailure, RelaySession, RelayUnreachable, T
 log = logging.getLogger(__name__)
 LEASE = "mailer"
 LEASE_TTL = timedelta(minutes=2)
+# An item that raised something unexpected this many times is failed: a bug that hits one
+# item every time must not have it retried first forever.
+CRASH_ATTEMPTS = 3
 
 
 @dataclass
@@ -86,10 +97,25 @@ def send_due(
                 if not acquire_lease(db, LEASE, holder, wall_clock(), LEASE_TTL, holder_is_dead):
                     report.busy = True
                     break
-                unreachable = _send_item(db, settings, env, relay, item, now, loop_id, report)
+                unreachable = _send_isolated(db, settings, env, relay, item, now, loop_id, report)
     finally:
         release_lease(db, LEASE, holder)
     return report
+
+
+def _send_isolated(db, settings, env, relay, item: OutboxItem, now, loop_id, report) -> str | None:
+    """`_send_item`, with anything unexpected kept to this item so the sweep goes on."""
+    try:
+        return _send_item(db, settings, env, relay, item, now, loop_id, report)
+    except Exception as exc:
+        log.exception("outbox %s (%s): unexpected error", item.message_id, item.template)
+        error = f"unexpected {type(exc).__name__}: {exc}"
+        if item.attempts + 1 >= CRASH_ATTEMPTS:
+            fail_item(db, item, f"gave up after {CRASH_ATTEMPTS} attempts: {error}", settings, now)
+            report.failed += 1
+        else:
+            _postpone_or_fail(db, settings, item, error, now, report)
+        return None
 
 
 def _send_item(db, settings, env, relay, item: OutboxItem, now, loop_id, report) -> str | None:
@@ -110,7 +136,7 @@ def _send_item(db, settings, env, relay, item: OutboxItem, now, loop_id, report)
     except TemporaryFailure as exc:
         _postpone_or_fail(db, settings, item, str(exc), now, report)
         return None
-    except (PermanentFailure, Undeliverable, TemplateProblem) as exc:
+    except (PermanentFailure, Undeliverable, TemplateProblem, NeedsSmtputf8) as exc:
         log.warning("outbox %s (%s) failed: %s", item.message_id, item.template, exc)
         fail_item(db, item, str(exc), settings, now)
         report.failed += 1
@@ -133,9 +159,32 @@ def _postpone_or_fail(db, settings: Settings, item: OutboxItem, error: str, now,
 
 def _send_copy(db, settings, env, relay, item: OutboxItem, copy: Copy, now, loop_id) -> None:
     case = get_case(db, item.case_pk) if item.case_pk else None
-    context = template_context(settings, item, copy)
-    rendered: Rendered = render_template(env, item.template, context)
-    outgoing = Outgoing(
+    rendered: Rendered = render_template(env, item.template, template_context(settings, item, copy))
+    outgoing = _outgoing(settings, item, copy, rendered, now, loop_id, case.ref if case else None)
+    outgoing, envelope_from = fit_for_relay(relay, outgoing, bounce_address(settings, item))
+    raw = compose_message(outgoing)
+    signing = settings.dkim_signing
+    if signing is not None:
+        raw = sign_message(raw, signing.domain, signing.selector, signing.key_file.read_bytes())
+    relay.send(envelope_from, outgoing.to, raw, smtputf8=outgoing.utf8)
+    record_copy(
+        db,
+        item,
+        recipient=copy.key,
+        message_id=copy.message_id,
+        raw=raw,
+        to_addrs=list(outgoing.to),
+        subject=rendered.subject,
+        from_addr=outgoing.from_addr,
+        text=rendered.text,
+        now=now,
+    )
+
+
+def _outgoing(
+    settings, item: OutboxItem, copy: Copy, rendered: Rendered, now, loop_id, case_ref
+) -> Outgoing:
+    return Outgoing(
         from_name=str(item.context.get("from_name") or settings.committee_name),
         from_addr=settings.reports,
         to=copy.to,
@@ -149,25 +198,18 @@ def _send_copy(db, settings, env, relay, item: OutboxItem, copy: Copy, now, loop
         reply_to=copy.reply_to,
         in_reply_to=item.in_reply_to,
         references=item.refs,
-        case_ref=case.ref if case else None,
+        case_ref=case_ref,
     )
-    raw = compose_message(outgoing)
-    signing = settings.dkim_signing
-    if signing is not None:
-        raw = sign_message(raw, signing.domain, signing.selector, signing.key_file.read_bytes())
-    relay.send(bounce_address(settings, item), copy.to, raw)
-    record_copy(
-        db,
-        item,
-        recipient=copy.key,
-        message_id=copy.message_id,
-        raw=raw,
-        to_addrs=list(copy.to),
-        subject=rendered.subject,
-        from_addr=settings.reports,
-        text=rendered.text,
-        now=now,
-    )
+
+
+def fit_for_relay(relay: RelaySession, out: Outgoing, envelope_from: str) -> tuple[Outgoing, str]:
+    """UTF-8 addresses with SMTPUTF8 when one needs it and the relay offers it; otherwise
+    every address in ASCII (IDNA domains), or NeedsSmtputf8 for a non-ASCII local part."""
+    if not needs_smtputf8(envelope_from, out.from_addr, out.reply_to, *out.to):
+        return out, envelope_from
+    if relay.offers_smtputf8():
+        return replace(out, utf8=True), envelope_from
+    return ascii_outgoing(out), ascii_address(envelope_from)
 
 
 def template_context(settings: Settings, item: OutboxItem, copy: Copy) -> dict:

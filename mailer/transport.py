@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from archive.settings import Relay
 
@@ -41,6 +43,12 @@ class RelaySession:
                 self._smtp.close()
             self._smtp = None
 
+    def abort(self) -> None:
+        """Drop the connection without a word: after an unexpected error its state is unknown."""
+        if self._smtp is not None:
+            self._smtp.close()
+            self._smtp = None
+
     def _connect(self) -> smtplib.SMTP:
         relay = self.relay
         smtp = smtplib.SMTP(relay.host, relay.port, timeout=relay.timeout)
@@ -53,11 +61,39 @@ class RelaySession:
             smtp.login(relay.username, relay.password() or "")
         return smtp
 
-    def send(self, envelope_from: str, recipients: tuple[str, ...], raw: bytes) -> None:
+    def offers_smtputf8(self) -> bool:
+        """Whether the relay announced SMTPUTF8 in its EHLO (connecting if need be)."""
+        with self._errors_sorted():
+            return self._connection().has_extn("smtputf8")
+
+    def send(
+        self,
+        envelope_from: str,
+        recipients: tuple[str, ...],
+        raw: bytes,
+        *,
+        smtputf8: bool = False,
+    ) -> None:
+        options = ["SMTPUTF8"] if smtputf8 else []
+        with self._errors_sorted():
+            refused = self._connection().sendmail(
+                envelope_from, list(recipients), raw, mail_options=options
+            )
+        if refused:
+            _raise_for(min(code for code, _ in refused.values()), _describe(refused))
+
+    def _connection(self) -> smtplib.SMTP:
+        if self._smtp is None:
+            self._smtp = self._connect()
+        return self._smtp
+
+    @contextmanager
+    def _errors_sorted(self) -> Iterator[None]:
+        """SMTP errors as temporary or permanent; after any error the connection is dropped,
+        since a transaction left open (MAIL accepted, RCPT never written) would make the next
+        item's MAIL fail with 503."""
         try:
-            if self._smtp is None:
-                self._smtp = self._connect()
-            refused = self._smtp.sendmail(envelope_from, list(recipients), raw)
+            yield
         except smtplib.SMTPRecipientsRefused as exc:
             self.close()
             codes = [code for code, _ in exc.recipients.values()]
@@ -68,11 +104,15 @@ class RelaySession:
         except smtplib.SMTPResponseException as exc:
             self.close()
             _raise_for(exc.smtp_code, f"{exc.smtp_code} {exc.smtp_error!r}")
+        except smtplib.SMTPNotSupportedError as exc:
+            self.close()
+            raise PermanentFailure(f"the relay cannot take this message: {exc}") from None
         except (TimeoutError, smtplib.SMTPException, OSError, ssl.SSLError) as exc:
             self.close()
             raise RelayUnreachable(f"relay unreachable: {exc}") from None
-        if refused:
-            _raise_for(min(code for code, _ in refused.values()), _describe(refused))
+        except BaseException:
+            self.abort()
+            raise
 
 
 def _describe(refused: dict) -> str:
