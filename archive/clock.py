@@ -26,6 +26,8 @@ def parse_now(text: str, zone: ZoneInfo) -> datetime:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(f"not an ISO 8601 date and time: {text!r}") from None
+    if not 1970 <= moment.year <= 9000:  # casebook adds weeks and years to it
+        raise ValueError(f"{text!r} is out of range (years 1970 to 9000)")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment.astimezone(UTC)

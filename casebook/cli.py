@@ -33,18 +33,37 @@ class UserError(Exception):
         self.code = code
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit 64 (EX_USAGE), as sysexits asks."""
+
+    def error(self, message: str):
+        self.exit(EX_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def installed_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("casebook-coc")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="casebook",
         description="A Code of Conduct committee's casework over plain email.",
     )
+    parser.add_argument("--version", action="version", version=f"casebook {installed_version()}")
     parser.add_argument(
         "-c",
         "--config",
         help=f"configuration file (default: $CASEBOOK_CONFIG, else {DEFAULT_CONFIG})",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=Parser
+    )
 
     serve = commands.add_parser("serve", help="run intake, the mailer and the scheduler")
     serve.add_argument(
@@ -113,6 +132,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        code = run(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not as noise at exit
+        return code
+    except BrokenPipeError:  # `casebook cases | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def run(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -137,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         return EX_TEMPFAIL if args.command == "ingest" else 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        raise  # main's to handle, not an internal error
     except Exception as exc:  # never a traceback for the user; the log has the details
         logging.getLogger("casebook").debug("internal error", exc_info=True)
         print(f"casebook: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -197,7 +228,9 @@ def cmd_tick(args) -> int:
 
     settings = settings_for(args)
     now = _now(args.now, settings)
-    print(run_tick(settings, now))
+    summary, noteworthy = run_tick(settings, now)
+    if noteworthy or args.verbose:  # cron mails whatever is printed: nothing when all is well
+        print(summary)
     return 0
 
 

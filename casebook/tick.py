@@ -15,26 +15,29 @@ from intake.spool import open_spool, spool_path
 from mailer.send import send_due
 
 
-def run_tick(settings: Settings, now: datetime) -> str:
+def run_tick(settings: Settings, now: datetime) -> tuple[str, bool]:
+    """One sweep; what it did, and whether an operator should hear of it (failures, late
+    deadlines, another sender busy, IMAP unreadable)."""
     db = open_archive(settings.database)
     recheck_conflicts(db, settings, now)
     spool = open_spool(spool_path(settings))
-    polled = ""
+    polled, imap_trouble = "", False
     if settings.imap:
         try:
             polled = f"{poll_imap(settings, spool, now)} fetched by IMAP; "
         except ImapUnavailable as exc:
-            polled = f"IMAP not read ({exc}); "
+            polled, imap_trouble = f"IMAP not read ({exc}); ", True
     processed = process_spooled(db, spool, settings, lambda: now)
     fired = fire_due(db, settings, now)
     digests = send_digest_if_due(db, settings, now)
     report = send_due(db, settings, now)
     busy = " (another sender holds the lease)" if report.busy else ""
     late = sum(f.late for f in fired)
+    noteworthy = bool(report.failed or report.busy or late or imap_trouble)
     return (
         f"{polled}processed {len(processed)} message(s); {len(fired)} deadline(s) fired"
         f"{f' ({late} late)' if late else ''};"
         f"{' weekly digest queued;' if digests else ''}"
         f" mail: {report.sent} sent,"
         f" {report.postponed} postponed, {report.failed} failed{busy}"
-    )
+    ), noteworthy

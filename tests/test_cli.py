@@ -71,7 +71,9 @@ def test_ingest_from_stdin_then_tick_sends(config_path, relay):
     assert tick.returncode == 0
     assert "2 deadline(s) fired (2 late)" in tick.stdout.decode()
     again = casebook("-c", str(config_path), "tick", "--now", later)
-    assert "0 deadline(s) fired" in again.stdout.decode() and "0 sent" in again.stdout.decode()
+    assert again.returncode == 0 and again.stdout == b""  # quiet: cron mails nothing
+    verbose = casebook("-c", str(config_path), "-v", "tick", "--now", later).stdout.decode()
+    assert "0 deadline(s) fired" in verbose and "0 sent" in verbose
     acks = [m for m in relay.to("rita@example.net") if "We received" in m["Subject"]]
     assert len(acks) == 1
 
@@ -141,7 +143,28 @@ def test_user_errors_are_one_line(config_path, tmp_path):
     assert_clean_error(
         casebook("-c", str(tmp_path / "missing.toml"), "cases"), 78, "no such configuration file"
     )
-    assert_clean_error(casebook("frobnicate"), 2, "invalid choice")
+    assert_clean_error(
+        casebook("-c", str(config_path), "tick", "--now", "0001-01-01T00:00"), 64, "out of range"
+    )
+    for bad in (["frobnicate"], ["-c", str(config_path), "cases", "--bogus"], ["show"]):
+        result = casebook(*bad)
+        assert_clean_error(result, 64, "casebook")
+        assert len(result.stderr.decode().strip().splitlines()) == 1, result.stderr
+
+
+def test_version_and_a_closed_pipe(config_path):
+    version = casebook("--version")
+    assert version.returncode == 0 and version.stdout.decode().startswith("casebook 0.")
+    # `casebook … | head`: the reader goes away; no "internal error", no traceback.
+    for command in (["cases"], ["--help"]):
+        with subprocess.Popen(
+            [sys.executable, "-m", "casebook.cli", "-c", str(config_path), *command],
+            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        ) as process:  # fmt: skip
+            process.stdout.close()
+            stderr = process.stderr.read().decode()
+            assert process.wait(timeout=60) in (0, 141), stderr
+        assert "rror" not in stderr and "Traceback" not in stderr, stderr
 
 
 def test_bans_and_digest_commands(tmp_path, relay):

@@ -114,15 +114,15 @@ def test_new_mail_is_polled_once_into_cases(tmp_path, dovecot):
     settings = imap_settings(tmp_path, dovecot)
     append(dovecot, b"Return-Path: <rita@example.net>\r\n" + fixture_bytes("plain_report.eml"),
            fixture_bytes("checklist_report.eml"))  # fmt: skip
-    summary = run_tick(settings, T0)
+    summary, _ = run_tick(settings, T0)
     assert summary.startswith("2 fetched by IMAP; processed 2 message(s)")
     db = open_archive(settings.database)
     assert archive_stats(db)["cases"] == {"received": 2}
     reporters = {row[0] for row in db.execute("SELECT envelope_from FROM deliveries")}
     assert reporters == {"rita@example.net", "chris@example.net"}  # Return-Path, else From
-    assert run_tick(settings, T0).startswith("0 fetched by IMAP")
+    assert run_tick(settings, T0)[0].startswith("0 fetched by IMAP")
     append(dovecot, fixture_bytes("followup_subject_tag.eml"))
-    assert run_tick(settings, T0).startswith("1 fetched by IMAP")
+    assert run_tick(settings, T0)[0].startswith("1 fetched by IMAP")
     assert archive_stats(db)["messages"] >= 3
     client = IMAPClient("127.0.0.1", port=dovecot, ssl=False)
     client.login("casebook", "imap-secret")
@@ -133,11 +133,11 @@ def test_new_mail_is_polled_once_into_cases(tmp_path, dovecot):
 
 def test_unreachable_imap_is_reported_not_raised(tmp_path):
     settings = imap_settings(tmp_path, free_port())
-    assert "IMAP not read (cannot connect" in run_tick(settings, T0)
+    assert "IMAP not read (cannot connect" in run_tick(settings, T0)[0]
 
 
 @needs_dovecot
 def test_wrong_password_is_reported(tmp_path, dovecot):
     settings = imap_settings(tmp_path, dovecot)
     (tmp_path / "imap-password").write_text("wrong\n")
-    assert "IMAP not read" in run_tick(settings, T0)
+    assert "IMAP not read" in run_tick(settings, T0)[0]
