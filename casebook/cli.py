@@ -73,12 +73,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     ingest = commands.add_parser("ingest", help="read one message on stdin and process it")
-    ingest.add_argument("--sender", default=None, help="envelope sender (default: From header)")
+    ingest.add_argument(
+        "--sender",
+        default=None,
+        help="envelope sender (default: $SENDER, else the message's Return-Path, else From)",
+    )
     ingest.add_argument(
         "--recipient",
-        action="append",
+        action="extend",
+        nargs="+",
         default=None,
-        help="envelope recipient, repeatable (default: the reports address)",
+        help="envelope recipients: one or more, repeatable, as Postfix's pipe ${recipient}"
+        " expands them (default: $RECIPIENT, else the reports address)",
     )
 
     importer = commands.add_parser("import", help="import an mbox or maildir of past list mail")
@@ -160,7 +166,8 @@ def run(argv: list[str] | None) -> int:
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"casebook: config: {problem}", file=sys.stderr)
-        return EX_CONFIG
+        # An MTA bounces the report on anything but 75: it must keep it until this is fixed.
+        return EX_TEMPFAIL if args.command == "ingest" else EX_CONFIG
     except ArchiveUnavailable as exc:
         print(f"casebook: {exc}", file=sys.stderr)
         return EX_TEMPFAIL if args.command == "ingest" else 1

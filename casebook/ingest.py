@@ -13,6 +13,7 @@ import sys
 from archive.clock import utc_now
 from archive.db import open_archive
 from archive.settings import Settings
+from intake.addresses import stored_envelope_sender
 from intake.process import process_spooled
 from intake.spool import Arrival, open_spool, spool_arrivals, spool_path
 from mailer.send import send_due
@@ -34,7 +35,11 @@ def ingest_stdin(settings: Settings, sender: str | None, recipients: list[str] |
             file=sys.stderr,
         )
         return EX_DATAERR
-    envelope_from = sender if sender is not None else os.environ.get("SENDER", "")
+    # Without an envelope sender a report would look like a bounce: fall back on the
+    # message's own Return-Path or From, as a .forward delivery records them.
+    envelope_from = sender if sender is not None else os.environ.get("SENDER")
+    if envelope_from is None:
+        envelope_from = stored_envelope_sender(raw)
     envelope_to = tuple(recipients or [os.environ.get("RECIPIENT") or settings.reports])
     try:
         spool = open_spool(spool_path(settings))

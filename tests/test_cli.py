@@ -246,3 +246,21 @@ def test_serve_on_a_taken_port_says_so(tmp_path):
         assert_clean_error(
             casebook("-c", str(config), "serve"), 1, f"cannot listen on 127.0.0.1:{port}"
         )
+
+
+def test_ingest_as_a_postfix_pipe_calls_it(config_path, tmp_path, relay):
+    """`argv=casebook ingest --sender ${sender} --recipient ${recipient}`, several recipients."""
+    both = casebook(
+        "-c", str(config_path), "ingest", "--sender", "rita@example.net",
+        "--recipient", "conduct@example.org", "conduct-appeals@example.org",
+        stdin=fixture_bytes("plain_report.eml"),
+    )  # fmt: skip
+    assert both.returncode == 0, both.stderr.decode()
+    # No --sender (a .forward): the report's own sender is acknowledged, not taken for a bounce.
+    plain = casebook("-c", str(config_path), "ingest", stdin=fixture_bytes("checklist_report.eml"))
+    assert plain.returncode == 0, plain.stderr.decode()
+    cases = json.loads(casebook("-c", str(config_path), "cases", "--json").stdout)
+    assert len(cases) == 2 and all(c["reporter"] for c in cases)
+    # An unreadable configuration defers (75), so the MTA keeps the report.
+    unreadable = casebook("-c", str(tmp_path / "gone.toml"), "ingest", stdin=b"Subject: x\n\nhi\n")
+    assert unreadable.returncode == 75 and b"Traceback" not in unreadable.stderr
