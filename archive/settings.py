@@ -42,6 +42,15 @@ class Person:
         return wanted == self.email.lower() or wanted in (a.lower() for a in self.aliases)
 
 
+@dataclass(frozen=True)
+class EventDelegate:
+    """Someone who takes reports at an event and forwards them on the reporter's behalf."""
+
+    name: str
+    email: str
+    event: str | None = None
+
+
 def read_secret(path: Path | None, env: str | None) -> str | None:
     """A secret from a file (e.g. a systemd credential) or the environment, read at use time."""
     if path is not None:
@@ -113,6 +122,7 @@ class Settings:
     members: tuple[Person, ...]
     council: tuple[Person, ...]
     alternates: tuple[Person, ...] = ()  # e.g. an outside ombudsperson
+    delegates: tuple[EventDelegate, ...] = ()  # their forwards are reports on someone's behalf
     intake_host: str = "127.0.0.1"
     intake_port: int = 8025
     lmtp: bool = False
@@ -181,6 +191,11 @@ class Settings:
             if person.matches_address(address):
                 return person
         return None
+
+    def delegate_for(self, address: str | None) -> EventDelegate | None:
+        """The configured event delegate sending from `address`, if any."""
+        wanted = (address or "").lower()
+        return next((d for d in self.delegates if d.email.lower() == wanted), None)
 
     def own_addresses(self) -> set[str]:
         """casebook's own addresses: mail from these is never answered."""
@@ -382,6 +397,30 @@ class _Reader:
             timeout=self.value(table, "timeout", float, 30.0),
         )
 
+    def delegates(self) -> tuple[EventDelegate, ...]:
+        entries = self.raw.get("delegates", [])
+        if not isinstance(entries, list):
+            self.problems.append("[[delegates]] must be an array of tables")
+            return ()
+        found = []
+        for n, entry in enumerate(entries, 1):
+            where = f"[[delegates]] #{n}"
+            if not isinstance(entry, dict):
+                self.problems.append(f"{where} must be a table")
+                continue
+            for unknown in set(entry) - {"name", "email", "event"}:
+                self.problems.append(f"{where} unknown key {unknown!r}")
+            name, email, event = entry.get("name"), entry.get("email"), entry.get("event")
+            if not isinstance(name, str) or not name.strip():
+                self.problems.append(f"{where} needs a name")
+            elif not isinstance(email, str) or not ADDRESS_RE.match(email):
+                self.problems.append(f"{where} ({name}) needs a plain email address")
+            elif event is not None and not isinstance(event, str):
+                self.problems.append(f"{where} ({name}) event must be text")
+            else:
+                found.append(EventDelegate(name.strip(), email, event))
+        return tuple(found)
+
     def people(self, key: str, roles: bool) -> tuple[Person, ...]:
         entries = self.raw.get(key, [])
         if not isinstance(entries, list):
@@ -432,6 +471,7 @@ class _Reader:
                 "members",
                 "council",
                 "alternates",
+                "delegates",
             }:
                 self.problems.append(f"unknown table [{top}]")
         base = "casebook"
@@ -464,6 +504,7 @@ class _Reader:
         members = self.people("members", roles=True)
         council = self.people("council", roles=False)
         alternates = self.people("alternates", roles=False)
+        delegates = self.delegates()
         if sum(1 for m in members if m.role == "chair") > 1:
             self.problems.append("[[members]] names more than one chair")
         if sum(1 for m in council if m.role == "council-chair") > 1:
@@ -517,6 +558,7 @@ class _Reader:
             members=members,
             council=council,
             alternates=alternates,
+            delegates=delegates,
             intake_host=self.value(smtp, "host", str, "127.0.0.1"),
             intake_port=port,
             lmtp=self.value(smtp, "lmtp", bool, False),

@@ -31,7 +31,7 @@ from intake.addresses import decode_words, parse_from, plain_addresses, route_me
 from intake.auth import authenticate_sender, sender_header_problem
 from intake.autoreply import check_reply_rules
 from intake.commands import find_commands
-from intake.delegate import find_delegate
+from intake.delegate import find_delegate, forwarded_sender, with_named_individual
 from intake.fields import extract_report_fields
 from intake.signals import find_conflicts, find_urgent_reasons
 from intake.text import authored_text, html_to_text, sanitize_html
@@ -96,12 +96,16 @@ def _parse_fully(
         loop_id=loop_id,
     )
     forwarded_from = _attached_message_from(message)
-    delegate = None
+    delegate, forwarded = None, None
     report_text = authored
     if route.kind is RouteKind.REPORT and not rule.automatic:
-        delegate = find_delegate(text, subject, sender.address, forwarded_from)
-        report_text = text if delegate else authored
+        delegate = find_delegate(text, sender.address, forwarded_from, settings)
+        forwarded = None if delegate else forwarded_sender(text, forwarded_from)
+        # A forwarded mail is the evidence: the report is the whole text, not only the intro.
+        report_text = text if delegate or forwarded else authored
     fields = extract_report_fields(report_text, sender=sender.address)
+    if forwarded is not None:
+        fields = with_named_individual(fields, forwarded)
     conflicts = ()
     urgent: tuple[str, ...] = ()
     if route.kind is RouteKind.REPORT and not rule.automatic:

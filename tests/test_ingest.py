@@ -210,15 +210,6 @@ def test_conflicted_member_is_recorded_and_the_chair_told(db, settings):
     assert chair["context"]["conflicts"][0]["name"] == "Bob Member"
 
 
-def test_delegate_report_keeps_both_people(db, settings):
-    result = deliver(db, settings, "delegate_forward.eml", now=T0, sender="dana@events.example.org")
-    case = find_case(db, result.case_ref)
-    roles = {(p.role, p.email) for p in parties_of(db, case)}
-    assert roles == {("reporter", "olga@example.net"), ("delegate", "dana@events.example.org")}
-    assert case.fields["delegate_actions"].startswith("I spoke with the person")
-    assert outbox(db, "reporter/ack")[0]["to_addr"] == "dana@events.example.org"
-
-
 def test_flood_past_the_daily_cap_is_folded_into_one_acknowledgement(db, settings):
     for n in range(8):
         raw = _fixture("plain_report.eml").replace(b"plain-report-1", f"flood{n}".encode())

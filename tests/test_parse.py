@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from archive.models import RouteKind
@@ -146,6 +148,11 @@ def test_report_naming_a_member_marks_a_conflict(settings):
 
 
 def test_delegate_forward_keeps_original_reporter_and_actions(settings):
+    from archive.settings import EventDelegate
+
+    settings = dataclasses.replace(
+        settings, delegates=(EventDelegate("Dana Delegate", "dana@events.example.org"),)
+    )
     msg = parse(settings, "delegate_forward.eml", sender="dana@events.example.org")
     assert msg.delegate is not None
     assert msg.delegate.original_address == "olga@example.net"
