@@ -32,7 +32,7 @@ def ingest_message(
     settings: Settings,
     now: datetime,
     *,
-    spool_id: int | None = None,
+    spool_key: str | None = None,
     received_at: datetime | None = None,
 ) -> IngestResult:
     """Archive `msg` and do what it asks, in one transaction; idempotent per Message-ID."""
@@ -45,12 +45,12 @@ def ingest_message(
             result = IngestResult(row[0], True, row[1], _case_ref(db, row[2]), row[3])
         else:
             result = _dispatch(db, msg, settings, now)
-        record_delivery(db, msg, now, spool_id, received_at, message_pk=result.message_pk)
+        record_delivery(db, msg, now, spool_key, received_at, message_pk=result.message_pk)
         return result
 
 
-def already_ingested(db: Database, spool_id: int) -> bool:
-    row = db.execute("SELECT 1 FROM deliveries WHERE spool_id = ?", [spool_id]).fetchone()
+def already_ingested(db: Database, spool_key: str) -> bool:
+    row = db.execute("SELECT 1 FROM deliveries WHERE spool_key = ?", [spool_key]).fetchone()
     return row is not None
 
 
@@ -58,7 +58,7 @@ def record_delivery(
     db: Database,
     msg: IncomingMessage,
     now: datetime,
-    spool_id: int | None,
+    spool_key: str | None,
     received_at: datetime | None,
     *,
     message_pk: int | None,
@@ -71,11 +71,11 @@ def record_delivery(
             "SELECT sha256 FROM messages WHERE id = ?", [message_pk]
         ).fetchone()[0]
     db.execute(
-        "INSERT INTO deliveries (spool_id, received_at, transport, envelope_from, envelope_to,"
+        "INSERT INTO deliveries (spool_key, received_at, transport, envelope_from, envelope_to,"
         " size, sha256, raw, status, message_pk, processed_at, error)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            spool_id,
+            spool_key,
             to_text(received_at or now),
             msg.transport,
             msg.envelope_from,
@@ -94,7 +94,7 @@ def record_delivery(
 def record_failed_delivery(
     db: Database,
     *,
-    spool_id: int | None,
+    spool_key: str | None,
     received_at: datetime,
     transport: str,
     envelope_from: str,
@@ -105,11 +105,11 @@ def record_failed_delivery(
 ) -> None:
     """A delivery that could not be processed: its bytes are kept for an operator to look at."""
     db.execute(
-        "INSERT INTO deliveries (spool_id, received_at, transport, envelope_from, envelope_to,"
+        "INSERT INTO deliveries (spool_key, received_at, transport, envelope_from, envelope_to,"
         " size, sha256, raw, status, processed_at, error)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'failed', ?, ?)",
         [
-            spool_id,
+            spool_key,
             to_text(received_at),
             transport,
             envelope_from,

@@ -36,7 +36,7 @@ def process_spooled(
     Messages are parsed outside any transaction, then a batch is ingested under one archive
     commit (one fsync), each message in its own savepoint so one bad message spoils nothing
     else. Only then do the rows leave the spool; a crash in between is harmless, because the
-    archive remembers which spool rows it holds.
+    archive remembers which spool rows it holds (by their delivery keys).
     """
     loop_id = installation_id(db)
     rows = read_spooled(spool, limit)
@@ -46,7 +46,7 @@ def process_spooled(
         parsed = [(row, _parse(row, settings, loop_id)) for row in chunk]
         with write_transaction(db):
             for row, msg in parsed:
-                if already_ingested(db, row.spool_id):
+                if already_ingested(db, row.key):
                     continue
                 try:
                     if isinstance(msg, Exception):
@@ -56,7 +56,7 @@ def process_spooled(
                         msg,
                         settings,
                         clock(),
-                        spool_id=row.spool_id,
+                        spool_key=row.key,
                         received_at=row.arrival.received_at,
                     )
                     results.append(result)
@@ -87,7 +87,7 @@ def _keep_failed(db: Database, row: Spooled, exc: Exception, now: datetime) -> N
     arrival = row.arrival
     record_failed_delivery(
         db,
-        spool_id=row.spool_id,
+        spool_key=row.key,
         received_at=arrival.received_at,
         transport=arrival.transport,
         envelope_from=arrival.envelope_from,

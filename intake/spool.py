@@ -4,6 +4,10 @@ The spool is its own small SQLite file, so the SMTP edge never waits for the wor
 transactions. Concurrent sessions share commits: one writer thread takes every message
 waiting, inserts them all and commits once (group commit), so 20 sessions pay for one fsync.
 Rows leave the spool once the archive holds them (see `intake.process`).
+
+Each row carries a random `delivery_key`, the name the archive records it under. Row ids
+restart at 1 in a fresh spool file, so they cannot say whether a restored or older archive
+already holds a row; a UUID per delivery can.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +45,7 @@ class Arrival:
 @dataclass(frozen=True)
 class Spooled:
     spool_id: int
+    key: str  # the delivery's identity in the archive (`deliveries.spool_key`)
     arrival: Arrival
 
 
@@ -54,8 +60,9 @@ def open_spool(path: Path) -> sqlite3.Connection:
         conn.execute(
             "CREATE TABLE IF NOT EXISTS spooled (id INTEGER PRIMARY KEY AUTOINCREMENT,"
             " received_at TEXT NOT NULL, transport TEXT NOT NULL, envelope_from TEXT NOT NULL,"
-            " envelope_to TEXT NOT NULL, raw BLOB NOT NULL)"
+            " envelope_to TEXT NOT NULL, raw BLOB NOT NULL, delivery_key TEXT)"
         )
+        add_delivery_keys(conn)
         conn.execute(
             "CREATE TABLE IF NOT EXISTS imap_state (mailbox TEXT PRIMARY KEY,"
             " uidvalidity INTEGER NOT NULL, last_uid INTEGER NOT NULL)"
@@ -63,6 +70,38 @@ def open_spool(path: Path) -> sqlite3.Connection:
     except (sqlite3.Error, OSError) as exc:
         raise ArchiveUnavailable(f"cannot open the spool {path}: {exc}") from exc
     return conn
+
+
+def add_delivery_keys(conn: sqlite3.Connection) -> None:
+    """Give a spool file from before delivery keys its `delivery_key` column.
+
+    Rows already there are named `spool-id:N`, as the archive's migration names the deliveries
+    it recorded by row id, so a row ingested but not yet released is still recognised.
+    """
+    if _has_key_index(conn):
+        return
+    conn.execute("BEGIN IMMEDIATE")  # another process may be upgrading the same file
+    try:
+        if "delivery_key" not in {row[1] for row in conn.execute("PRAGMA table_info(spooled)")}:
+            conn.execute("ALTER TABLE spooled ADD COLUMN delivery_key TEXT")
+            conn.execute("UPDATE spooled SET delivery_key = 'spool-id:' || id")
+        conn.execute(
+            "CREATE UNIQUE INDEX IF NOT EXISTS spooled_delivery_key ON spooled (delivery_key)"
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _has_key_index(conn: sqlite3.Connection) -> bool:
+    indexes = {row[1] for row in conn.execute("PRAGMA index_list(spooled)")}
+    return "spooled_delivery_key" in indexes
+
+
+def new_delivery_key() -> str:
+    return str(uuid.uuid4())
 
 
 def spool_arrivals(
@@ -80,14 +119,15 @@ def spool_arrivals(
     try:
         for arrival in arrivals:
             cursor = conn.execute(
-                "INSERT INTO spooled (received_at, transport, envelope_from, envelope_to, raw)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO spooled (received_at, transport, envelope_from, envelope_to, raw,"
+                " delivery_key) VALUES (?, ?, ?, ?, ?, ?)",
                 [
                     to_text(arrival.received_at),
                     arrival.transport,
                     arrival.envelope_from,
                     json.dumps(list(arrival.envelope_to)),
                     arrival.raw,
+                    new_delivery_key(),
                 ],
             )
             ids.append(cursor.lastrowid)
@@ -103,13 +143,13 @@ def spool_arrivals(
 
 def read_spooled(conn: sqlite3.Connection, limit: int) -> list[Spooled]:
     rows = conn.execute(
-        "SELECT id, received_at, transport, envelope_from, envelope_to, raw FROM spooled"
-        " ORDER BY id LIMIT ?",
+        "SELECT id, delivery_key, received_at, transport, envelope_from, envelope_to, raw"
+        " FROM spooled ORDER BY id LIMIT ?",
         [limit],
     ).fetchall()
     return [
-        Spooled(pk, Arrival(raw, sender, tuple(json.loads(to)), transport, from_text(at)))
-        for pk, at, transport, sender, to, raw in rows
+        Spooled(pk, key, Arrival(raw, sender, tuple(json.loads(to)), transport, from_text(at)))
+        for pk, key, at, transport, sender, to, raw in rows
     ]
 
 
