@@ -25,6 +25,7 @@ from archive.clocks import fire_due
 from archive.db import open_archive
 from archive.digest import send_digest_if_due
 from archive.settings import Settings
+from casebook.restore import hold_archive
 from casebook.sink import sink_factory
 from intake.imap import ImapUnavailable, poll_imap
 from intake.process import process_spooled
@@ -237,6 +238,8 @@ def _worker_main(settings: Settings, read_fd: int, write_fd: int) -> None:
 
 
 def run_service(settings: Settings, *, with_sink: bool = False) -> None:
+    # Held by both processes (the worker inherits it), so `restore` waits for them both.
+    hold = hold_archive(Path(settings.database))
     open_archive(settings.database).close()  # migrate once, before either process starts
     open_spool(spool_path(settings)).close()
     read_fd, write_fd = os.pipe()
@@ -255,3 +258,4 @@ def run_service(settings: Settings, *, with_sink: bool = False) -> None:
         if worker.is_alive():
             worker.terminate()
             worker.join()
+        hold.close()
