@@ -156,10 +156,9 @@ def cmd_serve(args) -> int:
     from casebook.serve import CannotListen, run_service
 
     try:
-        run_service(settings_for(args), with_sink=args.with_sink)
+        return run_service(settings_for(args), with_sink=args.with_sink)
     except (CannotListen, ArchiveInUse) as exc:
         raise UserError(str(exc)) from None
-    return 0
 
 
 def cmd_ingest(args) -> int:

@@ -146,17 +146,44 @@ class Worker:
 
 
 class Intake:
-    """The SMTP/LMTP edge and the spool; pokes the worker after each commit."""
+    """The SMTP/LMTP edge and the spool; pokes the worker after each commit.
 
-    def __init__(self, settings: Settings, wake_fd: int, with_sink: bool):
+    Intake is no use without its worker or its spool writer: if either dies, it answers 451
+    to mail in flight, stops listening and `serve` exits non-zero, so the supervisor
+    (systemd's Restart=on-failure) starts both afresh.
+    """
+
+    def __init__(self, settings: Settings, wake_fd: int, with_sink: bool, worker=None):
         self.settings = settings
         self.wake_fd = wake_fd
         self.with_sink = with_sink
+        self.worker = worker  # the worker's multiprocessing.Process, watched through its sentinel
         self.stopping = asyncio.Event()
+        self.failure: str | None = None
+        self.spool: SpoolWriter | None = None
 
     def _poke(self) -> None:
-        with contextlib.suppress(BlockingIOError):  # the pipe is full of wake-ups already
+        # Full: wake-ups are pending already. Broken: the worker has gone, and its sentinel
+        # tells `_on_worker_exit`; the poke must not take the spool writer down with it.
+        with contextlib.suppress(BlockingIOError, BrokenPipeError):
             os.write(self.wake_fd, b".")
+
+    def _on_worker_exit(self) -> None:
+        asyncio.get_running_loop().remove_reader(self.worker.sentinel)
+        self.worker.join(timeout=1)  # reaps it, so its exit code is known
+        code = self.worker.exitcode
+        how = f"killed by signal {-code}" if code and code < 0 else f"exit code {code}"
+        self.fail(f"the worker process (pid {self.worker.pid}) died ({how})")
+
+    def fail(self, reason: str) -> None:
+        """Stop taking mail and stop intake, so that `serve` exits non-zero."""
+        if self.failure is not None:
+            return
+        self.failure = reason
+        log.error("%s; intake stops so that casebook serve is restarted", reason)
+        if self.spool is not None:
+            self.spool.refuse(f"{reason}; casebook is restarting")
+        self.stopping.set()
 
     async def imap_loop(self) -> None:
         """Poll the configured mailbox every `interval`; new mail wakes the worker."""
@@ -173,7 +200,11 @@ class Intake:
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         settings = self.settings
-        spool = SpoolWriter(spool_path(settings), on_stored=self._poke)
+        spool = self.spool = SpoolWriter(
+            spool_path(settings),
+            on_stored=self._poke,
+            on_failure=lambda reason: loop.call_soon_threadsafe(self.fail, reason),
+        )
         spool.start()
         servers = []
         try:
@@ -194,6 +225,8 @@ class Intake:
             raise
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.stopping.set)
+        if self.worker is not None:
+            loop.add_reader(self.worker.sentinel, self._on_worker_exit)
         protocol = "LMTP" if settings.lmtp else "SMTP"
         print(
             f"casebook: {protocol} intake on {settings.intake_host}:{settings.intake_port},"
@@ -207,15 +240,23 @@ class Intake:
             )
         poller = asyncio.create_task(self.imap_loop()) if settings.imap else None
         await self.stopping.wait()
+        if self.worker is not None:
+            loop.remove_reader(self.worker.sentinel)
         if poller:
             poller.cancel()
         for server in servers:
             server.close()
-            await server.wait_closed()
+        if self.failure:
+            # Sessions already open get their 451 at DATA for a moment; then the exit drops them.
+            await asyncio.sleep(IN_FLIGHT_GRACE)
+        else:
+            for server in servers:
+                await server.wait_closed()
         spool.stop()
 
 
 WORKER_NICENESS = 10
+IN_FLIGHT_GRACE = 2.0  # seconds
 
 
 class CannotListen(Exception):
@@ -237,7 +278,8 @@ def _worker_main(settings: Settings, read_fd: int, write_fd: int) -> None:
     asyncio.run(Worker(settings, read_fd).run())
 
 
-def run_service(settings: Settings, *, with_sink: bool = False) -> None:
+def run_service(settings: Settings, *, with_sink: bool = False) -> int:
+    """Run both processes until stopped; non-zero if one of them died (so it is restarted)."""
     # Held by both processes (the worker inherits it), so `restore` waits for them both.
     hold = hold_archive(Path(settings.database))
     open_archive(settings.database).close()  # migrate once, before either process starts
@@ -250,8 +292,9 @@ def run_service(settings: Settings, *, with_sink: bool = False) -> None:
     worker.start()
     os.close(read_fd)
     os.set_blocking(write_fd, False)
+    intake = Intake(settings, write_fd, with_sink, worker)
     try:
-        asyncio.run(Intake(settings, write_fd, with_sink).run())
+        asyncio.run(intake.run())
     finally:
         os.close(write_fd)  # the worker sees end of file and stops
         worker.join(timeout=15)
@@ -259,3 +302,4 @@ def run_service(settings: Settings, *, with_sink: bool = False) -> None:
             worker.terminate()
             worker.join()
         hold.close()
+    return 1 if intake.failure else 0

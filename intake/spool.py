@@ -13,6 +13,7 @@ already holds a row; a UUID per delivery can.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import queue
@@ -47,6 +48,10 @@ class Spooled:
     spool_id: int
     key: str  # the delivery's identity in the archive (`deliveries.spool_key`)
     arrival: Arrival
+
+
+class SpoolClosed(ArchiveUnavailable):
+    """The writer takes no more mail (intake is stopping); the reason was logged once."""
 
 
 def spool_path(settings: Settings) -> Path:
@@ -166,13 +171,26 @@ def release_spooled(conn: sqlite3.Connection, spool_ids: list[int]) -> None:
 
 
 class SpoolWriter:
-    """A writer thread with group commit; `store` resolves once the bytes are on disk."""
+    """A writer thread with group commit; `store` resolves once the bytes are on disk.
 
-    def __init__(self, path: Path, on_stored: Callable[[], None] | None = None):
+    `store` never waits on a writer that cannot answer: once `refuse` was called, or the
+    thread died, it fails at once (the SMTP edge answers 451) and `on_failure` is told.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        on_stored: Callable[[], None] | None = None,
+        on_failure: Callable[[str], None] | None = None,
+    ):
         self.path = path
         self.on_stored = on_stored
+        self.on_failure = on_failure
         self._queue: queue.Queue = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="spool-writer", daemon=True)
+        self._lock = threading.Lock()  # orders `store`'s check-then-queue with a refusal
+        self._refusal: str | None = None
+        self._batch: list = []
         self.conn: sqlite3.Connection | None = None
 
     def start(self) -> None:
@@ -185,21 +203,40 @@ class SpoolWriter:
         if self.conn is not None:
             self.conn.close()
 
+    def refuse(self, reason: str) -> None:
+        """From now on every `store` fails at once; what is queued already is still written."""
+        with self._lock:
+            self._refusal = self._refusal or reason
+
     async def store(self, raw: bytes, envelope_from: str, envelope_to: tuple[str, ...],
                     transport: str) -> int:  # fmt: skip
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
         arrival = Arrival(raw, envelope_from, envelope_to, transport, utc_now())
-        self._queue.put((arrival, future, loop))
+        with self._lock:
+            if self._refusal is not None:
+                raise SpoolClosed(self._refusal)
+            self._queue.put((arrival, future, loop))
         return await future
 
     def _run(self) -> None:
+        try:
+            self._write_batches()
+        except BaseException as exc:  # never die silently: answer everyone waiting, then say so
+            log.exception("the spool writer stopped")
+            reason = f"the spool writer stopped: {exc!r}"
+            self.refuse(reason)
+            self._fail_waiting(ArchiveUnavailable(reason))
+            if self.on_failure:
+                self.on_failure(reason)
+
+    def _write_batches(self) -> None:
         while True:
             first = self._queue.get()
             if first is None:
                 return
-            batch = [first]
-            while len(batch) < MAX_BATCH:
+            self._batch = [first]
+            while len(self._batch) < MAX_BATCH:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
@@ -207,8 +244,23 @@ class SpoolWriter:
                 if item is None:
                     self._queue.put(None)
                     break
-                batch.append(item)
-            self._commit(batch)
+                self._batch.append(item)
+            self._commit(self._batch)
+            self._batch = []
+
+    def _fail_waiting(self, error: Exception) -> None:
+        """Settle the batch in hand and everything queued with `error` (after a refusal)."""
+        waiting = list(self._batch)
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                waiting.append(item)
+        for _, future, loop in waiting:
+            with contextlib.suppress(RuntimeError):  # that session's loop has closed
+                loop.call_soon_threadsafe(_settle, future, None, error)
 
     def _commit(self, batch: list) -> None:
         try:
@@ -221,7 +273,10 @@ class SpoolWriter:
         for (_, future, loop), pk in zip(batch, ids, strict=True):
             loop.call_soon_threadsafe(_settle, future, pk, None)
         if self.on_stored:
-            self.on_stored()
+            try:
+                self.on_stored()
+            except Exception:  # the mail is stored; a lost wake-up waits for the next sweep
+                log.exception("could not wake the worker after a spool commit")
 
 
 def _settle(future: asyncio.Future, result, error) -> None:
