@@ -24,6 +24,7 @@ from archive.clock import utc_now
 from archive.clocks import fire_due
 from archive.db import open_archive
 from archive.digest import send_digest_if_due
+from archive.outbox import due_mail
 from archive.settings import Settings
 from casebook.restore import hold_archive
 from casebook.sink import sink_factory
@@ -31,11 +32,13 @@ from intake.imap import ImapUnavailable, poll_imap
 from intake.process import process_spooled
 from intake.recheck import recheck_conflicts
 from intake.smtp import make_protocol_factory
-from intake.spool import SpoolWriter, open_spool, spool_path
+from intake.spool import SpoolWriter, count_spooled, open_spool, spool_path
 from mailer.send import send_due, sender_identity
 
 log = logging.getLogger("casebook")
-BATCH_LIMIT = 500
+PROCESS_CHUNK = 32  # spooled messages per archive commit
+SEND_CHUNK = 50  # outbox items per lease and relay connection
+BUSY_RETRY = 0.5  # seconds between tries while another sender holds the lease
 
 
 class Worker:
@@ -104,18 +107,26 @@ class Worker:
         while True:
             await self.stored.wait()
             self.stored.clear()
-            while True:
-                try:
-                    results = await asyncio.to_thread(
-                        process_spooled, db, spool, self.settings, utc_now, BATCH_LIMIT
-                    )
-                except Exception:
-                    log.exception("processing the spool failed; will retry at the next sweep")
-                    break
-                if results:
-                    self.queued.set()
-                if len(results) < BATCH_LIMIT:
-                    break
+            await self.drain_spool(db, spool)
+
+    async def drain_spool(self, db, spool) -> None:
+        """Ingest until the spool is empty, a chunk (one archive commit) at a time.
+
+        Each chunk wakes the sender, so acknowledgements leave while the rest is ingested,
+        and a stop waits for one chunk at most, not for a whole backlog.
+        """
+        while not self.stopping.is_set():
+            try:
+                if not await asyncio.to_thread(count_spooled, spool):
+                    return
+                results = await asyncio.to_thread(
+                    process_spooled, db, spool, self.settings, utc_now, PROCESS_CHUNK
+                )
+            except Exception:
+                log.exception("processing the spool failed; will retry at the next sweep")
+                return
+            if results:
+                self.queued.set()
 
     async def send_loop(self) -> None:
         db = open_archive(self.settings.database)
@@ -130,19 +141,30 @@ class Worker:
                     await asyncio.to_thread(send_digest_if_due, db, self.settings, utc_now())
                     if fired:
                         log.info("%d deadline(s) fired", len(fired))
-                report = await asyncio.to_thread(
-                    send_due, db, self.settings, utc_now(), holder=self.holder
-                )
+                await self.drain_outbox(db)
             except Exception:
                 log.exception("sending failed; will retry at the next sweep")
+
+    async def drain_outbox(self, db) -> None:
+        """Send until nothing is due, a chunk at a time; a busy lease is tried again shortly.
+
+        The lease is busy after a restart while the old worker finishes its chunk, or while
+        `casebook tick` sends; waiting for the next sweep would keep every reporter waiting.
+        """
+        while not self.stopping.is_set():
+            report = await asyncio.to_thread(
+                send_due, db, self.settings, utc_now(), holder=self.holder, limit=SEND_CHUNK
+            )
+            handled = report.sent + report.postponed + report.failed
+            if handled:
+                log.info("mail: %d sent, %d postponed, %d failed",
+                         report.sent, report.postponed, report.failed)  # fmt: skip
+            if report.busy:
+                await asyncio.sleep(BUSY_RETRY)
                 continue
-            if report.sent or report.postponed or report.failed:
-                log.info(
-                    "mail: %d sent, %d postponed, %d failed",
-                    report.sent,
-                    report.postponed,
-                    report.failed,
-                )
+            # Nothing handled (only withheld mail, say) stops too, so this loop always ends.
+            if not handled or not await asyncio.to_thread(due_mail, db, utc_now(), 1):
+                return
 
 
 class Intake:

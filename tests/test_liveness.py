@@ -7,6 +7,8 @@ import os
 import signal
 import smtplib
 import socket
+import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import pytest
 from archive.db import ArchiveUnavailable
 from intake.spool import SpoolClosed, SpoolWriter, spool_path
 from tests.conftest import ServeProcess, free_port, write_config
+from tests.helpers import smtp_send
 from tests.test_service import report, wait_until
 
 
@@ -122,3 +125,66 @@ def test_a_dead_spool_writer_answers_at_once_and_says_so(settings):
     assert isinstance(first, ArchiveUnavailable) and "ZeroDivisionError" in str(first)
     assert isinstance(second, SpoolClosed)  # refused at once, not queued for a dead thread
     assert len(failures) == 1 and "spool writer stopped" in failures[0]
+
+
+def send_reports(port: int, count: int, clients: int = 4) -> list[str]:
+    """`count` reports from distinct reporters, over parallel sessions; every one must get 250."""
+    senders = [f"reporter{n}@example.net" for n in range(count)]
+
+    def client(first: int) -> None:
+        for n in range(first, count, clients):
+            smtp_send(port, report(n, senders[n]), senders[n], ["conduct@example.org"])
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return senders
+
+
+REPORTS = 150
+
+
+def gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_a_backlog_bigger_than_a_batch_is_acknowledged_within_10_s_of_a_restart(tmp_path, relay):
+    port = free_port()
+    config = write_config(tmp_path, relay_port=relay.port, intake_port=port)
+    # A sweep cannot help: everything must go on the restart's own wake-up.
+    slow_sweep = 'case_prefix = "CoC"\nsweep_interval = "10m"'
+    config.write_text(config.read_text().replace('case_prefix = "CoC"', slow_sweep))
+    process = ServeProcess(config, port)
+    process.start()
+    old_worker = worker_of(process)
+    os.kill(old_worker, signal.SIGSTOP)  # the worker falls behind; intake keeps accepting
+    try:
+        # 150 reports queue 300 mails: more than one send batch of the old code (200).
+        senders = send_reports(port, REPORTS)
+        process.kill()
+        restarted = time.monotonic()
+        os.kill(old_worker, signal.SIGCONT)  # alive beside the new worker until it sees EOF
+        process.start()
+
+        def acknowledged() -> bool:
+            with relay.lock:
+                reached = {rcpt for _, rcpts, _, _ in relay.messages for rcpt in rcpts}
+            return reached.issuperset(senders)
+
+        wait_until(acknowledged, timeout=10, what="an acknowledgement for every accepted report")
+        assert time.monotonic() - restarted < 10
+        wait_until(lambda: gone(old_worker), timeout=5, what="the old worker to stop")
+    finally:
+        process.stop()
+        if not gone(old_worker):
+            os.kill(old_worker, signal.SIGKILL)
+    db = sqlite3.connect(tmp_path / "casebook.db")
+    assert db.execute("SELECT COUNT(*) FROM cases").fetchone() == (REPORTS,)
+    assert db.execute("SELECT COUNT(*) FROM deliveries").fetchone() == (REPORTS,)
+    acks = [m for m in relay.parsed() if m["To"] and m["To"].addresses[0].domain == "example.net"]
+    assert len({ack["Message-ID"] for ack in acks}) == REPORTS  # one acknowledgement each
