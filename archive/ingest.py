@@ -33,7 +33,7 @@ def ingest_message(
     settings: Settings,
     now: datetime,
     *,
-    spool_id: int | None = None,
+    spool_key: str | None = None,
     received_at: datetime | None = None,
 ) -> IngestResult:
     """Archive `msg` and do what it asks, in one transaction; a copy already archived changes
@@ -46,12 +46,12 @@ def ingest_message(
             if claims_taken_id(db, msg):
                 msg = with_own_id(msg)
             result = _dispatch(db, msg, settings, now)
-        record_delivery(db, msg, now, spool_id, received_at, message_pk=result.message_pk)
+        record_delivery(db, msg, now, spool_key, received_at, message_pk=result.message_pk)
         return result
 
 
-def already_ingested(db: Database, spool_id: int) -> bool:
-    row = db.execute("SELECT 1 FROM deliveries WHERE spool_id = ?", [spool_id]).fetchone()
+def already_ingested(db: Database, spool_key: str) -> bool:
+    row = db.execute("SELECT 1 FROM deliveries WHERE spool_key = ?", [spool_key]).fetchone()
     return row is not None
 
 
@@ -59,7 +59,7 @@ def record_delivery(
     db: Database,
     msg: IncomingMessage,
     now: datetime,
-    spool_id: int | None,
+    spool_key: str | None,
     received_at: datetime | None,
     *,
     message_pk: int | None,
@@ -72,11 +72,11 @@ def record_delivery(
             "SELECT sha256 FROM messages WHERE id = ?", [message_pk]
         ).fetchone()[0]
     db.execute(
-        "INSERT INTO deliveries (spool_id, received_at, transport, envelope_from, envelope_to,"
+        "INSERT INTO deliveries (spool_key, received_at, transport, envelope_from, envelope_to,"
         " size, sha256, raw, status, message_pk, processed_at, error)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            spool_id,
+            spool_key,
             to_text(received_at or now),
             msg.transport,
             msg.envelope_from,

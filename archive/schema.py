@@ -316,6 +316,19 @@ def m007_search(db: Database) -> None:
 
 
 @migrations()
+def m008_delivery_keys(db: Database) -> None:
+    # Deliveries are named by the spool row's random key, not its row id: a fresh spool beside
+    # a restored archive numbers its rows from 1 again, and an id the archive already holds
+    # would drop the new message unread. `spool_id` stays for the history and is no longer
+    # written. Earlier deliveries get the name the spool gives its rows from before the keys.
+    db.execute("ALTER TABLE deliveries ADD COLUMN spool_key TEXT")
+    db.execute(
+        "UPDATE deliveries SET spool_key = 'spool-id:' || spool_id WHERE spool_id IS NOT NULL"
+    )
+    db.execute("CREATE UNIQUE INDEX deliveries_spool_key ON deliveries (spool_key)")
+
+
+@migrations()
 def m009_message_identity(db: Database) -> None:
     # A message that reused another's Message-ID is archived under an ID of its own; this is
     # the ID it claimed, so its own later copies are still recognised as copies.

@@ -117,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     backup = commands.add_parser("backup", help="an online, consistent copy of the archive")
     backup.add_argument("path", help="a new file to write")
 
+    restore = commands.add_parser("restore", help="put a backup back in place of the archive")
+    restore.add_argument("path", help="a file written by casebook backup")
+
     report = commands.add_parser("report", help="the quarterly report or annual summary")
     period = report.add_mutually_exclusive_group(required=True)
     period.add_argument("--quarter", help="e.g. 2026Q4")
@@ -190,13 +193,13 @@ def settings_for(args) -> Settings:
 
 
 def cmd_serve(args) -> int:
+    from casebook.restore import ArchiveInUse
     from casebook.serve import CannotListen, run_service
 
     try:
-        run_service(settings_for(args), with_sink=args.with_sink)
-    except CannotListen as exc:
+        return run_service(settings_for(args), with_sink=args.with_sink)
+    except (CannotListen, ArchiveInUse) as exc:
         raise UserError(str(exc)) from None
-    return 0
 
 
 def cmd_ingest(args) -> int:
@@ -379,6 +382,23 @@ def cmd_backup(args) -> int:
     return 0
 
 
+def cmd_restore(args) -> int:
+    from casebook.restore import ArchiveInUse, NotABackup, restore_archive
+
+    settings = settings_for(args)
+    try:
+        aside = restore_archive(Path(settings.database), Path(args.path), utc_now())
+    except (ArchiveInUse, NotABackup) as exc:
+        raise UserError(f"restore: {exc}") from None
+    except OSError as exc:
+        raise UserError(f"restore: {exc.strerror or exc}: {exc.filename or ''}") from None
+    kept = f"; the previous archive is kept as {aside}" if aside else ""
+    waiting = count_spooled(open_spool(spool_path(settings)))
+    print(f"archive restored from {args.path}{kept}; {waiting} spooled message(s) are"
+          " checked against it at the next tick or serve")  # fmt: skip
+    return 0
+
+
 def cmd_report(args) -> int:
     from archive.outbox import Audience, queue_mail
     from archive.reporting import quarter_period, render_markdown, report_data, year_period
@@ -494,6 +514,7 @@ COMMANDS = {
     "search": cmd_search,
     "export": cmd_export,
     "backup": cmd_backup,
+    "restore": cmd_restore,
     "report": cmd_report,
     "bans": cmd_bans,
     "digest": cmd_digest,

@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from pathlib import Path
 
 from archive.clock import utc_now
 from archive.db import open_archive
 from archive.settings import Settings
+from casebook.restore import hold_archive
 from intake.addresses import stored_envelope_sender
 from intake.process import process_spooled
 from intake.spool import Arrival, open_spool, spool_arrivals, spool_path
@@ -49,9 +51,10 @@ def ingest_stdin(settings: Settings, sender: str | None, recipients: list[str] |
         return EX_TEMPFAIL
     # Stored: from here on nothing can lose it; processing and sending are best effort.
     try:
-        db = open_archive(settings.database)
-        process_spooled(db, spool, settings, utc_now)
-        send_due(db, settings, utc_now())
+        with hold_archive(Path(settings.database)):  # not while a restore replaces it
+            db = open_archive(settings.database)
+            process_spooled(db, spool, settings, utc_now)
+            send_due(db, settings, utc_now())
     except Exception as exc:
         log.warning("stored, but not processed yet (serve or tick will): %s", exc)
     return 0

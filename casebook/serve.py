@@ -24,17 +24,21 @@ from archive.clock import utc_now
 from archive.clocks import fire_due
 from archive.db import open_archive
 from archive.digest import send_digest_if_due
+from archive.outbox import due_mail
 from archive.settings import Settings
+from casebook.restore import hold_archive
 from casebook.sink import sink_factory
 from intake.imap import ImapUnavailable, poll_imap
 from intake.process import process_spooled
 from intake.recheck import recheck_conflicts
 from intake.smtp import make_protocol_factory
-from intake.spool import SpoolWriter, open_spool, spool_path
+from intake.spool import SpoolWriter, count_spooled, open_spool, spool_path
 from mailer.send import send_due, sender_identity
 
 log = logging.getLogger("casebook")
-BATCH_LIMIT = 500
+PROCESS_CHUNK = 32  # spooled messages per archive commit
+SEND_CHUNK = 50  # outbox items per lease and relay connection
+BUSY_RETRY = 0.5  # seconds between tries while another sender holds the lease
 
 
 class Worker:
@@ -103,18 +107,26 @@ class Worker:
         while True:
             await self.stored.wait()
             self.stored.clear()
-            while True:
-                try:
-                    results = await asyncio.to_thread(
-                        process_spooled, db, spool, self.settings, utc_now, BATCH_LIMIT
-                    )
-                except Exception:
-                    log.exception("processing the spool failed; will retry at the next sweep")
-                    break
-                if results:
-                    self.queued.set()
-                if len(results) < BATCH_LIMIT:
-                    break
+            await self.drain_spool(db, spool)
+
+    async def drain_spool(self, db, spool) -> None:
+        """Ingest until the spool is empty, a chunk (one archive commit) at a time.
+
+        Each chunk wakes the sender, so acknowledgements leave while the rest is ingested,
+        and a stop waits for one chunk at most, not for a whole backlog.
+        """
+        while not self.stopping.is_set():
+            try:
+                if not await asyncio.to_thread(count_spooled, spool):
+                    return
+                results = await asyncio.to_thread(
+                    process_spooled, db, spool, self.settings, utc_now, PROCESS_CHUNK
+                )
+            except Exception:
+                log.exception("processing the spool failed; will retry at the next sweep")
+                return
+            if results:
+                self.queued.set()
 
     async def send_loop(self) -> None:
         db = open_archive(self.settings.database)
@@ -129,33 +141,71 @@ class Worker:
                     await asyncio.to_thread(send_digest_if_due, db, self.settings, utc_now())
                     if fired:
                         log.info("%d deadline(s) fired", len(fired))
-                report = await asyncio.to_thread(
-                    send_due, db, self.settings, utc_now(), holder=self.holder
-                )
+                await self.drain_outbox(db)
             except Exception:
                 log.exception("sending failed; will retry at the next sweep")
+
+    async def drain_outbox(self, db) -> None:
+        """Send until nothing is due, a chunk at a time; a busy lease is tried again shortly.
+
+        The lease is busy after a restart while the old worker finishes its chunk, or while
+        `casebook tick` sends; waiting for the next sweep would keep every reporter waiting.
+        """
+        while not self.stopping.is_set():
+            report = await asyncio.to_thread(
+                send_due, db, self.settings, utc_now(), holder=self.holder, limit=SEND_CHUNK
+            )
+            handled = report.sent + report.postponed + report.failed
+            if handled:
+                log.info("mail: %d sent, %d postponed, %d failed",
+                         report.sent, report.postponed, report.failed)  # fmt: skip
+            if report.busy:
+                await asyncio.sleep(BUSY_RETRY)
                 continue
-            if report.sent or report.postponed or report.failed:
-                log.info(
-                    "mail: %d sent, %d postponed, %d failed",
-                    report.sent,
-                    report.postponed,
-                    report.failed,
-                )
+            # Nothing handled (only withheld mail, say) stops too, so this loop always ends.
+            if not handled or not await asyncio.to_thread(due_mail, db, utc_now(), 1):
+                return
 
 
 class Intake:
-    """The SMTP/LMTP edge and the spool; pokes the worker after each commit."""
+    """The SMTP/LMTP edge and the spool; pokes the worker after each commit.
 
-    def __init__(self, settings: Settings, wake_fd: int, with_sink: bool):
+    Intake is no use without its worker or its spool writer: if either dies, it answers 451
+    to mail in flight, stops listening and `serve` exits non-zero, so the supervisor
+    (systemd's Restart=on-failure) starts both afresh.
+    """
+
+    def __init__(self, settings: Settings, wake_fd: int, with_sink: bool, worker=None):
         self.settings = settings
         self.wake_fd = wake_fd
         self.with_sink = with_sink
+        self.worker = worker  # the worker's multiprocessing.Process, watched through its sentinel
         self.stopping = asyncio.Event()
+        self.failure: str | None = None
+        self.spool: SpoolWriter | None = None
 
     def _poke(self) -> None:
-        with contextlib.suppress(BlockingIOError):  # the pipe is full of wake-ups already
+        # Full: wake-ups are pending already. Broken: the worker has gone, and its sentinel
+        # tells `_on_worker_exit`; the poke must not take the spool writer down with it.
+        with contextlib.suppress(BlockingIOError, BrokenPipeError):
             os.write(self.wake_fd, b".")
+
+    def _on_worker_exit(self) -> None:
+        asyncio.get_running_loop().remove_reader(self.worker.sentinel)
+        self.worker.join(timeout=1)  # reaps it, so its exit code is known
+        code = self.worker.exitcode
+        how = f"killed by signal {-code}" if code and code < 0 else f"exit code {code}"
+        self.fail(f"the worker process (pid {self.worker.pid}) died ({how})")
+
+    def fail(self, reason: str) -> None:
+        """Stop taking mail and stop intake, so that `serve` exits non-zero."""
+        if self.failure is not None:
+            return
+        self.failure = reason
+        log.error("%s; intake stops so that casebook serve is restarted", reason)
+        if self.spool is not None:
+            self.spool.refuse(f"{reason}; casebook is restarting")
+        self.stopping.set()
 
     async def imap_loop(self) -> None:
         """Poll the configured mailbox every `interval`; new mail wakes the worker."""
@@ -172,7 +222,11 @@ class Intake:
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         settings = self.settings
-        spool = SpoolWriter(spool_path(settings), on_stored=self._poke)
+        spool = self.spool = SpoolWriter(
+            spool_path(settings),
+            on_stored=self._poke,
+            on_failure=lambda reason: loop.call_soon_threadsafe(self.fail, reason),
+        )
         spool.start()
         servers = []
         try:
@@ -193,6 +247,8 @@ class Intake:
             raise
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.stopping.set)
+        if self.worker is not None:
+            loop.add_reader(self.worker.sentinel, self._on_worker_exit)
         protocol = "LMTP" if settings.lmtp else "SMTP"
         print(
             f"casebook: {protocol} intake on {settings.intake_host}:{settings.intake_port},"
@@ -206,15 +262,23 @@ class Intake:
             )
         poller = asyncio.create_task(self.imap_loop()) if settings.imap else None
         await self.stopping.wait()
+        if self.worker is not None:
+            loop.remove_reader(self.worker.sentinel)
         if poller:
             poller.cancel()
         for server in servers:
             server.close()
-            await server.wait_closed()
+        if self.failure:
+            # Sessions already open get their 451 at DATA for a moment; then the exit drops them.
+            await asyncio.sleep(IN_FLIGHT_GRACE)
+        else:
+            for server in servers:
+                await server.wait_closed()
         spool.stop()
 
 
 WORKER_NICENESS = 10
+IN_FLIGHT_GRACE = 2.0  # seconds
 
 
 class CannotListen(Exception):
@@ -236,7 +300,10 @@ def _worker_main(settings: Settings, read_fd: int, write_fd: int) -> None:
     asyncio.run(Worker(settings, read_fd).run())
 
 
-def run_service(settings: Settings, *, with_sink: bool = False) -> None:
+def run_service(settings: Settings, *, with_sink: bool = False) -> int:
+    """Run both processes until stopped; non-zero if one of them died (so it is restarted)."""
+    # Held by both processes (the worker inherits it), so `restore` waits for them both.
+    hold = hold_archive(Path(settings.database))
     open_archive(settings.database).close()  # migrate once, before either process starts
     open_spool(spool_path(settings)).close()
     read_fd, write_fd = os.pipe()
@@ -247,11 +314,14 @@ def run_service(settings: Settings, *, with_sink: bool = False) -> None:
     worker.start()
     os.close(read_fd)
     os.set_blocking(write_fd, False)
+    intake = Intake(settings, write_fd, with_sink, worker)
     try:
-        asyncio.run(Intake(settings, write_fd, with_sink).run())
+        asyncio.run(intake.run())
     finally:
         os.close(write_fd)  # the worker sees end of file and stops
         worker.join(timeout=15)
         if worker.is_alive():
             worker.terminate()
             worker.join()
+        hold.close()
+    return 1 if intake.failure else 0

@@ -40,8 +40,8 @@ def process_spooled(
     Messages are parsed outside any transaction, then a batch is ingested under one archive
     commit (one fsync), each message in its own savepoint so one bad message spoils nothing
     else. Only then do the rows leave the spool; a crash in between is harmless, because the
-    archive remembers which spool rows it holds. Storage trouble (a locked or full archive)
-    is no message's fault: it propagates and the whole batch stays spooled.
+    archive remembers which spool rows it holds (by their delivery keys). Storage trouble (a
+    locked or full archive) is no message's fault: it propagates and the batch stays spooled.
     """
     loop_id = installation_id(db)
     rows = read_spooled(spool, limit, clock())
@@ -52,7 +52,7 @@ def process_spooled(
         retry: dict[int, str] = {}
         with write_transaction(db):
             for row, msg in parsed:
-                if already_ingested(db, row.spool_id):
+                if already_ingested(db, row.key):
                     continue
                 outcome = _ingest_one(db, row, msg, settings, clock())
                 if isinstance(outcome, str):
@@ -69,7 +69,7 @@ def process_spooled(
 
 def _ingest_one(db, row: Spooled, msg: IncomingMessage, settings, now) -> IngestResult | str:
     """The message ingested (or, at its last attempt, quarantined); else the error to retry."""
-    options = dict(spool_id=row.spool_id, received_at=row.arrival.received_at)
+    options = dict(spool_key=row.key, received_at=row.arrival.received_at)
     try:
         return ingest_message(db, msg, settings, now, **options)
     except sqlite3.OperationalError:

@@ -13,7 +13,7 @@ from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session, syntax
 from archive.models import RouteKind
 from archive.settings import Settings
 from intake.addresses import route_recipient
-from intake.spool import SpoolWriter
+from intake.spool import SpoolClosed, SpoolWriter
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,9 @@ class IntakeHandler:
                 "lmtp" if self.lmtp else "smtp",
             )
         except Exception as exc:  # storage trouble is ours: the sender must retry, never bounce
-            log.error("could not spool a message from %r: %s", envelope.mail_from, exc)
+            # Once intake is stopping, the reason was logged once; each 451 is only a warning.
+            level = logging.WARNING if isinstance(exc, SpoolClosed) else logging.ERROR
+            log.log(level, "could not spool a message from %r: %s", envelope.mail_from, exc)
             return self._status(envelope, TEMPORARY_FAILURE)
         return self._status(envelope, "250 2.0.0 Message stored")
 

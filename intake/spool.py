@@ -4,16 +4,22 @@ The spool is its own small SQLite file, so the SMTP edge never waits for the wor
 transactions. Concurrent sessions share commits: one writer thread takes every message
 waiting, inserts them all and commits once (group commit), so 20 sessions pay for one fsync.
 Rows leave the spool once the archive holds them (see `intake.process`).
+
+Each row carries a random `delivery_key`, the name the archive records it under. Row ids
+restart at 1 in a fresh spool file, so they cannot say whether a restored or older archive
+already holds a row; a UUID per delivery can.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import queue
 import sqlite3
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,8 +46,13 @@ class Arrival:
 @dataclass(frozen=True)
 class Spooled:
     spool_id: int
+    key: str  # the delivery's identity in the archive (`deliveries.spool_key`)
     arrival: Arrival
     attempts: int = 0  # processing attempts that failed so far
+
+
+class SpoolClosed(ArchiveUnavailable):
+    """The writer takes no more mail (intake is stopping); the reason was logged once."""
 
 
 def spool_path(settings: Settings) -> Path:
@@ -55,8 +66,9 @@ def open_spool(path: Path) -> sqlite3.Connection:
         conn.execute(
             "CREATE TABLE IF NOT EXISTS spooled (id INTEGER PRIMARY KEY AUTOINCREMENT,"
             " received_at TEXT NOT NULL, transport TEXT NOT NULL, envelope_from TEXT NOT NULL,"
-            " envelope_to TEXT NOT NULL, raw BLOB NOT NULL)"
+            " envelope_to TEXT NOT NULL, raw BLOB NOT NULL, delivery_key TEXT)"
         )
+        add_delivery_keys(conn)
         conn.execute(
             "CREATE TABLE IF NOT EXISTS imap_state (mailbox TEXT PRIMARY KEY,"
             " uidvalidity INTEGER NOT NULL, last_uid INTEGER NOT NULL)"
@@ -83,6 +95,38 @@ def _add_missing_columns(conn: sqlite3.Connection, columns: dict[str, str]) -> N
             conn.execute(f"ALTER TABLE spooled ADD COLUMN {name} {declaration}")
 
 
+def add_delivery_keys(conn: sqlite3.Connection) -> None:
+    """Give a spool file from before delivery keys its `delivery_key` column.
+
+    Rows already there are named `spool-id:N`, as the archive's migration names the deliveries
+    it recorded by row id, so a row ingested but not yet released is still recognised.
+    """
+    if _has_key_index(conn):
+        return
+    conn.execute("BEGIN IMMEDIATE")  # another process may be upgrading the same file
+    try:
+        if "delivery_key" not in {row[1] for row in conn.execute("PRAGMA table_info(spooled)")}:
+            conn.execute("ALTER TABLE spooled ADD COLUMN delivery_key TEXT")
+            conn.execute("UPDATE spooled SET delivery_key = 'spool-id:' || id")
+        conn.execute(
+            "CREATE UNIQUE INDEX IF NOT EXISTS spooled_delivery_key ON spooled (delivery_key)"
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _has_key_index(conn: sqlite3.Connection) -> bool:
+    indexes = {row[1] for row in conn.execute("PRAGMA index_list(spooled)")}
+    return "spooled_delivery_key" in indexes
+
+
+def new_delivery_key() -> str:
+    return str(uuid.uuid4())
+
+
 def spool_arrivals(
     conn: sqlite3.Connection,
     arrivals: list[Arrival],
@@ -98,14 +142,15 @@ def spool_arrivals(
     try:
         for arrival in arrivals:
             cursor = conn.execute(
-                "INSERT INTO spooled (received_at, transport, envelope_from, envelope_to, raw)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO spooled (received_at, transport, envelope_from, envelope_to, raw,"
+                " delivery_key) VALUES (?, ?, ?, ?, ?, ?)",
                 [
                     to_text(arrival.received_at),
                     arrival.transport,
                     arrival.envelope_from,
                     json.dumps(list(arrival.envelope_to)),
                     arrival.raw,
+                    new_delivery_key(),
                 ],
             )
             ids.append(cursor.lastrowid)
@@ -124,13 +169,15 @@ def read_spooled(
 ) -> list[Spooled]:
     """The oldest rows, leaving out those waiting to be retried after `now`."""
     rows = conn.execute(
-        "SELECT id, received_at, transport, envelope_from, envelope_to, raw, attempts"
-        " FROM spooled WHERE retry_at IS NULL OR retry_at <= ? ORDER BY id LIMIT ?",
+        "SELECT id, delivery_key, received_at, transport, envelope_from, envelope_to, raw,"
+        " attempts FROM spooled WHERE retry_at IS NULL OR retry_at <= ? ORDER BY id LIMIT ?",
         [to_text(now or utc_now()), limit],
     ).fetchall()
     return [
-        Spooled(pk, Arrival(raw, sender, tuple(json.loads(to)), transport, from_text(at)), tries)
-        for pk, at, transport, sender, to, raw, tries in rows
+        Spooled(
+            pk, key, Arrival(raw, sender, tuple(json.loads(to)), transport, from_text(at)), tries
+        )  # fmt: skip
+        for pk, key, at, transport, sender, to, raw, tries in rows
     ]
 
 
@@ -155,13 +202,26 @@ def release_spooled(conn: sqlite3.Connection, spool_ids: list[int]) -> None:
 
 
 class SpoolWriter:
-    """A writer thread with group commit; `store` resolves once the bytes are on disk."""
+    """A writer thread with group commit; `store` resolves once the bytes are on disk.
 
-    def __init__(self, path: Path, on_stored: Callable[[], None] | None = None):
+    `store` never waits on a writer that cannot answer: once `refuse` was called, or the
+    thread died, it fails at once (the SMTP edge answers 451) and `on_failure` is told.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        on_stored: Callable[[], None] | None = None,
+        on_failure: Callable[[str], None] | None = None,
+    ):
         self.path = path
         self.on_stored = on_stored
+        self.on_failure = on_failure
         self._queue: queue.Queue = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="spool-writer", daemon=True)
+        self._lock = threading.Lock()  # orders `store`'s check-then-queue with a refusal
+        self._refusal: str | None = None
+        self._batch: list = []
         self.conn: sqlite3.Connection | None = None
 
     def start(self) -> None:
@@ -174,21 +234,40 @@ class SpoolWriter:
         if self.conn is not None:
             self.conn.close()
 
+    def refuse(self, reason: str) -> None:
+        """From now on every `store` fails at once; what is queued already is still written."""
+        with self._lock:
+            self._refusal = self._refusal or reason
+
     async def store(self, raw: bytes, envelope_from: str, envelope_to: tuple[str, ...],
                     transport: str) -> int:  # fmt: skip
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
         arrival = Arrival(raw, envelope_from, envelope_to, transport, utc_now())
-        self._queue.put((arrival, future, loop))
+        with self._lock:
+            if self._refusal is not None:
+                raise SpoolClosed(self._refusal)
+            self._queue.put((arrival, future, loop))
         return await future
 
     def _run(self) -> None:
+        try:
+            self._write_batches()
+        except BaseException as exc:  # never die silently: answer everyone waiting, then say so
+            log.exception("the spool writer stopped")
+            reason = f"the spool writer stopped: {exc!r}"
+            self.refuse(reason)
+            self._fail_waiting(ArchiveUnavailable(reason))
+            if self.on_failure:
+                self.on_failure(reason)
+
+    def _write_batches(self) -> None:
         while True:
             first = self._queue.get()
             if first is None:
                 return
-            batch = [first]
-            while len(batch) < MAX_BATCH:
+            self._batch = [first]
+            while len(self._batch) < MAX_BATCH:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
@@ -196,8 +275,23 @@ class SpoolWriter:
                 if item is None:
                     self._queue.put(None)
                     break
-                batch.append(item)
-            self._commit(batch)
+                self._batch.append(item)
+            self._commit(self._batch)
+            self._batch = []
+
+    def _fail_waiting(self, error: Exception) -> None:
+        """Settle the batch in hand and everything queued with `error` (after a refusal)."""
+        waiting = list(self._batch)
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                waiting.append(item)
+        for _, future, loop in waiting:
+            with contextlib.suppress(RuntimeError):  # that session's loop has closed
+                loop.call_soon_threadsafe(_settle, future, None, error)
 
     def _commit(self, batch: list) -> None:
         try:
@@ -210,7 +304,10 @@ class SpoolWriter:
         for (_, future, loop), pk in zip(batch, ids, strict=True):
             loop.call_soon_threadsafe(_settle, future, pk, None)
         if self.on_stored:
-            self.on_stored()
+            try:
+                self.on_stored()
+            except Exception:  # the mail is stored; a lost wake-up waits for the next sweep
+                log.exception("could not wake the worker after a spool commit")
 
 
 def _settle(future: asyncio.Future, result, error) -> None:
