@@ -1,0 +1,89 @@
+"""Private files: whatever the operator's umask (even 000), casebook's archive, spool, their
+SQLite side files, backups, exports and the demo sink are 0600 in 0700 folders."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT, fixture_bytes
+from tests.conftest import write_config as write_base_config
+
+
+def write_config(tmp_path: Path, **values) -> Path:
+    """The test configuration, with the archive and spool in `var/`, a folder casebook creates."""
+    config = write_base_config(tmp_path, **values)
+    text = config.read_text()
+    for name in ("casebook.db", "spool"):
+        text = text.replace(f'"{tmp_path / name}"', f'"{tmp_path / "var" / name}"')
+    config.write_text(text)
+    return config
+
+
+def casebook(config: Path, *args: str, stdin: bytes | None = None):
+    """The real command, run by an operator whose umask is 000."""
+    return subprocess.run(
+        [sys.executable, "-m", "casebook.cli", "-c", str(config), *args],
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+        umask=0,
+    )
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def modes_under(root: Path) -> dict[str, str]:
+    """Every folder and file from `root` down, with its mode (files may vanish meanwhile)."""
+    found = {}
+    for path in [root, *root.rglob("*")]:
+        try:
+            found[str(path.relative_to(root.parent))] = oct(mode(path))
+        except FileNotFoundError:
+            continue
+    return found
+
+
+def assert_private(root: Path) -> None:
+    found = modes_under(root)
+    expected = {name: oct(0o700 if (root.parent / name).is_dir() else 0o600) for name in found}
+    assert found == expected
+
+
+def ingest_report(config: Path) -> None:
+    result = casebook(
+        config, "ingest", "--sender", "rita@example.net", stdin=fixture_bytes("plain_report.eml")
+    )
+    assert result.returncode == 0, result.stderr.decode()
+
+
+def test_ingest_creates_a_private_archive_and_spool(tmp_path, relay):
+    config = write_config(tmp_path, relay_port=relay.port)
+    ingest_report(config)
+    var = tmp_path / "var"
+    assert mode(var) == 0o700 and mode(var / "spool") == 0o700
+    assert mode(var / "casebook.db") == 0o600
+    assert mode(var / "spool" / "spool.db") == 0o600
+    assert_private(var)  # and any -wal/-shm left behind
+
+
+def test_an_archive_left_readable_by_an_older_casebook_is_made_private(tmp_path, relay):
+    config = write_config(tmp_path, relay_port=relay.port)
+    ingest_report(config)
+    archive = tmp_path / "var" / "casebook.db"
+    spool = tmp_path / "var" / "spool" / "spool.db"
+    archive.chmod(0o644)
+    spool.chmod(0o644)
+    result = casebook(config, "stats")
+    assert result.returncode == 0, result.stderr.decode()
+    assert mode(archive) == 0o600 and mode(spool) == 0o600
+    warnings = [line for line in result.stderr.decode().splitlines() if "WARNING" in line]
+    assert len(warnings) == 2
+    assert str(archive) in warnings[0] and str(spool) in warnings[1]
+    again = casebook(config, "stats")
+    assert "WARNING" not in again.stderr.decode()
