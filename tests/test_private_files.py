@@ -72,6 +72,25 @@ def test_ingest_creates_a_private_archive_and_spool(tmp_path, relay):
     assert_private(var)  # and any -wal/-shm left behind
 
 
+def test_backup_and_export_are_private(tmp_path, relay):
+    config = write_config(tmp_path, relay_port=relay.port)
+    ingest_report(config)
+    copy = tmp_path / "backups" / "2026" / "copy.db"
+    result = casebook(config, "backup", str(copy))
+    assert result.returncode == 0, result.stderr.decode()
+    assert mode(copy) == 0o600
+    assert mode(copy.parent) == 0o700 and mode(copy.parent.parent) == 0o700
+    assert_private(tmp_path / "backups")
+    exports = tmp_path / "exports"
+    exports.mkdir(mode=0o700)
+    out = exports / "case.mbox"
+    result = casebook(config, "export", "CoC-2026-001", "--for", "erin@example.org",
+                      "--reason", "appeal review", "--out", str(out))  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()
+    assert mode(out) == 0o600
+    assert modes_under(exports) == {"exports": oct(0o700), "exports/case.mbox": oct(0o600)}
+
+
 def test_an_archive_left_readable_by_an_older_casebook_is_made_private(tmp_path, relay):
     config = write_config(tmp_path, relay_port=relay.port)
     ingest_report(config)
