@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from archive.private_files import prepare_private_database
 from archive.schema import migrations
 
 BUSY_TIMEOUT_MS = 30_000
@@ -47,8 +48,9 @@ def connect_durable(path: Path) -> sqlite3.Connection:
     """A connection in WAL mode with synchronous=FULL: a commit is on disk when it returns.
 
     Autocommit mode (transactions are explicit), shared between threads one call at a time.
+    The file (and so its -wal and -shm) is private: 0600 in folders casebook makes 0700.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    prepare_private_database(path)
     conn = sqlite3.connect(
         str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
     )

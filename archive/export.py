@@ -5,6 +5,7 @@ and always written to the audit log."""
 from __future__ import annotations
 
 import mailbox
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from sqlite_utils import Database
 
 from archive.cases import Case, record_event
 from archive.db import write_transaction
+from archive.private_files import create_private_file
 from archive.settings import Settings
 
 
@@ -40,21 +42,27 @@ def export_case(
         raise ExportRefused(f"{person.name} is conflicted in {case.ref}")
     if not reason.strip():
         raise ExportRefused("a justified request needs a reason")
-    if target.exists():
-        raise ExportRefused(f"{target} exists; choose a new file")
     rows = db.execute(
         "SELECT raw FROM messages WHERE case_pk = ? ORDER BY archived_at, id", [case.pk]
     ).fetchall()
-    box = mailbox.mbox(str(target), create=True)
-    try:
-        box.lock()
-        for (raw,) in rows:
-            box.add(raw)
-        box.flush()
-    finally:
-        box.unlock()
-        box.close()
+    write_mbox(target, [raw for (raw,) in rows])
     with write_transaction(db):
         detail = {"reason": reason, "messages": len(rows), "file": str(target)}
         record_event(db, case, now=now, actor=person.email, action="exported", detail=detail)
     return len(rows)
+
+
+def write_mbox(target: Path, messages: list[bytes]) -> None:
+    """A new mbox file, 0600 from its first byte; refused if `target` exists."""
+    try:
+        os.close(create_private_file(target))
+    except FileExistsError:
+        raise ExportRefused(f"{target} exists; choose a new file") from None
+    # The file is new and ours alone, so no dot-lock (which mailbox would create 0666 - umask).
+    box = mailbox.mbox(str(target), create=False)
+    try:
+        for raw in messages:
+            box.add(raw)
+        box.flush()
+    finally:
+        box.close()

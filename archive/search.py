@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from pathlib import Path
 
 from sqlite_utils import Database
+
+from archive.private_files import create_private_file, make_private_folders
 
 WORD_RE = re.compile(r"[\w@.+-]+", re.UNICODE)
 
@@ -37,10 +40,18 @@ def backup_archive(db: Database, target: Path) -> int:
     target = Path(target)
     if target.exists():
         raise FileExistsError(f"{target} exists; choose a new file")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    copy = sqlite3.connect(str(target))
+    make_private_folders(target.parent)
     try:
-        db.conn.backup(copy)
-    finally:
-        copy.close()
+        os.close(create_private_file(target))  # SQLite keeps the mode of the file it finds
+    except FileExistsError:
+        raise FileExistsError(f"{target} exists; choose a new file") from None
+    try:
+        copy = sqlite3.connect(str(target))
+        try:
+            db.conn.backup(copy)
+        finally:
+            copy.close()
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
     return target.stat().st_size

@@ -152,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    # A belt: anything casebook writes is for its own user only, whatever umask it was started
+    # with (each archive, spool, backup, export and sink file is also created 0600 itself).
+    os.umask(0o077)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -188,9 +188,11 @@ def fixture_bytes(name: str) -> bytes:
 class ServeProcess:
     """`casebook serve` as a real process, as an operator would run it."""
 
-    def __init__(self, config: Path, port: int):
+    def __init__(self, config: Path, port: int, *, args: tuple[str, ...] = (), umask: int = -1):
         self.config = config
         self.port = port
+        self.args = args  # e.g. ("--with-sink",)
+        self.umask = umask  # the operator's umask (-1: inherit the test's)
         self.proc: subprocess.Popen | None = None
         self.log = config.parent / "serve.log"
 
@@ -198,9 +200,10 @@ class ServeProcess:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "casebook.cli", "-c", str(self.config), "serve"],
+                [sys.executable, "-m", "casebook.cli", "-c", str(self.config), "serve", *self.args],
                 cwd=ROOT,
                 env=env,
+                umask=self.umask,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
