@@ -1,9 +1,10 @@
-"""Finding command keywords: the leading block of a reply's text part (SPEC §5).
+"""Finding command keywords: the leading block of a reply's new text (SPEC §5).
 
-Only the top of the text/plain part is read. The block is one `#keyword args` per line and
+Only what the author wrote now is read (`intake.reply`): the quoted history and the signature
+are cut off first, so neither a command nor a command's body (mailed outside the committee by
+`#to-reporter`, `#propose`) can come from them. The block is one `#keyword args` per line and
 ends at the first line that is not a command, at a blank line after a command, or at a stop
-word. Quoted text, "On … wrote:" blocks, signatures, HTML parts and attached messages are
-never read, because they are never at the top of the author's own text.
+word. Attached messages are never read: the caller passes only the sender's own part.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 
 from archive.models import CommandLine, FoundCommands
-from intake.text import QUOTE_HEADER_RE, SIGNATURE_RE
+from intake.reply import SIGNATURE_RE, split_text
 
 COMMAND_RE = re.compile(r"^#(?P<keyword>[A-Za-z][A-Za-z-]{0,30})(?:\s+(?P<args>.*))?$")
 STOP_WORDS = ("thanks", "thank you", "--", "cheers", "regards")
@@ -19,8 +20,8 @@ MAX_COMMANDS = 20
 
 
 def find_commands(text: str) -> FoundCommands:
-    """The leading command block of `text` and the body that follows it."""
-    lines = text.replace("\r\n", "\n").split("\n")
+    """The leading command block of `text`'s new part and the body that follows it."""
+    lines = split_text(text).new.split("\n")
     index = 0
     while index < len(lines) and not lines[index].strip():
         index += 1
@@ -54,12 +55,5 @@ def _is_stop(line: str) -> bool:
 
 
 def _body_after(lines: list[str]) -> str:
-    """The text after the block, up to the signature or the quoted part."""
-    kept: list[str] = []
-    for line in lines:
-        if SIGNATURE_RE.match(line) or QUOTE_HEADER_RE.match(line.strip()):
-            break
-        if line.lstrip().startswith(">"):
-            break
-        kept.append(line)
-    return "\n".join(kept).strip()
+    """The new text after the block: the quote and the signature were cut off already."""
+    return "\n".join(lines).strip()

@@ -33,8 +33,9 @@ from intake.autoreply import check_reply_rules
 from intake.commands import find_commands
 from intake.delegate import find_delegate, forwarded_sender, with_named_individual
 from intake.fields import extract_report_fields
+from intake.reply import Reply, decode_flowed, split_html, split_text
 from intake.signals import find_conflicts, find_urgent_reasons
-from intake.text import authored_text, html_to_text, sanitize_html
+from intake.text import html_to_text, sanitize_html
 
 MSGID_RE = re.compile(r"<[^<>\s]+>")
 
@@ -87,7 +88,9 @@ def _parse_fully(
         text = _split_head(raw)[1].decode("utf-8", "replace")[:200_000].replace("\r\n", "\n")
         if text.strip():
             defects.append("no readable part: the body is shown as it came")
-    authored = authored_text(text)
+    reply = _own_reply(message)
+    # No part of the sender's own (only attached messages): shown, but never commanded from.
+    authored = (reply or split_text(text)).authored
     rule = check_reply_rules(
         message,
         envelope_from=envelope_from,
@@ -118,9 +121,10 @@ def _parse_fully(
         )
         urgent = find_urgent_reasons(f"{subject}\n{report_text}", fields)
     in_reply_to = _first_id(message.get("In-Reply-To"))
-    # Commands are read only from a real text/plain part, never from HTML (SPEC §5).
-    own_text = _own_plain_text(message)
-    commands = find_commands(own_text) if own_text and not rule.automatic else FoundCommands()
+    # Commands only from the new text of the sender's own part, never a quote (SPEC §5).
+    commands = FoundCommands()
+    if reply is not None and reply.new and not rule.automatic:
+        commands = find_commands(reply.new)
     auth = SenderAuth(False, "none", "no commands to authenticate")
     if commands.commands:
         auth = authenticate_sender(raw, message, sender.address, settings)
@@ -228,12 +232,26 @@ def _bodies(parsed) -> tuple[str, str | None]:
     return text, html
 
 
+def _own_reply(message: Message) -> Reply | None:
+    """What the sender wrote now, from their own text/plain part, else their own HTML."""
+    own = _own_plain_text(message)
+    if own.strip():
+        return split_text(own)
+    part = _first_own(message, "text/html")
+    if part is not None:
+        return split_html(decode_part(part))
+    return None
+
+
 def _own_plain_text(message: Message) -> str:
-    """The sender's own first text/plain part: never an attachment or an attached message."""
-    part = _first_own_plain(message)
+    """The sender's own first text/plain part, format=flowed decoded: never an attachment."""
+    part = _first_own(message, "text/plain")
     if part is None:
         return ""
-    return decode_part(part).replace("\r\n", "\n")
+    text = decode_part(part).replace("\r\n", "\n")
+    if str(part.get_param("format", "")).lower() == "flowed":
+        return decode_flowed(text, delsp=str(part.get_param("delsp", "")).lower() == "yes")
+    return text
 
 
 def decode_part(part: Message) -> str:
@@ -247,22 +265,21 @@ def decode_part(part: Message) -> str:
         return payload.decode("utf-8", errors="replace")
 
 
-def _first_own_plain(part: Message) -> Message | None:
+def _first_own(part: Message, kind: str) -> Message | None:
+    """The first `kind` part of the sender's own: attachments and message/rfc822 are skipped."""
     if part.get_content_disposition() == "attachment":
         return None
-    kind = part.get_content_type()
-    if kind == "text/plain":
+    if part.get_content_type() == kind:
         return part
-    if kind.startswith("multipart/"):
-        children = part.get_payload()
-        if not isinstance(children, list):  # a multipart whose boundary never appears
-            return None
-        if kind == "multipart/alternative":
-            return next((c for c in children if c.get_content_type() == "text/plain"), None)
-        for child in children:
-            found = _first_own_plain(child)
-            if found is not None:
-                return found
+    if not part.get_content_type().startswith("multipart/"):
+        return None
+    children = part.get_payload()
+    if not isinstance(children, list):  # a multipart whose boundary never appears
+        return None
+    for child in children:
+        found = _first_own(child, kind)
+        if found is not None:
+            return found
     return None
 
 

@@ -1,4 +1,4 @@
-"""Body text helpers: HTML to text, and the part of a reply its author wrote."""
+"""Body text helpers: safe HTML, and HTML as readable text."""
 
 from __future__ import annotations
 
@@ -8,12 +8,7 @@ import re
 import nh3
 
 BLOCK_END_RE = re.compile(r"(?i)<\s*(br\s*/?|/p|/div|/li|/tr|/h[1-6]|/blockquote)\s*>")
-QUOTE_HEADER_RE = re.compile(
-    r"^(On .{0,200}wrote:|Le .{0,200}a écrit ?:|Am .{0,200}schrieb .{0,80}:|"
-    r"-{2,}\s*Original Message\s*-{2,}|From: .+ Sent: .+)\s*$",
-    re.IGNORECASE,
-)
-SIGNATURE_RE = re.compile(r"^--\s?$")
+WHITESPACE_RE = re.compile(r"\s+")
 
 
 def sanitize_html(markup: str) -> str:
@@ -22,23 +17,13 @@ def sanitize_html(markup: str) -> str:
 
 
 def html_to_text(markup: str) -> str:
-    """Readable text from an HTML-only message (tags dropped, blocks become lines)."""
-    with_breaks = BLOCK_END_RE.sub("\n", markup)
+    """Readable text from an HTML-only message (tags dropped, blocks become lines).
+
+    Line breaks in the source mean nothing in HTML: Outlook puts each line in its own
+    `<div>` on its own source line, and those must not become blank lines that end a
+    command block.
+    """
+    with_breaks = BLOCK_END_RE.sub("\n", WHITESPACE_RE.sub(" ", markup))
     stripped = nh3.clean(with_breaks, tags=set())
     lines = [" ".join(line.split()) for line in html.unescape(stripped).splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
-def authored_text(text: str) -> str:
-    """The text above the quoted part and the signature: what the sender wrote now."""
-    kept = []
-    lines = text.splitlines()
-    for index, line in enumerate(lines):
-        if SIGNATURE_RE.match(line) or QUOTE_HEADER_RE.match(line.strip()):
-            break
-        if line.lstrip().startswith(">"):
-            if all(not rest.strip() or rest.lstrip().startswith(">") for rest in lines[index:]):
-                break
-            continue
-        kept.append(line)
-    return "\n".join(kept).strip()

@@ -167,7 +167,8 @@ def test_commands_only_in_quoted_text_or_html_do_not_apply(committee):
             f"From: {ALICE}\r\nTo: conduct-committee@lists.example.org\r\n"
             f"Subject: Re: [CoC-2026-001] New report\r\nMessage-ID: <html@example.org>\r\n"
             f"In-Reply-To: {notice}\r\nReferences: {notice}\r\nMIME-Version: 1.0\r\n"
-            "Content-Type: text/html\r\n\r\n<p>#urgent</p>\r\n"
+            "Content-Type: text/html\r\n\r\n<p>I agree with Alice.</p>"
+            '<div class="gmail_quote"><blockquote>#urgent</blockquote></div>\r\n'
         ).encode()
     )
     committee.say("", raw=html)

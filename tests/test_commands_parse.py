@@ -44,11 +44,12 @@ def test_body_is_the_text_after_the_block_up_to_the_quote():
     assert found.body == "We called Rita; she is safe.\nShe will send logs."
 
 
-def test_html_part_and_attached_messages_are_never_read(settings):
-    html_only = (
+def test_html_alternative_quoted_html_and_attached_messages_are_never_read(settings):
+    quoted_html = (
         b"From: alice@example.org\r\nTo: conduct-committee@lists.example.org\r\n"
         b"Subject: Re: [CoC-2026-001] x\r\nMessage-ID: <h1@example.org>\r\n"
-        b"MIME-Version: 1.0\r\nContent-Type: text/html\r\n\r\n<p>#enact</p>\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: text/html\r\n\r\n<p>Fine by me.</p>"
+        b"<blockquote><p>#enact</p></blockquote>\r\n"
     )
     forwarded = (
         b"From: alice@example.org\r\nTo: conduct-committee@lists.example.org\r\n"
@@ -64,7 +65,7 @@ def test_html_part_and_attached_messages_are_never_read(settings):
         b"--a\r\nContent-Type: text/plain\r\n\r\nLooks fine to me.\r\n"
         b"--a\r\nContent-Type: text/html\r\n\r\n<p>#enact</p>\r\n--a--\r\n"
     )
-    for raw in (html_only, forwarded, alternative):
+    for raw in (quoted_html, forwarded, alternative):
         msg = parse_message(
             raw,
             envelope_from="alice@example.org",
