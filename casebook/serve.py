@@ -117,7 +117,8 @@ class Worker:
         """
         while not self.stopping.is_set():
             try:
-                if not await asyncio.to_thread(count_spooled, spool):
+                # Only what is due: a message waiting for its retry must not spin this loop.
+                if not await asyncio.to_thread(count_spooled, spool, utc_now()):
                     return
                 results = await asyncio.to_thread(
                     process_spooled, db, spool, self.settings, utc_now, PROCESS_CHUNK

@@ -7,12 +7,13 @@ from datetime import datetime
 from archive.clocks import fire_due
 from archive.db import open_archive
 from archive.digest import send_digest_if_due
+from archive.outbox import due_mail
 from archive.settings import Settings
 from intake.imap import ImapUnavailable, poll_imap
 from intake.process import process_spooled
 from intake.recheck import recheck_conflicts
-from intake.spool import open_spool, spool_path
-from mailer.send import send_due
+from intake.spool import count_spooled, open_spool, spool_path
+from mailer.send import SendReport, send_due
 
 
 def run_tick(settings: Settings, now: datetime) -> tuple[str, bool]:
@@ -27,10 +28,12 @@ def run_tick(settings: Settings, now: datetime) -> tuple[str, bool]:
             polled = f"{poll_imap(settings, spool, now)} fetched by IMAP; "
         except ImapUnavailable as exc:
             polled, imap_trouble = f"IMAP not read ({exc}); ", True
-    processed = process_spooled(db, spool, settings, lambda: now)
+    processed = []
+    while count_spooled(spool, now):  # everything due, not one batch: nothing waits for cron
+        processed += process_spooled(db, spool, settings, lambda: now)
     fired = fire_due(db, settings, now)
     digests = send_digest_if_due(db, settings, now)
-    report = send_due(db, settings, now)
+    report = drain_outbox(db, settings, now)
     busy = " (another sender holds the lease)" if report.busy else ""
     late = sum(f.late for f in fired)
     noteworthy = bool(report.failed or report.busy or late or imap_trouble)
@@ -41,3 +44,18 @@ def run_tick(settings: Settings, now: datetime) -> tuple[str, bool]:
         f" mail: {report.sent} sent,"
         f" {report.postponed} postponed, {report.failed} failed{busy}"
     ), noteworthy
+
+
+def drain_outbox(db, settings: Settings, now: datetime) -> SendReport:
+    """Send until nothing more is due (a failure's notice to the committee included)."""
+    total = SendReport()
+    while True:
+        report = send_due(db, settings, now)
+        total.sent += report.sent
+        total.postponed += report.postponed
+        total.failed += report.failed
+        total.busy = report.busy
+        if report.busy or not (report.sent or report.postponed or report.failed):
+            return total
+        if not due_mail(db, now, 1):
+            return total

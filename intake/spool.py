@@ -189,8 +189,13 @@ def defer_spooled(conn: sqlite3.Connection, spool_id: int, error: str, retry_at:
     )
 
 
-def count_spooled(conn: sqlite3.Connection) -> int:
-    return conn.execute("SELECT COUNT(*) FROM spooled").fetchone()[0]
+def count_spooled(conn: sqlite3.Connection, due_at: datetime | None = None) -> int:
+    """Rows waiting; with `due_at`, only those not waiting for a later retry."""
+    if due_at is None:
+        return conn.execute("SELECT COUNT(*) FROM spooled").fetchone()[0]
+    return conn.execute(
+        "SELECT COUNT(*) FROM spooled WHERE retry_at IS NULL OR retry_at <= ?", [to_text(due_at)]
+    ).fetchone()[0]
 
 
 def release_spooled(conn: sqlite3.Connection, spool_ids: list[int]) -> None:

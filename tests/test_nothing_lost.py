@@ -130,3 +130,24 @@ def test_a_message_whose_processing_keeps_failing_is_quarantined_and_others_flow
     assert listing.returncode == 0, listing.stderr
     [held] = json.loads(listing.stdout)
     assert held["kind"] == "quarantined" and "simulated processing fault" in held["reason"]
+
+
+def test_tick_drains_a_backlog_beyond_one_batch_and_never_spins_on_a_failing_message(
+    db, settings, monkeypatch
+):
+    from casebook.tick import run_tick
+
+    real_ingest = process.ingest_message
+
+    def ingest(db_, msg, *args, **kwargs):
+        if "POISON" in msg.text:
+            raise RuntimeError("simulated processing fault")
+        return real_ingest(db_, msg, *args, **kwargs)
+
+    monkeypatch.setattr(process, "ingest_message", ingest)
+    _spool(settings, *[_report(n, "POISON" if n == 7 else "Rude.") for n in range(520)])
+    summary, _ = run_tick(settings, T0)  # returns: the failing message waits for its retry
+    assert summary.startswith("processed 519 message(s)")
+    assert archive_stats(db)["cases"] == {"acknowledged": 519}  # every ack sent, not 200
+    spool = open_spool(spool_path(settings))
+    assert count_spooled(spool) == 1 and count_spooled(spool, T0) == 0
