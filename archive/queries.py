@@ -30,7 +30,14 @@ def case_detail(db: Database, case: Case) -> dict:
     detail = case_summary(db, case)
     detail["fields"] = case.fields
     detail["parties"] = [
-        {"role": p.role, "name": p.name, "email": p.email} for p in parties_of(db, case)
+        {
+            "role": p.role,
+            "name": p.name,
+            "email": p.email,
+            "no_contact": p.no_contact,
+            "consent": p.consent,
+        }
+        for p in parties_of(db, case)
     ]
     detail["messages"] = [
         {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime, timedelta
 
 from sqlite_utils import Database
@@ -19,6 +18,7 @@ from archive.cases import (
     set_urgent,
 )
 from archive.clock import from_text, to_text
+from archive.consent import asks_no_contact, consent_in
 from archive.models import IncomingMessage
 from archive.outbox import (
     Audience,
@@ -32,6 +32,7 @@ from archive.store import Binding, IngestResult, store_message
 ACK_TEMPLATE = "reporter/ack"
 FOLDED_ACK_TEMPLATE = "reporter/ack_folded"
 FOLLOWUP_ACK_TEMPLATE = "reporter/followup_received"
+NO_CONTACT_TEMPLATE = "reporter/no_contact_confirmed"
 FOLD_DELAY = timedelta(hours=1)
 
 
@@ -294,7 +295,7 @@ def record_followup(
     )
     if msg.historical:
         return IngestResult(pk, False, "followup", case.ref)
-    feedback = _record_feedback(db, msg, case, party, now, pk)
+    feedback = _record_feedback(db, msg, case, party, settings, now, pk)
     _mediation_reply(db, msg, case, party, settings, now)
     queue_mail(
         db,
@@ -330,28 +331,24 @@ def record_followup(
     return IngestResult(pk, False, "followup", case.ref)
 
 
-NO_CONTACT_RE = re.compile(
-    r"(?i)\b(no further contact|no more contact|do not contact (?:me|him|her|them)|"
-    r"don't contact (?:me|him|her|them)|refuse (?:any )?(?:further )?contact)\b"
-)
-AGREE_RE = re.compile(r"(?i)^\s*(yes|i agree|agreed|agree|ok|okay|that is fine|acceptable)\b")
-DECLINE_RE = re.compile(r"(?i)^\s*(no|i do not agree|i don't agree|not acceptable|decline)\b")
-
-
 def _record_feedback(
-    db: Database, msg: IncomingMessage, case: Case, party: Party, now: datetime, pk: int
+    db: Database,
+    msg: IncomingMessage,
+    case: Case,
+    party: Party,
+    settings: Settings,
+    now: datetime,
+    pk: int,
 ) -> dict | None:
     """A reporter's answer to #consult: recorded for the record (the committee need not follow
     it); an explicit yes or no is their consent, and a wish for no further contact is honoured
     by every later mail."""
     if party.role not in ("reporter", "delegate", "affected"):
         return None
-    text = msg.commands.body or msg.text
+    text = msg.authored  # their own new words: the quoted proposal holds the same words
     wishes: dict = {}
-    if NO_CONTACT_RE.search(text):
-        db.execute("UPDATE parties SET no_contact = 1 WHERE id = ?", [party.pk])
-        record_event(db, case, now=now, actor=party.email or party.role,
-                     action="no-contact-requested", message_pk=pk)  # fmt: skip
+    if asks_no_contact(text) and not party.no_contact:
+        _record_no_contact(db, case, party, settings, now, pk)
         wishes["no_contact"] = True
     consulted = db.execute(
         "SELECT 1 FROM proposals WHERE case_pk = ? AND status = 'open'"
@@ -360,13 +357,32 @@ def _record_feedback(
     ).fetchone()
     if not consulted:
         return wishes or None
-    consent = "agreed" if AGREE_RE.match(text) else "declined" if DECLINE_RE.match(text) else None
+    consent = consent_in(text)
     if consent:
         db.execute("UPDATE parties SET consent = ? WHERE id = ?", [consent, party.pk])
         wishes["consent"] = consent
+    else:
+        wishes["unclear"] = True  # feedback, not consent: the committee confirms with them
     record_event(db, case, now=now, actor=party.email or party.role,
                  action="feedback-received", detail=wishes, message_pk=pk)  # fmt: skip
     return {"received": True, **wishes}
+
+
+def _record_no_contact(db, case: Case, party: Party, settings: Settings, now, pk: int) -> None:
+    """Honoured by every later mail; confirmed back to them once, so they know it was heard."""
+    queue_mail(
+        db,
+        now=now,
+        domain=settings.domain,
+        template=NO_CONTACT_TEMPLATE,
+        audience=Audience.PARTY,
+        party=party,
+        case=case,
+        context={"case_ref": case.ref},
+    )
+    db.execute("UPDATE parties SET no_contact = 1 WHERE id = ?", [party.pk])
+    record_event(db, case, now=now, actor=party.email or party.role,
+                 action="no-contact-requested", message_pk=pk)  # fmt: skip
 
 
 def _mediation_reply(db, msg: IncomingMessage, case: Case, party: Party, settings, now) -> None:

@@ -32,6 +32,7 @@ SAMPLES = {
     "reporter/ack": {"missing": ["when"], "urgent": False},
     "reporter/ack_folded": {"case_refs": ["CoC-2026-001", "CoC-2026-002"]},
     "reporter/followup_received": {},
+    "reporter/no_contact_confirmed": {},
     "committee/new_case": {
         "urgent": True,
         "urgent_reasons": ["mentions “threat”"],

@@ -304,7 +304,12 @@ def render_case_text(detail: dict) -> str:
             shown = ", ".join(value) if isinstance(value, list) else str(value)
             lines.append(f"  {name}: {shown[:200]}")
     lines.append("\nparties:")
-    lines += [f"  {p['role']}: {p['name'] or ''} <{p['email'] or '-'}>" for p in detail["parties"]]
+    lines += [
+        f"  {p['role']}: {p['name'] or ''} <{p['email'] or '-'}>"
+        + (" (asked for no further contact)" if p["no_contact"] else "")
+        + (f" (consent: {p['consent']})" if p["consent"] else "")
+        for p in detail["parties"]
+    ]
     lines.append("\nmessages:")
     lines += [
         f"  {m['at'][:19]} {m['direction']:>3} {m['kind']:<22} {m['from'] or '-'}  {m['subject']}"

@@ -13,6 +13,9 @@ from archive.outbox import Audience, OutboxItem
 from archive.sending import member_party, party_of
 from archive.settings import Person, Settings
 
+# The one mail a no-contact wish lets through: the confirmation that it was heard.
+NO_CONTACT_EXEMPT = ("reporter/no_contact_confirmed",)
+
 
 class Undeliverable(Exception):
     """Nobody may or can receive this item; the reason is recorded."""
@@ -43,7 +46,7 @@ def resolve_copies(db: Database, item: OutboxItem, settings: Settings, now: date
     case = get_case(db, item.case_pk) if item.case_pk else None
     if item.audience == Audience.PARTY:
         party = party_of(db, item)
-        if party is not None and party.no_contact:
+        if party is not None and party.no_contact and item.template not in NO_CONTACT_EXEMPT:
             return []  # they asked for no further contact: honoured by every later mail
         address = item.to_addr or (party.email if party else None)
         if not address:

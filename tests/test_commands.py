@@ -198,7 +198,7 @@ def test_reporter_feedback_allows_enact_and_no_contact_is_honoured(committee):
     reply = (
         b"From: Rita Reporter <rita@example.net>\r\nTo: conduct+" + token.encode() +
         b"@example.org\r\nSubject: Re: proposal\r\nMessage-ID: <fb1@example.net>\r\n\r\n"
-        b"No. I want no further contact with him.\r\n"
+        b"No. Please do not contact me again.\r\n"
     )  # fmt: skip
     from tests.helpers import deliver
 
@@ -206,6 +206,7 @@ def test_reporter_feedback_allows_enact_and_no_contact_is_honoured(committee):
             to=(f"conduct+{token}@example.org",))  # fmt: skip
     reporter = parties_of(committee.db, find_case(committee.db, "CoC-2026-001"), "reporter")[0]
     assert reporter.no_contact and reporter.consent == "declined"
+    assert len(outbox(committee.db, "reporter/no_contact_confirmed")) == 1
     committee.say("#enact")
     assert "needs the reporter's explicit agreement" in committee.lines()[0][1]
     assert "feedback-received" in events(committee.db, "CoC-2026-001")
@@ -284,3 +285,54 @@ def test_consult_reaches_other_affected_parties_and_records_their_feedback(commi
     deliver(committee.db, committee.settings, reply, now=T0, sender="wendy@example.net",
             to=(f"conduct+{wendy.token}@example.org",))  # fmt: skip
     assert "feedback-received" in events(committee.db, "CoC-2026-001")
+
+
+def _reporter_reply(committee, body: bytes, message_id: bytes) -> None:
+    """The reporter answers the proposal from their client, quoting it under their words."""
+    from tests.helpers import deliver
+
+    reporter = parties_of(committee.db, find_case(committee.db, "CoC-2026-001"), "reporter")[0]
+    quote = (
+        b"\r\nOn Mon, 2 Mar 2026 at 12:00, Code of Conduct Committee wrote:\r\n"
+        b"> If you decline, or want no further contact, tell us: we will not\r\n"
+        b"> contact you again. Do you agree? No answer means we wait.\r\n"
+    )
+    raw = (
+        b"From: Rita Reporter <rita@example.net>\r\nTo: conduct+" + reporter.token.encode()
+        + b"@example.org\r\nSubject: Re: proposal\r\nMessage-ID: <" + message_id
+        + b"@example.net>\r\n\r\n" + body + b"\r\n" + quote
+    )  # fmt: skip
+    deliver(committee.db, committee.settings, raw, now=T0,
+            to=(f"conduct+{reporter.token}@example.org",))  # fmt: skip
+
+
+def _reporter(committee):
+    return parties_of(committee.db, find_case(committee.db, "CoC-2026-001"), "reporter")[0]
+
+
+def test_consent_is_read_from_the_reporters_own_words_not_the_quoted_proposal(committee):
+    agreed(committee, "apology-request", "Please apologise.")
+    _reporter_reply(committee, b"No problem, go ahead.", b"fb-yes")
+    reporter = _reporter(committee)
+    assert reporter.consent == "agreed" and not reporter.no_contact
+    committee.say("#enact")
+    assert committee.lines()[0][0] == "done"
+    assert outbox(committee.db, "reporter/resolution_notice")  # not silenced
+
+
+def test_no_further_contact_with_him_is_not_a_wish_to_silence_the_reporter(committee):
+    agreed(committee, "apology-request", "Please apologise.")
+    _reporter_reply(committee, b"Yes. I want no further contact with him.", b"fb-him")
+    reporter = _reporter(committee)
+    assert reporter.consent == "agreed" and not reporter.no_contact
+    assert outbox(committee.db, "reporter/no_contact_confirmed") == []
+
+
+def test_an_unclear_answer_is_feedback_and_the_committee_asked_to_confirm(committee):
+    agreed(committee, "apology-request", "Please apologise.")
+    _reporter_reply(committee, b"I guess, but he should also leave the channel.", b"fb-unclear")
+    assert _reporter(committee).consent is None
+    notice = outbox(committee.db, "committee/followup")[-1]
+    assert notice["context"]["feedback"]["unclear"] is True
+    committee.say("#enact")
+    assert "needs the reporter's explicit agreement" in committee.lines()[0][1]
