@@ -8,6 +8,7 @@ leaves half a case and a redelivered message changes nothing twice.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 
 from sqlite_utils import Database
@@ -165,6 +166,9 @@ def _reply_address(db: Database, msg: IncomingMessage, settings: Settings, now: 
     if party.role in ("member", "council") and not _still_serving(settings, party.email):
         reason = "reply address of someone no longer on the committee or council"
         return hold(db, msg, settings, now, reason, kind="held", case=case)
+    if party.role in ("member", "council") and not _written_by(settings, party, msg):
+        reason = f"sent to {party.name or party.email}'s reply address, but not from them"
+        return hold(db, msg, settings, now, reason, kind="held", case=case)
     if party.role in ("member", "council"):
         signed = case_by_tag(db, msg, settings.case_prefix) or case_by_references(db, msg)
         return reports.record_deliberation(
@@ -178,6 +182,15 @@ def _still_serving(settings: Settings, address: str | None) -> bool:
     addresses are dead."""
     people = (*settings.members, *settings.council, *settings.alternates)
     return bool(address) and any(p.matches_address(address) for p in people)
+
+
+def _written_by(settings: Settings, party, msg: IncomingMessage) -> bool:
+    """A member's reply address relays only that member's own mail (From one of their
+    addresses, no Sender of someone else): never a forgery, nor one member as another."""
+    person = settings.person_for(msg.from_addr or "")
+    if person is None or person.email.lower() != (party.email or "").lower():
+        return False
+    return msg.sender_header_problem is None
 
 
 def _list_copy(db: Database, msg: IncomingMessage, settings: Settings, now: datetime):
@@ -197,6 +210,7 @@ def _bounce(db: Database, msg: IncomingMessage, settings: Settings, now: datetim
             db, msg, settings, now, "bounce for mail casebook has no record of", kind="bounce"
         )
     case = get_case(db, item.case_pk)
+    told = _bounce_recorded(db, case, item.message_id)
     pk = store_message(db, msg, now, kind="bounce", case=case)
     record_event(
         db,
@@ -207,5 +221,22 @@ def _bounce(db: Database, msg: IncomingMessage, settings: Settings, now: datetim
         detail={"template": item.template, "bounced_message": item.message_id},
         message_pk=pk,
     )
-    tell_delivery_problem(db, item, case, settings, now, "bounced", msg.text)
+    if not told:  # one notice per failed item, however many bounces (real or forged) arrive
+        tell_delivery_problem(db, item, case, settings, now, "bounced", dsn_summary(msg.raw))
     return IngestResult(pk, False, "bounce", case.ref)
+
+
+DSN_LINE_RE = re.compile(r"(?im)^(?:Final-Recipient|Action|Status|Diagnostic-Code):[^\n]{0,200}$")
+
+
+def dsn_summary(raw: bytes) -> str:
+    """The delivery-status lines of a bounce, never its free text (anyone can write a bounce)."""
+    lines = DSN_LINE_RE.findall(raw.decode("utf-8", "replace").replace("\r\n", "\n"))[:4]
+    return "\n".join(lines) or "(the bounce carried no delivery-status lines)"
+
+
+def _bounce_recorded(db: Database, case, message_id: str) -> bool:
+    rows = db.execute(
+        "SELECT detail FROM events WHERE case_pk = ? AND action = 'delivery-failed'", [case.pk]
+    )
+    return any(json.loads(row[0]).get("bounced_message") == message_id for row in rows)

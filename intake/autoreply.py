@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from email.message import Message
 
@@ -9,6 +10,15 @@ from archive.settings import Settings
 
 LOOP_HEADER = "X-Casebook-Loop"
 NULL_SENDERS = {"", "<>", "mailer-daemon", "postmaster"}
+# "Out of Office: <the subject it answers>", as naive responders write it. Only a reply (with
+# In-Reply-To or References) counts: a new report may well be about an office.
+AUTO_SUBJECT_RE = re.compile(
+    r"(?i)^(?:(?:re|aw|fw|fwd|wg|sv|vs)\s*:\s*)*(?:out of (?:the )?office|automatic reply|"
+    r"auto(?:matic)?[- ]?(?:reply|response)|autoreply|auto|abwesenheitsnotiz|"
+    r"automatische antwort|r[ée]ponse automatique|absence du bureau|respuesta autom[áa]tica|"
+    r"fuera de la oficina|afwezigheidsbericht|automatisch antwoord|on vacation|vacation reply|"
+    r"away from (?:the )?office)\s*:"
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,10 @@ def check_reply_rules(
     for header in ("X-Autoreply", "X-Autorespond", "X-Auto-Reply"):
         if message.get(header) is not None:
             return ReplyRule(f"{header} header", automatic=True)
+    is_reply = message.get("In-Reply-To") is not None or message.get("References") is not None
+    if is_reply and AUTO_SUBJECT_RE.match(" ".join(str(message.get("Subject", "")).split())):
+        # Naive responders set none of the headers above; their subjects give them away.
+        return ReplyRule("subject of an automatic reply", automatic=True)
     precedence = str(message.get("Precedence", "")).strip().lower()
     if precedence in ("bulk", "list", "junk"):
         return ReplyRule(f"Precedence: {precedence}", automatic=False)

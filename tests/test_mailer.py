@@ -13,7 +13,7 @@ from archive.db import installation_id, open_archive
 from archive.settings import load_settings
 from mailer.compose import Outgoing, compose_message
 from mailer.send import send_due
-from tests.conftest import T0, free_port, write_config
+from tests.conftest import T0, fixture_bytes, free_port, write_config
 from tests.helpers import deliver, events, outbox
 
 
@@ -157,8 +157,27 @@ def test_bounce_is_attributed_to_its_case_and_shown_to_the_committee(db, setting
     assert "delivery-failed" in events(db, "CoC-2026-001")
     send(db, settings)
     [problem] = [m for m in relay.parsed() if "bounced" in m["Subject"]]
-    assert "User unknown" in problem.get_content()
+    assert "Status: 5.1.1" in problem.get_content()
+    assert "Final-Recipient: rfc822; rita@example.net" in problem.get_content()
     assert len(relay.to("rita@example.net")) == 1  # the bounce itself is never answered
+
+
+def test_forged_bounces_make_one_notice_and_carry_none_of_their_text(db, settings, relay):
+    """The bounce key is visible to the ack's recipient: bounces are evidence, not a channel."""
+    deliver(db, settings, "plain_report.eml", now=T0)
+    send(db, settings)
+    ack_key = [m for m in relay.messages if "rita@example.net" in m[1]][0][0]
+    key = ack_key.split("+", 1)[1].split("@", 1)[0]
+    for n in range(5):
+        forged = fixture_bytes("dsn_bounce.eml").replace(b"BOUNCE-KEY", key.encode())
+        forged = forged.replace(b"<dsn-1@", f"<dsn-forged-{n}@".encode()).replace(
+            b"your message could not", b"CALL 555-0100 NOW, your message could not"
+        )
+        deliver(db, settings, forged, now=T0, sender="",
+                to=(f"conduct-bounces+{key}@example.org",))  # fmt: skip
+    send(db, settings)
+    problems = [m for m in relay.parsed() if "bounced" in m["Subject"]]
+    assert len(problems) == 1 and "555-0100" not in problems[0].get_content()
 
 
 def test_two_senders_at_once_send_each_mail_once(db, settings, relay):
