@@ -194,6 +194,24 @@ def parties_of(db: Database, case: Case, role: str | None = None) -> list[Party]
     return [Party(*row) for row in db.execute(sql + " ORDER BY id", params)]
 
 
+def merged_parties(db: Database, case: Case) -> dict[str, set[int]]:
+    """For each case merged into this one, the parties it brought (its reporters among them)."""
+    merged: dict[str, set[int]] = {}
+    rows = db.execute(
+        "SELECT detail FROM events WHERE case_pk = ? AND action = 'merged'", [case.pk]
+    )
+    for (detail,) in rows:
+        value = json.loads(detail)
+        merged.setdefault(value["case"], set()).update(value["parties"])
+    return merged
+
+
+def own_reporters(db: Database, case: Case) -> list[Party]:
+    """The case's own reporters: those of cases merged into it hear under their own number."""
+    brought = set().union(*merged_parties(db, case).values())
+    return [p for p in parties_of(db, case, "reporter") if p.pk not in brought]
+
+
 def party_for_address(db: Database, case: Case, address: str | None) -> Party | None:
     if not address:
         return None

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from archive.cases import Case, get_case, parties_of, record_event, set_state
+from archive.cases import Case, get_case, own_reporters, parties_of, record_event, set_state
 from archive.clock import to_text
 from archive.db import write_transaction
 from archive.deadlines import (
@@ -146,7 +146,7 @@ def queue_reporter_update(db, settings: Settings, now: datetime, case: Case) -> 
         projected = (now + settings.default_projection).astimezone(settings.zone)
         timeline = projected.date().isoformat()
     sent = 0
-    for party in parties_of(db, case, "reporter"):
+    for party in own_reporters(db, case):
         if party.email and not party.no_contact:
             queue_mail(db, now=now, domain=settings.domain, template="reporter/update",
                        audience=Audience.PARTY, case=case, party=party,

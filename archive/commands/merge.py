@@ -1,9 +1,17 @@
 """#merge CASE|<MESSAGE-ID>: take another case, or a held message, into this case."""
 
-import json
-
 from archive.appeals import link_appeal
-from archive.cases import UnknownCaseError, find_case, record_event, set_case_value, set_state
+from archive.cases import (
+    Case,
+    UnknownCaseError,
+    find_case,
+    record_event,
+    set_case_value,
+    set_conflicted,
+    set_recused,
+    set_state,
+)
+from archive.clock import to_text
 from archive.commands.base import Command, Context, Refused
 from archive.models import CaseState
 
@@ -14,32 +22,58 @@ def run(ctx: Context, args: str) -> str:
         raise Refused("#merge needs a case (CoC-2026-004) or a held message's <Message-ID>")
     if target.startswith("<"):
         return _merge_held(ctx, target)
-    try:
-        other = find_case(ctx.db, target)
-    except UnknownCaseError:
-        raise Refused(f"no case {target}") from None
-    if other.pk == ctx.case.pk:
-        raise Refused("a case cannot be merged into itself")
-    if ctx.actor.email.lower() in other.excluded():
-        raise Refused(f"you are conflicted or recused in {other.ref}")
+    other = _case_to_merge(ctx, target)
+    merged_into = ctx.db.execute("SELECT merged_into FROM cases WHERE id = ?", [other.pk])
+    if merged_into.fetchone()[0] == ctx.case.pk:
+        return f"{other.ref} is already part of this case"  # the same command twice
     messages = [
         r[0] for r in ctx.db.execute("SELECT id FROM messages WHERE case_pk = ?", [other.pk])
     ]
     parties = [r[0] for r in ctx.db.execute("SELECT id FROM parties WHERE case_pk = ?", [other.pk])]
     ctx.db.execute("UPDATE messages SET case_pk = ? WHERE case_pk = ?", [ctx.case.pk, other.pk])
     ctx.db.execute("UPDATE parties SET case_pk = ? WHERE case_pk = ?", [ctx.case.pk, other.pk])
-    conflicted = sorted({*ctx.case.conflicted, *other.conflicted})
-    ctx.db.execute(
-        "UPDATE cases SET conflicted = ? WHERE id = ?", [json.dumps(conflicted), ctx.case.pk]
-    )
+    # Whoever may not see either case may not see the merged one.
+    set_conflicted(ctx.db, ctx.case, [*ctx.case.conflicted, *other.conflicted], ctx.now)
+    set_recused(ctx.db, ctx.case, [*ctx.case.recused, *other.recused], ctx.now)
+    stopped = _stop_clocks(ctx, other)
     set_case_value(ctx.db, other, "merged_into", ctx.case.pk, ctx.now)
     set_state(ctx.db, other, CaseState.CLOSED, ctx.now)
-    detail = {"case": other.ref, "state": other.state, "messages": messages, "parties": parties}
+    detail = {"case": other.ref, "state": other.state, "messages": messages, "parties": parties,
+              "deadlines": stopped}  # fmt: skip
     ctx.event("merged", detail)
     record_event(ctx.db, other, now=ctx.now, actor=ctx.actor.email, action="merged-into",
                  detail={"case": ctx.case.ref}, message_pk=ctx.message_pk)  # fmt: skip
     ctx.reload()
     return f"{other.ref} merged into {ctx.case.ref} ({len(messages)} messages)"
+
+
+def _case_to_merge(ctx: Context, ref: str) -> Case:
+    """The case named, if this member may see it; one answer for "none" and "not yours", so a
+    transcript never confirms a case its reader is kept out of."""
+    try:
+        other = find_case(ctx.db, ref)
+    except UnknownCaseError:
+        other = None
+    if other is None or ctx.actor.email.lower() in other.excluded():
+        raise Refused(f"no case {ref} that you may merge")
+    if other.pk == ctx.case.pk:
+        raise Refused("a case cannot be merged into itself")
+    return other
+
+
+def _stop_clocks(ctx: Context, other: Case) -> list[int]:
+    """The merged-away case's pending deadlines stop (its reporter hears from this case now);
+    their ids are kept so #unmerge can start them again."""
+    rows = ctx.db.execute(
+        "SELECT id FROM deadlines WHERE case_pk = ? AND fired_at IS NULL AND cancelled_at IS NULL",
+        [other.pk],
+    ).fetchall()
+    ids = [row[0] for row in rows]
+    ctx.db.execute(
+        f"UPDATE deadlines SET cancelled_at = ? WHERE id IN ({','.join('?' * len(ids))})",
+        [to_text(ctx.now), *ids],
+    )
+    return ids
 
 
 def _merge_held(ctx: Context, message_id: str) -> str:

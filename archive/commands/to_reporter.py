@@ -1,15 +1,19 @@
 """#to-reporter: the rest of the message goes to the reporter, from the committee."""
 
-from archive.cases import parties_of
+from archive.cases import merged_parties, own_reporters, parties_of
 from archive.commands.base import Command, Context, Refused
 from archive.outbox import Audience
 
 
 def run(ctx: Context, args: str) -> str:
+    first = args.split()[0] if args else ""
+    source = first if first.startswith(f"{ctx.settings.case_prefix}-") else None
+    if source:
+        args = args[len(first) :].strip()
     text = "\n".join(t for t in (args, ctx.body) if t).strip()
     if not text:
         raise Refused("#to-reporter needs the message below the command block")
-    reporters = parties_of(ctx.db, ctx.case, "reporter")
+    reporters = reporters_of(ctx, source)
     reachable = [p for p in reporters if p.email and not p.no_contact]
     if not reachable:
         raise Refused("the reporter cannot be reached (anonymous or asked for no contact)")
@@ -20,6 +24,20 @@ def run(ctx: Context, args: str) -> str:
     return "sent to the reporter from the committee's address"
 
 
+def reporters_of(ctx: Context, source: str | None) -> list:
+    """This case's own reporters, or (`#to-reporter CoC-…`) those of a case merged into it:
+    reporters of merged cases stay separate people, each written to on their own."""
+    if source is None:
+        return own_reporters(ctx.db, ctx.case)
+    merged = merged_parties(ctx.db, ctx.case)
+    if source not in merged:
+        raise Refused(f"no case {source} was merged into this one")
+    return [p for p in parties_of(ctx.db, ctx.case, "reporter") if p.pk in merged[source]]
+
+
 COMMAND = Command(
-    "to-reporter", "#to-reporter", "send the rest of the message to the reporter", run
+    "to-reporter",
+    "#to-reporter [CASE]",
+    "send the rest of the message to the reporter (of a merged CASE)",
+    run,
 )

@@ -12,7 +12,10 @@ def run(ctx: Context, args: str) -> str:
     try:
         other = find_case(ctx.db, target)
     except UnknownCaseError:
-        raise Refused(f"no case {target!r}") from None
+        raise Refused(f"{target!r} was not merged into this case") from None
+    merged_into = ctx.db.execute("SELECT merged_into FROM cases WHERE id = ?", [other.pk])
+    if merged_into.fetchone()[0] != ctx.case.pk:
+        raise Refused(f"{other.ref} was not merged into this case (or is separate already)")
     row = ctx.db.execute(
         "SELECT detail FROM events WHERE case_pk = ? AND action = 'merged'"
         " AND json_extract(detail, '$.case') = ? ORDER BY id DESC LIMIT 1",
@@ -24,6 +27,8 @@ def run(ctx: Context, args: str) -> str:
     for table, key in (("messages", "messages"), ("parties", "parties")):
         for pk in detail[key]:
             ctx.db.execute(f"UPDATE {table} SET case_pk = ? WHERE id = ?", [other.pk, pk])
+    for pk in detail.get("deadlines", []):  # its clocks run again where they stopped
+        ctx.db.execute("UPDATE deadlines SET cancelled_at = NULL WHERE id = ?", [pk])
     set_case_value(ctx.db, other, "merged_into", None, ctx.now)
     set_state(ctx.db, other, CaseState(detail["state"]), ctx.now)
     ctx.event("unmerged", {"case": other.ref})
