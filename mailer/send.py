@@ -132,6 +132,26 @@ def _postpone_or_fail(db, settings: Settings, item: OutboxItem, error: str, now,
 
 
 def _send_copy(db, settings, env, relay, item: OutboxItem, copy: Copy, now, loop_id) -> None:
+    rendered, raw = compose_copy(db, settings, env, item, copy, now, loop_id)
+    relay.send(bounce_address(settings, item), copy.to, raw)
+    record_copy(
+        db,
+        item,
+        recipient=copy.key,
+        message_id=copy.message_id,
+        raw=raw,
+        to_addrs=list(copy.to),
+        subject=rendered.subject,
+        from_addr=settings.reports,
+        text=rendered.text,
+        now=now,
+    )
+
+
+def compose_copy(
+    db, settings: Settings, env, item: OutboxItem, copy: Copy, now: datetime, loop_id: str
+) -> tuple[Rendered, bytes]:
+    """One copy rendered and composed (and DKIM-signed when configured): the relay's bytes."""
     case = get_case(db, item.case_pk) if item.case_pk else None
     context = template_context(settings, item, copy)
     rendered: Rendered = render_template(env, item.template, context)
@@ -155,19 +175,7 @@ def _send_copy(db, settings, env, relay, item: OutboxItem, copy: Copy, now, loop
     signing = settings.dkim_signing
     if signing is not None:
         raw = sign_message(raw, signing.domain, signing.selector, signing.key_file.read_bytes())
-    relay.send(bounce_address(settings, item), copy.to, raw)
-    record_copy(
-        db,
-        item,
-        recipient=copy.key,
-        message_id=copy.message_id,
-        raw=raw,
-        to_addrs=list(copy.to),
-        subject=rendered.subject,
-        from_addr=settings.reports,
-        text=rendered.text,
-        now=now,
-    )
+    return rendered, raw
 
 
 def template_context(settings: Settings, item: OutboxItem, copy: Copy) -> dict:
