@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from email.utils import getaddresses, parseaddr
 
@@ -29,7 +30,7 @@ def decode_words(value: str) -> str:
     """RFC 2047 encoded words to text; undecodable parts are kept as they came."""
     try:
         return str(make_header(decode_header(value)))
-    except (UnicodeDecodeError, LookupError, ValueError):
+    except (HeaderParseError, LookupError, ValueError):  # e.g. `=?utf-8?b?A?=`, bad base64
         return value
 
 

@@ -158,8 +158,7 @@ class _Fallback:
         for part in message.walk() if walk else ():
             if part.is_multipart():
                 continue
-            payload = part.get_payload(decode=True) or b""
-            text = payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+            text = _decode(part.get_payload(decode=True) or b"", part.get_content_charset())
             if part.get_content_type() == "text/plain":
                 self.text_plain.append(text)
             elif part.get_content_type() == "text/html":
@@ -196,12 +195,16 @@ def _own_plain_text(message: Message) -> str:
     part = _first_own_plain(message)
     if part is None:
         return ""
-    payload = part.get_payload(decode=True) or b""
-    charset = part.get_content_charset() or "utf-8"
+    text = _decode(part.get_payload(decode=True) or b"", part.get_content_charset())
+    return text.replace("\r\n", "\n")
+
+
+def _decode(payload: bytes, charset: str | None) -> str:
+    """A part's text in its declared charset, or UTF-8 when that charset cannot decode it."""
     try:
-        return payload.decode(charset, errors="replace").replace("\r\n", "\n")
-    except LookupError:
-        return payload.decode("utf-8", errors="replace").replace("\r\n", "\n")
+        return payload.decode(charset or "utf-8", errors="replace")
+    except (LookupError, ValueError):  # unknown, not a text codec, a NUL in the name, idna
+        return payload.decode("utf-8", errors="replace")
 
 
 def _first_own_plain(part: Message) -> Message | None:
@@ -212,9 +215,11 @@ def _first_own_plain(part: Message) -> Message | None:
         return part
     if kind.startswith("multipart/"):
         children = part.get_payload()
+        if not isinstance(children, list):  # its boundary never appears: no parts to read
+            return None
         if kind == "multipart/alternative":
             return next((c for c in children if c.get_content_type() == "text/plain"), None)
-        for child in children if isinstance(children, list) else []:
+        for child in children:
             found = _first_own_plain(child)
             if found is not None:
                 return found
