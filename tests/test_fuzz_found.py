@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 
 from intake.parse import parse_message
+from mailer.send import send_due
 from tests.conftest import FIXTURES, T0
-from tests.helpers import deliver
+from tests.helpers import deliver, outbox
 
 FUZZ_FIXTURES = FIXTURES / "fuzz"
 
@@ -53,3 +54,16 @@ def test_a_charset_python_cannot_decode_with_reads_as_utf8(db, settings, name):
     assert "Dave Jones insulted me" in _parse(settings, name).text
     _, (kind, body) = _archived(db, settings, name)
     assert kind == "report" and "Dave Jones insulted me" in body
+
+
+def test_an_ack_to_an_envelope_sender_without_domain_fails_alone(db, settings, relay):
+    """The ack cannot be composed (Python's header parser raises IndexError on `rita@`); it
+    used to escape send_due, so no later mail left, on this sweep or any other."""
+    deliver(db, settings, "fuzz/envelope_sender_without_domain.eml", now=T0, sender="rita@")
+    report = send_due(db, settings, T0)
+    assert report.failed == 1 and report.sent >= 1
+    assert [m["Subject"] for m in relay.to("conduct-committee@lists.example.org")] == [
+        "[CoC-2026-001] New report"
+    ]
+    ack = outbox(db, "reporter/ack")[0]
+    assert ack["status"] == "failed"
