@@ -8,8 +8,10 @@ Nothing here raises for what it finds: every escaped exception becomes a `Crash`
 from __future__ import annotations
 
 import hashlib
+import re
+import sys
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -23,10 +25,12 @@ from mailer.recipients import Undeliverable, resolve_copies
 from mailer.render import make_environment
 from mailer.send import compose_copy
 from tests.conftest import T0, write_config
-from tests.fuzz.strategies import FuzzInput
+from tests.fuzz.strategies import FuzzInput, split_message
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PACKAGES = {"intake", "archive", "mailer", "casebook"}
+CASEBOOK_RECURSION_LIMIT = 1000  # Python's default; casebook does not change it
+CASEBOOK_REF = re.compile(rb"<casebook-ref-(\d+)>")
 
 
 @dataclass
@@ -69,6 +73,7 @@ class Harness:
         self.rendered = 0
         self.outcomes: dict[str, int] = {}
         self.crashes: list[Crash] = []
+        self._sender: str | None = None  # set by resolve() for a member writing as themselves
 
     def close(self) -> None:
         self.db.close()
@@ -97,11 +102,13 @@ class Harness:
         if kind in fixed:
             return fixed[kind]
         local, domain = s.reports.rsplit("@", 1)
-        if kind in ("party", "member-token"):
+        if kind in ("party", "member-token", "member-as-self"):
             where = "" if kind == "party" else " WHERE role IN ('member', 'council')"
-            rows = self.db.execute(f"SELECT token FROM parties{where} ORDER BY id")
-            tokens = [row[0] for row in rows]
-            token = tokens[args[0] % len(tokens)] if tokens else "a" * 24
+            rows = self.db.execute(f"SELECT token, email FROM parties{where} ORDER BY id")
+            tokens = rows.fetchall() or [("a" * 24, None)]
+            token, email = tokens[args[0] % len(tokens)]
+            if kind == "member-as-self" and email:
+                self._sender = email  # From the member the token is for: their commands run
             return f"{local}+{token}@{domain}"
         if kind == "stale-token":
             return f"{local}+{args[0]}@{domain}"
@@ -116,9 +123,22 @@ class Harness:
 
     def run(self, case: FuzzInput) -> list[Crash]:
         """The whole pipeline for one input; the crashes it caused (also kept in `crashes`)."""
+        # Hypothesis doubles the recursion limit inside a test; casebook runs with Python's
+        # default, and how deep the email parser may recurse decides how long a nested MIME
+        # bomb takes (quadratic in depth: a second or so at 1000, over 30 s at 2000).
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(CASEBOOK_RECURSION_LIMIT)
+        try:
+            return self._run(case)
+        finally:
+            sys.setrecursionlimit(limit)
+
+    def _run(self, case: FuzzInput) -> list[Crash]:
         now = self.now()
         self.tried += 1
+        self._sender = None
         to = tuple(self.resolve(symbol) for symbol in case.recipients)
+        case = replace(case, raw=self._fill_in(case.raw))
         found: list[Crash] = []
 
         def crash(stage: str, exc: BaseException) -> None:
@@ -162,6 +182,21 @@ class Harness:
                 crash("archived", AssertionError(f"no messages row for {msg.message_id}"))
         self._render_new(now, crash)
         return self._keep(found)
+
+    def _fill_in(self, raw: bytes) -> bytes:
+        """Placeholders the strategies cannot know: our Message-IDs, a new one, a member's From."""
+        if CASEBOOK_REF.search(raw):
+            ids = [r[0] for r in self.db.execute("SELECT message_id FROM outbox ORDER BY id")]
+            ids = [i.encode() for i in ids] or [b"<none@casebook.invalid>"]
+            raw = CASEBOOK_REF.sub(lambda m: ids[int(m.group(1)) % len(ids)], raw)
+        raw = raw.replace(b"<casebook-fresh>", b"<fuzz-%d@example.net>" % self.tried)
+        if self._sender:
+            blocks, sep, body = split_message(raw)
+            eol = b"\r\n" if b"\r\n" in raw[:2000] else b"\n"
+            blocks = [b for b in blocks if not b.lower().startswith(b"from:")]
+            blocks.insert(0, b"From: " + self._sender.encode() + eol)
+            raw = b"".join(blocks) + (sep or eol) + body
+        return raw
 
     def _quarantine(self, case: FuzzInput, to, exc, now, crash) -> None:
         """What intake/process.py does with a message ingest refused: keep the bytes."""
