@@ -214,9 +214,10 @@ def _first_own_plain(part: Message) -> Message | None:
     if kind == "text/plain":
         return part
     if kind.startswith("multipart/"):
-        children = part.get_payload()
-        if not isinstance(children, list):  # its boundary never appears: no parts to read
+        # Checked first: get_payload() on an unsplit body decodes it in the part's charset.
+        if not part.is_multipart():  # its boundary never appears: no parts to read
             return None
+        children = part.get_payload()
         if kind == "multipart/alternative":
             return next((c for c in children if c.get_content_type() == "text/plain"), None)
         for child in children:
@@ -251,7 +252,7 @@ def _attached_message_from(message: Message) -> str | None:
     if not message.is_multipart():
         return None
     for part in message.walk():
-        if part.get_content_type() == "message/rfc822":
+        if part.get_content_type() == "message/rfc822" and part.is_multipart():
             inner = part.get_payload()
             if isinstance(inner, list) and inner:
                 value = inner[0].get("From")

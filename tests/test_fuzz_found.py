@@ -32,10 +32,17 @@ def _archived(db, settings, name: str) -> tuple:
     return result, row.fetchone()
 
 
-def test_alternative_whose_boundary_never_appears_is_a_report(db, settings):
-    msg = _parse(settings, "alternative_boundary_never_appears.eml")
+@pytest.mark.parametrize(
+    "name",
+    [
+        "alternative_boundary_never_appears.eml",
+        "alternative_boundary_never_appears_idna_charset.eml",  # the unsplit body is not decoded
+    ],
+)
+def test_alternative_whose_boundary_never_appears_is_a_report(db, settings, name):
+    msg = _parse(settings, name)
     assert msg.commands.commands == ()
-    result, (kind, _) = _archived(db, settings, "alternative_boundary_never_appears.eml")
+    result, (kind, _) = _archived(db, settings, name)
     assert kind == "report" and result.case_ref == "CoC-2026-001"
 
 
