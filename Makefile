@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint bench clean test-deps
+.PHONY: run test lint bench fuzz clean test-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ test: lint test-deps
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/run.py
+
+# The fuzz harness, single process, for FUZZ_SECONDS; crashing inputs land in var/fuzz/.
+FUZZ_SECONDS ?= 600
+fuzz: $(STAMP)
+	$(VENV)/bin/python -m tests.fuzz.run --seconds $(FUZZ_SECONDS) --out var/fuzz
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

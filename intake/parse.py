@@ -271,11 +271,11 @@ def _first_own(part: Message, kind: str) -> Message | None:
         return None
     if part.get_content_type() == kind:
         return part
-    if not part.get_content_type().startswith("multipart/"):
+    # is_multipart() first: get_payload() on an unsplit body (a multipart whose boundary never
+    # appears) decodes it in the part's charset, which raises for some (charset=idna).
+    if not part.get_content_type().startswith("multipart/") or not part.is_multipart():
         return None
     children = part.get_payload()
-    if not isinstance(children, list):  # a multipart whose boundary never appears
-        return None
     for child in children:
         found = _first_own(child, kind)
         if found is not None:
@@ -308,7 +308,7 @@ def _attached_message_from(message: Message) -> str | None:
     if not message.is_multipart():
         return None
     for part in message.walk():
-        if part.get_content_type() == "message/rfc822":
+        if part.get_content_type() == "message/rfc822" and part.is_multipart():
             inner = part.get_payload()
             if isinstance(inner, list) and inner:
                 value = inner[0].get("From")

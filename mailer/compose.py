@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8
 from email.utils import format_datetime
+
+from mailer.recipients import Undeliverable
 
 LOOP_HEADER = "X-Casebook-Loop"
 
@@ -91,7 +94,12 @@ def sign_message(raw: bytes, domain: str, selector: str, key: bytes) -> bytes:
 def compose_message(out: Outgoing) -> bytes:
     msg = EmailMessage(policy=SMTPUTF8 if out.utf8 else SMTP)
     msg["From"] = Address(display_name=one_line(out.from_name), addr_spec=out.from_addr)
-    msg["To"] = ", ".join(one_line(a) for a in out.to)
+    to = ", ".join(one_line(a) for a in out.to)
+    try:
+        msg["To"] = to
+    except (IndexError, ValueError, HeaderParseError):  # IndexError: Python's parser on "x@"
+        # An envelope sender can be any string; such an acknowledgement fails alone, recorded.
+        raise Undeliverable(f"not an address a To header can carry: {to!r}") from None
     if out.reply_to:
         msg["Reply-To"] = one_line(out.reply_to)
     msg["Subject"] = tagged_subject(out.subject, out.case_ref)

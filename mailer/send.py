@@ -158,14 +158,9 @@ def _postpone_or_fail(db, settings: Settings, item: OutboxItem, error: str, now,
 
 
 def _send_copy(db, settings, env, relay, item: OutboxItem, copy: Copy, now, loop_id) -> None:
-    case = get_case(db, item.case_pk) if item.case_pk else None
-    rendered: Rendered = render_template(env, item.template, template_context(settings, item, copy))
-    outgoing = _outgoing(settings, item, copy, rendered, now, loop_id, case.ref if case else None)
-    outgoing, envelope_from = fit_for_relay(relay, outgoing, bounce_address(settings, item))
-    raw = compose_message(outgoing)
-    signing = settings.dkim_signing
-    if signing is not None:
-        raw = sign_message(raw, signing.domain, signing.selector, signing.key_file.read_bytes())
+    rendered, outgoing, envelope_from, raw = compose_copy(
+        db, settings, env, item, copy, now, loop_id, smtputf8=relay.offers_smtputf8
+    )
     relay.send(envelope_from, outgoing.to, raw, smtputf8=outgoing.utf8)
     record_copy(
         db,
@@ -179,6 +174,30 @@ def _send_copy(db, settings, env, relay, item: OutboxItem, copy: Copy, now, loop
         text=rendered.text,
         now=now,
     )
+
+
+def compose_copy(
+    db,
+    settings: Settings,
+    env,
+    item: OutboxItem,
+    copy: Copy,
+    now: datetime,
+    loop_id: str,
+    *,
+    smtputf8: Callable[[], bool] = lambda: False,
+) -> tuple[Rendered, Outgoing, str, bytes]:
+    """One copy rendered, composed (and DKIM-signed when configured), with its envelope
+    sender: the relay's bytes. `smtputf8` says whether the relay offers SMTPUTF8."""
+    case = get_case(db, item.case_pk) if item.case_pk else None
+    rendered: Rendered = render_template(env, item.template, template_context(settings, item, copy))
+    outgoing = _outgoing(settings, item, copy, rendered, now, loop_id, case.ref if case else None)
+    outgoing, envelope_from = fit_for_relay(smtputf8, outgoing, bounce_address(settings, item))
+    raw = compose_message(outgoing)
+    signing = settings.dkim_signing
+    if signing is not None:
+        raw = sign_message(raw, signing.domain, signing.selector, signing.key_file.read_bytes())
+    return rendered, outgoing, envelope_from, raw
 
 
 def _outgoing(
@@ -202,12 +221,14 @@ def _outgoing(
     )
 
 
-def fit_for_relay(relay: RelaySession, out: Outgoing, envelope_from: str) -> tuple[Outgoing, str]:
+def fit_for_relay(
+    offers_smtputf8: Callable[[], bool], out: Outgoing, envelope_from: str
+) -> tuple[Outgoing, str]:
     """UTF-8 addresses with SMTPUTF8 when one needs it and the relay offers it; otherwise
     every address in ASCII (IDNA domains), or NeedsSmtputf8 for a non-ASCII local part."""
     if not needs_smtputf8(envelope_from, out.from_addr, out.reply_to, *out.to):
         return out, envelope_from
-    if relay.offers_smtputf8():
+    if offers_smtputf8():
         return replace(out, utf8=True), envelope_from
     return ascii_outgoing(out), ascii_address(envelope_from)
 
