@@ -62,12 +62,24 @@ def _case_of_appellant(db: Database, address: str | None) -> Case | None:
     return get_case(db, row[0]) if row else None
 
 
+def party_address(db: Database, case: Case, address: str | None) -> str | None:
+    """The address the case holds for the party writing from `address`."""
+    row = db.execute(
+        "SELECT email FROM parties WHERE case_pk = ? AND email = ? COLLATE NOCASE",
+        [case.pk, address],
+    ).fetchone()
+    return row[0] if row else None
+
+
 def receive_appeal(
     db: Database, msg: IncomingMessage, settings: Settings, now: datetime
 ) -> IngestResult:
     """Mail to the appeals address: linked, acknowledged, sent to the council, clocks started."""
     case = case_by_tag(db, msg, settings.case_prefix) or case_by_references(db, msg)
-    party_case = _case_of_appellant(db, msg.from_addr)
+    # A From alone is forged in a minute: the appellant is taken for a party only when the
+    # envelope sender says the same, and even then hears back at the address the case holds.
+    vouched = (msg.envelope_from or "").lower() == (msg.from_addr or "").lower()
+    party_case = _case_of_appellant(db, msg.from_addr) if vouched else None
     case = case or party_case
     is_party = bool(case and party_case and party_case.pk == case.pk)
     pk = store_message(db, msg, now, kind="appeal", case=case)
@@ -86,13 +98,14 @@ def receive_appeal(
                      action="appeal-received", detail={"appeal": appeal_pk,
                                                        "by_party": is_party},
                      message_pk=pk)  # fmt: skip
-        if case.state in ("resolved", "closed"):
+        if is_party and case.state in ("resolved", "closed"):  # never on a stranger's word
             set_state(db, case, CaseState.APPEALED, now)
         start_appeal_clocks(db, case, appeal_pk, now, due, now)
     if not msg.no_reply_reason and msg.envelope_from:
         template = "appellant/appeal_ack" if is_party else "appellant/appeal_ack_generic"
+        to_addr = party_address(db, case, msg.from_addr) if is_party else msg.envelope_from
         queue_mail(db, now=now, domain=settings.domain, template=template,
-                   audience=Audience.ADDRESS, to_addr=msg.envelope_from,
+                   audience=Audience.ADDRESS, to_addr=to_addr,
                    case=case if is_party else None,
                    context={"case_ref": case.ref if is_party else None,
                             "due": due.astimezone(settings.zone).date().isoformat()},

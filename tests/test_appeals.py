@@ -191,3 +191,16 @@ def test_token_mode_council_decides_through_their_own_reply_address(tmp_path, re
             to=(token_address,))  # fmt: skip
     assert outbox(db, "appellant/appeal_decision")[0]["context"]["decision"] == "uphold"
     db.close()
+
+
+def test_a_forged_reporter_from_gets_only_the_generic_acknowledgement(committee):
+    """From: the reporter, envelope: the attacker. Nothing names the case; nothing changes."""
+    raw = build(sender="Rita Reporter <rita@example.net>", to=APPEALS, subject="Appeal",
+                body="I appeal.\n", message_id="<forged-appeal@evil.example>")  # fmt: skip
+    deliver(committee.db, committee.settings, raw, now=T0 + timedelta(days=10),
+            sender="mallory@evil.example", to=(APPEALS,))  # fmt: skip
+    assert outbox(committee.db, "appellant/appeal_ack") == []
+    [generic] = outbox(committee.db, "appellant/appeal_ack_generic")
+    assert generic["to_addr"] == "mallory@evil.example"
+    assert generic["context"]["case_ref"] is None
+    assert find_case(committee.db, "CoC-2026-001").state != "appealed"
