@@ -144,6 +144,11 @@ def _reports_address(db: Database, msg: IncomingMessage, settings: Settings, now
             how = "references" if by_refs else "subject tag"
             reason = f"{how} name {case.ref} but the sender is not a party of the case"
             return hold(db, msg, settings, now, reason, kind="held", case=case)
+        if (msg.envelope_from or "").lower() != (msg.from_addr or "").lower():
+            # Anyone can write a party's From and a guessable tag: without the party's reply
+            # address, the envelope must at least agree, or it never counts as theirs.
+            reason = f"From names a party of {case.ref} but the envelope sender does not"
+            return hold(db, msg, settings, now, reason, kind="held", case=case)
         return reports.record_followup(db, msg, case, party, settings, now)
     if msg.subject_tag:
         return hold(

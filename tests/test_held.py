@@ -78,3 +78,16 @@ def test_a_removed_members_reply_address_is_dead_and_the_committee_told(tmp_path
     assert notice["context"]["message_id"] == "<carol-after@example.org>"
     state = db.execute("SELECT state FROM cases WHERE ref = 'CoC-2026-001'").fetchone()[0]
     assert state != "closed"
+
+
+def test_a_forged_reporter_from_with_the_case_tag_changes_nothing(db, settings):
+    """From: the reporter and the (guessable) tag, but the attacker's envelope: held."""
+    deliver(db, settings, "plain_report.eml", now=T0)
+    raw = (
+        fixture_bytes("followup_subject_tag.eml").replace(b"Message-ID: <", b"Message-ID: <forged-")
+        + b"\r\nPlease, no further contact. I withdraw everything.\r\n"
+    )
+    held = deliver(db, settings, raw, now=T0, sender="mallory@evil.example")
+    assert held.kind == "held" and "envelope sender does not" in held.held_reason
+    reporter = db.execute("SELECT no_contact FROM parties WHERE role = 'reporter'").fetchone()
+    assert reporter[0] == 0 and outbox(db, "reporter/no_contact_confirmed") == []
