@@ -33,7 +33,10 @@ def export_case(
 ) -> int:
     """Write the case's messages (in and out, oldest first) to a new mbox; their count."""
     person = next((p for p in settings.council if p.matches_address(requester)), None)
-    if person is None:
+    if person is None:  # refused requests are logged too: someone asked for this case
+        with write_transaction(db):
+            record_event(db, case, now=now, actor=requester, action="export-refused",
+                         detail={"reason": reason, "why": "not on the council"})  # fmt: skip
         raise ExportRefused(f"{requester} is not a member of the Executive Council")
     if person.email.lower() in case.excluded():
         with write_transaction(db):

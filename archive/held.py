@@ -123,9 +123,13 @@ def quarantine(
 
 def list_held(db: Database) -> list[dict]:
     """Every message archived but held or quarantined, oldest first (`casebook held`)."""
+    # A held message stays out of its case's thread; the case it claims is in its hold event.
     rows = db.execute(
-        "SELECT m.id, m.message_id, m.kind, m.held_reason, c.ref, m.from_addr, m.subject,"
-        " m.archived_at, m.defects FROM messages m LEFT JOIN cases c ON c.id = m.case_pk"
+        "SELECT m.id, m.message_id, m.kind, m.held_reason, COALESCE(c.ref, claimed.ref),"
+        " m.from_addr, m.subject, m.archived_at, m.defects FROM messages m"
+        " LEFT JOIN cases c ON c.id = m.case_pk"
+        " LEFT JOIN events e ON e.message_pk = m.id AND e.action = 'message-held'"
+        " LEFT JOIN cases claimed ON claimed.id = e.case_pk"
         " WHERE m.held = 1 ORDER BY m.id"
     )
     keys = ("id", "message_id", "kind", "reason", "case", "from", "subject", "archived_at")

@@ -13,9 +13,13 @@ import re
 
 from sqlite_utils import Database
 
-from archive.models import IncomingMessage
+from archive.models import IncomingMessage, RouteKind
 
 LIST_PREFIX_RE = re.compile(r"^\s*\[[^\]]*\]\s*")
+
+
+PASSIVE_KINDS = ("list", "unrouted")  # archived, acted on by nobody
+ACTING_ROUTES = (RouteKind.REPORT, RouteKind.APPEAL, RouteKind.REPLY)
 
 
 def find_same_message(db: Database, msg: IncomingMessage) -> tuple | None:
@@ -25,10 +29,18 @@ def find_same_message(db: Database, msg: IncomingMessage) -> tuple | None:
         " FROM messages WHERE direction = 'in' AND (message_id = ? OR claimed_id = ?)",
         [msg.message_id, msg.message_id],
     ).fetchall()
-    for row in rows:
-        if same_content(row[4], row[5], row[6], row[7], msg):
-            return row[:4]
-    return None
+    copies = [row[:4] for row in rows if same_content(row[4], row[5], row[6], row[7], msg)]
+    # The copy that was acted on, if one was: a later delivery is a duplicate of that one.
+    copies.sort(key=lambda row: row[1] in PASSIVE_KINDS and row[2] is None)
+    return copies[0] if copies else None
+
+
+def reaches_further(row: tuple, msg: IncomingMessage) -> bool:
+    """A copy of a message archived as list traffic (or for no address of ours) that now
+    arrives at an address that acts: a reporter who Cc'd the list, the list's copy first.
+    This copy is not a duplicate: it is the report, and must not be lost behind the first."""
+    kind, case_pk = row[1], row[2]
+    return kind in PASSIVE_KINDS and case_pk is None and msg.route.kind in ACTING_ROUTES
 
 
 def claims_taken_id(db: Database, msg: IncomingMessage) -> bool:
@@ -36,10 +48,10 @@ def claims_taken_id(db: Database, msg: IncomingMessage) -> bool:
     return row is not None
 
 
-def with_own_id(msg: IncomingMessage) -> IncomingMessage:
+def with_own_id(msg: IncomingMessage, defect: str | None = None) -> IncomingMessage:
     """The message under an ID of its own, remembering the one it claimed."""
     own = f"<dup-{msg.content_key[:32]}@casebook.invalid>"
-    defect = f"Message-ID {msg.message_id} was already used by a different message"
+    defect = defect or f"Message-ID {msg.message_id} was already used by a different message"
     return dataclasses.replace(
         msg, message_id=own, claimed_id=msg.message_id, defects=(*msg.defects, defect)
     )

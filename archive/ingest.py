@@ -19,7 +19,7 @@ from archive.cases import get_case, party_by_token, party_for_address, record_ev
 from archive.clock import to_text
 from archive.db import write_transaction
 from archive.held import hold
-from archive.identity import claims_taken_id, find_same_message, with_own_id
+from archive.identity import claims_taken_id, find_same_message, reaches_further, with_own_id
 from archive.models import IncomingMessage, RouteKind
 from archive.outbox import find_by_key
 from archive.sending import tell_delivery_problem
@@ -41,6 +41,9 @@ def ingest_message(
     nothing (SPEC §2.1: same Message-ID and the same content)."""
     with write_transaction(db):
         row = find_same_message(db, msg)
+        if row and reaches_further(row, msg):
+            defect = f"first archived as {row[1]} mail; this copy came to an address that acts"
+            msg, row = with_own_id(msg, defect), None
         if row:
             result = IngestResult(row[0], True, row[1], _case_ref(db, row[2]), row[3])
         else:
@@ -141,8 +144,8 @@ def _reports_address(db: Database, msg: IncomingMessage, settings: Settings, now
             )
         party = party_for_address(db, case, msg.from_addr)
         if party is None:
-            how = "references" if by_refs else "subject tag"
-            reason = f"{how} name {case.ref} but the sender is not a party of the case"
+            how = "its references name" if by_refs else "its subject tag names"
+            reason = f"{how} {case.ref} but the sender is not a party of the case"
             return hold(db, msg, settings, now, reason, kind="held", case=case)
         if (msg.envelope_from or "").lower() != (msg.from_addr or "").lower():
             # Anyone can write a party's From and a guessable tag: without the party's reply

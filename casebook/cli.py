@@ -20,6 +20,7 @@ from intake.spool import count_spooled, open_spool, spool_path
 EX_USAGE = 64
 EX_DATAERR = 65
 EX_SOFTWARE = 70
+EX_CANTCREAT = 73
 EX_TEMPFAIL = 75
 EX_CONFIG = 78
 DEFAULT_CONFIG = "config/casebook.toml"
@@ -372,6 +373,8 @@ def cmd_export(args) -> int:
                             reason=args.reason, target=target, now=utc_now())  # fmt: skip
     except ExportRefused as exc:
         raise UserError(f"export refused: {exc}") from None
+    except OSError as exc:
+        raise UserError(f"cannot write {target}: {exc.strerror or exc}", EX_CANTCREAT) from None
     print(f"{count} messages of {case.ref} written to {target} (logged in the case)")
     return 0
 

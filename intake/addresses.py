@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from email.header import decode_header, make_header
+from email.header import Header, decode_header, make_header
 from email.utils import getaddresses, parseaddr
 
 from archive.models import Route, RouteKind
 from archive.settings import ADDRESS_RE, Settings
 
 TOKEN_RE = re.compile(r"^[a-z2-7]{24}$")
+# A sender's address as RFC 6531 allows it: UTF-8 letters too (rité@exämple.net), no spaces,
+# quotes or specials that could hide a second address.
+SENDER_RE = re.compile(r"^[\w.!#$%&'*/=?^`{|}~+-]+@[\w-]+(\.[\w-]+)*$")
 BOUNCE_KEY_RE = re.compile(r"^cb-[a-z2-7]{24}$")
 
 
@@ -33,6 +36,29 @@ def decode_words(value: str) -> str:
         return value
 
 
+def raw_header_text(value) -> str:
+    """A header as its sender wrote it: 8-bit UTF-8 (RFC 6532) read as UTF-8, not mangled.
+
+    Python's compat32 parser hands such headers over as `Header` objects whose str() is
+    replacement characters; encoded words are left for `decode_words`.
+    """
+    if not isinstance(value, Header):
+        return str(value)
+    try:
+        chunks = decode_header(value)
+    except Exception:  # noqa: BLE001 - whatever the header holds, keep what str() gives
+        return str(value)
+    parts = []
+    for chunk, charset in chunks:
+        if isinstance(chunk, bytes):
+            try:
+                chunk = chunk.decode(charset if charset not in (None, "unknown-8bit") else "utf-8")
+            except (LookupError, ValueError):
+                chunk = chunk.decode("utf-8", errors="replace")
+        parts.append(chunk)
+    return "".join(parts)
+
+
 def parse_from(values: list[str]) -> Mailbox:
     """The one sender of a message, or an unknown Mailbox saying why it is not trusted."""
     if not values:
@@ -48,7 +74,7 @@ def parse_from(values: list[str]) -> Mailbox:
     name, address = pairs[0]
     if _outside_quotes(raw).count("@") != 1:
         return Mailbox(None, None, "ambiguous From")
-    if (name, address) != parseaddr(raw) or not ADDRESS_RE.match(address or ""):
+    if (name, address) != parseaddr(raw) or not SENDER_RE.match(address or ""):
         return Mailbox(None, None, "unparsable From")
     display = decode_words(name).strip() or None
     if display and re.search(r"[@<>]", display):

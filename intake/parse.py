@@ -27,7 +27,13 @@ from archive.models import (
     SenderAuth,
 )
 from archive.settings import Settings
-from intake.addresses import decode_words, parse_from, plain_addresses, route_message
+from intake.addresses import (
+    decode_words,
+    parse_from,
+    plain_addresses,
+    raw_header_text,
+    route_message,
+)
 from intake.auth import authenticate_sender, sender_header_problem
 from intake.autoreply import check_reply_rules
 from intake.commands import find_commands
@@ -77,7 +83,7 @@ def _parse_fully(
     parsed, defects = _parse(raw)
     message: Message = parsed.message
     route = route_message(envelope_to, settings)
-    sender = parse_from([str(v) for v in message.get_all("From") or []])
+    sender = parse_from([raw_header_text(v) for v in message.get_all("From") or []])
     defects = list(defects)
     if sender.problem:
         defects.append(f"From: {sender.problem}")

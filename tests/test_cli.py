@@ -232,7 +232,12 @@ def test_export_for_a_justified_council_request(config_path, db, settings, tmp_p
         casebook("-c", str(config_path), "export", "CoC-2026-002", "--for", "erin@example.org",
                  "--reason", "x", "--out", str(tmp_path / "b.mbox")), 1, "conflicted")  # fmt: skip
     actions = [r[0] for r in db.execute("SELECT action FROM events WHERE action LIKE 'export%'")]
-    assert actions == ["exported", "export-refused"]
+    assert actions == ["exported", "export-refused", "export-refused"]  # every refusal logged
+    assert_clean_error(
+        casebook("-c", str(config_path), "export", "CoC-2026-001", "--for", "erin@example.org",
+                 "--reason", "x", "--out", str(tmp_path / "no" / "such" / "dir.mbox")),
+        73, "cannot write",
+    )  # fmt: skip
 
 
 def test_serve_on_a_taken_port_says_so(tmp_path):

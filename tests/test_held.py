@@ -91,3 +91,21 @@ def test_a_forged_reporter_from_with_the_case_tag_changes_nothing(db, settings):
     assert held.kind == "held" and "envelope sender does not" in held.held_reason
     reporter = db.execute("SELECT no_contact FROM parties WHERE role = 'reporter'").fetchone()
     assert reporter[0] == 0 and outbox(db, "reporter/no_contact_confirmed") == []
+
+
+def test_casebook_held_names_the_case_a_held_message_claims(db, settings, config_path):
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    deliver(db, settings, "plain_report.eml", now=T0)
+    deliver(db, settings, _stranger_followup(), now=T0, sender="mallory@evil.example")
+    listing = subprocess.run(
+        [sys.executable, "-m", "casebook.cli", "-c", str(config_path), "held", "--json"],
+        cwd=ROOT, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60,
+    )  # fmt: skip
+    [held] = json.loads(listing.stdout)
+    assert held["case"] == "CoC-2026-001" and held["from"] == "mallory@evil.example"
+    assert held["reason"].startswith("its subject tag names CoC-2026-001")

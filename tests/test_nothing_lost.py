@@ -151,3 +151,37 @@ def test_tick_drains_a_backlog_beyond_one_batch_and_never_spins_on_a_failing_mes
     assert archive_stats(db)["cases"] == {"acknowledged": 519}  # every ack sent, not 200
     spool = open_spool(spool_path(settings))
     assert count_spooled(spool) == 1 and count_spooled(spool, T0) == 0
+
+
+def test_a_report_whose_list_copy_came_first_still_becomes_a_case(db, settings):
+    """The reporter Cc'd the committee list, and the list's copy reached casebook first."""
+    raw = (
+        b"From: Erik <erik@example.net>\r\nTo: conduct@example.org\r\n"
+        b"Cc: conduct-committee@lists.example.org\r\nDate: Mon, 2 Mar 2026 10:00:00 +0000\r\n"
+        b"Subject: Shouting in the chat\r\nMessage-ID: <listfirst@example.net>\r\n\r\n"
+        b"Someone shouted at me in the chat.\r\n"
+    )
+    list_copy = (
+        raw.replace(b"Subject: ", b"Subject: [conduct-committee] ").replace(
+            b"\r\n\r\n", b"\r\nList-Id: <conduct-committee.lists.example.org>\r\n\r\n"
+        )
+        + b"_______________________________________________\r\nconduct-committee mailing list\r\n"
+    )
+    first = deliver(db, settings, list_copy, now=T0, sender="bounces@lists.example.org",
+                    to=("conduct-committee@lists.example.org",))  # fmt: skip
+    assert first.kind == "list"
+    direct = deliver(db, settings, raw, now=T0, sender="erik@example.net")
+    assert (direct.kind, direct.case_ref) == ("report", "CoC-2026-001")
+    assert [a["to_addr"] for a in outbox(db, "reporter/ack")] == ["erik@example.net"]
+    again = deliver(
+        db, settings, b"Received: from mx2\r\n" + raw, now=T0, sender="erik@example.net"
+    )
+    assert again.duplicate and again.case_ref == "CoC-2026-001"
+
+
+def test_an_internationalised_reporter_keeps_their_address(db, settings):
+    raw = "From: Rité <rité@exämple.net>\r\nTo: conduct@example.org\r\nSubject: Report\r\n"
+    raw += "Message-ID: <idn-1@exämple.net>\r\n\r\nSomeone mocked my name.\r\n"
+    result = deliver(db, settings, raw.encode(), now=T0, sender="rité@exämple.net")
+    reporter = db.execute("SELECT email FROM parties WHERE role = 'reporter'").fetchone()[0]
+    assert result.case_ref == "CoC-2026-001" and reporter == "rité@exämple.net"
