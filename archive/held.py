@@ -21,7 +21,10 @@ from archive.settings import Settings
 from archive.store import IngestResult, store_message
 
 SUMMARY_DELAY = timedelta(days=1)  # holds that claim no case: one summary a day
-ANNOUNCED_KINDS = ("held", "unrouted")  # automatic mail (bounces, auto-replies) is only listed
+ANNOUNCED_KINDS = ("held", "unrouted")  # told at once (in a case) or in the daily summary
+SUMMARY_ONLY_KINDS = ("autoreply", "bounce")  # automatic mail: in the daily summary only, which
+# goes to the committee and never to the sender, so no loop can start; a report a script sent
+# with a null sender is seen there
 EXCERPT = 1500
 
 
@@ -46,11 +49,10 @@ def hold(
         detail={"reason": reason, "message_id": msg.message_id},
         message_pk=pk,
     )
-    if kind in ANNOUNCED_KINDS and not msg.historical:
-        if case is not None:
-            _tell_case(db, msg, case, settings, now, reason)
-        else:
-            _add_to_summary(db, msg, settings, now, reason)
+    if kind in ANNOUNCED_KINDS and case is not None and not msg.historical:
+        _tell_case(db, msg, case, settings, now, reason)
+    elif kind in ANNOUNCED_KINDS + SUMMARY_ONLY_KINDS and not msg.historical:
+        _add_to_summary(db, msg, settings, now, reason)
     return IngestResult(pk, False, kind, case.ref if case else None, reason)
 
 

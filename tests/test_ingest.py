@@ -308,7 +308,11 @@ def test_member_reply_to_the_reports_address_is_deliberation(db, settings):
 def test_dsn_to_the_plain_reports_address_is_held_and_never_answered(db, settings):
     result = deliver(db, settings, "dsn_bounce.eml", now=T0, sender="", replace={"BOUNCE-KEY": "x"})
     assert result.kind == "autoreply" and result.held_reason
-    assert outbox(db) == [] and archive_stats(db)["cases"] == {}
+    assert archive_stats(db)["cases"] == {}
+    # Never answered: only the committee's daily summary of held mail mentions it.
+    assert [(q["template"], q["audience"]) for q in outbox(db)] == [
+        ("committee/held_summary", "committee")
+    ]
 
 
 def test_html_only_report_opens_a_case_with_its_text(db, settings):
