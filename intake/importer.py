@@ -24,7 +24,7 @@ from archive.ingest import ingest_message, record_delivery
 from archive.settings import Settings
 from archive.store import IngestResult
 from intake.addresses import stored_envelope_sender
-from intake.parse import fallback_message, parse_message
+from intake.parse import parse_message, plain_form
 
 log = logging.getLogger(__name__)
 
@@ -153,10 +153,7 @@ def _ingest_or_quarantine(db, settings: Settings, msg, now, loop_id: str) -> Ing
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
         log.error("imported message %s quarantined: %s", msg.message_id, error)
-    plain = fallback_message(msg.raw, problem=f"quarantined: {error}"[:300],
-                             envelope_from=msg.envelope_from, envelope_to=msg.envelope_to,
-                             settings=settings, loop_id=loop_id, transport="import",
-                             historical=True)  # fmt: skip
+    plain = plain_form(msg, f"quarantined: {error}", settings, loop_id)
     with write_transaction(db):
         result = quarantine(db, plain, settings, now, error)
         record_delivery(db, plain, now, None, None, message_pk=result.message_pk, error=error)

@@ -406,6 +406,13 @@ def fallback_message(
     )
 
 
+def plain_form(msg: IncomingMessage, problem: str, settings: Settings, loop_id: str):
+    """`msg` read again the plainest way, for the quarantine (whatever failed stays out)."""
+    return fallback_message(msg.raw, problem=problem[:300], envelope_from=msg.envelope_from,
+                            envelope_to=msg.envelope_to, settings=settings, loop_id=loop_id,
+                            transport=msg.transport, historical=msg.historical)  # fmt: skip
+
+
 HEADER_LINE_RE = re.compile(rb"^([!-9;-~]+):[ \t]*(.*)$")
 
 

@@ -19,7 +19,7 @@ from archive.held import quarantine
 from archive.ingest import IngestResult, already_ingested, ingest_message, record_delivery
 from archive.models import IncomingMessage
 from archive.settings import Settings
-from intake.parse import fallback_message, parse_message
+from intake.parse import parse_message, plain_form
 from intake.spool import Spooled, defer_spooled, read_spooled, release_spooled
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def _ingest_one(db, row: Spooled, msg: IncomingMessage, settings, now) -> Ingest
             return error
     try:
         with write_transaction(db):
-            plain = _plain(row, settings, db, error)
+            plain = plain_form(msg, f"quarantined: {error}", settings, installation_id(db))
             result = quarantine(db, plain, settings, now, error)
             record_delivery(db, plain, now, message_pk=result.message_pk, error=error, **options)
     except sqlite3.OperationalError:
@@ -103,21 +103,6 @@ def _parse(row: Spooled, settings: Settings, loop_id: str) -> IncomingMessage:
         envelope_to=arrival.envelope_to,
         settings=settings,
         loop_id=loop_id,
-        transport=arrival.transport,
-        historical=arrival.transport == "import",
-    )
-
-
-def _plain(row: Spooled, settings: Settings, db: Database, error: str) -> IncomingMessage:
-    """The plainest reading of the bytes, for the quarantine."""
-    arrival = row.arrival
-    return fallback_message(
-        arrival.raw,
-        problem=f"quarantined: {error}"[:300],
-        envelope_from=arrival.envelope_from,
-        envelope_to=arrival.envelope_to,
-        settings=settings,
-        loop_id=installation_id(db),
         transport=arrival.transport,
         historical=arrival.transport == "import",
     )
