@@ -66,47 +66,41 @@ def open_spool(path: Path) -> sqlite3.Connection:
         conn.execute(
             "CREATE TABLE IF NOT EXISTS spooled (id INTEGER PRIMARY KEY AUTOINCREMENT,"
             " received_at TEXT NOT NULL, transport TEXT NOT NULL, envelope_from TEXT NOT NULL,"
-            " envelope_to TEXT NOT NULL, raw BLOB NOT NULL, delivery_key TEXT)"
+            " envelope_to TEXT NOT NULL, raw BLOB NOT NULL)"
         )
-        add_delivery_keys(conn)
+        upgrade_spool(conn)
         conn.execute(
             "CREATE TABLE IF NOT EXISTS imap_state (mailbox TEXT PRIMARY KEY,"
             " uidvalidity INTEGER NOT NULL, last_uid INTEGER NOT NULL)"
         )
-        _add_missing_columns(conn, RETRY_COLUMNS)
     except (sqlite3.Error, OSError) as exc:
         raise ArchiveUnavailable(f"cannot open the spool {path}: {exc}") from exc
     return conn
 
 
-# Processing attempts that failed: a message is retried later, and quarantined after a few.
-RETRY_COLUMNS = {
-    "attempts": "INTEGER NOT NULL DEFAULT 0",
-    "retry_at": "TEXT",
+# Columns spool files gained after the first release; every spool file gets them on open.
+LATER_COLUMNS = {
+    "delivery_key": "TEXT",  # the delivery's name in the archive
+    "attempts": "INTEGER NOT NULL DEFAULT 0",  # processing attempts that failed
+    "retry_at": "TEXT",  # not to be tried again before this
     "last_error": "TEXT",
 }
 
 
-def _add_missing_columns(conn: sqlite3.Connection, columns: dict[str, str]) -> None:
-    """Spool files written by an older casebook get the columns this one needs."""
-    present = {row[1] for row in conn.execute("PRAGMA table_info(spooled)")}
-    for name, declaration in columns.items():
-        if name not in present:
-            conn.execute(f"ALTER TABLE spooled ADD COLUMN {name} {declaration}")
+def upgrade_spool(conn: sqlite3.Connection) -> None:
+    """Give a spool file from an older casebook the columns and index this one needs.
 
-
-def add_delivery_keys(conn: sqlite3.Connection) -> None:
-    """Give a spool file from before delivery keys its `delivery_key` column.
-
-    Rows already there are named `spool-id:N`, as the archive's migration names the deliveries
-    it recorded by row id, so a row ingested but not yet released is still recognised.
+    Rows from before delivery keys are named `spool-id:N`, as the archive's migration names the
+    deliveries it recorded by row id, so a row ingested but not yet released is still known.
     """
-    if _has_key_index(conn):
+    if _missing_columns(conn) == {} and _has_key_index(conn):
         return
     conn.execute("BEGIN IMMEDIATE")  # another process may be upgrading the same file
     try:
-        if "delivery_key" not in {row[1] for row in conn.execute("PRAGMA table_info(spooled)")}:
-            conn.execute("ALTER TABLE spooled ADD COLUMN delivery_key TEXT")
+        missing = _missing_columns(conn)
+        for name, declaration in missing.items():
+            conn.execute(f"ALTER TABLE spooled ADD COLUMN {name} {declaration}")
+        if "delivery_key" in missing:
             conn.execute("UPDATE spooled SET delivery_key = 'spool-id:' || id")
         conn.execute(
             "CREATE UNIQUE INDEX IF NOT EXISTS spooled_delivery_key ON spooled (delivery_key)"
@@ -116,6 +110,11 @@ def add_delivery_keys(conn: sqlite3.Connection) -> None:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+def _missing_columns(conn: sqlite3.Connection) -> dict[str, str]:
+    present = {row[1] for row in conn.execute("PRAGMA table_info(spooled)")}
+    return {name: kind for name, kind in LATER_COLUMNS.items() if name not in present}
 
 
 def _has_key_index(conn: sqlite3.Connection) -> bool:
