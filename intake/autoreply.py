@@ -39,8 +39,7 @@ def check_reply_rules(
     """The first reason (if any) that forbids an automatic reply to this message."""
     if loop_id in (message.get_all(LOOP_HEADER) or []):
         return ReplyRule("carries casebook's own loop header", automatic=True, looped=True)
-    sender_local = envelope_from.lower().split("@", 1)[0]
-    if envelope_from.strip() in ("", "<>") or sender_local in NULL_SENDERS:
+    if is_null_sender(envelope_from):
         return ReplyRule("null sender or MAILER-DAEMON", automatic=True)
     if from_addr and from_addr.split("@", 1)[0] in NULL_SENDERS:
         return ReplyRule("From is MAILER-DAEMON", automatic=True)
@@ -66,6 +65,12 @@ def check_reply_rules(
     if envelope_from.lower() in own or (from_addr or "") in own:
         return ReplyRule("sent from one of casebook's own addresses", automatic=False)
     return ReplyRule(None, automatic=False)
+
+
+def is_null_sender(envelope_from: str) -> bool:
+    """The envelope of a bounce or other daemon mail (RFC 3834 §2: never answered)."""
+    local = envelope_from.lower().split("@", 1)[0]
+    return envelope_from.strip() in ("", "<>") or local in NULL_SENDERS
 
 
 def _is_committee_list(list_id: str, settings: Settings) -> bool:

@@ -35,7 +35,7 @@ from intake.addresses import (
     route_message,
 )
 from intake.auth import authenticate_sender, sender_header_problem
-from intake.autoreply import check_reply_rules
+from intake.autoreply import LOOP_HEADER, check_reply_rules, is_null_sender
 from intake.commands import find_commands
 from intake.delegate import find_delegate, forwarded_sender, with_named_individual
 from intake.fields import extract_report_fields
@@ -189,7 +189,7 @@ def _parse(raw: bytes):
         return _Fallback(email.message_from_bytes(raw, policy=email.policy.compat32)), [problem]
     except RecursionError:
         headers = BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
-        body = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[-1][:200_000]
+        body = (_split_head(raw)[1] or raw)[:200_000]
         fallback = _Fallback(headers, walk=False)
         fallback.text_plain = [body.decode("utf-8", errors="replace")]
         return fallback, [problem, "MIME structure nested too deeply: read as plain text"]
@@ -376,7 +376,7 @@ def fallback_message(
         sender = parse_from([headers["from"]] if "from" in headers else [])
     except Exception:  # noqa: BLE001 - the fallback itself must never raise
         sender = parse_from([])
-    automatic = not envelope_from or envelope_from.lower().startswith("mailer-daemon")
+    automatic = is_null_sender(envelope_from)
     route = _safe_route(envelope_to, settings)
     return IncomingMessage(
         raw=raw,
@@ -400,7 +400,7 @@ def fallback_message(
         defects=(problem, "read as plain text after a parsing failure"),
         no_reply_reason="envelope sender is empty or a mailer daemon" if automatic else None,
         automatic=automatic,
-        looped=loop_id in headers.get("x-casebook-loop", ""),
+        looped=loop_id in headers.get(LOOP_HEADER.lower(), ""),
         bounce_key=route.token if route.kind is RouteKind.BOUNCE else None,
         historical=historical,
     )

@@ -54,7 +54,7 @@ def process_spooled(
             for row, msg in parsed:
                 if already_ingested(db, row.key):
                     continue
-                outcome = _ingest_one(db, row, msg, settings, clock())
+                outcome = _ingest_one(db, row, msg, settings, clock(), loop_id)
                 if isinstance(outcome, str):
                     retry[row.spool_id] = outcome
                 else:
@@ -67,7 +67,9 @@ def process_spooled(
     return results
 
 
-def _ingest_one(db, row: Spooled, msg: IncomingMessage, settings, now) -> IngestResult | str:
+def _ingest_one(
+    db, row: Spooled, msg: IncomingMessage, settings, now, loop_id: str
+) -> IngestResult | str:
     """The message ingested (or, at its last attempt, quarantined); else the error to retry."""
     options = dict(spool_key=row.key, received_at=row.arrival.received_at)
     try:
@@ -82,7 +84,7 @@ def _ingest_one(db, row: Spooled, msg: IncomingMessage, settings, now) -> Ingest
             return error
     try:
         with write_transaction(db):
-            plain = plain_form(msg, f"quarantined: {error}", settings, installation_id(db))
+            plain = plain_form(msg, f"quarantined: {error}", settings, loop_id)
             result = quarantine(db, plain, settings, now, error)
             record_delivery(db, plain, now, message_pk=result.message_pk, error=error, **options)
     except sqlite3.OperationalError:
