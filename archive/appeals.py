@@ -104,13 +104,13 @@ def receive_appeal(
     if not msg.no_reply_reason and msg.envelope_from:
         template = "appellant/appeal_ack" if is_party else "appellant/appeal_ack_generic"
         to_addr = party_address(db, case, msg.from_addr) if is_party else msg.envelope_from
-        queue_mail(db, now=now, domain=settings.domain, template=template,
+        queue_mail(db, now=now, settings=settings, template=template,
                    audience=Audience.ADDRESS, to_addr=to_addr,
                    case=case if is_party else None,
                    context={"case_ref": case.ref if is_party else None,
                             "due": due.astimezone(settings.zone).date().isoformat()},
                    in_reply_to=msg.message_id, auto_submitted="auto-replied")  # fmt: skip
-    queue_mail(db, now=now, domain=settings.domain, template="council/appeal",
+    queue_mail(db, now=now, settings=settings, template="council/appeal",
                audience=Audience.COUNCIL, case=case,
                context={"case_ref": case.ref if case else None, "appeal": appeal_pk,
                         "appellant": msg.from_addr or "unknown", "by_party": is_party,

@@ -91,7 +91,7 @@ def _tell_late(db, settings, now, deadline: Deadline, case: Case) -> None:
     queue_mail(
         db,
         now=now,
-        domain=settings.domain,
+        settings=settings,
         template="committee/late_deadline",
         audience=Audience.COMMITTEE,
         case=case,
@@ -108,7 +108,7 @@ def _committee(db, settings, now, case: Case, template: str, context: dict) -> N
     queue_mail(
         db,
         now=now,
-        domain=settings.domain,
+        settings=settings,
         template=template,
         audience=Audience.COMMITTEE,
         case=case,
@@ -148,7 +148,7 @@ def queue_reporter_update(db, settings: Settings, now: datetime, case: Case) -> 
     sent = 0
     for party in own_reporters(db, case):
         if party.email and not party.no_contact:
-            queue_mail(db, now=now, domain=settings.domain, template="reporter/update",
+            queue_mail(db, now=now, settings=settings, template="reporter/update",
                        audience=Audience.PARTY, case=case, party=party,
                        context={"case_ref": case.ref, "timeline": timeline})  # fmt: skip
             sent += 1
@@ -171,7 +171,7 @@ def deadlock(db, settings, now, deadline, case: Case) -> bool:
     queue_mail(
         db,
         now=now,
-        domain=settings.domain,
+        settings=settings,
         template="council/escalation",
         audience=Audience.COUNCIL,
         case=case,
@@ -202,7 +202,7 @@ def unilateral_reminder(db, settings, now, deadline, case: Case) -> bool:
     ).fetchone()
     if row or not member:
         return False
-    queue_mail(db, now=now, domain=settings.domain, template="committee/unilateral_reminder",
+    queue_mail(db, now=now, settings=settings, template="committee/unilateral_reminder",
                audience=Audience.ADDRESS, to_addr=member, case=case,
                context={"case_ref": case.ref, "since": since})  # fmt: skip
     return True
@@ -223,7 +223,7 @@ def scheduled_send(db, settings, now, deadline, case: Case) -> bool:
     party = get_party(db, deadline.payload["party"])
     if party.no_contact:
         return False
-    queue_mail(db, now=now, domain=settings.domain, template=deadline.payload["template"],
+    queue_mail(db, now=now, settings=settings, template=deadline.payload["template"],
                audience=Audience.PARTY, party=party, case=case,
                context={"case_ref": case.ref, "missing": []})  # fmt: skip
     return True
@@ -247,10 +247,10 @@ def ban_expiry(db, settings, now, deadline, case: Case) -> bool:
     _committee(db, settings, now, case, "committee/ban_expired", {"spaces": record["spaces"]})
     context = {"case_ref": case.ref, "spaces": record["spaces"]}
     if record["email"]:
-        queue_mail(db, now=now, domain=settings.domain, template="reported/unban_notice",
+        queue_mail(db, now=now, settings=settings, template="reported/unban_notice",
                    audience=Audience.ADDRESS, to_addr=record["email"], case=case,
                    context=context)  # fmt: skip
-    queue_mail(db, now=now, domain=settings.domain, template="core/unban_notice",
+    queue_mail(db, now=now, settings=settings, template="core/unban_notice",
                audience=Audience.ADDRESS, to_addr=settings.core_team, case=case,
                context=context)  # fmt: skip
     return True
@@ -281,7 +281,7 @@ def appeal_reminder(db, settings, now, deadline, case: Case) -> bool:
     appeal = _open_appeal(db, deadline)
     if appeal is None:
         return False
-    queue_mail(db, now=now, domain=settings.domain, template="council/appeal_reminder",
+    queue_mail(db, now=now, settings=settings, template="council/appeal_reminder",
                audience=Audience.COUNCIL, case=case,
                context={"case_ref": case.ref, "due": appeal[1][:10]})  # fmt: skip
     return True
@@ -293,7 +293,7 @@ def appeal_due(db, settings, now, deadline, case: Case) -> bool:
         return False
     record_event(db, case, now=now, actor="clock", action="appeal-overdue",
                  detail={"appeal": appeal[0]})  # fmt: skip
-    queue_mail(db, now=now, domain=settings.domain, template="council/appeal_overdue",
+    queue_mail(db, now=now, settings=settings, template="council/appeal_overdue",
                audience=Audience.COUNCIL, case=case,
                context={"case_ref": case.ref, "due": appeal[1][:10]})  # fmt: skip
     return True
@@ -309,7 +309,7 @@ def mediation_reminder(db, settings, now, deadline, case: Case) -> bool:
         return False
     context = {"case_ref": case.ref, "due": row[0][:10]}
     for party in parties_of(db, case, "mediator"):
-        queue_mail(db, now=now, domain=settings.domain, template="mediator/reminder",
+        queue_mail(db, now=now, settings=settings, template="mediator/reminder",
                    audience=Audience.PARTY, party=party, case=case, context=context)  # fmt: skip
     _committee(db, settings, now, case, "committee/mediation_update",
                {"what": f"the mediation is due by {row[0][:10]}", "report": None})  # fmt: skip

@@ -88,7 +88,7 @@ def queue_digest(db: Database, settings: Settings, now: datetime, slot: datetime
 
 
 def _queue(db, settings, now, context, audience, to_addr) -> None:
-    queue_mail(db, now=now, domain=settings.domain, template="council/digest",
+    queue_mail(db, now=now, settings=settings, template="council/digest",
                audience=audience, to_addr=to_addr, context=context)  # fmt: skip
 
 

@@ -61,7 +61,7 @@ def _tell_case(db, msg: IncomingMessage, case: Case, settings: Settings, now, re
     queue_mail(
         db,
         now=now,
-        domain=settings.domain,
+        settings=settings,
         template="committee/held",
         audience=Audience.COMMITTEE,
         case=case,
@@ -92,7 +92,7 @@ def _fold(key, template, entry, settings: Settings, db, now, delay: timedelta) -
     queue_mail(
         db,
         now=now,
-        domain=settings.domain,
+        settings=settings,
         template=template,
         audience=Audience.COMMITTEE,
         context={"items": [entry]},

@@ -76,7 +76,7 @@ def start_mediation(db, settings: Settings, case: Case, mediator: str, name: str
 
 
 def _invite(db, settings, case, party, mediator, name, now) -> None:
-    queue_mail(db, now=now, domain=settings.domain, template="party/mediation_invitation",
+    queue_mail(db, now=now, settings=settings, template="party/mediation_invitation",
                audience=Audience.PARTY, party=party, case=case,
                context={"case_ref": case.ref, "mediator": name or mediator})  # fmt: skip
 
@@ -135,7 +135,7 @@ def _settle(db, settings, case: Case, mediation: Mediation, now: datetime) -> st
     )
     mediator = add_party(db, case, role="mediator", name=mediation.mediator_name,
                          email=mediation.mediator, now=now)  # fmt: skip
-    queue_mail(db, now=now, domain=settings.domain, template="mediator/brief",
+    queue_mail(db, now=now, settings=settings, template="mediator/brief",
                audience=Audience.PARTY, party=mediator, case=case,
                context={"case_ref": case.ref,
                         "due": due.astimezone(settings.zone).date().isoformat()})  # fmt: skip
@@ -157,7 +157,7 @@ def record_report(db, settings: Settings, case: Case, mediation: Mediation, text
     record_event(db, case, now=now, actor="mediator", action="mediation-report")
     for role in ("reporter", "reported"):
         for party in _reachable(db, case, role):
-            queue_mail(db, now=now, domain=settings.domain, template="party/mediation_report",
+            queue_mail(db, now=now, settings=settings, template="party/mediation_report",
                        audience=Audience.PARTY, party=party, case=case,
                        context={"case_ref": case.ref, "report": text})  # fmt: skip
     _committee(db, settings, case, now, "committee/mediation_update",
@@ -176,7 +176,7 @@ def _end(db, case, mediation_pk, status, now) -> None:
 
 
 def _committee(db, settings, case, now, template, context) -> None:
-    queue_mail(db, now=now, domain=settings.domain, template=template,
+    queue_mail(db, now=now, settings=settings, template=template,
                audience=Audience.COMMITTEE, case=case,
                context={"case_ref": case.ref, "report": None, **context})  # fmt: skip
 

@@ -12,8 +12,12 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from archive.cases import Case, Party, new_token
+from archive.cases import Case, Party, new_token, record_event
+from archive.catalogue import READERS, fit_context
+from archive.catalogue import template as catalogued
 from archive.clock import to_text
+from archive.leaks import case_secrets, find_leaks
+from archive.settings import Settings
 
 
 class Audience:
@@ -39,6 +43,8 @@ class OutboxItem:
     auto_submitted: str
     attempts: int
     created_at: str
+    from_name: str | None = None  # a relayed member's "Name via casebook"
+    exclude: str | None = None  # the member a relay skips: its author
 
     @property
     def key(self) -> str:
@@ -54,7 +60,7 @@ def queue_mail(
     db: Database,
     *,
     now: datetime,
-    domain: str,
+    settings: Settings,
     template: str,
     audience: str,
     context: dict,
@@ -66,13 +72,27 @@ def queue_mail(
     auto_submitted: str = "auto-generated",
     not_before: datetime | None = None,
     fold_key: str | None = None,
+    from_name: str | None = None,
+    exclude: str | None = None,
+    actor: str | None = None,
 ) -> str:
-    """Queue one mail; returns its Message-ID. Call inside the causing write transaction."""
-    message_id = make_message_id(domain)
+    """Queue one mail; returns its Message-ID. Call inside the causing write transaction.
+
+    The context is kept to the fields the catalogue lets the template show. Mail for someone
+    outside the committee passes the leak guard first: a hit holds it and tells the committee.
+    """
+    spec = catalogued(template)
+    context = fit_context(template, context)
+    hits = []
+    if spec.outside:
+        readers = {a.lower() for a in (to_addr, party.email if party else None) if a}
+        hits = find_leaks(context, case_secrets(db, case, settings), readers, spec.signed)
+    message_id = make_message_id(settings.domain)
     db.execute(
         "INSERT INTO outbox (message_id, case_pk, template, audience, to_addr, party_pk, context,"
-        " in_reply_to, refs, auto_submitted, fold_key, next_attempt_at, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " in_reply_to, refs, auto_submitted, fold_key, next_attempt_at, created_at, status,"
+        " from_name, exclude_addr, queued_by)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             message_id,
             case.pk if case else None,
@@ -84,12 +104,49 @@ def queue_mail(
             in_reply_to,
             json.dumps(list(refs)),
             auto_submitted,
-            fold_key,
+            fold_key if not hits else None,
             to_text(not_before or now),
             to_text(now),
+            "held" if hits else "queued",
+            from_name,
+            exclude.lower() if exclude else None,
+            actor,
         ],
     )
+    if hits:
+        _hold(db, now, settings, case, spec.name, message_id, hits, actor)
     return message_id
+
+
+def _hold(db, now, settings, case, template, message_id, hits, actor) -> None:
+    """The leak guard held a mail: the audit log and the committee learn what matched."""
+    pk = db.execute("SELECT id FROM outbox WHERE message_id = ?", [message_id]).fetchone()[0]
+    found = [{"what": h.what, "text": h.text, "in": h.field} for h in hits]
+    db.execute(
+        "UPDATE outbox SET last_error = ? WHERE id = ?",
+        ["held by the leak guard: " + "; ".join(f"{h.what} in {h.field}" for h in hits), pk],
+    )
+    if case is None:
+        return  # a caseless mail is never case material; nothing to tell beyond the log
+    record_event(db, case, now=now, actor=actor or "leak-guard", action="mail-held",
+                 detail={"item": pk, "template": template,
+                         "matched": [f"{h.what} in {h.field}" for h in hits]})  # fmt: skip
+    queue_mail(
+        db,
+        now=now,
+        settings=settings,
+        template="committee/mail_held",
+        audience=Audience.COMMITTEE,
+        case=case,
+        context={
+            "case_ref": case.ref,
+            "item": pk,
+            "template": template,
+            "reader": READERS[catalogued(template).reader],
+            "queued_by": actor,
+            "hits": found,
+        },
+    )
 
 
 def queued_by_fold_key(db: Database, fold_key: str) -> tuple[int, dict] | None:
@@ -107,7 +164,7 @@ def update_context(db: Database, pk: int, context: dict) -> None:
 
 OUTBOX_COLUMNS = (
     "id, message_id, case_pk, template, audience, to_addr, party_pk, context, in_reply_to, refs,"
-    " auto_submitted, attempts, created_at"
+    " auto_submitted, attempts, created_at, from_name, exclude_addr"
 )
 
 
@@ -176,3 +233,36 @@ def mark_failed(db: Database, item: OutboxItem, error: str) -> None:
 def retry_delay(schedule: tuple[timedelta, ...], attempts: int) -> timedelta:
     """The wait before attempt `attempts + 1`: the schedule's step, its last step repeating."""
     return schedule[min(attempts, len(schedule) - 1)]
+
+
+def held_item(db: Database, case: Case, pk: int) -> tuple[str, str] | None:
+    """The template and status of outbox item `pk` of this case (None for another case's)."""
+    row = db.execute(
+        "SELECT template, status FROM outbox WHERE id = ? AND case_pk = ?", [pk, case.pk]
+    ).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def release_held(db: Database, pk: int, actor: str, now: datetime) -> None:
+    """A member vouched for a held mail: it goes out on the next sweep, past the guard."""
+    db.execute(
+        "UPDATE outbox SET status = 'queued', released_by = ?, last_error = NULL,"
+        " next_attempt_at = ? WHERE id = ? AND status = 'held'",
+        [actor, to_text(now), pk],
+    )
+
+
+def drop_held(db: Database, pk: int) -> None:
+    db.execute("UPDATE outbox SET status = 'dropped' WHERE id = ? AND status = 'held'", [pk])
+
+
+def held_among(db: Database, message_ids: list[str]) -> list[tuple[int, str]]:
+    """Which of these just-queued mails the leak guard held: (item, template)."""
+    if not message_ids:
+        return []
+    marks = ",".join("?" * len(message_ids))
+    rows = db.execute(
+        f"SELECT id, template FROM outbox WHERE status = 'held' AND message_id IN ({marks})",
+        message_ids,
+    )
+    return [(row[0], row[1]) for row in rows]

@@ -76,7 +76,7 @@ def open_report(
         queue_mail(
             db,
             now=now,
-            domain=settings.domain,
+            settings=settings,
             template="committee/urgent",
             audience=Audience.COMMITTEE,
             case=case,
@@ -86,7 +86,7 @@ def open_report(
     queue_mail(
         db,
         now=now,
-        domain=settings.domain,
+        settings=settings,
         template="committee/new_case",
         audience=Audience.COMMITTEE,
         case=case,
@@ -134,7 +134,7 @@ def _record_conflicts(
     queue_mail(
         db,
         now=now,
-        domain=settings.domain,
+        settings=settings,
         template="chair/conflict",
         audience=Audience.CHAIR,
         case=case,
@@ -209,7 +209,7 @@ def _acknowledge(
     queue_mail(
         db,
         now=now,
-        domain=settings.domain,
+        settings=settings,
         template=ACK_TEMPLATE,
         audience=Audience.PARTY,
         party=reporter,
@@ -259,7 +259,7 @@ def _fold_acknowledgement(
         queue_mail(
             db,
             now=now,
-            domain=settings.domain,
+            settings=settings,
             template=FOLDED_ACK_TEMPLATE,
             audience=Audience.PARTY,
             party=reporter,
@@ -300,7 +300,7 @@ def record_followup(
     queue_mail(
         db,
         now=now,
-        domain=settings.domain,
+        settings=settings,
         template="committee/followup",
         audience=Audience.COMMITTEE,
         case=case,
@@ -318,7 +318,7 @@ def record_followup(
         queue_mail(
             db,
             now=now,
-            domain=settings.domain,
+            settings=settings,
             template=FOLLOWUP_ACK_TEMPLATE,
             audience=Audience.PARTY,
             party=party,
@@ -373,7 +373,7 @@ def _record_no_contact(db, case: Case, party: Party, settings: Settings, now, pk
     queue_mail(
         db,
         now=now,
-        domain=settings.domain,
+        settings=settings,
         template=NO_CONTACT_TEMPLATE,
         audience=Audience.PARTY,
         party=party,
@@ -496,18 +496,18 @@ def _relay_to_audience(
     queue_mail(
         db,
         now=now,
-        domain=settings.domain,
+        settings=settings,
         template="committee/relay",
         audience=Audience.COMMITTEE,
         case=case,
         context={
             "case_ref": case.ref,
-            "from_name": f"{party.name or party.email} via casebook",
             "author": party.name or party.email,
             "subject": msg.subject,
             "text": msg.text[:50000],
-            "exclude": (party.email or "").lower(),
         },
+        from_name=f"{party.name or party.email} via casebook",
+        exclude=party.email,
         in_reply_to=msg.message_id,
         refs=(*msg.references, msg.message_id),
     )
@@ -543,7 +543,7 @@ def add_conflicts(
     queue_mail(
         db,
         now=now,
-        domain=settings.domain,
+        settings=settings,
         template="chair/conflict",
         audience=Audience.CHAIR,
         case=get_case(db, case.pk),

@@ -334,3 +334,17 @@ def m009_message_identity(db: Database) -> None:
     # the ID it claimed, so its own later copies are still recognised as copies.
     db.execute("ALTER TABLE messages ADD COLUMN claimed_id TEXT")
     db.execute("CREATE INDEX messages_claimed ON messages(claimed_id) WHERE claimed_id IS NOT NULL")
+
+
+@migrations()
+def m010_outbox_delivery(db: Database) -> None:
+    # Delivery data moves out of the template's fields: the From name of a member's relayed
+    # mail and the member it skips; who queued a mail, and who released it past the leak guard.
+    for column in ("from_name", "exclude_addr", "queued_by", "released_by"):
+        db.execute(f"ALTER TABLE outbox ADD COLUMN {column} TEXT")
+    db.execute(
+        "UPDATE outbox SET from_name = json_extract(context, '$.from_name'),"
+        " exclude_addr = json_extract(context, '$.exclude'),"
+        " context = json_remove(context, '$.from_name', '$.exclude')"
+        " WHERE template = 'committee/relay'"
+    )

@@ -173,7 +173,7 @@ def tell_delivery_problem(
     queue_mail(
         db,
         now=now,
-        domain=settings.domain,
+        settings=settings,
         template="committee/delivery_problem",
         audience=Audience.COMMITTEE,
         case=case,

@@ -431,7 +431,7 @@ def cmd_report(args) -> int:
 
         now = utc_now()
         with write_transaction(db):
-            queue_mail(db, now=now, domain=settings.domain, template="council/report",
+            queue_mail(db, now=now, settings=settings, template="council/report",
                        audience=Audience.COUNCIL, context={"title": f"{title}: {period.label}",
                                                            "text": text})  # fmt: skip
         sent = send_due(db, settings, now)

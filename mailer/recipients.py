@@ -63,7 +63,7 @@ def resolve_copies(db: Database, item: OutboxItem, settings: Settings, now: date
             raise Undeliverable("every member and council member is conflicted")
         return [_personal_copy(db, item, case, person, settings, now, single=True)]
     if item.audience == Audience.COMMITTEE:
-        exclude = str(item.context.get("exclude", "")).lower()
+        exclude = (item.exclude or "").lower()
         return [c for c in committee_copies(db, item, case, settings, now) if c.key != exclude]
     if item.audience == Audience.COUNCIL:
         return council_copies(db, item, case, settings, now)

@@ -204,7 +204,7 @@ def _outgoing(
     settings, item: OutboxItem, copy: Copy, rendered: Rendered, now, loop_id, case_ref
 ) -> Outgoing:
     return Outgoing(
-        from_name=str(item.context.get("from_name") or settings.committee_name),
+        from_name=item.from_name or settings.committee_name,
         from_addr=settings.reports,
         to=copy.to,
         subject=rendered.subject,

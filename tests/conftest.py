@@ -24,6 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CORPUS = ROOT.parent / "shared" / "corpus"
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+# A field a template's catalogue entry does not list is an error in tests (and in the services
+# they start), not a field silently left out.
+os.environ["CASEBOOK_STRICT_TEMPLATES"] = "1"
 
 MEMBERS = """
 [[members]]

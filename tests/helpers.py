@@ -35,13 +35,17 @@ def deliver(
 
 
 def outbox(db, template: str | None = None) -> list[dict]:
-    sql = "SELECT message_id, template, audience, to_addr, context, status, in_reply_to FROM outbox"
+    sql = (
+        "SELECT message_id, template, audience, to_addr, context, status, in_reply_to,"
+        " from_name, exclude_addr, id FROM outbox"
+    )
     params = []
     if template:
         sql += " WHERE template = ?"
         params.append(template)
     rows = db.execute(sql + " ORDER BY id", params).fetchall()
-    keys = ("message_id", "template", "audience", "to_addr", "context", "status", "in_reply_to")
+    keys = ("message_id", "template", "audience", "to_addr", "context", "status", "in_reply_to",
+            "from_name", "exclude", "id")  # fmt: skip
     return [dict(zip(keys, row[:4] + (json.loads(row[4]),) + row[5:], strict=True)) for row in rows]
 
 

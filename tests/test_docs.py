@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from archive.catalogue import CATALOGUE
 from archive.commands import COMMANDS
 from casebook.cli import COMMANDS as CLI_COMMANDS
 from tests.conftest import ROOT
@@ -20,10 +21,7 @@ def test_every_cli_command_is_documented():
 
 
 def test_every_template_is_listed():
-    templates = sorted(
-        p.relative_to(ROOT / "templates") for p in (ROOT / "templates").rglob("*.txt")
-    )
-    for path in templates:
-        stem = str(path.with_suffix(""))
-        folder, name = stem.split("/", 1)
-        assert stem in README or f"{folder}/" in README and name in README, stem
+    """The README's table of mail names every template of the catalogue."""
+    for name in CATALOGUE:
+        folder, short = name.split("/", 1)
+        assert f"`{name}`" in README or f"`{folder}/" in README and f"`{short}`" in README, name

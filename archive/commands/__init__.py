@@ -14,6 +14,7 @@ from archive.commands import (
     close,
     conflict,
     consult,
+    drop,
     enact,
     escalate,
     help,
@@ -23,6 +24,7 @@ from archive.commands import (
     object,
     propose,
     recuse,
+    release,
     reopen,
     responsible,
     send,
@@ -44,5 +46,6 @@ COMMANDS: dict[str, Command] = {
         help, status, assign, recuse, conflict, urgent, clear_urgent, note, summary, violation,
         responsible, propose, agree, object, abstain, consult, enact, send, to_reporter, merge,
         unmerge, timeline, unilateral, mediation, ban, unban, escalate, close, reopen, appeal,
+        release, drop,
     )
 }  # fmt: skip

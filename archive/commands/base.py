@@ -70,11 +70,12 @@ class Context:
         message_id = queue_mail(
             self.db,
             now=self.now,
-            domain=self.settings.domain,
+            settings=self.settings,
             template=template,
             audience=audience,
             case=self.case,
             context={"case_ref": self.case.ref, **context},
+            actor=self.actor.email,
             **options,
         )
         self.queued.append(message_id)

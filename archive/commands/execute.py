@@ -12,7 +12,7 @@ from archive.clock import to_text
 from archive.commands import COMMANDS
 from archive.commands.base import Context, Refused
 from archive.models import IncomingMessage
-from archive.outbox import Audience, queue_mail
+from archive.outbox import Audience, held_among, queue_mail
 from archive.sending import member_party
 from archive.settings import Person, Settings
 from archive.store import Binding
@@ -116,6 +116,11 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) ->
                 failed = (command, str(exc))
                 break
             results.append((command.line, "done", done))
+        if not failed:
+            results += [
+                ("(leak guard)", "held", f"mail {pk} ({template}) held: see the notice")
+                for pk, template in held_among(db, ctx.queued)
+            ]
         if failed:
             db.execute("ROLLBACK TO SAVEPOINT commands")
         db.execute("RELEASE SAVEPOINT commands")
@@ -141,7 +146,7 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) ->
     queue_mail(
         db,
         now=now,
-        domain=settings.domain,
+        settings=settings,
         template="committee/command_result",
         audience=Audience.PARTY,
         case=ctx.case,
@@ -183,7 +188,7 @@ def _refuse_sender(db, msg, case, settings, now, message_pk, reason: str) -> Non
     queue_mail(
         db,
         now=now,
-        domain=settings.domain,
+        settings=settings,
         template=f"committee/{REFUSAL_NOTICE}",
         audience=Audience.ADDRESS,
         to_addr=address,

@@ -1,0 +1,305 @@
+"""The one catalogue of templates: who reads each, the fields it may show, sample values.
+
+`queue_mail` keeps a template's context to its fields, the leak guard checks every template
+whose reader is outside the committee, `check-config` renders each with its samples, and a
+test holds the README's table of mail to it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+# Fields every template may show: the committee's public facts and the copy's own reply
+# address and addressee, added when a copy is rendered (not stored with the item).
+GLOBAL_FIELDS = frozenset(
+    {"committee_name", "reports_address", "appeals_address", "reply_address", "recipient_name"}
+)
+# Readers inside the committee (and the council, which the policy hands cases to).
+INSIDE = frozenset({"committee", "chair", "council"})
+
+
+class UnknownTemplate(ValueError):
+    """A template name the catalogue does not know: a bug in the caller."""
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    reader: str  # who reads it: reporter, reported, venue, core, appellant, mediator, party,
+    #              sender (anyone whose commands were refused), committee, chair, council
+    fields: frozenset[str]
+    sample: dict = field(default_factory=dict)
+    # Fields that name a member by design (the chair's signature): the leak guard skips them.
+    signed: frozenset[str] = frozenset()
+
+    @property
+    def outside(self) -> bool:
+        """Read by someone outside the committee: the leak guard checks it."""
+        return self.reader not in INSIDE
+
+
+SAMPLE_FIELDS = {
+    "contact": "reporter@example.net",
+    "names": "A. Person",
+    "witnesses": None,
+    "when": "yesterday",
+    "where": "the chat",
+    "account": "What happened.",
+    "links": ["https://example.net/x"],
+    "context": None,
+    "ongoing": "no",
+    "law_enforcement": None,
+    "other": None,
+}
+RESOLUTION = {"statement": "S", "chair_name": "Alice", "duration": "30d", "spaces": "chat"}
+DIGEST = {
+    "week_ending": "2026-03-09",
+    "open": [
+        {
+            "ref": "CoC-2026-001",
+            "state": "investigating",
+            "urgent": True,
+            "age_days": 8,
+            "overdue": True,
+            "next_deadline": {"kind": "deadlock", "due": "2026-03-12"},
+        }
+    ],
+    "omitted": 1,
+    "opened": [{"ref": "CoC-2026-002", "at": "2026-03-05"}],
+    "resolved": [{"ref": "CoC-2026-003", "at": "2026-03-06", "resolution": "hiatus"}],
+    "escalated": [],
+    "unilateral": [{"ref": "CoC-2026-001", "at": "2026-03-04"}],
+    "appeals": [{"ref": "CoC-2026-004", "due": "2026-03-16", "overdue": True, "status": "open"}],
+    "bans": [
+        {"ref": "CoC-2026-001", "start": "2026-03-01", "end": "permanent", "status": "active"}
+    ],
+    "chart": [{"week": "2026-03-09", "count": 2, "width": 200}],
+}
+WHEN = "2026-01-01T00:00:00+00:00"
+NEW_CASE = {
+    "urgent": True,
+    "urgent_reasons": ["mentions “threat”"],
+    "fields": SAMPLE_FIELDS,
+    "missing": [],
+    "reporter": "reporter@example.net",
+    "reporter_name": None,
+    "delegate": None,
+    "attachments": [],
+    "subject": "Report",
+    "text": "Text",
+    "conflicted_count": 1,
+}
+
+
+def _entry(name: str, reader: str, sample: dict, signed: tuple[str, ...] = ()) -> Template:
+    """A template whose fields are its sample's keys (and the case tag)."""
+    fields = frozenset({"case_ref", *sample})
+    return Template(name, reader, fields, {"case_ref": "CoC-2026-001", **sample}, frozenset(signed))
+
+
+_SIGNED = ("chair_name",)
+CATALOGUE: dict[str, Template] = {
+    t.name: t
+    for t in (
+        # To the reporter (and, for the acknowledgement, whoever sent the report).
+        _entry("reporter/ack", "reporter", {"missing": ["when"], "urgent": False}),
+        _entry("reporter/ack_folded", "reporter", {"case_refs": ["CoC-2026-001", "CoC-2026-002"]}),
+        _entry("reporter/followup_received", "reporter", {}),
+        _entry("reporter/no_contact_confirmed", "reporter", {}),
+        _entry("reporter/message", "reporter", {"text": "Hello"}),
+        _entry("reporter/missing_information", "reporter", {"missing": []}),
+        _entry(
+            "reporter/proposed_resolution",
+            "reporter",
+            {"resolution": "apology-request", "description": "an apology", "asks_consent": True},
+        ),
+        _entry("reporter/resolution_notice", "reporter", {"resolution": "private-reprimand"}),
+        _entry("reporter/update", "reporter", {"timeline": "2026-03-20"}),
+        # To the person responsible, the venue and the core team: signed by the chair.
+        _entry("reported/private_reprimand", "reported", RESOLUTION, _SIGNED),
+        _entry("reported/apology_request", "reported", RESOLUTION, _SIGNED),
+        _entry("reported/hiatus", "reported", RESOLUTION, _SIGNED),
+        _entry("reported/cooling_off", "reported", RESOLUTION, _SIGNED),
+        _entry("reported/ban_notice", "reported", RESOLUTION, _SIGNED),
+        _entry("reported/unban_notice", "reported", {"spaces": "chat"}),
+        _entry("venue/public_reminder", "venue", RESOLUTION, _SIGNED),
+        _entry("venue/public_reprimand", "venue", RESOLUTION, _SIGNED),
+        _entry("core/ban_notice", "core", RESOLUTION, _SIGNED),
+        _entry("core/unban_notice", "core", {"spaces": "chat"}),
+        # Appeals, mediation.
+        _entry("appellant/appeal_ack", "appellant", {"due": "2026-03-16"}),
+        _entry("appellant/appeal_ack_generic", "appellant", {"due": "2026-03-16"}),
+        _entry("appellant/appeal_extended", "appellant", {"until": "2026-04-01"}),
+        _entry("appellant/appeal_decision", "appellant", {"decision": "uphold", "text": "T"}),
+        _entry("party/mediation_invitation", "party", {"mediator": "Max"}, ("mediator",)),
+        _entry("party/mediation_report", "party", {"report": "R"}),
+        _entry("mediator/brief", "mediator", {"due": "2026-03-16"}),
+        _entry("mediator/reminder", "mediator", {"due": "2026-03-16"}),
+        # To whoever sent refused commands: it says nothing about any case.
+        _entry("committee/commands_refused", "sender", {}),
+        # Inside the committee.
+        _entry("committee/new_case", "committee", NEW_CASE),
+        _entry("committee/urgent", "committee", NEW_CASE),  # the same facts, flagged first
+        _entry(
+            "committee/followup",
+            "committee",
+            {
+                "party": "reporter",
+                "from": "reporter@example.net",
+                "fields_added": ["when"],
+                "feedback": {"received": True, "consent": "agreed", "no_contact": True},
+                "text": "More",
+                "attachments": [],
+            },
+        ),
+        _entry(
+            "committee/delivery_problem",
+            "committee",
+            {"template": "reporter/ack", "problem": "bounced", "detail": "550 no such user"},
+        ),
+        _entry(
+            "committee/command_result",
+            "committee",
+            {
+                "state": "investigating",
+                "urgent": False,
+                "applied": True,
+                "results": [{"line": "#note x", "status": "done", "detail": "noted"}],
+            },
+        ),
+        _entry("committee/relay", "committee", {"subject": "Re: x", "text": "t", "author": "Bob"}),
+        _entry(
+            "committee/resolution_copy",
+            "committee",
+            {"resolution": "private-reprimand", "template": "reported/private_reprimand"}
+            | RESOLUTION,
+        ),
+        _entry(
+            "committee/mail_held",
+            "committee",
+            {
+                "item": 12,
+                "template": "reported/private_reprimand",
+                "reader": "the person responsible",
+                "queued_by": "bob@example.org",
+                "hits": [
+                    {"what": "the reporter's name", "text": "Rita Reporter", "in": "statement"}
+                ],
+            },
+        ),
+        _entry("committee/ack_overdue", "committee", {"opened_at": WHEN}),
+        _entry("committee/timeline_request", "committee", {"update_in": "1 day"}),
+        _entry("committee/deadlock", "committee", {"proposal": "hiatus"}),
+        _entry("committee/unilateral_reminder", "committee", {"since": WHEN}),
+        _entry("committee/feedback_wait_over", "committee", {"resolution": "hiatus"}),
+        _entry(
+            "committee/late_deadline",
+            "committee",
+            {"kind": "reporter-update", "due_at": WHEN, "hours_late": 3.5},
+        ),
+        _entry("committee/unilateral", "committee", {"member": "Bob", "action": "removed"}),
+        _entry(
+            "committee/held",
+            "committee",
+            {
+                "reason": "unknown or stale reply address",
+                "from": "someone@example.net",
+                "subject": "Re: [CoC-2026-001] Your report",
+                "message_id": "<held-1@example.net>",
+                "excerpt": "More about what happened.",
+            },
+        ),
+        _entry(
+            "committee/held_summary",
+            "committee",
+            {"items": [{"message_id": "<x@example.net>", "reason": "unknown", "at": WHEN}]},
+        ),
+        _entry(
+            "committee/quarantined",
+            "committee",
+            {"items": [{"archive_id": 7, "at": WHEN, "error": "ValueError: bad"}]},
+        ),
+        _entry("committee/ban_expired", "committee", {"spaces": "chat"}),
+        _entry("committee/ban_review", "committee", {"spaces": "chat", "since": "2026-01-01"}),
+        _entry("committee/appeal_decision", "committee", {"decision": "uphold", "text": "T"}),
+        _entry("committee/mediation_update", "committee", {"what": "settled", "report": "R"}),
+        _entry(
+            "chair/conflict",
+            "chair",
+            {"conflicts": [{"member": "bob@example.org", "name": "Bob", "reason": "named"}]},
+        ),
+        # The Executive Council.
+        _entry(
+            "council/resolution_report",
+            "council",
+            {"resolution": "private-reprimand", "violation": "yes", "opened_at": WHEN},
+        ),
+        _entry(
+            "council/escalation",
+            "council",
+            {
+                "reason": "deadlock",
+                "state": "resolution-proposed",
+                "opened_at": WHEN,
+                "proposal": "hiatus",
+                "votes": {"agree": 1, "object": 1, "abstain": 0},
+            },
+        ),
+        _entry("council/digest", "council", DIGEST),
+        _entry(
+            "council/appeal",
+            "council",
+            {
+                "appeal": 1,
+                "appellant": "a@example.net",
+                "by_party": True,
+                "subject": "Appeal",
+                "text": "T",
+                "due": "2026-03-16",
+            },
+        ),
+        _entry("council/appeal_reminder", "council", {"due": "2026-03-16"}),
+        _entry("council/appeal_overdue", "council", {"due": "2026-03-16"}),
+        _entry("council/report", "council", {"title": "Quarterly report: 2026 Q4", "text": "# R"}),
+    )
+}
+
+READERS = {
+    "reporter": "the reporter",
+    "reported": "the person responsible",
+    "venue": "the venue",
+    "core": "the core team",
+    "appellant": "the appellant",
+    "party": "a party of the case",
+    "mediator": "the mediator",
+    "sender": "the sender of refused commands",
+    "committee": "the committee",
+    "chair": "the chair",
+    "council": "the Executive Council",
+}
+
+
+def template(name: str) -> Template:
+    try:
+        return CATALOGUE[name]
+    except KeyError:
+        raise UnknownTemplate(f"{name!r} is not in the template catalogue") from None
+
+
+def fit_context(name: str, context: dict) -> dict:
+    """The context kept to the fields the template may show.
+
+    A field the catalogue does not list is a bug in the caller: dropped (and logged) in
+    service, an error under CASEBOOK_STRICT_TEMPLATES=1, which the test suite sets.
+    """
+    spec = template(name)
+    extra = sorted(set(context) - spec.fields)
+    if extra:
+        if os.environ.get("CASEBOOK_STRICT_TEMPLATES") == "1":
+            raise UnknownTemplate(f"{name}: fields {extra} are not in the catalogue")
+        log.error("template %s: fields %s are not in the catalogue; left out", name, extra)
+    return {k: v for k, v in context.items() if k in spec.fields}

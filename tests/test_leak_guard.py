@@ -1,0 +1,248 @@
+"""The outbound leak guard: mail for someone outside the committee that names a reporter, a
+witness, a member or an internal note is held until a member releases or drops it.
+
+The canary matrix plants each protected identity in every field of every party-facing
+template; the client tests send the committee's commands as Outlook, Gmail and Apple Mail
+write them, through the whole pipeline.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from archive.cases import find_case, parties_of
+from archive.catalogue import CATALOGUE
+from archive.db import open_archive, write_transaction
+from archive.outbox import Audience, queue_mail
+from tests.clientmail import client_reply
+from tests.committee import BOB, CAROL, Committee, dkim_settings
+from tests.conftest import T0
+from tests.helpers import deliver, events, outbox
+from tests.mailbuild import sign
+
+REPORT = (
+    "From: Rita Canaryname <rita@example.net>\r\nTo: conduct@example.org\r\n"
+    "Subject: Dave on the users list\r\nMessage-ID: <leak-report@example.net>\r\n\r\n"
+    "Names: Dave Jones\r\nWitnesses: Wendy Witnessworth\r\nWhen: yesterday\r\n"
+    "Where: the users mailing list\r\n"
+    "What happened: he called me stupid in front of everyone and told me to leave the project.\r\n"
+    "Ongoing: no\r\n"
+)
+NOTE = "Dave's employer is also a sponsor, so keep the sponsorship team out of this"
+OUTSIDE = sorted(name for name, spec in CATALOGUE.items() if spec.outside)
+CANARIES = {
+    "reporter name": ("Rita Canaryname", "a reporter's name"),
+    "reporter address": ("rita@example.net", "a reporter's address"),
+    "witness": ("Wendy Witnessworth", "a witness's name"),
+    "member name": ("Carol Member", "a member's name"),
+    "member address": ("bob@example.org", "a member's address"),
+    "council member": ("Erin Council", "a member's name"),
+    "note": (NOTE, "an internal note"),
+    "report text": ("he called me stupid in front of everyone", "what a reporter wrote"),
+}
+
+
+@pytest.fixture
+def committee(tmp_path):
+    settings = dkim_settings(tmp_path)
+    db = open_archive(settings.database)
+    c = Committee(db, settings)
+    deliver(db, settings, REPORT.encode(), now=T0)
+    c.say(f"#note\n{NOTE}")
+    c.say("#responsible Dave Jones <dave@example.com>")
+    yield c
+    db.close()
+
+
+def case_of(c):
+    return find_case(c.db, "CoC-2026-001")
+
+
+def queue(c, name: str, context: dict, *, to: str = "dave@example.com", party=None) -> dict:
+    audience = Audience.PARTY if party else Audience.ADDRESS
+    with write_transaction(c.db):
+        queue_mail(
+            c.db,
+            now=T0,
+            settings=c.settings,
+            template=name,
+            audience=audience,
+            context=context,
+            case=case_of(c),
+            party=party,
+            to_addr=None if party else to,
+        )
+    return [m for m in outbox(c.db) if m["template"] == name][-1]
+
+
+def planted(name: str, field: str, canary: str) -> dict:
+    """The template's sample values, with `field` (whatever its shape) carrying the canary."""
+    context = dict(CATALOGUE[name].sample)
+    value = context[field]
+    text = f"As discussed: {canary}."
+    if isinstance(value, list):
+        context[field] = [text]
+    elif isinstance(value, dict):
+        context[field] = {"detail": text}
+    else:
+        context[field] = text
+    return context
+
+
+@pytest.mark.parametrize("name", OUTSIDE)
+def test_every_field_of_every_party_facing_template_is_guarded(committee, name):
+    spec = CATALOGUE[name]
+    for kind, (canary, what) in CANARIES.items():
+        for field in sorted(spec.fields - spec.signed):
+            mail = queue(committee, name, planted(name, field, canary))
+            assert mail["status"] == "held", (name, field, kind)
+            [notice] = outbox(committee.db, "committee/mail_held")[-1:]
+            assert notice["context"]["item"] == mail["id"]
+            hits = [(h["what"], h["in"]) for h in notice["context"]["hits"]]
+            assert (what, field) in hits
+            if kind not in ("note", "report text"):  # a passage is named by its words found
+                assert {"what": what, "text": canary, "in": field} in notice["context"]["hits"]
+    clean = queue(committee, name, dict(spec.sample))
+    assert clean["status"] == "queued"
+
+
+@pytest.mark.parametrize("name", sorted(n for n in OUTSIDE if CATALOGUE[n].signed))
+def test_the_chairs_signature_is_no_leak(committee, name):
+    spec = CATALOGUE[name]
+    context = {**spec.sample, **{f: "Alice Chair" for f in spec.signed}}
+    assert queue(committee, name, context)["status"] == "queued"
+
+
+def test_the_reporter_may_read_their_own_name_and_witness_but_not_members(committee):
+    [reporter] = parties_of(committee.db, case_of(committee), "reporter")
+    text = "Rita Canaryname, thank you: Wendy Witnessworth confirmed it (rita@example.net)."
+    assert (
+        queue(committee, "reporter/message", {"text": text}, party=reporter)["status"] == "queued"
+    )
+    held = queue(committee, "reporter/message", {"text": "Carol Member will call."}, party=reporter)
+    assert held["status"] == "held"
+    # The same words to the person responsible are a leak.
+    assert queue(committee, "reported/private_reprimand",
+                 {**CATALOGUE["reported/private_reprimand"].sample, "statement": text}
+                 )["status"] == "held"  # fmt: skip
+
+
+def test_inside_mail_is_not_guarded(committee):
+    context = {"subject": "x", "text": "Rita Canaryname and Carol Member", "author": "Bob"}
+    with write_transaction(committee.db):
+        queue_mail(
+            committee.db,
+            now=T0,
+            settings=committee.settings,
+            template="committee/relay",
+            audience=Audience.COMMITTEE,
+            case=case_of(committee),
+            context=context,
+        )
+    assert outbox(committee.db, "committee/relay")[-1]["status"] == "queued"
+
+
+def test_names_match_folded_but_only_as_whole_words(committee):
+    sample = CATALOGUE["reported/private_reprimand"].sample
+    for text in ("RITA  CANARYNAME", "Rita\u00a0Canaryname", "Ríta Canarynáme", "Rita\nCanaryname"):
+        mail = queue(committee, "reported/private_reprimand", {**sample, "statement": text})
+        assert mail["status"] == "held", text
+    for text in ("Rita Canarynamesake", "the Carol Membership drive", "bob@example.org.uk"):
+        mail = queue(committee, "reported/private_reprimand", {**sample, "statement": text})
+        assert mail["status"] == "queued", text
+
+
+def test_the_reporter_of_a_merged_case_is_protected_from_the_other_reporter(committee):
+    other = REPORT.replace(
+        "Rita Canaryname <rita@example.net>", "Sam Otherreporter <sam@example.net>"
+    )
+    other = other.replace("<leak-report@", "<leak-report-2@")
+    deliver(committee.db, committee.settings, other.encode(), now=T0, sender="sam@example.net")
+    committee.say("#merge CoC-2026-002")
+    rita = next(p for p in parties_of(committee.db, case_of(committee), "reporter")
+                if p.email == "rita@example.net")  # fmt: skip
+    mail = queue(committee, "reporter/message", {"text": "Sam Otherreporter reported it too."},
+                 party=rita)  # fmt: skip
+    assert mail["status"] == "held"
+    assert {"what": "a reporter's name", "text": "Sam Otherreporter", "in": "text"} in (
+        outbox(committee.db, "committee/mail_held")[-1]["context"]["hits"]
+    )
+
+
+# The committee's commands, as real clients write them, through the whole pipeline.
+CLIENTS = ["outlook_desktop_en.eml", "gmail_web.eml", "apple_mail.eml"]
+
+
+def client(committee, name: str, new_text: bytes) -> None:
+    raw = client_reply(name, committee.notice_id("CoC-2026-001"))
+    committee.say("", raw=sign(raw.replace(b"Thank you", new_text + b" Thank you")))
+
+
+@pytest.mark.parametrize("name", CLIENTS)
+def test_a_to_reporter_naming_a_member_is_held_then_released(committee, name):
+    client(committee, name, b"Carol Member will phone you tomorrow.")
+    [mail] = outbox(committee.db, "reporter/message")
+    assert mail["status"] == "held"
+    assert ("held", f"mail {mail['id']} (reporter/message) held: see the notice") in (
+        committee.lines()
+    )
+    [notice] = outbox(committee.db, "committee/mail_held")
+    assert notice["context"]["hits"] == [
+        {"what": "a member's name", "text": "Carol Member", "in": "text"}
+    ]
+    assert notice["context"]["queued_by"] == "alice@example.org"
+    assert "mail-held" in events(committee.db, "CoC-2026-001")
+
+    committee.say(f"#release {mail['id']}", sender=BOB)
+    assert committee.lines() == [
+        ("done", f"mail {mail['id']} (reporter/message) released: it goes out as it is")
+    ]
+    [mail] = outbox(committee.db, "reporter/message")
+    assert mail["status"] == "queued"
+    committee.say(f"#release {mail['id']}", sender=CAROL)  # the same release twice: no change
+    assert committee.lines()[0][1].startswith("no change")
+    assert events(committee.db, "CoC-2026-001").count("mail-released") == 1
+
+
+@pytest.mark.parametrize("name", CLIENTS)
+def test_a_to_reporter_quoting_the_whole_thread_goes_out_unheld(committee, name):
+    """The quote (with the report's canaries) is cut by the reply-text rules; the new text is
+    clean, so nothing is held."""
+    client(committee, name, b"")
+    [mail] = outbox(committee.db, "reporter/message")
+    assert mail["status"] == "queued"
+
+
+def test_a_reprimand_whose_statement_names_the_reporter_is_held_and_dropped(committee):
+    committee.say("#violation yes")
+    committee.say(
+        "#propose private-reprimand\n"
+        "Rita Canaryname told us what you wrote. Your messages were hostile."
+    )
+    committee.say("#agree", sender=BOB)
+    committee.say("#agree", sender=CAROL)
+    committee.say("#consult")
+    committee.say("#enact", now=T0 + timedelta(days=5, minutes=1))
+    [reprimand] = outbox(committee.db, "reported/private_reprimand")
+    assert reprimand["status"] == "held"
+    assert outbox(committee.db, "committee/mail_held")[-1]["context"]["reader"] == (
+        "the person responsible"
+    )
+    committee.say("#drop 999")
+    assert committee.lines()[0] == ("refused", "this case has no held mail 999")
+    committee.say(f"#drop {reprimand['id']}")
+    assert outbox(committee.db, "reported/private_reprimand")[0]["status"] == "dropped"
+    assert "mail-dropped" in events(committee.db, "CoC-2026-001")
+
+
+def test_release_names_only_this_cases_mail(committee):
+    other = REPORT.replace("<leak-report@", "<leak-report-3@").replace("Rita", "Tess")
+    deliver(committee.db, committee.settings, other.encode(), now=T0, sender="tess@example.net")
+    committee.say("#to-reporter\nCarol Member will phone you.", case="CoC-2026-002")
+    [mail] = outbox(committee.db, "reporter/message")
+    assert mail["status"] == "held"
+    committee.say(f"#release {mail['id']}")  # in case 001's thread
+    assert committee.lines()[0] == ("refused", f"this case has no held mail {mail['id']}")
+    assert outbox(committee.db, "reporter/message")[0]["status"] == "held"
