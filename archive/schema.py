@@ -334,3 +334,10 @@ def m009_message_identity(db: Database) -> None:
     # the ID it claimed, so its own later copies are still recognised as copies.
     db.execute("ALTER TABLE messages ADD COLUMN claimed_id TEXT")
     db.execute("CREATE INDEX messages_claimed ON messages(claimed_id) WHERE claimed_id IS NOT NULL")
+
+
+@migrations()
+def m010_message_conflicts(db: Database) -> None:
+    # Who a message names, as intake found it: a held message's conflicts count when #merge
+    # takes it into a case, long after the parse.
+    db.execute("ALTER TABLE messages ADD COLUMN conflicts TEXT NOT NULL DEFAULT '[]'")
