@@ -26,6 +26,10 @@ SUMMARY_ONLY_KINDS = ("autoreply", "bounce")  # automatic mail: in the daily sum
 # goes to the committee and never to the sender, so no loop can start; a report a script sent
 # with a null sender is seen there
 EXCERPT = 1500
+NAMES_HIDDEN = (
+    "(not shown: it names someone on the committee or council; #merge takes it in"
+    " and cuts off whoever it names)"
+)
 
 
 def hold(
@@ -69,11 +73,17 @@ def _tell_case(db, msg: IncomingMessage, case: Case, settings: Settings, now, re
             "case_ref": case.ref,
             "reason": reason,
             "from": msg.from_addr or "an unknown sender",
-            "subject": msg.subject,
+            "subject": NAMES_HIDDEN if _names_someone(msg, settings) else msg.subject,
             "message_id": msg.message_id,
-            "excerpt": msg.text[:EXCERPT],
+            "excerpt": NAMES_HIDDEN if _names_someone(msg, settings) else msg.text[:EXCERPT],
         },
     )
+
+
+def _names_someone(msg: IncomingMessage, settings: Settings) -> bool:
+    """It names a member or council member, so the whole audience may not read it yet (it
+    conflicts nobody until #merge takes it in; a member's own mail names nobody)."""
+    return bool(msg.conflicts) and settings.person_for(msg.from_addr or "") is None
 
 
 def _add_to_summary(db, msg: IncomingMessage, settings: Settings, now, reason: str) -> None:

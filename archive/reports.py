@@ -295,6 +295,8 @@ def record_followup(
     )
     if msg.historical:
         return IngestResult(pk, False, "followup", case.ref)
+    # Before anything is queued: whoever it names gets neither it nor anything after.
+    case = _conflicts_of_message(db, msg, case, settings, now, pk, why="in a follow-up")
     feedback = _record_feedback(db, msg, case, party, settings, now, pk)
     _mediation_reply(db, msg, case, party, settings, now)
     queue_mail(
@@ -513,6 +515,19 @@ def _relay_to_audience(
     )
 
 
+def _conflicts_of_message(
+    db: Database, msg: IncomingMessage, case: Case, settings, now, pk: int, *, why: str
+) -> Case:
+    """The case after the members `msg` names are cut off from it (a member's own mail is
+    deliberation, and deliberation never creates a conflict)."""
+    if settings.person_for(msg.from_addr or ""):
+        return case
+    found = [(c.member, c.reason) for c in msg.conflicts]
+    if add_conflicts(db, case, found, settings, now, why=why, message_pk=pk):
+        return get_case(db, case.pk)
+    return case
+
+
 def add_conflicts(
     db: Database,
     case: Case,
@@ -521,6 +536,7 @@ def add_conflicts(
     now: datetime,
     *,
     why: str,
+    message_pk: int | None = None,
 ) -> list[str]:
     """Members newly found conflicted in an open case: recorded, and the chair told privately.
 
@@ -539,6 +555,7 @@ def add_conflicts(
             actor="casebook",
             action="conflict-detected",
             detail={"member": member, "reason": f"{reason} ({why})"},
+            message_pk=message_pk,
         )
     queue_mail(
         db,

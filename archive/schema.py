@@ -337,7 +337,14 @@ def m009_message_identity(db: Database) -> None:
 
 
 @migrations()
-def m010_outbox_delivery(db: Database) -> None:
+def m010_message_conflicts(db: Database) -> None:
+    # Who a message names, as intake found it: a held message's conflicts count when #merge
+    # takes it into a case, long after the parse.
+    db.execute("ALTER TABLE messages ADD COLUMN conflicts TEXT NOT NULL DEFAULT '[]'")
+
+
+@migrations()
+def m011_outbox_delivery(db: Database) -> None:
     # Delivery data moves out of the template's fields: the From name of a member's relayed
     # mail and the member it skips; who queued a mail, and who released it past the leak guard.
     for column in ("from_name", "exclude_addr", "queued_by", "released_by"):

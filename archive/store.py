@@ -43,8 +43,8 @@ def store_message(
     cursor = db.execute(
         "INSERT INTO messages (message_id, direction, kind, case_pk, held, held_reason, from_addr,"
         " from_name, to_addrs, subject, date, in_reply_to, refs, body_text, defects, sha256, raw,"
-        " archived_at, claimed_id)"
-        " VALUES (?, 'in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " archived_at, claimed_id, conflicts)"
+        " VALUES (?, 'in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             msg.message_id,
             kind,
@@ -64,6 +64,7 @@ def store_message(
             msg.raw,
             to_text(now),
             msg.claimed_id,
+            json.dumps([[c.member, c.reason] for c in msg.conflicts]),
         ],
     )
     pk = cursor.lastrowid

@@ -37,11 +37,13 @@ from intake.addresses import (
 from intake.auth import authenticate_sender, sender_header_problem
 from intake.autoreply import LOOP_HEADER, check_reply_rules, is_null_sender
 from intake.commands import find_commands
+from intake.conflicts import find_conflicts
 from intake.delegate import find_delegate, forwarded_sender, with_named_individual
 from intake.fields import extract_report_fields
 from intake.reply import Reply, decode_flowed, split_html, split_text
-from intake.signals import find_conflicts, find_urgent_reasons
+from intake.signals import find_urgent_reasons
 from intake.text import html_to_text, sanitize_html
+from intake.wholetext import whole_text, without_own_quotes
 
 MSGID_RE = re.compile(r"<[^<>\s]+>")
 
@@ -116,15 +118,16 @@ def _parse_fully(
     if forwarded is not None:
         fields = with_named_individual(fields, forwarded)
     conflicts = ()
-    urgent: tuple[str, ...] = ()
-    if route.kind is RouteKind.REPORT and not rule.automatic:
+    if not rule.automatic:  # the archive decides where they count: never in deliberation
         conflicts = find_conflicts(
             (*settings.members, *settings.council, *settings.alternates),
             sender=sender.address,
-            text=f"{subject}\n{report_text}",
+            text=_conflict_text(message, subject, text, settings),
             fields=fields,
             original_reporter=delegate.original_address if delegate else None,
         )
+    urgent: tuple[str, ...] = ()
+    if route.kind is RouteKind.REPORT and not rule.automatic:
         urgent = find_urgent_reasons(f"{subject}\n{report_text}", fields)
     in_reply_to = _first_id(message.get("In-Reply-To"))
     # Commands only from the new text of the sender's own part, never a quote (SPEC §5).
@@ -172,6 +175,15 @@ def _parse_fully(
         auth=auth,
         sender_header_problem=sender_header_problem(message, sender.address),
     )
+
+
+def _conflict_text(message: Message, subject: str, shown: str, settings: Settings) -> str:
+    """All the message says (`wholetext`), less casebook's own mail quoted back."""
+    try:
+        said = whole_text(message, subject=subject, shown=shown, decode=decode_part)
+    except RecursionError:  # nested too deeply to walk: what is shown is what there is
+        said = f"{subject}\n{shown}"
+    return without_own_quotes(said, (settings.reports, settings.appeals))
 
 
 def _parse(raw: bytes):

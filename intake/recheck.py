@@ -28,7 +28,7 @@ def people_fingerprint(settings: Settings) -> str:
 
 
 def recheck_conflicts(db: Database, settings: Settings, now: datetime) -> list[str]:
-    """If the people changed since the last run, look at every open case's report again.
+    """If the people changed since the last run, read every open case's messages again.
 
     Returns the references of cases that gained a conflict. The first run only records the
     fingerprint: conflicts were checked when those reports arrived.
@@ -40,13 +40,15 @@ def recheck_conflicts(db: Database, settings: Settings, now: datetime) -> list[s
     changed = []
     if row:
         reports = db.execute(
-            "SELECT m.raw, m.case_pk, COALESCE((SELECT d.envelope_from FROM deliveries d"
+            "SELECT m.raw, m.case_pk, m.kind, COALESCE((SELECT d.envelope_from FROM deliveries d"
             " WHERE d.message_pk = m.id ORDER BY d.id LIMIT 1), m.from_addr, '')"
             " FROM messages m JOIN cases c ON c.id = m.case_pk"
-            " WHERE m.kind = 'report' AND c.state NOT IN (?) ORDER BY c.id",
+            # reports, follow-ups, and held messages #merge took in
+            " WHERE (m.kind IN ('report', 'followup')"
+            " OR (m.held_reason IS NOT NULL AND m.held = 0)) AND c.state NOT IN (?) ORDER BY c.id",
             list(CLOSED),
         ).fetchall()
-        for raw, case_pk, envelope_from in reports:
+        for raw, case_pk, kind, envelope_from in reports:
             msg = parse_message(
                 raw,
                 envelope_from=envelope_from,
@@ -54,6 +56,8 @@ def recheck_conflicts(db: Database, settings: Settings, now: datetime) -> list[s
                 settings=settings,
                 loop_id="",
             )
+            if kind != "report" and settings.person_for(msg.from_addr or ""):
+                continue  # a member's own mail: deliberation names nobody into a conflict
             found = [(c.member, c.reason) for c in msg.conflicts]
             with write_transaction(db):
                 case = get_case(db, case_pk)

@@ -1,12 +1,10 @@
-"""Signals in a report: danger (urgent), conflicts of interest. Pure functions over text."""
+"""Signals in a report: danger and ongoing incidents (urgent). Pure functions over text."""
 
 from __future__ import annotations
 
-import functools
 import re
 
-from archive.models import Conflict, ReportFields
-from archive.settings import Person
+from archive.models import ReportFields
 
 DANGER_PATTERNS = (
     r"threat(?:en(?:ed|ing|s)?|s)?",
@@ -47,41 +45,3 @@ def find_urgent_reasons(text: str, fields: ReportFields) -> tuple[str, ...]:
     elif ONGOING_WORDS_RE.search(text):
         reasons.append("described as happening now")
     return tuple(reasons)
-
-
-def find_conflicts(
-    people: tuple[Person, ...],
-    *,
-    sender: str | None,
-    text: str,
-    fields: ReportFields,
-    original_reporter: str | None = None,
-) -> tuple[Conflict, ...]:
-    """Members or council members a report involves: by sending it, as witness, or by name."""
-    conflicts: list[Conflict] = []
-    witnesses = fields.witnesses or ""
-    for person in people:
-        reason = None
-        if sender and person.matches_address(sender):
-            reason = "sent the report"
-        elif original_reporter and person.matches_address(original_reporter):
-            reason = "is the original reporter"
-        elif _mentions(person, witnesses):
-            reason = "listed as a witness"
-        elif _mentions(person, text) or _mentions(person, fields.names or ""):
-            reason = "named in the report"
-        if reason:
-            conflicts.append(Conflict(person.email.lower(), reason))
-    return tuple(conflicts)
-
-
-def _mentions(person: Person, text: str) -> bool:
-    """The person's name, address or an alias appears as whole words in `text`."""
-    return bool(text) and _person_pattern(person).search(text) is not None
-
-
-@functools.lru_cache(maxsize=256)
-def _person_pattern(person: Person) -> re.Pattern:
-    tokens = [t.strip() for t in (person.name, person.email, *person.aliases) if len(t.strip()) > 1]
-    alternatives = "|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True))
-    return re.compile(r"(?<![\w.@+-])(?:" + alternatives + r")(?![\w@-]|\.\w)", re.IGNORECASE)

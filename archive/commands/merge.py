@@ -1,5 +1,7 @@
 """#merge CASE|<MESSAGE-ID>: take another case, or a held message, into this case."""
 
+import json
+
 from archive.appeals import link_appeal
 from archive.cases import (
     Case,
@@ -14,6 +16,7 @@ from archive.cases import (
 from archive.clock import to_text
 from archive.commands.base import Command, Context, Refused
 from archive.models import CaseState
+from archive.reports import add_conflicts
 
 
 def run(ctx: Context, args: str) -> str:
@@ -94,7 +97,24 @@ def _merge_held(ctx: Context, message_id: str) -> str:
         return f"the appeal {message_id} now belongs to this case; the council's clocks run"
     ctx.db.execute("UPDATE messages SET case_pk = ?, held = 0 WHERE id = ?", [ctx.case.pk, row[0]])
     ctx.event("held-message-merged", {"message_id": message_id})
-    return f"held message {message_id} is now part of the case"
+    named = _conflicts_of_held(ctx, row[0])
+    ctx.reload()
+    cut_off = f"; now conflicted: {', '.join(named)}" if named else ""
+    return f"held message {message_id} is now part of the case{cut_off}"
+
+
+def _conflicts_of_held(ctx: Context, message_pk: int) -> list[str]:
+    """Whoever the merged message names (as intake found it) is cut off from the case; a
+    member's own mail is deliberation and names nobody into a conflict."""
+    from_addr, stored = ctx.db.execute(
+        "SELECT from_addr, conflicts FROM messages WHERE id = ?", [message_pk]
+    ).fetchone()
+    if ctx.settings.person_for(from_addr or ""):
+        return []
+    found = [(member, reason) for member, reason in json.loads(stored or "[]")]
+    why = "in a message merged into the case"
+    return add_conflicts(ctx.db, ctx.case, found, ctx.settings, ctx.now, why=why,
+                         message_pk=message_pk)  # fmt: skip
 
 
 COMMAND = Command(

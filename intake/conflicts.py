@@ -1,0 +1,39 @@
+"""Conflicts of interest: which members a message involves (SPEC §3). Pure.
+
+A member is involved by sending it, as the original reporter of a forward, as a witness, or
+by being named (full name, address or alias) anywhere in it: see `wholetext` for what is
+read and `mentions` for how a name is found.
+"""
+
+from __future__ import annotations
+
+from archive.models import Conflict, ReportFields
+from archive.settings import Person
+from intake.mentions import fold_text, mentions
+
+
+def find_conflicts(
+    people: tuple[Person, ...],
+    *,
+    sender: str | None,
+    text: str,
+    fields: ReportFields,
+    original_reporter: str | None = None,
+) -> tuple[Conflict, ...]:
+    """Members or council members `text` involves: by sending it, as witness, or by name."""
+    witnesses = fold_text(fields.witnesses or "")
+    said, names = fold_text(text), fold_text(fields.names or "")
+    conflicts: list[Conflict] = []
+    for person in people:
+        reason = None
+        if sender and person.matches_address(sender):
+            reason = "sent the report"
+        elif original_reporter and person.matches_address(original_reporter):
+            reason = "is the original reporter"
+        elif mentions(person, witnesses):
+            reason = "listed as a witness"
+        elif mentions(person, said) or mentions(person, names):
+            reason = "named in the report"
+        if reason:
+            conflicts.append(Conflict(person.email.lower(), reason))
+    return tuple(conflicts)

@@ -1,0 +1,54 @@
+"""The conflict check's pure rules: what is read, what counts as naming someone."""
+
+from __future__ import annotations
+
+from archive.settings import Person
+from intake.mentions import fold_text, mentions
+from intake.parse import parse_message
+from intake.wholetext import html_as_quoted_text, without_own_quotes
+
+BOB = Person("Bob Member", "bob@example.org", ("Bobby",))
+OWN = ("conduct@example.org", "conduct-appeals@example.org")
+
+
+def named(person: Person, text: str) -> bool:
+    return mentions(person, fold_text(text))
+
+
+def test_whole_names_and_addresses_only():
+    assert named(BOB, "BOB MEMBER") and named(BOB, "Bobby said") and named(BOB, "<bob@example.org>")
+    assert not named(BOB, "Bob Memberson") and not named(BOB, "Bob") and not named(BOB, "Bobbyx")
+    assert not named(BOB, "bob@example.org.uk") and not named(BOB, "xbob@example.org")
+    assert not named(Person("Ann", "ann@example.org"), "the announcement of Annika")
+
+
+def test_a_name_split_by_soft_hyphens_or_zero_width_spaces_still_counts():
+    assert named(BOB, "Bob Mem\u00adber") and named(BOB, "Bob\u200b Member")
+
+
+def test_casebooks_own_mail_quoted_back_is_not_read():
+    text = (
+        "I will not apologise.\n\nOn Mon, 2 Mar 2026, Code of Conduct Committee"
+        " <conduct+abc123@example.org> wrote:\n\n> We ask you to apologise.\n> Alice Chair\n"
+        "\nAnd Bob Member knows it.\n"
+    )
+    kept = without_own_quotes(text, OWN)
+    assert "Alice Chair" not in kept and "Bob Member knows it" in kept
+
+
+def test_html_blockquotes_read_as_quoted_lines():
+    markup = "<p>No.</p><blockquote><p>Alice Chair</p><blockquote>deeper</blockquote></blockquote>"
+    lines = [line for line in html_as_quoted_text(markup).split("\n") if line.strip()]
+    assert lines == ["No.", "> Alice Chair", "> > deeper"]
+
+
+def test_reported_persons_reply_quoting_the_chairs_notice_conflicts_nobody(settings):
+    raw = (
+        b"From: Rex <rex@example.net>\r\nTo: conduct@example.org\r\nSubject: Re: [CoC-2026-001]\r\n"
+        b"Message-ID: <rex@example.net>\r\n\r\nFine.\r\n\r\n"
+        b"On Mon, 2 Mar 2026, Code of Conduct Committee <conduct@example.org> wrote:\r\n"
+        b"> Please apologise.\r\n>\r\n> Alice Chair\r\n> Chair, Code of Conduct Committee\r\n"
+    )
+    msg = parse_message(raw, envelope_from="rex@example.net", envelope_to=("conduct@example.org",),
+                        settings=settings, loop_id="x")  # fmt: skip
+    assert msg.conflicts == ()
