@@ -285,3 +285,20 @@ def test_a_removed_members_reply_address_is_dead(tmp_path, relay, keys):
         assert not any("bob@example.org" in str(m["To"]) for m in sent)
     finally:
         service.close()
+
+
+@pytest.mark.parametrize("signer, linked", [("forger", False), ("example.net", True)])
+def test_an_appeal_is_linked_to_the_case_only_with_the_partys_proof(service, keys, signer, linked):
+    service.send(signed_by(REPORT, keys["example.net"][0]), "rita@example.net", REPORTS)
+    appeal = (
+        f"From: {RITA}\r\nTo: conduct-appeals@example.org\r\nSubject: I appeal\r\n"
+        "Message-ID: <pa-appeal@example.net>\r\nDate: Mon, 2 Mar 2026 11:00:00 +0000\r\n\r\n"
+        "I appeal the committee's decision on my report.\r\n"
+    ).encode()
+    service.send(
+        signed_by(appeal, keys[signer][0]), "rita@example.net", "conduct-appeals@example.org"
+    )
+    subjects = service.subjects_to("rita@example.net")
+    assert ("[CoC-2026-001] We received your appeal" in subjects) is linked
+    assert ("We received your message" in subjects) is not linked
+    assert ("appeal-received" in events(service.db, "CoC-2026-001")) is linked
