@@ -77,8 +77,9 @@ def receive_appeal(
     """Mail to the appeals address: linked, acknowledged, sent to the council, clocks started."""
     case = case_by_tag(db, msg, settings.case_prefix) or case_by_references(db, msg)
     # A From alone is forged in a minute: the appellant is taken for a party only when the
-    # envelope sender says the same, and even then hears back at the address the case holds.
-    vouched = (msg.envelope_from or "").lower() == (msg.from_addr or "").lower()
+    # envelope sender says the same and DKIM holds where the domain signs (intake.provenance),
+    # and even then hears back at the address the case holds.
+    vouched = msg.party_auth.verified
     party_case = _case_of_appellant(db, msg.from_addr) if vouched else None
     case = case or party_case
     is_party = bool(case and party_case and party_case.pk == case.pk)

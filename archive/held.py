@@ -21,7 +21,11 @@ from archive.settings import Settings
 from archive.store import IngestResult, store_message
 
 SUMMARY_DELAY = timedelta(days=1)  # holds that claim no case: one summary a day
-ANNOUNCED_KINDS = ("held", "unrouted")  # told at once (in a case) or in the daily summary
+ANNOUNCED_KINDS = (
+    "held",
+    "unrouted",
+    "list-held",
+)  # told at once (in a case) or in the daily summary
 SUMMARY_ONLY_KINDS = ("autoreply", "bounce")  # automatic mail: in the daily summary only, which
 # goes to the committee and never to the sender, so no loop can start; a report a script sent
 # with a null sender is seen there

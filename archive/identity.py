@@ -18,7 +18,7 @@ from archive.models import IncomingMessage, RouteKind
 LIST_PREFIX_RE = re.compile(r"^\s*\[[^\]]*\]\s*")
 
 
-PASSIVE_KINDS = ("list", "unrouted")  # archived, acted on by nobody
+PASSIVE_KINDS = ("list", "unrouted", "list-held")  # archived, acted on by nobody
 ACTING_ROUTES = (RouteKind.REPORT, RouteKind.APPEAL, RouteKind.REPLY)
 
 

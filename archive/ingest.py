@@ -147,10 +147,10 @@ def _reports_address(db: Database, msg: IncomingMessage, settings: Settings, now
             how = "its references name" if by_refs else "its subject tag names"
             reason = f"{how} {case.ref} but the sender is not a party of the case"
             return hold(db, msg, settings, now, reason, kind="held", case=case)
-        if (msg.envelope_from or "").lower() != (msg.from_addr or "").lower():
+        if not msg.party_auth.verified:
             # Anyone can write a party's From and a guessable tag: without the party's reply
-            # address, the envelope must at least agree, or it never counts as theirs.
-            reason = f"From names a party of {case.ref} but the envelope sender does not"
+            # address, the envelope must agree and DKIM hold where the domain signs.
+            reason = f"From names a party of {case.ref}, but {msg.party_auth.reason}"
             return hold(db, msg, settings, now, reason, kind="held", case=case)
         return reports.record_followup(db, msg, case, party, settings, now)
     if msg.subject_tag:
@@ -203,6 +203,11 @@ def _written_by(settings: Settings, party, msg: IncomingMessage) -> bool:
 
 def _list_copy(db: Database, msg: IncomingMessage, settings: Settings, now: datetime):
     case = case_by_references(db, msg) or case_by_tag(db, msg, settings.case_prefix)
+    if not msg.historical and not msg.list_proof.verified:
+        # Anyone can write to the list address at casebook's intake; only what the list host
+        # vouches for is the list's copy (imported history is the operator's own archive).
+        reason = f"sent to the list address, {msg.list_proof.reason}"
+        return hold(db, msg, settings, now, reason, kind="list-held", case=case)
     if case is None:
         pk = store_message(db, msg, now, kind="list")
         return IngestResult(pk, False, "list")

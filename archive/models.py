@@ -120,6 +120,9 @@ class SenderAuth:
     covers_threading: bool = False  # the signature covers Subject and the threading headers
 
 
+UNCHECKED = "nothing about its sender could be checked"
+
+
 @dataclass(frozen=True)
 class IncomingMessage:
     """Everything intake learned from one delivered message, ready to be archived."""
@@ -159,3 +162,7 @@ class IncomingMessage:
     commands: FoundCommands = field(default_factory=FoundCommands)
     auth: SenderAuth = field(default_factory=lambda: SenderAuth(False, "none", "not checked"))
     sender_header_problem: str | None = None  # several From, Sender not From
+    # Without a reply token, whether From is the party's own word (DKIM where the domain signs,
+    # else the envelope agreeing); and whether list mail came through the list host.
+    party_auth: SenderAuth = field(default_factory=lambda: SenderAuth(False, "none", UNCHECKED))
+    list_proof: SenderAuth = field(default_factory=lambda: SenderAuth(False, "none", UNCHECKED))

@@ -145,6 +145,7 @@ class Settings:
     ack_daily_cap: int = 5
     followup_ack_interval: timedelta = timedelta(days=1)
     trusted_hosts: tuple[str, ...] = ()
+    list_host_domain: str | None = None  # whose DKIM/ARC proves list mail (default: the list's)
     sweep_interval: timedelta = timedelta(seconds=30)
     imap: Imap | None = None
     dkim_signing: DkimSigning | None = None
@@ -168,6 +169,11 @@ class Settings:
     @property
     def domain(self) -> str:
         return self.reports.rsplit("@", 1)[1].lower()
+
+    @property
+    def list_host(self) -> str:
+        """The domain whose DKIM signature or ARC seal proves mail came through the list."""
+        return (self.list_host_domain or self.committee_list.rsplit("@", 1)[1]).lower()
 
     @property
     def committee(self) -> tuple[Person, ...]:
@@ -286,7 +292,13 @@ class _Reader:
             "timeout",
             "ca_file",
         },
-        "security": {"command_auth", "insecure_from_only", "dkim_pinned_keys", "trusted_hosts"},
+        "security": {
+            "command_auth",
+            "insecure_from_only",
+            "dkim_pinned_keys",
+            "trusted_hosts",
+            "list_host",
+        },
         "policy": {
             "enact_by_any_member",
             "consult_wait",
@@ -577,6 +589,7 @@ class _Reader:
                 "intake", "followup_ack_interval", timedelta(days=1)
             ),
             trusted_hosts=tuple(self.value("security", "trusted_hosts", list, [])),
+            list_host_domain=self.value("security", "list_host", str),
             sweep_interval=self.duration(base, "sweep_interval", timedelta(seconds=30)),
             imap=self.imap(),
             dkim_signing=self.dkim_signing(),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from email.message import Message
 
 import dkim
@@ -59,7 +60,8 @@ def authenticate_sender(
     return arc if arc.verified else result
 
 
-def _dnsfunc(settings: Settings):
+def key_lookup(settings: Settings):
+    """dkimpy's `dnsfunc`: pinned keys first; an installation that pins keys asks no DNS."""
     pinned = {name.lower().rstrip("."): value for name, value in settings.dkim_pinned_keys}
 
     def lookup(name: bytes, timeout: int = 5) -> bytes | None:
@@ -73,7 +75,7 @@ def _dnsfunc(settings: Settings):
     return lookup
 
 
-def _aligned(signing_domain: str, from_domain: str) -> bool:
+def aligned(signing_domain: str, from_domain: str) -> bool:
     """Relaxed alignment: d= is the From domain or a parent of it (not a bare TLD)."""
     signing_domain = signing_domain.lower().rstrip(".")
     return "." in signing_domain and (
@@ -81,55 +83,102 @@ def _aligned(signing_domain: str, from_domain: str) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class SignatureCheck:
+    """One DKIM-Signature, checked: `pass` (verifies, covers From, Message-ID, Subject and the
+    threading headers, whole body), `fail` (a key was found and it does not hold), or
+    `unusable` (malformed, or no key to check it with)."""
+
+    domain: str  # its d=, lower-case ("" when unreadable)
+    status: str
+    reason: str
+
+
+D_TAG_RE = re.compile(r"(?:^|;)\s*d\s*=\s*([^;\s]+)")
+
+
+def check_signatures(raw: bytes, message: Message, settings: Settings) -> list[SignatureCheck]:
+    """Every DKIM-Signature of the message, in order, each checked on its own."""
+    values = message.get_all("DKIM-Signature") or []
+    return [
+        _check_signature(raw, message, index, str(v), settings) for index, v in enumerate(values)
+    ]
+
+
+def _check_signature(
+    raw: bytes, message: Message, index: int, value: str, settings
+) -> SignatureCheck:
+    found = D_TAG_RE.search(" ".join(value.split()))
+    domain = found.group(1).lower().rstrip(".") if found else ""
+    checker = dkim.DKIM(raw, logger=log)
+    lookup, answers = key_lookup(settings), []
+
+    def recorded(name: bytes, timeout: int = 5) -> bytes | None:
+        answers.append(lookup(name, timeout))
+        return answers[-1]
+
+    try:
+        valid = checker.verify(idx=index, dnsfunc=recorded)
+    except (dkim.DKIMException, ValueError, IndexError) as exc:
+        return SignatureCheck(domain, "unusable", f"DKIM signature unusable: {exc}")
+    fields = checker.signature_fields
+    domain = fields.get(b"d", b"").decode("ascii", "replace").lower().rstrip(".") or domain
+    if not valid and not any(answers):  # dkimpy logs a missing key and answers False
+        return SignatureCheck(domain, "unusable", "DKIM signature unusable: no key to check it")
+    if not valid:
+        return SignatureCheck(domain, "fail", "DKIM signature does not verify")
+    signed = {h.decode().lower() for h in checker.include_headers}
+    missing = [h for h in REQUIRED_HEADERS if h not in signed]
+    missing += [h for h in THREADING_HEADERS if message.get(h) is not None and h not in signed]
+    if missing:
+        return SignatureCheck(domain, "fail", f"DKIM signature does not cover {', '.join(missing)}")
+    if b"l" in fields:
+        policy = CanonicalizationPolicy.from_c_value(fields.get(b"c", b"simple/simple"))
+        if int(fields[b"l"]) < len(policy.canonicalize_body(checker.body)):
+            return SignatureCheck(
+                domain, "fail", "DKIM signature covers only part of the body (l=)"
+            )
+    return SignatureCheck(domain, "pass", f"DKIM d={domain}")
+
+
 def _verify_dkim(raw: bytes, message: Message, from_domain: str, settings: Settings):
-    count = len(message.get_all("DKIM-Signature") or [])
-    if count == 0:
+    checks = check_signatures(raw, message, settings)
+    if not checks:
         return SenderAuth(False, "none", "no DKIM signature")
     reason = "no DKIM signature aligned with the From domain"
-    for index in range(count):
-        checker = dkim.DKIM(raw, logger=log)
-        try:
-            valid = checker.verify(idx=index, dnsfunc=_dnsfunc(settings))
-        except (dkim.DKIMException, ValueError, IndexError) as exc:
-            reason = f"DKIM signature unusable: {exc}"
-            continue
-        fields = checker.signature_fields
-        signing_domain = fields.get(b"d", b"").decode("ascii", "replace")
-        if not _aligned(signing_domain, from_domain):
-            continue
-        if not valid:
-            reason = "DKIM signature does not verify"
-            continue
-        signed = {h.decode().lower() for h in checker.include_headers}
-        missing = [h for h in REQUIRED_HEADERS if h not in signed]
-        missing += [h for h in THREADING_HEADERS if message.get(h) is not None and h not in signed]
-        if missing:
-            reason = f"DKIM signature does not cover {', '.join(missing)}"
-            continue
-        if b"l" in fields:
-            policy = CanonicalizationPolicy.from_c_value(fields.get(b"c", b"simple/simple"))
-            body = policy.canonicalize_body(checker.body)
-            if int(fields[b"l"]) < len(body):
-                reason = "DKIM signature covers only part of the body (l=)"
-                continue
-        return SenderAuth(True, "dkim", f"DKIM d={signing_domain}", True)
+    for check in checks:
+        if check.status == "unusable":
+            reason = check.reason
+        elif aligned(check.domain, from_domain):
+            if check.status == "pass":
+                return SenderAuth(True, "dkim", check.reason, True)
+            reason = check.reason
     return SenderAuth(False, "none", reason)
+
+
+def arc_sealer(raw: bytes, settings: Settings) -> tuple[str | None, str]:
+    """The domain whose ARC seal is the newest of a chain that verifies, or None and why."""
+    if b"ARC-Seal" not in raw:
+        return None, "no ARC seal"
+    try:
+        verdict, results, comment = dkim.arc_verify(raw, dnsfunc=key_lookup(settings), logger=log)
+    except (dkim.DKIMException, ValueError, IndexError) as exc:
+        return None, f"ARC unusable: {exc}"
+    if verdict != dkim.CV_Pass or not results:
+        return None, f"ARC chain does not verify: {comment}"
+    return results[0].get("as-domain", b"").decode("ascii", "replace").lower(), ""  # newest
 
 
 def _verify_arc(raw: bytes, from_domain: str, settings: Settings) -> SenderAuth:
     """A trusted list host's ARC seal vouching that DKIM passed before the list rewrote it."""
     if not settings.trusted_hosts or b"ARC-Seal" not in raw:
         return SenderAuth(False, "none", "no trusted ARC seal")
-    try:
-        verdict, results, comment = dkim.arc_verify(raw, dnsfunc=_dnsfunc(settings), logger=log)
-    except (dkim.DKIMException, ValueError, IndexError) as exc:
-        return SenderAuth(False, "none", f"ARC unusable: {exc}")
-    if verdict != dkim.CV_Pass or not results:
-        return SenderAuth(False, "none", f"ARC chain does not verify: {comment}")
-    sealer = results[0].get("as-domain", b"").decode("ascii", "replace").lower()  # newest
+    sealer, problem = arc_sealer(raw, settings)
+    if sealer is None:
+        return SenderAuth(False, "none", problem)
     if sealer not in {h.lower() for h in settings.trusted_hosts}:
         return SenderAuth(False, "none", f"ARC sealed by untrusted {sealer}")
     aar = AAR_DKIM_PASS_RE.search(raw)
-    if not aar or not _aligned(aar.group(1).decode(), from_domain):
+    if not aar or not aligned(aar.group(1).decode(), from_domain):
         return SenderAuth(False, "none", "ARC does not record an aligned DKIM pass")
     return SenderAuth(True, "arc", f"ARC sealed by {sealer}", True)

@@ -40,6 +40,7 @@ from intake.commands import find_commands
 from intake.conflicts import find_conflicts
 from intake.delegate import find_delegate, forwarded_sender, with_named_individual
 from intake.fields import extract_report_fields
+from intake.provenance import authenticate_party, prove_list_copy
 from intake.reply import Reply, decode_flowed, split_html, split_text
 from intake.signals import find_urgent_reasons
 from intake.text import html_to_text, sanitize_html
@@ -137,6 +138,8 @@ def _parse_fully(
     auth = SenderAuth(False, "none", "no commands to authenticate")
     if commands.commands:
         auth = authenticate_sender(raw, message, sender.address, settings)
+    party_auth, list_proof = _provenance(raw, message, sender.address, envelope_from, route,
+                                         automatic=rule.automatic, settings=settings)  # fmt: skip
     return IncomingMessage(
         raw=raw,
         sha256=sha256,
@@ -174,6 +177,8 @@ def _parse_fully(
         commands=commands,
         auth=auth,
         sender_header_problem=sender_header_problem(message, sender.address),
+        party_auth=party_auth,
+        list_proof=list_proof,
     )
 
 
@@ -184,6 +189,18 @@ def _conflict_text(message: Message, subject: str, shown: str, settings: Setting
     except RecursionError:  # nested too deeply to walk: what is shown is what there is
         said = f"{subject}\n{shown}"
     return without_own_quotes(said, (settings.reports, settings.appeals))
+
+
+def _provenance(raw, message, from_addr, envelope_from, route, *, automatic, settings):
+    """A party's word (mail to the reports or appeals address) and the list host's vouching
+    (list mail): DKIM is checked only where it decides something."""
+    not_needed = SenderAuth(False, "none", "not needed for this address")
+    party_auth, list_proof = not_needed, not_needed
+    if route.kind in (RouteKind.REPORT, RouteKind.APPEAL) and not automatic:
+        party_auth = authenticate_party(raw, message, from_addr, envelope_from, settings)
+    if route.kind is RouteKind.LIST:
+        list_proof = prove_list_copy(raw, message, settings)
+    return party_auth, list_proof
 
 
 def _parse(raw: bytes):

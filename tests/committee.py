@@ -8,7 +8,7 @@ from datetime import datetime
 from archive.settings import load_settings
 from tests.conftest import T0, write_config
 from tests.helpers import deliver, outbox
-from tests.mailbuild import build, pinned_keys_toml, sign
+from tests.mailbuild import build, pinned_keys_toml, sign, via_list
 
 LIST = "conduct-committee@lists.example.org"
 ALICE = "Alice Chair <alice@example.org>"
@@ -67,6 +67,8 @@ class Committee:
 
     def say(self, text: str, *, now: datetime = T0, to: str = LIST, envelope=None, **options):
         raw = options.pop("raw", None) or self.message(text, **options)
+        if to == LIST:  # the list host signs what it distributes
+            raw = via_list(raw)
         sender = options.get("sender", ALICE)
         address = sender.split("<")[-1].rstrip(">")
         return deliver(self.db, self.settings, raw, now=now, sender=envelope or address, to=(to,))

@@ -53,3 +53,9 @@ def sign(
         raw, b"test", domain.encode(), key, include_headers=include, length=length
     )
     return signature + raw
+
+
+def via_list(raw: bytes) -> bytes:
+    """The committee list host's copy of a post: signed with its own key (d=lists.example.org),
+    as casebook requires of list mail (`[security] list_host`)."""
+    return sign(raw, domain="lists.example.org")

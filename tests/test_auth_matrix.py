@@ -45,7 +45,7 @@ def test_signed_member_applies(committee):
 def test_unsigned_mail_with_a_member_from_is_refused(committee):
     committee.say("#urgent", signed=False)
     assert not urgent(committee)
-    assert refused(committee) == "not authenticated: no DKIM signature"
+    assert refused(committee) == "not authenticated: no DKIM signature aligned with the From domain"
     notice = outbox(committee.db, "committee/commands_refused")
     assert notice[0]["to_addr"] == "alice@example.org" and notice[0]["context"] == {}
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import ROOT, ServeProcess, free_port, write_config
 from tests.helpers import smtp_send
-from tests.mailbuild import build, pinned_keys_toml, sign
+from tests.mailbuild import build, pinned_keys_toml, sign, via_list
 
 LIST = "conduct-committee@lists.example.org"
 ids = itertools.count(1)
@@ -53,7 +53,7 @@ class Conversation:
                 references=(thread["Message-ID"],),
             )
         )
-        smtp_send(self.port, raw, address, [LIST])
+        smtp_send(self.port, via_list(raw), address, [LIST])
         wait_until(lambda: len(self.relay.to(address)) > before, f"transcript to {address}")
 
     def transcript(self, address: str) -> str:

@@ -13,9 +13,11 @@ from archive.db import open_archive
 from archive.ingest import ingest_message
 from archive.queries import archive_stats
 from intake.parse import parse_message
+from tests.committee import dkim_settings
 from tests.conftest import T0
 from tests.conftest import fixture_bytes as _fixture
 from tests.helpers import deliver, events, outbox
+from tests.mailbuild import via_list
 
 
 def test_new_report_opens_a_case_with_fields_parties_events_and_mail(db, settings):
@@ -221,23 +223,30 @@ def test_flood_past_the_daily_cap_is_folded_into_one_acknowledgement(db, setting
     assert folded[0]["context"]["case_refs"] == ["CoC-2026-006", "CoC-2026-007", "CoC-2026-008"]
 
 
-def test_list_traffic_outside_cases_is_archived_unthreaded(db, settings):
-    result = deliver(
-        db,
-        settings,
-        "precedence_bulk.eml",
-        now=T0,
-        to=("conduct-committee@lists.example.org",),
-    )
+@pytest.fixture
+def signed_db(tmp_path):
+    """An archive whose configuration pins the list host's key (as DNS would serve it)."""
+    settings = dkim_settings(tmp_path)
+    database = open_archive(settings.database)
+    yield database, settings
+    database.close()
+
+
+def test_list_traffic_outside_cases_is_archived_unthreaded(signed_db):
+    db, settings = signed_db
+    raw = via_list(_fixture("precedence_bulk.eml").replace(b"\n", b"\r\n"))
+    result = deliver(db, settings, raw, now=T0, to=("conduct-committee@lists.example.org",))
     assert result.kind == "list" and result.case_ref is None
     assert archive_stats(db)["list_messages"] == 1
 
 
-def test_list_copy_in_a_case_thread_is_deliberation(db, settings):
+def test_list_copy_in_a_case_thread_is_deliberation(signed_db):
+    db, settings = signed_db
     deliver(db, settings, "plain_report.eml", now=T0)
     raw = _fixture("followup_subject_tag.eml").replace(
         b"From: Rita Reporter <rita@example.net>", b"From: Alice Chair <alice@example.org>"
     )
+    raw = via_list(raw.replace(b"\n", b"\r\n"))
     result = deliver(db, settings, raw, now=T0, to=("conduct-committee@lists.example.org",))
     assert (result.kind, result.case_ref) == ("deliberation", "CoC-2026-001")
 

@@ -9,12 +9,15 @@ from datetime import timedelta
 
 import pytest
 
+from archive.db import open_archive
 from archive.queries import archive_stats
 from intake import process
 from intake.process import process_spooled
 from intake.spool import Arrival, count_spooled, open_spool, spool_arrivals, spool_path
+from tests.committee import dkim_settings
 from tests.conftest import ROOT, T0, fixture_bytes
 from tests.helpers import deliver, outbox
+from tests.mailbuild import via_list
 
 MALFORMED = {
     "broken_encoded_word_from.eml": "bea@example.net",
@@ -153,8 +156,10 @@ def test_tick_drains_a_backlog_beyond_one_batch_and_never_spins_on_a_failing_mes
     assert count_spooled(spool) == 1 and count_spooled(spool, T0) == 0
 
 
-def test_a_report_whose_list_copy_came_first_still_becomes_a_case(db, settings):
+def test_a_report_whose_list_copy_came_first_still_becomes_a_case(tmp_path):
     """The reporter Cc'd the committee list, and the list's copy reached casebook first."""
+    settings = dkim_settings(tmp_path)  # the list host's key pinned
+    db = open_archive(settings.database)
     raw = (
         b"From: Erik <erik@example.net>\r\nTo: conduct@example.org\r\n"
         b"Cc: conduct-committee@lists.example.org\r\nDate: Mon, 2 Mar 2026 10:00:00 +0000\r\n"
@@ -167,7 +172,7 @@ def test_a_report_whose_list_copy_came_first_still_becomes_a_case(db, settings):
         )
         + b"_______________________________________________\r\nconduct-committee mailing list\r\n"
     )
-    first = deliver(db, settings, list_copy, now=T0, sender="bounces@lists.example.org",
+    first = deliver(db, settings, via_list(list_copy), now=T0, sender="bounces@lists.example.org",
                     to=("conduct-committee@lists.example.org",))  # fmt: skip
     assert first.kind == "list"
     direct = deliver(db, settings, raw, now=T0, sender="erik@example.net")
@@ -177,6 +182,7 @@ def test_a_report_whose_list_copy_came_first_still_becomes_a_case(db, settings):
         db, settings, b"Received: from mx2\r\n" + raw, now=T0, sender="erik@example.net"
     )
     assert again.duplicate and again.case_ref == "CoC-2026-001"
+    db.close()
 
 
 def test_an_internationalised_reporter_keeps_their_address(db, settings):
