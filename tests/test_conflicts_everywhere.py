@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import MEMBERS, ServeProcess, free_port, write_config
 from tests.helpers import smtp_send
-from tests.mailbuild import build, pinned_keys_toml, sign
+from tests.mailbuild import build, pinned_keys_toml, sign, via_list
 
 LIST = "conduct-committee@lists.example.org"
 RITA = "rita@example.net"
@@ -181,10 +181,10 @@ def test_member_named_in_a_merged_message_is_cut_off(casebook, relay):
     wait_until(lambda: with_subject(relay, LIST, "was held"), "the held notice")
     [held] = with_subject(relay, LIST, "was held")
     assert "Bob Member" not in held.get_content()  # the list reaches Bob too
-    merge = sign(build(sender="Alice Chair <alice@example.org>", to=LIST,
+    merge = via_list(sign(build(sender="Alice Chair <alice@example.org>", to=LIST,
                        subject=f"Re: [{ref}] A message for this case was held",
                        body="#merge <sam-saw@example.net>", message_id="<alice-merge@example.org>",
-                       in_reply_to=held["Message-ID"]))  # fmt: skip
+                       in_reply_to=held["Message-ID"])))  # fmt: skip
     assert smtp_send(casebook.port, merge, "alice@example.org", [LIST]) == {}
     wait_until(lambda: with_subject(relay, "alice", "Conflict of interest"), "the chair's notice")
     answer(casebook, ack, "Is there any news?", "<rita-news@example.net>")
