@@ -15,6 +15,7 @@ from archive.db import ArchiveUnavailable, open_archive
 from archive.models import CaseState
 from archive.queries import archive_stats, case_detail, case_summary
 from archive.settings import ConfigError, Settings, load_settings
+from casebook.logs import configure_logging
 from intake.spool import count_spooled, open_spool, spool_path
 
 EX_USAGE = 64
@@ -62,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"configuration file (default: $CASEBOOK_CONFIG, else {DEFAULT_CONFIG})",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="log lines as text (default) or one JSON object per line (journald, log stacks)",
+    )
     commands = parser.add_subparsers(
         dest="command", metavar="COMMAND", required=True, parser_class=Parser
     )
@@ -156,15 +163,8 @@ def run(argv: list[str] | None) -> int:
     # A belt: anything casebook writes is for its own user only, whatever umask it was started
     # with (each archive, spool, backup, export and sink file is also created 0600 itself).
     os.umask(0o077)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # aiosmtpd logs every SMTP command at INFO; that is protocol noise, and may carry addresses.
-    logging.getLogger("mail.log").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    # mail-parser warns about every part type it does not decode; casebook keeps them anyway.
-    logging.getLogger("mailparser").setLevel(logging.DEBUG if args.verbose else logging.ERROR)
+    configure_logging(json_lines=args.log_format == "json", level=log_level(args),
+                      verbose=args.verbose)  # fmt: skip
     try:
         return COMMANDS[args.command](args)
     except UserError as exc:
@@ -186,6 +186,14 @@ def run(argv: list[str] | None) -> int:
         logging.getLogger("casebook").debug("internal error", exc_info=True)
         print(f"casebook: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EX_TEMPFAIL if args.command == "ingest" else EX_SOFTWARE
+
+
+def log_level(args) -> int:
+    """serve logs a line per message and per mail; the one-shot commands only what needs an
+    operator (cron mails whatever they print), unless -v."""
+    if args.verbose:
+        return logging.DEBUG
+    return logging.INFO if args.command == "serve" else logging.WARNING
 
 
 def config_path(args) -> Path:

@@ -10,18 +10,11 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import ROOT, T0, fixture_bytes, write_config
-from tests.helpers import deliver
+from tests.helpers import deliver, run_casebook
 
 
 def casebook(*args, stdin: bytes | None = None, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "casebook.cli", *args],
-        cwd=ROOT,
-        input=stdin,
-        capture_output=True,
-        timeout=60,
-        env=env,
-    )
+    return run_casebook(*args, stdin=stdin, env=env)
 
 
 def assert_clean_error(result, code: int, text: str):
