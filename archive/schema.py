@@ -334,3 +334,10 @@ def m009_message_identity(db: Database) -> None:
     # the ID it claimed, so its own later copies are still recognised as copies.
     db.execute("ALTER TABLE messages ADD COLUMN claimed_id TEXT")
     db.execute("CREATE INDEX messages_claimed ON messages(claimed_id) WHERE claimed_id IS NOT NULL")
+
+
+@migrations()
+def m010_outbox_requeued(db: Database) -> None:
+    # `casebook outbox retry` queues failed mail again; the give-up clock restarts then, while
+    # `created_at` keeps when the mail was first queued.
+    db.execute("ALTER TABLE outbox ADD COLUMN requeued_at TEXT")

@@ -176,7 +176,7 @@ def _fail(db, settings: Settings, item: OutboxItem, error: str, now, report) -> 
 
 
 def _postpone_or_fail(db, settings: Settings, item: OutboxItem, error: str, now, report) -> None:
-    if now - from_text(item.created_at) >= settings.give_up_after:
+    if now - from_text(item.queued_at) >= settings.give_up_after:
         _fail(db, settings, item, f"gave up after {settings.give_up_after}: {error}", now, report)
         return
     retry_at = now + retry_delay(settings.retry_schedule, item.attempts)
