@@ -64,7 +64,7 @@ def test_ingest_from_stdin_then_tick_sends(config_path, relay):
     assert tick.returncode == 0
     assert "2 deadline(s) fired (2 late)" in tick.stdout.decode()
     again = casebook("-c", str(config_path), "tick", "--now", later)
-    assert again.returncode == 0 and again.stdout == b""  # quiet: cron mails nothing
+    assert again.returncode == 0 and again.stdout == b"" and again.stderr == b""  # cron: quiet
     verbose = casebook("-c", str(config_path), "-v", "tick", "--now", later).stdout.decode()
     assert "0 deadline(s) fired" in verbose and "0 sent" in verbose
     acks = [m for m in relay.to("rita@example.net") if "We received" in m["Subject"]]
