@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from archive.cases import Case, Party, new_token, record_event
+from archive.cases import Case, Party, get_case, new_token, record_event
 from archive.catalogue import READERS, fit_context
 from archive.catalogue import template as catalogued
 from archive.clock import to_text
+from archive.db import write_transaction
 from archive.leaks import case_secrets, find_leaks
 from archive.settings import Settings
 
@@ -42,7 +43,7 @@ class OutboxItem:
     refs: tuple[str, ...]
     auto_submitted: str
     attempts: int
-    created_at: str
+    queued_at: str  # first queued, or queued again by `casebook outbox retry`: give-up counts
     from_name: str | None = None  # a relayed member's "Name via casebook"
     exclude: str | None = None  # the member a relay skips: its author
 
@@ -164,7 +165,7 @@ def update_context(db: Database, pk: int, context: dict) -> None:
 
 OUTBOX_COLUMNS = (
     "id, message_id, case_pk, template, audience, to_addr, party_pk, context, in_reply_to, refs,"
-    " auto_submitted, attempts, created_at, from_name, exclude_addr"
+    " auto_submitted, attempts, COALESCE(requeued_at, created_at), from_name, exclude_addr"
 )
 
 
@@ -266,3 +267,63 @@ def held_among(db: Database, message_ids: list[str]) -> list[tuple[int, str]]:
         message_ids,
     )
     return [(row[0], row[1]) for row in rows]
+
+
+class NotRetryable(Exception):
+    """An outbox item that does not exist or has not failed."""
+
+
+def list_outbox(db: Database, *, failed_only: bool = False) -> list[dict]:
+    """Mail waiting, held by the leak guard or failed (`casebook outbox`), oldest first; no
+    recipient addresses."""
+    statuses = ("failed",) if failed_only else ("queued", "held", "failed")
+    rows = db.execute(
+        "SELECT o.id, c.ref, o.template, o.audience, o.status, o.attempts, o.next_attempt_at,"
+        " o.last_error, o.message_id, o.created_at FROM outbox o"
+        " LEFT JOIN cases c ON c.id = o.case_pk"
+        f" WHERE o.status IN ({', '.join('?' for _ in statuses)}) ORDER BY o.id",
+        list(statuses),
+    )
+    keys = ("id", "case", "template", "audience", "state", "attempts", "next_attempt_at",
+            "last_error", "message_id", "created_at")  # fmt: skip
+    items = [dict(zip(keys, row, strict=True)) for row in rows]
+    for item in items:
+        if item["state"] == "failed":
+            item["next_attempt_at"] = None  # nothing is tried again until `outbox retry`
+    return items
+
+
+def requeue_failed(db: Database, pks: list[int] | None, now: datetime) -> list[dict]:
+    """Failed items (`pks`, or every failed one for None) queued again, due now, with the same
+    Message-IDs (copies already sent are skipped), each in its case's audit log; all or none."""
+    with write_transaction(db):
+        return _requeue(db, pks, now)
+
+
+def _requeue(db: Database, pks: list[int] | None, now: datetime) -> list[dict]:
+    if pks is None:
+        pks = [row[0] for row in db.execute("SELECT id FROM outbox WHERE status = 'failed'")]
+    requeued = []
+    for pk in pks:
+        row = db.execute(
+            "SELECT status, case_pk, template, message_id, attempts, last_error FROM outbox"
+            " WHERE id = ?",
+            [pk],
+        ).fetchone()
+        if row is None:
+            raise NotRetryable(f"no outbox item {pk} (`casebook outbox --failed` lists them)")
+        status, case_pk, template, message_id, attempts, last_error = row
+        if status != "failed":
+            raise NotRetryable(f"outbox item {pk} is {status}, not failed; only failed mail is"
+                               " sent again")  # fmt: skip
+        db.execute(
+            "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = ?,"
+            " requeued_at = ? WHERE id = ?",
+            [to_text(now), to_text(now), pk],
+        )
+        detail = {"outbox_id": pk, "template": template, "message_id": message_id,
+                  "attempts": attempts, "last_error": (last_error or "")[:300]}  # fmt: skip
+        case = get_case(db, case_pk) if case_pk else None
+        record_event(db, case, now=now, actor="operator", action="mail-requeued", detail=detail)
+        requeued.append({"id": pk, "case": case.ref if case else None, "template": template})
+    return requeued

@@ -481,8 +481,9 @@ def record_deliberation(
     party = binding.via_party
     if party is not None and party.role == "member" and not msg.historical:  # not council
         _relay_to_audience(db, msg, case, party, settings, now)
-    run_commands(db, msg, case, settings, now, pk, binding)
-    return IngestResult(pk, False, "deliberation", case.ref)
+    ran = run_commands(db, msg, case, settings, now, pk, binding)
+    commands, refusal = ran if ran else (None, None)
+    return IngestResult(pk, False, "deliberation", case.ref, commands=commands, refusal=refusal)
 
 
 def _relay_to_audience(

@@ -355,3 +355,10 @@ def m011_outbox_delivery(db: Database) -> None:
         " context = json_remove(context, '$.from_name', '$.exclude')"
         " WHERE template = 'committee/relay'"
     )
+
+
+@migrations()
+def m012_outbox_requeued(db: Database) -> None:
+    # `casebook outbox retry` queues failed mail again; the give-up clock restarts then, while
+    # `created_at` keeps when the mail was first queued.
+    db.execute("ALTER TABLE outbox ADD COLUMN requeued_at TEXT")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -22,17 +24,41 @@ def fts_query(text: str) -> str:
     return " ".join('"' + word.replace('"', '""') + '"' for word in words)
 
 
-def search_messages(db: Database, text: str, limit: int = 50) -> list[dict]:
+def search_messages(db: Database, text: str, limit: int = 50) -> tuple[list[dict], int]:
+    """The best `limit` matches, each dated by its own Date header (its arrival when that is
+    missing or unreadable), and how many messages match in all."""
+    query = fts_query(text)
+    total = db.execute("SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH ?", [query])
     rows = db.execute(
-        "SELECT m.message_id, c.ref, m.direction, m.kind, m.from_addr, m.subject, m.archived_at,"
-        " snippet(messages_fts, 2, '[', ']', ' … ', 12)"
+        "SELECT m.message_id, c.ref, m.direction, m.kind, m.from_addr, m.subject, m.date,"
+        " COALESCE((SELECT MIN(d.received_at) FROM deliveries d WHERE d.message_pk = m.id),"
+        " m.archived_at), m.archived_at, snippet(messages_fts, 2, '[', ']', ' … ', 12)"
         " FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
         " LEFT JOIN cases c ON c.id = m.case_pk"
         " WHERE messages_fts MATCH ? ORDER BY rank LIMIT ?",
-        [fts_query(text), limit],
+        [query, limit],
     )
-    keys = ("message_id", "case", "direction", "kind", "from", "subject", "at", "snippet")
-    return [dict(zip(keys, row, strict=True)) for row in rows]
+    hits = [
+        {"message_id": row[0], "case": row[1], "direction": row[2], "kind": row[3],
+         "from": row[4], "subject": row[5], "at": message_date(row[6], row[7]),
+         "archived_at": row[8], "snippet": row[9]}
+        for row in rows
+    ]  # fmt: skip
+    return hits, total.fetchone()[0]
+
+
+def message_date(header: str | None, arrival: str) -> str:
+    """A message's own Date header as UTC ISO 8601; its arrival if there is none to read."""
+    try:
+        when = parsedate_to_datetime(header or "")
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return arrival
+    if when.tzinfo is None:  # RFC 5322's -0000: the zone is unknown; UTC is the best guess
+        when = when.replace(tzinfo=UTC)
+    try:
+        return when.astimezone(UTC).isoformat()
+    except (ValueError, OverflowError):
+        return arrival
 
 
 def backup_archive(db: Database, target: Path) -> int:

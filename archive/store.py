@@ -29,6 +29,8 @@ class IngestResult:
     kind: str
     case_ref: str | None = None
     held_reason: str | None = None
+    commands: str | None = None  # "applied" or "refused" when the message's commands ran
+    refusal: str | None = None  # why they were refused (the audit log has it too)
 
 
 def store_message(

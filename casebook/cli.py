@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -15,23 +16,23 @@ from archive.db import ArchiveUnavailable, open_archive
 from archive.models import CaseState
 from archive.queries import archive_stats, case_detail, case_summary
 from archive.settings import ConfigError, Settings, load_settings
+from casebook.errors import (
+    EX_CANTCREAT,
+    EX_CONFIG,
+    EX_DATAERR,
+    EX_IOERR,
+    EX_NOINPUT,
+    EX_NOPERM,
+    EX_SOFTWARE,
+    EX_TEMPFAIL,
+    EX_USAGE,
+    UserError,
+)
+from casebook.logs import configure_logging
+from casebook.outbox import add_outbox_parser, cmd_outbox
 from intake.spool import count_spooled, open_spool, spool_path
 
-EX_USAGE = 64
-EX_DATAERR = 65
-EX_SOFTWARE = 70
-EX_CANTCREAT = 73
-EX_TEMPFAIL = 75
-EX_CONFIG = 78
 DEFAULT_CONFIG = "config/casebook.toml"
-
-
-class UserError(Exception):
-    """A problem the user can fix; printed as one line, with an exit code."""
-
-    def __init__(self, message: str, code: int = 1):
-        super().__init__(message)
-        self.code = code
 
 
 class Parser(argparse.ArgumentParser):
@@ -62,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"configuration file (default: $CASEBOOK_CONFIG, else {DEFAULT_CONFIG})",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="log lines as text (default) or one JSON object per line (journald, log stacks)",
+    )
     commands = parser.add_subparsers(
         dest="command", metavar="COMMAND", required=True, parser_class=Parser
     )
@@ -107,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     search = commands.add_parser("search", help="full-text search over the archive")
     search.add_argument("query", help="words that must all appear")
+    search.add_argument("--limit", type=int, default=50, help="show at most N (default 50)")
     search.add_argument("--json", action="store_true", help="JSON output")
 
     export = commands.add_parser("export", help="a case thread as mbox for the council")
@@ -137,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     held = commands.add_parser("held", help="mail archived but held or quarantined")
     held.add_argument("--json", action="store_true", help="JSON output")
 
+    add_outbox_parser(commands)
+
     commands.add_parser("check-config", help="validate the configuration and the templates")
     return parser
 
@@ -156,15 +166,8 @@ def run(argv: list[str] | None) -> int:
     # A belt: anything casebook writes is for its own user only, whatever umask it was started
     # with (each archive, spool, backup, export and sink file is also created 0600 itself).
     os.umask(0o077)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # aiosmtpd logs every SMTP command at INFO; that is protocol noise, and may carry addresses.
-    logging.getLogger("mail.log").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    # mail-parser warns about every part type it does not decode; casebook keeps them anyway.
-    logging.getLogger("mailparser").setLevel(logging.DEBUG if args.verbose else logging.ERROR)
+    configure_logging(json_lines=args.log_format == "json", level=log_level(args),
+                      verbose=args.verbose)  # fmt: skip
     try:
         return COMMANDS[args.command](args)
     except UserError as exc:
@@ -177,15 +180,34 @@ def run(argv: list[str] | None) -> int:
         return EX_TEMPFAIL if args.command == "ingest" else EX_CONFIG
     except ArchiveUnavailable as exc:
         print(f"casebook: {exc}", file=sys.stderr)
-        return EX_TEMPFAIL if args.command == "ingest" else 1
+        busy = args.command == "ingest" or "locked" in str(exc)
+        return EX_TEMPFAIL if busy else EX_IOERR
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            return internal_error(args, exc)
+        print(f"casebook: the archive is busy ({exc}); try again", file=sys.stderr)
+        return EX_TEMPFAIL
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         raise  # main's to handle, not an internal error
-    except Exception as exc:  # never a traceback for the user; the log has the details
-        logging.getLogger("casebook").debug("internal error", exc_info=True)
-        print(f"casebook: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return EX_TEMPFAIL if args.command == "ingest" else EX_SOFTWARE
+    except Exception as exc:
+        return internal_error(args, exc)
+
+
+def internal_error(args, exc: Exception) -> int:
+    """A bug: one line (never a traceback for the user; -v logs the details), exit 70."""
+    logging.getLogger("casebook").debug("internal error", exc_info=True)
+    print(f"casebook: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    return EX_TEMPFAIL if args.command == "ingest" else EX_SOFTWARE
+
+
+def log_level(args) -> int:
+    """serve logs a line per message and per mail; the one-shot commands only what needs an
+    operator (cron mails whatever they print), unless -v."""
+    if args.verbose:
+        return logging.DEBUG
+    return logging.INFO if args.command == "serve" else logging.WARNING
 
 
 def config_path(args) -> Path:
@@ -203,7 +225,7 @@ def cmd_serve(args) -> int:
     try:
         return run_service(settings_for(args), with_sink=args.with_sink)
     except (CannotListen, ArchiveInUse) as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(str(exc), EX_TEMPFAIL) from None
 
 
 def cmd_ingest(args) -> int:
@@ -221,15 +243,17 @@ def cmd_import(args) -> int:
     paths = [Path(p) for p in args.paths]
     for path in paths:
         if not path.exists():
-            raise UserError(f"{path}: no such file or folder")
+            raise UserError(f"{path}: no such file or folder", EX_NOINPUT)
+        if not os.access(path, os.R_OK):
+            raise UserError(f"{path}: not readable", EX_NOINPUT)
         if path.is_dir() and not (path / "cur").is_dir():
-            raise UserError(f"{path}: a folder, but not a maildir (no cur/)")
+            raise UserError(f"{path}: a folder, but not a maildir (no cur/)", EX_DATAERR)
     db = open_archive(settings.database)
     with tqdm(unit="B", unit_scale=True, disable=None, desc="importing") as progress:
         try:
             report = import_paths(db, settings, paths, utc_now(), progress)
         except OSError as exc:
-            raise UserError(f"cannot read: {exc}") from None
+            raise UserError(f"cannot read: {exc}", EX_IOERR) from None
     resumed = f" (resumed after {report.skipped_bytes} bytes)" if report.skipped_bytes else ""
     quarantined = f", {report.quarantined} quarantined" if report.quarantined else ""
     print(f"{report.read} messages read: {report.new} new,"
@@ -283,7 +307,7 @@ def cmd_show(args) -> int:
     try:
         case = find_case(db, args.case)
     except UnknownCaseError as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(str(exc), EX_DATAERR) from None
     detail = case_detail(db, case)
     if args.json:
         print(json.dumps(detail, indent=2))
@@ -343,9 +367,11 @@ def cmd_stats(args) -> int:
 def cmd_search(args) -> int:
     from archive.search import search_messages
 
+    if args.limit < 1:
+        raise UserError("search: --limit must be 1 or more", EX_USAGE)
     db = open_archive(settings_for(args).database)
     try:
-        hits = search_messages(db, args.query)
+        hits, total = search_messages(db, args.query, args.limit)
     except ValueError as exc:
         raise UserError(str(exc), EX_USAGE) from None
     if args.json:
@@ -356,6 +382,9 @@ def cmd_search(args) -> int:
     for hit in hits:
         print(f"{hit['at'][:16]} {hit['case'] or '-':<15} {hit['direction']:>3} {hit['kind']:<14}"
               f" {hit['from'] or '-'}  {hit['subject']}\n    {hit['snippet']}")  # fmt: skip
+    if hits:
+        shown = f"showing {len(hits)} of {total}" if total > len(hits) else f"{total} found"
+        print(f"{shown} (dated by each message's own Date header, UTC)")
     return 0
 
 
@@ -366,13 +395,15 @@ def cmd_export(args) -> int:
     try:
         case = find_case(db, args.case)
     except UnknownCaseError as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(str(exc), EX_DATAERR) from None
     target = Path(args.out or f"{case.ref}.mbox")
+    if target.exists():
+        raise UserError(f"cannot write {target}: it exists; choose a new file", EX_CANTCREAT)
     try:
         count = export_case(db, case, settings_for(args), requester=args.requester,
                             reason=args.reason, target=target, now=utc_now())  # fmt: skip
     except ExportRefused as exc:
-        raise UserError(f"export refused: {exc}") from None
+        raise UserError(f"export refused: {exc}", EX_NOPERM) from None
     except OSError as exc:
         raise UserError(f"cannot write {target}: {exc.strerror or exc}", EX_CANTCREAT) from None
     print(f"{count} messages of {case.ref} written to {target} (logged in the case)")
@@ -386,9 +417,9 @@ def cmd_backup(args) -> int:
     try:
         size = backup_archive(db, Path(args.path))
     except FileExistsError as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(str(exc), EX_CANTCREAT) from None
     except OSError as exc:
-        raise UserError(f"cannot write {args.path}: {exc.strerror or exc}") from None
+        raise UserError(f"cannot write {args.path}: {exc.strerror or exc}", EX_CANTCREAT) from None
     print(f"archive copied to {args.path} ({size} bytes)")
     return 0
 
@@ -397,12 +428,18 @@ def cmd_restore(args) -> int:
     from casebook.restore import ArchiveInUse, NotABackup, restore_archive
 
     settings = settings_for(args)
+    if not Path(args.path).is_file():
+        raise UserError(f"restore: {args.path}: no such file", EX_NOINPUT)
     try:
         aside = restore_archive(Path(settings.database), Path(args.path), utc_now())
-    except (ArchiveInUse, NotABackup) as exc:
-        raise UserError(f"restore: {exc}") from None
+    except ArchiveInUse as exc:
+        raise UserError(f"restore: {exc}", EX_TEMPFAIL) from None
+    except NotABackup as exc:
+        raise UserError(f"restore: {exc}", EX_DATAERR) from None
     except OSError as exc:
-        raise UserError(f"restore: {exc.strerror or exc}: {exc.filename or ''}") from None
+        missing = exc.filename is not None and Path(exc.filename) == Path(args.path)
+        raise UserError(f"restore: {exc.strerror or exc}: {exc.filename or ''}",
+                        EX_NOINPUT if missing else EX_IOERR) from None  # fmt: skip
     kept = f"; the previous archive is kept as {aside}" if aside else ""
     waiting = count_spooled(open_spool(spool_path(settings)))
     print(f"archive restored from {args.path}{kept}; {waiting} spooled message(s) are"
@@ -530,6 +567,7 @@ COMMANDS = {
     "bans": cmd_bans,
     "digest": cmd_digest,
     "held": cmd_held,
+    "outbox": lambda args: cmd_outbox(args, open_archive(settings_for(args).database), utc_now()),
     "check-config": cmd_check_config,
 }
 

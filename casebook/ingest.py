@@ -14,6 +14,7 @@ from pathlib import Path
 from archive.clock import utc_now
 from archive.db import open_archive
 from archive.settings import Settings
+from casebook.errors import EX_DATAERR, EX_TEMPFAIL
 from casebook.restore import hold_archive
 from intake.addresses import stored_envelope_sender
 from intake.process import process_spooled
@@ -21,8 +22,6 @@ from intake.spool import Arrival, open_spool, spool_arrivals, spool_path
 from mailer.send import send_due
 
 log = logging.getLogger("casebook")
-EX_DATAERR = 65
-EX_TEMPFAIL = 75
 
 
 def ingest_stdin(settings: Settings, sender: str | None, recipients: list[str] | None) -> int:

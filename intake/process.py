@@ -59,6 +59,7 @@ def process_spooled(
                     retry[row.spool_id] = outcome
                 else:
                     results.append(outcome)
+                    log_arrival(outcome, msg.message_id)
         release_spooled(spool, [row.spool_id for row in chunk if row.spool_id not in retry])
         for row in chunk:
             if row.spool_id in retry:
@@ -92,9 +93,42 @@ def _ingest_one(
     except Exception as exc:  # not even the plain form could be stored: keep it spooled
         log.error("spooled message %d could not be quarantined: %r", row.spool_id, exc)
         return error
-    log.warning("spooled message %d quarantined after %d attempts; `casebook held` lists it",
-                row.spool_id, MAX_ATTEMPTS)  # fmt: skip
     return result
+
+
+ROUTES = {"deliberation": "deliberation", "quarantined": "quarantine"}
+
+
+def describe_arrival(result: IngestResult) -> tuple[int, str, str, str | None]:
+    """How a processed message is logged: level, route, outcome and a hint for the operator.
+
+    Routes: report, followup, command, deliberation, appeal, bounce, autoreply, list, held,
+    quarantine. Nothing here names a person: the case number and Message-ID identify it.
+    """
+    if result.kind == "quarantined":
+        hint = f"processing failed {MAX_ATTEMPTS} times; see `casebook held`"
+        return logging.WARNING, "quarantine", "quarantined", hint
+    if result.held_reason is not None:
+        return logging.WARNING, "held", "held", f"{result.held_reason}; see `casebook held`"
+    if result.duplicate:
+        return logging.INFO, ROUTES.get(result.kind, result.kind), "duplicate", None
+    if result.commands == "refused":
+        why = f"{result.refusal}; " if result.refusal else ""
+        return logging.WARNING, "command", "refused", f"{why}see `casebook show {result.case_ref}`"
+    if result.commands == "applied":
+        return logging.INFO, "command", "applied", None
+    outcome = "opened" if result.kind == "report" else "recorded"
+    return logging.INFO, ROUTES.get(result.kind, result.kind), outcome, None
+
+
+def log_arrival(result: IngestResult, message_id: str) -> None:
+    """One line per message in: case, route, outcome, Message-ID; never a name or address."""
+    level, route, outcome, hint = describe_arrival(result)
+    case = result.case_ref
+    log.log(level, "in %s %s: %s %s%s", case or "-", route, outcome, message_id,
+            f" ({hint})" if hint else "",
+            extra={"case": case, "route": route, "outcome": outcome, "message_id": message_id,
+                   "hint": hint})  # fmt: skip
 
 
 def _parse(row: Spooled, settings: Settings, loop_id: str) -> IncomingMessage:

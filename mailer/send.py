@@ -98,9 +98,30 @@ def send_due(
                     report.busy = True
                     break
                 unreachable = _send_isolated(db, settings, env, relay, item, now, loop_id, report)
+            if unreachable:
+                _log_outage(settings, unreachable, report)
     finally:
         release_lease(db, LEASE, holder)
     return report
+
+
+def _log_outage(settings: Settings, error: str, report: SendReport) -> None:
+    relay = f"{settings.relay.host}:{settings.relay.port}"
+    log.warning("relay %s unreachable (%s): %d mail(s) postponed, retried by themselves"
+                " (check the relay and [mailer.smtp]; `casebook outbox` lists what waits)",
+                relay, error.removeprefix("relay unreachable: "), report.postponed,
+                extra={"outcome": "relay-unreachable"})  # fmt: skip
+
+
+def log_item(db: Database, item: OutboxItem, level: int, outcome: str, note: str = "") -> None:
+    """One line per mail out: case, template, outcome, Message-ID; never a recipient."""
+    row = db.execute("SELECT ref FROM cases WHERE id = ?", [item.case_pk]).fetchone()
+    case = row[0] if row else None
+    log.log(level, "out %s %s: %s %s%s", case or "-", item.template, outcome, item.message_id,
+            f" ({note})" if note else "",
+            extra={"case": case, "template": item.template, "outcome": outcome,
+                   "message_id": item.message_id, "outbox_id": item.pk,
+                   "attempts": item.attempts + 1})  # fmt: skip
 
 
 def _send_isolated(db, settings, env, relay, item: OutboxItem, now, loop_id, report) -> str | None:
@@ -108,11 +129,12 @@ def _send_isolated(db, settings, env, relay, item: OutboxItem, now, loop_id, rep
     try:
         return _send_item(db, settings, env, relay, item, now, loop_id, report)
     except Exception as exc:
-        log.exception("outbox %s (%s): unexpected error", item.message_id, item.template)
+        log.exception("outbox %s (%s): unexpected error", item.message_id, item.template,
+                      extra={"message_id": item.message_id, "template": item.template})  # fmt: skip
         error = f"unexpected {type(exc).__name__}: {exc}"
         if item.attempts + 1 >= CRASH_ATTEMPTS:
-            fail_item(db, item, f"gave up after {CRASH_ATTEMPTS} attempts: {error}", settings, now)
-            report.failed += 1
+            _fail(db, settings, item, f"gave up after {CRASH_ATTEMPTS} attempts: {error}", now,
+                  report)  # fmt: skip
         else:
             _postpone_or_fail(db, settings, item, error, now, report)
         return None
@@ -124,6 +146,7 @@ def _send_item(db, settings, env, relay, item: OutboxItem, now, loop_id, report)
         copies = resolve_copies(db, item, settings, now)
         if not copies:
             withhold_item(db, item, "the recipient asked for no further contact", now)
+            log_item(db, item, logging.INFO, "withheld", "no further contact")
             return None
         done = sent_copies(db, item)
         for copy in copies:
@@ -137,22 +160,27 @@ def _send_item(db, settings, env, relay, item: OutboxItem, now, loop_id, report)
         _postpone_or_fail(db, settings, item, str(exc), now, report)
         return None
     except (PermanentFailure, Undeliverable, TemplateProblem, NeedsSmtputf8) as exc:
-        log.warning("outbox %s (%s) failed: %s", item.message_id, item.template, exc)
-        fail_item(db, item, str(exc), settings, now)
-        report.failed += 1
+        _fail(db, settings, item, str(exc), now, report)
         return None
     finish_item(db, item, now)
+    log_item(db, item, logging.INFO, "sent")
     report.sent += 1
     return None
 
 
+def _fail(db, settings: Settings, item: OutboxItem, error: str, now, report) -> None:
+    fail_item(db, item, error, settings, now)
+    hint = f"{error}; `casebook outbox retry {item.pk}` sends it again once that is fixed"
+    log_item(db, item, logging.WARNING, "failed", hint)
+    report.failed += 1
+
+
 def _postpone_or_fail(db, settings: Settings, item: OutboxItem, error: str, now, report) -> None:
-    if now - from_text(item.created_at) >= settings.give_up_after:
-        fail_item(db, item, f"gave up after {settings.give_up_after}: {error}", settings, now)
-        report.failed += 1
+    if now - from_text(item.queued_at) >= settings.give_up_after:
+        _fail(db, settings, item, f"gave up after {settings.give_up_after}: {error}", now, report)
         return
     retry_at = now + retry_delay(settings.retry_schedule, item.attempts)
-    log.info("outbox %s postponed to %s: %s", item.message_id, retry_at.isoformat(), error)
+    log_item(db, item, logging.INFO, "postponed", f"next try {retry_at.isoformat()}: {error}")
     postpone_item(db, item, error, retry_at)
     report.postponed += 1
 

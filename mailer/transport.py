@@ -103,7 +103,7 @@ class RelaySession:
             raise TemporaryFailure(f"relay authentication failed ({exc.smtp_code})") from None
         except smtplib.SMTPResponseException as exc:
             self.close()
-            _raise_for(exc.smtp_code, f"{exc.smtp_code} {exc.smtp_error!r}")
+            _raise_for(exc.smtp_code, f"{exc.smtp_code} {_text(exc.smtp_error)}")
         except smtplib.SMTPNotSupportedError as exc:
             self.close()
             raise PermanentFailure(f"the relay cannot take this message: {exc}") from None
@@ -116,7 +116,12 @@ class RelaySession:
 
 
 def _describe(refused: dict) -> str:
-    return "; ".join(f"{rcpt}: {code} {msg!r}" for rcpt, (code, msg) in refused.items())
+    return "; ".join(f"{rcpt}: {code} {_text(msg)}" for rcpt, (code, msg) in refused.items())
+
+
+def _text(reply: bytes | str) -> str:
+    """The relay's reply as text for the outbox's last error (and a log line)."""
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
 
 
 def _raise_for(code: int, text: str) -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import smtplib
+import subprocess
+import sys
 from datetime import datetime
+from pathlib import Path
 
 from archive.ingest import IngestResult
 from intake.process import process_spooled
 from intake.spool import Arrival, open_spool, spool_arrivals, spool_path
-from tests.conftest import fixture_bytes
+from tests.conftest import ROOT, fixture_bytes
 
 
 def deliver(
@@ -61,3 +64,19 @@ def events(db, ref: str) -> list[str]:
 def smtp_send(port: int, raw: bytes, sender: str, recipients: list[str]) -> dict:
     with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
         return client.sendmail(sender, recipients, raw)
+
+
+# The `casebook` console script pip installed into this venv: what an operator runs.
+INSTALLED_CASEBOOK = str(Path(sys.executable).with_name("casebook"))
+
+
+def run_casebook(*args, stdin: bytes | None = None, env=None, timeout: float = 60):
+    """The installed `casebook`, with stdin, stdout and stderr pipes (never a terminal)."""
+    return subprocess.run(
+        [INSTALLED_CASEBOOK, *args],
+        cwd=ROOT,
+        input=stdin if stdin is not None else b"",
+        capture_output=True,
+        timeout=timeout,
+        env=env,
+    )

@@ -10,18 +10,11 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import ROOT, T0, fixture_bytes, write_config
-from tests.helpers import deliver
+from tests.helpers import deliver, run_casebook
 
 
 def casebook(*args, stdin: bytes | None = None, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "casebook.cli", *args],
-        cwd=ROOT,
-        input=stdin,
-        capture_output=True,
-        timeout=60,
-        env=env,
-    )
+    return run_casebook(*args, stdin=stdin, env=env)
 
 
 def assert_clean_error(result, code: int, text: str):
@@ -71,7 +64,7 @@ def test_ingest_from_stdin_then_tick_sends(config_path, relay):
     assert tick.returncode == 0
     assert "2 deadline(s) fired (2 late)" in tick.stdout.decode()
     again = casebook("-c", str(config_path), "tick", "--now", later)
-    assert again.returncode == 0 and again.stdout == b""  # quiet: cron mails nothing
+    assert again.returncode == 0 and again.stdout == b"" and again.stderr == b""  # cron: quiet
     verbose = casebook("-c", str(config_path), "-v", "tick", "--now", later).stdout.decode()
     assert "0 deadline(s) fired" in verbose and "0 sent" in verbose
     acks = [m for m in relay.to("rita@example.net") if "We received" in m["Subject"]]
@@ -133,7 +126,7 @@ def test_check_config_accepts_the_example_and_finds_a_broken_template(tmp_path):
 
 
 def test_user_errors_are_one_line(config_path, tmp_path):
-    assert_clean_error(casebook("-c", str(config_path), "show", "CoC-2026-999"), 1, "no case")
+    assert_clean_error(casebook("-c", str(config_path), "show", "CoC-2026-999"), 65, "no case")
     assert_clean_error(
         casebook("-c", str(config_path), "tick", "--now", "next tuesday"), 64, "--now"
     )
@@ -208,7 +201,7 @@ def test_search_and_backup(config_path, db, settings, tmp_path):
     import sqlite3
 
     assert sqlite3.connect(copy).execute("SELECT COUNT(*) FROM cases").fetchone()[0] == 2
-    assert_clean_error(casebook("-c", str(config_path), "backup", str(copy)), 1, "exists")
+    assert_clean_error(casebook("-c", str(config_path), "backup", str(copy)), 73, "exists")
 
 
 def test_export_for_a_justified_council_request(config_path, db, settings, tmp_path):
@@ -226,11 +219,11 @@ def test_export_for_a_justified_council_request(config_path, db, settings, tmp_p
     assert messages[0]["Message-ID"] == "<plain-report-1@example.net>"
     assert_clean_error(
         casebook("-c", str(config_path), "export", "CoC-2026-001", "--for", "bob@example.org",
-                 "--reason", "curious"), 1, "not a member of the Executive Council")  # fmt: skip
+                 "--reason", "curious"), 77, "not a member of the Executive Council")  # fmt: skip
     db.execute("UPDATE cases SET conflicted = '[\"erin@example.org\"]' WHERE ref = 'CoC-2026-002'")
     assert_clean_error(
         casebook("-c", str(config_path), "export", "CoC-2026-002", "--for", "erin@example.org",
-                 "--reason", "x", "--out", str(tmp_path / "b.mbox")), 1, "conflicted")  # fmt: skip
+                 "--reason", "x", "--out", str(tmp_path / "b.mbox")), 77, "conflicted")  # fmt: skip
     actions = [r[0] for r in db.execute("SELECT action FROM events WHERE action LIKE 'export%'")]
     assert actions == ["exported", "export-refused", "export-refused"]  # every refusal logged
     assert_clean_error(
@@ -249,7 +242,7 @@ def test_serve_on_a_taken_port_says_so(tmp_path):
         port = taken.getsockname()[1]
         config = write_config(tmp_path, intake_port=port)
         assert_clean_error(
-            casebook("-c", str(config), "serve"), 1, f"cannot listen on 127.0.0.1:{port}"
+            casebook("-c", str(config), "serve"), 75, f"cannot listen on 127.0.0.1:{port}"
         )
 
 

@@ -48,10 +48,10 @@ def test_maildir_import(tmp_path, db, settings):
 
 def test_import_cli_errors(config_path, tmp_path):
     result = casebook("-c", str(config_path), "import", str(tmp_path / "nope.mbox"))
-    assert result.returncode == 1 and b"no such file" in result.stderr
+    assert result.returncode == 66 and b"no such file" in result.stderr
     (tmp_path / "plain").mkdir()
     result = casebook("-c", str(config_path), "import", str(tmp_path / "plain"))
-    assert result.returncode == 1 and b"not a maildir" in result.stderr
+    assert result.returncode == 65 and b"not a maildir" in result.stderr
 
 
 @pytest.mark.skipif(not CORPUS.exists(), reason="../shared/corpus is not beside this clone")

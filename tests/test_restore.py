@@ -164,7 +164,7 @@ def test_restore_refuses_while_serve_runs(serve, tmp_path):
 
     refused = casebook("-c", str(serve.config), "restore", str(backup))
 
-    assert_clean_error(refused, 1, "casebook is running")
+    assert_clean_error(refused, 75, "casebook is running")
     assert (tmp_path / "casebook.db").stat().st_ino == before
     assert not list(tmp_path.glob("*.before-restore-*"))
 
@@ -175,11 +175,11 @@ def test_restore_refuses_what_is_not_a_casebook_archive(tmp_path, config_path):
     text.write_text("not a database at all\n" * 100)
     other = tmp_path / "other.db"
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.commit()
-    for path, why in [
-        (text, "not a casebook archive"),
-        (other, "not a casebook archive"),
-        (tmp_path / "missing.db", "no such file"),
+    for path, code, why in [
+        (text, 65, "not a casebook archive"),
+        (other, 65, "not a casebook archive"),
+        (tmp_path / "missing.db", 66, "no such file"),
     ]:
-        assert_clean_error(casebook("-c", str(config_path), "restore", str(path)), 1, why)
+        assert_clean_error(casebook("-c", str(config_path), "restore", str(path)), code, why)
     assert case_ids(config_path) == ["CoC-2026-001"]
     assert not list(tmp_path.glob("*.before-restore-*"))

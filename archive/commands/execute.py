@@ -69,15 +69,19 @@ def run_commands(
     now: datetime,
     message_pk: int,
     binding: Binding,
-) -> None:
-    """Authorize, then run every command or none, then queue the transcript."""
+) -> tuple[str, str | None] | None:
+    """Authorize, then run every command or none, then queue the transcript.
+
+    Returns the outcome ("applied" or "refused") with the reason the sender was not allowed
+    to command (None when a member's command itself was refused: the transcript says why),
+    or None if nothing ran."""
     found = msg.commands
     if not found.commands or msg.historical:
-        return
+        return None
     # A message that reuses the ID of one whose commands ran is never a second run of them.
     ids = [msg.message_id, msg.claimed_id or msg.message_id]
     if db.execute("SELECT 1 FROM command_runs WHERE message_id IN (?, ?)", ids).fetchone():
-        return
+        return None
     actor, reason = authorize(msg, case, settings, binding)
     if actor is None:
         _refuse_sender(db, msg, case, settings, now, message_pk, reason)
@@ -88,6 +92,7 @@ def run_commands(
         "INSERT INTO command_runs (message_id, case_pk, outcome, at) VALUES (?, ?, ?, ?)",
         [msg.message_id, case.pk, outcome, to_text(now)],
     )
+    return outcome, reason
 
 
 def _unknown(keyword: str) -> str:

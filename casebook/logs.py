@@ -1,0 +1,75 @@
+"""Logging for operators: one line per event, as text or as JSON, and no personal data.
+
+Modules log with the standard library and put what an operator filters on in `extra`
+(`case`, `route`, `template`, `outcome`, …); these become fields of the JSON line. Every
+address-like word in a line's text is replaced by `[address]` (Message-IDs given as the
+`message_id` field excepted), a net under the rule that no log call names a person.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+
+# Structured fields a log call may pass in `extra`, in the order JSON lines show them.
+FIELDS = ("case", "route", "template", "outcome", "message_id", "outbox_id", "attempts", "hint")
+ADDRESS_RE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)*", re.UNICODE)
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def scrub_addresses(text: str, keep: tuple[str, ...] = ()) -> str:
+    """`text` with every mail address replaced, except inside the Message-IDs in `keep`."""
+    kept = {k.strip("<>") for k in keep if k}
+
+    def replace(match: re.Match) -> str:
+        return match.group(0) if match.group(0) in kept else "[address]"
+
+    return ADDRESS_RE.sub(replace, text)
+
+
+def _fields(record: logging.LogRecord) -> dict:
+    values = {name: getattr(record, name, None) for name in FIELDS}
+    return {name: value for name, value in values.items() if value is not None}
+
+
+class ScrubbingFormatter(logging.Formatter):
+    """The usual text line, with addresses scrubbed from it."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        return scrub_addresses(line, (getattr(record, "message_id", None) or "",))
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, msg and the structured fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = _fields(record)
+        keep = (fields.get("message_id") or "",)
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": scrub_addresses(record.getMessage(), keep),
+            **fields,
+        }
+        if record.exc_info:
+            entry["exc"] = scrub_addresses(self.formatException(record.exc_info), keep)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def configure_logging(*, json_lines: bool, level: int, verbose: bool) -> None:
+    """Log to stderr (journald takes it from there) in the chosen format."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if json_lines else ScrubbingFormatter(TEXT_FORMAT))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # aiosmtpd logs every SMTP command at INFO; that is protocol noise, and may carry addresses.
+    logging.getLogger("mail.log").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # mail-parser warns about every part type it does not decode; casebook keeps them anyway.
+    logging.getLogger("mailparser").setLevel(logging.DEBUG if verbose else logging.ERROR)
