@@ -1,0 +1,146 @@
+"""The distribution as an operator installs it: a wheel in a fresh venv outside the checkout.
+
+The wheel is built from a copy of the checkout (so no build/ or egg-info lands in it) and
+installed without its dependencies into a new venv; the dependencies come from this project's
+venv through a .pth file, which is quicker than PyPI and adds none of the checkout's packages
+(.pth files in that folder, such as the editable install's finder, are not processed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import smtplib
+import subprocess
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, free_port
+
+GENERIC_NAMES = ("intake", "archive", "mailer", "casebook")
+NOT_SHIPPED = (".venv", ".git", "var", "build", "dist", "*.egg-info", "__pycache__", ".*_cache")
+
+
+def run(argv: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "CASEBOOK"))}
+    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, f"{argv}: {done.returncode}\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+def template_files(folder: Path) -> list[Path]:
+    return sorted(p.relative_to(folder) for p in folder.rglob("*") if p.suffix in (".txt", ".html"))
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """A venv (outside the checkout) with the wheel built from this checkout installed."""
+    base = tmp_path_factory.mktemp("package")
+    source = base / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SHIPPED))
+    # pip's default build isolation: setuptools as pyproject.toml asks (pip's cache serves it).
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
+    run([*pip, "wheel", "--no-deps", "--wheel-dir", str(base / "dist"), str(source)], cwd=base)
+    (wheel,) = (base / "dist").glob("casebook_coc-*.whl")
+    venv = base / "venv"
+    run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=base)
+    python = venv / "bin" / "python"
+    run([*pip, "--python", str(python), "install", "--no-deps", str(wheel)], cwd=base)
+    site = Path(
+        run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], base)
+        .stdout.strip()
+    )  # fmt: skip
+    (site / "project-dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    return venv
+
+
+def test_the_wheel_ships_templates_and_example_config_and_every_package(installed, tmp_path):
+    probe = """
+import importlib, json, sys
+from importlib.metadata import packages_distributions
+from importlib.resources import files
+import archive.commands, casebook.cli, intake.process, mailer.render
+names = sys.argv[1:]
+dists = packages_distributions()
+print(json.dumps({
+    "files": {n: importlib.import_module(n).__file__ for n in names},
+    "templates": str(mailer.render.DEFAULT_TEMPLATES),
+    "example": str(files("casebook.examples") / "casebook.example.toml"),
+    "dists": {n: sorted(set(dists.get(n, []))) for n in names},
+}))
+"""
+    python = installed / "bin" / "python"
+    found = json.loads(run([str(python), "-c", probe, *GENERIC_NAMES], tmp_path).stdout)
+    for name in GENERIC_NAMES:
+        assert Path(found["files"][name]).is_relative_to(installed), found["files"][name]
+        # the names are generic: no other installed distribution may provide them
+        assert found["dists"][name] == ["casebook-coc"], (name, found["dists"][name])
+    templates = Path(found["templates"])
+    assert templates.is_relative_to(installed)
+    assert template_files(templates) == template_files(ROOT / "templates")
+    example = Path(found["example"])
+    assert example.read_text() == (ROOT / "config" / "casebook.example.toml").read_text()
+
+
+def test_installed_casebook_checks_the_example_config_serves_and_acknowledges(
+    installed, tmp_path, relay
+):
+    casebook = str(installed / "bin" / "casebook")
+    version = run([casebook, "--version"], tmp_path).stdout.strip()
+    assert version == "casebook 0.1.0"
+    example = run(
+        [str(installed / "bin" / "python"), "-c",
+         "from importlib.resources import files;"
+         "print(files('casebook.examples') / 'casebook.example.toml')"],
+        tmp_path,
+    ).stdout.strip()  # fmt: skip
+    checked = run([casebook, "-c", example, "check-config"], tmp_path)
+    assert "configuration and templates are valid" in checked.stdout
+
+    # The example as it is, but on ports of this test's own (parallel runs share the machine).
+    port = free_port()
+    config = tmp_path / "casebook.toml"
+    text = Path(example).read_text()
+    assert text.count("port = 8025") == 1 and text.count("port = 2525") == 1
+    text = text.replace("port = 8025", f"port = {port}").replace(
+        "port = 2525", f"port = {relay.port}"
+    )
+    config.write_text(text)
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [casebook, "-c", str(config), "serve"], cwd=tmp_path, stdout=out, stderr=out
+        )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                client = smtplib.SMTP("127.0.0.1", port, timeout=5)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "serve never listened:\n" + log.read_text()
+                time.sleep(0.1)
+        with client:
+            client.sendmail(
+                "rita@example.net",
+                ["conduct@example.org"],
+                b"From: Rita <rita@example.net>\r\nTo: conduct@example.org\r\n"
+                b"Subject: Rude replies\r\nMessage-ID: <pkg-1@example.net>\r\n\r\n"
+                b"Someone was rude to me on the users list yesterday.\r\n",
+            )
+        deadline = time.monotonic() + 20
+        while not relay.to("rita@example.net"):
+            assert time.monotonic() < deadline, "no acknowledgement:\n" + log.read_text()
+            time.sleep(0.05)
+        (ack,) = relay.to("rita@example.net")
+        assert "We received your report" in ack["Subject"]
+        assert (tmp_path / "var" / "casebook.db").exists()  # relative paths: from the working dir
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
