@@ -1,29 +1,20 @@
 """The distribution as an operator installs it: a wheel in a fresh venv outside the checkout.
 
-The wheel is built from a copy of the checkout (so no build/ or egg-info lands in it) and
-installed without its dependencies into a new venv; the dependencies come from this project's
-venv through a .pth file, which is quicker than PyPI and adds none of the checkout's packages
-(.pth files in that folder, such as the editable install's finder, are not processed).
+The venv is the `installed` fixture of tests/conftest.py (shared with the Postfix tests).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import smtplib
 import subprocess
-import sys
-import sysconfig
 import time
 from pathlib import Path
-
-import pytest
 
 from tests.conftest import ROOT, free_port
 
 GENERIC_NAMES = ("intake", "archive", "mailer", "casebook")
-NOT_SHIPPED = (".venv", ".git", "var", "build", "dist", "*.egg-info", "__pycache__", ".*_cache")
 
 
 def run(argv: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -35,28 +26,6 @@ def run(argv: list[str], cwd: Path, timeout: float = 120) -> subprocess.Complete
 
 def template_files(folder: Path) -> list[Path]:
     return sorted(p.relative_to(folder) for p in folder.rglob("*") if p.suffix in (".txt", ".html"))
-
-
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> Path:
-    """A venv (outside the checkout) with the wheel built from this checkout installed."""
-    base = tmp_path_factory.mktemp("package")
-    source = base / "source"
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SHIPPED))
-    # pip's default build isolation: setuptools as pyproject.toml asks (pip's cache serves it).
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
-    run([*pip, "wheel", "--no-deps", "--wheel-dir", str(base / "dist"), str(source)], cwd=base)
-    (wheel,) = (base / "dist").glob("casebook_coc-*.whl")
-    venv = base / "venv"
-    run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=base)
-    python = venv / "bin" / "python"
-    run([*pip, "--python", str(python), "install", "--no-deps", str(wheel)], cwd=base)
-    site = Path(
-        run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], base)
-        .stdout.strip()
-    )  # fmt: skip
-    (site / "project-dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    return venv
 
 
 def test_the_wheel_ships_templates_and_example_config_and_every_package(installed, tmp_path):
