@@ -18,14 +18,24 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-# The IMAP tests use a real Dovecot from Debian's packages; without root and apt-get they skip.
+# The IMAP tests use a real Dovecot and the MTA tests a private Postfix instance, both from
+# Debian's packages; without root and apt-get they skip and say why. Postfix is preseeded to
+# "No configuration", so installing it starts no system mail server on port 25.
+APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
 test-deps:
 	@command -v dovecot >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing dovecot-imapd for the IMAP tests"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	      dovecot-imapd) >/dev/null 2>&1 || echo "dovecot could not be installed: IMAP tests skip"; \
+	    (apt-get update -qq && $(APT_INSTALL) dovecot-imapd) >/dev/null 2>&1 \
+	      || echo "dovecot could not be installed: IMAP tests skip"; \
 	  else echo "no dovecot and no root apt-get: the IMAP tests will be skipped"; fi; }
+	@test -x /usr/sbin/postfix || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing postfix (no configuration) for the MTA tests"; \
+	    (echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections \
+	      && apt-get update -qq && $(APT_INSTALL) --no-install-recommends postfix) >/dev/null 2>&1 \
+	      || echo "postfix could not be installed: the Postfix tests skip"; \
+	  else echo "no postfix and no root apt-get: the Postfix tests will be skipped"; fi; }
 
 test: lint test-deps
 	$(VENV)/bin/pytest

@@ -7,6 +7,7 @@ A template's first line is `Subject: …`; the rest is the body. `NAME.txt` is r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 from jinja2 import (
@@ -18,7 +19,9 @@ from jinja2 import (
     select_autoescape,
 )
 
-DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+# templates/ is the package `mailer.templates` (pyproject.toml maps it), so an installed casebook
+# reads the templates installed with it, and a checkout (editable install) reads its own.
+DEFAULT_TEMPLATES = Path(str(files("mailer.templates")))
 
 
 class TemplateProblem(Exception):

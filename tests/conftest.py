@@ -6,9 +6,12 @@ import asyncio
 import email
 import email.policy
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import sysconfig
+import tempfile
 import threading
 import time
 from datetime import UTC, datetime
@@ -254,3 +257,42 @@ def serve(tmp_path, relay):
 
 def run_async(coro):
     return asyncio.run(coro)
+
+
+NOT_SHIPPED = (".venv", ".git", "var", "build", "dist", "*.egg-info", "__pycache__", ".*_cache")
+
+
+def any_user_python() -> str:
+    """This Python's version, at a path every user may run (Postfix's pipe runs as `casebook`)."""
+    system = f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"
+    return system if os.access(system, os.X_OK) else sys._base_executable
+
+
+@pytest.fixture(scope="session")
+def installed():
+    """A venv outside the checkout with the wheel built from a copy of this checkout.
+
+    The copy keeps build/ and egg-info out of the checkout. The wheel goes in without its
+    dependencies; they come from this project's venv through a .pth file, quicker than PyPI
+    and without the checkout's packages (.pth files in that folder, such as the editable
+    install's finder, are not processed). The folder is readable by every user.
+    """
+    base = Path(tempfile.mkdtemp(prefix="casebook-wheel-"))
+    base.chmod(0o755)
+    source = base / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SHIPPED))
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
+    # pip's default build isolation: setuptools as pyproject.toml asks (pip's cache serves it).
+    subprocess.run([*pip, "wheel", "--no-deps", "-w", base / "dist", source], check=True)
+    (wheel,) = (base / "dist").glob("casebook_coc-*.whl")
+    venv = base / "venv"
+    subprocess.run([any_user_python(), "-m", "venv", "--without-pip", venv], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run([*pip, "--python", python, "install", "--no-deps", wheel], check=True)
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    Path(site, "project-dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    yield venv
+    shutil.rmtree(base, ignore_errors=True)

@@ -28,3 +28,11 @@ def test_archive_imports_nothing_of_ours_and_intake_never_imports_mailer():
     assert not imports("archive") & {"intake", "mailer", "casebook"}
     assert not imports("intake") & {"mailer", "casebook"}
     assert not imports("mailer") & {"intake", "casebook"}
+
+
+def test_no_other_installed_distribution_provides_our_generic_names():
+    from importlib.metadata import packages_distributions
+
+    provided = packages_distributions()
+    for name in ("intake", "archive", "mailer", "casebook"):
+        assert set(provided.get(name, [])) <= {"casebook-coc"}, (name, provided[name])

@@ -1,0 +1,1 @@
+"""The example configuration, shipped in the distribution as the package `casebook.examples`."""

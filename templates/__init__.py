@@ -1,0 +1,1 @@
+"""casebook's default templates, shipped in the distribution as the package `mailer.templates`."""
