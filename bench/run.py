@@ -239,7 +239,7 @@ def archive_measures() -> dict | None:
     from archive.digest import digest_data
     from archive.ingest import ingest_message
     from archive.search import search_messages
-    from archive.settings import load_settings
+    from casebook.config import load_settings
     from intake.importer import import_paths
     from intake.parse import parse_message
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from archive.catalogue import CATALOGUE
-from archive.settings import ConfigError, load_settings
+from casebook.config import ConfigError, load_settings
 from mailer.render import DEFAULT_TEMPLATES, check_templates, make_environment
 
 # The values of the fields every template may show (the catalogue holds the rest).
@@ -23,21 +23,13 @@ def template_names() -> list[str]:
 
 
 def check_everything(path: Path) -> list[str]:
+    """Every problem with the configuration (keys, files, folders) and the templates."""
     try:
-        settings = load_settings(path)
+        settings = load_settings(path, check_files=True)
     except ConfigError as exc:
         return exc.problems
-    problems = []
-    override = settings.templates_override
-    if override is not None and not override.is_dir():
-        problems.append(f"[casebook] templates: {override} is not a folder")
-        override = None
     if not DEFAULT_TEMPLATES.is_dir():
-        problems.append(f"the default templates are missing from {DEFAULT_TEMPLATES}")
-        return problems
-    env = make_environment(override)
+        return [f"the default templates are missing from {DEFAULT_TEMPLATES}"]
+    env = make_environment(settings.templates_override)
     samples = {name: {**COMMON, **spec.sample} for name, spec in CATALOGUE.items()}
-    problems += check_templates(env, template_names(), samples)
-    if settings.relay.password_file and not settings.relay.password_file.is_file():
-        problems.append(f"[mailer.smtp] password_file {settings.relay.password_file} not found")
-    return problems
+    return check_templates(env, template_names(), samples)

@@ -15,7 +15,8 @@ from archive.clock import parse_now, utc_now
 from archive.db import ArchiveUnavailable, open_archive
 from archive.models import CaseState
 from archive.queries import archive_stats, case_detail, case_summary
-from archive.settings import ConfigError, Settings, load_settings
+from archive.settings import Settings
+from casebook.config import ConfigError, load_settings
 from casebook.errors import (
     EX_CANTCREAT,
     EX_CONFIG,
@@ -25,6 +26,7 @@ from casebook.errors import (
     EX_NOPERM,
     EX_SOFTWARE,
     EX_TEMPFAIL,
+    EX_UNAVAILABLE,
     EX_USAGE,
     UserError,
 )
@@ -147,7 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_outbox_parser(commands)
 
-    commands.add_parser("check-config", help="validate the configuration and the templates")
+    check = commands.add_parser("check-config", help="validate the configuration and templates")
+    check.add_argument(
+        "--connect",
+        action="store_true",
+        help="also log in to the relay and the IMAP server (exit 69 if one fails)",
+    )
     return parser
 
 
@@ -214,8 +221,21 @@ def config_path(args) -> Path:
     return Path(args.config or os.environ.get("CASEBOOK_CONFIG") or DEFAULT_CONFIG)
 
 
-def settings_for(args) -> Settings:
-    return load_settings(config_path(args))
+def settings_for(args, *, check_files: bool = False) -> Settings:
+    return load_settings(config_path(args), check_files=check_files)
+
+
+def open_existing_archive(args, settings: Settings | None = None):
+    """The archive for a command that only reads it: refused, never created, when missing."""
+    settings = settings or settings_for(args)
+    database = Path(settings.database)
+    if not database.exists():  # a folder there is an archive that cannot be opened (74)
+        raise UserError(
+            f"no archive at {database} (run `casebook serve` or `casebook ingest` first,"
+            f" or check `database` in {config_path(args)})",
+            EX_NOINPUT,
+        )
+    return open_archive(database)
 
 
 def cmd_serve(args) -> int:
@@ -223,7 +243,7 @@ def cmd_serve(args) -> int:
     from casebook.serve import CannotListen, run_service
 
     try:
-        return run_service(settings_for(args), with_sink=args.with_sink)
+        return run_service(settings_for(args, check_files=True), with_sink=args.with_sink)
     except (CannotListen, ArchiveInUse) as exc:
         raise UserError(str(exc), EX_TEMPFAIL) from None
 
@@ -282,10 +302,10 @@ def _now(text: str | None, settings: Settings):
 
 
 def cmd_cases(args) -> int:
-    db = open_archive(settings_for(args).database)
     if args.state and args.state not in {s.value for s in CaseState}:
         states = ", ".join(s.value for s in CaseState)
         raise UserError(f"unknown state {args.state!r}; states are: {states}", EX_USAGE)
+    db = open_existing_archive(args)
     rows = [case_summary(db, case) for case in list_cases(db, args.state)]
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -303,7 +323,7 @@ def cmd_cases(args) -> int:
 
 
 def cmd_show(args) -> int:
-    db = open_archive(settings_for(args).database)
+    db = open_existing_archive(args)
     try:
         case = find_case(db, args.case)
     except UnknownCaseError as exc:
@@ -350,7 +370,7 @@ def render_case_text(detail: dict) -> str:
 
 def cmd_stats(args) -> int:
     settings = settings_for(args)
-    stats = archive_stats(open_archive(settings.database))
+    stats = archive_stats(open_existing_archive(args, settings))
     stats["spooled"] = count_spooled(open_spool(spool_path(settings)))
     if args.json:
         print(json.dumps(stats, indent=2))
@@ -369,7 +389,7 @@ def cmd_search(args) -> int:
 
     if args.limit < 1:
         raise UserError("search: --limit must be 1 or more", EX_USAGE)
-    db = open_archive(settings_for(args).database)
+    db = open_existing_archive(args)
     try:
         hits, total = search_messages(db, args.query, args.limit)
     except ValueError as exc:
@@ -391,7 +411,7 @@ def cmd_search(args) -> int:
 def cmd_export(args) -> int:
     from archive.export import ExportRefused, export_case
 
-    db = open_archive(settings_for(args).database)
+    db = open_existing_archive(args)
     try:
         case = find_case(db, args.case)
     except UnknownCaseError as exc:
@@ -413,7 +433,7 @@ def cmd_export(args) -> int:
 def cmd_backup(args) -> int:
     from archive.search import backup_archive
 
-    db = open_archive(settings_for(args).database)
+    db = open_existing_archive(args)
     try:
         size = backup_archive(db, Path(args.path))
     except FileExistsError as exc:
@@ -460,7 +480,7 @@ def cmd_report(args) -> int:
             period, title = year_period(args.year, settings), "Annual transparency summary"
     except ValueError as exc:
         raise UserError(str(exc), EX_USAGE) from None
-    db = open_archive(settings.database)
+    db = open_existing_archive(args, settings)
     text = render_markdown(report_data(db, period), title)
     print(text, end="")
     if args.send:
@@ -479,7 +499,7 @@ def cmd_report(args) -> int:
 def cmd_bans(args) -> int:
     from archive.bans import list_bans
 
-    rows = list_bans(open_archive(settings_for(args).database))
+    rows = list_bans(open_existing_archive(args))
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -501,7 +521,7 @@ def cmd_digest(args) -> int:
 
     settings = settings_for(args)
     now = _now(args.now, settings)
-    db = open_archive(settings.database)
+    db = open_existing_archive(args, settings)
     if args.send:
         copies = queue_digest(db, settings, now, digest_slot(settings, now))
         if not copies:
@@ -526,7 +546,7 @@ def cmd_digest(args) -> int:
 def cmd_held(args) -> int:
     from archive.held import list_held
 
-    rows = list_held(open_archive(settings_for(args).database))
+    rows = list_held(open_existing_archive(args))
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -548,7 +568,20 @@ def cmd_check_config(args) -> int:
             print(f"casebook: config: {problem}", file=sys.stderr)
         return EX_CONFIG
     print(f"{path}: configuration and templates are valid")
-    return 0
+    if not args.connect:
+        return 0
+    from casebook.connect import check_imap, check_relay
+
+    settings = settings_for(args)
+    outcomes = [check_relay(settings.relay)]
+    if settings.imap is not None:
+        outcomes.append(check_imap(settings.imap))
+    for outcome in outcomes:
+        if outcome.ok:
+            print(outcome.line)
+        else:
+            print(f"casebook: connect: {outcome.line}", file=sys.stderr)
+    return 0 if all(o.ok for o in outcomes) else EX_UNAVAILABLE
 
 
 COMMANDS = {
@@ -567,7 +600,7 @@ COMMANDS = {
     "bans": cmd_bans,
     "digest": cmd_digest,
     "held": cmd_held,
-    "outbox": lambda args: cmd_outbox(args, open_archive(settings_for(args).database), utc_now()),
+    "outbox": lambda args: cmd_outbox(args, open_existing_archive(args), utc_now()),
     "check-config": cmd_check_config,
 }
 

@@ -6,7 +6,8 @@ EX_OK = 0
 EX_USAGE = 64  # a bad command line: unknown option, bad --now, bad period, empty query
 EX_DATAERR = 65  # input that names nothing or is not what it should be: unknown case, a
 # refused export, an empty message on stdin, a file that is not a backup or a maildir
-EX_NOINPUT = 66  # a file to read is missing or unreadable
+EX_NOINPUT = 66  # a file to read (or the archive a read-only command reads) is missing
+EX_UNAVAILABLE = 69  # `check-config --connect`: the relay or the IMAP server cannot be used
 EX_SOFTWARE = 70  # a bug in casebook: "internal error"
 EX_CANTCREAT = 73  # a file to write cannot be created (exists, no folder, no permission)
 EX_IOERR = 74  # reading or writing failed part way

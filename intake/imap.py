@@ -38,13 +38,16 @@ def poll_imap(settings: Settings, spool: sqlite3.Connection, now: datetime) -> i
     if imap is None:
         return 0
     recipient = imap.recipient or settings.list_subscriber or settings.committee_list
+    cafile = str(imap.ca_file) if imap.ca_file else None
     try:
-        client = IMAPClient(imap.host, port=imap.port, ssl=imap.ssl, timeout=imap.timeout)
+        context = ssl.create_default_context(cafile=cafile)
+        client = IMAPClient(imap.host, port=imap.port, ssl=imap.ssl, ssl_context=context,
+                            timeout=imap.timeout)  # fmt: skip
     except (TimeoutError, OSError, ssl.SSLError, IMAPClientError) as exc:
         raise ImapUnavailable(f"cannot connect to {imap.host}:{imap.port}: {exc}") from None
     try:
         if imap.starttls:
-            client.starttls(ssl.create_default_context())
+            client.starttls(context)
         client.login(imap.username, imap.password() or "")
         return _fetch_new(client, imap, spool, recipient, now)
     except (OSError, IMAPClientError) as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 
-from archive.settings import load_settings
+from casebook.config import load_settings
 from tests.conftest import T0, write_config
 from tests.helpers import deliver, outbox
 from tests.mailbuild import build, pinned_keys_toml, sign, via_list

@@ -21,7 +21,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from archive.db import open_archive
-from archive.settings import load_settings
+from casebook.config import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

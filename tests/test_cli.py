@@ -98,7 +98,7 @@ def test_ingest_refuses_empty_input(config_path):
          "[intake] unknown key 'mystery'"),
         (lambda t: t.replace('give_up_after = "1d"', 'give_up_after = "soon"'),
          "[mailer] give_up_after: not a duration"),
-        (lambda t: t + "\n[[members]]\nname = 'X'\n", "[[members]] #4 (X) needs a plain email"),
+        (lambda t: t + "\n[[members]]\nname = 'X'\n", "[[members]] #4 (X) email is required"),
         (lambda t: t.replace("[casebook]", "[casebook"), "not valid TOML"),
     ],
 )  # fmt: skip
@@ -125,7 +125,7 @@ def test_check_config_accepts_the_example_and_finds_a_broken_template(tmp_path):
     assert_clean_error(casebook("-c", str(config), "check-config"), 78, "reporter/ack.txt")
 
 
-def test_user_errors_are_one_line(config_path, tmp_path):
+def test_user_errors_are_one_line(config_path, db, tmp_path):
     assert_clean_error(casebook("-c", str(config_path), "show", "CoC-2026-999"), 65, "no case")
     assert_clean_error(
         casebook("-c", str(config_path), "tick", "--now", "next tuesday"), 64, "--now"
@@ -145,7 +145,7 @@ def test_user_errors_are_one_line(config_path, tmp_path):
         assert len(result.stderr.decode().strip().splitlines()) == 1, result.stderr
 
 
-def test_version_and_a_closed_pipe(config_path):
+def test_version_and_a_closed_pipe(config_path, db):
     version = casebook("--version")
     assert version.returncode == 0 and version.stdout.decode().startswith("casebook 0.")
     # `casebook … | head`: the reader goes away; no "internal error", no traceback.

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from archive.db import open_archive
 from archive.digest import digest_slot, send_digest_if_due
-from archive.settings import load_settings
+from casebook.config import load_settings
 from mailer.send import send_due
 from tests.conftest import MEMBERS, T0, write_config
 from tests.helpers import deliver, outbox

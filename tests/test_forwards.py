@@ -7,7 +7,7 @@ from datetime import timedelta
 from archive.cases import find_case, parties_of
 from archive.clocks import fire_due
 from archive.db import open_archive
-from archive.settings import load_settings
+from casebook.config import load_settings
 from tests.conftest import T0, fixture_bytes, write_config
 from tests.helpers import deliver, outbox
 

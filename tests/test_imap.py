@@ -15,7 +15,7 @@ from imapclient import IMAPClient
 
 from archive.db import open_archive
 from archive.queries import archive_stats
-from archive.settings import load_settings
+from casebook.config import load_settings
 from casebook.tick import run_tick
 from tests.conftest import T0, fixture_bytes, free_port, write_config
 

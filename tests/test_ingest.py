@@ -273,7 +273,7 @@ def test_imported_history_sends_nothing(db, settings):
 
 
 def test_conflicts_are_checked_again_when_the_members_change(tmp_path, relay):
-    from archive.settings import load_settings
+    from casebook.config import load_settings
     from intake.recheck import recheck_conflicts
     from tests.conftest import MEMBERS, write_config
 

@@ -10,7 +10,7 @@ import pytest
 import archive.sending
 from archive.cases import find_case, parties_of
 from archive.db import installation_id, open_archive
-from archive.settings import load_settings
+from casebook.config import load_settings
 from mailer.compose import Outgoing, compose_message
 from mailer.send import send_due
 from tests.conftest import T0, fixture_bytes, free_port, write_config

@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 from archive.db import open_archive
-from archive.settings import load_settings
+from casebook.config import load_settings
 from tests.conftest import T0, fixture_bytes, free_port, write_config
 from tests.helpers import deliver, run_casebook
 

@@ -12,7 +12,7 @@ import pytest
 
 from archive.cases import find_case
 from archive.db import open_archive
-from archive.settings import load_settings
+from casebook.config import load_settings
 from mailer.send import send_due
 from mailer.transport import RelaySession
 from tests.conftest import ROOT, T0, RelaySink, write_config

@@ -73,7 +73,8 @@ def test_installed_casebook_checks_the_example_config_serves_and_acknowledges(
 
     # The example as it is, but on ports of this test's own (parallel runs share the machine).
     port = free_port()
-    config = tmp_path / "casebook.toml"
+    (tmp_path / "config").mkdir()
+    config = tmp_path / "config" / "casebook.toml"  # its `../var` paths: tmp_path/var
     text = Path(example).read_text()
     assert text.count("port = 8025") == 1 and text.count("port = 2525") == 1
     text = text.replace("port = 8025", f"port = {port}").replace(
@@ -109,7 +110,7 @@ def test_installed_casebook_checks_the_example_config_serves_and_acknowledges(
             time.sleep(0.05)
         (ack,) = relay.to("rita@example.net")
         assert "We received your report" in ack["Subject"]
-        assert (tmp_path / "var" / "casebook.db").exists()  # relative paths: from the working dir
+        assert (tmp_path / "var" / "casebook.db").exists()  # relative paths: from the config
     finally:
         proc.terminate()
         proc.wait(timeout=20)

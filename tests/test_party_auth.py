@@ -21,7 +21,7 @@ import pytest
 from archive.cases import find_case, parties_of
 from archive.db import open_archive
 from archive.held import list_held
-from archive.settings import load_settings
+from casebook.config import load_settings
 from intake.process import process_spooled
 from intake.spool import SpoolWriter, open_spool, spool_path
 from mailer.send import send_due

@@ -39,7 +39,7 @@ def test_quarter_with_an_enacted_reprimand(tmp_path, relay):
     assert report_data(db, year_period("2026", settings))["opened"] == 2
 
 
-def test_report_cli_and_its_errors(config_path):
+def test_report_cli_and_its_errors(config_path, db):
     result = casebook("-c", str(config_path), "report", "--year", "2026")
     assert result.returncode == 0 and b"# Annual transparency summary: 2026" in result.stdout
     assert_clean_error(casebook("-c", str(config_path), "report", "--quarter", "2026Q5"), 64,

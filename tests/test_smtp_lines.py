@@ -14,7 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from archive.db import open_archive
-from archive.settings import load_settings
+from casebook.config import load_settings
 from intake.process import process_spooled
 from intake.smtp import make_protocol_factory, read_data
 from intake.spool import SpoolWriter, open_spool, spool_path

@@ -19,7 +19,7 @@ from archive.db import installation_id, open_archive, write_transaction
 from archive.held import quarantine
 from archive.ingest import ingest_message, record_delivery
 from archive.outbox import due_mail, mark_sent
-from archive.settings import load_settings
+from casebook.config import load_settings
 from intake.commands import find_commands
 from intake.parse import fallback_message, parse_message
 from mailer.compose import NeedsSmtputf8

@@ -1,0 +1,456 @@
+"""The configuration file, read from one table of keys.
+
+`KEYS` (`casebook/configkeys.py`) names every key casebook reads (dotted name, kind, default,
+range or choices, help). The reader, `check-config`'s validation and the example-file test all
+come from it; the frozen
+`Settings` it builds are archive's (`archive/settings.py`), so intake, archive and mailer never
+import this module. Every problem is collected and reported at once, each once, one line each.
+Relative paths are taken from the configuration file's folder, never the working directory.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from archive.settings import (
+    ADDRESS_RE,
+    DkimSigning,
+    EventDelegate,
+    Imap,
+    Person,
+    Relay,
+    Settings,
+)
+from casebook.configfiles import check_paths
+from casebook.configkeys import (
+    ARRAYS,
+    BY_NAME,
+    KEYS,
+    OPTIONAL_SECTIONS,
+    PATH_KINDS,
+    SECTIONS,
+    WEEKDAYS,
+    Key,
+)
+
+DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+LABEL = r"[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?"
+HOST_RE = re.compile(rf"^(?=.{{1,253}}$){LABEL}(\.{LABEL})*\.?$|^[0-9a-fA-F:]+$")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; `problems` lists every reason, one line each."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90s`, `30m`, `24h`, `7d`, `2w` to a timedelta; ValueError on anything else."""
+    match = DURATION_RE.match(str(text))
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (use a number and s, m, h, d or w, e.g. 24h)")
+    return timedelta(**{DURATION_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def load_settings(path: Path, *, check_files: bool = False) -> Settings:
+    """Read and validate the configuration file; ConfigError lists every problem found.
+
+    With `check_files` the files it names must be readable and its folders writable too
+    (`check-config` and `serve`: the places where those files must exist)."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no such configuration file"]) from None
+    except IsADirectoryError:
+        raise ConfigError([f"{path}: a folder, not a configuration file"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: not UTF-8 text"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+    return settings_from_dict(raw, base=path.absolute().parent, check_files=check_files)
+
+
+def settings_from_dict(raw: dict, base: Path | None = None, *, check_files=False) -> Settings:
+    """Settings from parsed TOML; relative paths are taken from `base` (else the cwd)."""
+    reader = _Reader(raw, base)
+    settings = reader.build()
+    problems = reader.problems
+    if check_files:
+        problems += check_paths(reader.paths)
+    if problems:
+        raise ConfigError(list(dict.fromkeys(problems)))
+    assert settings is not None
+    return settings
+
+
+def _where(section: str) -> str:
+    return f"[{section}]"
+
+
+def _hint(word: str, known) -> str:
+    close = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class _Reader:
+    """Reads every key once from the raw TOML, collecting problems instead of stopping."""
+
+    def __init__(self, raw: dict, base: Path | None):
+        self.raw = raw
+        self.base = base
+        self.problems: list[str] = []
+        self.values: dict[str, object] = {}  # dotted name -> value read (defaults filled in)
+        self.present: set[str] = set()  # sections present in the file
+        self.entries: dict[str, list[tuple[str, dict]]] = {a: [] for a in ARRAYS}
+        self.paths: list[tuple[str, str, Path]] = []  # (where, kind, path) for check_paths
+
+    def problem(self, text: str) -> None:
+        self.problems.append(text)
+
+    # -- walking the file -------------------------------------------------------------------
+
+    def walk(self) -> None:
+        for name, node in self.raw.items():
+            if name in ARRAYS:
+                self.walk_array(name, node)
+            elif name in SECTIONS:
+                self.walk_table(name, node)
+            else:
+                known = set(ARRAYS) | {s.split(".")[0] for s in SECTIONS}
+                self.problem(f"unknown table [{name}]{_hint(name, known)}")
+        for key in KEYS:
+            if key.section in ARRAYS or key.name in self.values:
+                continue
+            if key.required and (
+                key.section not in OPTIONAL_SECTIONS or key.section in self.present
+            ):
+                self.problem(f"{_where(key.section)} {key.leaf} is required")
+            default = key.default
+            self.values[key.name] = None if default is None else self.convert(key, default, "")
+
+    def walk_table(self, section: str, node: object) -> None:
+        if not isinstance(node, dict):
+            self.problem(f"[{section}] must be a table")
+            return
+        self.present.add(section)
+        known = {k.leaf for k in KEYS if k.section == section}
+        known |= {s.rsplit(".", 1)[1] for s in SECTIONS if s.startswith(section + ".")}
+        for leaf, value in node.items():
+            dotted = f"{section}.{leaf}"
+            if dotted in SECTIONS and dotted not in BY_NAME:
+                self.walk_table(dotted, value)
+            elif dotted in BY_NAME:
+                key = BY_NAME[dotted]
+                self.values[dotted] = self.convert(key, value, _where(section))
+            else:
+                self.problem(f"[{section}] unknown key {leaf!r}{_hint(leaf, known)}")
+
+    def walk_array(self, array: str, node: object) -> None:
+        if not isinstance(node, list):
+            self.problem(f"[[{array}]] must be an array of tables")
+            return
+        keys = {k.leaf: k for k in KEYS if k.section == array}
+        for n, entry in enumerate(node, 1):
+            where = f"[[{array}]] #{n}"
+            if not isinstance(entry, dict):
+                self.problem(f"{where} must be a table")
+                continue
+            name = entry.get("name")
+            if isinstance(name, str) and name.strip():
+                where += f" ({name.strip()})"
+            read: dict[str, object] = {}
+            for leaf, value in entry.items():
+                if leaf in keys:
+                    read[leaf] = self.convert(keys[leaf], value, where)
+                else:
+                    self.problem(f"{where} unknown key {leaf!r}{_hint(leaf, keys)}")
+            for leaf, key in keys.items():
+                if leaf not in entry:
+                    if key.required:
+                        self.problem(f"{where} {leaf} is required")
+                    read[leaf] = key.default
+            self.entries[array].append((where, read))
+
+    # -- one value --------------------------------------------------------------------------
+
+    def convert(self, key: Key, value: object, where: str) -> object:
+        """The value read for `key`, or None after recording one problem."""
+        label = f"{where} {key.leaf}".strip() if where else f"{_where(key.section)} {key.leaf}"
+        try:
+            return _READERS[key.kind](self, key, value)
+        except ValueError as exc:
+            text = str(exc)
+            self.problem(f"{label}{'' if text.startswith(':') else ' '}{text}")
+            return None
+
+    def path(self, key: Key, value: object) -> Path:
+        text = _text(key, value)
+        if not text.strip():
+            raise ValueError("must not be empty")
+        path = Path(text).expanduser()
+        if self.base is not None and not path.is_absolute():
+            path = Path(os.path.normpath(self.base / path))
+        self.paths.append((f"{_where(key.section)} {key.leaf}", key.kind, path))
+        return path
+
+    # -- relations between keys, then the Settings -------------------------------------------
+
+    def build(self) -> Settings | None:
+        self.walk()
+        people = {a: self.people(a) for a in ("members", "council", "alternates")}
+        delegates = tuple(
+            EventDelegate(e["name"].strip(), e["email"], e["event"])
+            for _, e in self.entries["delegates"]
+            if e["name"] and e["email"]
+        )
+        self.check_relations(people)
+        if self.problems:
+            return None
+        v = self.values
+        reports = v["addresses.reports"]
+        local, domain = reports.rsplit("@", 1)
+        return Settings(
+            database=v["casebook.database"],
+            spool=v["casebook.spool"],
+            timezone=v["casebook.timezone"],
+            case_prefix=v["casebook.case_prefix"],
+            reports=reports,
+            appeals=v["addresses.appeals"],
+            committee_list=v["addresses.committee_list"],
+            council_address=v["addresses.council"],
+            core_team=v["addresses.core_team"],
+            list_subscriber=v["addresses.list_subscriber"],
+            bounces=v["addresses.bounces"] or f"{local}-bounces@{domain}",
+            committee_name=v["casebook.committee_name"],
+            members=people["members"],
+            council=people["council"],
+            alternates=people["alternates"],
+            delegates=delegates,
+            intake_host=v["intake.smtp.host"],
+            intake_port=v["intake.smtp.port"],
+            lmtp=v["intake.smtp.lmtp"],
+            max_message_size=v["intake.max_message_size"],
+            tls_cert=v["intake.smtp.tls_cert"],
+            tls_key=v["intake.smtp.tls_key"],
+            relay=Relay(**self.group("mailer.smtp")),
+            retry_schedule=v["mailer.retry"],
+            give_up_after=v["mailer.give_up_after"],
+            command_auth=v["security.command_auth"],
+            insecure_from_only=v["security.insecure_from_only"],
+            dkim_pinned_keys=tuple(sorted(v["security.dkim_pinned_keys"].items())),
+            templates_override=v["casebook.templates"],
+            ack_daily_cap=v["intake.ack_daily_cap"],
+            followup_ack_interval=v["intake.followup_ack_interval"],
+            trusted_hosts=v["security.trusted_hosts"],
+            list_host_domain=v["security.list_host"],
+            sweep_interval=v["casebook.sweep_interval"],
+            imap=Imap(**self.group("intake.imap")) if "intake.imap" in self.present else None,
+            dkim_signing=self.dkim_signing(),
+            enact_by_any_member=v["policy.enact_by_any_member"],
+            consult_wait=v["policy.consult_wait"],
+            ack_watchdog=v["policy.ack_watchdog"],
+            timeline_request_after=v["policy.timeline_request_after"],
+            update_after=v["policy.update_after"],
+            default_projection=v["policy.default_projection"],
+            deadlock_after=v["policy.deadlock_after"],
+            unilateral_reminder_after=v["policy.unilateral_reminder_after"],
+            appeal_quorum=v["policy.appeal_quorum"] or 0,
+            digest_weekday=WEEKDAYS.index(v["digest.weekday"]),
+            digest_time=v["digest.time"],
+        )
+
+    def group(self, section: str) -> dict:
+        return {k.leaf: self.values[k.name] for k in KEYS if k.section == section}
+
+    def dkim_signing(self) -> DkimSigning | None:
+        if "mailer.dkim" not in self.present:
+            return None
+        v = self.values
+        return DkimSigning(
+            v["mailer.dkim.domain"], v["mailer.dkim.selector"], v["mailer.dkim.private_key_file"]
+        )
+
+    def people(self, array: str) -> tuple[Person, ...]:
+        found = []
+        for _, entry in self.entries[array]:
+            if not (entry["name"] and entry["email"]):
+                continue
+            role = entry.get("role") or "member"
+            if array != "members":
+                role = "council-chair" if role == "chair" else "council"
+            found.append(
+                Person(entry["name"].strip(), entry["email"], entry["aliases"] or (), role)
+            )
+        return tuple(found)
+
+    def check_relations(self, people: dict[str, tuple[Person, ...]]) -> None:
+        v = self.values
+        reports = v["addresses.reports"]
+        if reports and "+" in reports.rsplit("@", 1)[0]:
+            self.problem("[addresses] reports must not contain '+' (used for reply addresses)")
+        if not self.entries["members"] and not self.entries["council"]:
+            self.problem("no [[members]] and no [[council]]: nobody would receive a report")
+        for array, chair in (("members", "chair"), ("council", "council-chair")):
+            if sum(1 for p in people[array] if p.role == chair) > 1:
+                self.problem(f"[[{array}]] names more than one chair")
+        for array in ("members", "council", "alternates", "delegates"):
+            emails = [e["email"].lower() for _, e in self.entries[array] if e["email"]]
+            for email in sorted({e for e in emails if emails.count(e) > 1}):
+                self.problem(f"[[{array}]] lists {email} more than once")
+        quorum, council = v["policy.appeal_quorum"], len(self.entries["council"])
+        if quorum and council and quorum > council:
+            self.problem(f"[policy] appeal_quorum {quorum} is more than the {council} council"
+                         " member(s): no appeal could be decided")  # fmt: skip
+        if bool(v["intake.smtp.tls_cert"]) != bool(v["intake.smtp.tls_key"]):
+            self.problem("[intake.smtp] tls_cert and tls_key go together")
+        if v["mailer.smtp.username"] and not (
+            v["mailer.smtp.password_file"] or v["mailer.smtp.password_env"]
+        ):
+            self.problem("[mailer.smtp] username needs password_file or password_env")
+        if "intake.imap" in self.present:
+            if v["intake.imap.ssl"] and v["intake.imap.starttls"]:
+                self.problem("[intake.imap] ssl and starttls: choose one (ssl is implicit TLS)")
+            if not (v["intake.imap.password_file"] or v["intake.imap.password_env"]):
+                self.problem("[intake.imap] needs password_file or password_env")
+
+
+# -- readers by kind: each returns the value or raises ValueError with what is wrong ---------
+
+
+def _text(key: Key, value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"must be text, not {value!r}")
+    return value
+
+
+def _number(key: Key, value: object) -> int | float:
+    if key.kind == "int" and (not isinstance(value, int) or isinstance(value, bool)):
+        raise ValueError(f"must be a whole number, not {value!r}")
+    if key.kind == "float":
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise ValueError(f"must be a number, not {value!r}")
+        value = float(value)
+    _check_range(key, value, str(value))
+    return value
+
+
+def _check_range(key: Key, value, shown: str) -> None:
+    if key.low is not None and key.high is not None and not key.low <= value <= key.high:
+        raise ValueError(f"must be {key.low:g}-{key.high:g}, not {shown}")
+    if key.low is not None and value < key.low:
+        raise ValueError(f"must be at least {key.low:g}, not {shown}")
+
+
+def _bool(key: Key, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, not {value!r}")
+    return value
+
+
+def _choice(key: Key, value: object) -> str:
+    text = _text(key, value).lower()
+    if text not in key.choices:
+        raise ValueError(f"must be one of {', '.join(key.choices)}, not {value!r}")
+    return text
+
+
+def _address(key: Key, value: object) -> str:
+    if not ADDRESS_RE.match(_text(key, value)):
+        raise ValueError(f"is not a plain mail address: {value!r}")
+    return value
+
+
+def _duration(key: Key, value: object) -> timedelta:
+    try:
+        duration = parse_duration(_text(key, value))
+    except ValueError as exc:
+        raise ValueError(f": {exc}") from None
+    if key.low is not None and duration.total_seconds() < key.low:
+        raise ValueError(f"must be at least {key.low:g}s, not {value!r}")
+    return duration
+
+
+def _durations(key: Key, value: object) -> tuple[timedelta, ...]:
+    if not isinstance(value, list | tuple) or not value:
+        raise ValueError(f'must be a list of durations such as ["1m", "1h"], not {value!r}')
+    try:
+        return tuple(parse_duration(_text(key, t)) for t in value)
+    except ValueError as exc:
+        raise ValueError(f": {exc}") from None
+
+
+def _zone(key: Key, value: object) -> str:
+    text = _text(key, value)
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{text!r} is not a known time zone") from None
+    return text
+
+
+def _clock(key: Key, value: object) -> str:
+    text = _text(key, value)
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", text):
+        raise ValueError(f"must be HH:MM, e.g. 09:00, not {value!r}")
+    return text
+
+
+def _prefix(key: Key, value: object) -> str:
+    text = _text(key, value)
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,15}", text):
+        raise ValueError(f"must be letters and digits, e.g. CoC, not {value!r}")
+    return text
+
+
+def _names(key: Key, value: object) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or not all(isinstance(a, str) for a in value):
+        raise ValueError(f"must be a list of text, not {value!r}")
+    return tuple(value)
+
+
+def _hosts(key: Key, value: object) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or not all(
+        isinstance(h, str) and HOST_RE.match(h) for h in value
+    ):
+        raise ValueError(f'must be a list of host names, e.g. ["lists.example.org"], not {value!r}')
+    return tuple(value)
+
+
+def _map(key: Key, value: object) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ValueError("must be a table")
+    for name, record in value.items():
+        if "._domainkey." not in name or not isinstance(record, str) or "p=" not in record:
+            raise ValueError(f'{name!r} must be "SELECTOR._domainkey.DOMAIN" = "v=DKIM1; … p=…"')
+    return dict(value)
+
+
+_READERS = {
+    "text": lambda r, k, v: _text(k, v),
+    "int": lambda r, k, v: _number(k, v),
+    "float": lambda r, k, v: _number(k, v),
+    "bool": lambda r, k, v: _bool(k, v),
+    "choice": lambda r, k, v: _choice(k, v),
+    "address": lambda r, k, v: _address(k, v),
+    "duration": lambda r, k, v: _duration(k, v),
+    "durations": lambda r, k, v: _durations(k, v),
+    "zone": lambda r, k, v: _zone(k, v),
+    "clock": lambda r, k, v: _clock(k, v),
+    "prefix": lambda r, k, v: _prefix(k, v),
+    "names": lambda r, k, v: _names(k, v),
+    "hosts": lambda r, k, v: _hosts(k, v),
+    "map": lambda r, k, v: _map(k, v),
+    **{kind: lambda r, k, v: r.path(k, v) for kind in PATH_KINDS},
+}
