@@ -38,10 +38,15 @@ DEFAULT_CONFIG = "config/casebook.toml"
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line and exit 64 (EX_USAGE), as sysexits asks."""
+    """argparse, but a usage error is one line and exit 64 (EX_USAGE), as sysexits asks.
+
+    For `ingest` it is 75: an MTA bounces the report on any other code, and a typo in its
+    pipe command is the operator's to fix while the mail waits in the queue.
+    """
 
     def error(self, message: str):
-        self.exit(EX_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+        code = EX_TEMPFAIL if "ingest" in sys.argv[1:] else EX_USAGE
+        self.exit(code, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def installed_version() -> str:

@@ -22,6 +22,7 @@ from archive.models import (
     Attachment,
     FoundCommands,
     IncomingMessage,
+    ReportFields,
     Route,
     RouteKind,
     SenderAuth,
@@ -407,6 +408,14 @@ def fallback_message(
         sender = parse_from([])
     automatic = is_null_sender(envelope_from)
     route = _safe_route(envelope_to, settings)
+    conflicts: tuple = ()
+    if not automatic:  # every byte as text: a member it names gets none of it
+        try:
+            people = (*settings.members, *settings.council, *settings.alternates)
+            conflicts = find_conflicts(people, sender=sender.address, fields=ReportFields(),
+                                       text=raw.decode("utf-8", "replace"))  # fmt: skip
+        except Exception:  # noqa: BLE001 - the fallback itself must never raise
+            conflicts = ()
     return IncomingMessage(
         raw=raw,
         sha256=hashlib.sha256(raw).hexdigest(),
@@ -432,6 +441,7 @@ def fallback_message(
         looped=loop_id in headers.get(LOOP_HEADER.lower(), ""),
         bounce_key=route.token if route.kind is RouteKind.BOUNCE else None,
         historical=historical,
+        conflicts=conflicts,
     )
 
 

@@ -51,6 +51,9 @@ BAD_INPUTS = [
     (["export", "CoC-2026-999", *ERC], b"", 65, "no case"),
     (["outbox", "retry", "999"], b"", 65, "no outbox item 999"),
     (["ingest"], b"", 65, "no message on standard input"),
+    # A typo in the MTA's pipe command defers the mail (75) instead of bouncing the report.
+    (["ingest", "--recipent", "conduct@example.org"], b"Subject: x\r\n\r\nx\r\n", 75,
+     "unrecognized arguments"),  # fmt: skip
     (["import", "{t}/folder"], b"", 65, "not a maildir"),
     (["restore", "{t}/notes.txt"], b"", 65, "not a casebook archive"),
     (["import", "{t}/missing.mbox"], b"", 66, "no such file"),
