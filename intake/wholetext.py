@@ -64,8 +64,14 @@ def without_own_quotes(text: str, own_addresses: tuple[str, ...]) -> str:
         return text
     kept: list[str] = []
     skipping_below: int | None = None
-    for line in text.split("\n"):
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
         depth, content = _quote_depth(line)
+        if depth == 0 and _outlook_own_header(lines, index, own):
+            # Outlook quotes unprefixed under a From:/Sent: block: all below is the quote.
+            while kept and OUTLOOK_RULE_RE.match(kept[-1]) or kept and not kept[-1].strip():
+                kept.pop()
+            break
         if skipping_below is not None:
             if depth > skipping_below or (not content.strip() and depth == skipping_below):
                 continue
@@ -75,6 +81,22 @@ def without_own_quotes(text: str, own_addresses: tuple[str, ...]) -> str:
             continue
         kept.append(line)
     return "\n".join(kept)
+
+
+OUTLOOK_FROM_RE = re.compile(r"(?i)^\s*\*?(?:from|von|de|da|van|fra|från)\s*:")
+OUTLOOK_SENT_RE = re.compile(
+    r"(?i)^\s*\*?(?:sent|date|gesendet|datum|envoy[ée]|enviado|inviato|verzonden|skickat)\s*:"
+)
+OUTLOOK_RULE_RE = re.compile(r"^\s*(?:_{10,}|-{3,}\s*(?:original message|ursprüngliche nachricht)"
+                             r"\s*-{3,})\s*$", re.I)  # fmt: skip
+
+
+def _outlook_own_header(lines: list[str], index: int, own: re.Pattern) -> bool:
+    """An Outlook quote header (From: casebook's address, then Sent:/Date: within 3 lines)."""
+    line = lines[index]
+    if not (OUTLOOK_FROM_RE.match(line) and own.search(line)):
+        return False
+    return any(OUTLOOK_SENT_RE.match(after) for after in lines[index + 1 : index + 4])
 
 
 def _quote_depth(line: str) -> tuple[int, str]:

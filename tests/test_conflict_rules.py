@@ -52,3 +52,22 @@ def test_reported_persons_reply_quoting_the_chairs_notice_conflicts_nobody(setti
     msg = parse_message(raw, envelope_from="rex@example.net", envelope_to=("conduct@example.org",),
                         settings=settings, loop_id="x")  # fmt: skip
     assert msg.conflicts == ()
+
+
+def test_casebooks_own_mail_quoted_back_by_outlook_is_not_read():
+    """Outlook quotes without `>` under a From:/Sent: block; a reported person's reply to a
+    chair-signed notice must not cut the chair off (German and English headers)."""
+    for sender, sent in (("From", "Sent"), ("Von", "Gesendet")):
+        text = (
+            "I will not apologise, and Bob Member knows why.\n\n"
+            "________________________________\n"
+            f"{sender}: Code of Conduct Committee <conduct+abc123@example.org>\n"
+            f"{sent}: Monday, March 2, 2026 10:00 AM\nTo: Dave <dave@example.com>\n"
+            "Subject: [CoC-2026-001] A private message\n\nWe ask you to apologise.\nAlice Chair\n"
+        )
+        kept = without_own_quotes(text, OWN)
+        assert "Alice Chair" not in kept and "Bob Member knows why" in kept
+        assert "____" not in kept
+    # Someone else's mail quoted the Outlook way is read whole.
+    other = "See below.\n\nFrom: Alice Chair <alice@example.org>\nSent: Monday\n\nAlice Chair\n"
+    assert "Alice Chair\n" in without_own_quotes(other, OWN)
