@@ -73,7 +73,11 @@ def _pattern(secret: Secret) -> re.Pattern | None:
     if secret.kind == "name":
         if len(folded) < MIN_NAME:
             return None
-        return re.compile(r"(?<!\w)" + re.escape(folded) + r"(?!\w)")
+        words = re.findall(r"\w+", folded)
+        forms = [r"\W+".join(words)]  # "Rita Canaryname", "Rita-Canaryname", "rita.canaryname"
+        if len(words) > 1:  # "Canaryname, Rita" as lists and forms write it
+            forms.append(r"\W+".join([words[-1], *words[:-1]]))
+        return re.compile(r"(?<!\w)(?:" + "|".join(forms) + r")(?!\w)")
     if secret.kind == "address":
         return (
             re.compile(r"(?<![\w.+-])" + re.escape(folded) + r"(?!\.?[\w-])")
