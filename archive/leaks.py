@@ -50,7 +50,11 @@ class Hit:
 def fold(text: str) -> str:
     """Text as the guard compares it: NFKC, no diacritics, case-folded, spaces collapsed."""
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text))
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    bare = "".join(  # no accents, no soft hyphens or zero-width spaces (format characters)
+        ch
+        for ch in decomposed
+        if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf"
+    )
     return " ".join(bare.casefold().split())
 
 
@@ -74,9 +78,10 @@ def _pattern(secret: Secret) -> re.Pattern | None:
         if len(folded) < MIN_NAME:
             return None
         words = re.findall(r"\w+", folded)
-        forms = [r"\W+".join(words)]  # "Rita Canaryname", "Rita-Canaryname", "rita.canaryname"
+        # "Rita Canaryname", "Rita-Canaryname", "rita.canaryname", "RitaCanaryname"
+        forms = [r"\W*".join(words)]
         if len(words) > 1:  # "Canaryname, Rita" as lists and forms write it
-            forms.append(r"\W+".join([words[-1], *words[:-1]]))
+            forms.append(r"\W*".join([words[-1], *words[:-1]]))
         return re.compile(r"(?<!\w)(?:" + "|".join(forms) + r")(?!\w)")
     if secret.kind == "address":
         return (
@@ -125,8 +130,12 @@ def find_leaks(
 
 def case_secrets(db: Database, case: Case | None, settings: Settings) -> list[Secret]:
     """The identities and passages of a case that never leave the committee."""
-    secrets = [secret for person in (*settings.members, *settings.council, *settings.alternates)
-               for secret in _person(person.name, person.email, "a member's")]  # fmt: skip
+    secrets = []
+    for person in (*settings.members, *settings.council, *settings.alternates):
+        secrets += _person(person.name, person.email, "a member's")
+        for alias in person.aliases:  # another address, or a name they go by
+            secrets += _person(None if "@" in alias else alias, alias if "@" in alias else None,
+                               "a member's", owner=person.email)  # fmt: skip
     if case is None:
         return secrets
     for party in parties_of(db, case):  # the merged cases' parties among them
@@ -154,8 +163,10 @@ def case_secrets(db: Database, case: Case | None, settings: Settings) -> list[Se
     return secrets
 
 
-def _person(name: str | None, email: str | None, whose: str) -> list[Secret]:
-    owners = frozenset({email.lower()} if email else ())
+def _person(
+    name: str | None, email: str | None, whose: str, owner: str | None = None
+) -> list[Secret]:
+    owners = frozenset(a.lower() for a in (email, owner) if a)
     found = []
     if name and name.strip():
         found.append(Secret(f"{whose} name", " ".join(name.split()), owners))

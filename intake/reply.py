@@ -43,13 +43,16 @@ RUN_ON_ATTRIBUTION_RE = re.compile(r"(?i)^on\b.{0,200}\d.{0,200}\bwrote:\s{2,}\S
 ATTRIBUTION_END_RE = re.compile(
     rf"(?i)^.{{0,300}}[@\d].{{0,300}}\b({ATTRIBUTION_VERBS})\b.{{0,120}}:$"
 )
+# Chinese and Japanese attributions ("… 于2026年3月2日周一 10:00写道："): no word boundary.
+ATTRIBUTION_CJK_RE = re.compile(r"^.{0,300}(写道|寫道|のメッセージ|님이 작성)\s*[:：]?\s*$")
 HEADER_LABELS = {
-    "from": r"from|von|de|van|da|från|fra|od",
+    "from": r"from|von|de|van|da|från|fra|od|差出人|发件人|寄件者",
     "other": r"sent|date|gesendet|datum|envoyé|enviado|enviado el|fecha|verzonden|inviato|data|"
-    r"to|an|à|a|para|aan|till|subject|betreff|objet|asunto|onderwerp|oggetto|ämne|cc",
+    r"to|an|à|a|para|aan|till|subject|betreff|objet|asunto|onderwerp|oggetto|ämne|cc|"
+    r"wysłane|wysłano|do|temat|dw|送信日時|宛先|件名|发送时间|收件人|主题|抄送|寄件日期|收件者",
 }
-FROM_LINE_RE = re.compile(rf"(?i)^\*?({HEADER_LABELS['from']})\s?:\*?\s*\S")
-HEADER_LINE_RE = re.compile(rf"(?i)^\*?({HEADER_LABELS['other']})\s?:\*?(\s|$)")
+FROM_LINE_RE = re.compile(rf"(?i)^\*?({HEADER_LABELS['from']})\s?[:：]\*?\s*\S")
+HEADER_LINE_RE = re.compile(rf"(?i)^\*?({HEADER_LABELS['other']})\s?[:：]\*?(\s|$)")
 ONE_LINE_HEADER_RE = re.compile(r"(?i)^from: .+ sent: .+$")
 # Where a client's HTML quote begins: Gmail, Outlook (web and desktop), Thunderbird, Apple,
 # Yahoo. Everything from the first of these on is history.
@@ -169,6 +172,8 @@ def _starts_history(lines: list[str], index: int, stripped: str) -> bool:
     if not stripped:
         return False
     if ATTRIBUTION_END_RE.match(stripped) or RUN_ON_ATTRIBUTION_RE.match(stripped):
+        return True
+    if ATTRIBUTION_CJK_RE.match(stripped):
         return True
     # An "On …" attribution wrapped over two (Gmail) or three lines still counts.
     joined = stripped

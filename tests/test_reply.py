@@ -50,6 +50,13 @@ def test_a_flow_ends_where_the_quote_depth_changes():
         "El lun, 2 mar 2026 a las 10:00, casebook (<conduct@example.org>) escribió:",
         "Op ma 2 mrt 2026 om 10:00 schreef casebook <conduct@example.org>:",
         "casebook <conduct@example.org> wrote:",
+        "Od: casebook <conduct@example.org>\nWysłane: poniedziałek, 2 marca 2026 10:00\n"
+        "Do: Alice <alice@example.org>\nTemat: [CoC-2026-001] New report",
+        "差出人: casebook <conduct@example.org>\n送信日時: 2026年3月2日 10:00\n"
+        "宛先: Alice <alice@example.org>\n件名: [CoC-2026-001] New report",
+        "发件人: casebook <conduct@example.org>\n发送时间: 2026年3月2日 10:00\n"
+        "收件人: Alice <alice@example.org>\n主题: [CoC-2026-001] New report",
+        "casebook <conduct@example.org> 于2026年3月2日周一 10:00写道：",
         "> earlier text",
     ],
 )
