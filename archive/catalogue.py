@@ -119,6 +119,7 @@ CATALOGUE: dict[str, Template] = {
         ),
         _entry("reporter/resolution_notice", "reporter", {"resolution": "private-reprimand"}),
         _entry("reporter/update", "reporter", {"timeline": "2026-03-20"}),
+        _entry("reporter/council_has_case", "reporter", {}),
         # To the person responsible, the venue and the core team: signed by the chair.
         _entry("reported/private_reprimand", "reported", RESOLUTION, _SIGNED),
         _entry("reported/apology_request", "reported", RESOLUTION, _SIGNED),
@@ -194,6 +195,7 @@ CATALOGUE: dict[str, Template] = {
         _entry("committee/ack_overdue", "committee", {"opened_at": WHEN}),
         _entry("committee/timeline_request", "committee", {"update_in": "1 day"}),
         _entry("committee/deadlock", "committee", {"proposal": "hiatus"}),
+        _entry("committee/returned", "committee", {"reason": "The committee can decide."}),
         _entry("committee/unilateral_reminder", "committee", {"since": WHEN}),
         _entry("committee/feedback_wait_over", "committee", {"resolution": "hiatus"}),
         _entry(

@@ -15,6 +15,7 @@ from sqlite_utils import Database
 
 from archive.cases import Case, get_case, own_reporters, parties_of, record_event, set_state
 from archive.clock import to_text
+from archive.council import tell_reporter_council_has_case
 from archive.db import write_transaction
 from archive.deadlines import (
     LATE_AFTER,
@@ -134,7 +135,9 @@ def timeline_request(db, settings, now, deadline, case: Case) -> bool:
 
 
 def reporter_update(db, settings, now, deadline, case: Case) -> bool:
-    if case.state in DONE_STATES:
+    if case.state == CaseState.ESCALATED:  # weekly while the council has the case
+        add_deadline(db, case, "reporter-update", now + settings.update_after, now)
+    elif case.state in DONE_STATES:
         return False
     return queue_reporter_update(db, settings, now, case) > 0
 
@@ -188,6 +191,7 @@ def deadlock(db, settings, now, deadline, case: Case) -> bool:
     set_state(db, case, CaseState.ESCALATED, now)
     record_event(db, case, now=now, actor="clock", action="deadlock-escalated",
                  detail={"proposal": proposal.pk, "from": case.state})  # fmt: skip
+    tell_reporter_council_has_case(db, get_case(db, case.pk), settings, now)
     _committee(db, settings, now, case, "committee/deadlock", {"proposal": proposal.resolution})
     return True
 

@@ -27,6 +27,7 @@ from archive.commands import (
     release,
     reopen,
     responsible,
+    return_case,
     send,
     status,
     summary,
@@ -46,6 +47,6 @@ COMMANDS: dict[str, Command] = {
         help, status, assign, recuse, conflict, urgent, clear_urgent, note, summary, violation,
         responsible, propose, agree, object, abstain, consult, enact, send, to_reporter, merge,
         unmerge, timeline, unilateral, mediation, ban, unban, escalate, close, reopen, appeal,
-        release, drop,
+        release, drop, return_case,
     )
 }  # fmt: skip
