@@ -223,13 +223,15 @@ def consult_wait(db, settings, now, deadline, case: Case) -> bool:
 
 def scheduled_send(db, settings, now, deadline, case: Case) -> bool:
     from archive.cases import get_party
+    from archive.commands.send import send_context
 
     party = get_party(db, deadline.payload["party"])
     if party.no_contact:
         return False
     queue_mail(db, now=now, settings=settings, template=deadline.payload["template"],
                audience=Audience.PARTY, party=party, case=case,
-               context={"case_ref": case.ref, "missing": []})  # fmt: skip
+               context={"case_ref": case.ref, **send_context(deadline.payload["template"])},
+               )  # fmt: skip
     return True
 
 
