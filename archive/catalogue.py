@@ -267,6 +267,11 @@ CATALOGUE: dict[str, Template] = {
                 "due": "2026-03-16",
             },
         ),
+        _entry(
+            "council/appeal_followup",
+            "council",
+            {"appeal": 1, "from": "a@example.net", "text": "More about my appeal."},
+        ),
         _entry("council/appeal_reminder", "council", {"due": "2026-03-16"}),
         _entry("council/appeal_overdue", "council", {"due": "2026-03-16"}),
         _entry("council/report", "council", {"title": "Quarterly report: 2026 Q4", "text": "# R"}),

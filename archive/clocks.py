@@ -283,13 +283,21 @@ def _open_appeal(db, deadline):
     return row if row and row[2] != "decided" else None
 
 
+def _appeal_thread(db, appeal_pk: int) -> dict:
+    """Appeal mail answers the appeal's own message, so the council's thread stays one."""
+    from archive.appeals import appeal_message_id, get_appeal
+
+    thread = appeal_message_id(db, get_appeal(db, appeal_pk))
+    return {"in_reply_to": thread, "refs": (thread,)} if thread else {}
+
+
 def appeal_reminder(db, settings, now, deadline, case: Case) -> bool:
     appeal = _open_appeal(db, deadline)
     if appeal is None:
         return False
     queue_mail(db, now=now, settings=settings, template="council/appeal_reminder",
-               audience=Audience.COUNCIL, case=case,
-               context={"case_ref": case.ref, "due": appeal[1][:10]})  # fmt: skip
+               audience=Audience.COUNCIL, case=case, **_appeal_thread(db, appeal[0]),
+               context={"case_ref": case.ref if case else None, "due": appeal[1][:10]})  # fmt: skip
     return True
 
 
@@ -300,8 +308,8 @@ def appeal_due(db, settings, now, deadline, case: Case) -> bool:
     record_event(db, case, now=now, actor="clock", action="appeal-overdue",
                  detail={"appeal": appeal[0]})  # fmt: skip
     queue_mail(db, now=now, settings=settings, template="council/appeal_overdue",
-               audience=Audience.COUNCIL, case=case,
-               context={"case_ref": case.ref, "due": appeal[1][:10]})  # fmt: skip
+               audience=Audience.COUNCIL, case=case, **_appeal_thread(db, appeal[0]),
+               context={"case_ref": case.ref if case else None, "due": appeal[1][:10]})  # fmt: skip
     return True
 
 
