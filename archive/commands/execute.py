@@ -167,7 +167,9 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) ->
         detail={"commands": [c.line for c in commands], "reason": failed[1] if failed else None},
         message_pk=message_pk,
     )
-    party = member_party(db, ctx.case, actor.email, actor.name, now)
+    # their own reply address: a council member's (not under the interim rule) is a council one
+    role = "council" if settings.members and _is_council(actor, settings) else "member"
+    party = member_party(db, ctx.case, actor.email, actor.name, now, role)
     queue_mail(
         db,
         now=now,
