@@ -17,7 +17,7 @@ from sqlite_utils import Database
 
 from archive.cases import Case, get_case, record_event, set_state
 from archive.clock import to_text
-from archive.deadlines import add_deadline, cancel_deadlines
+from archive.deadlines import add_deadline
 from archive.models import CaseState, IncomingMessage
 from archive.outbox import Audience, queue_mail
 from archive.settings import Settings
@@ -101,7 +101,7 @@ def receive_appeal(
                      message_pk=pk)  # fmt: skip
         if is_party and case.state in ("resolved", "closed"):  # never on a stranger's word
             set_state(db, case, CaseState.APPEALED, now)
-        start_appeal_clocks(db, case, appeal_pk, now, due, now)
+    start_appeal_clocks(db, case, appeal_pk, now, due, now)  # linked or not: two weeks
     if not msg.no_reply_reason and msg.envelope_from:
         template = "appellant/appeal_ack" if is_party else "appellant/appeal_ack_generic"
         to_addr = party_address(db, case, msg.from_addr) if is_party else msg.envelope_from
@@ -110,7 +110,8 @@ def receive_appeal(
                    case=case if is_party else None,
                    context={"case_ref": case.ref if is_party else None,
                             "due": due.astimezone(settings.zone).date().isoformat()},
-                   in_reply_to=msg.message_id, auto_submitted="auto-replied")  # fmt: skip
+                   in_reply_to=msg.message_id, refs=(*msg.references, msg.message_id),
+                   auto_submitted="auto-replied")  # fmt: skip
     queue_mail(db, now=now, settings=settings, template="council/appeal",
                audience=Audience.COUNCIL, case=case,
                context={"case_ref": case.ref if case else None, "appeal": appeal_pk,
@@ -121,7 +122,7 @@ def receive_appeal(
     return IngestResult(pk, False, "appeal", case.ref if case else None)
 
 
-def start_appeal_clocks(db: Database, case: Case, appeal_pk: int, received: datetime,
+def start_appeal_clocks(db: Database, case: Case | None, appeal_pk: int, received: datetime,
                         due: datetime, now: datetime) -> None:  # fmt: skip
     for after in REMINDERS:
         add_deadline(db, case, "appeal-reminder", received + after, now, {"appeal": appeal_pk})
@@ -129,12 +130,9 @@ def start_appeal_clocks(db: Database, case: Case, appeal_pk: int, received: date
 
 
 def link_appeal(db: Database, case: Case, appeal_pk: int, now: datetime) -> None:
-    """An appeal that arrived unlinked now belongs to `case` (a member's #merge)."""
-    from archive.clock import from_text
-
-    received, due = db.execute(
-        "SELECT received_at, due_at FROM appeals WHERE id = ?", [appeal_pk]
-    ).fetchone()
+    """An appeal that arrived unlinked now belongs to `case` (a member's #merge): its clocks,
+    running since it arrived, go with it; a stranger's appeal never flips the case."""
+    appellant = db.execute("SELECT appellant FROM appeals WHERE id = ?", [appeal_pk]).fetchone()[0]
     db.execute(
         "UPDATE appeals SET case_pk = ?, previous_state = ? WHERE id = ?",
         [case.pk, case.state, appeal_pk],
@@ -143,14 +141,19 @@ def link_appeal(db: Database, case: Case, appeal_pk: int, now: datetime) -> None
         "UPDATE messages SET case_pk = ? WHERE id = (SELECT message_pk FROM appeals WHERE id = ?)",
         [case.pk, appeal_pk],
     )
-    if case.state in ("resolved", "closed"):
+    if case.state in ("resolved", "closed") and _case_of_appellant(db, appellant) == case:
         set_state(db, case, CaseState.APPEALED, now)
-    start_appeal_clocks(db, case, appeal_pk, from_text(received), from_text(due), now)
+    db.execute(
+        "UPDATE deadlines SET case_pk = ? WHERE case_pk IS NULL AND fired_at IS NULL"
+        " AND cancelled_at IS NULL AND kind IN ('appeal-reminder', 'appeal-due')"
+        " AND json_extract(payload, '$.appeal') = ?",
+        [case.pk, appeal_pk],
+    )
 
 
 def vote_on_appeal(
     db: Database,
-    case: Case,
+    case: Case | None,
     appeal: Appeal,
     member: str,
     decision: str,
@@ -168,7 +171,8 @@ def vote_on_appeal(
     chair = settings.council_chair
     if chair and chair.email.lower() == member.lower():
         return decision
-    free = [p for p in settings.council if p.email.lower() not in case.excluded()]
+    excluded = case.excluded() if case else set()
+    free = [p for p in settings.council if p.email.lower() not in excluded]
     quorum = settings.appeal_quorum or (len(free) // 2 + 1)
     same = db.execute(
         "SELECT COUNT(*) FROM appeal_votes WHERE appeal_pk = ? AND decision = ?",
@@ -178,23 +182,86 @@ def vote_on_appeal(
 
 
 def decide_appeal(
-    db: Database, case: Case, appeal: Appeal, decision: str, text: str, now: datetime
+    db: Database, case: Case | None, appeal: Appeal, decision: str, text: str, now: datetime
 ) -> None:
     db.execute(
         "UPDATE appeals SET status = 'decided', decision = ?, decision_text = ?, decided_at = ?"
         " WHERE id = ?",
         [decision, text, to_text(now), appeal.pk],
     )
-    cancel_deadlines(db, case, ("appeal-reminder", "appeal-due"), now, appeal=appeal.pk)
+    cancel_appeal_clocks(db, appeal, ("appeal-reminder", "appeal-due"), now)
 
 
-def extend_appeal(db: Database, case: Case, appeal: Appeal, until: datetime, now) -> None:
+def extend_appeal(db: Database, case: Case | None, appeal: Appeal, until: datetime, now) -> None:
     db.execute(
         "UPDATE appeals SET status = 'extended', due_at = ? WHERE id = ?",
         [to_text(until), appeal.pk],
     )
-    cancel_deadlines(db, case, ("appeal-due",), now, appeal=appeal.pk)
+    cancel_appeal_clocks(db, appeal, ("appeal-due",), now)
     add_deadline(db, case, "appeal-due", until, now, {"appeal": appeal.pk})
+
+
+def cancel_appeal_clocks(db: Database, appeal: Appeal, kinds: tuple[str, ...], now) -> None:
+    """The appeal's pending clocks, linked to a case or not."""
+    db.execute(
+        f"UPDATE deadlines SET cancelled_at = ? WHERE fired_at IS NULL AND cancelled_at IS NULL"
+        f" AND kind IN ({','.join('?' * len(kinds))}) AND json_extract(payload, '$.appeal') = ?",
+        [to_text(now), *kinds, appeal.pk],
+    )
+
+
+def get_appeal(db: Database, pk: int) -> Appeal:
+    return Appeal(*db.execute(f"SELECT {COLUMNS} FROM appeals WHERE id = ?", [pk]).fetchone())
+
+
+def appeal_message_id(db: Database, appeal: Appeal) -> str | None:
+    """The appeal's own Message-ID: what every appeal mail answers, to keep one thread."""
+    row = db.execute(
+        "SELECT m.message_id FROM appeals a JOIN messages m ON m.id = a.message_pk WHERE a.id = ?",
+        [appeal.pk],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def appeal_by_references(db: Database, msg: IncomingMessage) -> Appeal | None:
+    """The appeal a message answers: its references name the appeal itself, or mail casebook
+    sent about it (the acknowledgement, the council's notice, the decision), all of which
+    answer the appeal's own message."""
+    for ref in reversed((*msg.references, *([msg.in_reply_to] if msg.in_reply_to else []))):
+        row = db.execute(
+            "SELECT a.id FROM appeals a JOIN messages m ON m.id = a.message_pk"
+            " WHERE m.message_id = ? OR m.message_id IN (SELECT in_reply_to FROM outbox"
+            "  WHERE message_id = ? AND (template LIKE 'appellant/%' OR template LIKE"
+            "  'council/appeal%')) OR m.message_id IN (SELECT in_reply_to FROM messages"
+            "  WHERE message_id = ? AND direction = 'out' AND (kind LIKE 'appellant/%'"
+            "  OR kind LIKE 'council/appeal%')) ORDER BY a.id DESC LIMIT 1",
+            [ref, ref, ref],
+        ).fetchone()
+        if row:
+            return get_appeal(db, row[0])
+    return None
+
+
+def record_appeal_followup(
+    db: Database, msg: IncomingMessage, appeal: Appeal, settings: Settings, now: datetime
+) -> IngestResult:
+    """The appellant (or anyone) answering appeal mail: it is the council's, not the
+    committee's, and it is no new appeal."""
+    case = get_case(db, appeal.case_pk) if appeal.case_pk else None
+    pk = store_message(db, msg, now, kind="appeal-followup", case=case)
+    if case is not None:
+        record_event(db, case, now=now, actor=msg.from_addr or "unknown sender",
+                     action="appeal-followup", detail={"appeal": appeal.pk},
+                     message_pk=pk)  # fmt: skip
+    if not (msg.automatic or msg.historical):
+        queue_mail(db, now=now, settings=settings, template="council/appeal_followup",
+                   audience=Audience.COUNCIL, case=case,
+                   context={"case_ref": case.ref if case else None, "appeal": appeal.pk,
+                            "from": msg.from_addr or "unknown sender",
+                            "text": msg.text[:20000]},
+                   in_reply_to=msg.message_id,
+                   refs=(*msg.references, msg.message_id))  # fmt: skip
+    return IngestResult(pk, False, "appeal", case.ref if case else None)
 
 
 def appeals_for_digest(db: Database, now: datetime) -> list[dict]:

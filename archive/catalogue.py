@@ -119,6 +119,7 @@ CATALOGUE: dict[str, Template] = {
         ),
         _entry("reporter/resolution_notice", "reporter", {"resolution": "private-reprimand"}),
         _entry("reporter/update", "reporter", {"timeline": "2026-03-20"}),
+        _entry("reporter/council_has_case", "reporter", {}),
         # To the person responsible, the venue and the core team: signed by the chair.
         _entry("reported/private_reprimand", "reported", RESOLUTION, _SIGNED),
         _entry("reported/apology_request", "reported", RESOLUTION, _SIGNED),
@@ -126,6 +127,9 @@ CATALOGUE: dict[str, Template] = {
         _entry("reported/cooling_off", "reported", RESOLUTION, _SIGNED),
         _entry("reported/ban_notice", "reported", RESOLUTION, _SIGNED),
         _entry("reported/unban_notice", "reported", {"spaces": "chat"}),
+        _entry("reported/message", "reported", {"text": "Hello"}),
+        _entry("reported/ask_account", "reported", {}),
+        _entry("party/message", "party", {"text": "Hello"}),
         _entry("venue/public_reminder", "venue", RESOLUTION, _SIGNED),
         _entry("venue/public_reprimand", "venue", RESOLUTION, _SIGNED),
         _entry("core/ban_notice", "core", RESOLUTION, _SIGNED),
@@ -194,6 +198,7 @@ CATALOGUE: dict[str, Template] = {
         _entry("committee/ack_overdue", "committee", {"opened_at": WHEN}),
         _entry("committee/timeline_request", "committee", {"update_in": "1 day"}),
         _entry("committee/deadlock", "committee", {"proposal": "hiatus"}),
+        _entry("committee/returned", "committee", {"reason": "The committee can decide."}),
         _entry("committee/unilateral_reminder", "committee", {"since": WHEN}),
         _entry("committee/feedback_wait_over", "committee", {"resolution": "hiatus"}),
         _entry(
@@ -261,6 +266,11 @@ CATALOGUE: dict[str, Template] = {
                 "text": "T",
                 "due": "2026-03-16",
             },
+        ),
+        _entry(
+            "council/appeal_followup",
+            "council",
+            {"appeal": 1, "from": "a@example.net", "text": "More about my appeal."},
         ),
         _entry("council/appeal_reminder", "council", {"due": "2026-03-16"}),
         _entry("council/appeal_overdue", "council", {"due": "2026-03-16"}),

@@ -15,6 +15,7 @@ from sqlite_utils import Database
 
 from archive.cases import Case, get_case, own_reporters, parties_of, record_event, set_state
 from archive.clock import to_text
+from archive.council import tell_reporter_council_has_case
 from archive.db import write_transaction
 from archive.deadlines import (
     LATE_AFTER,
@@ -134,7 +135,9 @@ def timeline_request(db, settings, now, deadline, case: Case) -> bool:
 
 
 def reporter_update(db, settings, now, deadline, case: Case) -> bool:
-    if case.state in DONE_STATES:
+    if case.state == CaseState.ESCALATED:  # weekly while the council has the case
+        add_deadline(db, case, "reporter-update", now + settings.update_after, now)
+    elif case.state in DONE_STATES:
         return False
     return queue_reporter_update(db, settings, now, case) > 0
 
@@ -188,6 +191,7 @@ def deadlock(db, settings, now, deadline, case: Case) -> bool:
     set_state(db, case, CaseState.ESCALATED, now)
     record_event(db, case, now=now, actor="clock", action="deadlock-escalated",
                  detail={"proposal": proposal.pk, "from": case.state})  # fmt: skip
+    tell_reporter_council_has_case(db, get_case(db, case.pk), settings, now)
     _committee(db, settings, now, case, "committee/deadlock", {"proposal": proposal.resolution})
     return True
 
@@ -219,13 +223,15 @@ def consult_wait(db, settings, now, deadline, case: Case) -> bool:
 
 def scheduled_send(db, settings, now, deadline, case: Case) -> bool:
     from archive.cases import get_party
+    from archive.commands.send import send_context
 
     party = get_party(db, deadline.payload["party"])
     if party.no_contact:
         return False
     queue_mail(db, now=now, settings=settings, template=deadline.payload["template"],
                audience=Audience.PARTY, party=party, case=case,
-               context={"case_ref": case.ref, "missing": []})  # fmt: skip
+               context={"case_ref": case.ref, **send_context(deadline.payload["template"])},
+               )  # fmt: skip
     return True
 
 
@@ -277,13 +283,21 @@ def _open_appeal(db, deadline):
     return row if row and row[2] != "decided" else None
 
 
+def _appeal_thread(db, appeal_pk: int) -> dict:
+    """Appeal mail answers the appeal's own message, so the council's thread stays one."""
+    from archive.appeals import appeal_message_id, get_appeal
+
+    thread = appeal_message_id(db, get_appeal(db, appeal_pk))
+    return {"in_reply_to": thread, "refs": (thread,)} if thread else {}
+
+
 def appeal_reminder(db, settings, now, deadline, case: Case) -> bool:
     appeal = _open_appeal(db, deadline)
     if appeal is None:
         return False
     queue_mail(db, now=now, settings=settings, template="council/appeal_reminder",
-               audience=Audience.COUNCIL, case=case,
-               context={"case_ref": case.ref, "due": appeal[1][:10]})  # fmt: skip
+               audience=Audience.COUNCIL, case=case, **_appeal_thread(db, appeal[0]),
+               context={"case_ref": case.ref if case else None, "due": appeal[1][:10]})  # fmt: skip
     return True
 
 
@@ -294,8 +308,8 @@ def appeal_due(db, settings, now, deadline, case: Case) -> bool:
     record_event(db, case, now=now, actor="clock", action="appeal-overdue",
                  detail={"appeal": appeal[0]})  # fmt: skip
     queue_mail(db, now=now, settings=settings, template="council/appeal_overdue",
-               audience=Audience.COUNCIL, case=case,
-               context={"case_ref": case.ref, "due": appeal[1][:10]})  # fmt: skip
+               audience=Audience.COUNCIL, case=case, **_appeal_thread(db, appeal[0]),
+               context={"case_ref": case.ref if case else None, "due": appeal[1][:10]})  # fmt: skip
     return True
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from archive import reports
-from archive.appeals import receive_appeal
+from archive.appeals import appeal_by_references, receive_appeal, record_appeal_followup
 from archive.cases import get_case, party_by_token, party_for_address, record_event
 from archive.clock import to_text
 from archive.db import write_transaction
@@ -114,6 +114,14 @@ def _dispatch(db: Database, msg: IncomingMessage, settings: Settings, now: datet
         return _reply_address(db, msg, settings, now)
     if route is RouteKind.LIST:
         return _list_copy(db, msg, settings, now)
+    if route in (RouteKind.APPEAL, RouteKind.REPORT) and not msg.automatic:
+        appeal = appeal_by_references(db, msg)
+        if appeal is not None and _about_appeal(db, msg, appeal, settings, route):
+            if _is_council(settings, msg.from_addr):
+                from archive.commands.appeal import decide_unlinked
+
+                return decide_unlinked(db, msg, appeal, settings, now)
+            return record_appeal_followup(db, msg, appeal, settings, now)
     if route is RouteKind.APPEAL:
         case = case_by_tag(db, msg, settings.case_prefix) or case_by_references(db, msg)
         if case is not None and _is_council(settings, msg.from_addr):
@@ -158,6 +166,16 @@ def _reports_address(db: Database, msg: IncomingMessage, settings: Settings, now
             db, msg, settings, now, f"subject tag {msg.subject_tag} names no case", kind="held"
         )
     return reports.open_report(db, msg, settings, now)
+
+
+def _about_appeal(db, msg: IncomingMessage, appeal, settings: Settings, route) -> bool:
+    """Whether mail answering appeal mail is the appeal's business rather than its case's:
+    a council member's answer when no case is linked (a linked one is the case's); anyone
+    else's answer is the council's (never the committee's follow-up, never a new appeal)."""
+    if _is_council(settings, msg.from_addr):
+        return appeal.case_pk is None
+    # a committee member's mail in the thread stays deliberation
+    return not (msg.from_addr and settings.person_for(msg.from_addr))
 
 
 def _is_council(settings: Settings, address: str | None) -> bool:

@@ -56,7 +56,9 @@ def resolve_copies(db: Database, item: OutboxItem, settings: Settings, now: date
     if item.audience == Audience.ADDRESS:
         if not item.to_addr:
             raise Undeliverable("no address")
-        return [Copy(item.to_addr.lower(), (item.to_addr,), item.message_id)]
+        # Appeal mail is answered to the appeals address: the council's, not the committee's.
+        reply = settings.appeals if item.template.startswith("appellant/") else None
+        return [Copy(item.to_addr.lower(), (item.to_addr,), item.message_id, reply)]
     if item.audience == Audience.CHAIR:
         person = chair_for(case, settings)
         if person is None:

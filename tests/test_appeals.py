@@ -204,3 +204,97 @@ def test_a_forged_reporter_from_gets_only_the_generic_acknowledgement(committee)
     assert generic["to_addr"] == "mallory@evil.example"
     assert generic["context"]["case_ref"] is None
     assert find_case(committee.db, "CoC-2026-001").state != "appealed"
+
+
+# Issue 9: defects in appeals.
+
+
+def unlinked(c):
+    return appeal(c, sender="Walter Witness <walter@example.com>", subject="I want to appeal",
+                  message_id="<unlinked@example.com>")  # fmt: skip
+
+
+def test_an_unlinked_appeal_has_its_reminders_and_its_two_week_clock(committee):
+    unlinked(committee)
+    received = T0 + timedelta(days=10)
+    fired = fire_due(committee.db, committee.settings, received + timedelta(days=7, minutes=1))
+    assert [f.kind for f in fired].count("appeal-reminder") == 1
+    fire_due(committee.db, committee.settings, received + timedelta(days=14, minutes=1))
+    assert len(outbox(committee.db, "council/appeal_reminder")) == 2
+    [overdue] = outbox(committee.db, "council/appeal_overdue")
+    assert overdue["in_reply_to"] == "<unlinked@example.com>"
+
+
+def test_the_council_chair_answering_an_unlinked_appeal_decides_it_and_opens_no_case(committee):
+    unlinked(committee)
+    [notice] = outbox(committee.db, "council/appeal")
+    raw = sign(build(sender="Erin Council <erin@example.org>", to="conduct@example.org",
+                     subject="Re: Appeal (not linked to a case yet)",
+                     body="#appeal uphold\nThe committee's decision stands.\n",
+                     message_id="<erin-unlinked@example.org>", in_reply_to=notice["message_id"],
+                     references=(notice["message_id"],)))  # fmt: skip
+    result = deliver(committee.db, committee.settings, raw, now=T0 + timedelta(days=11),
+                     sender="erin@example.org")  # fmt: skip
+    assert result.case_ref is None and result.commands == "applied"
+    assert committee.db.execute("SELECT COUNT(*) FROM cases").fetchone()[0] == 1
+    assert "erin@example.org" not in find_case(committee.db, "CoC-2026-001").conflicted
+    [decision] = outbox(committee.db, "appellant/appeal_decision")
+    assert decision["to_addr"] == "walter@example.com"
+    assert decision["in_reply_to"] == "<unlinked@example.com>"
+    fired = fire_due(committee.db, committee.settings, T0 + timedelta(days=40))
+    assert not [f for f in fired if f.kind.startswith("appeal")]
+
+
+def test_a_strangers_appeal_linked_by_merge_leaves_a_resolved_case_resolved(committee):
+    from archive.cases import set_state
+    from archive.models import CaseState
+
+    case = find_case(committee.db, "CoC-2026-001")
+    set_state(committee.db, case, CaseState.RESOLVED, T0)
+    unlinked(committee)
+    committee.say("#merge <unlinked@example.com>", now=T0 + timedelta(days=10))
+    assert committee.transcript()["applied"]
+    assert find_case(committee.db, "CoC-2026-001").state == "resolved"
+    assert committee.db.execute("SELECT case_pk FROM appeals").fetchone()[0] == case.pk
+    fired = fire_due(committee.db, committee.settings, T0 + timedelta(days=17, minutes=1))
+    assert [f.kind for f in fired].count("appeal-reminder") == 1  # moved, not doubled
+
+
+def test_the_appellants_reply_to_the_acknowledgement_goes_to_the_council(committee, relay):
+    from dataclasses import replace
+
+    from mailer.send import send_due
+
+    settings = replace(committee.settings, relay=replace(committee.settings.relay, port=relay.port))
+    appeal(committee)
+    now = T0 + timedelta(days=10)
+    send_due(committee.db, settings, now, holder="t", wall_clock=lambda: now)
+    [ack] = [m for m in relay.to("rita@example.net") if "ppeal" in m["Subject"]]
+    assert ack["Reply-To"] == APPEALS
+    raw = build(sender="Rita Reporter <rita@example.net>", to=APPEALS,
+                subject=f"Re: {ack['Subject']}", body="One more thing about my appeal.\n",
+                message_id="<rita-more@example.net>",
+                in_reply_to=ack["Message-ID"], references=(ack["Message-ID"],))  # fmt: skip
+    result = deliver(committee.db, committee.settings, raw, now=now + timedelta(hours=1),
+                     sender="rita@example.net", to=(APPEALS,))  # fmt: skip
+    assert result.kind == "appeal" and result.case_ref == "CoC-2026-001"
+    [more] = outbox(committee.db, "council/appeal_followup")
+    assert more["audience"] == "council" and "One more thing" in more["context"]["text"]
+    assert committee.db.execute("SELECT COUNT(*) FROM appeals").fetchone()[0] == 1
+    followups = [m for m in outbox(committee.db, "committee/followup") if "One more" in str(m)]
+    assert followups == [] and len(outbox(committee.db, "appellant/appeal_ack")) == 1
+
+
+def test_no_resolution_while_an_appeal_is_open(committee):
+    c = committee
+    c.say("#responsible Dave Jones <dave@example.com>\n#propose hiatus\nTake a break.\n")
+    for who in ("Bob Member <bob@example.org>", "Carol Member <carol@example.org>"):
+        c.say("#agree", sender=who)
+    c.say("#consult")
+    appeal(c)
+    c.say("#enact", now=T0 + timedelta(days=11))
+    assert c.lines()[0] == (
+        "refused",
+        "an appeal of this case is open: the council decides it first",
+    )
+    assert find_case(c.db, "CoC-2026-001").state != "resolved"

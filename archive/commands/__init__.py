@@ -27,10 +27,12 @@ from archive.commands import (
     release,
     reopen,
     responsible,
+    return_case,
     send,
     status,
     summary,
     timeline,
+    to_party,
     to_reporter,
     unban,
     unilateral,
@@ -46,6 +48,6 @@ COMMANDS: dict[str, Command] = {
         help, status, assign, recuse, conflict, urgent, clear_urgent, note, summary, violation,
         responsible, propose, agree, object, abstain, consult, enact, send, to_reporter, merge,
         unmerge, timeline, unilateral, mediation, ban, unban, escalate, close, reopen, appeal,
-        release, drop,
+        release, drop, return_case, to_party,
     )
 }  # fmt: skip

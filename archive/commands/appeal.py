@@ -1,55 +1,149 @@
 """#appeal uphold|modify|overturn TEXT, #appeal extend DATE: the Executive Council's word.
 
 From the council's chair, a decision stands at once; otherwise it stands when a quorum of
-council members sent the same one. The appellant and the committee are told.
+council members sent the same one. The appellant and the committee are told, in the appeal's
+own thread. An appeal not yet linked to a case is decided the same way (`decide_unlinked`).
 """
 
-from archive.appeals import DECISIONS, decide_appeal, extend_appeal, open_appeal_of, vote_on_appeal
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from archive.appeals import (
+    DECISIONS,
+    Appeal,
+    appeal_message_id,
+    decide_appeal,
+    extend_appeal,
+    open_appeal_of,
+    vote_on_appeal,
+)
+from archive.cases import Case, record_event
+from archive.clocks import parse_date
 from archive.commands.base import Command, Context, Refused
-from archive.models import CaseState
-from archive.outbox import Audience
+from archive.models import CaseState, IncomingMessage
+from archive.outbox import Audience, queue_mail
+from archive.settings import Person, Settings
+from archive.store import IngestResult, store_message
+
+Queue = Callable[..., str]
 
 
 def run(ctx: Context, args: str) -> str:
-    words = args.split(maxsplit=1)
-    verb = words[0].lower() if words else ""
-    rest = words[1] if len(words) > 1 else ""
     appeal = open_appeal_of(ctx.db, ctx.case)
     if appeal is None:
         raise Refused("there is no open appeal in this case")
+    outcome = apply(ctx.db, ctx.settings, ctx.now, ctx.case, appeal, ctx.actor, args, ctx.body,
+                    ctx.queue, ctx.event)  # fmt: skip
+    if outcome in DECISIONS:
+        ctx.move_to(
+            CaseState(appeal.previous_state or "resolved")
+            if outcome == "uphold"
+            else CaseState.DELIBERATING
+        )
+        return f"the council's decision ({outcome}) was sent to the appellant and the committee"
+    return outcome
+
+
+def apply(db, settings: Settings, now: datetime, case: Case | None, appeal: Appeal,
+          actor: Person, args: str, body: str, queue: Queue, event) -> str:  # fmt: skip
+    """Extend or vote; the decision's name when it now stands, else what was done."""
+    words = args.split(maxsplit=1)
+    verb = words[0].lower() if words else ""
+    rest = words[1] if len(words) > 1 else ""
+    thread = appeal_message_id(db, appeal)
     if verb == "extend":
-        until = ctx.date(rest.split()[0]) if rest else None
-        if until is None or until <= ctx.now:
+        try:
+            until = parse_date(rest.split()[0], settings, now) if rest else None
+        except ValueError:
+            until = None
+        if until is None or until <= now:
             raise Refused("#appeal extend needs a future date, e.g. #appeal extend 2026-04-15")
-        extend_appeal(ctx.db, ctx.case, appeal, until, ctx.now)
-        ctx.event("appeal-extended", {"appeal": appeal.pk, "until": until.isoformat()})
-        day = until.astimezone(ctx.settings.zone).date().isoformat()
+        extend_appeal(db, case, appeal, until, now)
+        event("appeal-extended", {"appeal": appeal.pk, "until": until.isoformat()})
+        day = until.astimezone(settings.zone).date().isoformat()
         if appeal.appellant:
-            ctx.queue("appellant/appeal_extended", Audience.ADDRESS, {"until": day},
-                      to_addr=appeal.appellant)  # fmt: skip
+            queue("appellant/appeal_extended", Audience.ADDRESS, {"until": day},
+                  to_addr=appeal.appellant, in_reply_to=thread,
+                  refs=(thread,) if thread else ())  # fmt: skip
         return f"the appellant was told the council needs until {day}"
     if verb not in DECISIONS:
         raise Refused("#appeal takes uphold, modify, overturn (with the decision) or extend DATE")
-    text = "\n".join(t for t in (rest, ctx.body) if t).strip()
+    text = "\n".join(t for t in (rest, body) if t).strip()
     if not text:
         raise Refused("#appeal needs the decision's text, on its line or below the commands")
-    stands = vote_on_appeal(ctx.db, ctx.case, appeal, ctx.actor.email, verb, text,
-                            ctx.settings, ctx.now)  # fmt: skip
-    ctx.event("appeal-vote", {"appeal": appeal.pk, "decision": verb})
+    stands = vote_on_appeal(db, case, appeal, actor.email, verb, text, settings, now)
+    event("appeal-vote", {"appeal": appeal.pk, "decision": verb})
     if stands is None:
         return f"your decision ({verb}) is recorded; it stands when a quorum agrees"
-    decide_appeal(ctx.db, ctx.case, appeal, verb, text, ctx.now)
-    ctx.event("appeal-decided", {"appeal": appeal.pk, "decision": verb})
+    decide_appeal(db, case, appeal, verb, text, now)
+    event("appeal-decided", {"appeal": appeal.pk, "decision": verb})
     context = {"decision": verb, "text": text}
     if appeal.appellant:
-        ctx.queue("appellant/appeal_decision", Audience.ADDRESS, context,
-                  to_addr=appeal.appellant, auto_submitted="no")  # fmt: skip
-    ctx.queue("committee/appeal_decision", Audience.COMMITTEE, context)
-    if verb == "uphold":
-        ctx.move_to(CaseState(appeal.previous_state or "resolved"))
-    else:
-        ctx.move_to(CaseState.DELIBERATING)
-    return f"the council's decision ({verb}) was sent to the appellant and the committee"
+        queue("appellant/appeal_decision", Audience.ADDRESS, context, to_addr=appeal.appellant,
+              auto_submitted="no", in_reply_to=thread,
+              refs=(thread,) if thread else ())  # fmt: skip
+    queue("committee/appeal_decision", Audience.COMMITTEE, context)
+    return verb
+
+
+def decide_unlinked(
+    db, msg: IncomingMessage, appeal: Appeal, settings: Settings, now: datetime
+) -> IngestResult:
+    """A council member answers the notice of an appeal no case is linked to (as the notice
+    asks): the mail is the council's word on that appeal, never a new report."""
+    pk = store_message(db, msg, now, kind="deliberation")
+    found = msg.commands.commands
+    if not found or msg.historical:
+        return IngestResult(pk, False, "deliberation", None)
+    person = next((p for p in settings.council if p.matches_address(msg.from_addr or "")), None)
+    if (
+        person is None
+        or msg.sender_header_problem
+        or not (settings.insecure_from_only or msg.auth.verified)
+    ):
+        record_event(db, None, now=now, actor=msg.from_addr or "unknown sender",
+                     action="commands-refused", detail={"appeal": appeal.pk},
+                     message_pk=pk)  # fmt: skip
+        return IngestResult(pk, False, "deliberation", None, commands="refused")
+    results, applied = [], True
+
+    def queue(template, audience, context, **options):
+        return queue_mail(db, now=now, settings=settings, template=template, audience=audience,
+                          context={"case_ref": None, **context}, actor=person.email,
+                          **options)  # fmt: skip
+
+    def event(action, detail):
+        record_event(db, None, now=now, actor=person.email, action=action, detail=detail,
+                     message_pk=pk)  # fmt: skip
+
+    db.execute("SAVEPOINT unlinked_appeal")
+    for command in found:
+        try:
+            if command.keyword != "appeal":
+                raise Refused("an appeal not linked to a case takes only #appeal")
+            if appeal.status == "decided":
+                raise Refused("the appeal was decided already")
+            done = apply(db, settings, now, None, appeal, person, command.args,
+                         msg.commands.body, queue, event)  # fmt: skip
+            results.append({"line": command.line, "status": "done", "detail": done})
+        except Refused as exc:
+            results = [{"line": c.line, "status": "refused" if c is command else "not run",
+                        "detail": str(exc) if c is command else "all or none"}
+                       for c in found]  # fmt: skip
+            applied = False
+            break
+    if not applied:
+        db.execute("ROLLBACK TO SAVEPOINT unlinked_appeal")
+    db.execute("RELEASE SAVEPOINT unlinked_appeal")
+    queue_mail(db, now=now, settings=settings, template="committee/command_result",
+               audience=Audience.ADDRESS, to_addr=person.email,
+               context={"case_ref": f"appeal {appeal.pk} (no case)", "state": appeal.status,
+                        "urgent": False, "results": results, "applied": applied},
+               in_reply_to=msg.message_id, refs=(*msg.references, msg.message_id))  # fmt: skip
+    return IngestResult(pk, False, "deliberation", None,
+                        commands="applied" if applied else "refused")  # fmt: skip
 
 
 COMMAND = Command(

@@ -4,10 +4,11 @@ import re
 
 from archive.cases import add_party, parties_of
 from archive.commands.base import Command, Context, Refused
+from archive.council import council_holds, proposal_agreed
 from archive.deadlines import add_deadline
 from archive.models import CaseState
 from archive.outbox import Audience
-from archive.resolutions import has_consensus, mark_proposal, open_proposal, tally
+from archive.resolutions import mark_proposal, open_proposal, tally
 
 ADDRESS_RE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 DESCRIPTIONS = {
@@ -31,9 +32,9 @@ def run(ctx: Context, args: str) -> str:
     proposal = open_proposal(ctx.db, ctx.case.pk)
     if proposal is None:
         raise Refused("there is no open proposal")
-    voters = [m.email for m in ctx.active_members()]
-    if not has_consensus(tally(ctx.db, proposal), voters):
-        raise Refused("the committee has not agreed on the proposal yet")
+    if not proposal_agreed(tally(ctx.db, proposal), ctx.case, ctx.settings):
+        who = "council" if council_holds(ctx.case) else "committee"
+        raise Refused(f"the {who} has not agreed on the proposal yet")
     for address in ADDRESS_RE.findall(args):
         known = {(p.email or "").lower() for p in parties_of(ctx.db, ctx.case)}
         if ctx.settings.person_for(address):
@@ -62,7 +63,8 @@ def run(ctx: Context, args: str) -> str:
     add_deadline(ctx.db, ctx.case, "consult-wait", ctx.now + ctx.settings.consult_wait, ctx.now,
                  {"proposal": proposal.pk})  # fmt: skip
     ctx.event("consulted", {"proposal": proposal.pk, "parties": len(reporters)})
-    ctx.move_to(CaseState.REPORTER_CONSULTED)
+    if not council_holds(ctx.case):  # the case stays with the council until it is enacted
+        ctx.move_to(CaseState.REPORTER_CONSULTED)
     if not reporters:
         return "no reporter can be contacted (anonymous or asked for no contact); recorded"
     return f"the proposal was sent to {len(reporters)} party(ies) for feedback"

@@ -1,19 +1,15 @@
 """#enact: carry out the agreed, consulted resolution. The one way resolution mail leaves."""
 
+from archive.appeals import open_appeal_of
 from archive.bans import add_ban, parse_ban_duration
 from archive.cases import parties_of
 from archive.clock import from_text
 from archive.commands.base import Command, Context, Refused
+from archive.council import council_holds, proposal_agreed
 from archive.deadlines import add_deadline, cancel_deadlines
 from archive.models import CaseState
 from archive.outbox import Audience
-from archive.resolutions import (
-    NEEDS_RESPONSIBLE,
-    has_consensus,
-    mark_proposal,
-    open_proposal,
-    tally,
-)
+from archive.resolutions import NEEDS_RESPONSIBLE, mark_proposal, open_proposal, tally
 
 # resolution -> (template to the person responsible, template to the venue)
 MAIL = {
@@ -31,16 +27,19 @@ MAIL = {
 
 def run(ctx: Context, args: str) -> str:
     settings = ctx.settings
-    if not settings.enact_by_any_member and ctx.actor.role not in ("chair", "council-chair"):
+    if not settings.enact_by_any_member and not _may_enact(ctx):
         raise Refused("only the chair enacts resolutions (see [policy] enact_by_any_member)")
+    if open_appeal_of(ctx.db, ctx.case) is not None:
+        raise Refused("an appeal of this case is open: the council decides it first")
     when = ctx.date(args.split()[0]) if args else None
     if when is not None and when <= ctx.now:
         raise Refused("the date is in the past; #enact alone enacts now")
     proposal = open_proposal(ctx.db, ctx.case.pk)
     if proposal is None:
         raise Refused("there is no open proposal")
-    if not has_consensus(tally(ctx.db, proposal), [m.email for m in ctx.active_members()]):
-        raise Refused("the committee has not agreed on the proposal")
+    if not proposal_agreed(tally(ctx.db, proposal), ctx.case, settings):
+        who = "council" if council_holds(ctx.case) else "committee"
+        raise Refused(f"the {who} has not agreed on the proposal")
     if proposal.resolution == "mediation":
         raise Refused("mediation is arranged with #mediation, not enacted")
     if proposal.consulted_at is None:
@@ -68,6 +67,15 @@ def run(ctx: Context, args: str) -> str:
     return "enacted " + _enact_now(ctx, proposal, responsible, reporters)
 
 
+def _may_enact(ctx: Context) -> bool:
+    """The chair; in a case the council holds, the council's chair (any council member when
+    the council has no chair)."""
+    if council_holds(ctx.case):
+        chair = ctx.settings.council_chair
+        return ctx.actor == chair if chair else ctx.actor in ctx.settings.council
+    return ctx.actor.role in ("chair", "council-chair")
+
+
 def _enact_now(ctx: Context, proposal, responsible, reporters) -> str:
     sent = _queue_resolution_mail(ctx, proposal, responsible, reporters)
     mark_proposal(ctx.db, proposal, "enacted_at", ctx.now)
@@ -80,6 +88,8 @@ def carry_out(db, settings, now, case, payload: dict) -> bool:
     """A scheduled #enact comes due: the resolution's mail goes out, as it would have then."""
     proposal = open_proposal(db, case.pk)
     if proposal is None or proposal.pk != payload.get("proposal") or case.state != "enacting":
+        return False
+    if open_appeal_of(db, case) is not None:
         return False
     actor = settings.person_for(payload.get("actor", "")) or settings.chair
     ctx = Context(db, settings, now, case, actor, None, None, "")
@@ -102,7 +112,9 @@ def _feedback_or_waited(ctx: Context, proposal, reporters) -> bool:
 
 
 def _queue_resolution_mail(ctx: Context, proposal, responsible, reporters) -> str:
-    chair = ctx.settings.chair
+    council = ctx.settings.council
+    by_council = ctx.actor in council and ctx.actor not in ctx.settings.members
+    chair = (ctx.settings.council_chair or ctx.actor) if by_council else ctx.settings.chair
     words = proposal.args.split()
     common = {
         "statement": proposal.text,

@@ -1,6 +1,7 @@
 """#escalate: hand the case to the Executive Council (e.g. a deadlock)."""
 
 from archive.commands.base import Command, Context, Refused
+from archive.council import tell_reporter_council_has_case
 from archive.models import CaseState
 from archive.outbox import Audience
 from archive.resolutions import open_proposal, tally
@@ -25,6 +26,7 @@ def run(ctx: Context, args: str) -> str:
     )  # fmt: skip
     ctx.event("escalated", {"reason": args or None})
     ctx.move_to(CaseState.ESCALATED)
+    tell_reporter_council_has_case(ctx.db, ctx.case, ctx.settings, ctx.now)
     return "the case was handed to the Executive Council"
 
 

@@ -11,6 +11,7 @@ from archive.cases import Case, record_event
 from archive.clock import to_text
 from archive.commands import COMMANDS
 from archive.commands.base import Context, Refused
+from archive.council import COUNCIL_KEYWORDS, DECIDING, council_holds
 from archive.models import IncomingMessage
 from archive.outbox import Audience, held_among, queue_mail
 from archive.sending import member_party
@@ -34,6 +35,8 @@ def authorize(msg: IncomingMessage, case: Case, settings: Settings, binding: Bin
         return None, f"unusable From ({msg.from_problem})"
     known = [COMMANDS[c.keyword] for c in msg.commands.commands if c.keyword in COMMANDS]
     council = bool(known) and all(c.council for c in known)
+    if not council and _council_deciding(msg, case, settings, known):
+        council = True  # the council holds an escalated case: its keywords are its own
     if any(c.council for c in known) and not council:
         return None, "council and committee commands cannot be mixed in one message"
     body = settings.council if council else settings.committee
@@ -59,6 +62,17 @@ def authorize(msg: IncomingMessage, case: Case, settings: Settings, binding: Bin
     if person.email.lower() in case.excluded():
         return None, "the sender is conflicted or recused in this case"
     return person, None
+
+
+def _council_deciding(msg: IncomingMessage, case: Case, settings: Settings, known) -> bool:
+    """A council member (not a committee member) commanding an escalated case."""
+    if not council_holds(case) or not known:
+        return False
+    if any(m.matches_address(msg.from_addr or "") for m in settings.committee):
+        return False
+    if not any(p.matches_address(msg.from_addr or "") for p in settings.council):
+        return False
+    return all(c.council or c.name in COUNCIL_KEYWORDS for c in known)
 
 
 def run_commands(
@@ -110,6 +124,12 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) ->
         for c in commands
         if c.keyword in COMMANDS and COMMANDS[c.keyword].chair_only and actor.role != "chair"
     ]
+    if council_holds(case) and not _is_council(actor, settings):
+        problems += [
+            (c, "the Executive Council has this case; it hands it back with #return")
+            for c in commands
+            if c.keyword in DECIDING
+        ]
     ctx = Context(db, settings, now, case, actor, msg, message_pk, msg.commands.body)
     failed = None
     if not problems:
@@ -147,7 +167,9 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) ->
         detail={"commands": [c.line for c in commands], "reason": failed[1] if failed else None},
         message_pk=message_pk,
     )
-    party = member_party(db, ctx.case, actor.email, actor.name, now)
+    # their own reply address: a council member's (not under the interim rule) is a council one
+    role = "council" if settings.members and _is_council(actor, settings) else "member"
+    party = member_party(db, ctx.case, actor.email, actor.name, now, role)
     queue_mail(
         db,
         now=now,
@@ -167,6 +189,10 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) ->
         refs=(*msg.references, msg.message_id),
     )
     return "refused" if failed else "applied"
+
+
+def _is_council(actor: Person, settings: Settings) -> bool:
+    return actor in settings.council and actor not in settings.members
 
 
 def _refuse_sender(db, msg, case, settings, now, message_pk, reason: str) -> None:

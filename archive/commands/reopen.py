@@ -5,6 +5,11 @@ from archive.models import CaseState
 
 
 def run(ctx: Context, args: str) -> str:
+    if ctx.case.state == CaseState.ESCALATED:
+        raise Refused("the case is not closed: the Executive Council has it and hands it back"
+                      " with #return")  # fmt: skip
+    if ctx.case.state == CaseState.APPEALED:
+        raise Refused("the case is not closed: an appeal is open, which the council decides")
     if ctx.case.state not in (CaseState.CLOSED, CaseState.RESOLVED):
         raise Refused(f"the case is {ctx.case.state}, not closed")
     ctx.event("reopened", {"reason": args or None})

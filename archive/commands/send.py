@@ -1,5 +1,6 @@
 """#send TEMPLATE to PARTY: a non-resolution template to a party already on the case."""
 
+from archive import catalogue
 from archive.cases import parties_of
 from archive.commands.base import Command, Context, Refused
 from archive.deadlines import add_deadline
@@ -8,6 +9,7 @@ from archive.outbox import Audience
 SENDABLE = {
     "missing-information": ("reporter/missing_information", ("reporter", "delegate")),
     "followup-received": ("reporter/followup_received", ("reporter", "delegate")),
+    "ask-account": ("reported/ask_account", ("reported",)),
 }
 
 
@@ -37,9 +39,14 @@ def run(ctx: Context, args: str) -> str:
         ctx.event("template-scheduled", {"template": template, "to": role, "at": when.isoformat()})
         return f"{name} will be sent to the {role} at {when.isoformat()}"
     for party in parties:
-        ctx.queue(template, Audience.PARTY, {"missing": []}, party=party)
+        ctx.queue(template, Audience.PARTY, send_context(template), party=party)
     ctx.event("template-sent", {"template": template, "to": role})
     return f"{name} sent to the {role}"
+
+
+def send_context(template: str) -> dict:
+    """The fields a sendable template shows (no missing items: the committee asks anew)."""
+    return {"missing": []} if "missing" in catalogue.template(template).fields else {}
 
 
 COMMAND = Command(

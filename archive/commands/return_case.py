@@ -1,0 +1,27 @@
+"""#return [REASON]: the Executive Council hands an escalated case back to the committee."""
+
+from archive.commands.base import Command, Context, Refused
+from archive.council import council_holds
+from archive.deadlines import cancel_deadlines
+from archive.models import CaseState
+
+
+def run(ctx: Context, args: str) -> str:
+    if not council_holds(ctx.case):
+        raise Refused(f"the case is {ctx.case.state}: only an escalated case can be returned")
+    if ctx.actor not in ctx.settings.council:
+        raise Refused("only the Executive Council returns a case it holds")
+    reason = "\n".join(t for t in (args, ctx.body) if t).strip()
+    cancel_deadlines(ctx.db, ctx.case, ("deadlock", "consult-wait"), ctx.now)
+    ctx.event("returned-to-committee", {"reason": reason or None})
+    ctx.queue("committee/returned", "committee", {"reason": reason or None})
+    ctx.move_to(CaseState.DELIBERATING)
+    return "the case is the committee's again (deliberating); the committee was told"
+
+
+COMMAND = Command(
+    "return",
+    "#return [REASON]",
+    "the Executive Council hands an escalated case back to the committee",
+    run,
+)
