@@ -197,9 +197,14 @@ CATALOGUE: dict[str, Template] = {
         _entry("committee/unilateral_reminder", "committee", {"since": WHEN}),
         _entry("committee/feedback_wait_over", "committee", {"resolution": "hiatus"}),
         _entry(
-            "committee/late_deadline",
+            "committee/catch_up",
             "committee",
-            {"kind": "reporter-update", "due_at": WHEN, "hours_late": 3.5},
+            {
+                "fired": [{"kind": "reporter-update", "due_at": WHEN, "hours_late": 3.5}],
+                "skipped": [{"kind": "appeal-reminder", "due_at": WHEN, "hours_late": 120.0}],
+                "held": [{"kind": "enact", "due_at": WHEN, "hours_late": 373.0}],
+                "hold_after": "1 day, 0:00:00",
+            },
         ),
         _entry("committee/unilateral", "committee", {"member": "Bob", "action": "removed"}),
         _entry(

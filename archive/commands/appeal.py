@@ -45,10 +45,10 @@ def run(ctx: Context, args: str) -> str:
         ctx.queue("appellant/appeal_decision", Audience.ADDRESS, context,
                   to_addr=appeal.appellant, auto_submitted="no")  # fmt: skip
     ctx.queue("committee/appeal_decision", Audience.COMMITTEE, context)
-    if verb == "uphold":
-        ctx.move_to(CaseState(appeal.previous_state or "resolved"))
-    else:
-        ctx.move_to(CaseState.DELIBERATING)
+    if verb != "uphold":
+        ctx.move_to(CaseState.DELIBERATING, "appeal decided: " + verb)
+    elif ctx.case.state == CaseState.APPEALED:  # an appeal of an open case changed no state
+        ctx.move_to(CaseState(appeal.previous_state or "resolved"), "appeal upheld")
     return f"the council's decision ({verb}) was sent to the appellant and the committee"
 
 

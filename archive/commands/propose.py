@@ -7,12 +7,11 @@ from archive.commands.base import Command, Context, Refused
 from archive.deadlines import add_deadline, cancel_deadlines
 from archive.models import CaseState
 from archive.resolutions import add_proposal, cast_vote, check_resolution
-
-CLOSED = {"closed", "resolved", "appealed", "escalated"}
+from archive.states import is_open
 
 
 def run(ctx: Context, args: str) -> str:
-    if ctx.case.state in CLOSED:
+    if not is_open(ctx.case.state):
         raise Refused(f"the case is {ctx.case.state}; #reopen it first")
     words = args.split(maxsplit=1)
     if not words:
