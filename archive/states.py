@@ -38,7 +38,8 @@ _REACHED_FROM: dict[S, frozenset[S]] = {
 RESTORE_FROM_MERGE = S.CLOSED
 
 TRANSITIONS: dict[S, frozenset[S]] = {
-    frm: frozenset(to for to, sources in _REACHED_FROM.items() if frm in sources) for frm in S
+    frm: frozenset(to for to, sources in _REACHED_FROM.items() if frm in sources and to != frm)
+    for frm in S
 }
 
 # Clocks that belong to a state: entering (or leaving) it stops them.

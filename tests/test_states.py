@@ -253,3 +253,29 @@ def test_a_scheduled_enactment_a_little_late_still_goes(committee):
     assert len(outbox(c.db, "reported/private_reprimand")) == 1
     [summary] = outbox(c.db, "committee/catch_up")
     assert "enact" in {f["kind"] for f in summary["context"]["fired"]}
+
+
+# -- the README's tables ---------------------------------------------------------------------
+
+
+def _section(title: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    return text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_readme_state_table_is_the_code_table():
+    rows = {}
+    for line in _section("States").splitlines():
+        if match := re.match(r"^\| `([a-z-]+)` \| (.*) \|$", line):
+            listed = re.sub(r"\(.*\)", "", match.group(2))  # the #unmerge note
+            rows[match.group(1)] = set(re.findall(r"`([a-z-]+)`", listed))
+    assert rows == {s.value: {t.value for t in TRANSITIONS[s]} for s in CaseState}
+
+
+def test_readme_clock_table_names_every_registered_kind():
+    table = _section("Clocks")
+    named = set()
+    for line in table.splitlines():
+        if line.startswith("| `"):
+            named |= set(re.findall(r"`([a-z-]+)`", line.split(" | ")[0]))
+    assert named == set(HANDLERS)
