@@ -203,7 +203,7 @@ CATALOGUE: dict[str, Template] = {
                 "fired": [{"kind": "reporter-update", "due_at": WHEN, "hours_late": 3.5}],
                 "skipped": [{"kind": "appeal-reminder", "due_at": WHEN, "hours_late": 120.0}],
                 "held": [{"kind": "enact", "due_at": WHEN, "hours_late": 373.0}],
-                "hold_after": "1 day, 0:00:00",
+                "hold_after": "24 hours",
             },
         ),
         _entry("committee/unilateral", "committee", {"member": "Bob", "action": "removed"}),

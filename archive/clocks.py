@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
@@ -149,9 +149,17 @@ def _tell_catch_up(db, settings: Settings, now: datetime, case: Case, catch_up: 
             "fired": catch_up.fired,
             "skipped": catch_up.skipped,
             "held": catch_up.held,
-            "hold_after": str(settings.late_send_hold),
+            "hold_after": _in_words(settings.late_send_hold),
         },
     )
+
+
+def _in_words(span: timedelta) -> str:
+    """`24 hours`, `3 days`: a duration as the committee reads it."""
+    hours = span.total_seconds() / 3600
+    if hours >= 72 and hours % 24 == 0:
+        return f"{hours / 24:g} days"
+    return f"{hours:g} hours"
 
 
 def parse_date(text: str, settings: Settings, now: datetime) -> datetime:

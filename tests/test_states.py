@@ -232,7 +232,7 @@ def test_three_weeks_down_one_summary_per_case_stale_reminders_skipped_enactment
     assert len(outbox(c.db, "council/appeal_overdue")) == 1
     [ours] = [s["context"] for s in summaries if s["context"]["case_ref"] == REF]
     assert [h["kind"] for h in ours["held"]] == ["enact"]
-    assert ours["held"][0]["hours_late"] == 373.0
+    assert ours["held"][0]["hours_late"] == 373.0 and ours["hold_after"] == "24 hours"
     assert {s["kind"] for s in ours["skipped"]} == {"appeal-reminder", "timeline-request"}
     # The enactment waits for the committee: nothing went out, the case is still enacting.
     assert outbox(c.db, "reported/private_reprimand") == []
