@@ -15,12 +15,15 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from archive.cases import Case, get_case, record_event, set_state
+from archive.cases import Case, get_case, record_event
 from archive.clock import to_text
-from archive.deadlines import add_deadline
+from archive.clockwork import Clock, register
+from archive.deadlines import Deadline, add_deadline
+from archive.lifecycle import move_case
 from archive.models import CaseState, IncomingMessage
 from archive.outbox import Audience, queue_mail
 from archive.settings import Settings
+from archive.states import is_done
 from archive.store import IngestResult, store_message
 from archive.threads import case_by_references, case_by_tag
 
@@ -99,8 +102,9 @@ def receive_appeal(
                      action="appeal-received", detail={"appeal": appeal_pk,
                                                        "by_party": is_party},
                      message_pk=pk)  # fmt: skip
-        if is_party and case.state in ("resolved", "closed"):  # never on a stranger's word
-            set_state(db, case, CaseState.APPEALED, now)
+        if is_party and is_done(case.state):  # never on a stranger's word
+            move_case(db, case, CaseState.APPEALED, now=now, actor=msg.from_addr or "appellant",
+                      reason="appeal", message_pk=pk)  # fmt: skip
     start_appeal_clocks(db, case, appeal_pk, now, due, now)  # linked or not: two weeks
     if not msg.no_reply_reason and msg.envelope_from:
         template = "appellant/appeal_ack" if is_party else "appellant/appeal_ack_generic"
@@ -141,8 +145,9 @@ def link_appeal(db: Database, case: Case, appeal_pk: int, now: datetime) -> None
         "UPDATE messages SET case_pk = ? WHERE id = (SELECT message_pk FROM appeals WHERE id = ?)",
         [case.pk, appeal_pk],
     )
-    if case.state in ("resolved", "closed") and _case_of_appellant(db, appellant) == case:
-        set_state(db, case, CaseState.APPEALED, now)
+    if is_done(case.state) and _case_of_appellant(db, appellant) == case:
+        move_case(db, case, CaseState.APPEALED, now=now, actor="committee",
+                  reason="appeal linked by #merge")  # fmt: skip
     db.execute(
         "UPDATE deadlines SET case_pk = ? WHERE case_pk IS NULL AND fired_at IS NULL"
         " AND cancelled_at IS NULL AND kind IN ('appeal-reminder', 'appeal-due')"
@@ -277,3 +282,48 @@ def appeals_for_digest(db: Database, now: datetime) -> list[dict]:
          "conflicted": json.loads(r[5]) if r[5] else []}
         for r in rows
     ]  # fmt: skip
+
+
+def _open_appeal(db, deadline: Deadline):
+    row = db.execute(
+        "SELECT id, due_at, status FROM appeals WHERE id = ?", [deadline.payload.get("appeal")]
+    ).fetchone()
+    return row if row and row[2] != "decided" else None
+
+
+def _appeal_thread(db, appeal_pk: int) -> dict:
+    """Appeal mail answers the appeal's own message, so the council's thread stays one."""
+    thread = appeal_message_id(db, get_appeal(db, appeal_pk))
+    return {"in_reply_to": thread, "refs": (thread,)} if thread else {}
+
+
+def fire_appeal_reminder(db, settings: Settings, now: datetime, deadline: Deadline,
+                         case: Case) -> bool:  # fmt: skip
+    appeal = _open_appeal(db, deadline)
+    if appeal is None:
+        return False
+    queue_mail(db, now=now, settings=settings, template="council/appeal_reminder",
+               audience=Audience.COUNCIL, case=case, **_appeal_thread(db, appeal[0]),
+               context={"case_ref": case.ref if case else None, "due": appeal[1][:10]})  # fmt: skip
+    return True
+
+
+def fire_appeal_due(db, settings: Settings, now: datetime, deadline: Deadline,
+                    case: Case) -> bool:  # fmt: skip
+    appeal = _open_appeal(db, deadline)
+    if appeal is None:
+        return False
+    record_event(db, case, now=now, actor="clock", action="appeal-overdue",
+                 detail={"appeal": appeal[0]})  # fmt: skip
+    queue_mail(db, now=now, settings=settings, template="council/appeal_overdue",
+               audience=Audience.COUNCIL, case=case, **_appeal_thread(db, appeal[0]),
+               context={"case_ref": case.ref if case else None, "due": appeal[1][:10]})  # fmt: skip
+    return True
+
+
+# The 7- and 12-day reminders and the due date are one chain: after downtime only the
+# latest that came due is sent ("overdue" makes the reminders stale).
+CLOCKS = register(
+    Clock("appeal-reminder", fire_appeal_reminder, chain="appeal", chain_key="appeal"),
+    Clock("appeal-due", fire_appeal_due, chain="appeal", chain_key="appeal"),
+)

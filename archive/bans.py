@@ -7,9 +7,12 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from archive.cases import Case
+from archive.cases import Case, record_event
 from archive.clock import to_text
-from archive.deadlines import add_deadline, cancel_deadlines
+from archive.clockwork import Clock, register
+from archive.deadlines import Deadline, add_deadline, cancel_deadlines
+from archive.outbox import Audience, queue_mail
+from archive.settings import Settings
 
 REVIEW_EVERY = timedelta(days=365)
 DURATION_RE = re.compile(r"^(\d+)([dwmy])$")
@@ -100,3 +103,45 @@ def list_bans(db: Database, case_pk: int | None = None) -> list[dict]:
         sql += " WHERE b.case_pk = ?"
         params.append(case_pk)
     return [_as_dict(row) for row in db.execute(sql + " ORDER BY b.start_at, b.id", params)]
+
+
+def fire_ban_expiry(db, settings: Settings, now: datetime, deadline: Deadline, case: Case) -> bool:
+    """A temporary ban's end: the ban ends and the person, core team and committee are told."""
+    record = ban_row(db, deadline.payload["ban"])
+    if record["status"] != "active":
+        return False
+    end_ban(db, case, record["id"], "ended", now)
+    record_event(db, case, now=now, actor="clock", action="ban-ended",
+                 detail={"ban": record["id"]})  # fmt: skip
+    context = {"case_ref": case.ref, "spaces": record["spaces"]}
+    queue_mail(db, now=now, settings=settings, template="committee/ban_expired",
+               audience=Audience.COMMITTEE, case=case, context=context)  # fmt: skip
+    if record["email"]:
+        queue_mail(db, now=now, settings=settings, template="reported/unban_notice",
+                   audience=Audience.ADDRESS, to_addr=record["email"], case=case,
+                   context=context)  # fmt: skip
+    queue_mail(db, now=now, settings=settings, template="core/unban_notice",
+               audience=Audience.ADDRESS, to_addr=settings.core_team, case=case,
+               context=context)  # fmt: skip
+    return True
+
+
+def fire_ban_review(db, settings: Settings, now: datetime, deadline: Deadline, case: Case) -> bool:
+    """A permanent ban's yearly review: the committee is asked, the next review is set."""
+    record = ban_row(db, deadline.payload["ban"])
+    if record["status"] != "active":
+        return False
+    queue_mail(db, now=now, settings=settings, template="committee/ban_review",
+               audience=Audience.COMMITTEE, case=case,
+               context={"case_ref": case.ref, "spaces": record["spaces"],
+                        "since": record["start_at"][:10]})  # fmt: skip
+    next_review = now + REVIEW_EVERY
+    db.execute("UPDATE bans SET review_at = ? WHERE id = ?", [to_text(next_review), record["id"]])
+    add_deadline(db, case, "ban-review", next_review, now, {"ban": record["id"]})
+    return True
+
+
+CLOCKS = register(
+    Clock("ban-expiry", fire_ban_expiry),
+    Clock("ban-review", fire_ban_review, chain="ban-review", chain_key="ban"),
+)

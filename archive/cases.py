@@ -121,13 +121,6 @@ def list_cases(db: Database, state: str | None = None) -> list[Case]:
     return [_case_from_row(row) for row in rows]
 
 
-def set_state(db: Database, case: Case, state: CaseState, now: datetime) -> None:
-    db.execute(
-        "UPDATE cases SET state = ?, updated_at = ? WHERE id = ?",
-        [state.value, to_text(now), case.pk],
-    )
-
-
 def set_urgent(db: Database, case: Case, urgent: bool, now: datetime) -> None:
     db.execute(
         "UPDATE cases SET urgent = ?, updated_at = ? WHERE id = ?",

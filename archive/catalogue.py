@@ -202,9 +202,14 @@ CATALOGUE: dict[str, Template] = {
         _entry("committee/unilateral_reminder", "committee", {"since": WHEN}),
         _entry("committee/feedback_wait_over", "committee", {"resolution": "hiatus"}),
         _entry(
-            "committee/late_deadline",
+            "committee/catch_up",
             "committee",
-            {"kind": "reporter-update", "due_at": WHEN, "hours_late": 3.5},
+            {
+                "fired": [{"kind": "reporter-update", "due_at": WHEN, "hours_late": 3.5}],
+                "skipped": [{"kind": "appeal-reminder", "due_at": WHEN, "hours_late": 120.0}],
+                "held": [{"kind": "enact", "due_at": WHEN, "hours_late": 373.0}],
+                "hold_after": "24 hours",
+            },
         ),
         _entry("committee/unilateral", "committee", {"member": "Bob", "action": "removed"}),
         _entry(
@@ -298,6 +303,11 @@ def template(name: str) -> Template:
         return CATALOGUE[name]
     except KeyError:
         raise UnknownTemplate(f"{name!r} is not in the template catalogue") from None
+
+
+def send_context(name: str) -> dict:
+    """The fields of a template `#send` sends (no missing items: the committee asks anew)."""
+    return {"missing": []} if "missing" in template(name).fields else {}
 
 
 def fit_context(name: str, context: dict) -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 
@@ -31,3 +31,17 @@ def parse_now(text: str, zone: ZoneInfo) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment.astimezone(UTC)
+
+
+def parse_date(text: str, zone: ZoneInfo) -> datetime:
+    """A command's DATE: `2026-03-20` (09:00 in the committee's time zone) or a full ISO time;
+    ValueError if neither."""
+    text = text.strip()
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone)
+        return moment
+    return datetime.combine(day, time(9, 0), tzinfo=zone)

@@ -1,45 +1,47 @@
-"""The policy's clocks (SPEC §4): what each kind of deadline does when it comes due.
+"""The sweep of the policy's clocks (SPEC §4): every due deadline fires once, however late.
 
-`fire_due` is the sweep: every due row is claimed (fired once) and acted on in one
-transaction; one that fires late tells the committee so. Imported history has no deadlines.
+What each kind does is registered by its feature (`CLOCKS` in `report_clocks`,
+`deliberation`, `enactment`, `mediation`, `appeals`, `bans`), the way command modules
+register keywords. A case's due deadlines fire together in one transaction. After downtime
+the committee gets one catch-up summary per case: what fired late, which reminders were
+skipped as stale (a later one of the same chain came due too), and which scheduled mail was
+held because it would go out more than `late_send_hold` late (`#enact` again confirms it).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from archive.cases import Case, get_case, own_reporters, parties_of, record_event, set_state
-from archive.clock import to_text
-from archive.council import tell_reporter_council_has_case
+from archive import appeals, bans, deliberation, enactment, mediation, report_clocks
+from archive.cases import Case, get_case, record_event
+from archive.clock import parse_date as _parse_date
+from archive.clockwork import Clock
 from archive.db import write_transaction
-from archive.deadlines import (
-    LATE_AFTER,
-    Deadline,
-    add_deadline,
-    cancel_deadlines,
-    claim_deadline,
-    due_deadlines,
-)
-from archive.models import CaseState
+from archive.deadlines import LATE_AFTER, Deadline, claim_deadline, due_deadlines
 from archive.outbox import Audience, queue_mail
-from archive.resolutions import has_consensus, open_proposal, tally
+from archive.report_clocks import start_report_clocks
 from archive.settings import Settings
 
+__all__ = ["HANDLERS", "Fired", "fire_due", "parse_date", "start_report_clocks"]
 log = logging.getLogger(__name__)
-DONE_STATES = {"resolved", "closed", "escalated", "appealed"}
-# Deadlines that stop mattering once a case is resolved or closed.
-CASE_CLOCKS = (
-    "timeline-request",
-    "reporter-update",
-    "deadlock",
-    "consult-wait",
-    "unilateral-reminder",
-)
+FEATURES = (report_clocks, deliberation, enactment, mediation, appeals, bans)
+
+
+def _collect(features) -> dict[str, Clock]:
+    handlers: dict[str, Clock] = {}
+    for feature in features:
+        for kind, clock in feature.CLOCKS.items():
+            if kind in handlers:
+                raise RuntimeError(f"deadline kind {kind!r} registered twice")
+            handlers[kind] = clock
+    return handlers
+
+
+HANDLERS: dict[str, Clock] = _collect(FEATURES)
 
 
 @dataclass(frozen=True)
@@ -48,315 +50,118 @@ class Fired:
     case_ref: str | None
     late: bool
     acted: bool
+    outcome: str = "fired"  # fired | stale (skipped) | held (waits for #enact)
 
 
-def start_report_clocks(db: Database, case: Case, settings: Settings, now: datetime) -> None:
-    """The clocks a new report starts: the ack watchdog and the one-week update."""
-    add_deadline(db, case, "ack-watchdog", now + settings.ack_watchdog, now)
-    add_deadline(db, case, "timeline-request", now + settings.timeline_request_after, now)
-    add_deadline(db, case, "reporter-update", now + settings.update_after, now)
+@dataclass
+class _CatchUp:
+    """What one case's sweep did late, for the committee's summary."""
 
+    fired: list[dict] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)
+    held: list[dict] = field(default_factory=list)
 
-def stop_case_clocks(db: Database, case: Case, now: datetime) -> None:
-    cancel_deadlines(db, case, CASE_CLOCKS, now)
+    def __bool__(self) -> bool:
+        return bool(self.fired or self.skipped or self.held)
 
 
 def fire_due(db: Database, settings: Settings, now: datetime) -> list[Fired]:
-    """Fire every deadline due at `now`, each once, each in its own transaction."""
+    """Fire every deadline due at `now`, each once; one transaction per case."""
+    fired: list[Fired] = []
+    while True:
+        due = due_deadlines(db, now)
+        if not due:
+            return fired
+        by_case: dict[int | None, list[Deadline]] = {}
+        for deadline in due:
+            by_case.setdefault(deadline.case_pk, []).append(deadline)
+        for case_pk, deadlines in by_case.items():
+            with write_transaction(db):
+                fired += _fire_case(db, settings, now, case_pk, deadlines)
+
+
+def _fire_case(db, settings: Settings, now: datetime, case_pk: int | None,
+               deadlines: list[Deadline]) -> list[Fired]:  # fmt: skip
+    stale = stale_deadlines(deadlines)
+    catch_up = _CatchUp()
     fired = []
-    for deadline in due_deadlines(db, now):
-        with write_transaction(db):
-            if not claim_deadline(db, deadline, now):
-                continue
-            case = get_case(db, deadline.case_pk) if deadline.case_pk else None
-            late = deadline.lateness(now) > LATE_AFTER
-            handler = HANDLERS.get(deadline.kind)
-            acted = bool(handler and handler(db, settings, now, deadline, case))
-            if case is not None:
-                record_event(
-                    db,
-                    case,
-                    now=now,
-                    actor="clock",
-                    action="deadline-fired",
-                    detail={"kind": deadline.kind, "due_at": deadline.due_at, "late": late,
-                            "acted": acted},
-                )  # fmt: skip
-            if late and acted and case is not None:
-                _tell_late(db, settings, now, deadline, case)
-            fired.append(Fired(deadline.kind, case.ref if case else None, late, acted))
+    for deadline in deadlines:
+        if not claim_deadline(db, deadline, now):
+            continue
+        case = get_case(db, case_pk) if case_pk else None  # earlier ones may have moved it
+        lateness = deadline.lateness(now)
+        late = lateness > LATE_AFTER
+        clock = HANDLERS.get(deadline.kind)
+        acted, outcome = False, "fired"
+        if deadline.pk in stale:
+            outcome = "stale"
+        elif clock and clock.hold_when_late and lateness > settings.late_send_hold:
+            outcome = "held"
+        elif clock:
+            acted = bool(clock.fire(db, settings, now, deadline, case))
+        line = {"kind": deadline.kind, "due_at": deadline.due_at,
+                "hours_late": round(lateness.total_seconds() / 3600, 1)}  # fmt: skip
+        if outcome == "stale":
+            catch_up.skipped.append(line)
+        elif outcome == "held":
+            catch_up.held.append(line)
+        elif late and acted:
+            catch_up.fired.append(line)
+        if case is not None:
+            record_event(db, case, now=now, actor="clock", action="deadline-fired",
+                         detail={"kind": deadline.kind, "due_at": deadline.due_at, "late": late,
+                                 "acted": acted, "outcome": outcome})  # fmt: skip
+        fired.append(Fired(deadline.kind, case.ref if case else None, late, acted, outcome))
+    if catch_up and case_pk:
+        _tell_catch_up(db, settings, now, get_case(db, case_pk), catch_up)
     return fired
 
 
-def _tell_late(db, settings, now, deadline: Deadline, case: Case) -> None:
+def stale_deadlines(deadlines: list[Deadline]) -> set[int]:
+    """Of deadlines due together, those a later one of the same chain supersedes."""
+    latest: dict[tuple, Deadline] = {}
+    chained = []
+    for deadline in deadlines:
+        clock = HANDLERS.get(deadline.kind)
+        if clock is None or clock.chain is None:
+            continue
+        key = (deadline.case_pk, clock.chain,
+               deadline.payload.get(clock.chain_key) if clock.chain_key else None)  # fmt: skip
+        chained.append((key, deadline))
+        if key not in latest or (deadline.due_at, deadline.pk) > (
+            latest[key].due_at,
+            latest[key].pk,
+        ):
+            latest[key] = deadline
+    return {d.pk for key, d in chained if latest[key].pk != d.pk}
+
+
+def _tell_catch_up(db, settings: Settings, now: datetime, case: Case, catch_up: _CatchUp) -> None:
     queue_mail(
         db,
         now=now,
         settings=settings,
-        template="committee/late_deadline",
+        template="committee/catch_up",
         audience=Audience.COMMITTEE,
         case=case,
         context={
             "case_ref": case.ref,
-            "kind": deadline.kind,
-            "due_at": deadline.due_at,
-            "hours_late": round(deadline.lateness(now).total_seconds() / 3600, 1),
+            "fired": catch_up.fired,
+            "skipped": catch_up.skipped,
+            "held": catch_up.held,
+            "hold_after": _in_words(settings.late_send_hold),
         },
     )
 
 
-def _committee(db, settings, now, case: Case, template: str, context: dict) -> None:
-    queue_mail(
-        db,
-        now=now,
-        settings=settings,
-        template=template,
-        audience=Audience.COMMITTEE,
-        case=case,
-        context={"case_ref": case.ref, **context},
-    )
-
-
-def ack_watchdog(db, settings, now, deadline, case: Case) -> bool:
-    if case.state != CaseState.RECEIVED:
-        return False
-    record_event(db, case, now=now, actor="clock", action="ack-overdue")
-    _committee(db, settings, now, case, "committee/ack_overdue", {"opened_at": case.opened_at})
-    return True
-
-
-def timeline_request(db, settings, now, deadline, case: Case) -> bool:
-    if case.state in DONE_STATES or case.fields.get("timeline"):
-        return False
-    _committee(db, settings, now, case, "committee/timeline_request", {
-        "update_in": str(settings.update_after - settings.timeline_request_after),
-    })  # fmt: skip
-    return True
-
-
-def reporter_update(db, settings, now, deadline, case: Case) -> bool:
-    if case.state == CaseState.ESCALATED:  # weekly while the council has the case
-        add_deadline(db, case, "reporter-update", now + settings.update_after, now)
-    elif case.state in DONE_STATES:
-        return False
-    return queue_reporter_update(db, settings, now, case) > 0
-
-
-def queue_reporter_update(db, settings: Settings, now: datetime, case: Case) -> int:
-    """The reporter's update with the committee's timeline, or the default projection."""
-    timeline = case.fields.get("timeline")
-    if not timeline:
-        projected = (now + settings.default_projection).astimezone(settings.zone)
-        timeline = projected.date().isoformat()
-    sent = 0
-    for party in own_reporters(db, case):
-        if party.email and not party.no_contact:
-            queue_mail(db, now=now, settings=settings, template="reporter/update",
-                       audience=Audience.PARTY, case=case, party=party,
-                       context={"case_ref": case.ref, "timeline": timeline})  # fmt: skip
-            sent += 1
-    record_event(db, case, now=now, actor="clock", action="reporter-updated",
-                 detail={"timeline": timeline, "set_by_committee": bool(
-                     case.fields.get("timeline"))})  # fmt: skip
-    return max(sent, 1)
-
-
-def deadlock(db, settings, now, deadline, case: Case) -> bool:
-    proposal = open_proposal(db, case.pk)
-    if proposal is None or proposal.pk != deadline.payload.get("proposal"):
-        return False
-    if case.state in DONE_STATES:
-        return False
-    voters = [m.email for m in settings.committee if m.email.lower() not in case.excluded()]
-    votes = tally(db, proposal)
-    if has_consensus(votes, voters):
-        return False
-    queue_mail(
-        db,
-        now=now,
-        settings=settings,
-        template="council/escalation",
-        audience=Audience.COUNCIL,
-        case=case,
-        context={
-            "case_ref": case.ref,
-            "reason": f"no consensus {settings.deadlock_after} after the proposal",
-            "state": case.state,
-            "opened_at": case.opened_at,
-            "proposal": proposal.resolution,
-            "votes": {k: sum(1 for v in votes.values() if v == k)
-                      for k in ("agree", "object", "abstain")},
-        },
-    )  # fmt: skip
-    set_state(db, case, CaseState.ESCALATED, now)
-    record_event(db, case, now=now, actor="clock", action="deadlock-escalated",
-                 detail={"proposal": proposal.pk, "from": case.state})  # fmt: skip
-    tell_reporter_council_has_case(db, get_case(db, case.pk), settings, now)
-    _committee(db, settings, now, case, "committee/deadlock", {"proposal": proposal.resolution})
-    return True
-
-
-def unilateral_reminder(db, settings, now, deadline, case: Case) -> bool:
-    member = deadline.payload.get("member")
-    since = deadline.payload.get("since")
-    row = db.execute(
-        "SELECT 1 FROM events WHERE case_pk = ? AND at >= ? AND (action IN"
-        " ('proposed', 'enacted', 'closed') OR (action = 'unilateral-action' AND actor = ?))",
-        [case.pk, since, member],
-    ).fetchone()
-    if row or not member:
-        return False
-    queue_mail(db, now=now, settings=settings, template="committee/unilateral_reminder",
-               audience=Audience.ADDRESS, to_addr=member, case=case,
-               context={"case_ref": case.ref, "since": since})  # fmt: skip
-    return True
-
-
-def consult_wait(db, settings, now, deadline, case: Case) -> bool:
-    proposal = open_proposal(db, case.pk)
-    if proposal is None or proposal.pk != deadline.payload.get("proposal"):
-        return False
-    _committee(db, settings, now, case, "committee/feedback_wait_over",
-               {"resolution": proposal.resolution})  # fmt: skip
-    return True
-
-
-def scheduled_send(db, settings, now, deadline, case: Case) -> bool:
-    from archive.cases import get_party
-    from archive.commands.send import send_context
-
-    party = get_party(db, deadline.payload["party"])
-    if party.no_contact:
-        return False
-    queue_mail(db, now=now, settings=settings, template=deadline.payload["template"],
-               audience=Audience.PARTY, party=party, case=case,
-               context={"case_ref": case.ref, **send_context(deadline.payload["template"])},
-               )  # fmt: skip
-    return True
-
-
-def scheduled_enact(db, settings, now, deadline, case: Case) -> bool:
-    from archive.commands.enact import carry_out
-
-    return carry_out(db, settings, now, case, deadline.payload)
-
-
-def ban_expiry(db, settings, now, deadline, case: Case) -> bool:
-    from archive.bans import ban_row, end_ban
-
-    record = ban_row(db, deadline.payload["ban"])
-    if record["status"] != "active":
-        return False
-    end_ban(db, case, record["id"], "ended", now)
-    record_event(db, case, now=now, actor="clock", action="ban-ended",
-                 detail={"ban": record["id"]})  # fmt: skip
-    _committee(db, settings, now, case, "committee/ban_expired", {"spaces": record["spaces"]})
-    context = {"case_ref": case.ref, "spaces": record["spaces"]}
-    if record["email"]:
-        queue_mail(db, now=now, settings=settings, template="reported/unban_notice",
-                   audience=Audience.ADDRESS, to_addr=record["email"], case=case,
-                   context=context)  # fmt: skip
-    queue_mail(db, now=now, settings=settings, template="core/unban_notice",
-               audience=Audience.ADDRESS, to_addr=settings.core_team, case=case,
-               context=context)  # fmt: skip
-    return True
-
-
-def ban_review(db, settings, now, deadline, case: Case) -> bool:
-    from archive.bans import REVIEW_EVERY, ban_row
-
-    record = ban_row(db, deadline.payload["ban"])
-    if record["status"] != "active":
-        return False
-    _committee(db, settings, now, case, "committee/ban_review",
-               {"spaces": record["spaces"], "since": record["start_at"][:10]})  # fmt: skip
-    next_review = now + REVIEW_EVERY
-    db.execute("UPDATE bans SET review_at = ? WHERE id = ?", [to_text(next_review), record["id"]])
-    add_deadline(db, case, "ban-review", next_review, now, {"ban": record["id"]})
-    return True
-
-
-def _open_appeal(db, deadline):
-    row = db.execute(
-        "SELECT id, due_at, status FROM appeals WHERE id = ?", [deadline.payload.get("appeal")]
-    ).fetchone()
-    return row if row and row[2] != "decided" else None
-
-
-def _appeal_thread(db, appeal_pk: int) -> dict:
-    """Appeal mail answers the appeal's own message, so the council's thread stays one."""
-    from archive.appeals import appeal_message_id, get_appeal
-
-    thread = appeal_message_id(db, get_appeal(db, appeal_pk))
-    return {"in_reply_to": thread, "refs": (thread,)} if thread else {}
-
-
-def appeal_reminder(db, settings, now, deadline, case: Case) -> bool:
-    appeal = _open_appeal(db, deadline)
-    if appeal is None:
-        return False
-    queue_mail(db, now=now, settings=settings, template="council/appeal_reminder",
-               audience=Audience.COUNCIL, case=case, **_appeal_thread(db, appeal[0]),
-               context={"case_ref": case.ref if case else None, "due": appeal[1][:10]})  # fmt: skip
-    return True
-
-
-def appeal_due(db, settings, now, deadline, case: Case) -> bool:
-    appeal = _open_appeal(db, deadline)
-    if appeal is None:
-        return False
-    record_event(db, case, now=now, actor="clock", action="appeal-overdue",
-                 detail={"appeal": appeal[0]})  # fmt: skip
-    queue_mail(db, now=now, settings=settings, template="council/appeal_overdue",
-               audience=Audience.COUNCIL, case=case, **_appeal_thread(db, appeal[0]),
-               context={"case_ref": case.ref if case else None, "due": appeal[1][:10]})  # fmt: skip
-    return True
-
-
-def mediation_reminder(db, settings, now, deadline, case: Case) -> bool:
-    """Reminders go to the mediator and the committee only: never to the parties."""
-    row = db.execute(
-        "SELECT due_at FROM mediations WHERE id = ? AND status = 'settled'",
-        [deadline.payload.get("mediation")],
-    ).fetchone()
-    if row is None:
-        return False
-    context = {"case_ref": case.ref, "due": row[0][:10]}
-    for party in parties_of(db, case, "mediator"):
-        queue_mail(db, now=now, settings=settings, template="mediator/reminder",
-                   audience=Audience.PARTY, party=party, case=case, context=context)  # fmt: skip
-    _committee(db, settings, now, case, "committee/mediation_update",
-               {"what": f"the mediation is due by {row[0][:10]}", "report": None})  # fmt: skip
-    return True
-
-
-HANDLERS: dict[str, Callable[..., bool]] = {
-    "mediation-reminder": mediation_reminder,
-    "appeal-reminder": appeal_reminder,
-    "appeal-due": appeal_due,
-    "ban-expiry": ban_expiry,
-    "ban-review": ban_review,
-    "ack-watchdog": ack_watchdog,
-    "timeline-request": timeline_request,
-    "reporter-update": reporter_update,
-    "deadlock": deadlock,
-    "unilateral-reminder": unilateral_reminder,
-    "consult-wait": consult_wait,
-    "send": scheduled_send,
-    "enact": scheduled_enact,
-}
+def _in_words(span: timedelta) -> str:
+    """`24 hours`, `3 days`: a duration as the committee reads it."""
+    hours = span.total_seconds() / 3600
+    if hours >= 72 and hours % 24 == 0:
+        return f"{hours / 24:g} days"
+    return f"{hours:g} hours"
 
 
 def parse_date(text: str, settings: Settings, now: datetime) -> datetime:
     """`2026-03-20` (09:00 in the committee's time zone) or a full ISO time; ValueError if not."""
-    from datetime import date, time
-
-    text = text.strip()
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        moment = datetime.fromisoformat(text)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=settings.zone)
-        return moment
-    return datetime.combine(day, time(9, 0), tzinfo=settings.zone)
+    return _parse_date(text, settings.zone)

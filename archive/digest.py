@@ -18,9 +18,9 @@ from archive.clock import from_text, to_text
 from archive.db import write_transaction
 from archive.outbox import Audience, queue_mail
 from archive.settings import Settings
+from archive.states import is_done
 
 CHART_WEEKS = 8
-OPEN_STATES_EXCLUDED = ("resolved", "closed")
 
 
 def digest_slot(settings: Settings, now: datetime) -> datetime:
@@ -115,7 +115,7 @@ def digest_data(db: Database, settings: Settings, now: datetime) -> dict:
     by_pk = {pk: (ref, json.loads(conf)) for pk, ref, _, _, _, conf in cases}
     open_cases = []
     for pk, ref, state, urgent, opened_at, conflicted in cases:
-        if state in OPEN_STATES_EXCLUDED:
+        if is_done(state):
             continue
         age = (now - from_text(opened_at)).days
         deadline = db.execute(

@@ -15,9 +15,11 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from archive.cases import Case, Party, add_party, parties_of, record_event, set_state
+from archive.cases import Case, Party, add_party, get_case, parties_of, record_event
 from archive.clock import to_text
-from archive.deadlines import add_deadline, cancel_deadlines
+from archive.clockwork import Clock, register
+from archive.deadlines import Deadline, add_deadline, cancel_deadlines
+from archive.lifecycle import move_case
 from archive.models import CaseState
 from archive.outbox import Audience, queue_mail
 from archive.settings import Settings
@@ -71,7 +73,7 @@ def start_mediation(db, settings: Settings, case: Case, mediator: str, name: str
     )
     for party in reporters:
         _invite(db, settings, case, party, mediator, name, now)
-    set_state(db, case, CaseState.MEDIATION, now)
+    move_case(db, case, CaseState.MEDIATION, now=now, actor=by, reason="mediation proposed")
     return "the reporter is asked first; the reported person only if the reporter agrees"
 
 
@@ -163,7 +165,7 @@ def record_report(db, settings: Settings, case: Case, mediation: Mediation, text
     _committee(db, settings, case, now, "committee/mediation_update",
                {"what": "the mediator's report arrived; it was sent to the parties to vet",
                 "report": text})  # fmt: skip
-    set_state(db, case, CaseState.DELIBERATING, now)
+    _back_to_deliberation(db, case, now, "mediator's report")
     return "report recorded and sent to the parties to vet; the case is back in deliberation"
 
 
@@ -172,7 +174,13 @@ def _end(db, case, mediation_pk, status, now) -> None:
                [status, to_text(now), mediation_pk])  # fmt: skip
     cancel_deadlines(db, case, ("mediation-reminder",), now)
     if status == "declined":
-        set_state(db, case, CaseState.DELIBERATING, now)
+        _back_to_deliberation(db, case, now, "mediation declined")
+
+
+def _back_to_deliberation(db, case: Case, now: datetime, reason: str) -> None:
+    """A mediation that ends returns the case to the committee, if it is still in mediation."""
+    if get_case(db, case.pk).state == CaseState.MEDIATION:
+        move_case(db, case, CaseState.DELIBERATING, now=now, actor="casebook", reason=reason)
 
 
 def _committee(db, settings, case, now, template, context) -> None:
@@ -191,3 +199,26 @@ def answer_from_reply(text: str) -> tuple[str | None, tuple[str, str | None] | N
     if NO_RE.match(text):
         return "declined", None
     return None, None
+
+
+def fire_mediation_reminder(db, settings: Settings, now: datetime, deadline: Deadline,
+                            case: Case) -> bool:  # fmt: skip
+    """Reminders go to the mediator and the committee only: never to the parties."""
+    row = db.execute(
+        "SELECT due_at FROM mediations WHERE id = ? AND status = 'settled'",
+        [deadline.payload.get("mediation")],
+    ).fetchone()
+    if row is None:
+        return False
+    context = {"case_ref": case.ref, "due": row[0][:10]}
+    for party in parties_of(db, case, "mediator"):
+        queue_mail(db, now=now, settings=settings, template="mediator/reminder",
+                   audience=Audience.PARTY, party=party, case=case, context=context)  # fmt: skip
+    _committee(db, settings, case, now, "committee/mediation_update",
+               {"what": f"the mediation is due by {row[0][:10]}", "report": None})  # fmt: skip
+    return True
+
+
+CLOCKS = register(
+    Clock("mediation-reminder", fire_mediation_reminder, chain="mediation", chain_key="mediation"),
+)

@@ -12,6 +12,7 @@ from sqlite_utils import Database
 
 from archive.clock import from_text, to_text
 from archive.settings import Settings
+from archive.states import DONE_STATES
 
 QUARTER_RE = re.compile(r"^(\d{4})[Qq]([1-4])$")
 
@@ -69,7 +70,7 @@ def report_data(db: Database, period: Period) -> dict:
         acked = _first_event(db, pk, "state-changed", '"to": "acknowledged"')
         if acked:
             ack_hours.append((from_text(acked) - opened) / timedelta(hours=1))
-        done = _first_event(db, pk, "enacted") or _first_event(db, pk, "closed")
+        done = _first_done(db, pk)
         if done:
             resolve_days.append((from_text(done) - opened) / timedelta(days=1))
     appeals = db.execute(
@@ -94,6 +95,17 @@ def _first_event(db: Database, case_pk: int, action: str, detail_like: str = "")
     row = db.execute(
         "SELECT MIN(at) FROM events WHERE case_pk = ? AND action = ? AND detail LIKE ?",
         [case_pk, action, f"%{detail_like}%"],
+    ).fetchone()
+    return row[0]
+
+
+def _first_done(db: Database, case_pk: int) -> str | None:
+    """When the case first reached a done state (`state-changed`, written by the one door)."""
+    done = sorted(DONE_STATES)
+    row = db.execute(
+        "SELECT MIN(at) FROM events WHERE case_pk = ? AND action = 'state-changed'"
+        f" AND json_extract(detail, '$.to') IN ({','.join('?' * len(done))})",
+        [case_pk, *done],
     ).fetchone()
     return row[0]
 

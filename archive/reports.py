@@ -26,6 +26,7 @@ from archive.outbox import (
     queued_by_fold_key,
     update_context,
 )
+from archive.report_clocks import start_report_clocks
 from archive.settings import Settings
 from archive.store import Binding, IngestResult, store_message
 
@@ -57,8 +58,6 @@ def open_report(
     )
     if msg.historical:
         return IngestResult(pk, False, "report", case.ref)
-    from archive.clocks import start_report_clocks
-
     start_report_clocks(db, case, settings, now)
     if msg.conflicts:
         _record_conflicts(db, msg, case, settings, now, pk)

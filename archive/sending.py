@@ -16,11 +16,11 @@ from archive.cases import (
     get_party,
     parties_of,
     record_event,
-    set_state,
 )
 from archive.clock import to_text
 from archive.db import write_transaction
 from archive.deadlines import cancel_deadlines
+from archive.lifecycle import move_case
 from archive.models import CaseState
 from archive.outbox import (
     Audience,
@@ -102,15 +102,8 @@ def finish_item(db: Database, item: OutboxItem, now: datetime) -> None:
         if item.template in ACK_TEMPLATES:
             cancel_deadlines(db, case, ("ack-watchdog",), now)
         if item.template in ACK_TEMPLATES and case.state == CaseState.RECEIVED:
-            set_state(db, case, CaseState.ACKNOWLEDGED, now)
-            record_event(
-                db,
-                case,
-                now=now,
-                actor="mailer",
-                action="state-changed",
-                detail={"from": case.state, "to": CaseState.ACKNOWLEDGED.value},
-            )
+            move_case(db, case, CaseState.ACKNOWLEDGED, now=now, actor="mailer",
+                      reason="acknowledgement sent")  # fmt: skip
 
 
 def withhold_item(db: Database, item: OutboxItem, reason: str, now: datetime) -> None:

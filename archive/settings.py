@@ -138,6 +138,7 @@ class Settings:
     dkim_signing: DkimSigning | None = None
     enact_by_any_member: bool = False
     consult_wait: timedelta = timedelta(days=5)
+    late_send_hold: timedelta = timedelta(hours=24)  # scheduled mail later than this waits
     ack_watchdog: timedelta = timedelta(hours=1)
     timeline_request_after: timedelta = timedelta(days=6)
     update_after: timedelta = timedelta(days=7)

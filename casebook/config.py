@@ -260,6 +260,7 @@ class _Reader:
             dkim_signing=self.dkim_signing(),
             enact_by_any_member=v["policy.enact_by_any_member"],
             consult_wait=v["policy.consult_wait"],
+            late_send_hold=v["policy.late_send_hold"],
             ack_watchdog=v["policy.ack_watchdog"],
             timeline_request_after=v["policy.timeline_request_after"],
             update_after=v["policy.update_after"],

@@ -143,6 +143,8 @@ KEYS: tuple[Key, ...] = (
         "true: any member may #enact, not only the chair"),
     Key("policy.consult_wait", "duration", "5d",
         "#enact waits this long after #consult if no feedback came"),
+    Key("policy.late_send_hold", "duration", "24h",
+        "a scheduled #enact or #send this late (casebook was down) is held until #enact again"),
     Key("policy.ack_watchdog", "duration", "1h",
         "the committee is told if a case is still unacknowledged then"),
     Key("policy.timeline_request_after", "duration", "6d",

@@ -117,12 +117,12 @@ def test_down_longer_than_any_grace_fires_once_and_says_it_was_late(committee):
     fired = fire_due(committee.db, committee.settings, T0 + timedelta(days=60))
     assert sorted(kinds(fired)) == ["ack-watchdog", "reporter-update", "timeline-request"]
     assert all(f.late for f in fired)
-    late = outbox(committee.db, "committee/late_deadline")
-    assert {n["context"]["kind"] for n in late} == {
-        "ack-watchdog",
-        "reporter-update",
-        "timeline-request",
-    }
+    # The six-day request for a timeline is stale once the one-week update is due too.
+    assert {f.kind: f.outcome for f in fired}["timeline-request"] == "stale"
+    [summary] = outbox(committee.db, "committee/catch_up")
+    assert {n["kind"] for n in summary["context"]["fired"]} == {"ack-watchdog", "reporter-update"}
+    assert [n["kind"] for n in summary["context"]["skipped"]] == ["timeline-request"]
+    assert outbox(committee.db, "committee/timeline_request") == []
     assert fire_due(committee.db, committee.settings, T0 + timedelta(days=61)) == []
 
 

@@ -226,7 +226,7 @@ def test_a_deadline_due_while_casebook_was_down_fires_once_after_restart(tmp_pat
     db.close()
     process.start()
     c.mail_to("rita@example.net", "An update on your report")
-    c.mail_to(LIST, "A deadline fired late")
+    c.mail_to(LIST, "Catching up after downtime")
     process.stop()
     process.start()  # and again: nothing fires twice
     try:

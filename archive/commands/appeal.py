@@ -20,7 +20,7 @@ from archive.appeals import (
     vote_on_appeal,
 )
 from archive.cases import Case, record_event
-from archive.clocks import parse_date
+from archive.clock import parse_date
 from archive.commands.base import Command, Context, Refused
 from archive.models import CaseState, IncomingMessage
 from archive.outbox import Audience, queue_mail
@@ -37,11 +37,10 @@ def run(ctx: Context, args: str) -> str:
     outcome = apply(ctx.db, ctx.settings, ctx.now, ctx.case, appeal, ctx.actor, args, ctx.body,
                     ctx.queue, ctx.event)  # fmt: skip
     if outcome in DECISIONS:
-        ctx.move_to(
-            CaseState(appeal.previous_state or "resolved")
-            if outcome == "uphold"
-            else CaseState.DELIBERATING
-        )
+        if outcome != "uphold":
+            ctx.move_to(CaseState.DELIBERATING, "appeal decided: " + outcome)
+        elif ctx.case.state == CaseState.APPEALED:  # an appeal of an open case changed no state
+            ctx.move_to(CaseState(appeal.previous_state or "resolved"), "appeal upheld")
         return f"the council's decision ({outcome}) was sent to the appellant and the committee"
     return outcome
 
@@ -55,7 +54,7 @@ def apply(db, settings: Settings, now: datetime, case: Case | None, appeal: Appe
     thread = appeal_message_id(db, appeal)
     if verb == "extend":
         try:
-            until = parse_date(rest.split()[0], settings, now) if rest else None
+            until = parse_date(rest.split()[0], settings.zone) if rest else None
         except ValueError:
             until = None
         if until is None or until <= now:

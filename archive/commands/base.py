@@ -8,7 +8,9 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from archive.cases import Case, get_case, record_event, set_state
+from archive.cases import Case, get_case, record_event
+from archive.clock import parse_date
+from archive.lifecycle import StateError, move_case
 from archive.models import CaseState, IncomingMessage
 from archive.outbox import queue_mail
 from archive.settings import Person, Settings
@@ -29,6 +31,7 @@ class Context:
     message_pk: int | None
     body: str  # the text after the command block
     queued: list[str] = field(default_factory=list)
+    command: str = ""  # the keyword running now: the reason its state changes give
 
     def reload(self) -> Case:
         self.case = get_case(self.db, self.case.pk)
@@ -45,24 +48,21 @@ class Context:
             message_pk=self.message_pk,
         )
 
-    def move_to(self, state: CaseState) -> None:
+    def move_to(self, state: CaseState, reason: str | None = None) -> bool:
+        """Move the case through the one door (`move_case`); False if it was there already."""
         previous = self.case.state
-        if previous == state.value:
-            return
-        set_state(self.db, self.case, state, self.now)
-        self.event("state-changed", {"from": previous, "to": state.value})
-        if state in (CaseState.RESOLVED, CaseState.CLOSED):
-            from archive.clocks import stop_case_clocks
-
-            stop_case_clocks(self.db, self.case, self.now)
-        self.reload()
+        try:
+            self.case = move_case(self.db, self.case, state, now=self.now, actor=self.actor.email,
+                                  reason=reason or f"#{self.command}",
+                                  message_pk=self.message_pk)  # fmt: skip
+        except StateError as error:
+            raise Refused(f"the case is {previous}: {error}") from None
+        return self.case.state != previous
 
     def date(self, text: str) -> datetime:
         """A DATE argument (YYYY-MM-DD, 09:00 in the committee's zone, or ISO time)."""
-        from archive.clocks import parse_date
-
         try:
-            return parse_date(text, self.settings, self.now)
+            return parse_date(text, self.settings.zone)
         except ValueError:
             raise Refused(f"{text!r} is not a date (use YYYY-MM-DD)") from None
 

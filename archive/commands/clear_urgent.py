@@ -1,12 +1,12 @@
 """#clear-urgent: the case is no longer urgent."""
 
 from archive.cases import set_urgent
-from archive.commands.base import Command, Context, Refused
+from archive.commands.base import Command, Context
 
 
 def run(ctx: Context, args: str) -> str:
     if not ctx.case.urgent:
-        raise Refused("the case is not urgent")
+        return "no change: the case is not urgent"
     set_urgent(ctx.db, ctx.case, False, ctx.now)
     ctx.event("urgent-cleared", {"reason": args or None})
     ctx.reload()

@@ -8,7 +8,7 @@ def run(ctx: Context, args: str) -> str:
     if not args:
         raise Refused("#close needs a reason, e.g. #close resolved publicly")
     if ctx.case.state == CaseState.CLOSED:
-        raise Refused("the case is already closed")
+        return "no change: the case is already closed"
     ctx.event("closed", {"reason": args})
     ctx.move_to(CaseState.CLOSED)
     return "the case is closed"

@@ -1,28 +1,17 @@
-"""#enact: carry out the agreed, consulted resolution. The one way resolution mail leaves."""
+"""#enact [DATE]: carry out the agreed, consulted resolution, now or at 09:00 on DATE.
+
+The command checks the gates; `archive.enactment` does the carrying out (the `enact` clock
+calls it too). `#enact DATE` again moves the date; `#enact` alone enacts now.
+"""
 
 from archive.appeals import open_appeal_of
-from archive.bans import add_ban, parse_ban_duration
 from archive.cases import parties_of
 from archive.clock import from_text
 from archive.commands.base import Command, Context, Refused
 from archive.council import council_holds, proposal_agreed
-from archive.deadlines import add_deadline, cancel_deadlines
+from archive.enactment import enact_now, responsible_parties, schedule_enactment
 from archive.models import CaseState
-from archive.outbox import Audience
-from archive.resolutions import NEEDS_RESPONSIBLE, mark_proposal, open_proposal, tally
-
-# resolution -> (template to the person responsible, template to the venue)
-MAIL = {
-    "private-reprimand": ("reported/private_reprimand", None),
-    "apology-request": ("reported/apology_request", None),
-    "hiatus": ("reported/hiatus", None),
-    "cooling-off": ("reported/cooling_off", None),
-    "temporary-ban": ("reported/ban_notice", None),
-    "permanent-ban": ("reported/ban_notice", None),
-    "public-reminder": (None, "venue/public_reminder"),
-    "public-reprimand": (None, "venue/public_reprimand"),
-    "no-action": (None, None),
-}
+from archive.resolutions import NEEDS_RESPONSIBLE, open_proposal, tally
 
 
 def run(ctx: Context, args: str) -> str:
@@ -54,17 +43,16 @@ def run(ctx: Context, args: str) -> str:
         p.consent == "agreed" for p in reporters
     ):
         raise Refused("an apology request needs the reporter's explicit agreement")
-    responsible = [p for p in parties_of(ctx.db, ctx.case, "reported") if p.email]
-    if proposal.resolution in NEEDS_RESPONSIBLE and not responsible:
+    if proposal.resolution in NEEDS_RESPONSIBLE and not responsible_parties(ctx.db, ctx.case):
         raise Refused("no responsible person with an address: #responsible ADDRESS first")
-    ctx.move_to(CaseState.ENACTING)
-    cancel_deadlines(ctx.db, ctx.case, ("consult-wait", "deadlock"), ctx.now)
+    ctx.move_to(CaseState.ENACTING, "enactment")
     if when is not None:
-        add_deadline(ctx.db, ctx.case, "enact", when, ctx.now,
-                     {"proposal": proposal.pk, "actor": ctx.actor.email})  # fmt: skip
-        ctx.event("enactment-scheduled", {"proposal": proposal.pk, "at": when.isoformat()})
-        return f"{proposal.resolution} will be enacted at {when.isoformat()}"
-    return "enacted " + _enact_now(ctx, proposal, responsible, reporters)
+        return schedule_enactment(ctx.db, ctx.case, proposal, when, now=ctx.now,
+                                  actor=ctx.actor.email, message_pk=ctx.message_pk)  # fmt: skip
+    done = enact_now(ctx.db, settings, ctx.now, ctx.case, proposal, actor=ctx.actor.email,
+                     message_pk=ctx.message_pk, queued=ctx.queued)  # fmt: skip
+    ctx.reload()
+    return "enacted " + done
 
 
 def _may_enact(ctx: Context) -> bool:
@@ -74,28 +62,6 @@ def _may_enact(ctx: Context) -> bool:
         chair = ctx.settings.council_chair
         return ctx.actor == chair if chair else ctx.actor in ctx.settings.council
     return ctx.actor.role in ("chair", "council-chair")
-
-
-def _enact_now(ctx: Context, proposal, responsible, reporters) -> str:
-    sent = _queue_resolution_mail(ctx, proposal, responsible, reporters)
-    mark_proposal(ctx.db, proposal, "enacted_at", ctx.now)
-    ctx.event("enacted", {"proposal": proposal.pk, "resolution": proposal.resolution})
-    ctx.move_to(CaseState.RESOLVED)
-    return f"{proposal.resolution}: {sent}"
-
-
-def carry_out(db, settings, now, case, payload: dict) -> bool:
-    """A scheduled #enact comes due: the resolution's mail goes out, as it would have then."""
-    proposal = open_proposal(db, case.pk)
-    if proposal is None or proposal.pk != payload.get("proposal") or case.state != "enacting":
-        return False
-    if open_appeal_of(db, case) is not None:
-        return False
-    actor = settings.person_for(payload.get("actor", "")) or settings.chair
-    ctx = Context(db, settings, now, case, actor, None, None, "")
-    responsible = [p for p in parties_of(db, case, "reported") if p.email]
-    _enact_now(ctx, proposal, responsible, parties_of(db, case, "reporter"))
-    return True
 
 
 def _feedback_or_waited(ctx: Context, proposal, reporters) -> bool:
@@ -109,65 +75,6 @@ def _feedback_or_waited(ctx: Context, proposal, reporters) -> bool:
         [ctx.case.pk, proposal.consulted_at],
     ).fetchone()
     return row is not None
-
-
-def _queue_resolution_mail(ctx: Context, proposal, responsible, reporters) -> str:
-    council = ctx.settings.council
-    by_council = ctx.actor in council and ctx.actor not in ctx.settings.members
-    chair = (ctx.settings.council_chair or ctx.actor) if by_council else ctx.settings.chair
-    words = proposal.args.split()
-    common = {
-        "statement": proposal.text,
-        "chair_name": chair.name if chair else ctx.settings.committee_name,
-        "duration": words[0] if proposal.resolution in ("temporary-ban", "cooling-off") and words
-        else None,
-        "spaces": " ".join(words[1:] if proposal.resolution == "temporary-ban" else words)
-        if "ban" in proposal.resolution else None,
-    }  # fmt: skip
-    done = []
-    to_person, to_venue = MAIL[proposal.resolution]
-    if to_person:
-        for party in responsible:
-            ctx.queue(to_person, Audience.PARTY, common, party=party, auto_submitted="no")
-        ctx.queue(
-            "committee/resolution_copy",
-            Audience.COMMITTEE,
-            {**common, "resolution": proposal.resolution, "template": to_person},
-        )
-        done.append(f"{to_person} to {len(responsible)} person(s), a copy to the committee")
-    if to_venue:
-        ctx.queue(to_venue, Audience.ADDRESS, common, to_addr=words[0].strip("<>"),
-                  auto_submitted="no")  # fmt: skip
-        done.append(f"{to_venue} to {words[0]}")
-    if "ban" in proposal.resolution:
-        ctx.queue("core/ban_notice", Audience.ADDRESS, common, to_addr=ctx.settings.core_team)
-        duration = parse_ban_duration(words[0]) if proposal.resolution == "temporary-ban" else None
-        for party in responsible:
-            ban = add_ban(ctx.db, ctx.case, who=party.email, email=party.email,
-                          spaces=common["spaces"], duration=duration, now=ctx.now,
-                          decided_by="committee", unilateral=False)  # fmt: skip
-            ctx.event("ban-recorded", {"ban": ban, "spaces": common["spaces"]})
-        done.append("ban notice to the core team; ban register updated")
-    for reporter in reporters:
-        if reporter.email and not reporter.no_contact:
-            ctx.queue(
-                "reporter/resolution_notice",
-                Audience.PARTY,
-                {"resolution": proposal.resolution},
-                party=reporter,
-            )
-            done.append("resolution notice to the reporter")
-    ctx.queue(
-        "council/resolution_report",
-        Audience.COUNCIL,
-        {
-            "resolution": proposal.resolution,
-            "violation": ctx.case.violation,
-            "opened_at": ctx.case.opened_at,
-        },
-    )
-    done.append("resolution report to the Executive Council")
-    return "; ".join(done)
 
 
 COMMAND = Command(

@@ -8,7 +8,9 @@ from archive.resolutions import open_proposal, tally
 
 
 def run(ctx: Context, args: str) -> str:
-    if ctx.case.state in (CaseState.ESCALATED, CaseState.CLOSED):
+    if ctx.case.state == CaseState.ESCALATED:
+        return "no change: the case is already with the Executive Council"
+    if ctx.case.state == CaseState.CLOSED:
         raise Refused(f"the case is {ctx.case.state}")
     proposal = open_proposal(ctx.db, ctx.case.pk)
     votes = tally(ctx.db, proposal) if proposal else {}

@@ -135,6 +135,7 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) ->
     if not problems:
         db.execute("SAVEPOINT commands")
         for command in commands:
+            ctx.command = command.keyword
             try:
                 done = COMMANDS[command.keyword].run(ctx, command.args)
             except Refused as exc:

@@ -11,10 +11,10 @@ from archive.cases import (
     set_case_value,
     set_conflicted,
     set_recused,
-    set_state,
 )
 from archive.clock import to_text
 from archive.commands.base import Command, Context, Refused
+from archive.lifecycle import move_case
 from archive.models import CaseState
 from archive.reports import add_conflicts
 
@@ -40,7 +40,8 @@ def run(ctx: Context, args: str) -> str:
     set_recused(ctx.db, ctx.case, [*ctx.case.recused, *other.recused], ctx.now)
     stopped = _stop_clocks(ctx, other)
     set_case_value(ctx.db, other, "merged_into", ctx.case.pk, ctx.now)
-    set_state(ctx.db, other, CaseState.CLOSED, ctx.now)
+    move_case(ctx.db, other, CaseState.CLOSED, now=ctx.now, actor=ctx.actor.email,
+              reason=f"merged into {ctx.case.ref}", message_pk=ctx.message_pk)  # fmt: skip
     detail = {"case": other.ref, "state": other.state, "messages": messages, "parties": parties,
               "deadlines": stopped}  # fmt: skip
     ctx.event("merged", detail)

@@ -8,8 +8,8 @@ from archive.council import council_holds
 from archive.deadlines import add_deadline, cancel_deadlines
 from archive.models import CaseState
 from archive.resolutions import add_proposal, cast_vote, check_resolution
+from archive.states import is_done
 
-CLOSED = {"closed", "resolved"}
 WHY_NOT = {
     "appealed": "an appeal is open; the Executive Council decides it with #appeal",
     "escalated": "the Executive Council has this case; it hands it back with #return",
@@ -17,7 +17,7 @@ WHY_NOT = {
 
 
 def run(ctx: Context, args: str) -> str:
-    if ctx.case.state in CLOSED:
+    if is_done(ctx.case.state):
         raise Refused(f"the case is {ctx.case.state}; #reopen it first")
     council = council_holds(ctx.case) and ctx.actor in ctx.settings.council
     if ctx.case.state in WHY_NOT and not council:

@@ -2,6 +2,7 @@
 
 from archive.commands.base import Command, Context, Refused
 from archive.models import CaseState
+from archive.states import is_done
 
 
 def run(ctx: Context, args: str) -> str:
@@ -10,8 +11,8 @@ def run(ctx: Context, args: str) -> str:
                       " with #return")  # fmt: skip
     if ctx.case.state == CaseState.APPEALED:
         raise Refused("the case is not closed: an appeal is open, which the council decides")
-    if ctx.case.state not in (CaseState.CLOSED, CaseState.RESOLVED):
-        raise Refused(f"the case is {ctx.case.state}, not closed")
+    if not is_done(ctx.case.state):
+        return f"no change: the case is open ({ctx.case.state})"
     ctx.event("reopened", {"reason": args or None})
     ctx.move_to(CaseState.INVESTIGATING)
     return "the case is open again (investigating)"

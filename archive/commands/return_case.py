@@ -15,7 +15,7 @@ def run(ctx: Context, args: str) -> str:
     cancel_deadlines(ctx.db, ctx.case, ("deadlock", "consult-wait"), ctx.now)
     ctx.event("returned-to-committee", {"reason": reason or None})
     ctx.queue("committee/returned", "committee", {"reason": reason or None})
-    ctx.move_to(CaseState.DELIBERATING)
+    ctx.move_to(CaseState.DELIBERATING, "the council handed it back")
     return "the case is the committee's again (deliberating); the committee was told"
 
 

@@ -1,7 +1,7 @@
 """#send TEMPLATE to PARTY: a non-resolution template to a party already on the case."""
 
-from archive import catalogue
 from archive.cases import parties_of
+from archive.catalogue import send_context
 from archive.commands.base import Command, Context, Refused
 from archive.deadlines import add_deadline
 from archive.outbox import Audience
@@ -42,11 +42,6 @@ def run(ctx: Context, args: str) -> str:
         ctx.queue(template, Audience.PARTY, send_context(template), party=party)
     ctx.event("template-sent", {"template": template, "to": role})
     return f"{name} sent to the {role}"
-
-
-def send_context(template: str) -> dict:
-    """The fields a sendable template shows (no missing items: the committee asks anew)."""
-    return {"missing": []} if "missing" in catalogue.template(template).fields else {}
 
 
 COMMAND = Command(

@@ -3,6 +3,7 @@
 import json
 
 from archive.commands.base import Command, Context, Refused
+from archive.report_clocks import queue_reporter_update
 
 
 def run(ctx: Context, args: str) -> str:
@@ -22,8 +23,6 @@ def run(ctx: Context, args: str) -> str:
         [ctx.case.pk],
     ).fetchone()
     if updated:
-        from archive.clocks import queue_reporter_update
-
         queue_reporter_update(ctx.db, ctx.settings, ctx.now, ctx.case)
         return f"projected resolution by {day}; the reporter was sent an update with it"
     return f"projected resolution by {day}; the reporter's one-week update will give it"

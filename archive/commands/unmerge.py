@@ -2,8 +2,9 @@
 
 import json
 
-from archive.cases import UnknownCaseError, find_case, record_event, set_case_value, set_state
+from archive.cases import UnknownCaseError, find_case, record_event, set_case_value
 from archive.commands.base import Command, Context, Refused
+from archive.lifecycle import move_case
 from archive.models import CaseState
 
 
@@ -27,10 +28,13 @@ def run(ctx: Context, args: str) -> str:
     for table, key in (("messages", "messages"), ("parties", "parties")):
         for pk in detail[key]:
             ctx.db.execute(f"UPDATE {table} SET case_pk = ? WHERE id = ?", [other.pk, pk])
+    set_case_value(ctx.db, other, "merged_into", None, ctx.now)
+    # The door first: entering the old state must not stop the clocks given back below.
+    move_case(ctx.db, other, CaseState(detail["state"]), now=ctx.now, actor=ctx.actor.email,
+              reason=f"unmerged from {ctx.case.ref}", message_pk=ctx.message_pk,
+              restoring=True)  # fmt: skip
     for pk in detail.get("deadlines", []):  # its clocks run again where they stopped
         ctx.db.execute("UPDATE deadlines SET cancelled_at = NULL WHERE id = ?", [pk])
-    set_case_value(ctx.db, other, "merged_into", None, ctx.now)
-    set_state(ctx.db, other, CaseState(detail["state"]), ctx.now)
     ctx.event("unmerged", {"case": other.ref})
     record_event(ctx.db, other, now=ctx.now, actor=ctx.actor.email, action="unmerged-from",
                  detail={"case": ctx.case.ref}, message_pk=ctx.message_pk)  # fmt: skip

@@ -2,14 +2,14 @@
 
 from archive.cases import set_urgent
 from archive.clock import to_text
-from archive.commands.base import Command, Context, Refused
+from archive.commands.base import Command, Context
 from archive.deadlines import add_deadline
 from archive.outbox import Audience
 
 
 def run(ctx: Context, args: str) -> str:
     if ctx.case.urgent:
-        raise Refused("the case is already urgent")
+        return "no change: the case is already urgent"
     set_urgent(ctx.db, ctx.case, True, ctx.now)
     ctx.event("marked-urgent", {"reasons": [args or "marked by a member"]})
     ctx.reload()
