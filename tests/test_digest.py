@@ -245,7 +245,8 @@ def test_html_has_resolution_types_escalations_and_bans(tmp_path):
     html = rendered_digest(db, settings).html
     assert f"{refs['A']} (hiatus, 2026-03-05)" in html
     assert f"Escalated (1)</th><td>{refs['C']} (2026-03-06)" in html
-    assert (f"<td>{refs['B']}</td><td>chat</td><td>2026-03-05</td><td>permanent</td>"
+    assert (f'<td style="white-space: nowrap">{refs["B"]}</td>'
+            "<td>chat</td><td>2026-03-05</td><td>permanent</td>"
             "<td>active, unilateral</td>") in html  # fmt: skip
     assert "Dave" not in html and "dave@" not in html and "rita" not in html
 
