@@ -51,6 +51,8 @@ class CaseRow:
     urgent: bool
     opened_at: str
     fields: dict
+    imported: bool  # history from `casebook import`: no clocks ran, no promise was made
+    owes_ack: bool  # a live report whose acknowledgement RFC 3834 did not forbid
 
 
 def visible_cases(db: Database, reader: str | None) -> dict[int, CaseRow]:
@@ -58,12 +60,24 @@ def visible_cases(db: Database, reader: str | None) -> dict[int, CaseRow]:
     rows = db.execute(
         "SELECT id, ref, state, urgent, opened_at, fields, conflicted FROM cases ORDER BY year, seq"
     )
+    imported = _cases_with(db, "case-opened", '"via": "import"')
+    suppressed = _cases_with(db, "acknowledgement-suppressed")
     cases = {}
     for pk, ref, state, urgent, opened_at, fields, conflicted in rows:
         if reader and reader.lower() in {c.lower() for c in json.loads(conflicted)}:
             continue
-        cases[pk] = CaseRow(pk, ref, state, bool(urgent), opened_at, json.loads(fields))
+        history = pk in imported
+        cases[pk] = CaseRow(pk, ref, state, bool(urgent), opened_at, json.loads(fields),
+                            history, not history and pk not in suppressed)  # fmt: skip
     return cases
+
+
+def _cases_with(db: Database, action: str, detail_like: str = "") -> set[int]:
+    rows = db.execute(
+        "SELECT DISTINCT case_pk FROM events WHERE action = ? AND detail LIKE ?",
+        [action, f"%{detail_like}%"],
+    )
+    return {row[0] for row in rows}
 
 
 def collect_facts(db: Database, settings: Settings, now: datetime, reader: str | None) -> dict:
@@ -89,7 +103,7 @@ def collect_facts(db: Database, settings: Settings, now: datetime, reader: str |
         "unacknowledged": [
             {"ref": c.ref, "since": day(from_text(c.opened_at) + ACK_WITHIN)}
             for c in cases.values()
-            if c.state == "received" and from_text(c.opened_at) + ACK_WITHIN <= now
+            if c.owes_ack and c.state == "received" and from_text(c.opened_at) + ACK_WITHIN <= now
         ],
         "unilateral": unreviewed_unilateral(db, cases, day),
         "promises": [
@@ -137,7 +151,7 @@ def ack_promise(db: Database, cases: dict[int, CaseRow], start: datetime, now: d
     met = due = running = 0
     for case in cases.values():
         opened = from_text(case.opened_at)
-        if opened < start:
+        if opened < start or not case.owes_ack:
             continue
         acked = _first_event(db, case.pk, "state-changed", '"to": "acknowledged"')
         if acked is None and opened + ACK_WITHIN > now:
@@ -155,7 +169,7 @@ def resolve_promise(
     met = due = running = 0
     for case in cases.values():
         opened = from_text(case.opened_at)
-        if opened < start:
+        if opened < start or case.imported:
             continue
         answers = [
             _first_event(db, case.pk, action)
@@ -230,7 +244,7 @@ def open_case(db: Database, case: CaseRow, now: datetime, zone) -> dict:
 
     opened = from_text(case.opened_at)
     overdue = []
-    if case.state == "received" and opened + ACK_WITHIN <= now:
+    if case.owes_ack and case.state == "received" and opened + ACK_WITHIN <= now:
         overdue.append({"what": "acknowledgement", "since": day(opened + ACK_WITHIN)})
     pending = db.execute(
         "SELECT kind, due_at FROM deadlines WHERE case_pk = ? AND fired_at IS NULL"

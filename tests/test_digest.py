@@ -17,7 +17,7 @@ from casebook.config import load_settings
 from mailer.render import make_environment, render_template
 from mailer.send import send_due
 from tests.conftest import MEMBERS, T0, write_config
-from tests.helpers import deliver, outbox, run_casebook
+from tests.helpers import deliver, events, outbox, run_casebook
 
 TWO_COUNCIL = MEMBERS + '\n[[council]]\nname = "Frank Council"\nemail = "frank@example.org"\n'
 
@@ -312,3 +312,21 @@ def test_digest_html_on_the_command_line(tmp_path):
     html = printed.stdout.decode()
     assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
     assert f"{refs['A']} (hiatus, 2026-03-05)" in html and "Subject:" not in html
+
+
+def test_a_report_that_may_not_be_answered_owes_no_acknowledgement(tmp_path):
+    """A report sent as bulk mail is a case, but RFC 3834 forbids acknowledging it: it is
+    neither an overdue acknowledgement nor a broken promise."""
+    db, settings, refs = week_of_cases(tmp_path)
+    raw = (
+        b"From: Monitor <monitor@example.net>\r\nTo: conduct@example.org\r\n"
+        b"Precedence: bulk\r\nSubject: abuse alert\r\n"
+        b"Message-ID: <auto@example.net>\r\n\r\nSomeone posted abuse in the chat.\r\n"
+    )
+    ref = deliver(db, settings, raw, now=T0 + timedelta(days=3), sender="monitor@example.net")
+    assert "acknowledgement-suppressed" in events(db, ref.case_ref)
+    data = digest_data(db, settings, NOW)
+    assert ref.case_ref not in [u["ref"] for u in data["unacknowledged"]]
+    assert data["promises"][0]["week"] == {"met": 1, "due": 2, "share": "50%", "running": 1}
+    [row] = [c for c in data["open"] if c["ref"] == ref.case_ref]
+    assert row["next_deadline"] and not row["overdue"]
