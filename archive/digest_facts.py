@@ -53,6 +53,8 @@ class CaseRow:
     fields: dict
     imported: bool  # history from `casebook import`: no clocks ran, no promise was made
     owes_ack: bool  # a live report whose acknowledgement RFC 3834 did not forbid
+    acked_at: str | None  # when the acknowledgement went
+    answered_at: str | None  # first resolution, closing or update to the reporter
 
 
 def visible_cases(db: Database, reader: str | None) -> dict[int, CaseRow]:
@@ -60,24 +62,30 @@ def visible_cases(db: Database, reader: str | None) -> dict[int, CaseRow]:
     rows = db.execute(
         "SELECT id, ref, state, urgent, opened_at, fields, conflicted FROM cases ORDER BY year, seq"
     )
-    imported = _cases_with(db, "case-opened", '"via": "import"')
-    suppressed = _cases_with(db, "acknowledgement-suppressed")
+    imported = _first_events(db, ("case-opened",), '"via": "import"')
+    suppressed = _first_events(db, ("acknowledgement-suppressed",))
+    acked = _first_events(db, ("state-changed",), '"to": "acknowledged"')
+    answered = _first_events(db, ("enacted", "closed", "reporter-updated"))
     cases = {}
     for pk, ref, state, urgent, opened_at, fields, conflicted in rows:
         if reader and reader.lower() in {c.lower() for c in json.loads(conflicted)}:
             continue
         history = pk in imported
         cases[pk] = CaseRow(pk, ref, state, bool(urgent), opened_at, json.loads(fields),
-                            history, not history and pk not in suppressed)  # fmt: skip
+                            history, not history and pk not in suppressed, acked.get(pk),
+                            answered.get(pk))  # fmt: skip
     return cases
 
 
-def _cases_with(db: Database, action: str, detail_like: str = "") -> set[int]:
+def _first_events(db: Database, actions: tuple[str, ...], detail_like: str = "") -> dict:
+    """Each case's first event of these actions: {case pk: at}, in one query."""
+    marks = ",".join("?" * len(actions))
     rows = db.execute(
-        "SELECT DISTINCT case_pk FROM events WHERE action = ? AND detail LIKE ?",
-        [action, f"%{detail_like}%"],
+        f"SELECT case_pk, MIN(at) FROM events WHERE action IN ({marks}) AND detail LIKE ?"
+        " GROUP BY case_pk",
+        [*actions, f"%{detail_like}%"],
     )
-    return {row[0] for row in rows}
+    return dict(rows.fetchall())
 
 
 def collect_facts(db: Database, settings: Settings, now: datetime, reader: str | None) -> dict:
@@ -86,6 +94,7 @@ def collect_facts(db: Database, settings: Settings, now: datetime, reader: str |
     cases = visible_cases(db, reader)
     week_start = now - timedelta(days=7)
     quarter_label, quarter_start = current_quarter(now, settings)
+    pending = pending_deadlines(db)
 
     def day(text: str | datetime) -> str:
         moment = from_text(text) if isinstance(text, str) else text
@@ -114,7 +123,11 @@ def collect_facts(db: Database, settings: Settings, now: datetime, reader: str |
             }
             for name, measure in PROMISES
         ],
-        "open": [open_case(db, c, now, zone) for c in cases.values() if c.state not in FINISHED],
+        "open": [
+            open_case(c, pending.get(c.pk, []), now, zone)
+            for c in cases.values()
+            if c.state not in FINISHED
+        ],
         "opened": [
             {"ref": c.ref, "at": day(c.opened_at)}
             for c in cases.values()
@@ -153,7 +166,7 @@ def ack_promise(db: Database, cases: dict[int, CaseRow], start: datetime, now: d
         opened = from_text(case.opened_at)
         if opened < start or not case.owes_ack:
             continue
-        acked = _first_event(db, case.pk, "state-changed", '"to": "acknowledged"')
+        acked = case.acked_at
         if acked is None and opened + ACK_WITHIN > now:
             running += 1
             continue
@@ -171,11 +184,7 @@ def resolve_promise(
         opened = from_text(case.opened_at)
         if opened < start or case.imported:
             continue
-        answers = [
-            _first_event(db, case.pk, action)
-            for action in ("enacted", "closed", "reporter-updated")
-        ]
-        first = min((a for a in answers if a), default=None)
+        first = case.answered_at
         if first is None and opened + RESOLVE_WITHIN > now:
             running += 1
             continue
@@ -235,7 +244,19 @@ def unreviewed_unilateral(db: Database, cases: dict[int, CaseRow], day) -> list[
     ]
 
 
-def open_case(db: Database, case: CaseRow, now: datetime, zone) -> dict:
+def pending_deadlines(db: Database) -> dict[int, list[tuple[str, str]]]:
+    """Every case's pending deadlines, soonest first: {case pk: [(kind, due_at)]}."""
+    pending: dict[int, list[tuple[str, str]]] = {}
+    rows = db.execute(
+        "SELECT case_pk, kind, due_at FROM deadlines WHERE fired_at IS NULL"
+        " AND cancelled_at IS NULL AND case_pk IS NOT NULL ORDER BY due_at"
+    )
+    for case_pk, kind, due_at in rows:
+        pending.setdefault(case_pk, []).append((kind, due_at))
+    return pending
+
+
+def open_case(case: CaseRow, pending: list[tuple[str, str]], now: datetime, zone) -> dict:
     """One open case: state, age, what is overdue and since when, and the next deadline."""
 
     def day(text: str | datetime) -> str:
@@ -246,11 +267,6 @@ def open_case(db: Database, case: CaseRow, now: datetime, zone) -> dict:
     overdue = []
     if case.owes_ack and case.state == "received" and opened + ACK_WITHIN <= now:
         overdue.append({"what": "acknowledgement", "since": day(opened + ACK_WITHIN)})
-    pending = db.execute(
-        "SELECT kind, due_at FROM deadlines WHERE case_pk = ? AND fired_at IS NULL"
-        " AND cancelled_at IS NULL ORDER BY due_at",
-        [case.pk],
-    ).fetchall()
     named = [(DEADLINE_NAMES[kind], due_at) for kind, due_at in pending if kind in DEADLINE_NAMES]
     overdue += [
         {"what": what, "since": day(due_at)} for what, due_at in named if due_at < to_text(now)
@@ -339,13 +355,5 @@ def _last_event(db: Database, case_pk: int, actions: tuple[str, ...]) -> str | N
     row = db.execute(
         f"SELECT MAX(at) FROM events WHERE case_pk = ? AND action IN ({marks})",
         [case_pk, *actions],
-    ).fetchone()
-    return row[0]
-
-
-def _first_event(db: Database, case_pk: int, action: str, detail_like: str = "") -> str | None:
-    row = db.execute(
-        "SELECT MIN(at) FROM events WHERE case_pk = ? AND action = ? AND detail LIKE ?",
-        [case_pk, action, f"%{detail_like}%"],
     ).fetchone()
     return row[0]
