@@ -18,8 +18,8 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-# The IMAP tests use a real Dovecot and the MTA tests a private Postfix instance, both from
-# Debian's packages; without root and apt-get they skip and say why. Postfix is preseeded to
+# The IMAP tests use a real Dovecot, the MTA tests a private Postfix instance and the digest's
+# rendering test a headless Chromium, all from Debian's packages; without root and apt-get they skip and say why. Postfix is preseeded to
 # "No configuration", so installing it starts no system mail server on port 25.
 APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
 test-deps:
@@ -36,6 +36,12 @@ test-deps:
 	      && apt-get update -qq && $(APT_INSTALL) --no-install-recommends postfix) >/dev/null 2>&1 \
 	      || echo "postfix could not be installed: the Postfix tests skip"; \
 	  else echo "no postfix and no root apt-get: the Postfix tests will be skipped"; fi; }
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium for the digest's rendering test"; \
+	    (apt-get update -qq && $(APT_INSTALL) chromium) >/dev/null 2>&1 \
+	      || echo "chromium could not be installed: the digest rendering test skips"; \
+	  else echo "no chromium and no root apt-get: the digest rendering test will be skipped"; fi; }
 
 test: lint test-deps
 	$(VENV)/bin/pytest

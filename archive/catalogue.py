@@ -56,26 +56,48 @@ SAMPLE_FIELDS = {
     "other": None,
 }
 RESOLUTION = {"statement": "S", "chair_name": "Alice", "duration": "30d", "spaces": "chat"}
+_SHARE = {"met": 3, "due": 4, "share": "75%", "running": 1}
 DIGEST = {
     "week_ending": "2026-03-09",
+    "quarter": "2026 Q1",
+    "attention_count": 4,
+    "appeals": [
+        {
+            "ref": "CoC-2026-004",
+            "received": "2026-02-20",
+            "due": "2026-03-06",
+            "overdue": True,
+            "status": "open",
+        }
+    ],
+    "escalations": [{"ref": "CoC-2026-005", "since": "2026-03-03"}],
+    "unacknowledged": [{"ref": "CoC-2026-006", "since": "2026-03-08"}],
+    "unilateral": [{"ref": "CoC-2026-001", "at": "2026-03-04"}],
+    "promises": [
+        {"promise": "Reports acknowledged within 24 hours", "week": _SHARE, "quarter": _SHARE}
+    ],
     "open": [
         {
             "ref": "CoC-2026-001",
             "state": "investigating",
             "urgent": True,
             "age_days": 8,
-            "overdue": True,
-            "next_deadline": {"kind": "deadlock", "due": "2026-03-12"},
+            "overdue": [{"what": "resolution", "since": "2026-03-08"}],
+            "next_deadline": {"what": "ban review", "due": "2027-03-01"},
         }
     ],
-    "omitted": 1,
     "opened": [{"ref": "CoC-2026-002", "at": "2026-03-05"}],
     "resolved": [{"ref": "CoC-2026-003", "at": "2026-03-06", "resolution": "hiatus"}],
-    "escalated": [],
-    "unilateral": [{"ref": "CoC-2026-001", "at": "2026-03-04"}],
-    "appeals": [{"ref": "CoC-2026-004", "due": "2026-03-16", "overdue": True, "status": "open"}],
+    "escalated": [{"ref": "CoC-2026-005", "at": "2026-03-03"}],
     "bans": [
-        {"ref": "CoC-2026-001", "start": "2026-03-01", "end": "permanent", "status": "active"}
+        {
+            "ref": "CoC-2026-001",
+            "start": "2026-03-01",
+            "end": "permanent",
+            "status": "active",
+            "spaces": "chat",
+            "unilateral": True,
+        }
     ],
     "chart": [{"week": "2026-03-09", "count": 2, "width": 200}],
 }

@@ -2,8 +2,9 @@
 
 The week's slot is the configured weekday and time in the committee's time zone; a sweep
 after the slot queues that week's digest once, and a digest missed for several weeks is sent
-once (for the latest slot only). A council member conflicted in a case gets a digest without
-it: then each council member gets their own copy instead of one to the council address.
+once (for the latest slot only). A council member conflicted in a case gets a digest that
+neither shows nor mentions it (nor counts or charts it): then each council member gets their
+own copy instead of one to the council address. What the digest says is `digest_facts`.
 """
 
 from __future__ import annotations
@@ -13,14 +14,11 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlite_utils import Database
 
-from archive.appeals import appeals_for_digest
 from archive.clock import from_text, to_text
 from archive.db import write_transaction
+from archive.digest_facts import collect_facts
 from archive.outbox import Audience, queue_mail
 from archive.settings import Settings
-from archive.states import is_done
-
-CHART_WEEKS = 8
 
 
 def digest_slot(settings: Settings, now: datetime) -> datetime:
@@ -68,16 +66,19 @@ def queue_digest(db: Database, settings: Settings, now: datetime, slot: datetime
     with write_transaction(db):
         if db.execute("SELECT 1 FROM digests WHERE slot = ?", [to_text(slot)]).fetchone():
             return 0
-        data = digest_data(db, settings, now)
-        conflicted = {m for case in data["open"] for m in case["conflicted"]}
-        council = [p for p in settings.council]
+        conflicted = {
+            member.lower()
+            for (text,) in db.execute("SELECT conflicted FROM cases")
+            for member in json.loads(text)
+        }
+        council = list(settings.council)
         copies = 0
         if not any(p.email.lower() in conflicted for p in council):
-            _queue(db, settings, now, public_view(data), Audience.COUNCIL, None)
+            _queue(db, settings, now, digest_data(db, settings, now), Audience.COUNCIL, None)
             copies = 1
         else:
             for person in council:
-                view = public_view(data, without=person.email.lower())
+                view = digest_data(db, settings, now, reader=person.email)
                 _queue(db, settings, now, view, Audience.ADDRESS, person.email)
                 copies += 1
         db.execute(
@@ -92,104 +93,6 @@ def _queue(db, settings, now, context, audience, to_addr) -> None:
                audience=audience, to_addr=to_addr, context=context)  # fmt: skip
 
 
-def public_view(data: dict, without: str | None = None) -> dict:
-    """The digest as a council member may see it: no case they are conflicted in."""
-
-    def keep(case: dict) -> bool:
-        return without is None or without not in case["conflicted"]
-
-    view = {key: value for key, value in data.items()}
-    for key in ("open", "opened", "resolved", "escalated", "unilateral", "appeals", "bans"):
-        view[key] = [{k: v for k, v in c.items() if k != "conflicted"}
-                     for c in data[key] if keep(c)]  # fmt: skip
-    view["omitted"] = sum(1 for c in data["open"] if not keep(c))
-    return view
-
-
-def digest_data(db: Database, settings: Settings, now: datetime) -> dict:
-    """Anonymised facts: case numbers, states, ages, deadlines, resolution types, counts."""
-    week_ago = to_text(now - timedelta(days=7))
-    cases = db.execute(
-        "SELECT id, ref, state, urgent, opened_at, conflicted FROM cases ORDER BY year, seq"
-    ).fetchall()
-    by_pk = {pk: (ref, json.loads(conf)) for pk, ref, _, _, _, conf in cases}
-    open_cases = []
-    for pk, ref, state, urgent, opened_at, conflicted in cases:
-        if is_done(state):
-            continue
-        age = (now - from_text(opened_at)).days
-        deadline = db.execute(
-            "SELECT kind, due_at FROM deadlines WHERE case_pk = ? AND fired_at IS NULL"
-            " AND cancelled_at IS NULL ORDER BY due_at LIMIT 1",
-            [pk],
-        ).fetchone()
-        open_cases.append(
-            {
-                "ref": ref,
-                "state": state,
-                "urgent": bool(urgent),
-                "age_days": age,
-                "overdue": age >= 7,
-                "next_deadline": {"kind": deadline[0], "due": deadline[1][:10]} if deadline
-                else None,
-                "conflicted": json.loads(conflicted),
-            }
-        )  # fmt: skip
-
-    def events_since(action: str) -> list[dict]:
-        rows = db.execute(
-            "SELECT case_pk, at, detail FROM events WHERE action = ? AND at >= ? ORDER BY at",
-            [action, week_ago],
-        )
-        return [
-            {"ref": by_pk[r[0]][0], "at": r[1][:10], "conflicted": by_pk[r[0]][1],
-             "resolution": json.loads(r[2]).get("resolution")}
-            for r in rows if r[0] in by_pk
-        ]  # fmt: skip
-
-    opened = [
-        {"ref": ref, "at": opened_at[:10], "conflicted": json.loads(conf)}
-        for _, ref, _, _, opened_at, conf in cases
-        if opened_at >= week_ago
-    ]
-    return {
-        "week_ending": now.astimezone(settings.zone).date().isoformat(),
-        "open": open_cases,
-        "opened": opened,
-        "resolved": events_since("enacted") + events_since("closed"),
-        "escalated": events_since("escalated") + events_since("deadlock-escalated"),
-        "unilateral": events_since("unilateral-action"),
-        "appeals": appeals_for_digest(db, now),
-        "bans": [
-            {
-                "ref": r[0],
-                "start": r[1][:10],
-                "end": (r[2] or "permanent")[:10],
-                "status": r[3],
-                "conflicted": json.loads(r[4]),
-            }
-            for r in db.execute(
-                "SELECT c.ref, b.start_at, b.end_at, b.status, c.conflicted FROM bans b"
-                " JOIN cases c ON c.id = b.case_pk WHERE b.start_at >= ? OR b.ended_at >= ?",
-                [week_ago, week_ago],
-            )
-        ],
-        "chart": volume_chart(db, now),
-    }
-
-
-def volume_chart(db: Database, now: datetime) -> list[dict]:
-    """Cases opened per week for the last weeks, oldest first, with bar widths for HTML."""
-    weeks = []
-    for back in range(CHART_WEEKS - 1, -1, -1):
-        end = now - timedelta(days=7 * back)
-        start = end - timedelta(days=7)
-        count = db.execute(
-            "SELECT COUNT(*) FROM cases WHERE opened_at > ? AND opened_at <= ?",
-            [to_text(start), to_text(end)],
-        ).fetchone()[0]
-        weeks.append({"week": end.date().isoformat(), "count": count})
-    top = max((w["count"] for w in weeks), default=0) or 1
-    for week in weeks:
-        week["width"] = max(1, round(200 * week["count"] / top)) if week["count"] else 0
-    return weeks
+def digest_data(db: Database, settings: Settings, now: datetime, reader: str | None = None) -> dict:
+    """The digest's facts as `reader` may see them: no case they are conflicted in, anywhere."""
+    return collect_facts(db, settings, now, reader)

@@ -148,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     digest = commands.add_parser("digest", help="print (or send) the council's weekly digest")
     digest.add_argument("--send", action="store_true", help="queue and send this week's digest")
     digest.add_argument("--now", help="ISO 8601 time (default: the real clock)")
+    digest.add_argument("--html", action="store_true", help="print the HTML part, not the text")
 
     held = commands.add_parser("held", help="mail archived but held or quarantined")
     held.add_argument("--json", action="store_true", help="JSON output")
@@ -536,15 +537,13 @@ def cmd_digest(args) -> int:
         print(f"digest queued ({copies} copies); mail: {report.sent} sent, {report.postponed}"
               f" postponed, {report.failed} failed")  # fmt: skip
         return 0
-    from archive.digest import public_view
-
-    context = {
-        **public_view(digest_data(db, settings, now)),
-        "committee_name": settings.committee_name,
-    }
+    context = {**digest_data(db, settings, now), "committee_name": settings.committee_name}
     rendered = render_template(make_environment(settings.templates_override), "council/digest",
                                context)  # fmt: skip
-    print(f"Subject: {rendered.subject}\n\n{rendered.text}")
+    if args.html:
+        print(rendered.html, end="")
+    else:
+        print(f"Subject: {rendered.subject}\n\n{rendered.text}")
     return 0
 
 

@@ -80,3 +80,12 @@ def run_casebook(*args, stdin: bytes | None = None, env=None, timeout: float = 6
         timeout=timeout,
         env=env,
     )
+
+
+def force_state(db, case, state, when) -> None:
+    """Test set-up only: a case put straight into `state` (history the test does not replay),
+    past the door's table and its audit event."""
+    db.execute(
+        "UPDATE cases SET state = ?, updated_at = ? WHERE id = ?",
+        [getattr(state, "value", state), when.isoformat(), case.pk],
+    )
