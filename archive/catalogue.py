@@ -140,7 +140,7 @@ CATALOGUE: dict[str, Template] = {
         _entry("mediator/brief", "mediator", {"due": "2026-03-16"}),
         _entry("mediator/reminder", "mediator", {"due": "2026-03-16"}),
         # To whoever sent refused commands: it says nothing about any case.
-        _entry("committee/commands_refused", "sender", {}),
+        _entry("committee/commands_refused", "sender", {"token_mode": False}),
         # Inside the committee.
         _entry("committee/new_case", "committee", NEW_CASE),
         _entry("committee/urgent", "committee", NEW_CASE),  # the same facts, flagged first
@@ -169,6 +169,18 @@ CATALOGUE: dict[str, Template] = {
                 "urgent": False,
                 "applied": True,
                 "results": [{"line": "#note x", "status": "done", "detail": "noted"}],
+                "captured": "",
+            },
+        ),
+        _entry(
+            "committee/command_outcome",
+            "committee",
+            {
+                "author": "Bob",
+                "commands": ["#agree"],
+                "applied": True,
+                "state": "deliberating",
+                "urgent": False,
             },
         ),
         _entry("committee/relay", "committee", {"subject": "Re: x", "text": "t", "author": "Bob"}),

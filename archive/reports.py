@@ -479,9 +479,13 @@ def record_deliberation(
         message_pk=pk,
     )
     party = binding.via_party
-    if party is not None and party.role == "member" and not msg.historical:  # not council
+    relays = party is not None and party.role == "member" and not msg.historical  # not council
+    # Mail that only commands is answered, not relayed: the others get one line (its outcome).
+    command_only = bool(msg.commands.commands) and not msg.commands.body.strip()
+    if relays and not command_only:
         _relay_to_audience(db, msg, case, party, settings, now)
-    ran = run_commands(db, msg, case, settings, now, pk, binding)
+    tell = relays and command_only and (party.email or "").lower() not in case.excluded()
+    ran = run_commands(db, msg, case, settings, now, pk, binding, tell_others=tell)
     commands, refusal = ran if ran else (None, None)
     return IngestResult(pk, False, "deliberation", case.ref, commands=commands, refusal=refusal)
 
