@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from archive.cases import Case
-from archive.clock import to_text
+from archive.clock import human_date, human_duration, to_text
 from archive.deadlines import add_deadline, cancel_deadlines
 
 REVIEW_EVERY = timedelta(days=365)
@@ -24,6 +24,20 @@ def parse_ban_duration(text: str) -> timedelta | None:
     if not match:
         raise ValueError(f"{text!r} is not a duration (e.g. 30d, 2w, 6m, 1y) or permanent")
     return timedelta(days=int(match.group(1)) * UNIT_DAYS[match.group(2)])
+
+
+def duration_fields(span: timedelta | None, now: datetime, settings) -> dict:
+    """How mail states a duration: "30 days" and its last day, never "30d" (None: permanent)."""
+    if span is None:
+        return {"duration": None, "until": None}
+    return {"duration": human_duration(span), "until": human_date(now + span, settings.zone)}
+
+
+def who_text(name: str | None, email: str | None) -> str:
+    """The person a ban is about, as the core team needs to find them."""
+    if name and email:
+        return f"{name} <{email}>"
+    return name or email or "(not recorded)"
 
 
 def add_ban(

@@ -35,6 +35,8 @@ class Template:
     sample: dict = field(default_factory=dict)
     # Fields that name a member by design (the chair's signature): the leak guard skips them.
     signed: frozenset[str] = frozenset()
+    # The case tag in the subject; never on a public statement to a public list or venue.
+    tagged: bool = True
 
     @property
     def outside(self) -> bool:
@@ -55,7 +57,17 @@ SAMPLE_FIELDS = {
     "law_enforcement": None,
     "other": None,
 }
-RESOLUTION = {"statement": "S", "chair_name": "Alice", "duration": "30d", "spaces": "chat"}
+RESOLUTION = {
+    "statement": "S",
+    "chair_name": "Alice",
+    "duration": "30 days",  # as mail says it; `until` is its last day
+    "until": "24 December 2026",
+    "spaces": "chat",
+}
+# A ban: `unilateral` when one member banned at once in an urgent case (signed by them, in
+# `chair_name`); the core team is told who (the person responsible is no protected identity).
+BAN = RESOLUTION | {"unilateral": False}
+CORE_BAN = BAN | {"who": "Dave Jones <dave@example.com>"}
 DIGEST = {
     "week_ending": "2026-03-09",
     "open": [
@@ -92,13 +104,18 @@ NEW_CASE = {
     "subject": "Report",
     "text": "Text",
     "conflicted_count": 1,
+    "acknowledgement": "sent",  # sent, delegate, folded, suppressed, followup (an urgent follow-up)
+    "ack_reason": None,
 }
 
 
-def _entry(name: str, reader: str, sample: dict, signed: tuple[str, ...] = ()) -> Template:
+def _entry(
+    name: str, reader: str, sample: dict, signed: tuple[str, ...] = (), *, tagged: bool = True
+) -> Template:
     """A template whose fields are its sample's keys (and the case tag)."""
     fields = frozenset({"case_ref", *sample})
-    return Template(name, reader, fields, {"case_ref": "CoC-2026-001", **sample}, frozenset(signed))
+    sample = {"case_ref": "CoC-2026-001", **sample}
+    return Template(name, reader, fields, sample, frozenset(signed), tagged)
 
 
 _SIGNED = ("chair_name",)
@@ -117,19 +134,23 @@ CATALOGUE: dict[str, Template] = {
             "reporter",
             {"resolution": "apology-request", "description": "an apology", "asks_consent": True},
         ),
-        _entry("reporter/resolution_notice", "reporter", {"resolution": "private-reprimand"}),
+        _entry(
+            "reporter/resolution_notice",
+            "reporter",
+            {"resolution": "private-reprimand", "done": "a private reprimand was sent"},
+        ),
         _entry("reporter/update", "reporter", {"timeline": "2026-03-20"}),
         # To the person responsible, the venue and the core team: signed by the chair.
         _entry("reported/private_reprimand", "reported", RESOLUTION, _SIGNED),
         _entry("reported/apology_request", "reported", RESOLUTION, _SIGNED),
         _entry("reported/hiatus", "reported", RESOLUTION, _SIGNED),
         _entry("reported/cooling_off", "reported", RESOLUTION, _SIGNED),
-        _entry("reported/ban_notice", "reported", RESOLUTION, _SIGNED),
+        _entry("reported/ban_notice", "reported", BAN, _SIGNED),
         _entry("reported/unban_notice", "reported", {"spaces": "chat"}),
-        _entry("venue/public_reminder", "venue", RESOLUTION, _SIGNED),
-        _entry("venue/public_reprimand", "venue", RESOLUTION, _SIGNED),
-        _entry("core/ban_notice", "core", RESOLUTION, _SIGNED),
-        _entry("core/unban_notice", "core", {"spaces": "chat"}),
+        _entry("venue/public_reminder", "venue", RESOLUTION, _SIGNED, tagged=False),
+        _entry("venue/public_reprimand", "venue", RESOLUTION, _SIGNED, tagged=False),
+        _entry("core/ban_notice", "core", CORE_BAN, _SIGNED),
+        _entry("core/unban_notice", "core", {"spaces": "chat", "who": "Dave Jones"}),
         # Appeals, mediation.
         _entry("appellant/appeal_ack", "appellant", {"due": "2026-03-16"}),
         _entry("appellant/appeal_ack_generic", "appellant", {"due": "2026-03-16"}),

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from archive.cases import Case, get_case, own_reporters, parties_of, record_event, set_state
-from archive.clock import to_text
+from archive.clock import human_duration, to_text
 from archive.db import write_transaction
 from archive.deadlines import (
     LATE_AFTER,
@@ -128,7 +128,7 @@ def timeline_request(db, settings, now, deadline, case: Case) -> bool:
     if case.state in DONE_STATES or case.fields.get("timeline"):
         return False
     _committee(db, settings, now, case, "committee/timeline_request", {
-        "update_in": str(settings.update_after - settings.timeline_request_after),
+        "update_in": human_duration(settings.update_after - settings.timeline_request_after),
     })  # fmt: skip
     return True
 
@@ -177,7 +177,7 @@ def deadlock(db, settings, now, deadline, case: Case) -> bool:
         case=case,
         context={
             "case_ref": case.ref,
-            "reason": f"no consensus {settings.deadlock_after} after the proposal",
+            "reason": f"no consensus {human_duration(settings.deadlock_after)} after the proposal",
             "state": case.state,
             "opened_at": case.opened_at,
             "proposal": proposal.resolution,
@@ -250,9 +250,10 @@ def ban_expiry(db, settings, now, deadline, case: Case) -> bool:
         queue_mail(db, now=now, settings=settings, template="reported/unban_notice",
                    audience=Audience.ADDRESS, to_addr=record["email"], case=case,
                    context=context)  # fmt: skip
+    who = record["who"] or record["email"] or "(not recorded)"
     queue_mail(db, now=now, settings=settings, template="core/unban_notice",
                audience=Audience.ADDRESS, to_addr=settings.core_team, case=case,
-               context=context)  # fmt: skip
+               context={**context, "who": who})  # fmt: skip
     return True
 
 

@@ -62,6 +62,8 @@ def open_report(
     start_report_clocks(db, case, settings, now)
     if msg.conflicts:
         _record_conflicts(db, msg, case, settings, now, pk)
+    # Decided first, so the urgent alert can say truthfully whether the reporter was answered.
+    acknowledgement = _ack_decision(db, msg, reporter, settings, now)
     if msg.urgent_reasons:
         set_urgent(db, case, True, now)
         record_event(
@@ -80,9 +82,9 @@ def open_report(
             template="committee/urgent",
             audience=Audience.COMMITTEE,
             case=case,
-            context=_committee_context(case, msg, reporter, urgent=True),
+            context=_committee_context(case, msg, reporter, urgent=True) | acknowledgement,
         )
-    _acknowledge(db, msg, case, reporter, settings, now, pk)
+    _acknowledge(db, msg, case, reporter, settings, now, pk, acknowledgement)
     queue_mail(
         db,
         now=now,
@@ -90,9 +92,40 @@ def open_report(
         template="committee/new_case",
         audience=Audience.COMMITTEE,
         case=case,
-        context=_committee_context(case, msg, reporter, urgent=bool(msg.urgent_reasons)),
+        context=_committee_context(case, msg, reporter, urgent=bool(msg.urgent_reasons))
+        | acknowledgement,
     )
     return IngestResult(pk, False, "report", case.ref)
+
+
+def _raise_urgent(db, msg, case: Case, party: Party, settings, now, pk: int) -> Case:
+    """Danger words or "Ongoing: yes" in a party's follow-up: the same alert as a new report."""
+    set_urgent(db, case, True, now)
+    record_event(
+        db,
+        case,
+        now=now,
+        actor="intake",
+        action="marked-urgent",
+        detail={"reasons": list(msg.urgent_reasons), "in": "a follow-up"},
+        message_pk=pk,
+    )
+    case = get_case(db, case.pk)
+    context = _committee_context(case, msg, party, urgent=True)
+    context["fields"] = {**msg.report.as_dict(), **{k: v for k, v in case.fields.items() if v}}
+    context |= {"acknowledgement": "followup", "ack_reason": None}
+    queue_mail(
+        db,
+        now=now,
+        settings=settings,
+        template="committee/urgent",
+        audience=Audience.COMMITTEE,
+        case=case,
+        context=context,
+        in_reply_to=msg.message_id,
+        refs=(*msg.references, msg.message_id),
+    )
+    return case
 
 
 def _add_reporting_parties(db: Database, msg: IncomingMessage, case: Case, now: datetime) -> Party:
@@ -175,6 +208,23 @@ def _committee_context(case: Case, msg: IncomingMessage, reporter: Party, *, urg
     }
 
 
+def _ack_decision(
+    db: Database, msg: IncomingMessage, reporter: Party, settings: Settings, now: datetime
+) -> dict:
+    """Whether and how a new case is acknowledged, as the committee is told it.
+
+    `acknowledgement`: sent, delegate (to the delegate who forwarded it: the original reporter
+    hears nothing), folded (past the daily cap), or suppressed, with `ack_reason`."""
+    recipient = msg.envelope_from
+    reason = msg.no_reply_reason or (None if recipient else "null envelope sender")
+    if reason or not recipient:
+        return {"acknowledgement": "suppressed", "ack_reason": reason}
+    if _acks_today(db, recipient, now) >= settings.ack_daily_cap:
+        return {"acknowledgement": "folded", "ack_reason": None}
+    to_delegate = msg.delegate and recipient.lower() != (reporter.email or "").lower()
+    return {"acknowledgement": "delegate" if to_delegate else "sent", "ack_reason": None}
+
+
 def _acknowledge(
     db: Database,
     msg: IncomingMessage,
@@ -183,27 +233,22 @@ def _acknowledge(
     settings: Settings,
     now: datetime,
     message_pk: int,
+    decision: dict,
 ) -> None:
     """Every new case is acknowledged, unless RFC 3834 forbids an answer; floods are folded."""
-    recipient = msg.envelope_from
-    reason = msg.no_reply_reason or (None if recipient else "null envelope sender")
-    if reason:
+    recipient = msg.envelope_from or ""
+    if decision["acknowledgement"] == "suppressed":
         record_event(
             db,
             case,
             now=now,
             actor="intake",
             action="acknowledgement-suppressed",
-            detail={"reason": reason},
+            detail={"reason": decision["ack_reason"]},
             message_pk=message_pk,
         )
         return
-    context = {
-        "case_ref": case.ref,
-        "missing": list(msg.report.missing()),
-        "urgent": bool(msg.urgent_reasons),
-    }
-    if _acks_today(db, recipient, now) >= settings.ack_daily_cap:
+    if decision["acknowledgement"] == "folded":
         _fold_acknowledgement(db, case, reporter, recipient, settings, now)
         return
     queue_mail(
@@ -215,7 +260,11 @@ def _acknowledge(
         party=reporter,
         case=case,
         to_addr=recipient,
-        context=context,
+        context={
+            "case_ref": case.ref,
+            "missing": list(msg.report.missing()),
+            "urgent": bool(msg.urgent_reasons),
+        },
         in_reply_to=msg.message_id,
         refs=(*msg.references, msg.message_id),
         auto_submitted="auto-replied",
@@ -299,6 +348,8 @@ def record_followup(
     case = _conflicts_of_message(db, msg, case, settings, now, pk, why="in a follow-up")
     feedback = _record_feedback(db, msg, case, party, settings, now, pk)
     _mediation_reply(db, msg, case, party, settings, now)
+    if msg.urgent_reasons and not case.urgent:
+        case = _raise_urgent(db, msg, case, party, settings, now, pk)
     queue_mail(
         db,
         now=now,

@@ -1,8 +1,8 @@
 """#enact: carry out the agreed, consulted resolution. The one way resolution mail leaves."""
 
-from archive.bans import add_ban, parse_ban_duration
+from archive.bans import add_ban, duration_fields, parse_ban_duration, who_text
 from archive.cases import parties_of
-from archive.clock import from_text
+from archive.clock import from_text, human_duration
 from archive.commands.base import Command, Context, Refused
 from archive.deadlines import add_deadline, cancel_deadlines
 from archive.models import CaseState
@@ -29,6 +29,33 @@ MAIL = {
 }
 
 
+# What the reporter is told was done (never to whom, never the statement).
+DONE = {
+    "no-action": "the committee decided to take no further action",
+    "public-reminder": "a public reminder of the behaviour the community expects was posted"
+    " where it happened",
+    "private-reprimand": "the person responsible received a private reprimand from the committee",
+    "public-reprimand": "the person responsible was reprimanded publicly, where it happened",
+    "apology-request": "the person responsible was asked to apologise, as you agreed",
+    "hiatus": "the person responsible was asked to take a break from the community",
+    "cooling-off": "the person responsible must observe a cooling-off period away from the"
+    " community",
+    "temporary-ban": "the person responsible is banned from some community spaces for a time",
+    "permanent-ban": "the person responsible is banned permanently from some community spaces",
+}
+
+
+def _duration(text: str | None, ctx: Context) -> dict:
+    """ "30 days, until 24 December 2026" from `30d`; text that is no duration is kept as given."""
+    if not text:
+        return {"duration": None, "until": None}
+    try:
+        span = parse_ban_duration(text)
+    except ValueError:
+        return {"duration": text, "until": None}
+    return duration_fields(span, ctx.now, ctx.settings)
+
+
 def run(ctx: Context, args: str) -> str:
     settings = ctx.settings
     if not settings.enact_by_any_member and ctx.actor.role not in ("chair", "council-chair"):
@@ -49,7 +76,7 @@ def run(ctx: Context, args: str) -> str:
     if not _feedback_or_waited(ctx, proposal, reporters):
         raise Refused(
             "no feedback from the reporter yet; #enact is possible once they answer or"
-            f" {settings.consult_wait} after #consult"
+            f" {human_duration(settings.consult_wait)} after #consult"
         )
     if proposal.resolution == "apology-request" and not any(
         p.consent == "agreed" for p in reporters
@@ -104,19 +131,20 @@ def _feedback_or_waited(ctx: Context, proposal, reporters) -> bool:
 def _queue_resolution_mail(ctx: Context, proposal, responsible, reporters) -> str:
     chair = ctx.settings.chair
     words = proposal.args.split()
+    timed = proposal.resolution in ("temporary-ban", "cooling-off") and words
     common = {
         "statement": proposal.text,
         "chair_name": chair.name if chair else ctx.settings.committee_name,
-        "duration": words[0] if proposal.resolution in ("temporary-ban", "cooling-off") and words
-        else None,
+        **_duration(words[0] if timed else None, ctx),
         "spaces": " ".join(words[1:] if proposal.resolution == "temporary-ban" else words)
         if "ban" in proposal.resolution else None,
     }  # fmt: skip
+    ban = {"unilateral": False} if "ban" in proposal.resolution else {}
     done = []
     to_person, to_venue = MAIL[proposal.resolution]
     if to_person:
         for party in responsible:
-            ctx.queue(to_person, Audience.PARTY, common, party=party, auto_submitted="no")
+            ctx.queue(to_person, Audience.PARTY, common | ban, party=party, auto_submitted="no")
         ctx.queue(
             "committee/resolution_copy",
             Audience.COMMITTEE,
@@ -128,7 +156,9 @@ def _queue_resolution_mail(ctx: Context, proposal, responsible, reporters) -> st
                   auto_submitted="no")  # fmt: skip
         done.append(f"{to_venue} to {words[0]}")
     if "ban" in proposal.resolution:
-        ctx.queue("core/ban_notice", Audience.ADDRESS, common, to_addr=ctx.settings.core_team)
+        who = ", ".join(who_text(p.name, p.email) for p in responsible)
+        ctx.queue("core/ban_notice", Audience.ADDRESS, common | ban | {"who": who},
+                  to_addr=ctx.settings.core_team)  # fmt: skip
         duration = parse_ban_duration(words[0]) if proposal.resolution == "temporary-ban" else None
         for party in responsible:
             ban = add_ban(ctx.db, ctx.case, who=party.email, email=party.email,
@@ -141,7 +171,7 @@ def _queue_resolution_mail(ctx: Context, proposal, responsible, reporters) -> st
             ctx.queue(
                 "reporter/resolution_notice",
                 Audience.PARTY,
-                {"resolution": proposal.resolution},
+                {"resolution": proposal.resolution, "done": DONE[proposal.resolution]},
                 party=reporter,
             )
             done.append("resolution notice to the reporter")
