@@ -158,7 +158,19 @@ CATALOGUE: dict[str, Template] = {
         _entry("appellant/appeal_decision", "appellant", {"decision": "uphold", "text": "T"}),
         _entry("party/mediation_invitation", "party", {"mediator": "Max"}, ("mediator",)),
         _entry("party/mediation_report", "party", {"report": "R"}),
-        _entry("mediator/brief", "mediator", {"due": "2026-03-16"}),
+        # The parties agreed to this mediator: the brief names them by design.
+        _entry(
+            "mediator/brief",
+            "mediator",
+            {"due": "16 March 2026", "parties": ["Rita <rita@example.net>"]},
+            ("parties",),
+        ),
+        _entry(
+            "party/mediation_agreed",
+            "party",
+            {"mediator": "Max", "due": "16 March 2026"},
+            ("mediator",),
+        ),
         _entry("mediator/reminder", "mediator", {"due": "2026-03-16"}),
         # To whoever sent refused commands: it says nothing about any case.
         _entry("committee/commands_refused", "sender", {"token_mode": False}),

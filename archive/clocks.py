@@ -308,6 +308,11 @@ def mediation_reminder(db, settings, now, deadline, case: Case) -> bool:
     ).fetchone()
     if row is None:
         return False
+    if deadline.payload.get("overdue"):  # the committee decides what next, not the parties
+        _committee(db, settings, now, case, "committee/mediation_update",
+                   {"what": f"overdue: no report from the mediator by {row[0][:10]}",
+                    "report": None})  # fmt: skip
+        return True
     context = {"case_ref": case.ref, "due": row[0][:10]}
     for party in parties_of(db, case, "mediator"):
         queue_mail(db, now=now, settings=settings, template="mediator/reminder",

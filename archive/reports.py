@@ -440,14 +440,23 @@ def _record_no_contact(db, case: Case, party: Party, settings: Settings, now, pk
 
 def _mediation_reply(db, msg: IncomingMessage, case: Case, party: Party, settings, now) -> None:
     """A party's own answer to a mediation invitation, or the mediator's report."""
-    from archive.mediation import answer_from_reply, current_mediation, record_answer, record_report
+    from archive.mediation import (
+        answer_from_reply,
+        current_mediation,
+        record_answer,
+        record_report,
+        report_from_mediator,
+    )
 
     mediation = current_mediation(db, case)
     if mediation is None:
         return
     text = msg.commands.body or msg.authored or msg.text
     if party.role == "mediator" and mediation.status == "settled":
-        record_report(db, settings, case, mediation, text, now)
+        # Only a reply the mediator marks as the report is one (the committee sees the rest).
+        report = report_from_mediator(msg.authored or msg.text, msg.subject)
+        if report:
+            record_report(db, settings, case, mediation, report, now)
         return
     asking = {"asking-reporter": "reporter", "asking-reported": "reported"}.get(mediation.status)
     if party.role != asking:
