@@ -74,6 +74,12 @@ def test_a_one_member_ban_says_so_and_is_signed_by_that_member(c):
     [core] = c.relay.to("core@example.org")
     assert "Bob Member, a member of the Code of Conduct Committee" in text_of(core)
     assert "Banned:   dave@example.com" in text_of(core)
+    from tests.helpers import outbox
+
+    [review] = outbox(c.db, "committee/unilateral")
+    assert review["context"]["action"] == (
+        "banned dave@example.com from chat for 30 days, until 1 April 2026"
+    )
 
 
 def test_a_public_statement_carries_no_case_tag(c):

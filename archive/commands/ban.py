@@ -34,11 +34,13 @@ def run(ctx: Context, args: str) -> str:
                      unilateral=True)  # fmt: skip
     ctx.event("unilateral-action", {"member": ctx.actor.email.lower(),
                                     "action": f"ban #{ban} of {who} from {spaces}"})  # fmt: skip
-    action = f"banned {who} from {spaces} ({duration_text})"
+    span = duration_fields(duration, ctx.now, ctx.settings)
+    length = f"for {span['duration']}, until {span['until']}" if duration else "permanently"
+    action = f"banned {who} from {spaces} {length}"
     ctx.queue(
         "committee/unilateral", Audience.COMMITTEE, {"member": ctx.actor.name, "action": action}
     )
-    return f"ban #{ban} recorded ({duration_text}, {spaces}); it awaits the committee's review"
+    return f"ban #{ban} recorded ({spaces}, {length}); it awaits the committee's review"
 
 
 def record_ban(ctx: Context, *, who, email, spaces, duration, unilateral) -> int:
