@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from archive.cases import Case, record_event
-from archive.clock import to_text
+from archive.clock import human_date, human_duration, to_text
 from archive.clockwork import Clock, register
 from archive.deadlines import Deadline, add_deadline, cancel_deadlines
 from archive.outbox import Audience, queue_mail
@@ -27,6 +27,20 @@ def parse_ban_duration(text: str) -> timedelta | None:
     if not match:
         raise ValueError(f"{text!r} is not a duration (e.g. 30d, 2w, 6m, 1y) or permanent")
     return timedelta(days=int(match.group(1)) * UNIT_DAYS[match.group(2)])
+
+
+def duration_fields(span: timedelta | None, now: datetime, settings) -> dict:
+    """How mail states a duration: "30 days" and its last day, never "30d" (None: permanent)."""
+    if span is None:
+        return {"duration": None, "until": None}
+    return {"duration": human_duration(span), "until": human_date(now + span, settings.zone)}
+
+
+def who_text(name: str | None, email: str | None) -> str:
+    """The person a ban is about, as the core team needs to find them."""
+    if name and email:
+        return f"{name} <{email}>"
+    return name or email or "(not recorded)"
 
 
 def add_ban(
@@ -120,9 +134,10 @@ def fire_ban_expiry(db, settings: Settings, now: datetime, deadline: Deadline, c
         queue_mail(db, now=now, settings=settings, template="reported/unban_notice",
                    audience=Audience.ADDRESS, to_addr=record["email"], case=case,
                    context=context)  # fmt: skip
+    who = record["who"] or record["email"] or "(not recorded)"
     queue_mail(db, now=now, settings=settings, template="core/unban_notice",
                audience=Audience.ADDRESS, to_addr=settings.core_team, case=case,
-               context=context)  # fmt: skip
+               context={**context, "who": who})  # fmt: skip
     return True
 
 

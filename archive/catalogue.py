@@ -35,6 +35,8 @@ class Template:
     sample: dict = field(default_factory=dict)
     # Fields that name a member by design (the chair's signature): the leak guard skips them.
     signed: frozenset[str] = frozenset()
+    # The case tag in the subject; never on a public statement to a public list or venue.
+    tagged: bool = True
 
     @property
     def outside(self) -> bool:
@@ -55,7 +57,17 @@ SAMPLE_FIELDS = {
     "law_enforcement": None,
     "other": None,
 }
-RESOLUTION = {"statement": "S", "chair_name": "Alice", "duration": "30d", "spaces": "chat"}
+RESOLUTION = {
+    "statement": "S",
+    "chair_name": "Alice",
+    "duration": "30 days",  # as mail says it; `until` is its last day
+    "until": "24 December 2026",
+    "spaces": "chat",
+}
+# A ban: `unilateral` when one member banned at once in an urgent case (signed by them, in
+# `chair_name`); the core team is told who (the person responsible is no protected identity).
+BAN = RESOLUTION | {"unilateral": False}
+CORE_BAN = BAN | {"who": "Dave Jones <dave@example.com>"}
 _SHARE = {"met": 3, "due": 4, "share": "75%", "running": 1}
 DIGEST = {
     "week_ending": "2026-03-09",
@@ -114,13 +126,18 @@ NEW_CASE = {
     "subject": "Report",
     "text": "Text",
     "conflicted_count": 1,
+    "acknowledgement": "sent",  # sent, delegate, folded, suppressed, followup (an urgent follow-up)
+    "ack_reason": None,
 }
 
 
-def _entry(name: str, reader: str, sample: dict, signed: tuple[str, ...] = ()) -> Template:
+def _entry(
+    name: str, reader: str, sample: dict, signed: tuple[str, ...] = (), *, tagged: bool = True
+) -> Template:
     """A template whose fields are its sample's keys (and the case tag)."""
     fields = frozenset({"case_ref", *sample})
-    return Template(name, reader, fields, {"case_ref": "CoC-2026-001", **sample}, frozenset(signed))
+    sample = {"case_ref": "CoC-2026-001", **sample}
+    return Template(name, reader, fields, sample, frozenset(signed), tagged)
 
 
 _SIGNED = ("chair_name",)
@@ -139,7 +156,11 @@ CATALOGUE: dict[str, Template] = {
             "reporter",
             {"resolution": "apology-request", "description": "an apology", "asks_consent": True},
         ),
-        _entry("reporter/resolution_notice", "reporter", {"resolution": "private-reprimand"}),
+        _entry(
+            "reporter/resolution_notice",
+            "reporter",
+            {"resolution": "private-reprimand", "done": "a private reprimand was sent"},
+        ),
         _entry("reporter/update", "reporter", {"timeline": "2026-03-20"}),
         _entry("reporter/council_has_case", "reporter", {}),
         # To the person responsible, the venue and the core team: signed by the chair.
@@ -147,15 +168,15 @@ CATALOGUE: dict[str, Template] = {
         _entry("reported/apology_request", "reported", RESOLUTION, _SIGNED),
         _entry("reported/hiatus", "reported", RESOLUTION, _SIGNED),
         _entry("reported/cooling_off", "reported", RESOLUTION, _SIGNED),
-        _entry("reported/ban_notice", "reported", RESOLUTION, _SIGNED),
+        _entry("reported/ban_notice", "reported", BAN, _SIGNED),
         _entry("reported/unban_notice", "reported", {"spaces": "chat"}),
         _entry("reported/message", "reported", {"text": "Hello"}),
         _entry("reported/ask_account", "reported", {}),
         _entry("party/message", "party", {"text": "Hello"}),
-        _entry("venue/public_reminder", "venue", RESOLUTION, _SIGNED),
-        _entry("venue/public_reprimand", "venue", RESOLUTION, _SIGNED),
-        _entry("core/ban_notice", "core", RESOLUTION, _SIGNED),
-        _entry("core/unban_notice", "core", {"spaces": "chat"}),
+        _entry("venue/public_reminder", "venue", RESOLUTION, _SIGNED, tagged=False),
+        _entry("venue/public_reprimand", "venue", RESOLUTION, _SIGNED, tagged=False),
+        _entry("core/ban_notice", "core", CORE_BAN, _SIGNED),
+        _entry("core/unban_notice", "core", {"spaces": "chat", "who": "Dave Jones"}),
         # Appeals, mediation.
         _entry("appellant/appeal_ack", "appellant", {"due": "2026-03-16"}),
         _entry("appellant/appeal_ack_generic", "appellant", {"due": "2026-03-16"}),
@@ -163,10 +184,22 @@ CATALOGUE: dict[str, Template] = {
         _entry("appellant/appeal_decision", "appellant", {"decision": "uphold", "text": "T"}),
         _entry("party/mediation_invitation", "party", {"mediator": "Max"}, ("mediator",)),
         _entry("party/mediation_report", "party", {"report": "R"}),
-        _entry("mediator/brief", "mediator", {"due": "2026-03-16"}),
+        # The parties agreed to this mediator: the brief names them by design.
+        _entry(
+            "mediator/brief",
+            "mediator",
+            {"due": "16 March 2026", "parties": ["Rita <rita@example.net>"]},
+            ("parties",),
+        ),
+        _entry(
+            "party/mediation_agreed",
+            "party",
+            {"mediator": "Max", "due": "16 March 2026"},
+            ("mediator",),
+        ),
         _entry("mediator/reminder", "mediator", {"due": "2026-03-16"}),
         # To whoever sent refused commands: it says nothing about any case.
-        _entry("committee/commands_refused", "sender", {}),
+        _entry("committee/commands_refused", "sender", {"token_mode": False}),
         # Inside the committee.
         _entry("committee/new_case", "committee", NEW_CASE),
         _entry("committee/urgent", "committee", NEW_CASE),  # the same facts, flagged first
@@ -195,6 +228,18 @@ CATALOGUE: dict[str, Template] = {
                 "urgent": False,
                 "applied": True,
                 "results": [{"line": "#note x", "status": "done", "detail": "noted"}],
+                "captured": "",
+            },
+        ),
+        _entry(
+            "committee/command_outcome",
+            "committee",
+            {
+                "author": "Bob",
+                "commands": ["#agree"],
+                "applied": True,
+                "state": "deliberating",
+                "urgent": False,
             },
         ),
         _entry("committee/relay", "committee", {"subject": "Re: x", "text": "t", "author": "Bob"}),

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+_UNITS = (("day", 86400), ("hour", 3600), ("minute", 60))
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")  # fmt: skip
 
 
 def utc_now() -> datetime:
@@ -45,3 +49,22 @@ def parse_date(text: str, zone: ZoneInfo) -> datetime:
             moment = moment.replace(tzinfo=zone)
         return moment
     return datetime.combine(day, time(9, 0), tzinfo=zone)
+
+
+def human_duration(span: timedelta) -> str:
+    """A duration as mail says it: "7 days", "1 day and 12 hours", never "7 days, 0:00:00"."""
+    seconds = int(span.total_seconds())
+    if seconds < 60:
+        return "less than a minute"
+    parts = []
+    for name, size in _UNITS:
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {name}{'s' if count != 1 else ''}")
+    return " and ".join(parts[:2])
+
+
+def human_date(moment: datetime, zone: ZoneInfo | None = None) -> str:
+    """A date as people write it in mail: "24 December 2026" (in the committee's zone)."""
+    local = moment.astimezone(zone) if zone else moment
+    return f"{local.day} {_MONTHS[local.month - 1]} {local.year}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from archive.cases import Case, get_case, record_event
+from archive.clock import human_duration
 from archive.clockwork import Clock, register
 from archive.council import tell_reporter_council_has_case
 from archive.deadlines import Deadline
@@ -41,7 +42,7 @@ def fire_deadlock(db, settings: Settings, now: datetime, deadline: Deadline, cas
         case=case,
         context={
             "case_ref": case.ref,
-            "reason": f"no consensus {settings.deadlock_after} after the proposal",
+            "reason": f"no consensus {human_duration(settings.deadlock_after)} after the proposal",
             "state": case.state,
             "opened_at": case.opened_at,
             "proposal": proposal.resolution,

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from archive.appeals import open_appeal_of
-from archive.bans import add_ban, parse_ban_duration
+from archive.bans import add_ban, duration_fields, parse_ban_duration, who_text
 from archive.cases import Case, Party, get_case, get_party, parties_of, record_event
 from archive.catalogue import send_context
 from archive.clockwork import Clock, register
@@ -100,6 +100,33 @@ def enact_now(db: Database, settings: Settings, now: datetime, case: Case, propo
     return f"{proposal.resolution}: {sent}"
 
 
+# What the reporter is told was done (never to whom, never the statement).
+DONE = {
+    "no-action": "the committee decided to take no further action",
+    "public-reminder": "a public reminder of the behaviour the community expects was posted"
+    " where it happened",
+    "private-reprimand": "the person responsible received a private reprimand from the committee",
+    "public-reprimand": "the person responsible was reprimanded publicly, where it happened",
+    "apology-request": "the person responsible was asked to apologise, as you agreed",
+    "hiatus": "the person responsible was asked to take a break from the community",
+    "cooling-off": "the person responsible must observe a cooling-off period away from the"
+    " community",
+    "temporary-ban": "the person responsible is banned from some community spaces for a time",
+    "permanent-ban": "the person responsible is banned permanently from some community spaces",
+}
+
+
+def _duration(text: str | None, now: datetime, settings: Settings) -> dict:
+    """ "30 days, until 24 December 2026" from `30d`; text that is no duration is kept as given."""
+    if not text:
+        return {"duration": None, "until": None}
+    try:
+        span = parse_ban_duration(text)
+    except ValueError:
+        return {"duration": text, "until": None}
+    return duration_fields(span, now, settings)
+
+
 def _queue_resolution_mail(out: _Writer, proposal: Proposal) -> str:
     # Signed by the committee's chair, or the council's when the council decided the case.
     settings = out.settings
@@ -107,20 +134,21 @@ def _queue_resolution_mail(out: _Writer, proposal: Proposal) -> str:
     by_council = person in settings.council and person not in settings.members
     chair = (settings.council_chair or person) if by_council else settings.chair
     words = proposal.args.split()
+    timed = proposal.resolution in ("temporary-ban", "cooling-off") and words
     responsible = responsible_parties(out.db, out.case)
     common = {
         "statement": proposal.text,
         "chair_name": chair.name if chair else out.settings.committee_name,
-        "duration": words[0] if proposal.resolution in ("temporary-ban", "cooling-off") and words
-        else None,
+        **_duration(words[0] if timed else None, out.now, settings),
         "spaces": " ".join(words[1:] if proposal.resolution == "temporary-ban" else words)
         if "ban" in proposal.resolution else None,
     }  # fmt: skip
+    ban = {"unilateral": False} if "ban" in proposal.resolution else {}
     done = []
     to_person, to_venue = MAIL[proposal.resolution]
     if to_person:
         for party in responsible:
-            out.queue(to_person, Audience.PARTY, common, party=party, auto_submitted="no")
+            out.queue(to_person, Audience.PARTY, common | ban, party=party, auto_submitted="no")
         out.queue("committee/resolution_copy", Audience.COMMITTEE,
                   {**common, "resolution": proposal.resolution, "template": to_person})  # fmt: skip
         done.append(f"{to_person} to {len(responsible)} person(s), a copy to the committee")
@@ -129,7 +157,9 @@ def _queue_resolution_mail(out: _Writer, proposal: Proposal) -> str:
                   auto_submitted="no")  # fmt: skip
         done.append(f"{to_venue} to {words[0]}")
     if "ban" in proposal.resolution:
-        out.queue("core/ban_notice", Audience.ADDRESS, common, to_addr=out.settings.core_team)
+        who = ", ".join(who_text(p.name, p.email) for p in responsible)
+        out.queue("core/ban_notice", Audience.ADDRESS, common | ban | {"who": who},
+                  to_addr=out.settings.core_team)  # fmt: skip
         duration = parse_ban_duration(words[0]) if proposal.resolution == "temporary-ban" else None
         for party in responsible:
             ban = add_ban(out.db, out.case, who=party.email, email=party.email,
@@ -140,7 +170,8 @@ def _queue_resolution_mail(out: _Writer, proposal: Proposal) -> str:
     for reporter in parties_of(out.db, out.case, "reporter"):
         if reporter.email and not reporter.no_contact:
             out.queue("reporter/resolution_notice", Audience.PARTY,
-                      {"resolution": proposal.resolution}, party=reporter)  # fmt: skip
+                      {"resolution": proposal.resolution, "done": DONE[proposal.resolution]},
+                      party=reporter)  # fmt: skip
             done.append("resolution notice to the reporter")
     out.queue("council/resolution_report", Audience.COUNCIL,
               {"resolution": proposal.resolution, "violation": out.case.violation,

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from archive.cases import Case, Party, add_party, get_case, parties_of, record_event
-from archive.clock import to_text
+from archive.clock import human_date, to_text
 from archive.clockwork import Clock, register
 from archive.deadlines import Deadline, add_deadline, cancel_deadlines
 from archive.lifecycle import move_case
@@ -137,13 +137,24 @@ def _settle(db, settings, case: Case, mediation: Mediation, now: datetime) -> st
     )
     mediator = add_party(db, case, role="mediator", name=mediation.mediator_name,
                          email=mediation.mediator, now=now)  # fmt: skip
+    due_text = human_date(due, settings.zone)
+    # Both parties agreed to this mediator: the mediator needs to know whom to talk to.
+    parties = [_named(p) for role in ("reporter", "reported") for p in _reachable(db, case, role)]
     queue_mail(db, now=now, settings=settings, template="mediator/brief",
                audience=Audience.PARTY, party=mediator, case=case,
-               context={"case_ref": case.ref,
-                        "due": due.astimezone(settings.zone).date().isoformat()})  # fmt: skip
+               context={"case_ref": case.ref, "due": due_text, "parties": parties})  # fmt: skip
+    agreed = {"case_ref": case.ref, "due": due_text,
+              "mediator": mediation.mediator_name or mediation.mediator}  # fmt: skip
+    for role in ("reporter", "reported"):
+        for party in _reachable(db, case, role):
+            queue_mail(db, now=now, settings=settings, template="party/mediation_agreed",
+                       audience=Audience.PARTY, party=party, case=case, context=agreed)  # fmt: skip
     for after in REMINDERS:
         add_deadline(db, case, "mediation-reminder", now + after, now,
                      {"mediation": mediation.pk})  # fmt: skip
+    # Past the due date without a report: raised with the committee (never the parties).
+    add_deadline(db, case, "mediation-reminder", due, now,
+                 {"mediation": mediation.pk, "overdue": True})  # fmt: skip
     record_event(db, case, now=now, actor="casebook", action="mediation-settled",
                  detail={"due": to_text(due)})  # fmt: skip
     _committee(db, settings, case, now, "committee/mediation_update",
@@ -169,6 +180,10 @@ def record_report(db, settings: Settings, case: Case, mediation: Mediation, text
     return "report recorded and sent to the parties to vet; the case is back in deliberation"
 
 
+def _named(party: Party) -> str:
+    return f"{party.name} <{party.email}>" if party.name else party.email or "(no address)"
+
+
 def _end(db, case, mediation_pk, status, now) -> None:
     db.execute("UPDATE mediations SET status = ?, ended_at = ? WHERE id = ?",
                [status, to_text(now), mediation_pk])  # fmt: skip
@@ -187,6 +202,28 @@ def _committee(db, settings, case, now, template, context) -> None:
     queue_mail(db, now=now, settings=settings, template=template,
                audience=Audience.COMMITTEE, case=case,
                context={"case_ref": case.ref, "report": None, **context})  # fmt: skip
+
+
+# How the mediator marks a reply as the report (the brief tells them): `#mediation report` or
+# "Report:" on its first line, or "report" in the subject. Anything else ("may I have more
+# time?") is only shown to the committee, never sent to the parties as the report.
+REPORT_LINE_RE = re.compile(
+    r"(?i)^\s*(?:#\s*mediation[ _-]+report|(?:mediation[ _-]+)?report)\b\s*[:.!-]?\s*"
+)
+REPORT_SUBJECT_RE = re.compile(r"(?i)\breport\b")
+
+
+def report_from_mediator(text: str, subject: str | None) -> str | None:
+    """The mediator's report in their reply's new text, or None if they did not mark it so."""
+    stripped = text.strip()
+    first, _, rest = stripped.partition("\n")
+    marker = REPORT_LINE_RE.match(first)
+    if marker:
+        return "\n".join(t for t in (first[marker.end() :].strip(), rest.strip()) if t) or None
+    subject = re.sub(r"(?i)^(?:(?:re|aw|sv|fwd?)\s*:\s*)+", "", subject or "")
+    if REPORT_SUBJECT_RE.search(subject) and stripped:
+        return stripped
+    return None
 
 
 def answer_from_reply(text: str) -> tuple[str | None, tuple[str, str | None] | None]:
@@ -210,6 +247,11 @@ def fire_mediation_reminder(db, settings: Settings, now: datetime, deadline: Dea
     ).fetchone()
     if row is None:
         return False
+    if deadline.payload.get("overdue"):  # the committee decides what next, not the parties
+        _committee(db, settings, case, now, "committee/mediation_update",
+                   {"what": f"overdue: no report from the mediator by {row[0][:10]}",
+                    "report": None})  # fmt: skip
+        return True
     context = {"case_ref": case.ref, "due": row[0][:10]}
     for party in parties_of(db, case, "mediator"):
         queue_mail(db, now=now, settings=settings, template="mediator/reminder",

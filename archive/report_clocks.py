@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from archive.cases import Case, own_reporters, record_event
+from archive.clock import human_duration
 from archive.clockwork import Clock, register
 from archive.deadlines import Deadline, add_deadline
 from archive.models import CaseState
@@ -42,7 +43,7 @@ def fire_timeline_request(db, settings: Settings, now: datetime, deadline: Deadl
     if not is_open(case.state) or case.fields.get("timeline"):
         return False
     _committee(db, settings, now, case, "committee/timeline_request", {
-        "update_in": str(settings.update_after - settings.timeline_request_after),
+        "update_in": human_duration(settings.update_after - settings.timeline_request_after),
     })  # fmt: skip
     return True
 

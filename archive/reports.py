@@ -61,6 +61,8 @@ def open_report(
     start_report_clocks(db, case, settings, now)
     if msg.conflicts:
         _record_conflicts(db, msg, case, settings, now, pk)
+    # Decided first, so the urgent alert can say truthfully whether the reporter was answered.
+    acknowledgement = _ack_decision(db, msg, reporter, settings, now)
     if msg.urgent_reasons:
         set_urgent(db, case, True, now)
         record_event(
@@ -79,9 +81,9 @@ def open_report(
             template="committee/urgent",
             audience=Audience.COMMITTEE,
             case=case,
-            context=_committee_context(case, msg, reporter, urgent=True),
+            context=_committee_context(case, msg, reporter, urgent=True) | acknowledgement,
         )
-    _acknowledge(db, msg, case, reporter, settings, now, pk)
+    _acknowledge(db, msg, case, reporter, settings, now, pk, acknowledgement)
     queue_mail(
         db,
         now=now,
@@ -89,9 +91,40 @@ def open_report(
         template="committee/new_case",
         audience=Audience.COMMITTEE,
         case=case,
-        context=_committee_context(case, msg, reporter, urgent=bool(msg.urgent_reasons)),
+        context=_committee_context(case, msg, reporter, urgent=bool(msg.urgent_reasons))
+        | acknowledgement,
     )
     return IngestResult(pk, False, "report", case.ref)
+
+
+def _raise_urgent(db, msg, case: Case, party: Party, settings, now, pk: int) -> Case:
+    """Danger words or "Ongoing: yes" in a party's follow-up: the same alert as a new report."""
+    set_urgent(db, case, True, now)
+    record_event(
+        db,
+        case,
+        now=now,
+        actor="intake",
+        action="marked-urgent",
+        detail={"reasons": list(msg.urgent_reasons), "in": "a follow-up"},
+        message_pk=pk,
+    )
+    case = get_case(db, case.pk)
+    context = _committee_context(case, msg, party, urgent=True)
+    context["fields"] = {**msg.report.as_dict(), **{k: v for k, v in case.fields.items() if v}}
+    context |= {"acknowledgement": "followup", "ack_reason": None}
+    queue_mail(
+        db,
+        now=now,
+        settings=settings,
+        template="committee/urgent",
+        audience=Audience.COMMITTEE,
+        case=case,
+        context=context,
+        in_reply_to=msg.message_id,
+        refs=(*msg.references, msg.message_id),
+    )
+    return case
 
 
 def _add_reporting_parties(db: Database, msg: IncomingMessage, case: Case, now: datetime) -> Party:
@@ -174,6 +207,23 @@ def _committee_context(case: Case, msg: IncomingMessage, reporter: Party, *, urg
     }
 
 
+def _ack_decision(
+    db: Database, msg: IncomingMessage, reporter: Party, settings: Settings, now: datetime
+) -> dict:
+    """Whether and how a new case is acknowledged, as the committee is told it.
+
+    `acknowledgement`: sent, delegate (to the delegate who forwarded it: the original reporter
+    hears nothing), folded (past the daily cap), or suppressed, with `ack_reason`."""
+    recipient = msg.envelope_from
+    reason = msg.no_reply_reason or (None if recipient else "null envelope sender")
+    if reason or not recipient:
+        return {"acknowledgement": "suppressed", "ack_reason": reason}
+    if _acks_today(db, recipient, now) >= settings.ack_daily_cap:
+        return {"acknowledgement": "folded", "ack_reason": None}
+    to_delegate = msg.delegate and recipient.lower() != (reporter.email or "").lower()
+    return {"acknowledgement": "delegate" if to_delegate else "sent", "ack_reason": None}
+
+
 def _acknowledge(
     db: Database,
     msg: IncomingMessage,
@@ -182,27 +232,22 @@ def _acknowledge(
     settings: Settings,
     now: datetime,
     message_pk: int,
+    decision: dict,
 ) -> None:
     """Every new case is acknowledged, unless RFC 3834 forbids an answer; floods are folded."""
-    recipient = msg.envelope_from
-    reason = msg.no_reply_reason or (None if recipient else "null envelope sender")
-    if reason:
+    recipient = msg.envelope_from or ""
+    if decision["acknowledgement"] == "suppressed":
         record_event(
             db,
             case,
             now=now,
             actor="intake",
             action="acknowledgement-suppressed",
-            detail={"reason": reason},
+            detail={"reason": decision["ack_reason"]},
             message_pk=message_pk,
         )
         return
-    context = {
-        "case_ref": case.ref,
-        "missing": list(msg.report.missing()),
-        "urgent": bool(msg.urgent_reasons),
-    }
-    if _acks_today(db, recipient, now) >= settings.ack_daily_cap:
+    if decision["acknowledgement"] == "folded":
         _fold_acknowledgement(db, case, reporter, recipient, settings, now)
         return
     queue_mail(
@@ -214,7 +259,11 @@ def _acknowledge(
         party=reporter,
         case=case,
         to_addr=recipient,
-        context=context,
+        context={
+            "case_ref": case.ref,
+            "missing": list(msg.report.missing()),
+            "urgent": bool(msg.urgent_reasons),
+        },
         in_reply_to=msg.message_id,
         refs=(*msg.references, msg.message_id),
         auto_submitted="auto-replied",
@@ -298,6 +347,8 @@ def record_followup(
     case = _conflicts_of_message(db, msg, case, settings, now, pk, why="in a follow-up")
     feedback = _record_feedback(db, msg, case, party, settings, now, pk)
     _mediation_reply(db, msg, case, party, settings, now)
+    if msg.urgent_reasons and not case.urgent:
+        case = _raise_urgent(db, msg, case, party, settings, now, pk)
     queue_mail(
         db,
         now=now,
@@ -388,14 +439,23 @@ def _record_no_contact(db, case: Case, party: Party, settings: Settings, now, pk
 
 def _mediation_reply(db, msg: IncomingMessage, case: Case, party: Party, settings, now) -> None:
     """A party's own answer to a mediation invitation, or the mediator's report."""
-    from archive.mediation import answer_from_reply, current_mediation, record_answer, record_report
+    from archive.mediation import (
+        answer_from_reply,
+        current_mediation,
+        record_answer,
+        record_report,
+        report_from_mediator,
+    )
 
     mediation = current_mediation(db, case)
     if mediation is None:
         return
     text = msg.commands.body or msg.authored or msg.text
     if party.role == "mediator" and mediation.status == "settled":
-        record_report(db, settings, case, mediation, text, now)
+        # Only a reply the mediator marks as the report is one (the committee sees the rest).
+        report = report_from_mediator(msg.authored or msg.text, msg.subject)
+        if report:
+            record_report(db, settings, case, mediation, report, now)
         return
     asking = {"asking-reporter": "reporter", "asking-reported": "reported"}.get(mediation.status)
     if party.role != asking:
@@ -478,9 +538,13 @@ def record_deliberation(
         message_pk=pk,
     )
     party = binding.via_party
-    if party is not None and party.role == "member" and not msg.historical:  # not council
+    relays = party is not None and party.role == "member" and not msg.historical  # not council
+    # Mail that only commands is answered, not relayed: the others get one line (its outcome).
+    command_only = bool(msg.commands.commands) and not msg.commands.body.strip()
+    if relays and not command_only:
         _relay_to_audience(db, msg, case, party, settings, now)
-    ran = run_commands(db, msg, case, settings, now, pk, binding)
+    tell = relays and command_only and (party.email or "").lower() not in case.excluded()
+    ran = run_commands(db, msg, case, settings, now, pk, binding, tell_others=tell)
     commands, refusal = ran if ran else (None, None)
     return IngestResult(pk, False, "deliberation", case.ref, commands=commands, refusal=refusal)
 

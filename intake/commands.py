@@ -14,7 +14,15 @@ import re
 from archive.models import CommandLine, FoundCommands
 from intake.reply import SIGNATURE_RE, split_text
 
-COMMAND_RE = re.compile(r"^#(?P<keyword>[A-Za-z][A-Za-z-]{0,30})(?:\s+(?P<args>.*))?$")
+# As people type them: `#agree!`, `#note: text`, `#clear_urgent` (`_` read as `-`).
+COMMAND_RE = re.compile(
+    r"^#(?P<keyword>[A-Za-z][A-Za-z_-]{0,30}?)[!.,;:]*(?:(?:\s+|(?<=:))(?P<args>.*))?$"
+)
+# One greeting line may come before the block ("Hi all,", "Hello committee!", "Dear Alice,").
+GREETING_RE = re.compile(
+    r"(?i)^(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|morning|all|hallo|bonjour|"
+    r"hola)\b[\w .'-]{0,40}[,!:.]?$"
+)
 STOP_WORDS = ("thanks", "thank you", "--", "cheers", "regards")
 MAX_COMMANDS = 20
 
@@ -22,9 +30,11 @@ MAX_COMMANDS = 20
 def find_commands(text: str) -> FoundCommands:
     """The leading command block of `text`'s new part and the body that follows it."""
     lines = split_text(text).new.split("\n")
-    index = 0
-    while index < len(lines) and not lines[index].strip():
-        index += 1
+    index = _skip_blank(lines, 0)
+    if index < len(lines) and GREETING_RE.match(lines[index].strip()):
+        after = _skip_blank(lines, index + 1)
+        if after < len(lines) and COMMAND_RE.match(lines[after].strip()):
+            index = after
     commands: list[CommandLine] = []
     while index < len(lines) and len(commands) < MAX_COMMANDS:
         line = lines[index].strip()
@@ -36,7 +46,7 @@ def find_commands(text: str) -> FoundCommands:
             break
         commands.append(
             CommandLine(
-                keyword=match.group("keyword").lower(),
+                keyword=match.group("keyword").lower().replace("_", "-").strip("-"),
                 args=" ".join((match.group("args") or "").split()),
                 line=line,
             )
@@ -47,6 +57,12 @@ def find_commands(text: str) -> FoundCommands:
             break
     body = _body_after(lines[index:]) if commands else ""
     return FoundCommands(tuple(commands), body)
+
+
+def _skip_blank(lines: list[str], index: int) -> int:
+    while index < len(lines) and not lines[index].strip():
+        index += 1
+    return index
 
 
 def _is_stop(line: str) -> bool:

@@ -45,8 +45,31 @@ LABELS: dict[str, tuple[str, ...]] = {
     "other": ("other", "anything else", "other information", "additional information", "notes"),
 }
 LABEL_TO_FIELD = {label: name for name, labels in LABELS.items() for label in labels}
+# The reporting guide's checklist, worded as the guide words it ("If you believe this incident
+# is ongoing: no"): a long label is read by how it begins. "when-where" fills both fields.
+GUIDE_LABELS: tuple[tuple[re.Pattern, str], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), name)
+    for pattern, name in (
+        (r"^(?:your )?contact info", "contact"),
+        (r"^names?\b.*\bindividuals? involved", "names"),
+        (r"^(?:if there were )?(?:any )?other witnesses", "witnesses"),
+        (r"^when and where\b", "when-where"),
+        (r"^(?:your )?account of what (?:occurred|happened)", "account"),
+        (r"^(?:if there is )?(?:a )?publicly available record", "links"),
+        (r"^any extra context", "context"),
+        (r"^(?:if you believe )?(?:this|the) incident is (?:still )?ongoing", "ongoing"),
+        (r"^(?:any )?other information", "other"),
+        (r"^(?:which|what) law enforcement", "law_enforcement"),
+    )
+)
 LABEL_RE = re.compile(
-    r"^\s*(?:[-*•]\s*|\d+[.)]\s*)?(?P<label>[A-Za-z][A-Za-z ()]{0,40}?)\s*[:?]\s*(?P<value>.*)$"
+    r"^\s*(?:[-*•]\s*|\d+[.)]\s*)?(?P<label>[A-Za-z][A-Za-z ()',/’-]{0,100}?)\s*[:?]\s*"
+    r"(?P<value>.*)$"
+)
+# A quoted or forwarded mail's header block (Outlook's "Sent:"): never the incident's time.
+MAIL_HEADER_RE = re.compile(
+    r"(?im)^\s*>*\s*(?:from|sent|to|cc|subject|date|gesendet|envoyé|enviado|verzonden|an|von|"
+    r"betreff|objet|de|para|asunto)\s*:.*$"
 )
 URL_RE = re.compile(r"https?://[^\s<>\"')\]]+")
 WHEN_RE = re.compile(
@@ -91,15 +114,28 @@ def find_labelled_fields(text: str) -> dict[str, str]:
     current: str | None = None
     for line in text.splitlines():
         match = LABEL_RE.match(line)
-        field = LABEL_TO_FIELD.get(match.group("label").strip().lower()) if match else None
+        field = field_for_label(match.group("label")) if match else None
         if field:
             current = field
             found.setdefault(field, []).append(match.group("value").strip())
         elif current is not None:
             found[current].append(line.strip())
-    return {
+    fields = {
         name: "\n".join(lines).strip() for name, lines in found.items() if "\n".join(lines).strip()
     }
+    both = fields.pop("when-where", None)
+    if both:
+        fields.setdefault("when", both)
+        fields.setdefault("where", both)
+    return fields
+
+
+def field_for_label(label: str) -> str | None:
+    """The report field a label names: a short label exactly, the guide's wording by its start."""
+    label = " ".join(label.split()).lower().replace("’", "'")
+    if label in LABEL_TO_FIELD:
+        return LABEL_TO_FIELD[label]
+    return next((name for pattern, name in GUIDE_LABELS if pattern.match(label)), None)
 
 
 def extract_report_fields(text: str, *, sender: str | None) -> ReportFields:
@@ -120,16 +156,29 @@ def extract_report_fields(text: str, *, sender: str | None) -> ReportFields:
             law_enforcement=labelled.get("law_enforcement"),
             other=labelled.get("other"),
         )
+    # Free text; a single labelled line ("Ongoing: no") still counts over the guesses.
+    prose = MAIL_HEADER_RE.sub("", text)
+    unlabelled = "\n".join(line for line in prose.splitlines() if not _labelled(line))
+    one = labelled
     return ReportFields(
-        contact=sender,
-        names=_guess_names(text),
-        when=_first(WHEN_RE, text),
-        where=_first(WHERE_RE, text),
-        account=text.strip() or None,
+        contact=one.get("contact") or sender,
+        names=one.get("names") or _guess_names(text),
+        witnesses=one.get("witnesses"),
+        when=one.get("when") or _first(WHEN_RE, prose),
+        where=one.get("where") or _first(WHERE_RE, prose),
+        account=one.get("account") or text.strip() or None,
         links=links,
-        ongoing="yes (from the text)" if ONGOING_YES_RE.search(text) else None,
-        law_enforcement=_sentence_around(LAW_RE, text),
+        context=one.get("context"),
+        ongoing=_normalise_ongoing(one.get("ongoing"))
+        or ("yes (from the text)" if ONGOING_YES_RE.search(unlabelled) else None),
+        law_enforcement=one.get("law_enforcement") or _sentence_around(LAW_RE, unlabelled),
+        other=one.get("other"),
     )
+
+
+def _labelled(line: str) -> bool:
+    match = LABEL_RE.match(line)
+    return bool(match and field_for_label(match.group("label")))
 
 
 def _normalise_ongoing(value: str | None) -> str | None:

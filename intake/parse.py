@@ -129,7 +129,8 @@ def _parse_fully(
             original_reporter=delegate.original_address if delegate else None,
         )
     urgent: tuple[str, ...] = ()
-    if route.kind is RouteKind.REPORT and not rule.automatic:
+    if route.kind in (RouteKind.REPORT, RouteKind.REPLY) and not rule.automatic:
+        # A party's follow-up too (its new text only); the archive ignores it in deliberation.
         urgent = find_urgent_reasons(f"{subject}\n{report_text}", fields)
     in_reply_to = _first_id(message.get("In-Reply-To"))
     # Commands only from the new text of the sender's own part, never a quote (SPEC §5).

@@ -31,6 +31,14 @@ NEGATION_RE = re.compile(r"(?i)\b(not|no|never|nobody|without)\b[\w\s]{0,12}$")
 ONGOING_WORDS_RE = re.compile(r"(?i)\b(still happening|is ongoing|happening right now|right now)\b")
 
 
+GUIDE_QUESTION_RE = re.compile(r"(?i)if you believe (?:this|the) incident is ongoing")
+
+
+def _without_guide_question(text: str) -> str:
+    """The guide's own question ("If you believe this incident is ongoing") is no answer."""
+    return GUIDE_QUESTION_RE.sub("", text)
+
+
 def find_urgent_reasons(text: str, fields: ReportFields) -> tuple[str, ...]:
     """Why a report looks urgent (danger words, an ongoing incident); empty if it does not."""
     reasons: list[str] = []
@@ -42,6 +50,6 @@ def find_urgent_reasons(text: str, fields: ReportFields) -> tuple[str, ...]:
             reasons.append(f"mentions “{word}”")
     if (fields.ongoing or "").lower().startswith("yes"):
         reasons.append("reported as ongoing")
-    elif ONGOING_WORDS_RE.search(text):
+    elif fields.ongoing is None and ONGOING_WORDS_RE.search(_without_guide_question(text)):
         reasons.append("described as happening now")
     return tuple(reasons)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from archive.cases import get_case
+from archive.catalogue import template as template_spec
 from archive.clock import from_text, utc_now
 from archive.db import installation_id
 from archive.leases import acquire_lease, release_lease
@@ -219,7 +220,8 @@ def compose_copy(
     sender: the relay's bytes. `smtputf8` says whether the relay offers SMTPUTF8."""
     case = get_case(db, item.case_pk) if item.case_pk else None
     rendered: Rendered = render_template(env, item.template, template_context(settings, item, copy))
-    outgoing = _outgoing(settings, item, copy, rendered, now, loop_id, case.ref if case else None)
+    tag = case.ref if case and template_spec(item.template).tagged else None
+    outgoing = _outgoing(settings, item, copy, rendered, now, loop_id, tag)
     outgoing, envelope_from = fit_for_relay(smtputf8, outgoing, bounce_address(settings, item))
     raw = compose_message(outgoing)
     signing = settings.dkim_signing

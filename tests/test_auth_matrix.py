@@ -47,7 +47,8 @@ def test_unsigned_mail_with_a_member_from_is_refused(committee):
     assert not urgent(committee)
     assert refused(committee) == "not authenticated: no DKIM signature aligned with the From domain"
     notice = outbox(committee.db, "committee/commands_refused")
-    assert notice[0]["to_addr"] == "alice@example.org" and notice[0]["context"] == {}
+    assert notice[0]["to_addr"] == "alice@example.org"
+    assert notice[0]["context"] == {"token_mode": False}
 
 
 def test_bad_signature_is_refused(committee):
@@ -146,7 +147,7 @@ def test_conflicted_member_is_refused_and_told_nothing_about_the_case(committee)
         q for q in outbox(committee.db, "committee/commands_refused")
         if q["to_addr"] == "bob@example.org"
     ]  # fmt: skip
-    assert notice["context"] == {}
+    assert notice["context"] == {"token_mode": False}
     case_pk = committee.db.execute(
         "SELECT case_pk FROM outbox WHERE message_id = ?", [notice["message_id"]]
     ).fetchone()[0]
@@ -191,7 +192,8 @@ def test_token_mode_counts_only_the_members_own_reply_address(tmp_path):
     assert not find_case(db, "CoC-2026-001").urgent
     c.say("", raw=c.message("#urgent", signed=False), to=f"conduct+{bob.token}@example.org")
     assert not find_case(db, "CoC-2026-001").urgent  # Alice's From on Bob's token
-    c.say("", raw=c.message("#urgent", signed=False), to=f"conduct+{alice.token}@example.org")
+    text = "#urgent\n\nHe is posting threats in the chat."  # not command-only: relayed
+    c.say("", raw=c.message(text, signed=False), to=f"conduct+{alice.token}@example.org")
     assert find_case(db, "CoC-2026-001").urgent
     relay = outbox(db, "committee/relay")
     assert relay and relay[-1]["exclude"] == "alice@example.org"

@@ -75,3 +75,19 @@ def test_html_alternative_quoted_html_and_attached_messages_are_never_read(setti
         )
         assert msg.route.kind is RouteKind.LIST
         assert msg.commands.commands == ()
+
+
+def test_keywords_as_people_type_them():
+    assert keywords("#agree!") == [("agree", "")]
+    assert keywords("#agree.\n#object: too harsh") == [("agree", ""), ("object", "too harsh")]
+    assert keywords("#note: Rita prefers mail") == [("note", "Rita prefers mail")]
+    assert keywords("#note:Rita prefers mail") == [("note", "Rita prefers mail")]
+    assert keywords("#clear_urgent") == [("clear-urgent", "")]
+
+
+def test_one_greeting_line_may_come_before_the_block():
+    assert keywords("Hi all,\n\n#agree\n") == [("agree", "")]
+    assert keywords("Hello committee!\n#agree") == [("agree", "")]
+    # Prose is not a greeting, and only one line is skipped.
+    assert keywords("Hi all, I think we should ban him.\n#agree") == []
+    assert keywords("Hi all,\nHope you are well.\n#agree") == []

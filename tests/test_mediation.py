@@ -64,7 +64,12 @@ def test_reporter_first_then_reported_then_settled_with_reminders_and_report(com
         " ON p.id = o.party_pk WHERE o.template IN ('mediator/reminder',"
         " 'committee/mediation_update') AND o.created_at > '2026-03-09'")}  # fmt: skip
     assert reminded == {"mediator", "committee"}  # never the parties
-    reply_as(c, "mediator", "Both agreed to keep discussions technical. Recommend no action.", 200)
+    reply_as(
+        c,
+        "mediator",
+        "#mediation report\nBoth agreed to keep it technical. Recommend no action.",
+        200,
+    )
     assert find_case(c.db, "CoC-2026-001").state == "deliberating"
     vetting = {row[0] for row in c.db.execute(
         "SELECT p.role FROM outbox o JOIN parties p ON p.id = o.party_pk"
@@ -95,3 +100,64 @@ def test_a_counter_proposed_mediator_needs_both_to_agree(committee):
     assert current_mediation(c.db, find_case(c.db, "CoC-2026-001")).status == "asking-reported"
     c.say("#mediation agree reported", now=T0 + timedelta(hours=4))
     assert current_mediation(c.db, find_case(c.db, "CoC-2026-001")).status == "settled"
+
+
+def settle(c) -> None:
+    c.say("#mediation propose Max Mediator <max@example.net>")
+    reply_as(c, "reporter", "Yes, I am willing to try.", 1)
+    reply_as(c, "reported", "yes", 2)
+
+
+def shown(template: str, context: dict) -> str:
+    from mailer.render import make_environment, render_template
+
+    out = render_template(make_environment(), template, {"committee_name": "CoC", **context})
+    return f"{out.subject}\n{out.text}"
+
+
+def test_a_mediators_question_is_not_the_report(committee):
+    c = committee
+    settle(c)
+    reply_as(c, "mediator", "May I have more time? Dave is travelling.", 3)
+    assert outbox(c.db, "party/mediation_report") == []
+    assert find_case(c.db, "CoC-2026-001").state == "mediation"
+    assert "May I have more time?" in outbox(c.db, "committee/followup")[-1]["context"]["text"]
+    reply_as(c, "mediator", "Report:\nThey talked and agreed to keep it civil.", 4)
+    reports = outbox(c.db, "party/mediation_report")
+    assert {r["context"]["report"] for r in reports} == {"They talked and agreed to keep it civil."}
+    assert find_case(c.db, "CoC-2026-001").state == "deliberating"
+
+
+def test_a_reply_the_mediator_titles_as_the_report_is_the_report():
+    from archive.mediation import report_from_mediator
+
+    assert report_from_mediator("All went well.", "Re: Mediation report") == "All went well."
+    assert report_from_mediator("#mediation report\nAll went well.", "Re: x") == "All went well."
+    assert report_from_mediator("Can we talk first?", "Re: Mediation: the parties agreed") is None
+
+
+def test_the_brief_names_the_parties_and_both_parties_are_told(committee):
+    c = committee
+    settle(c)
+    [brief] = outbox(c.db, "mediator/brief")
+    assert brief["status"] == "queued"  # the leak guard lets the parties' names through
+    text = shown("mediator/brief", brief["context"])
+    assert "dave@example.com" in text and "rita@example.net" in text
+    assert "#mediation report" in text
+    told = outbox(c.db, "party/mediation_agreed")
+    roles = {row[0] for row in c.db.execute(
+        "SELECT p.role FROM outbox o JOIN parties p ON p.id = o.party_pk"
+        " WHERE o.template = 'party/mediation_agreed'")}  # fmt: skip
+    assert roles == {"reporter", "reported"} and len(told) == 2
+    text = shown("party/mediation_agreed", told[0]["context"])
+    assert "Both parties have agreed to mediation" in text and "Max Mediator" in text
+    assert "16 March 2026" in text
+
+
+def test_an_overdue_mediation_is_raised_with_the_committee(committee):
+    c = committee
+    settle(c)
+    fire_due(c.db, c.settings, T0 + timedelta(days=14, hours=3))
+    updates = [u["context"]["what"] for u in outbox(c.db, "committee/mediation_update")]
+    assert any(w.startswith("overdue: no report from the mediator") for w in updates)
+    assert not [r for r in outbox(c.db, "mediator/reminder") if "overdue" in str(r["context"])]

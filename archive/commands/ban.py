@@ -6,7 +6,7 @@ resolution (#propose temporary-ban / permanent-ban, then #enact).
 
 import re
 
-from archive.bans import add_ban, parse_ban_duration
+from archive.bans import add_ban, duration_fields, parse_ban_duration
 from archive.commands.base import Command, Context, Refused
 from archive.outbox import Audience
 
@@ -34,11 +34,13 @@ def run(ctx: Context, args: str) -> str:
                      unilateral=True)  # fmt: skip
     ctx.event("unilateral-action", {"member": ctx.actor.email.lower(),
                                     "action": f"ban #{ban} of {who} from {spaces}"})  # fmt: skip
-    action = f"banned {who} from {spaces} ({duration_text})"
+    span = duration_fields(duration, ctx.now, ctx.settings)
+    length = f"for {span['duration']}, until {span['until']}" if duration else "permanently"
+    action = f"banned {who} from {spaces} {length}"
     ctx.queue(
         "committee/unilateral", Audience.COMMITTEE, {"member": ctx.actor.name, "action": action}
     )
-    return f"ban #{ban} recorded ({duration_text}, {spaces}); it awaits the committee's review"
+    return f"ban #{ban} recorded ({spaces}, {length}); it awaits the committee's review"
 
 
 def record_ban(ctx: Context, *, who, email, spaces, duration, unilateral) -> int:
@@ -47,18 +49,19 @@ def record_ban(ctx: Context, *, who, email, spaces, duration, unilateral) -> int
         decided_by=ctx.actor.email.lower(), unilateral=unilateral,
     )  # fmt: skip
     ctx.event("ban-recorded", {"ban": ban, "spaces": spaces, "unilateral": unilateral})
+    # One member's ban at once is theirs: signed by them, never "the Committee has decided".
     context = {
         "statement": "",
-        "chair_name": ctx.settings.chair.name
-        if ctx.settings.chair
-        else ctx.settings.committee_name,
-        "duration": None if duration is None else f"{duration.days} days",
+        "chair_name": ctx.actor.name,
         "spaces": spaces,
+        "unilateral": unilateral,
+        **duration_fields(duration, ctx.now, ctx.settings),
     }
     if email:
         ctx.queue("reported/ban_notice", Audience.ADDRESS, context, to_addr=email,
                   auto_submitted="no")  # fmt: skip
-    ctx.queue("core/ban_notice", Audience.ADDRESS, context, to_addr=ctx.settings.core_team)
+    ctx.queue("core/ban_notice", Audience.ADDRESS, {**context, "who": who},
+              to_addr=ctx.settings.core_team)  # fmt: skip
     return ban
 
 

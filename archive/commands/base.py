@@ -29,9 +29,16 @@ class Context:
     actor: Person
     msg: IncomingMessage | None
     message_pk: int | None
-    body: str  # the text after the command block
+    text_after: str  # the text after the command block: read it as `body`
     queued: list[str] = field(default_factory=list)
     command: str = ""  # the keyword running now: the reason its state changes give
+    body_taken: bool = False  # a command read the text after the block (the transcript shows it)
+
+    @property
+    def body(self) -> str:
+        """The text after the command block, as a command's body."""
+        self.body_taken = self.body_taken or bool(self.text_after)
+        return self.text_after
 
     def reload(self) -> Case:
         self.case = get_case(self.db, self.case.pk)

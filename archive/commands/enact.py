@@ -6,7 +6,7 @@ calls it too). `#enact DATE` again moves the date; `#enact` alone enacts now.
 
 from archive.appeals import open_appeal_of
 from archive.cases import parties_of
-from archive.clock import from_text
+from archive.clock import from_text, human_duration
 from archive.commands.base import Command, Context, Refused
 from archive.council import council_holds, proposal_agreed
 from archive.enactment import enact_now, responsible_parties, schedule_enactment
@@ -37,7 +37,7 @@ def run(ctx: Context, args: str) -> str:
     if not _feedback_or_waited(ctx, proposal, reporters):
         raise Refused(
             "no feedback from the reporter yet; #enact is possible once they answer or"
-            f" {settings.consult_wait} after #consult"
+            f" {human_duration(settings.consult_wait)} after #consult"
         )
     if proposal.resolution == "apology-request" and not any(
         p.consent == "agreed" for p in reporters

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from archive.cases import Case, record_event
+from archive.cases import Case, get_case, record_event
 from archive.clock import to_text
 from archive.commands import COMMANDS
 from archive.commands.base import Context, Refused
@@ -83,12 +83,15 @@ def run_commands(
     now: datetime,
     message_pk: int,
     binding: Binding,
+    *,
+    tell_others: bool = False,
 ) -> tuple[str, str | None] | None:
     """Authorize, then run every command or none, then queue the transcript.
 
     Returns the outcome ("applied" or "refused") with the reason the sender was not allowed
     to command (None when a member's command itself was refused: the transcript says why),
-    or None if nothing ran."""
+    or None if nothing ran. With `tell_others` (a command-only mail that is not relayed), the
+    rest of the case's audience gets one line saying what the commands did."""
     found = msg.commands
     if not found.commands or msg.historical:
         return None
@@ -102,6 +105,8 @@ def run_commands(
         outcome = "refused"
     else:
         outcome = _run_all_or_none(db, msg, case, settings, now, message_pk, actor)
+        if tell_others:
+            _tell_outcome(db, msg, get_case(db, case.pk), settings, now, actor, outcome)
     db.execute(
         "INSERT INTO command_runs (message_id, case_pk, outcome, at) VALUES (?, ?, ?, ?)",
         [msg.message_id, case.pk, outcome, to_text(now)],
@@ -185,6 +190,7 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) ->
             "urgent": ctx.case.urgent,
             "results": [{"line": line, "status": s, "detail": d} for line, s, d in results],
             "applied": not failed,
+            "captured": msg.commands.body if ctx.body_taken else "",
         },
         in_reply_to=msg.message_id,
         refs=(*msg.references, msg.message_id),
@@ -194,6 +200,34 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) ->
 
 def _is_council(actor: Person, settings: Settings) -> bool:
     return actor in settings.council and actor not in settings.members
+
+
+def _tell_outcome(db, msg, case: Case, settings, now, actor: Person, outcome: str) -> None:
+    """One line for the members who were not sent a command-only mail."""
+    queue_mail(
+        db,
+        now=now,
+        settings=settings,
+        template="committee/command_outcome",
+        audience=Audience.COMMITTEE,
+        case=case,
+        context={
+            "case_ref": case.ref,
+            "author": actor.name or actor.email,
+            "commands": [f"#{c.keyword} {c.args}".strip() for c in msg.commands.commands],
+            "applied": outcome == "applied",
+            "state": case.state,
+            "urgent": case.urgent,
+        },
+        exclude=actor.email,
+        in_reply_to=msg.message_id,
+        refs=(*msg.references, msg.message_id),
+    )
+
+
+def _token_mode(settings: Settings) -> bool:
+    """Commands count by reply address: the refusal must not send the member after DKIM."""
+    return settings.command_auth == "token" and not settings.insecure_from_only
 
 
 def _refuse_sender(db, msg, case, settings, now, message_pk, reason: str) -> None:
@@ -224,6 +258,6 @@ def _refuse_sender(db, msg, case, settings, now, message_pk, reason: str) -> Non
         template=f"committee/{REFUSAL_NOTICE}",
         audience=Audience.ADDRESS,
         to_addr=address,
-        context={},
+        context={"token_mode": _token_mode(settings)},
         auto_submitted="auto-replied",
     )

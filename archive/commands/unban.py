@@ -1,6 +1,6 @@
 """#unban WHO: lift the active bans of WHO in this case; the person and core team are told."""
 
-from archive.bans import active_bans, ban_row, end_ban
+from archive.bans import active_bans, ban_row, end_ban, who_text
 from archive.commands.base import Command, Context, Refused
 from archive.outbox import Audience
 
@@ -20,7 +20,8 @@ def run(ctx: Context, args: str) -> str:
         if record["email"]:
             ctx.queue("reported/unban_notice", Audience.ADDRESS, context, to_addr=record["email"],
                       auto_submitted="no")  # fmt: skip
-        ctx.queue("core/unban_notice", Audience.ADDRESS, context, to_addr=ctx.settings.core_team)
+        core = {**context, "who": who_text(None, record["who"] or record["email"])}
+        ctx.queue("core/unban_notice", Audience.ADDRESS, core, to_addr=ctx.settings.core_team)
     return f"lifted {len(bans)} ban(s) of {who}"
 
 
