@@ -206,8 +206,7 @@ def _reply_address(db: Database, msg: IncomingMessage, settings: Settings, now: 
 def _still_serving(settings: Settings, address: str | None) -> bool:
     """A member, council member or alternate of today's configuration: removed ones' reply
     addresses are dead."""
-    people = (*settings.members, *settings.council, *settings.alternates)
-    return bool(address) and any(p.matches_address(address) for p in people)
+    return bool(address) and any(p.matches_address(address) for p in settings.everyone)
 
 
 def _written_by(settings: Settings, party, msg: IncomingMessage) -> bool:

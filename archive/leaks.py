@@ -131,7 +131,7 @@ def find_leaks(
 def case_secrets(db: Database, case: Case | None, settings: Settings) -> list[Secret]:
     """The identities and passages of a case that never leave the committee."""
     secrets = []
-    for person in (*settings.members, *settings.council, *settings.alternates):
+    for person in settings.everyone:
         secrets += _person(person.name, person.email, "a member's")
         for alias in person.aliases:  # another address, or a name they go by
             secrets += _person(None if "@" in alias else alias, alias if "@" in alias else None,

@@ -164,6 +164,12 @@ class Settings:
         return (self.list_host_domain or self.committee_list.rsplit("@", 1)[1]).lower()
 
     @property
+    def everyone(self) -> tuple[Person, ...]:
+        """Every member, council member and alternate: who may be conflicted, whose identity
+        never leaves the committee."""
+        return (*self.members, *self.council, *self.alternates)
+
+    @property
     def committee(self) -> tuple[Person, ...]:
         """Who acts as the committee: its members or, with none configured, the council
         (the manual's interim rule)."""

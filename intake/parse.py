@@ -122,7 +122,7 @@ def _parse_fully(
     conflicts = ()
     if not rule.automatic:  # the archive decides where they count: never in deliberation
         conflicts = find_conflicts(
-            (*settings.members, *settings.council, *settings.alternates),
+            settings.everyone,
             sender=sender.address,
             text=_conflict_text(message, subject, text, settings),
             fields=fields,
@@ -412,8 +412,8 @@ def fallback_message(
     conflicts: tuple = ()
     if not automatic:  # every byte as text: a member it names gets none of it
         try:
-            people = (*settings.members, *settings.council, *settings.alternates)
-            conflicts = find_conflicts(people, sender=sender.address, fields=ReportFields(),
+            conflicts = find_conflicts(settings.everyone, sender=sender.address,
+                                       fields=ReportFields(),
                                        text=raw.decode("utf-8", "replace"))  # fmt: skip
         except Exception:  # noqa: BLE001 - the fallback itself must never raise
             conflicts = ()
