@@ -88,12 +88,13 @@ def queue_mail(
     if spec.outside:
         readers = {a.lower() for a in (to_addr, party.email if party else None) if a}
         hits = find_leaks(context, case_secrets(db, case, settings), readers, spec.signed)
+    matched = [f"{h.what} in {h.field}" for h in hits]
     message_id = make_message_id(settings.domain)
-    db.execute(
+    cursor = db.execute(
         "INSERT INTO outbox (message_id, case_pk, template, audience, to_addr, party_pk, context,"
         " in_reply_to, refs, auto_submitted, fold_key, next_attempt_at, created_at, status,"
-        " from_name, exclude_addr, queued_by)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " last_error, from_name, exclude_addr, queued_by)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             message_id,
             case.pk if case else None,
@@ -109,29 +110,21 @@ def queue_mail(
             to_text(not_before or now),
             to_text(now),
             "held" if hits else "queued",
+            "held by the leak guard: " + "; ".join(matched) if hits else None,
             from_name,
             exclude.lower() if exclude else None,
             actor,
         ],
     )
-    if hits:
-        _hold(db, now, settings, case, spec.name, message_id, hits, actor)
+    if hits and case is not None:  # a caseless mail is never case material: the row says it
+        _tell_held(db, now, settings, case, spec, cursor.lastrowid, hits, matched, actor)
     return message_id
 
 
-def _hold(db, now, settings, case, template, message_id, hits, actor) -> None:
+def _tell_held(db, now, settings, case, spec, pk: int, hits, matched, actor) -> None:
     """The leak guard held a mail: the audit log and the committee learn what matched."""
-    pk = db.execute("SELECT id FROM outbox WHERE message_id = ?", [message_id]).fetchone()[0]
-    found = [{"what": h.what, "text": h.text, "in": h.field} for h in hits]
-    db.execute(
-        "UPDATE outbox SET last_error = ? WHERE id = ?",
-        ["held by the leak guard: " + "; ".join(f"{h.what} in {h.field}" for h in hits), pk],
-    )
-    if case is None:
-        return  # a caseless mail is never case material; nothing to tell beyond the log
     record_event(db, case, now=now, actor=actor or "leak-guard", action="mail-held",
-                 detail={"item": pk, "template": template,
-                         "matched": [f"{h.what} in {h.field}" for h in hits]})  # fmt: skip
+                 detail={"item": pk, "template": spec.name, "matched": matched})  # fmt: skip
     queue_mail(
         db,
         now=now,
@@ -142,10 +135,10 @@ def _hold(db, now, settings, case, template, message_id, hits, actor) -> None:
         context={
             "case_ref": case.ref,
             "item": pk,
-            "template": template,
-            "reader": READERS[catalogued(template).reader],
+            "template": spec.name,
+            "reader": READERS[spec.reader],
             "queued_by": actor,
-            "hits": found,
+            "hits": [{"what": h.what, "text": h.text, "in": h.field} for h in hits],
         },
     )
 
