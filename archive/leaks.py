@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from archive.cases import Case, own_reporters, parties_of
+from archive.folding import fold_text
 from archive.settings import Settings
 
 CONFIDENTIAL_ROLES = {
@@ -48,14 +49,12 @@ class Hit:
 
 
 def fold(text: str) -> str:
-    """Text as the guard compares it: NFKC, no diacritics, case-folded, spaces collapsed."""
-    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text))
-    bare = "".join(  # no accents, no soft hyphens or zero-width spaces (format characters)
-        ch
-        for ch in decomposed
-        if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf"
-    )
-    return " ".join(bare.casefold().split())
+    """Text as the guard compares it: `fold_text`, with every format character dropped and
+    every run of spaces and line breaks one space."""
+    folded = fold_text(text)
+    if not folded.isascii():
+        folded = "".join(ch for ch in folded if unicodedata.category(ch) != "Cf")
+    return " ".join(folded.split())
 
 
 def strings(value, path: str) -> Iterator[tuple[str, str]]:

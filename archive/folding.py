@@ -1,0 +1,29 @@
+"""Text as names and passages are compared: one folding for the conflict check (intake) and
+the leak guard (archive). Pure.
+
+NFKC, every Unicode space a space, invisible format characters dropped, case-folded,
+diacritics stripped: "Jose" finds "José", a no-break space joins a name like a space.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+LINE_BREAKS_RE = re.compile(r"\r\n?|[\u2028\u2029\x85\x0b\x0c]")
+SPACES_RE = re.compile(r"[^\S\n]")  # every Unicode space but the line break: NBSP, U+202F…
+# Invisible format characters (soft hyphen, zero-width space and joiners, BOM, bidi marks).
+INVISIBLE_RE = re.compile(r"[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+# Letters that carry their mark in the letter itself, so NFD does not split it off.
+BARE_LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ı": "i", "ŧ": "t"})
+
+
+def fold_text(text: str) -> str:
+    """`text` as names are compared: NFKC, spaces as spaces, case-folded, no diacritics."""
+    text = unicodedata.normalize("NFKC", text)
+    text = SPACES_RE.sub(" ", INVISIBLE_RE.sub("", LINE_BREAKS_RE.sub("\n", text)))
+    text = text.casefold()
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFD", text.translate(BARE_LETTERS))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
