@@ -273,9 +273,9 @@ def installed():
     """A venv outside the checkout with the wheel built from a copy of this checkout.
 
     The copy keeps build/ and egg-info out of the checkout. The wheel goes in without its
-    dependencies; they come from this project's venv through a .pth file, quicker than PyPI
-    and without the checkout's packages (.pth files in that folder, such as the editable
-    install's finder, are not processed). The folder is readable by every user.
+    dependencies; they are copied from this project's venv (without the checkout's own
+    install) and found through a .pth file, quicker than PyPI. The folder is readable by
+    every user.
     """
     base = Path(tempfile.mkdtemp(prefix="casebook-wheel-"))
     base.chmod(0o755)
@@ -293,6 +293,11 @@ def installed():
         [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
         check=True, capture_output=True, text=True,
     ).stdout.strip()  # fmt: skip
-    Path(site, "project-dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    # A copy, not the project venv itself: the checkout may sit in a folder other users (the
+    # pipe's `casebook` user) cannot enter, as a fresh clone in a 0700 temporary folder does.
+    deps = base / "dependencies"
+    shutil.copytree(sysconfig.get_path("purelib"), deps, ignore=shutil.ignore_patterns(
+        "__editable__*", "casebook_coc-*", "__pycache__"))  # fmt: skip
+    Path(site, "project-dependencies.pth").write_text(f"{deps}\n")
     yield venv
     shutil.rmtree(base, ignore_errors=True)
