@@ -46,7 +46,7 @@ def open_report(
         fields["delegate_actions"] = msg.delegate.actions_taken
     case = open_case(db, prefix=settings.case_prefix, now=now, fields=fields)
     pk = store_message(db, msg, now, kind="report", case=case)
-    reporter = _add_reporting_parties(db, msg, case, now)
+    reporter, delegate = _add_reporting_parties(db, msg, case, now)
     record_event(
         db,
         case,
@@ -83,7 +83,9 @@ def open_report(
             case=case,
             context=_committee_context(case, msg, reporter, urgent=True) | acknowledgement,
         )
-    _acknowledge(db, msg, case, reporter, settings, now, pk, acknowledgement)
+    # A delegate is answered with their own reply address: their replies are their word.
+    answered = delegate if acknowledgement["acknowledgement"] == "delegate" else reporter
+    _acknowledge(db, msg, case, answered, settings, now, pk, acknowledgement)
     queue_mail(
         db,
         now=now,
@@ -127,7 +129,10 @@ def _raise_urgent(db, msg, case: Case, party: Party, settings, now, pk: int) -> 
     return case
 
 
-def _add_reporting_parties(db: Database, msg: IncomingMessage, case: Case, now: datetime) -> Party:
+def _add_reporting_parties(
+    db: Database, msg: IncomingMessage, case: Case, now: datetime
+) -> tuple[Party, Party | None]:
+    """The reporter, and the delegate who forwarded the report for them (None when not)."""
     sender = msg.from_addr or None
     if msg.delegate:
         reporter = add_party(
@@ -138,9 +143,9 @@ def _add_reporting_parties(db: Database, msg: IncomingMessage, case: Case, now: 
             email=msg.delegate.original_address,
             now=now,
         )
-        add_party(db, case, role="delegate", name=msg.from_name, email=sender, now=now)
-        return reporter
-    return add_party(db, case, role="reporter", name=msg.from_name, email=sender, now=now)
+        delegate = add_party(db, case, role="delegate", name=msg.from_name, email=sender, now=now)
+        return reporter, delegate
+    return add_party(db, case, role="reporter", name=msg.from_name, email=sender, now=now), None
 
 
 def _record_conflicts(
@@ -228,7 +233,7 @@ def _acknowledge(
     db: Database,
     msg: IncomingMessage,
     case: Case,
-    reporter: Party,
+    party: Party,
     settings: Settings,
     now: datetime,
     message_pk: int,
@@ -248,7 +253,7 @@ def _acknowledge(
         )
         return
     if decision["acknowledgement"] == "folded":
-        _fold_acknowledgement(db, case, reporter, recipient, settings, now)
+        _fold_acknowledgement(db, case, party, recipient, settings, now)
         return
     queue_mail(
         db,
@@ -256,7 +261,7 @@ def _acknowledge(
         settings=settings,
         template=ACK_TEMPLATE,
         audience=Audience.PARTY,
-        party=reporter,
+        party=party,
         case=case,
         to_addr=recipient,
         context={

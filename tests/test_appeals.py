@@ -297,3 +297,15 @@ def test_no_resolution_while_an_appeal_is_open(committee):
         "an appeal of this case is open: the council decides it first",
     )
     assert find_case(c.db, "CoC-2026-001").state != "resolved"
+
+
+def test_no_close_while_an_appeal_is_open(committee):
+    """An appeal of an open case is the council's to decide: #close waits for it too."""
+    c = committee
+    appeal(c)
+    c.say("#close dealt with informally", now=T0 + timedelta(days=11))
+    assert c.lines()[0] == (
+        "refused",
+        "an appeal of this case is open: the council decides it first",
+    )
+    assert find_case(c.db, "CoC-2026-001").state != "closed"

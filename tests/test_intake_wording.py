@@ -108,3 +108,27 @@ def test_the_new_case_notice_says_a_delegates_reporter_was_not_contacted(tmp_pat
     assert "The reporter has been sent" not in text
     assert "the original reporter has not been contacted" in text
     db.close()
+
+
+def test_a_delegates_reply_to_the_acknowledgement_is_the_delegates_word(tmp_path):
+    """The acknowledgement goes to the delegate with the delegate's own reply address, so the
+    delegate asking for no more mail (or answering #consult) is not taken as the reporter's."""
+    settings = load_settings(write_config(tmp_path, extra=DELEGATES))
+    db = open_archive(settings.database)
+    deliver(db, settings, "delegate_forward.eml", now=T0, sender="dana@events.example.org")
+    [ack] = outbox(db, "reporter/ack")
+    case = find_case(db, "CoC-2026-001")
+    by_pk = {p.pk: p for p in parties_of(db, case)}
+    party_pk = db.execute("SELECT party_pk FROM outbox WHERE id = ?", [ack["id"]]).fetchone()[0]
+    token = by_pk[party_pk].token  # the reply address the acknowledgement carries
+    reply = (
+        "From: Dana Delegate <dana@events.example.org>\r\n"
+        f"To: conduct+{token}@example.org\r\nSubject: Re: your report\r\n"
+        f"Message-ID: <dana-reply@events.example.org>\r\nIn-Reply-To: {ack['message_id']}\r\n\r\n"
+        "Please don't contact me again about this.\r\n"
+    ).encode()
+    deliver(db, settings, reply, now=T0 + timedelta(hours=1), sender="dana@events.example.org",
+            to=(f"conduct+{token}@example.org",))  # fmt: skip
+    wishes = {p.role: p.no_contact for p in parties_of(db, case)}
+    assert wishes == {"reporter": 0, "delegate": 1}
+    db.close()

@@ -8,12 +8,14 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
+from archive.appeals import open_appeal_of
 from archive.cases import Case, get_case, record_event
 from archive.clock import parse_date
 from archive.lifecycle import StateError, move_case
 from archive.models import CaseState, IncomingMessage
 from archive.outbox import queue_mail
 from archive.settings import Person, Settings
+from archive.states import DONE_STATES
 
 
 class Refused(Exception):
@@ -58,6 +60,8 @@ class Context:
     def move_to(self, state: CaseState, reason: str | None = None) -> bool:
         """Move the case through the one door (`move_case`); False if it was there already."""
         previous = self.case.state
+        if state in DONE_STATES and self.command != "appeal" and open_appeal_of(self.db, self.case):
+            raise Refused("an appeal of this case is open: the council decides it first")
         try:
             self.case = move_case(self.db, self.case, state, now=self.now, actor=self.actor.email,
                                   reason=reason or f"#{self.command}",
