@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from archive.cases import Case, get_case, record_event
-from archive.clock import to_text
+from archive.clock import from_text, human_date, to_text
 from archive.clockwork import Clock, register
 from archive.deadlines import Deadline, add_deadline
 from archive.lifecycle import move_case
@@ -113,7 +113,7 @@ def receive_appeal(
                    audience=Audience.ADDRESS, to_addr=to_addr,
                    case=case if is_party else None,
                    context={"case_ref": case.ref if is_party else None,
-                            "due": due.astimezone(settings.zone).date().isoformat()},
+                            "due": human_date(due, settings.zone)},
                    in_reply_to=msg.message_id, refs=(*msg.references, msg.message_id),
                    auto_submitted="auto-replied")  # fmt: skip
     queue_mail(db, now=now, settings=settings, template="council/appeal",
@@ -121,7 +121,7 @@ def receive_appeal(
                context={"case_ref": case.ref if case else None, "appeal": appeal_pk,
                         "appellant": msg.from_addr or "unknown", "by_party": is_party,
                         "subject": msg.subject, "text": msg.text[:20000],
-                        "due": due.astimezone(settings.zone).date().isoformat()},
+                        "due": human_date(due, settings.zone)},
                in_reply_to=msg.message_id)  # fmt: skip
     return IngestResult(pk, False, "appeal", case.ref if case else None)
 
@@ -269,26 +269,16 @@ def record_appeal_followup(
     return IngestResult(pk, False, "appeal", case.ref if case else None)
 
 
-def appeals_for_digest(db: Database, now: datetime) -> list[dict]:
-    rows = db.execute(
-        "SELECT a.id, c.ref, a.received_at, a.due_at, a.status, c.conflicted FROM appeals a"
-        " LEFT JOIN cases c ON c.id = a.case_pk WHERE a.status != 'decided' ORDER BY a.due_at"
-    )
-    import json
-
-    return [
-        {"appeal": r[0], "ref": r[1] or "(not linked)", "received": r[2][:10], "due": r[3][:10],
-         "status": r[4], "overdue": r[3] < to_text(now),
-         "conflicted": json.loads(r[5]) if r[5] else []}
-        for r in rows
-    ]  # fmt: skip
-
-
 def _open_appeal(db, deadline: Deadline):
     row = db.execute(
         "SELECT id, due_at, status FROM appeals WHERE id = ?", [deadline.payload.get("appeal")]
     ).fetchone()
     return row if row and row[2] != "decided" else None
+
+
+def _due_context(case: Case | None, appeal, settings: Settings) -> dict:
+    return {"case_ref": case.ref if case else None,
+            "due": human_date(from_text(appeal[1]), settings.zone)}  # fmt: skip
 
 
 def _appeal_thread(db, appeal_pk: int) -> dict:
@@ -304,7 +294,7 @@ def fire_appeal_reminder(db, settings: Settings, now: datetime, deadline: Deadli
         return False
     queue_mail(db, now=now, settings=settings, template="council/appeal_reminder",
                audience=Audience.COUNCIL, case=case, **_appeal_thread(db, appeal[0]),
-               context={"case_ref": case.ref if case else None, "due": appeal[1][:10]})  # fmt: skip
+               context=_due_context(case, appeal, settings))  # fmt: skip
     return True
 
 
@@ -317,7 +307,7 @@ def fire_appeal_due(db, settings: Settings, now: datetime, deadline: Deadline,
                  detail={"appeal": appeal[0]})  # fmt: skip
     queue_mail(db, now=now, settings=settings, template="council/appeal_overdue",
                audience=Audience.COUNCIL, case=case, **_appeal_thread(db, appeal[0]),
-               context={"case_ref": case.ref if case else None, "due": appeal[1][:10]})  # fmt: skip
+               context=_due_context(case, appeal, settings))  # fmt: skip
     return True
 
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from archive.cases import Case, Party, add_party, get_case, parties_of, record_event
-from archive.clock import human_date, to_text
+from archive.clock import from_text, human_date, to_text
 from archive.clockwork import Clock, register
 from archive.deadlines import Deadline, add_deadline, cancel_deadlines
 from archive.lifecycle import move_case
@@ -247,17 +247,18 @@ def fire_mediation_reminder(db, settings: Settings, now: datetime, deadline: Dea
     ).fetchone()
     if row is None:
         return False
+    due = human_date(from_text(row[0]), settings.zone)
     if deadline.payload.get("overdue"):  # the committee decides what next, not the parties
         _committee(db, settings, case, now, "committee/mediation_update",
-                   {"what": f"overdue: no report from the mediator by {row[0][:10]}",
+                   {"what": f"overdue: no report from the mediator by {due}",
                     "report": None})  # fmt: skip
         return True
-    context = {"case_ref": case.ref, "due": row[0][:10]}
+    context = {"case_ref": case.ref, "due": due}
     for party in parties_of(db, case, "mediator"):
         queue_mail(db, now=now, settings=settings, template="mediator/reminder",
                    audience=Audience.PARTY, party=party, case=case, context=context)  # fmt: skip
     _committee(db, settings, case, now, "committee/mediation_update",
-               {"what": f"the mediation is due by {row[0][:10]}", "report": None})  # fmt: skip
+               {"what": f"the mediation is due by {due}", "report": None})  # fmt: skip
     return True
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from archive.cases import Case, own_reporters, record_event
-from archive.clock import human_duration
+from archive.clock import human_date, human_duration, parse_date
 from archive.clockwork import Clock, register
 from archive.deadlines import Deadline, add_deadline
 from archive.models import CaseState
@@ -59,10 +59,11 @@ def fire_reporter_update(db, settings: Settings, now: datetime, deadline: Deadli
 
 def queue_reporter_update(db, settings: Settings, now: datetime, case: Case) -> int:
     """The reporter's update with the committee's timeline, or the default projection."""
-    timeline = case.fields.get("timeline")
-    if not timeline:
-        projected = (now + settings.default_projection).astimezone(settings.zone)
-        timeline = projected.date().isoformat()
+    timeline = case.fields.get("timeline")  # the day #timeline set, stored as YYYY-MM-DD
+    projected = (
+        parse_date(timeline, settings.zone) if timeline else now + settings.default_projection
+    )
+    timeline = human_date(projected, settings.zone)
     sent = 0
     for party in own_reporters(db, case):
         if party.email and not party.no_contact:

@@ -56,6 +56,7 @@ def test_appeal_from_the_reporter_is_linked_acknowledged_and_sent_to_the_council
     assert (result.kind, result.case_ref) == ("appeal", "CoC-2026-001")
     [ack] = outbox(committee.db, "appellant/appeal_ack")
     assert ack["to_addr"] == "rita@example.net" and ack["context"]["case_ref"] == "CoC-2026-001"
+    assert ack["context"]["due"] == "26 March 2026"  # received day 10, decided within 14 days
     [forward] = outbox(committee.db, "council/appeal")
     assert forward["audience"] == "council" and forward["context"]["by_party"] is True
 

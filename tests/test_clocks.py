@@ -40,21 +40,21 @@ def test_the_one_week_update_fires_once_at_day_6_and_day_7(committee):
     assert kinds(fire_due(db, settings, T0 + timedelta(days=7))) == ["reporter-update"]
     [update] = outbox(db, "reporter/update")
     # The default projection: 14 days after the update, in the committee's time zone.
-    assert update["context"]["timeline"] == "2026-03-23"
+    assert update["context"]["timeline"] == "23 March 2026"
     assert fire_due(db, settings, T0 + timedelta(days=30)) == []
 
 
 def test_timeline_set_by_the_committee_is_what_the_reporter_hears(committee):
     committee.say("#timeline 2026-03-20", now=T0 + timedelta(days=6, hours=2))
     fire_due(committee.db, committee.settings, T0 + timedelta(days=7))
-    assert outbox(committee.db, "reporter/update")[0]["context"]["timeline"] == "2026-03-20"
+    assert outbox(committee.db, "reporter/update")[0]["context"]["timeline"] == "20 March 2026"
 
 
 def test_timeline_after_the_update_went_sends_a_new_update_at_once(committee):
     fire_due(committee.db, committee.settings, T0 + timedelta(days=7))
     committee.say("#timeline 2026-04-01", now=T0 + timedelta(days=8))
     updates = outbox(committee.db, "reporter/update")
-    assert [u["context"]["timeline"] for u in updates] == ["2026-03-23", "2026-04-01"]
+    assert [u["context"]["timeline"] for u in updates] == ["23 March 2026", "1 April 2026"]
 
 
 def test_closing_stops_the_week_clocks(committee):

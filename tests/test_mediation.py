@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -64,6 +65,8 @@ def test_reporter_first_then_reported_then_settled_with_reminders_and_report(com
         " ON p.id = o.party_pk WHERE o.template IN ('mediator/reminder',"
         " 'committee/mediation_update') AND o.created_at > '2026-03-09'")}  # fmt: skip
     assert reminded == {"mediator", "committee"}  # never the parties
+    [reminder] = outbox(c.db, "mediator/reminder")
+    assert re.fullmatch(r"\d{1,2} March 2026", reminder["context"]["due"])  # a date, as written
     reply_as(
         c,
         "mediator",
