@@ -97,3 +97,9 @@ def form_contact(address: str | None) -> str | None:
     if not address or address.lower() == FORM_SENDER:
         return None
     return address
+
+
+def reachable(db: Database, party: Party) -> bool:
+    """Whether mail to this party reaches them: an address, or a web-form reporter's follow-up
+    page; never after they asked for no further contact."""
+    return not party.no_contact and (bool(party.email) or has_page(db, party.pk))
