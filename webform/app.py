@@ -370,7 +370,8 @@ class WebFormApp:
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):g}"
+    """A size as people read it: "5 MB", "0.5 MB"."""
+    return f"{round(size / (1024 * 1024), 2):g}"
 
 
 ADDRESS_RE = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+")
