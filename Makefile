@@ -19,7 +19,8 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 # The IMAP tests use a real Dovecot, the MTA tests a private Postfix instance and the digest's
-# rendering test a headless Chromium, all from Debian's packages; without root and apt-get they skip and say why. Postfix is preseeded to
+# rendering test and the web form's browser test a headless Chromium (driven through Debian's
+# chromium-driver), all from Debian's packages; without root and apt-get they skip and say why. Postfix is preseeded to
 # "No configuration", so installing it starts no system mail server on port 25.
 APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
 test-deps:
@@ -42,6 +43,13 @@ test-deps:
 	    (apt-get update -qq && $(APT_INSTALL) chromium) >/dev/null 2>&1 \
 	      || echo "chromium could not be installed: the digest rendering test skips"; \
 	  else echo "no chromium and no root apt-get: the digest rendering test will be skipped"; fi; }
+
+	@test -x /usr/bin/chromedriver || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium-driver for the web form's browser test"; \
+	    (apt-get update -qq && $(APT_INSTALL) chromium-driver) >/dev/null 2>&1 \
+	      || echo "chromium-driver could not be installed: the web form's browser test skips"; \
+	  else echo "no chromedriver and no root apt-get: the web form's browser test will be skipped"; fi; }
 
 test: lint test-deps
 	$(VENV)/bin/pytest

@@ -126,8 +126,10 @@ NEW_CASE = {
     "subject": "Report",
     "text": "Text",
     "conflicted_count": 1,
-    "acknowledgement": "sent",  # sent, delegate, folded, suppressed, followup (an urgent follow-up)
+    "acknowledgement": "sent",  # sent, delegate, folded, suppressed, followup (an urgent
+    #                             follow-up), form (the web form's receipt page)
     "ack_reason": None,
+    "via_form": False,  # made anonymously through the web form: #to-reporter reaches its page
 }
 
 

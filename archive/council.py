@@ -14,6 +14,7 @@ from sqlite_utils import Database
 
 from archive.cases import Case, own_reporters
 from archive.deadlines import add_deadline, cancel_deadlines
+from archive.formpages import reachable
 from archive.models import CaseState
 from archive.outbox import Audience, queue_mail
 from archive.settings import Person, Settings
@@ -54,7 +55,7 @@ def tell_reporter_council_has_case(
     """The reporter hears the council has the case; the one-week update runs on from here."""
     told = 0
     for party in own_reporters(db, case):
-        if party.email and not party.no_contact:
+        if reachable(db, party):
             queue_mail(db, now=now, settings=settings, template="reporter/council_has_case",
                        audience=Audience.PARTY, case=case, party=party,
                        context={"case_ref": case.ref}, auto_submitted="no")  # fmt: skip

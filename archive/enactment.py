@@ -18,6 +18,7 @@ from archive.cases import Case, Party, get_case, get_party, parties_of, record_e
 from archive.catalogue import send_context
 from archive.clockwork import Clock, register
 from archive.deadlines import Deadline, add_deadline, cancel_deadlines, pending_deadlines
+from archive.formpages import reachable
 from archive.lifecycle import move_case
 from archive.models import CaseState
 from archive.outbox import Audience, queue_mail
@@ -168,7 +169,7 @@ def _queue_resolution_mail(out: _Writer, proposal: Proposal) -> str:
             out.event("ban-recorded", {"ban": ban, "spaces": common["spaces"]})
         done.append("ban notice to the core team; ban register updated")
     for reporter in parties_of(out.db, out.case, "reporter"):
-        if reporter.email and not reporter.no_contact:
+        if reachable(out.db, reporter):
             out.queue("reporter/resolution_notice", Audience.PARTY,
                       {"resolution": proposal.resolution, "done": DONE[proposal.resolution]},
                       party=reporter)  # fmt: skip

@@ -18,6 +18,7 @@ from archive.appeals import appeal_by_references, receive_appeal, record_appeal_
 from archive.cases import get_case, party_by_token, party_for_address, record_event
 from archive.clock import to_text
 from archive.db import write_transaction
+from archive.formpages import FORM_TRANSPORT, page_for
 from archive.held import hold
 from archive.identity import claims_taken_id, find_same_message, reaches_further, with_own_id
 from archive.models import IncomingMessage, RouteKind
@@ -107,6 +108,8 @@ def _dispatch(db: Database, msg: IncomingMessage, settings: Settings, now: datet
         return hold(
             db, msg, settings, now, "mail loop: carries casebook's own loop header", kind="loop"
         )
+    if msg.transport == FORM_TRANSPORT:
+        return _web_form(db, msg, settings, now)
     route = msg.route.kind
     if route is RouteKind.BOUNCE:
         return _bounce(db, msg, settings, now)
@@ -134,6 +137,17 @@ def _dispatch(db: Database, msg: IncomingMessage, settings: Settings, now: datet
     return hold(
         db, msg, settings, now, "not addressed to any address casebook serves", kind="unrouted"
     )
+
+
+def _web_form(db: Database, msg: IncomingMessage, settings: Settings, now: datetime):
+    """The web form's report (always a new case: a subject tag or references in it thread
+    nothing) or a reply through a follow-up page (the case that page speaks for)."""
+    if msg.form_kind == "report" and msg.form_page:
+        return reports.open_report(db, msg, settings, now)
+    page = page_for(db, msg.form_page) if msg.form_kind == "follow-up" and msg.form_page else None
+    if page is None:
+        return hold(db, msg, settings, now, "web form message for no follow-up page", kind="held")
+    return reports.record_followup(db, msg, page.case, page.party, settings, now)
 
 
 def _reports_address(db: Database, msg: IncomingMessage, settings: Settings, now: datetime):

@@ -166,3 +166,7 @@ class IncomingMessage:
     # else the envelope agreeing); and whether list mail came through the list host.
     party_auth: SenderAuth = field(default_factory=lambda: SenderAuth(False, "none", UNCHECKED))
     list_proof: SenderAuth = field(default_factory=lambda: SenderAuth(False, "none", UNCHECKED))
+    # Web form only (transport `form`, which no mailer can claim): "report" or "follow-up",
+    # and the SHA-256 of the follow-up page's secret.
+    form_kind: str | None = None
+    form_page: str | None = None

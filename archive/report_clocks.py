@@ -11,6 +11,7 @@ from archive.cases import Case, own_reporters, record_event
 from archive.clock import human_date, human_duration, parse_date
 from archive.clockwork import Clock, register
 from archive.deadlines import Deadline, add_deadline
+from archive.formpages import reachable
 from archive.models import CaseState
 from archive.outbox import Audience, queue_mail
 from archive.settings import Settings
@@ -66,7 +67,7 @@ def queue_reporter_update(db, settings: Settings, now: datetime, case: Case) -> 
     timeline = human_date(projected, settings.zone)
     sent = 0
     for party in own_reporters(db, case):
-        if party.email and not party.no_contact:
+        if reachable(db, party):
             queue_mail(db, now=now, settings=settings, template="reporter/update",
                        audience=Audience.PARTY, case=case, party=party,
                        context={"case_ref": case.ref, "timeline": timeline})  # fmt: skip

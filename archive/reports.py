@@ -19,6 +19,7 @@ from archive.cases import (
 )
 from archive.clock import from_text, to_text
 from archive.consent import asks_no_contact, consent_in
+from archive.formpages import FORM_TRANSPORT, form_contact, record_page
 from archive.models import IncomingMessage
 from archive.outbox import (
     Audience,
@@ -44,14 +45,23 @@ def open_report(
     fields = msg.report.as_dict()
     if msg.delegate:
         fields["delegate_actions"] = msg.delegate.actions_taken
+    via_form = msg.transport == FORM_TRANSPORT
+    if via_form:
+        fields["contact"] = form_contact(fields.get("contact"))
     case = open_case(db, prefix=settings.case_prefix, now=now, fields=fields)
     pk = store_message(db, msg, now, kind="report", case=case)
-    reporter, delegate = _add_reporting_parties(db, msg, case, now)
+    delegate = None
+    if via_form:  # nobody's name; the address only if they chose to give one
+        reporter = add_party(db, case, role="reporter", name=None, email=fields["contact"],
+                             now=now)  # fmt: skip
+        record_page(db, case, reporter, msg.form_page or "", now)
+    else:
+        reporter, delegate = _add_reporting_parties(db, msg, case, now)
     record_event(
         db,
         case,
         now=now,
-        actor=msg.from_addr or "unknown sender",
+        actor="web form" if via_form else msg.from_addr or "unknown sender",
         action="case-opened",
         detail={"via": msg.transport, "delegated": msg.delegate is not None},
         message_pk=pk,
@@ -63,6 +73,8 @@ def open_report(
         _record_conflicts(db, msg, case, settings, now, pk)
     # Decided first, so the urgent alert can say truthfully whether the reporter was answered.
     acknowledgement = _ack_decision(db, msg, reporter, settings, now)
+    if via_form:  # the receipt page acknowledged it; nothing is mailed about the page
+        acknowledgement = {"acknowledgement": "form", "ack_reason": None}
     if msg.urgent_reasons:
         set_urgent(db, case, True, now)
         record_event(
@@ -209,6 +221,7 @@ def _committee_context(case: Case, msg: IncomingMessage, reporter: Party, *, urg
         "subject": msg.subject,
         "text": msg.text[:20000],
         "conflicted_count": len({c.member for c in msg.conflicts}),
+        "via_form": msg.transport == FORM_TRANSPORT,
     }
 
 
@@ -241,6 +254,10 @@ def _acknowledge(
 ) -> None:
     """Every new case is acknowledged, unless RFC 3834 forbids an answer; floods are folded."""
     recipient = msg.envelope_from or ""
+    if decision["acknowledgement"] == "form":
+        record_event(db, case, now=now, actor="web form", action="acknowledged-on-receipt-page",
+                     message_pk=message_pk)  # fmt: skip
+        return
     if decision["acknowledgement"] == "suppressed":
         record_event(
             db,
@@ -364,7 +381,9 @@ def record_followup(
         context={
             "case_ref": case.ref,
             "party": party.role,
-            "from": msg.from_addr or "unknown sender",
+            "from": "their follow-up page"
+            if msg.transport == FORM_TRANSPORT
+            else msg.from_addr or "unknown sender",
             "fields_added": added,
             "feedback": feedback,
             "text": msg.text[:20000],

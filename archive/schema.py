@@ -362,3 +362,20 @@ def m012_outbox_requeued(db: Database) -> None:
     # `casebook outbox retry` queues failed mail again; the give-up clock restarts then, while
     # `created_at` keeps when the mail was first queued.
     db.execute("ALTER TABLE outbox ADD COLUMN requeued_at TEXT")
+
+
+@migrations()
+def m016_follow_up_pages(db: Database) -> None:
+    # A web-form reporter's private follow-up page: only the SHA-256 of its secret is kept
+    # (the secret itself was shown once on the receipt page), with the case and the reporter
+    # it speaks for; `created_at` to the minute, like everything about a form report.
+    db.execute(
+        """CREATE TABLE follow_up_pages (
+            id INTEGER PRIMARY KEY,
+            secret_sha256 TEXT NOT NULL UNIQUE,
+            case_pk INTEGER NOT NULL REFERENCES cases(id),
+            party_pk INTEGER NOT NULL REFERENCES parties(id),
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX follow_up_pages_party ON follow_up_pages(party_pk)")

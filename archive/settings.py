@@ -72,6 +72,21 @@ class DkimSigning:
 
 
 @dataclass(frozen=True)
+class WebForm:
+    """The web form for anonymous reports and their follow-up pages (`[intake.form]`)."""
+
+    port: int
+    host: str = "127.0.0.1"
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    max_attachment_size: int = 5 * 1024 * 1024
+    max_attachments: int = 3
+    max_text_size: int = 100_000
+    reports_per_hour: int = 30
+    replies_per_hour: int = 20
+
+
+@dataclass(frozen=True)
 class Imap:
     """A mailbox casebook polls (e.g. its subscription to the committee list)."""
 
@@ -135,6 +150,7 @@ class Settings:
     list_host_domain: str | None = None  # whose DKIM/ARC proves list mail (default: the list's)
     sweep_interval: timedelta = timedelta(seconds=30)
     imap: Imap | None = None
+    form: WebForm | None = None
     dkim_signing: DkimSigning | None = None
     enact_by_any_member: bool = False
     consult_wait: timedelta = timedelta(days=5)

@@ -26,6 +26,7 @@ from archive.settings import (
     Person,
     Relay,
     Settings,
+    WebForm,
 )
 from casebook.configfiles import check_paths
 from casebook.configkeys import (
@@ -257,6 +258,7 @@ class _Reader:
             list_host_domain=v["security.list_host"],
             sweep_interval=v["casebook.sweep_interval"],
             imap=Imap(**self.group("intake.imap")) if "intake.imap" in self.present else None,
+            form=WebForm(**self.group("intake.form")) if "intake.form" in self.present else None,
             dkim_signing=self.dkim_signing(),
             enact_by_any_member=v["policy.enact_by_any_member"],
             consult_wait=v["policy.consult_wait"],
@@ -316,6 +318,12 @@ class _Reader:
                          " member(s): no appeal could be decided")  # fmt: skip
         if bool(v["intake.smtp.tls_cert"]) != bool(v["intake.smtp.tls_key"]):
             self.problem("[intake.smtp] tls_cert and tls_key go together")
+        if "intake.form" in self.present:
+            if bool(v["intake.form.tls_cert"]) != bool(v["intake.form.tls_key"]):
+                self.problem("[intake.form] tls_cert and tls_key go together")
+            smtp = (v["intake.smtp.host"], v["intake.smtp.port"])
+            if (v["intake.form.host"], v["intake.form.port"]) == smtp:
+                self.problem("[intake.form] cannot listen on the SMTP intake's own port")
         if v["mailer.smtp.username"] and not (
             v["mailer.smtp.password_file"] or v["mailer.smtp.password_env"]
         ):

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 ARRAYS = ("members", "council", "alternates", "delegates")  # [[name]] arrays of tables
-OPTIONAL_SECTIONS = ("intake.imap", "mailer.dkim")  # their required keys count when present
+# Their required keys count when present.
+OPTIONAL_SECTIONS = ("intake.imap", "intake.form", "mailer.dkim")
 PATH_KINDS = ("database", "folder", "templates", "file", "key", "cert", "ca")
 
 
@@ -120,6 +121,23 @@ KEYS: tuple[Key, ...] = (
     Key("intake.imap.recipient", "address", None,
         "whose mail this mailbox holds (default: list_subscriber, else the list)"),
     Key("intake.imap.timeout", "float", 30.0, "seconds", low=1),
+    Key("intake.form.host", "text", "127.0.0.1",
+        "the web form (anonymous reports, follow-up pages) listens here"),
+    Key("intake.form.port", "int", None, "and on this port", required=True, **PORT),
+    Key("intake.form.tls_cert", "cert", None,
+        "HTTPS without a reverse proxy: the certificate chain (see docs/deploy.md)"),
+    Key("intake.form.tls_key", "key", None, "and its private key"),
+    Key("intake.form.max_attachment_size", "int", 5 * 1024 * 1024,
+        "bytes per screenshot; larger ones are refused with the form kept", low=1024),
+    Key("intake.form.max_attachments", "int", 3, "screenshots per report or reply", low=0,
+        high=20),
+    Key("intake.form.max_text_size", "int", 100_000,
+        "characters in all text fields together", low=1000),
+    Key("intake.form.reports_per_hour", "int", 30,
+        "reports the form takes an hour, from everyone together (no IP address is kept)",
+        low=1),
+    Key("intake.form.replies_per_hour", "int", 20,
+        "replies one follow-up page takes an hour", low=1),
     Key("mailer.retry", "durations", ("1m", "5m", "15m", "1h", "4h"),
         "waits between attempts after a temporary failure"),
     Key("mailer.give_up_after", "duration", "2d",

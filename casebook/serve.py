@@ -33,7 +33,9 @@ from intake.process import process_spooled
 from intake.recheck import recheck_conflicts
 from intake.smtp import make_protocol_factory
 from intake.spool import SpoolWriter, count_spooled, open_spool, spool_path
+from mailer.render import TemplateProblem, make_environment, render_template
 from mailer.send import send_due, sender_identity
+from webform.app import WebFormApp, start_web_form
 
 log = logging.getLogger("casebook")
 PROCESS_CHUNK = 32  # spooled messages per archive commit
@@ -241,6 +243,7 @@ class Intake:
                 await listen(make_protocol_factory(settings, spool), settings.intake_host,
                              settings.intake_port)
             )  # fmt: skip
+            web_runner = await self.start_form(spool)
         except CannotListen:
             for server in servers:
                 server.close()
@@ -261,6 +264,10 @@ class Intake:
                 "INSECURE: insecure_from_only = true: commands are trusted on the From header"
                 " alone. Never use this outside development."
             )
+        if settings.form:
+            scheme = "https" if settings.form.tls_cert else "http"
+            print(f"casebook: web form on {scheme}://{settings.form.host}:{settings.form.port}"
+                  "/report", flush=True)  # fmt: skip
         poller = asyncio.create_task(self.imap_loop()) if settings.imap else None
         await self.stopping.wait()
         if self.worker is not None:
@@ -269,6 +276,8 @@ class Intake:
             poller.cancel()
         for server in servers:
             server.close()
+        if web_runner is not None:
+            await web_runner.cleanup()
         if self.failure:
             # Sessions already open get their 451 at DATA for a moment; then the exit drops them.
             await asyncio.sleep(IN_FLIGHT_GRACE)
@@ -276,6 +285,36 @@ class Intake:
             for server in servers:
                 await server.wait_closed()
         spool.stop()
+
+    async def start_form(self, spool: SpoolWriter):
+        """The web form in this event loop, storing through the same spool writer."""
+        settings = self.settings
+        if settings.form is None:
+            return None
+        app = WebFormApp(settings, spool.store, mail_renderer(settings))
+        try:
+            return await start_web_form(app)
+        except OSError as exc:
+            where = f"{settings.form.host}:{settings.form.port}"
+            raise CannotListen(f"cannot listen on {where}: {exc.strerror or exc}") from None
+
+
+def mail_renderer(settings: Settings):
+    """A reporter's mail as they would read it, for their follow-up page: (subject, text)."""
+    env = make_environment(settings.templates_override)
+
+    def render(template: str, context: dict) -> tuple[str, str]:
+        fields = {**context, "committee_name": settings.committee_name,
+                  "reports_address": settings.reports, "appeals_address": settings.appeals,
+                  "reply_address": None, "recipient_name": None}  # fmt: skip
+        try:
+            rendered = render_template(env, template, fields)
+        except TemplateProblem:
+            log.exception("a message for a follow-up page could not be rendered")
+            return "A message from the committee", "(This message cannot be shown here.)"
+        return rendered.subject, rendered.text
+
+    return render
 
 
 WORKER_NICENESS = 10

@@ -185,9 +185,10 @@ def _normalise_ongoing(value: str | None) -> str | None:
     if value is None:
         return None
     word = value.strip().lower()
-    if word.startswith(("yes", "y ", "true")) or word == "y":
+    # Whole words: "not sure" is neither "no" nor "yes".
+    if re.match(r"(?:yes|y|true)\b", word):
         return "yes"
-    if word.startswith(("no", "n ", "false")) or word == "n":
+    if re.match(r"(?:no|n|false)\b", word):
         return "no"
     return value.strip()
 

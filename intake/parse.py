@@ -18,6 +18,7 @@ from email.parser import BytesHeaderParser
 import mailparser
 
 from archive.cases import find_case_tag
+from archive.formpages import FORM_TRANSPORT, KIND_HEADER, PAGE_HEADER
 from archive.models import (
     Attachment,
     FoundCommands,
@@ -116,7 +117,10 @@ def _parse_fully(
         forwarded = None if delegate else forwarded_sender(text, forwarded_from)
         # A forwarded mail is the evidence: the report is the whole text, not only the intro.
         report_text = text if delegate or forwarded else authored
-    fields = extract_report_fields(report_text, sender=sender.address)
+    # A form report's sender is the form's own placeholder: never the reporter's contact.
+    fields = extract_report_fields(
+        report_text, sender=None if transport == FORM_TRANSPORT else sender.address
+    )
     if forwarded is not None:
         fields = with_named_individual(fields, forwarded)
     conflicts = ()
@@ -181,7 +185,21 @@ def _parse_fully(
         sender_header_problem=sender_header_problem(message, sender.address),
         party_auth=party_auth,
         list_proof=list_proof,
+        **_form_marks(message, transport),
     )
+
+
+def _form_marks(message: Message, transport: str) -> dict:
+    """What the web form says about its own message; from any other transport, nothing (a
+    mailer writing these headers gains nothing: only the form spools with transport `form`)."""
+    if transport != FORM_TRANSPORT:
+        return {}
+    kind = str(message.get(KIND_HEADER, "")).strip().lower()
+    page = str(message.get(PAGE_HEADER, "")).strip().lower()
+    return {
+        "form_kind": kind if kind in ("report", "follow-up") else None,
+        "form_page": page if re.fullmatch(r"[0-9a-f]{64}", page) else None,
+    }
 
 
 def _conflict_text(message: Message, subject: str, shown: str, settings: Settings) -> str:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from archive.db import installation_id, write_transaction
+from archive.formpages import FORM_TRANSPORT, to_the_minute
 from archive.held import quarantine
 from archive.ingest import IngestResult, already_ingested, ingest_message, record_delivery
 from archive.models import IncomingMessage
@@ -54,7 +55,10 @@ def process_spooled(
             for row, msg in parsed:
                 if already_ingested(db, row.key):
                     continue
-                outcome = _ingest_one(db, row, msg, settings, clock(), loop_id)
+                now = clock()
+                if row.arrival.transport == FORM_TRANSPORT:
+                    now = to_the_minute(now)  # nothing about a form report finer than that
+                outcome = _ingest_one(db, row, msg, settings, now, loop_id)
                 if isinstance(outcome, str):
                     retry[row.spool_id] = outcome
                 else:

@@ -244,10 +244,11 @@ class SpoolWriter:
             self._refusal = self._refusal or reason
 
     async def store(self, raw: bytes, envelope_from: str, envelope_to: tuple[str, ...],
-                    transport: str) -> int:  # fmt: skip
+                    transport: str, received_at: datetime | None = None) -> int:  # fmt: skip
+        """`received_at` defaults to now (the web form passes it to the minute)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
-        arrival = Arrival(raw, envelope_from, envelope_to, transport, utc_now())
+        arrival = Arrival(raw, envelope_from, envelope_to, transport, received_at or utc_now())
         with self._lock:
             if self._refusal is not None:
                 raise SpoolClosed(self._refusal)

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from archive.cases import Case, get_case
+from archive.formpages import has_page
 from archive.outbox import Audience, OutboxItem
 from archive.sending import member_party, party_of
 from archive.settings import Person, Settings
@@ -49,6 +50,8 @@ def resolve_copies(db: Database, item: OutboxItem, settings: Settings, now: date
         if party is not None and party.no_contact and item.template not in NO_CONTACT_EXEMPT:
             return []  # they asked for no further contact: honoured by every later mail
         address = item.to_addr or (party.email if party else None)
+        if not address and party is not None and has_page(db, party.pk):
+            return []  # an anonymous web-form reporter reads it on their follow-up page
         if not address:
             raise Undeliverable("the party has no address")
         reply = reply_address(settings, party.token) if party else None
@@ -146,3 +149,14 @@ def _personal_copy(
     return Copy(
         person.email.lower(), (person.email,), message_id, reply, {"recipient_name": person.name}
     )
+
+
+def on_page_only(db: Database, item: OutboxItem) -> bool:
+    """Mail for an anonymous web-form reporter without a contact address: its only copy is
+    the one their follow-up page shows (never withheld: they did not ask for no contact)."""
+    if item.audience != Audience.PARTY:
+        return False
+    party = party_of(db, item)
+    if party is None or party.no_contact or item.to_addr or party.email:
+        return False
+    return has_page(db, party.pk)

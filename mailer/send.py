@@ -32,7 +32,7 @@ from mailer.compose import (
     needs_smtputf8,
     sign_message,
 )
-from mailer.recipients import Copy, Undeliverable, resolve_copies
+from mailer.recipients import Copy, Undeliverable, on_page_only, resolve_copies
 from mailer.render import Rendered, TemplateProblem, make_environment, render_template
 from mailer.transport import PermanentFailure, RelaySession, RelayUnreachable, TemporaryFailure
 
@@ -145,6 +145,11 @@ def _send_item(db, settings, env, relay, item: OutboxItem, now, loop_id, report)
     """Send one item's copies; the error if the relay could not be reached at all."""
     try:
         copies = resolve_copies(db, item, settings, now)
+        if not copies and on_page_only(db, item):
+            finish_item(db, item, now)
+            log_item(db, item, logging.INFO, "sent", "to the reporter's follow-up page")
+            report.sent += 1
+            return None
         if not copies:
             withhold_item(db, item, "the recipient asked for no further contact", now)
             log_item(db, item, logging.INFO, "withheld", "no further contact")

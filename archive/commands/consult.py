@@ -6,6 +6,7 @@ from archive.cases import add_party, parties_of
 from archive.commands.base import Command, Context, Refused
 from archive.council import council_holds, proposal_agreed
 from archive.deadlines import add_deadline
+from archive.formpages import reachable
 from archive.models import CaseState
 from archive.outbox import Audience
 from archive.resolutions import mark_proposal, open_proposal, tally
@@ -46,7 +47,7 @@ def run(ctx: Context, args: str) -> str:
         p
         for role in ("reporter", "affected")
         for p in parties_of(ctx.db, ctx.case, role)
-        if p.email and not p.no_contact
+        if reachable(ctx.db, p)
     ]
     for reporter in reporters:
         ctx.queue(

@@ -10,6 +10,7 @@ from archive.clock import from_text, human_duration
 from archive.commands.base import Command, Context, Refused
 from archive.council import council_holds, proposal_agreed
 from archive.enactment import enact_now, responsible_parties, schedule_enactment
+from archive.formpages import reachable
 from archive.models import CaseState
 from archive.resolutions import NEEDS_RESPONSIBLE, open_proposal, tally
 
@@ -66,7 +67,7 @@ def _may_enact(ctx: Context) -> bool:
 
 def _feedback_or_waited(ctx: Context, proposal, reporters) -> bool:
     consulted = from_text(proposal.consulted_at)
-    if not [p for p in reporters if p.email and not p.no_contact]:
+    if not [p for p in reporters if reachable(ctx.db, p)]:
         return True
     if ctx.now >= consulted + ctx.settings.consult_wait:
         return True

@@ -4,6 +4,7 @@ from archive.cases import parties_of
 from archive.catalogue import send_context
 from archive.commands.base import Command, Context, Refused
 from archive.deadlines import add_deadline
+from archive.formpages import reachable
 from archive.outbox import Audience
 
 SENDABLE = {
@@ -29,7 +30,7 @@ def run(ctx: Context, args: str) -> str:
     template, roles = SENDABLE[name]
     if role not in roles:
         raise Refused(f"{name} goes to: {', '.join(roles)}")
-    parties = [p for p in parties_of(ctx.db, ctx.case, role) if p.email and not p.no_contact]
+    parties = [p for p in parties_of(ctx.db, ctx.case, role) if reachable(ctx.db, p)]
     if not parties:
         raise Refused(f"no {role} on this case can be reached")
     if when is not None:

@@ -2,6 +2,7 @@
 
 from archive.cases import merged_parties, own_reporters, parties_of
 from archive.commands.base import Command, Context, Refused
+from archive.formpages import reachable
 from archive.outbox import Audience
 
 
@@ -14,10 +15,10 @@ def run(ctx: Context, args: str) -> str:
     if not text:
         raise Refused("#to-reporter needs the message below the command block")
     reporters = reporters_of(ctx, source)
-    reachable = [p for p in reporters if p.email and not p.no_contact]
-    if not reachable:
+    found = [p for p in reporters if reachable(ctx.db, p)]
+    if not found:
         raise Refused("the reporter cannot be reached (anonymous or asked for no contact)")
-    for party in reachable:
+    for party in found:
         ctx.queue("reporter/message", Audience.PARTY, {"text": text}, party=party,
                   auto_submitted="no")  # fmt: skip
     ctx.event("message-to-reporter", {"length": len(text)})

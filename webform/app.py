@@ -1,0 +1,411 @@
+"""The web form: anonymous reports and private follow-up pages, served by aiohttp in intake's
+event loop beside the SMTP edge.
+
+Every report and reply goes through the same spool and ingest as mail (transport `form`, which
+only this module spools). Nothing here keeps an IP address, a user agent, a cookie or a time
+finer than the minute: aiohttp's access log is off, and no handler logs a request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from importlib.resources import files
+from pathlib import Path
+
+from aiohttp import web
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from archive.clock import utc_now
+from archive.db import open_archive
+from archive.formpages import (
+    FORM_SENDER,
+    FORM_TRANSPORT,
+    Page,
+    page_for,
+    page_mail,
+    secret_hash,
+    to_the_minute,
+)
+from archive.settings import Settings, WebForm
+from webform.guards import Buckets, CsrfTokens, TokenBucket
+from webform.message import FIELDS, ONGOING, Screenshot, build_message, report_text, screenshot
+
+log = logging.getLogger(__name__)
+PAGES = Path(str(files("webform.pages")))
+SECRET_RE = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32): 256 random bits
+HONEYPOT = "website"  # hidden from people (CSS, aria-hidden); bots fill it in
+CASE_WAIT = 15.0  # seconds the receipt waits for the worker to open the case
+CASE_POLL = 0.1
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self';"
+    " frame-ancestors 'none'; base-uri 'none'"
+)
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+Store = Callable[[bytes, str, tuple[str, ...], str, datetime], Awaitable[int]]
+RenderMail = Callable[[str, dict], tuple[str, str]]
+
+
+def page_environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(str(PAGES)),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+class WebFormApp:
+    """The handlers; `store` spools bytes (the intake's SpoolWriter.store), `render_mail`
+    renders a reporter mail's template as the reporter would read it (subject, text)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        render_mail: RenderMail,
+        clock: Callable[[], datetime] = utc_now,
+    ):
+        assert settings.form is not None
+        self.settings = settings
+        self.form: WebForm = settings.form
+        self.store = store
+        self.render_mail = render_mail
+        self.clock = clock
+        self.env = page_environment()
+        self.csrf = CsrfTokens()
+        self.reports = TokenBucket(self.form.reports_per_hour)
+        self.replies = Buckets(self.form.replies_per_hour)
+        self.db = None
+        self.db_lock = asyncio.Lock()
+
+    # -- the application ---------------------------------------------------------------
+
+    def application(self) -> web.Application:
+        limit = self.form.max_attachments * self.form.max_attachment_size
+        limit += 4 * self.form.max_text_size + 64 * 1024
+        app = web.Application(client_max_size=limit, middlewares=[self.guard])
+        app.add_routes(
+            [
+                web.get("/", self.home),
+                web.get("/report", self.report_form),
+                web.post("/report", self.report_post),
+                web.get("/follow/{secret}", self.follow_page),
+                web.post("/follow/{secret}", self.follow_post),
+                web.get("/form.css", self.stylesheet),
+            ]
+        )
+        app.on_response_prepare.append(self._headers)
+        return app
+
+    async def _headers(self, request: web.Request, response: web.StreamResponse) -> None:
+        response.headers.update(HEADERS)
+        response.headers.pop("Server", None)  # says nothing about what runs here
+
+    @web.middleware
+    async def guard(self, request: web.Request, handler):
+        """Every answer a page: too big, unknown, or a failure of ours, never a traceback."""
+        try:
+            return await handler(request)
+        except web.HTTPRequestEntityTooLarge:
+            return self.page(
+                "notice.html",
+                413,
+                title="Too large",
+                text="What you sent is larger than the form takes. Please leave out"
+                " a screenshot or make it smaller, and send the form again.",
+            )
+        except web.HTTPNotFound:
+            return self.not_found()
+        except web.HTTPException:
+            raise
+        except Exception:
+            log.exception("the web form could not answer a request")  # no request details
+            return self.page(
+                "notice.html",
+                503,
+                title="Please try again",
+                text="Your report could not be stored just now. Nothing was kept."
+                " Please try again in a few minutes, or send it by email.",
+            )
+
+    def page(self, name: str, status: int = 200, **context) -> web.Response:
+        context.setdefault("committee_name", self.settings.committee_name)
+        context.setdefault("reports_address", self.settings.reports)
+        html = self.env.get_template(name).render(**context)
+        return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+    def not_found(self) -> web.Response:
+        return self.page(
+            "notice.html", 404, title="Not found", text="There is no page at this address."
+        )
+
+    async def archive(self, call, *args):
+        """A read of the archive, in a thread, one at a time (the connection is shared)."""
+        async with self.db_lock:
+            if self.db is None:
+                self.db = await asyncio.to_thread(open_archive, self.settings.database)
+            return await asyncio.to_thread(call, self.db, *args)
+
+    # -- pages -----------------------------------------------------------------------------
+
+    async def home(self, request: web.Request) -> web.Response:
+        raise web.HTTPSeeOther("/report")
+
+    async def stylesheet(self, request: web.Request) -> web.Response:
+        css = (PAGES / "form.css").read_text()
+        return web.Response(
+            text=css,
+            content_type="text/css",
+            charset="utf-8",
+            headers={"Cache-Control": "public, max-age=3600"},
+        )
+
+    def report_page(
+        self, status: int = 200, values: dict | None = None, errors: dict | None = None
+    ) -> web.Response:
+        return self.page(
+            "form.html",
+            status,
+            csrf_token=self.csrf.issue("report"),
+            values=values or {},
+            errors=errors or {},
+            ongoing_choices=ONGOING,
+            max_attachments=self.form.max_attachments,
+            max_attachment_mb=_megabytes(self.form.max_attachment_size),
+        )
+
+    async def report_form(self, request: web.Request) -> web.Response:
+        return self.report_page()
+
+    async def report_post(self, request: web.Request) -> web.Response:
+        data = await request.post()
+        if not self.csrf.valid("report", str(data.get("csrf_token", ""))):
+            return self.forbidden()
+        if data.get(HONEYPOT):
+            return self.refused()
+        values = {name: str(data.get(name, "")) for name, _ in FIELDS}
+        values["ongoing"] = values["ongoing"] if values["ongoing"] in ONGOING else ""
+        errors = {}
+        if not values["account"].strip():
+            errors["account"] = "Please tell us what happened: this is the one field we need."
+        if sum(len(v) for v in values.values()) > self.form.max_text_size:
+            errors["account"] = (
+                f"Please keep the report under {self.form.max_text_size:,}"
+                " characters (or send the rest as a reply later)."
+            )
+        contact = " ".join(values["contact"].split())
+        if contact and not _plain_address(contact):
+            errors["contact"] = "This does not look like an email address (or leave it empty)."
+        shots, problem = self.screenshots(data)
+        if problem:
+            errors["screenshots"] = problem
+        if errors:
+            return self.report_page(400, values, errors)
+        if not self.csrf.redeem("report", str(data.get("csrf_token", ""))):
+            return self.forbidden()
+        if not self.reports.take():
+            return self.busy()
+        secret = secrets.token_urlsafe(32)
+        page_hash = secret_hash(secret)
+        now = to_the_minute(self.clock())
+        raw = build_message(
+            kind="report",
+            text=report_text(values),
+            page_hash=page_hash,
+            reports=self.settings.reports,
+            now=now,
+            screenshots=shots,
+        )
+        await self.store(raw, FORM_SENDER, (self.settings.reports,), FORM_TRANSPORT, now)
+        page = await self.wait_for_case(page_hash)
+        return self.page(
+            "receipt.html",
+            case_ref=page.case.ref if page else None,
+            follow_path=f"/follow/{secret}",
+            follow_url=_origin(request) + f"/follow/{secret}",
+            contact=bool(contact),
+        )
+
+    async def wait_for_case(self, page_hash: str) -> Page | None:
+        """The case the worker opened for this report (it is woken at the spool commit)."""
+        deadline = time.monotonic() + CASE_WAIT
+        while time.monotonic() < deadline:
+            page = await self.archive(page_for, page_hash)
+            if page is not None:
+                return page
+            await asyncio.sleep(CASE_POLL)
+        return None
+
+    def screenshots(self, data) -> tuple[tuple[Screenshot, ...], str | None]:
+        uploads = [f for f in data.getall("screenshots", []) if isinstance(f, web.FileField)]
+        uploads = [f for f in uploads if f.filename]  # an empty file input sends a nameless part
+        if len(uploads) > self.form.max_attachments:
+            return (), f"Please attach at most {self.form.max_attachments} screenshots."
+        shots = []
+        for upload in uploads:
+            content = upload.file.read(self.form.max_attachment_size + 1)
+            if len(content) > self.form.max_attachment_size:
+                size = _megabytes(self.form.max_attachment_size)
+                return (), f"Each screenshot may be at most {size} MB; one is larger."
+            shot = screenshot(content)
+            if shot is None:
+                return (), "Screenshots must be PNG, JPEG, GIF or WebP images."
+            shots.append(shot)
+        return tuple(shots), None
+
+    async def page_of(self, request: web.Request) -> tuple[str, Page] | None:
+        secret = request.match_info["secret"]
+        if not SECRET_RE.fullmatch(secret):
+            return None
+        page_hash = secret_hash(secret)
+        page = await self.archive(page_for, page_hash)
+        return (page_hash, page) if page else None
+
+    async def follow_page(
+        self, request: web.Request, *, status: int = 200, error: str | None = None, text: str = ""
+    ) -> web.Response:
+        found = await self.page_of(request)
+        if found is None:
+            return self.not_found()
+        page_hash, page = found
+        mails = await self.archive(page_mail, page.party)
+        shown = []
+        for mail in mails:
+            subject, body = self.render_mail(mail.template, mail.context)
+            shown.append({"subject": subject, "text": body, "at": mail.at})
+        return self.page(
+            "follow.html",
+            status,
+            case_ref=page.case.ref,
+            mails=shown,
+            csrf_token=self.csrf.issue(f"follow:{page_hash}"),
+            sent=request.query.get("sent") == "1",
+            error=error,
+            text=text,
+            contact=bool(page.party.email),
+            max_attachments=self.form.max_attachments,
+            max_attachment_mb=_megabytes(self.form.max_attachment_size),
+        )
+
+    async def follow_post(self, request: web.Request) -> web.Response:
+        found = await self.page_of(request)
+        if found is None:
+            return self.not_found()
+        page_hash, page = found
+        data = await request.post()
+        purpose = f"follow:{page_hash}"
+        if not self.csrf.valid(purpose, str(data.get("csrf_token", ""))):
+            return self.forbidden()
+        if data.get(HONEYPOT):
+            return self.refused()
+        text = str(data.get("text", ""))
+        shots, problem = self.screenshots(data)
+        if not text.strip():
+            problem = "Please write your reply before sending it."
+        elif len(text) > self.form.max_text_size:
+            problem = f"Please keep a reply under {self.form.max_text_size:,} characters."
+        if problem:
+            return await self.follow_page(request, status=400, error=problem, text=text)
+        if not self.csrf.redeem(purpose, str(data.get("csrf_token", ""))):
+            return self.forbidden()
+        if not self.replies.take(page_hash):
+            return self.busy()
+        now = to_the_minute(self.clock())
+        raw = build_message(
+            kind="follow-up",
+            text=text.replace("\r\n", "\n").strip() + "\n",
+            page_hash=page_hash,
+            reports=self.settings.reports,
+            now=now,
+            screenshots=shots,
+        )
+        await self.store(raw, FORM_SENDER, (self.settings.reports,), FORM_TRANSPORT, now)
+        raise web.HTTPSeeOther(f"/follow/{request.match_info['secret']}?sent=1#sent")
+
+    # -- refusals ------------------------------------------------------------------------
+
+    def forbidden(self) -> web.Response:
+        return self.page(
+            "notice.html",
+            403,
+            title="Please send the form again",
+            text="This form has expired or was already sent. Nothing was stored."
+            " Please go back, reload the page and send it again.",
+        )
+
+    def refused(self) -> web.Response:
+        return self.page(
+            "notice.html",
+            400,
+            title="Not accepted",
+            text="The form could not be accepted. If you are a person, please"
+            " send your report by email instead.",
+        )
+
+    def busy(self) -> web.Response:
+        return self.page(
+            "notice.html",
+            429,
+            title="Please try again later",
+            text="The form is taking no more messages for now. Nothing was stored."
+            " Please try again in an hour, or write to us by email.",
+        )
+
+
+def _megabytes(size: int) -> str:
+    """A size as people read it: "5 MB", "0.5 MB"."""
+    return f"{round(size / (1024 * 1024), 2):g}"
+
+
+ADDRESS_RE = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+")
+
+
+def _plain_address(text: str) -> bool:
+    return bool(ADDRESS_RE.fullmatch(text)) and len(text) <= 254
+
+
+def _origin(request: web.Request) -> str:
+    """The site's address as the browser used it (behind a proxy: its Host, and https when
+    the proxy says so), for the follow-up link shown on the receipt."""
+    scheme = "https" if request.headers.get("X-Forwarded-Proto") == "https" else request.scheme
+    host = request.headers.get("Host", "")
+    if not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]{1,255}", host):
+        return ""
+    return f"{scheme}://{host}"
+
+
+async def start_web_form(app: WebFormApp):
+    """Listen on [intake.form]; the runner, to clean up. Raises OSError if the port is taken."""
+    import ssl
+
+    form = app.form
+    tls = None
+    if form.tls_cert and form.tls_key:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(str(form.tls_cert), str(form.tls_key))
+    runner = web.AppRunner(app.application(), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, form.host, form.port, ssl_context=tls)
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner
