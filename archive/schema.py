@@ -362,3 +362,11 @@ def m012_outbox_requeued(db: Database) -> None:
     # `casebook outbox retry` queues failed mail again; the give-up clock restarts then, while
     # `created_at` keeps when the mail was first queued.
     db.execute("ALTER TABLE outbox ADD COLUMN requeued_at TEXT")
+
+
+@migrations()
+def m014_scale_indexes(db: Database) -> None:
+    # At 100k messages and 10k cases: a search hit's arrival (its first delivery) and the
+    # digest's and `show`'s look-ups of events by action were full scans.
+    db.execute("CREATE INDEX IF NOT EXISTS deliveries_message ON deliveries(message_pk)")
+    db.execute("CREATE INDEX IF NOT EXISTS events_action ON events(action, case_pk, at)")
