@@ -55,7 +55,7 @@ if str(ROOT) not in sys.path:
 
 from bench.table import Row  # noqa: E402
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 CACHE = ROOT / "var" / "bench"
 CORPUS = ROOT.parent / "shared" / "corpus" / "linux-mips" / "linux-mips-1996-2002.mbox"
 # The archive's clock: the last simulated day ends here (a Monday morning, after the digest).
