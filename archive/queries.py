@@ -9,9 +9,7 @@ import json
 
 from sqlite_utils import Database
 
-from archive.bans import list_bans
 from archive.cases import Case, parties_of
-from archive.resolutions import votes_of_case
 
 
 def case_summary(db: Database, case: Case) -> dict:
@@ -26,7 +24,27 @@ def case_summary(db: Database, case: Case) -> dict:
     }
 
 
+def case_summaries(db: Database, state: str | None = None) -> list[dict]:
+    """`case_summary` of every case (in `state`), in case order, in one query."""
+    where, params = ("WHERE c.state = ?", [state]) if state else ("", [])
+    rows = db.execute(
+        "SELECT c.ref, c.state, c.urgent, c.opened_at, c.conflicted,"
+        " (SELECT p.email FROM parties p WHERE p.case_pk = c.id AND p.role = 'reporter'"
+        "  ORDER BY p.id LIMIT 1)"
+        f" FROM cases c {where} ORDER BY c.year, c.seq",
+        params,
+    )
+    return [
+        {"id": ref, "state": state, "urgent": bool(urgent), "opened_at": opened_at,
+         "reporter": reporter, "conflicted": list(json.loads(conflicted))}
+        for ref, state, urgent, opened_at, conflicted, reporter in rows
+    ]  # fmt: skip
+
+
 def case_detail(db: Database, case: Case) -> dict:
+    from archive.bans import list_bans  # the mailer's side of bans: only `show` needs it
+    from archive.resolutions import votes_of_case
+
     detail = case_summary(db, case)
     detail["fields"] = case.fields
     detail["parties"] = [

@@ -365,6 +365,19 @@ def m012_outbox_requeued(db: Database) -> None:
 
 
 @migrations()
+def m014_scale_indexes(db: Database) -> None:
+    # At 100k messages and 10k cases these were full scans: a search hit's arrival (its first
+    # delivery), the digest's look-ups of events by action, and each report's count of the
+    # acknowledgements its sender got today.
+    db.execute("CREATE INDEX IF NOT EXISTS deliveries_message ON deliveries(message_pk)")
+    db.execute("CREATE INDEX IF NOT EXISTS events_action ON events(action, case_pk, at)")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS outbox_sender_acks"
+        " ON outbox(template, to_addr COLLATE NOCASE, created_at)"
+    )
+
+
+@migrations()
 def m016_follow_up_pages(db: Database) -> None:
     # A web-form reporter's private follow-up page: only the SHA-256 of its secret is kept
     # (the secret itself was shown once on the receipt page), with the case and the reporter

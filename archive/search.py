@@ -26,25 +26,41 @@ def fts_query(text: str) -> str:
 
 def search_messages(db: Database, text: str, limit: int = 50) -> tuple[list[dict], int]:
     """The best `limit` matches, each dated by its own Date header (its arrival when that is
-    missing or unreadable), and how many messages match in all."""
+    missing or unreadable), and how many messages match in all.
+
+    Ranked in the full-text index alone first (bm25 over every match, nothing joined, no
+    snippet), then only the page shown is joined and has its snippet made: a common word
+    matches tens of thousands of messages, and a snippet reads a message's whole text.
+    """
     query = fts_query(text)
-    total = db.execute("SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH ?", [query])
+    total = db.execute(
+        "SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH ?", [query]
+    ).fetchone()[0]
+    best = [
+        row[0]
+        for row in db.execute(
+            "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rank LIMIT ?",
+            [query, limit],
+        )
+    ]
+    if not best:
+        return [], total
     rows = db.execute(
-        "SELECT m.message_id, c.ref, m.direction, m.kind, m.from_addr, m.subject, m.date,"
+        "SELECT m.id, m.message_id, c.ref, m.direction, m.kind, m.from_addr, m.subject, m.date,"
         " COALESCE((SELECT MIN(d.received_at) FROM deliveries d WHERE d.message_pk = m.id),"
         " m.archived_at), m.archived_at, snippet(messages_fts, 2, '[', ']', ' … ', 12)"
         " FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
         " LEFT JOIN cases c ON c.id = m.case_pk"
-        " WHERE messages_fts MATCH ? ORDER BY rank LIMIT ?",
-        [query, limit],
+        f" WHERE messages_fts MATCH ? AND messages_fts.rowid IN ({','.join('?' * len(best))})",
+        [query, *best],
     )
-    hits = [
-        {"message_id": row[0], "case": row[1], "direction": row[2], "kind": row[3],
-         "from": row[4], "subject": row[5], "at": message_date(row[6], row[7]),
-         "archived_at": row[8], "snippet": row[9]}
+    found = {
+        row[0]: {"message_id": row[1], "case": row[2], "direction": row[3], "kind": row[4],
+                 "from": row[5], "subject": row[6], "at": message_date(row[7], row[8]),
+                 "archived_at": row[9], "snippet": row[10]}
         for row in rows
-    ]  # fmt: skip
-    return hits, total.fetchone()[0]
+    }  # fmt: skip
+    return [found[pk] for pk in best if pk in found], total
 
 
 def message_date(header: str | None, arrival: str) -> str:

@@ -303,6 +303,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--rate", type=float, default=10.0, help="reports/s for latency")
     parser.add_argument("--seconds", type=float, default=30.0, help="latency run length")
+    parser.add_argument("--no-scale", action="store_true", help="skip the 100k-message archive")
     args = parser.parse_args()
 
     print(f"ack latency: {args.rate:g} reports/s for {args.seconds:g} s ...", flush=True)
@@ -335,6 +336,10 @@ def main() -> None:
         ]  # fmt: skip
     else:
         rows.append(Row("import, search, digest on the corpus", None, "", note="no corpus"))
+    if not args.no_scale:
+        from bench import scale
+
+        rows += scale.measure(args)
     print()
     print(markdown(rows))
     write_results(rows, RESULTS, vars(args))

@@ -10,11 +10,10 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from archive.cases import UnknownCaseError, find_case, list_cases
+from archive.cases import UnknownCaseError, find_case
 from archive.clock import parse_now, utc_now
 from archive.db import ArchiveUnavailable, open_archive
 from archive.models import CaseState
-from archive.queries import archive_stats, case_detail, case_summary
 from archive.settings import Settings
 from casebook.config import ConfigError, load_settings
 from casebook.errors import (
@@ -32,7 +31,9 @@ from casebook.errors import (
 )
 from casebook.logs import configure_logging
 from casebook.outbox import add_outbox_parser, cmd_outbox
-from intake.spool import count_spooled, open_spool, spool_path
+
+# Imports a command needs only for itself are made inside it: `casebook cases` and `show` must
+# answer fast, so they load neither asyncio nor the mailer, the templates nor the parser.
 
 DEFAULT_CONFIG = "config/casebook.toml"
 
@@ -49,6 +50,17 @@ class Parser(argparse.ArgumentParser):
         self.exit(code, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
+class VersionAction(argparse.Action):
+    """`--version`, asking the installed package's metadata only when it is asked for."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"casebook {installed_version()}")
+        parser.exit()
+
+
 def installed_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -63,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="casebook",
         description="A Code of Conduct committee's casework over plain email.",
     )
-    parser.add_argument("--version", action="version", version=f"casebook {installed_version()}")
+    parser.add_argument("--version", action=VersionAction, help="show the version and exit")
     parser.add_argument(
         "-c",
         "--config",
@@ -311,8 +323,10 @@ def cmd_cases(args) -> int:
     if args.state and args.state not in {s.value for s in CaseState}:
         states = ", ".join(s.value for s in CaseState)
         raise UserError(f"unknown state {args.state!r}; states are: {states}", EX_USAGE)
+    from archive.queries import case_summaries
+
     db = open_existing_archive(args)
-    rows = [case_summary(db, case) for case in list_cases(db, args.state)]
+    rows = case_summaries(db, args.state)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -329,6 +343,8 @@ def cmd_cases(args) -> int:
 
 
 def cmd_show(args) -> int:
+    from archive.queries import case_detail
+
     db = open_existing_archive(args)
     try:
         case = find_case(db, args.case)
@@ -375,6 +391,9 @@ def render_case_text(detail: dict) -> str:
 
 
 def cmd_stats(args) -> int:
+    from archive.queries import archive_stats
+    from intake.spool import count_spooled, open_spool, spool_path
+
     settings = settings_for(args)
     stats = archive_stats(open_existing_archive(args, settings))
     stats["spooled"] = count_spooled(open_spool(spool_path(settings)))
@@ -452,6 +471,7 @@ def cmd_backup(args) -> int:
 
 def cmd_restore(args) -> int:
     from casebook.restore import ArchiveInUse, NotABackup, restore_archive
+    from intake.spool import count_spooled, open_spool, spool_path
 
     settings = settings_for(args)
     if not Path(args.path).is_file():

@@ -224,7 +224,10 @@ def test_export_for_a_justified_council_request(config_path, db, settings, tmp_p
     assert_clean_error(
         casebook("-c", str(config_path), "export", "CoC-2026-002", "--for", "erin@example.org",
                  "--reason", "x", "--out", str(tmp_path / "b.mbox")), 77, "conflicted")  # fmt: skip
-    actions = [r[0] for r in db.execute("SELECT action FROM events WHERE action LIKE 'export%'")]
+    actions = [
+        r[0]
+        for r in db.execute("SELECT action FROM events WHERE action LIKE 'export%' ORDER BY id")
+    ]
     assert actions == ["exported", "export-refused", "export-refused"]  # every refusal logged
     assert_clean_error(
         casebook("-c", str(config_path), "export", "CoC-2026-001", "--for", "erin@example.org",

@@ -83,7 +83,7 @@ def test_note_summary_violation_responsible(committee):
     committee.say("#summary\nCall with Rita on Tuesday: she is safe, wants a private reprimand.")
     committee.say("#violation yes\n#responsible Dave Jones <dave@example.com>")
     rows = committee.db.execute(
-        "SELECT action, detail FROM events WHERE action IN ('note', 'call-summary')"
+        "SELECT action, detail FROM events WHERE action IN ('note', 'call-summary') ORDER BY id"
     ).fetchall()
     assert [r[0] for r in rows] == ["note", "call-summary"]
     assert "wants a private reprimand" in rows[1][1]
