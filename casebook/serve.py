@@ -15,6 +15,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -312,9 +313,19 @@ def mail_renderer(settings: Settings):
         except TemplateProblem:
             log.exception("a message for a follow-up page could not be rendered")
             return "A message from the committee", "(This message cannot be shown here.)"
-        return rendered.subject, rendered.text
+        return rendered.subject, for_the_page(rendered.text)
 
     return render
+
+
+_REPLY = re.compile(r"\b([Rr])eply to this message\b")
+
+
+def for_the_page(text: str) -> str:
+    """A reporter's mail as the page shows it: on the page one answers with the form below it,
+    not by replying (the mail's own words stay as they are for a contact address)."""
+    return _REPLY.sub(lambda m: "answer with the form below" if m.group(1) == "r"
+                      else "Answer with the form below", text)  # fmt: skip
 
 
 WORKER_NICENESS = 10

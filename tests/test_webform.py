@@ -261,6 +261,7 @@ def test_the_committee_answers_on_the_page_and_the_reply_lands_in_the_case(site,
     html = site.page_showing(page, "which channel")
     assert "A message from the committee about your report" in html
     assert "Alice" not in html and "alice@" not in html  # never a member's name
+    assert "Answer with the form below" in html and "Reply to this message" not in html
     status, _, html = site.post(page, {"csrf_token": site.token(page),
                                        "text": "It was #general, around 9pm."})  # fmt: skip
     assert status == 200 and "Your reply was sent to the committee" in html
