@@ -6,11 +6,14 @@ Each rule of issue 12 is asked of the running service as a browser (or an attack
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import re
 import smtplib
 import sqlite3
+import struct
 import time
+import zlib
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -19,7 +22,24 @@ import pytest
 
 from tests.conftest import RelaySink, ServeProcess, free_port, write_config
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+def png(*extra_chunks: tuple[bytes, bytes]) -> bytes:
+    """A real 1×1 PNG, with any further chunks (a tEXt, an eXIf) before its image data."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    body = b"".join(chunk(k, d) for k, d in extra_chunks)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + body
+            + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b""))  # fmt: skip
+
+
+PNG = png()
+# A screenshot tool's metadata: who made it, with what, when (none of it may be kept).
+TAGGED_PNG = png((b"tEXt", b"Author\x00Rita Reporter"), (b"tIME", b"\x07\xea\x03\x01\x15\x03\x11"))
 UA = "Mozilla/5.0 (X11; Linux x86_64) UniqueBrowser/987.654"
 SECRET_LINK = re.compile(r'href="(/follow/[A-Za-z0-9_-]{43})"')
 
@@ -193,7 +213,7 @@ def test_a_report_becomes_an_anonymous_case_with_a_follow_up_link(site, relay):
         ongoing="not sure",
         police="none",
         other="He did it before.",
-        files=(("screenshots", "Screenshot 2026-03-01 21-03-17.png", PNG),),
+        files=(("screenshots", "Screenshot 2026-03-01 21-03-17.png", TAGGED_PNG),),
     )
     assert status == 200, html
     [(ref, fields)] = site.cases()
@@ -214,6 +234,10 @@ def test_a_report_becomes_an_anonymous_case_with_a_follow_up_link(site, relay):
             "SELECT transport, received_at, processed_at FROM deliveries"
         ).fetchone()
         attachment = db.execute("SELECT filename, content_type FROM attachments").fetchone()
+        raw = b"".join(bytes(r[0]) for r in db.execute("SELECT raw FROM messages"))
+    assert b"Rita Reporter" not in raw and base64.b64encode(PNG) in raw.replace(b"\r", b"").replace(
+        b"\n", b""
+    )
     assert stored_hash == hashlib.sha256(secret.encode()).hexdigest()
     assert transport == "form"
     for moment in (created, received, processed):

@@ -17,6 +17,7 @@ from email.utils import format_datetime
 
 from archive.formpages import FORM_SENDER, KIND_HEADER, PAGE_HEADER, to_the_minute
 from intake.fields import LABEL_RE, field_for_label
+from webform.metadata import UnreadableImage, strip_metadata
 
 # The form's fields as the reporting guide words them: (name, label in the message).
 FIELDS = (
@@ -49,12 +50,16 @@ class Screenshot:
 
 
 def screenshot(data: bytes) -> Screenshot | None:
-    """The upload as a screenshot, or None when it is not a PNG, JPEG or GIF image."""
+    """The upload as a screenshot without its metadata (`webform.metadata`), or None when it is
+    not a PNG, JPEG, GIF or WebP image, or one whose structure cannot be read."""
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return Screenshot(data, "image/webp", "webp")
     for magic, content_type, extension in IMAGE_TYPES:
         if data.startswith(magic):
-            return Screenshot(data, content_type, extension)
+            try:
+                return Screenshot(strip_metadata(data, content_type), content_type, extension)
+            except UnreadableImage:
+                return None
     return None
 
 
