@@ -362,3 +362,21 @@ def m012_outbox_requeued(db: Database) -> None:
     # `casebook outbox retry` queues failed mail again; the give-up clock restarts then, while
     # `created_at` keeps when the mail was first queued.
     db.execute("ALTER TABLE outbox ADD COLUMN requeued_at TEXT")
+
+
+@migrations()
+def m015_floods(db: Database) -> None:
+    # Floods the SMTP edge refused (451 4.7.1), each by the key the edge gave it, so the
+    # committee is alerted once per flood however often the worker reads the spool's note.
+    # `sender` is the envelope sender refused first (forgeable); the alert does not name it.
+    db.execute(
+        """CREATE TABLE floods (
+            id INTEGER PRIMARY KEY,
+            flood_key TEXT NOT NULL UNIQUE,
+            address_class TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            sender TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            alerted_at TEXT NOT NULL
+        )"""
+    )
