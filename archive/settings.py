@@ -89,6 +89,7 @@ class IntakeLimits:
     connections_per_client: int = 20
     timeout: timedelta = timedelta(minutes=2)  # idle: no command (or DATA line) for this long
     flood_quiet: timedelta = timedelta(hours=1)  # no refusal this long ends a flood
+    refusal_delay: timedelta = timedelta(seconds=1)  # each 451 4.7.1 waits this long (tarpit)
 
 
 @dataclass(frozen=True)

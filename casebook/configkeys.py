@@ -121,6 +121,9 @@ KEYS: tuple[Key, ...] = (
     Key("intake.limits.flood_quiet", "duration", "1h",
         "a flood ends after this long without a refusal; the next one alerts the committee"
         " again", low=1),
+    Key("intake.limits.refusal_delay", "duration", "1s",
+        "each refusal waits this long, and the tenth in a connection closes it (421), so a"
+        " flood costs the flooder time, not casebook CPU", low=0),
     Key("intake.imap.host", "text", None, "the IMAP server", required=True),
     Key("intake.imap.port", "int", 993, "993 for implicit TLS, 143 otherwise", **PORT),
     Key("intake.imap.ssl", "bool", True, "implicit TLS; or ssl = false with starttls = true"),

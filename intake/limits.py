@@ -14,6 +14,9 @@ Pure state with the clock passed in (`now`, seconds of a monotonic clock): the S
   list host's copies.
 - **Connections**: at most `max_connections` at once, `connections_per_client` from one IP
   address; the idle timeout (aiosmtpd's `timeout`) frees the slots of slow clients.
+- **Tarpit**: each refusal waits `refusal_delay` before it is answered, and the tenth in one
+  connection closes it (421), so a flood costs the flooder time and connections rather than
+  costing casebook the CPU its worker needs for real reporters' acknowledgements.
 - **One flood, one alert**: the first refusal in a class after `flood_quiet` without one
   starts a flood; `Gate` returns a `Flood` for it once, which the edge spools for the worker.
 
@@ -40,9 +43,11 @@ CLASSES = {
 }
 PER_SENDER = frozenset({REPORTS, REPLIES})
 MAX_SENDERS = 10_000  # sender buckets kept before full ones are forgotten
+SESSION_REFUSALS = 10  # the tenth refusal in one connection closes it (Postfix's soft limit)
 
 SENDER_REFUSAL = "451 4.7.1 Too much mail from this sender; please try again later"
 GLOBAL_REFUSAL = "451 4.7.1 Too much mail to this address just now; please try again later"
+CLOSING = "421 4.7.1 Too much mail refused in this connection; closing, please try again later"
 TOO_MANY = "421 4.7.0 Too many connections; please try again later"
 TOO_MANY_FROM_YOU = "421 4.7.0 Too many connections from your address; please try again later"
 

@@ -16,7 +16,7 @@ from archive.clock import utc_now
 from archive.models import RouteKind
 from archive.settings import Settings
 from intake.addresses import route_recipient
-from intake.limits import Gate
+from intake.limits import CLOSING, SESSION_REFUSALS, Gate
 from intake.spool import SpoolClosed, SpoolWriter
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,12 @@ class IntakeHandler:
                     "one sender over its limit" if flood.reason == "sender" else "all senders",
                 )  # fmt: skip
                 self.spool.note_flood(flood)
+            await asyncio.sleep(self.settings.limits.refusal_delay.total_seconds())
+            refused = session.__dict__["refusals"] = session.__dict__.get("refusals", 0) + 1
+            if refused >= SESSION_REFUSALS and server.transport is not None:
+                # Written before the loop runs the close, which sends what is buffered first.
+                asyncio.get_running_loop().call_soon(server.transport.close)
+                return CLOSING
             return refusal.reply
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"

@@ -132,8 +132,25 @@ def smtp_from(port: int, client: str) -> smtplib.SMTP:
     return smtplib.SMTP("127.0.0.1", port, timeout=10, source_address=(client, 0))
 
 
+def test_the_tenth_refusal_in_a_connection_closes_it(tmp_path):
+    limits = {"sender_burst": 1, "refusal_delay": "0s"}
+    attempt = [b"MAIL FROM:<flood@example.net>", b"RCPT TO:<conduct@example.org>", b"RSET"]
+    with (
+        Intake(tmp_path, lmtp=False, limits=limits) as intake,
+        socket.create_connection(("127.0.0.1", intake.controller.port), timeout=10) as sock,
+    ):
+        replies = converse(sock, [b"EHLO flood.example.net", *attempt * 10])
+        rcpt = replies[3::3]  # the greeting, EHLO, then MAIL, RCPT, RSET each time
+        assert rcpt[0].startswith(b"250")  # the burst: one
+        assert all(r.startswith(b"451 4.7.1") for r in rcpt[1:10]), rcpt
+        sock.sendall(attempt[0] + b"\r\n" + attempt[1] + b"\r\n")
+        assert read_reply(sock).startswith(b"250")
+        assert read_reply(sock).startswith(b"421 4.7.1")  # the tenth refusal
+        assert hung_up(sock)
+
+
 def test_a_global_flood_at_the_reports_address_still_lets_replies_and_the_list_in(tmp_path):
-    with Intake(tmp_path, lmtp=False, limits={"global_burst": 3}) as intake:
+    with Intake(tmp_path, lmtp=False, limits={"global_burst": 3, "refusal_delay": "0s"}) as intake:
         port = intake.controller.port
         with smtp_from(port, "127.0.0.1") as client:
             for n in range(3):
@@ -220,27 +237,33 @@ REAL = [f"real{n}@example.net" for n in range(5)]
 
 def test_a_flood_from_one_sender_is_refused_while_other_reporters_are_served(tmp_path, relay):
     port = free_port()
-    config = write_config(tmp_path, relay_port=relay.port, intake_port=port)
+    # The default limits, but refusals answered at once (counts, not timings).
+    limits = {"refusal_delay": "0s"}
+    config = write_config(tmp_path, relay_port=relay.port, intake_port=port, limits=limits)
     settings = load_settings(config)
     process = ServeProcess(config, port)
     process.start()
     accepted: list[str] = []
-    refused: list[tuple[int, bytes]] = []
+    refused: list[tuple[int, bytes, int]] = []
     real_replies: dict[str, str] = {}
     lock = threading.Lock()
 
     def flooder(worker: int, count: int) -> None:
-        with smtp_from(port, "127.0.0.1") as client:
-            for i in range(count):
-                n = worker * 1000 + i
-                try:
-                    client.sendmail(FLOODER, ["conduct@example.org"], report(n, FLOODER))
-                except smtplib.SMTPRecipientsRefused as exc:
-                    with lock:
-                        refused.append(exc.recipients["conduct@example.org"])
-                    continue
+        client = smtp_from(port, "127.0.0.1")
+        for i in range(count):
+            n = worker * 1000 + i
+            try:
+                client.sendmail(FLOODER, ["conduct@example.org"], report(n, FLOODER))
+            except smtplib.SMTPRecipientsRefused as exc:
+                code, text = exc.recipients["conduct@example.org"]
                 with lock:
-                    accepted.append(f"<burst-{n}@example.net>")
+                    refused.append((code, text, worker))
+                if code == 421:  # the tenth refusal in a connection closes it: reconnect
+                    client = smtp_from(port, "127.0.0.1")
+                continue
+            with lock:
+                accepted.append(f"<burst-{n}@example.net>")
+        client.quit()
 
     def reporter(n: int, sender: str) -> None:
         with smtp_from(port, "127.0.0.2") as client:
@@ -262,7 +285,10 @@ def test_a_flood_from_one_sender_is_refused_while_other_reporters_are_served(tmp
         # Bounded: the burst and at most a refill or two got through; the rest was 451 4.7.1.
         assert len(accepted) + len(refused) == FLOOD
         assert settings.limits.sender_burst <= len(accepted) <= settings.limits.sender_burst + 2
-        assert all(code == 451 and text.startswith(b"4.7.1") for code, text in refused)
+        assert all(code in (451, 421) and text.startswith(b"4.7.1") for code, text, _ in refused)
+        # Every tenth refusal in a connection closes it (a 421), and the flooder reconnects.
+        by_worker = [sum(w == worker for *_, w in refused) for worker in range(4)]
+        assert sum(code == 421 for code, *_ in refused) == sum(n // 10 for n in by_worker)
         # Everyone else was accepted and acknowledged.
         assert real_replies == dict.fromkeys(REAL, "250")
         wait_until(lambda: all(relay.to(sender) for sender in REAL), timeout=60,
