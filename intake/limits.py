@@ -107,6 +107,8 @@ class Gate:
         self.connections: dict[str, int] = {}
         self.last_refusal: dict[str, float] = {}  # class -> when its flood last refused
         self.refused = 0  # every 451 4.7.1 since start
+        self.refused_connections = 0  # every 421 at connect since start
+        self.logged_connections_at = float("-inf")
 
     # -- connections -------------------------------------------------------------------------
 
@@ -118,6 +120,14 @@ class Gate:
             return TOO_MANY_FROM_YOU
         self.connections[client] = self.connections.get(client, 0) + 1
         return None
+
+    def should_log_refused_connection(self, now: float) -> bool:
+        """One WARNING a minute about refused connections, not one per connection."""
+        self.refused_connections += 1
+        if now - self.logged_connections_at < 60.0:
+            return False
+        self.logged_connections_at = now
+        return True
 
     def disconnect(self, client: str) -> None:
         left = self.connections.get(client, 0) - 1

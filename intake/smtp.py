@@ -130,7 +130,9 @@ class IntakeSMTP(SMTP):
         if refusal is None:
             self.client = client
             return
-        log.warning("refused a connection: %s", refusal[4:])
+        if self.gate.should_log_refused_connection(time.monotonic()):
+            log.warning("refusing connections: %s (%d so far; logged once a minute)",
+                        refusal[10:], self.gate.refused_connections)  # fmt: skip
         self._handler_coroutine.cancel()  # never greeted: the 421 is the whole conversation
         transport.write(refusal.encode() + b"\r\n")
         transport.close()
