@@ -302,6 +302,18 @@ CATALOGUE: dict[str, Template] = {
             "committee",
             {"items": [{"archive_id": 7, "at": WHEN, "error": "ValueError: bad"}]},
         ),
+        _entry(
+            "committee/flood",
+            "committee",
+            {
+                "addresses": "the reports and appeals addresses",
+                "reason": "sender",
+                "started_at": "2026-03-02 09:00",
+                "burst": 10,
+                "per_hour": 30,
+                "quiet": "1 hour",
+            },
+        ),
         _entry("committee/ban_expired", "committee", {"spaces": "chat"}),
         _entry("committee/ban_review", "committee", {"spaces": "chat", "since": "2026-01-01"}),
         _entry("committee/appeal_decision", "committee", {"decision": "uphold", "text": "T"}),

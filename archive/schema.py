@@ -378,6 +378,24 @@ def m014_scale_indexes(db: Database) -> None:
 
 
 @migrations()
+def m015_floods(db: Database) -> None:
+    # Floods the SMTP edge refused (451 4.7.1), each by the key the edge gave it, so the
+    # committee is alerted once per flood however often the worker reads the spool's note.
+    # `sender` is the envelope sender refused first (forgeable); the alert does not name it.
+    db.execute(
+        """CREATE TABLE floods (
+            id INTEGER PRIMARY KEY,
+            flood_key TEXT NOT NULL UNIQUE,
+            address_class TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            sender TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            alerted_at TEXT NOT NULL
+        )"""
+    )
+
+
+@migrations()
 def m016_follow_up_pages(db: Database) -> None:
     # A web-form reporter's private follow-up page: only the SHA-256 of its secret is kept
     # (the secret itself was shown once on the receipt page), with the case and the reporter

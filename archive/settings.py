@@ -87,6 +87,27 @@ class WebForm:
 
 
 @dataclass(frozen=True)
+class IntakeLimits:
+    """Rate and connection limits at the SMTP/LMTP edge (`intake/limits.py`), kept in memory.
+
+    A sender may send `sender_burst` messages at once, then one more every hour /
+    `sender_per_hour`; each class of address (the public reports and appeals addresses, reply
+    and bounce addresses, the committee list) takes `global_burst` at once from everyone,
+    then `global_per_hour`. Past either: 451 4.7.1 at RCPT, so the sending server retries.
+    """
+
+    sender_burst: int = 10
+    sender_per_hour: int = 30
+    global_burst: int = 100
+    global_per_hour: int = 600
+    max_connections: int = 100
+    connections_per_client: int = 20
+    timeout: timedelta = timedelta(minutes=2)  # idle: no command (or DATA line) for this long
+    flood_quiet: timedelta = timedelta(hours=1)  # no refusal this long ends a flood
+    refusal_delay: timedelta = timedelta(seconds=1)  # each 451 4.7.1 waits this long (tarpit)
+
+
+@dataclass(frozen=True)
 class Imap:
     """A mailbox casebook polls (e.g. its subscription to the committee list)."""
 
@@ -131,6 +152,7 @@ class Settings:
     max_message_size: int = 25 * 1024 * 1024
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    limits: IntakeLimits = field(default_factory=IntakeLimits)
     relay: Relay = field(default_factory=Relay)
     retry_schedule: tuple[timedelta, ...] = (
         timedelta(minutes=1),

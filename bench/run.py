@@ -28,6 +28,7 @@ from aiosmtpd.controller import Controller
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import flood  # noqa: E402
 from bench.table import Row, markdown, write_results  # noqa: E402
 from tests.conftest import write_config  # noqa: E402  (the same config the tests use)
 
@@ -151,9 +152,17 @@ def bare_throughput(total: int, sessions: int) -> float:
     return total / seconds
 
 
-def start_casebook(tmp: Path, relay_port: int) -> tuple[subprocess.Popen, int, Path]:
+# Capacity runs send from one client, 1000 messages at once: the flood limits are lifted
+# for them (bench/flood.py measures the limits themselves).
+NO_LIMITS = {"global_burst": 10**6, "max_connections": 1000, "connections_per_client": 1000}
+
+
+def start_casebook(
+    tmp: Path, relay_port: int, limits: dict | None = None
+) -> tuple[subprocess.Popen, int, Path]:
     port = free_port()
-    config = write_config(tmp, relay_port=relay_port, intake_port=port, ack_daily_cap=1000)
+    config = write_config(tmp, relay_port=relay_port, intake_port=port, ack_daily_cap=1000,
+                          limits=NO_LIMITS if limits is None else limits)  # fmt: skip
     log = open(tmp / "serve.log", "wb")  # noqa: SIM115 (closed with the process)
     proc = subprocess.Popen(
         [sys.executable, "-m", "casebook.cli", "-c", str(config), "serve"],
@@ -311,6 +320,8 @@ def main() -> None:
     print(f"throughput: {args.total} messages over {args.sessions} sessions ...", flush=True)
     bare = bare_throughput(args.total, args.sessions)
     accepted, processed = casebook_throughput(args.total, args.sessions)
+    print("ack latency during a flood from one sender ...", flush=True)
+    flood_rows = flood.measure(args)
     print("import, search and digest on the linux-mips corpus ...", flush=True)
     measures = archive_measures()
 
@@ -326,6 +337,7 @@ def main() -> None:
             baseline_value=bare, ratio=f"{100 * processed / bare:.0f} %"),
         Row("serve intake process, peak memory", SERVE_MEMORY, "MB"),
     ]  # fmt: skip
+    rows += flood_rows
     if measures:
         rows += [
             Row(f"import, linux-mips corpus ({measures['messages']} msgs)", measures["rate"],

@@ -121,7 +121,7 @@ class Worker:
         while not self.stopping.is_set():
             try:
                 # Only what is due: a message waiting for its retry must not spin this loop.
-                if not await asyncio.to_thread(count_spooled, spool, utc_now()):
+                if not await asyncio.to_thread(count_spooled, spool, utc_now(), floods=True):
                     return
                 results = await asyncio.to_thread(
                     process_spooled, db, spool, self.settings, utc_now, PROCESS_CHUNK

@@ -15,13 +15,21 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from archive.db import installation_id, write_transaction
+from archive.floods import record_flood
 from archive.formpages import FORM_TRANSPORT, to_the_minute
 from archive.held import quarantine
 from archive.ingest import IngestResult, already_ingested, ingest_message, record_delivery
 from archive.models import IncomingMessage
 from archive.settings import Settings
 from intake.parse import parse_message, plain_form
-from intake.spool import Spooled, defer_spooled, read_spooled, release_spooled
+from intake.spool import (
+    Spooled,
+    defer_spooled,
+    read_floods,
+    read_spooled,
+    release_floods,
+    release_spooled,
+)
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
@@ -44,6 +52,7 @@ def process_spooled(
     archive remembers which spool rows it holds (by their delivery keys). Storage trouble (a
     locked or full archive) is no message's fault: it propagates and the batch stays spooled.
     """
+    alert_floods(db, spool, settings, clock())
     loop_id = installation_id(db)
     rows = read_spooled(spool, limit, clock())
     results: list[IngestResult] = []
@@ -70,6 +79,31 @@ def process_spooled(
                 delay = RETRY_DELAY * (row.attempts + 1)
                 defer_spooled(spool, row.spool_id, retry[row.spool_id], clock() + delay)
     return results
+
+
+def alert_floods(db: Database, spool: sqlite3.Connection, settings: Settings, now) -> int:
+    """The edge's flood notes to the archive: one committee alert per flood; how many new."""
+    notes = read_floods(spool)
+    if not notes:
+        return 0
+    new = 0
+    with write_transaction(db):
+        for _, flood in notes:
+            new += record_flood(
+                db,
+                settings,
+                now,
+                key=flood.key,
+                address_class=flood.address_class,
+                reason=flood.reason,
+                sender=flood.sender,
+                started_at=flood.started_at,
+            )
+    release_floods(spool, [pk for pk, _ in notes])
+    if new:
+        log.warning("%d flood(s) at the SMTP edge: the committee is alerted (see the floods"
+                    " table for the sender)", new)  # fmt: skip
+    return new
 
 
 def _ingest_one(

@@ -6,13 +6,17 @@ import asyncio
 import logging
 import socket
 import ssl
+import time
+from collections.abc import Callable
 
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session, syntax
 
+from archive.clock import utc_now
 from archive.models import RouteKind
 from archive.settings import Settings
 from intake.addresses import route_recipient
+from intake.limits import CLOSING, SESSION_REFUSALS, Gate
 from intake.spool import SpoolClosed, SpoolWriter
 
 log = logging.getLogger(__name__)
@@ -25,18 +29,50 @@ READ_LIMIT = 64 * 1024
 
 
 class IntakeHandler:
-    """aiosmtpd hooks: 550 for addresses casebook does not serve, 250 only once durable."""
+    """aiosmtpd hooks: 550 for addresses casebook does not serve, 451 4.7.1 past the flood
+    limits (`intake/limits.py`), 250 only once durable."""
 
-    def __init__(self, settings: Settings, spool: SpoolWriter, lmtp: bool = False):
+    def __init__(
+        self,
+        settings: Settings,
+        spool: SpoolWriter,
+        lmtp: bool = False,
+        gate: Gate | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.settings = settings
         self.spool = spool
         self.lmtp = lmtp
+        self.gate = gate or Gate(settings.limits)
+        self.clock = clock
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options
     ) -> str:
-        if route_recipient(address, self.settings).kind is RouteKind.UNKNOWN:
+        kind = route_recipient(address, self.settings).kind
+        if kind is RouteKind.UNKNOWN:
             return f"550 5.1.1 <{address}>: no such mailbox here"
+        charged = envelope.__dict__.setdefault("charged_classes", set())
+        refusal = self.gate.recipient(
+            envelope.mail_from or "", kind, charged, self.clock(), utc_now()
+        )
+        if refusal is not None:
+            if refusal.flood is not None:
+                flood = refusal.flood
+                # No address in the log: the committee's alert names the sender.
+                log.warning(
+                    "flood at the %s addresses (%s): refusing with 451 4.7.1; the committee"
+                    " is told once", flood.address_class,
+                    "one sender over its limit" if flood.reason == "sender" else "all senders",
+                )  # fmt: skip
+                self.spool.note_flood(flood)
+            await asyncio.sleep(self.settings.limits.refusal_delay.total_seconds())
+            refused = session.__dict__["refusals"] = session.__dict__.get("refusals", 0) + 1
+            if refused >= SESSION_REFUSALS and server.transport is not None:
+                # Written before the loop runs the close, which sends what is buffered first.
+                asyncio.get_running_loop().call_soon(server.transport.close)
+                return CLOSING
+            return refusal.reply
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
@@ -78,6 +114,35 @@ class IntakeSMTP(SMTP):
 
     line_length_limit = READ_LIMIT
 
+    def __init__(self, handler, *args, gate: Gate | None = None, **kwargs):
+        super().__init__(handler, *args, **kwargs)
+        self.gate = gate
+        self.client: str | None = None  # counted by the gate while connected
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        starttls = self._original_transport is not None
+        super().connection_made(transport)
+        if starttls or self.gate is None:
+            return  # the same connection, now over TLS: counted once
+        peer = transport.get_extra_info("peername")
+        client = peer[0] if isinstance(peer, tuple) else str(peer)
+        refusal = self.gate.connect(client)
+        if refusal is None:
+            self.client = client
+            return
+        if self.gate.should_log_refused_connection(time.monotonic()):
+            log.warning("refusing connections: %s (%d so far; logged once a minute)",
+                        refusal[10:], self.gate.refused_connections)  # fmt: skip
+        self._handler_coroutine.cancel()  # never greeted: the 421 is the whole conversation
+        transport.write(refusal.encode() + b"\r\n")
+        transport.close()
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self.client is not None and self.gate is not None:
+            self.gate.disconnect(self.client)
+            self.client = None
+        super().connection_lost(error)
+
     @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:
         if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
@@ -89,7 +154,9 @@ class IntakeSMTP(SMTP):
             await self.push("501 Syntax: DATA")
             return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
-        content = await read_data(self._reader, self.data_size_limit)
+        # Each line that arrives restarts the idle timeout: a long message on a slow link
+        # is not cut off, a client that stops sending is.
+        content = await read_data(self._reader, self.data_size_limit, self._reset_timeout)
         if content is None:
             await self.answer_data(TOO_BIG)
             self._set_post_data_state()
@@ -111,7 +178,9 @@ class IntakeLMTP(IntakeSMTP, LMTP):
         await self.push("\r\n".join(reply for _ in self.envelope.rcpt_tos))
 
 
-async def read_data(reader: asyncio.StreamReader, size_limit: int) -> bytes | None:
+async def read_data(
+    reader: asyncio.StreamReader, size_limit: int, progress: Callable[[], None] | None = None
+) -> bytes | None:
     """The message up to <CR><LF>.<CR><LF>, dot-unstuffed, lines ending CR LF; None if too big.
 
     Past the size limit the rest is still read to the end of DATA, keeping nothing, so that
@@ -122,6 +191,8 @@ async def read_data(reader: asyncio.StreamReader, size_limit: int) -> bytes | No
     too_big = False
     while True:
         line, crlf = await read_line(reader, size_limit)
+        if progress is not None:
+            progress()
         if line == b"." and crlf and after_crlf:
             return None if too_big else bytes(data)
         after_crlf = crlf
@@ -154,7 +225,8 @@ async def read_line(reader: asyncio.StreamReader, max_length: int) -> tuple[byte
 
 def make_protocol_factory(settings: Settings, spool: SpoolWriter, hostname: str | None = None):
     """A factory for `loop.create_server`: SMTP or LMTP per the configuration."""
-    handler = IntakeHandler(settings, spool, lmtp=settings.lmtp)
+    gate = Gate(settings.limits)  # one for all connections of this process
+    handler = IntakeHandler(settings, spool, lmtp=settings.lmtp, gate=gate)
     tls_context = None
     if settings.tls_cert and settings.tls_key:
         tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -172,6 +244,8 @@ def make_protocol_factory(settings: Settings, spool: SpoolWriter, hostname: str 
             tls_context=tls_context,
             require_starttls=False,
             ident="casebook",
+            timeout=settings.limits.timeout.total_seconds(),
+            gate=gate,
         )
 
     return factory

@@ -28,6 +28,7 @@ from pathlib import Path
 from archive.clock import from_text, to_text, utc_now
 from archive.db import ArchiveUnavailable, connect_durable
 from archive.settings import Settings
+from intake.limits import Flood
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
@@ -69,6 +70,13 @@ def open_spool(path: Path) -> sqlite3.Connection:
             " envelope_to TEXT NOT NULL, raw BLOB NOT NULL)"
         )
         upgrade_spool(conn)
+        # Floods the SMTP edge refused (`intake/limits.py`), until the worker has told the
+        # committee (`archive/floods.py`); the archive remembers each by its key.
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS floods (id INTEGER PRIMARY KEY, flood_key TEXT NOT NULL"
+            " UNIQUE, address_class TEXT NOT NULL, reason TEXT NOT NULL, sender TEXT NOT NULL,"
+            " started_at TEXT NOT NULL)"
+        )
         conn.execute(
             "CREATE TABLE IF NOT EXISTS imap_state (mailbox TEXT PRIMARY KEY,"
             " uidvalidity INTEGER NOT NULL, last_uid INTEGER NOT NULL)"
@@ -163,6 +171,35 @@ def spool_arrivals(
     return ids
 
 
+def spool_floods(conn: sqlite3.Connection, floods: list[Flood]) -> None:
+    """Record floods in one committed transaction (the same key twice is one flood)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.executemany(
+            "INSERT OR IGNORE INTO floods (flood_key, address_class, reason, sender, started_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(f.key, f.address_class, f.reason, f.sender, to_text(f.started_at)) for f in floods],
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def read_floods(conn: sqlite3.Connection) -> list[tuple[int, Flood]]:
+    """Floods the committee has not been told of yet, oldest first, with their row ids."""
+    rows = conn.execute(
+        "SELECT id, flood_key, address_class, reason, sender, started_at FROM floods ORDER BY id"
+    ).fetchall()
+    return [(pk, Flood(key, cls, why, who, from_text(at))) for pk, key, cls, why, who, at in rows]
+
+
+def release_floods(conn: sqlite3.Connection, ids: list[int]) -> None:
+    """Forget floods the archive now holds."""
+    conn.executemany("DELETE FROM floods WHERE id = ?", [(pk,) for pk in ids])
+
+
 def read_spooled(
     conn: sqlite3.Connection, limit: int, now: datetime | None = None
 ) -> list[Spooled]:
@@ -188,8 +225,14 @@ def defer_spooled(conn: sqlite3.Connection, spool_id: int, error: str, retry_at:
     )
 
 
-def count_spooled(conn: sqlite3.Connection, due_at: datetime | None = None) -> int:
-    """Rows waiting; with `due_at`, only those not waiting for a later retry."""
+def count_spooled(
+    conn: sqlite3.Connection, due_at: datetime | None = None, *, floods: bool = False
+) -> int:
+    """Rows waiting; with `due_at`, only those not waiting for a later retry; with `floods`,
+    flood notes waiting too."""
+    if floods:
+        waiting = conn.execute("SELECT COUNT(*) FROM floods").fetchone()[0]
+        return waiting + count_spooled(conn, due_at)
     if due_at is None:
         return conn.execute("SELECT COUNT(*) FROM spooled").fetchone()[0]
     return conn.execute(
@@ -237,6 +280,12 @@ class SpoolWriter:
         self._thread.join(timeout=10)
         if self.conn is not None:
             self.conn.close()
+
+    def note_flood(self, flood: Flood) -> None:
+        """Record a flood for the worker (written by the writer thread; nobody waits)."""
+        with self._lock:
+            if self._refusal is None:
+                self._queue.put((flood, None, None))
 
     def refuse(self, reason: str) -> None:
         """From now on every `store` fails at once; what is queued already is still written."""
@@ -295,10 +344,22 @@ class SpoolWriter:
             if item is not None:
                 waiting.append(item)
         for _, future, loop in waiting:
+            if future is None:  # a flood note: nobody waits for it
+                continue
             with contextlib.suppress(RuntimeError):  # that session's loop has closed
                 loop.call_soon_threadsafe(_settle, future, None, error)
 
     def _commit(self, batch: list) -> None:
+        floods = [item for item, _, _ in batch if isinstance(item, Flood)]
+        if floods:
+            batch = [entry for entry in batch if not isinstance(entry[0], Flood)]
+            try:
+                spool_floods(self.conn, floods)
+            except Exception as exc:  # only the alert is lost; the limits still hold
+                log.error("could not record a flood in the spool: %s", exc)
+            if not batch:
+                self._wake()
+                return
         try:
             ids = spool_arrivals(self.conn, [arrival for arrival, _, _ in batch])
         except Exception as exc:  # any storage failure becomes a 451 for each waiting session
@@ -308,6 +369,9 @@ class SpoolWriter:
             return
         for (_, future, loop), pk in zip(batch, ids, strict=True):
             loop.call_soon_threadsafe(_settle, future, pk, None)
+        self._wake()
+
+    def _wake(self) -> None:
         if self.on_stored:
             try:
                 self.on_stored()

@@ -90,6 +90,9 @@ host = "127.0.0.1"
 port = {intake_port}
 lmtp = {str(values.get("lmtp", False)).lower()}
 
+[intake.limits]
+{_toml_lines(values.get("limits", {}))}
+
 [mailer]
 retry = ["1m", "5m"]
 give_up_after = "1d"
@@ -106,6 +109,13 @@ command_auth = "{auth}"
     path = directory / "casebook.toml"
     path.write_text(text)
     return path
+
+
+def _toml_lines(values: dict) -> str:
+    """`key = value` lines: numbers as they are, anything else as a string."""
+    return "\n".join(
+        f"{k} = {v}" if isinstance(v, int | float) else f'{k} = "{v}"' for k, v in values.items()
+    )
 
 
 class RelaySink:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CORPUS, FIXTURES
+from tests.conftest import CORPUS, FIXTURES, ServeProcess, free_port, write_config
 
 CPYTHON_EMAIL_DATA = Path(email.__file__).resolve().parent.parent / "test" / "test_email" / "data"
 MBOX = CORPUS / "linux-mips" / "linux-mips-1996-2002.mbox"
@@ -44,6 +44,19 @@ def corpus_sample(count: int) -> list[bytes]:
     messages.append(b"".join(current))
     step = max(1, len(messages) // count)
     return messages[::step][:count]
+
+
+@pytest.fixture
+def serve(tmp_path, relay):
+    """`casebook serve` with the flood limits above this test's bulk: it counts what is kept
+    of everything accepted, not what a flood limit refuses (`test_floods.py` does that)."""
+    port = free_port()
+    limits = {"global_burst": 10_000}
+    config = write_config(tmp_path, relay_port=relay.port, intake_port=port, limits=limits)
+    process = ServeProcess(config, port)
+    process.start()
+    yield process
+    process.stop()
 
 
 def send_all(port: int, batches: list[tuple[str, list[bytes]]]) -> int:

@@ -155,7 +155,10 @@ def gone(pid: int) -> bool:
 
 def test_a_backlog_bigger_than_a_batch_is_acknowledged_within_10_s_of_a_restart(tmp_path, relay):
     port = free_port()
-    config = write_config(tmp_path, relay_port=relay.port, intake_port=port)
+    # 150 reports at once are a flood to the default limits (100): this test is about the
+    # backlog, so the limit is raised above it.
+    limits = {"global_burst": 2 * REPORTS}
+    config = write_config(tmp_path, relay_port=relay.port, intake_port=port, limits=limits)
     # A sweep cannot help: everything must go on the restart's own wake-up.
     slow_sweep = 'case_prefix = "CoC"\nsweep_interval = "10m"'
     config.write_text(config.read_text().replace('case_prefix = "CoC"', slow_sweep))

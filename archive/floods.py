@@ -1,0 +1,74 @@
+"""Floods the SMTP edge refused: one alert to the committee per flood, never one per message.
+
+The edge (`intake/limits.py`) answers 451 4.7.1 past its limits and notes the first refusal
+of each flood in the spool; the worker hands each note here. The flood's key makes the alert
+happen once, even if the worker dies between this commit and forgetting the note.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from archive.cases import record_event
+from archive.clock import to_text
+from archive.outbox import Audience, queue_mail
+from archive.settings import Settings
+
+ADDRESSES = {
+    "reports": "the reports and appeals addresses",
+    "replies": "the reply addresses (conduct+…)",
+    "list": "the committee list's address",
+}
+
+
+def record_flood(
+    db: Database,
+    settings: Settings,
+    now: datetime,
+    *,
+    key: str,
+    address_class: str,
+    reason: str,
+    sender: str,
+    started_at: datetime,
+) -> bool:
+    """Record a flood and queue its one alert (inside the caller's write transaction);
+    False if this flood was recorded before."""
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO floods (flood_key, address_class, reason, sender, started_at,"
+        " alerted_at) VALUES (?, ?, ?, ?, ?, ?)",
+        [key, address_class, reason, sender, to_text(started_at), to_text(now)],
+    )
+    if not cursor.rowcount:
+        return False
+    limits = settings.limits
+    sender_limit = reason == "sender"
+    record_event(db, None, now=now, actor="intake", action="flood",
+                 detail={"key": key, "addresses": address_class, "reason": reason})  # fmt: skip
+    queue_mail(
+        db,
+        now=now,
+        settings=settings,
+        template="committee/flood",
+        audience=Audience.COMMITTEE,
+        context={
+            "addresses": ADDRESSES.get(address_class, address_class),
+            "reason": reason,
+            "started_at": to_text(started_at)[:16].replace("T", " "),
+            "burst": limits.sender_burst if sender_limit else limits.global_burst,
+            "per_hour": limits.sender_per_hour if sender_limit else limits.global_per_hour,
+            "quiet": _duration(limits.flood_quiet),
+        },
+    )
+    return True
+
+
+def _duration(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} seconds"
