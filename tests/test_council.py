@@ -64,6 +64,9 @@ def test_deadlock_to_council_to_resolution_by_mail(committee):
     assert case.state == "resolved"
     [reprimand] = outbox(c.db, "reported/private_reprimand")
     assert reprimand["context"]["chair_name"] == "Erin Council"
+    assert reprimand["context"]["by_council"] is True  # "Chair, Executive Council"
+    [notice] = outbox(c.db, "reporter/resolution_notice")
+    assert notice["context"]["by_council"] is True
     assert outbox(c.db, "reporter/resolution_notice")
 
 
