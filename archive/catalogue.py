@@ -155,14 +155,21 @@ CATALOGUE: dict[str, Template] = {
         _entry(
             "reporter/proposed_resolution",
             "reporter",
-            {"resolution": "apology-request", "description": "an apology", "asks_consent": True,
-             "by_council": False},
+            {
+                "resolution": "apology-request",
+                "description": "an apology",
+                "asks_consent": True,
+                "by_council": False,
+            },
         ),
         _entry(
             "reporter/resolution_notice",
             "reporter",
-            {"resolution": "private-reprimand", "done": "a private reprimand was sent",
-             "by_council": False},
+            {
+                "resolution": "private-reprimand",
+                "done": "a private reprimand was sent",
+                "by_council": False,
+            },
         ),
         _entry("reporter/update", "reporter", {"timeline": "2026-03-20"}),
         _entry("reporter/council_has_case", "reporter", {}),
