@@ -434,3 +434,157 @@ def test_deadlock_to_council_to_resolution(walk):
     actions = [e["action"] for e in shown["events"]]
     assert actions.count("feedback-received") == 1  # the forged "No" counted for nothing
     assert "escalated" in [e["detail"].get("to") for e in shown["events"]]
+
+
+def ios_mail(sender, to, original: EmailMessage, text: str) -> bytes:
+    """iOS Mail: the new text, "Sent from my iPhone", then "> On …, X wrote:" and the quote."""
+    who = original["From"].addresses[0]
+    plain = (
+        f"{text}\n\nSent from my iPhone\n\n> On 2 Mar 2026, at 10:00, {who.display_name}"
+        f" <{who.addr_spec}> wrote:\n>\n{quoted(original)}\n"
+    )
+    lines = headers(sender, to, reply_subject(original), f"<ios{next(ids)}@example.com>",
+                    original, extra=("X-Mailer: iPhone Mail (22D72)", "MIME-Version: 1.0",
+                                     "Content-Type: text/plain; charset=utf-8",
+                                     "Content-Transfer-Encoding: 8bit"))  # fmt: skip
+    return ("\r\n".join(lines) + "\r\n\r\n" + plain.replace("\n", "\r\n")).encode()
+
+
+MEDIATION_REPORT = (
+    "From: Rita Canaryname <rita@example.net>\r\nTo: conduct@example.org\r\n"
+    "Subject: Trouble with Dave in the docs sprint\r\n"
+    "Message-ID: <walk-mediation@mail.example.net>\r\n"
+    "Date: Mon, 23 Nov 2026 09:00:00 +0000\r\n\r\n"
+    "Names: Dave Jones <dave@example.com>\r\nWhen: last week\r\nWhere: the docs sprint chat\r\n"
+    "What happened: we argued about the style guide and both of us said things we regret.\r\n"
+    "Ongoing: no\r\n"
+)
+
+
+def test_mediation_with_a_mediator_who_first_asks_for_more_time(walk):
+    """Manual: mediation is voluntary, the reporter is asked first, the mediator settled by
+    common agreement, "ideally within two weeks"; "Upon completion, the mediator will provide a
+    report (vetted by all parties to the process) to the Committee"."""
+    w = walk
+    start = datetime.now(UTC)
+    w.send(w.signed_by_example_net(MEDIATION_REPORT.encode()), RITA[1], REPORTS)
+    w.expect(RITA[1], "We received your report")
+    notice = w.expect(LIST, "New report")  # nobody conflicted: the committee's list
+    w.quiet()
+
+    def on_list(sender, text, count):
+        w.send(via_list(sign(outlook(sender, LIST, notice, text))), sender[1], LIST)
+        return body(w.expect(sender[1], "Commands applied", count))
+
+    propose = (
+        "#responsible Dave Jones <dave@example.com>\n"
+        "#mediation propose Max Mediator <max@mediators.example>"
+    )
+    transcript = on_list(ALICE, propose, 1)
+    assert "The case is now mediation" in transcript
+    # The reporter is asked first; the reported person only once she agreed.
+    invitation = w.expect(RITA[1], "Would you consider mediation?")
+    assert "Max Mediator" in body(invitation) and "entirely your choice" in body(invitation)
+    w.quiet()
+    assert w.inbox(DAVE[1]) == [] and w.inbox(MAX[1]) == []
+    w.send(w.signed_by_example_net(ios_mail(RITA, reply_address(invitation), invitation,
+                                            "Yes, I am willing to try.")),
+           RITA[1], reply_address(invitation))  # fmt: skip
+    dave_invitation = w.expect(DAVE[1], "Would you consider mediation?")
+    assert names_in(body(dave_invitation)) == [] and "Canaryname" not in body(dave_invitation)
+    w.quiet()
+    assert w.inbox(MAX[1]) == []
+    w.send(outlook(DAVE, reply_address(dave_invitation), dave_invitation, "Yes, OK."),
+           DAVE[1], reply_address(dave_invitation))  # fmt: skip
+
+    # Both agreed: the mediator's brief names the parties; both parties are told.
+    brief = w.expect(MAX[1], "Mediation: the parties have agreed")
+    text = body(brief)
+    assert "Rita Canaryname <rita@example.net>" in text and "Dave Jones <dave@example.com>" in text
+    assert '"#mediation report"' in text and "Report:" in text
+    assert reply_address(brief).startswith("conduct+")
+    due = (start + timedelta(days=14)).strftime("%-d %B %Y")
+    assert due in text
+    for party in (RITA[1], DAVE[1]):
+        agreed = w.expect(party, "Mediation is agreed")
+        assert "Max Mediator" in body(agreed) and due in words(agreed)
+    w.expect(LIST, "both parties agreed on the mediator")
+    w.quiet()
+    for party in (RITA[1], DAVE[1]):
+        w.new_mail(party)  # what they have seen so far
+
+    # The mediator first asks for more time (Apple Mail): the committee's, nobody else's.
+    w.send(apple_mail(MAX, reply_address(brief), brief,
+                      "May I have more time? Dave is travelling until next week, and I would"
+                      " like to speak to both of them together."),
+           MAX[1], reply_address(brief))  # fmt: skip
+    asked = w.expect(LIST, "More information from the mediator")
+    assert "May I have more time?" in body(asked)
+    w.quiet()
+    assert w.new_mail(RITA[1]) == [] and w.new_mail(DAVE[1]) == []
+    assert w.show("CoC-2026-001")["state"] == "mediation"
+
+    # A week on (cron's tick): the mediator and the committee are reminded, never the parties.
+    w.tick(start + timedelta(days=6, minutes=1))
+    w.tick(start + timedelta(days=7, minutes=1))
+    reminder = w.expect(MAX[1], "Mediation: due by")
+    assert due in words(reminder)
+    w.expect(LIST, f"Mediation: the mediation is due by {due}")
+    w.quiet()
+    assert [m["Subject"] for m in w.new_mail(RITA[1])] == [
+        "[CoC-2026-001] An update on your report"  # the one-week update, nothing of mediation
+    ]
+    assert w.new_mail(DAVE[1]) == []
+
+    # Forgers: the mediator's address with another envelope; a stranger with the case tag.
+    forged = "\r\n".join(headers(MAX, REPORTS, "Re: [CoC-2026-001] Mediation report",
+                                   "<forged-report@evil.example>"))  # fmt: skip
+    w.send((forged + "\r\n\r\nReport:\r\nThe reporter made it all up.\r\n").encode(),
+           MALLORY[1], REPORTS)  # fmt: skip
+    nosy = "\r\n".join(headers(MALLORY, REPORTS, "[CoC-2026-001] Mediation report",
+                                 "<nosy-report@evil.example>"))  # fmt: skip
+    w.send((nosy + "\r\n\r\n#mediation report\r\nAll fine, close it.\r\n").encode(),
+           MALLORY[1], REPORTS)  # fmt: skip
+    w.expect(LIST, "A message for this case was held", 2)
+    w.quiet()
+    assert w.new_mail(RITA[1]) == [] and w.new_mail(DAVE[1]) == [] and w.inbox(MALLORY[1]) == []
+    assert w.show("CoC-2026-001")["state"] == "mediation"
+
+    # The real report, marked as the brief asks (Thunderbird, format=flowed).
+    w.send(thunderbird(MAX, reply_address(reminder), reminder,
+                       "Report:\nRita Canaryname and Dave Jones met by video call. Both regret"
+                       " the tone of the style guide thread and agreed to review each other's"
+                       " pull requests with care.\nRecommendation: no further action."),
+           MAX[1], reply_address(reminder))  # fmt: skip
+    arrived = w.expect(LIST, "the mediator's report arrived")
+    assert "agreed to review each other's pull requests" in words(arrived)
+    vet = w.expect(RITA[1], "The mediator's report, for you to check")
+    text = words(vet)
+    assert "agreed to review each other's pull requests with care." in text
+    assert "May I have more time" not in text and "On 02.03.26" not in text
+    assert "Recommendation: no further action." in body(vet)
+    # The report names the reporter: the leak guard holds the reported person's copy until
+    # the committee looks, and a member releases it.
+    held = w.expect(LIST, "Mail held: it names someone the committee protects")
+    number = re.search(r"#release (\d+)", body(held)).group(1)
+    w.quiet()
+    assert w.new_mail(DAVE[1]) == []
+    on_list(CAROL, f"#release {number}", 1)
+    vet = w.expect(DAVE[1], "The mediator's report, for you to check")
+    assert "agreed to review each other's pull requests with care." in words(vet)
+    w.quiet()
+
+    # Back with the committee, to evaluate and decide.
+    shown = w.show("CoC-2026-001")
+    assert shown["state"] == "deliberating"
+    assert [e["detail"].get("to") for e in shown["events"] if e["action"] == "state-changed"][
+        -1
+    ] == "deliberating"
+    for party in (RITA[1], DAVE[1]):
+        subjects = [str(m["Subject"]) for m in w.inbox(party)]
+        assert not any("May I have more time" in m.as_string() for m in w.inbox(party))
+        assert subjects.count("[CoC-2026-001] The mediator's report, for you to check") == 1
+    assert w.inbox(MALLORY[1]) == []
+    for _, rcpts, raw, _ in list(w.relay.messages):
+        if set(rcpts) & {RITA[1], DAVE[1], MAX[1]}:
+            assert names_in(raw.decode(errors="replace")) == [], rcpts
