@@ -36,6 +36,9 @@ FOLLOWUP_ACK_TEMPLATE = "reporter/followup_received"
 NO_CONTACT_TEMPLATE = "reporter/no_contact_confirmed"
 FOLD_DELAY = timedelta(hours=1)
 
+# How the committee's notice names who wrote ("More information from the person responsible").
+PARTY_WORDS = {"reported": "person responsible", "affected": "affected person"}
+
 
 def open_report(
     db: Database, msg: IncomingMessage, settings: Settings, now: datetime
@@ -363,7 +366,7 @@ def record_followup(
         case=case,
         context={
             "case_ref": case.ref,
-            "party": party.role,
+            "party": PARTY_WORDS.get(party.role, party.role),
             "from": msg.from_addr or "unknown sender",
             "fields_added": added,
             "feedback": feedback,

@@ -350,6 +350,8 @@ def test_deadlock_to_council_to_resolution(walk):
     escalation = w.expect("council@example.org", "Case handed to the Executive Council")
     text = body(escalation)
     assert "private-reprimand" in text and "1 agree, 1 object" in text
+    # It tells the council how to decide by mail.
+    assert "#propose RESOLUTION" in text and "#return REASON" in text and "#enact" in text
     told = w.expect(RITA[1], "Your report is now with the Executive Council")
     assert "the council will decide it" in body(told)
     assert names_in(body(told)) == []
@@ -498,6 +500,8 @@ def test_mediation_with_a_mediator_who_first_asks_for_more_time(walk):
            DAVE[1], reply_address(dave_invitation))  # fmt: skip
 
     # Both agreed: the mediator's brief names the parties; both parties are told.
+    answer = w.expect(LIST, "More information from the person responsible")
+    assert "The person responsible in case CoC-2026-001 (dave@example.com)" in body(answer)
     brief = w.expect(MAX[1], "Mediation: the parties have agreed")
     text = body(brief)
     assert "Rita Canaryname <rita@example.net>" in text and "Dave Jones <dave@example.com>" in text
