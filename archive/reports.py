@@ -374,7 +374,7 @@ def record_followup(
             "attachments": [a.filename or a.content_type for a in msg.attachments],
         },
     )
-    if not msg.no_reply_reason and _followup_ack_due(db, case, settings, now):
+    if not msg.no_reply_reason and _followup_ack_due(db, case, party, settings, now):
         queue_mail(
             db,
             now=now,
@@ -474,10 +474,14 @@ def _mediation_reply(db, msg: IncomingMessage, case: Case, party: Party, setting
                       now, mediator=mediator)  # fmt: skip
 
 
-def _followup_ack_due(db: Database, case: Case, settings: Settings, now: datetime) -> bool:
+def _followup_ack_due(
+    db: Database, case: Case, party: Party, settings: Settings, now: datetime
+) -> bool:
+    """At most one "we received your message" per interval for each party of the case: the
+    reporter's acknowledgement does not leave the reported person's first answer unanswered."""
     row = db.execute(
-        "SELECT MAX(created_at) FROM outbox WHERE case_pk = ? AND template = ?",
-        [case.pk, FOLLOWUP_ACK_TEMPLATE],
+        "SELECT MAX(created_at) FROM outbox WHERE case_pk = ? AND template = ? AND party_pk = ?",
+        [case.pk, FOLLOWUP_ACK_TEMPLATE, party.pk],
     ).fetchone()
     return row[0] is None or from_text(row[0]) <= now - settings.followup_ack_interval
 

@@ -426,15 +426,44 @@ def test_deadlock_to_council_to_resolution(walk):
         assert "signed by Erin Council" in body(copy)
     w.quiet()
 
+    # Dave answers the reprimand from Outlook and asks who complained: the committee reads it
+    # (the case is resolved, so no longer the council's); he hears only that it arrived.
+    w.send(outlook(DAVE, reply_address(reprimand), reprimand, "Who complained about me?"),
+           DAVE[1], reply_address(reprimand))  # fmt: skip
+    answer = w.expect(ALICE[1], "More information from the person responsible")
+    assert "Who complained about me?" in body(answer)
+    received = w.expect(DAVE[1], "We received your message")
+    assert "Canaryname" not in received.as_string()
+    # Bob, kept out, tries his own way in: a signed command to the reports address.
+    bob = "\r\n".join(
+        headers(
+            BOB,
+            REPORTS,
+            "Re: [CoC-2026-001] New report",
+            "<bob1@example.org>",
+            extra=("MIME-Version: 1.0", "Content-Type: text/plain"),
+        )
+    )
+    w.send(sign((bob + "\r\n\r\n#status\r\n#note what is this about?\r\n").encode()), BOB[1],
+           REPORTS)  # fmt: skip
+    w.quiet()
+
     # Who received what, in the end.
-    assert w.inbox(BOB[1]) == []  # the conflicted member: nothing of the case
+    for mail in w.inbox(BOB[1]):  # the conflicted member: nothing of the case
+        assert mail["Subject"] == "Commands not applied", mail["Subject"]
+        text = mail.as_string()
+        assert "Dave" not in text and "Rita" not in text and "reprimand" not in text
+        assert "escalated" not in text and "resolved" not in text
+    assert len(w.inbox(BOB[1])) == 1
     assert w.inbox(MALLORY[1]) == []
-    assert len(w.inbox(DAVE[1])) == 1
+    assert len(w.inbox(DAVE[1])) == 2
     assert_nothing_leaked(w, signed_by="Erin Council")
     shown = w.show("CoC-2026-001")
     assert shown["state"] == "resolved"
     actions = [e["action"] for e in shown["events"]]
     assert actions.count("feedback-received") == 1  # the forged "No" counted for nothing
+    bobs = [e["action"] for e in shown["events"] if e["actor"] == BOB[1]]
+    assert bobs == ["deliberation-posted", "commands-refused"]  # recorded, nothing applied
     assert "escalated" in [e["detail"].get("to") for e in shown["events"]]
 
 
