@@ -27,7 +27,7 @@ import pytest
 
 from tests.conftest import ServeProcess, free_port, write_config
 from tests.helpers import run_casebook, smtp_send
-from tests.mailbuild import SIGNED, pinned_keys_toml, sign, via_list  # noqa: F401
+from tests.mailbuild import SIGNED, pinned_keys_toml, sign, via_list
 from tests.test_appeals import COUNCIL
 
 LIST = "conduct-committee@lists.example.org"
@@ -116,9 +116,10 @@ class Walk:
         return wait_until(found, f"{subject!r} to {address}")[count - 1]
 
     def quiet(self) -> None:
-        """Let the worker finish what it is doing: nothing queued, nothing spooled."""
-        time.sleep(0.3)
-        wait_until(lambda: self.idle(), "the worker to go idle")
+        """Until the worker has done all it can: nothing spooled, nothing queued. (Mail is in
+        the spool before intake answers 250, and leaves it in the same commit that queues what
+        it causes, so there is no gap between the two.)"""
+        wait_until(self.idle, "the worker to go idle")
 
     def idle(self) -> bool:
         out = run_casebook("-c", str(self.config), "stats", "--json")
