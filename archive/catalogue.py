@@ -63,6 +63,7 @@ RESOLUTION = {
     "duration": "30 days",  # as mail says it; `until` is its last day
     "until": "24 December 2026",
     "spaces": "chat",
+    "by_council": False,  # decided by the Executive Council (an escalated case)
 }
 # A ban: `unilateral` when one member banned at once in an urgent case (signed by them, in
 # `chair_name`); the core team is told who (the person responsible is no protected identity).
@@ -156,12 +157,21 @@ CATALOGUE: dict[str, Template] = {
         _entry(
             "reporter/proposed_resolution",
             "reporter",
-            {"resolution": "apology-request", "description": "an apology", "asks_consent": True},
+            {
+                "resolution": "apology-request",
+                "description": "an apology",
+                "asks_consent": True,
+                "by_council": False,
+            },
         ),
         _entry(
             "reporter/resolution_notice",
             "reporter",
-            {"resolution": "private-reprimand", "done": "a private reprimand was sent"},
+            {
+                "resolution": "private-reprimand",
+                "done": "a private reprimand was sent",
+                "by_council": False,
+            },
         ),
         _entry("reporter/update", "reporter", {"timeline": "2026-03-20"}),
         _entry("reporter/council_has_case", "reporter", {}),

@@ -17,6 +17,7 @@ from archive.bans import add_ban, duration_fields, parse_ban_duration, who_text
 from archive.cases import Case, Party, get_case, get_party, parties_of, record_event
 from archive.catalogue import send_context
 from archive.clockwork import Clock, register
+from archive.council import council_holds
 from archive.deadlines import Deadline, add_deadline, cancel_deadlines, pending_deadlines
 from archive.formpages import reachable
 from archive.lifecycle import move_case
@@ -106,7 +107,7 @@ DONE = {
     "no-action": "the committee decided to take no further action",
     "public-reminder": "a public reminder of the behaviour the community expects was posted"
     " where it happened",
-    "private-reprimand": "the person responsible received a private reprimand from the committee",
+    "private-reprimand": "the person responsible received a private reprimand",
     "public-reprimand": "the person responsible was reprimanded publicly, where it happened",
     "apology-request": "the person responsible was asked to apologise, as you agreed",
     "hiatus": "the person responsible was asked to take a break from the community",
@@ -132,7 +133,9 @@ def _queue_resolution_mail(out: _Writer, proposal: Proposal) -> str:
     # Signed by the committee's chair, or the council's when the council decided the case.
     settings = out.settings
     person = settings.person_for(out.actor)
-    by_council = person in settings.council and person not in settings.members
+    by_council = council_holds(out.case) or (
+        person in settings.council and person not in settings.members
+    )
     chair = (settings.council_chair or person) if by_council else settings.chair
     words = proposal.args.split()
     timed = proposal.resolution in ("temporary-ban", "cooling-off") and words
@@ -140,6 +143,7 @@ def _queue_resolution_mail(out: _Writer, proposal: Proposal) -> str:
     common = {
         "statement": proposal.text,
         "chair_name": chair.name if chair else out.settings.committee_name,
+        "by_council": by_council,
         **_duration(words[0] if timed else None, out.now, settings),
         "spaces": " ".join(words[1:] if proposal.resolution == "temporary-ban" else words)
         if "ban" in proposal.resolution else None,
@@ -171,7 +175,8 @@ def _queue_resolution_mail(out: _Writer, proposal: Proposal) -> str:
     for reporter in parties_of(out.db, out.case, "reporter"):
         if reachable(out.db, reporter):
             out.queue("reporter/resolution_notice", Audience.PARTY,
-                      {"resolution": proposal.resolution, "done": DONE[proposal.resolution]},
+                      {"resolution": proposal.resolution, "done": DONE[proposal.resolution],
+                       "by_council": by_council},
                       party=reporter)  # fmt: skip
             done.append("resolution notice to the reporter")
     out.queue("council/resolution_report", Audience.COUNCIL,

@@ -207,8 +207,12 @@ def _committee(db, settings, case, now, template, context) -> None:
 # How the mediator marks a reply as the report (the brief tells them): `#mediation report` or
 # "Report:" on its first line, or "report" in the subject. Anything else ("may I have more
 # time?") is only shown to the committee, never sent to the parties as the report.
+# The mark: `#mediation report` (text may follow on its line), or "Report:" / "Mediation
+# report:" (a colon, or the word alone on its line). "Report not ready yet, may I have more
+# time?" is a question for the committee, not the report.
 REPORT_LINE_RE = re.compile(
-    r"(?i)^\s*(?:#\s*mediation[ _-]+report|(?:mediation[ _-]+)?report)\b\s*[:.!-]?\s*"
+    r"(?i)^\s*(?:#\s*mediation[ _-]+report\b\s*[:.!-]?"
+    r"|(?:mediation[ _-]+)?report\s*(?::|[.!-]?\s*$))\s*"
 )
 REPORT_SUBJECT_RE = re.compile(r"(?i)\breport\b")
 

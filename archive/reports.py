@@ -37,6 +37,9 @@ FOLLOWUP_ACK_TEMPLATE = "reporter/followup_received"
 NO_CONTACT_TEMPLATE = "reporter/no_contact_confirmed"
 FOLD_DELAY = timedelta(hours=1)
 
+# How the committee's notice names who wrote ("More information from the person responsible").
+PARTY_WORDS = {"reported": "person responsible", "affected": "affected person"}
+
 
 def open_report(
     db: Database, msg: IncomingMessage, settings: Settings, now: datetime
@@ -380,7 +383,7 @@ def record_followup(
         case=case,
         context={
             "case_ref": case.ref,
-            "party": party.role,
+            "party": PARTY_WORDS.get(party.role, party.role),
             "from": "their follow-up page"
             if msg.transport == FORM_TRANSPORT
             else msg.from_addr or "unknown sender",
@@ -390,7 +393,7 @@ def record_followup(
             "attachments": [a.filename or a.content_type for a in msg.attachments],
         },
     )
-    if not msg.no_reply_reason and _followup_ack_due(db, case, settings, now):
+    if not msg.no_reply_reason and _followup_ack_due(db, case, party, settings, now):
         queue_mail(
             db,
             now=now,
@@ -490,10 +493,14 @@ def _mediation_reply(db, msg: IncomingMessage, case: Case, party: Party, setting
                       now, mediator=mediator)  # fmt: skip
 
 
-def _followup_ack_due(db: Database, case: Case, settings: Settings, now: datetime) -> bool:
+def _followup_ack_due(
+    db: Database, case: Case, party: Party, settings: Settings, now: datetime
+) -> bool:
+    """At most one "we received your message" per interval for each party of the case: the
+    reporter's acknowledgement does not leave the reported person's first answer unanswered."""
     row = db.execute(
-        "SELECT MAX(created_at) FROM outbox WHERE case_pk = ? AND template = ?",
-        [case.pk, FOLLOWUP_ACK_TEMPLATE],
+        "SELECT MAX(created_at) FROM outbox WHERE case_pk = ? AND template = ? AND party_pk = ?",
+        [case.pk, FOLLOWUP_ACK_TEMPLATE, party.pk],
     ).fetchone()
     return row[0] is None or from_text(row[0]) <= now - settings.followup_ack_interval
 

@@ -96,7 +96,7 @@ KEYS: tuple[Key, ...] = (
     Key("intake.ack_daily_cap", "int", 5,
         "new cases a day per sender before acks are folded into one", low=1),
     Key("intake.followup_ack_interval", "duration", "1d",
-        'at most one "we received your message" per case per interval'),
+        'at most one "we received your message" per party of a case per interval'),
     Key("intake.smtp.host", "text", "127.0.0.1", "the address intake listens on"),
     Key("intake.smtp.port", "int", 8025, "the port intake listens on", low=0, high=65535),
     Key("intake.smtp.lmtp", "bool", False,

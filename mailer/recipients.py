@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlite_utils import Database
 
 from archive.cases import Case, get_case
+from archive.council import council_holds
 from archive.formpages import has_page
 from archive.outbox import Audience, OutboxItem
 from archive.sending import member_party, party_of
@@ -95,15 +96,36 @@ def goes_to_list(case: Case | None, settings: Settings) -> bool:
     return not any(m.email.lower() in conflicted for m in settings.members)
 
 
+# Committee mail the council already has in its own words while it holds the case.
+COUNCIL_HAS_ITS_OWN = frozenset({"committee/deadlock"})
+
+
 def committee_copies(
     db: Database, item: OutboxItem, case: Case | None, settings: Settings, now: datetime
 ) -> list[Copy]:
+    """The case's audience: the committee (the list, or each free member); while the
+    Executive Council holds the case, the council too, since it decides (the reporter's
+    feedback, held mail, follow-ups reach those who act on them)."""
     if goes_to_list(case, settings):
-        return [Copy("list", (settings.committee_list,), item.message_id)]
-    people = committee_audience(case, settings)
-    if not people:
-        raise Undeliverable("no member of the committee's audience is free of conflict")
-    return [_personal_copy(db, item, case, p, settings, now) for p in people]
+        copies = [Copy("list", (settings.committee_list,), item.message_id)]
+    else:
+        people = committee_audience(case, settings)
+        if not people:
+            raise Undeliverable("no member of the committee's audience is free of conflict")
+        copies = [_personal_copy(db, item, case, p, settings, now) for p in people]
+    if case is None or not council_holds(case) or item.template in COUNCIL_HAS_ITS_OWN:
+        return copies
+    try:
+        council = council_copies(db, item, case, settings, now)
+    except Undeliverable:
+        return copies  # a wholly conflicted council: the committee's copies still go
+    keys = {c.key for c in copies}
+    for copy in council:
+        if copy.key not in keys:  # a member on both bodies gets one copy
+            if copy.message_id == item.message_id:
+                copy = replace(copy, message_id=copy_message_id(item, copy.to[0]))
+            copies.append(copy)
+    return copies
 
 
 def council_copies(

@@ -6,13 +6,14 @@ from datetime import timedelta
 
 import pytest
 
-from archive.cases import find_case, set_conflicted
+from archive.cases import find_case, parties_of, set_conflicted
 from archive.clocks import fire_due
 from archive.db import open_archive
+from archive.outbox import due_mail
 from archive.resolutions import open_proposal
 from tests.committee import BOB, CAROL, Committee, dkim_settings
 from tests.conftest import T0
-from tests.helpers import outbox
+from tests.helpers import deliver, outbox
 from tests.test_appeals import COUNCIL
 
 ERIN = "Erin Council <erin@example.org>"  # the council's chair
@@ -64,6 +65,9 @@ def test_deadlock_to_council_to_resolution_by_mail(committee):
     assert case.state == "resolved"
     [reprimand] = outbox(c.db, "reported/private_reprimand")
     assert reprimand["context"]["chair_name"] == "Erin Council"
+    assert reprimand["context"]["by_council"] is True  # "Chair, Executive Council"
+    [notice] = outbox(c.db, "reporter/resolution_notice")
+    assert notice["context"]["by_council"] is True
     assert outbox(c.db, "reporter/resolution_notice")
 
 
@@ -124,3 +128,28 @@ def test_a_conflicted_council_member_cannot_decide(committee):
     council(c, "#propose no-action", sender=FRANK)
     council(c, "#agree", sender=ERIN)  # of two free council members, the chair decides
     assert "the council agreed" in c.lines()[-1][1]
+
+
+def test_those_who_decide_read_the_reporters_feedback(committee):
+    """While the council holds the case, what goes to the case's audience (the reporter's
+    feedback, held mail) reaches the council too, and is not lost to the committee."""
+    from mailer.recipients import resolve_copies
+
+    c = committee
+    deadlock(c)
+    council(c, "#propose private-reprimand\nPlease mind the code of conduct.\n")
+    council(c, "#consult")
+    [reporter] = [p for p in parties_of(c.db, find_case(c.db, "CoC-2026-001"), "reporter")]
+    raw = (
+        f"From: rita@example.net\r\nTo: conduct+{reporter.token}@example.org\r\n"
+        "Subject: Re: proposal\r\nMessage-ID: <fb-council@example.net>\r\n\r\nYes, fine.\r\n"
+    ).encode()
+    deliver(c.db, c.settings, raw, now=T0 + timedelta(days=10), sender="rita@example.net",
+            to=(f"conduct+{reporter.token}@example.org",))  # fmt: skip
+    now = T0 + timedelta(days=10)
+    [item] = [i for i in due_mail(c.db, now, 1000) if i.template == "committee/followup"]
+    to = {address for copy in resolve_copies(c.db, item, c.settings, now) for address in copy.to}
+    assert to == {"conduct-committee@lists.example.org", "council@example.org"}
+    [item] = [i for i in due_mail(c.db, now, 1000) if i.template == "committee/deadlock"]
+    to = {address for copy in resolve_copies(c.db, item, c.settings, now) for address in copy.to}
+    assert to == {"conduct-committee@lists.example.org"}  # the council has its own notice

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from archive.cases import find_case, parties_of
+from archive.cases import add_party, find_case, parties_of
 from archive.db import open_archive
 from archive.ingest import ingest_message
 from archive.queries import archive_stats
@@ -146,6 +146,30 @@ def test_followup_acknowledgement_at_most_once_a_day(db, settings):
         raw = _fixture("followup_subject_tag.eml").replace(b"followup-2", f"f{hours}".encode())
         deliver(db, settings, raw, now=T0 + timedelta(hours=hours))
         assert len(outbox(db, "reporter/followup_received")) == n
+
+
+def test_followup_acknowledgement_is_once_a_day_for_each_party(db, settings):
+    """The reported person's first answer is acknowledged although the reporter's was an hour
+    earlier: the interval counts per party, not per case."""
+    deliver(db, settings, "plain_report.eml", now=T0)
+    deliver(db, settings, "followup_subject_tag.eml", now=T0 + timedelta(hours=1))
+    case = find_case(db, "CoC-2026-001")
+    add_party(db, case, role="reported", name="Dave Jones", email="dave@example.com", now=T0)
+    token = parties_of(db, case, "reported")[0].token
+    raw = (
+        f"From: Dave Jones <dave@example.com>\r\nTo: conduct+{token}@example.org\r\n"
+        "Subject: Re: A private message\r\nMessage-ID: <dave-answer@example.com>\r\n\r\n"
+        "Who complained about me?\r\n"
+    ).encode()
+    deliver(db, settings, raw, now=T0 + timedelta(hours=2), sender="dave@example.com",
+            to=(f"conduct+{token}@example.org",))  # fmt: skip
+    acks = outbox(db, "reporter/followup_received")
+    assert len(acks) == 2
+    rows = db.execute(
+        "SELECT p.role FROM outbox o JOIN parties p ON p.id = o.party_pk"
+        " WHERE o.template = 'reporter/followup_received' ORDER BY o.id"
+    ).fetchall()
+    assert [r[0] for r in rows] == ["reporter", "reported"]
 
 
 def test_tagged_mail_from_a_stranger_is_held_not_a_followup(db, settings):

@@ -164,3 +164,22 @@ def test_an_overdue_mediation_is_raised_with_the_committee(committee):
     updates = [u["context"]["what"] for u in outbox(c.db, "committee/mediation_update")]
     assert any(w.startswith("overdue: no report from the mediator") for w in updates)
     assert not [r for r in outbox(c.db, "mediator/reminder") if "overdue" in str(r["context"])]
+
+
+def test_a_question_that_starts_with_report_is_not_the_report():
+    """Only a marker line is the mark ("Report:", "Report" alone, "#mediation report"): a
+    mediator's "Report not ready yet, may I have more time?" goes to the committee only."""
+    from archive.mediation import report_from_mediator
+
+    subject = "Re: [CoC-2026-001] Mediation: due by 9 December 2026"
+    for text in (
+        "Report not ready yet, sorry: may I have more time?",
+        "Report is late. May I have two more days?",
+        "Reporting back soon; Dave is travelling.",
+    ):
+        assert report_from_mediator(text, subject) is None, text
+    assert report_from_mediator("Report: They agreed.", subject) == "They agreed."
+    assert report_from_mediator("Report\nThey agreed.", subject) == "They agreed."
+    assert report_from_mediator("Mediation report:\nThey agreed.", subject) == "They agreed."
+    assert report_from_mediator("#mediation report They agreed.", subject) == "They agreed."
+    assert report_from_mediator("#Mediation_Report:\nThey agreed.", subject) == "They agreed."

@@ -47,7 +47,7 @@ def test_to_party_reported_goes_with_their_reply_address_and_the_answer_threads_
                      sender="dave@example.com", to=(reply_to,))  # fmt: skip
     assert (result.kind, result.case_ref) == ("followup", "CoC-2026-001")
     [shown] = outbox(c.db, "committee/followup")[-1:]
-    assert shown["context"]["party"] == "reported" and "joke" in shown["context"]["text"]
+    assert shown["context"]["party"] == "person responsible" and "joke" in shown["context"]["text"]
 
 
 def test_to_party_witness_and_address_create_parties_with_their_own_reply_address(committee):

@@ -55,6 +55,7 @@ def record_ban(ctx: Context, *, who, email, spaces, duration, unilateral) -> int
         "chair_name": ctx.actor.name,
         "spaces": spaces,
         "unilateral": unilateral,
+        "by_council": False,
         **duration_fields(duration, ctx.now, ctx.settings),
     }
     if email:

@@ -17,7 +17,7 @@ DESCRIPTIONS = {
     "mediation": "to offer voluntary mediation between the people involved",
     "public-reminder": "a public reminder, in the place where it happened, of the behaviour"
     " the community expects",
-    "private-reprimand": "a private reprimand from the committee to the person responsible",
+    "private-reprimand": "a private reprimand to the person responsible",
     "public-reprimand": "a public reprimand of the person responsible, in the place where it"
     " happened",
     "apology-request": "to ask the person responsible for an apology (only if you agree to"
@@ -57,6 +57,7 @@ def run(ctx: Context, args: str) -> str:
                 "resolution": proposal.resolution,
                 "description": DESCRIPTIONS[proposal.resolution],
                 "asks_consent": proposal.resolution == "apology-request",
+                "by_council": council_holds(ctx.case),
             },
             party=reporter,
         )
