@@ -318,14 +318,20 @@ def mail_renderer(settings: Settings):
     return render
 
 
-_REPLY = re.compile(r"\b([Rr])eply to this message\b")
+_ON_THE_PAGE = (
+    (re.compile(r"\b[Rr]eply to this message to answer the committee\b"),
+     "Answer the committee with the form below"),
+    (re.compile(r"\breply to this message\b"), "answer with the form below"),
+    (re.compile(r"\bReply to this message\b"), "Answer with the form below"),
+)  # fmt: skip
 
 
 def for_the_page(text: str) -> str:
     """A reporter's mail as the page shows it: on the page one answers with the form below it,
     not by replying (the mail's own words stay as they are for a contact address)."""
-    return _REPLY.sub(lambda m: "answer with the form below" if m.group(1) == "r"
-                      else "Answer with the form below", text)  # fmt: skip
+    for pattern, words in _ON_THE_PAGE:
+        text = pattern.sub(words, text)
+    return text
 
 
 WORKER_NICENESS = 10

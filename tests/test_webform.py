@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import re
 import smtplib
@@ -248,7 +249,7 @@ def test_a_report_becomes_an_anonymous_case_with_a_follow_up_link(site, relay):
     # The committee hears it came anonymously and how to answer.
     notice = site.wait(lambda: relay.to("alice@example.org"), "the new-case notice")[0]
     body = notice.get_body(("plain",)).get_content().replace("\r\n", "\n")
-    assert "anonymously from\nthe web form" in body and '"#to-reporter" reaches' in body
+    assert "anonymously\nfrom the web form" in body and '"#to-reporter" reaches' in body
     assert "Reporter:     anonymous, through the web form" in body
     # Nothing anywhere holds the secret, the client's address or its user agent.
     time.sleep(0.5)
@@ -285,7 +286,7 @@ def test_the_committee_answers_on_the_page_and_the_reply_lands_in_the_case(site,
     html = site.page_showing(page, "which channel")
     assert "A message from the committee about your report" in html
     assert "Alice" not in html and "alice@" not in html  # never a member's name
-    assert "Answer with the form below" in html and "Reply to this message" not in html
+    assert "Answer the committee with the form below" in html and "Reply to this" not in html
     status, _, html = site.post(page, {"csrf_token": site.token(page),
                                        "text": "It was #general, around 9pm."})  # fmt: skip
     assert status == 200 and "Your reply was sent to the committee" in html
@@ -413,3 +414,27 @@ def test_mail_claiming_to_be_from_the_form_is_ordinary_mail(site, relay):
             "mallory@example.net",
         )
         assert db.execute("SELECT COUNT(*) FROM follow_up_pages").fetchone()[0] == 0
+
+
+def test_a_malformed_request_or_an_abandoned_upload_logs_nothing_of_the_client(site):
+    """aiohttp would log the client's address and a traceback quoting the request."""
+    import socket
+
+    requests = (
+        b"GET /report HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+        b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        # an upload the browser gives up on half-way
+        b"POST /report HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+        b'Content-Length: 100000\r\n\r\n--b\r\nContent-Disposition: form-data; name="account"\r\n'
+        b"\r\nhalf",
+    )
+    for raw in requests:
+        with socket.create_connection(("127.0.0.1", site.port), source_address=(CLIENT, 0)) as conn:
+            conn.sendall(raw)
+            conn.settimeout(2)
+            with contextlib.suppress(OSError):
+                conn.recv(4096)
+    time.sleep(0.5)  # the server notices the closed connection
+    log = site.service.log.read_text(errors="replace")
+    assert CLIENT not in log and "Error handling request" not in log
+    assert "Traceback" not in log and "aaaa" not in log

@@ -2,8 +2,10 @@
 
 A person fills in the form with the keyboard, submits, opens the follow-up link, sees the
 committee's answer (sent by mail from a member) and replies. Screenshots of the form and the
-follow-up page are written to docs/. Selenium Manager never runs (SE_OFFLINE, an explicit
-driver path): nothing downloads a browser; without the packages the test skips and says why.
+follow-up page are written to the test's folder, or to docs/ with
+`CASEBOOK_SCREENSHOTS=docs` (how the README's pictures are refreshed). Selenium Manager never
+runs (SE_OFFLINE, an explicit driver path): nothing downloads a browser; without the
+packages the test skips and says why.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pytest
 from tests.test_webform import Site, member_reply
 
 DRIVER = "/usr/bin/chromedriver"
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -62,6 +64,11 @@ def test_a_person_reports_in_a_browser_and_reads_the_answer(tmp_path, relay, bro
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
+    shots = (
+        ROOT / os.environ["CASEBOOK_SCREENSHOTS"]
+        if "CASEBOOK_SCREENSHOTS" in os.environ
+        else tmp_path
+    )
     site = Site(tmp_path, relay, max_attachment_size=5 * 1024 * 1024)
     site.start()
     try:
@@ -81,7 +88,7 @@ def test_a_person_reports_in_a_browser_and_reads_the_answer(tmp_path, relay, bro
         hidden = browser.find_element(By.CSS_SELECTOR, ".trap").get_attribute("aria-hidden")
         assert hidden == "true"
         browser.execute_script("window.scrollTo(0, 0)")  # the driver's, not the page's
-        browser.save_screenshot(str(DOCS / "webform-report.png"))
+        browser.save_screenshot(str(shots / "webform-report.png"))
         # Sent from the keyboard, as a person using no mouse would.
         browser.find_element(By.CSS_SELECTOR, "button[type=submit]").send_keys(Keys.ENTER)
 
@@ -101,7 +108,7 @@ def test_a_person_reports_in_a_browser_and_reads_the_answer(tmp_path, relay, bro
             time.sleep(0.3)
             browser.get(page)
         type_into(browser, "text", "Yes, Walter saw it too.")
-        browser.save_screenshot(str(DOCS / "webform-follow-up.png"))
+        browser.save_screenshot(str(shots / "webform-follow-up.png"))
         browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").send_keys(Keys.ENTER)
         wait_for(browser, "Your reply was sent to the committee")
 
