@@ -18,7 +18,7 @@ from sqlite_utils import Database
 from archive.cases import get_case
 from archive.catalogue import template as template_spec
 from archive.clock import from_text, utc_now
-from archive.db import installation_id
+from archive.db import installation_id, unsynced_commits
 from archive.leases import acquire_lease, release_lease
 from archive.outbox import OutboxItem, due_mail, retry_delay, sent_copies
 from archive.sending import fail_item, finish_item, postpone_item, record_copy, withhold_item
@@ -39,6 +39,9 @@ from mailer.transport import PermanentFailure, RelaySession, RelayUnreachable, T
 log = logging.getLogger(__name__)
 LEASE = "mailer"
 LEASE_TTL = timedelta(minutes=2)
+# The lease is renewed (and checked to be still ours) when this much wall time has passed; a
+# stall long enough for it to expire is always longer than this, so it is always noticed.
+LEASE_RENEW = timedelta(seconds=15)
 # An item that raised something unexpected this many times is failed: a bug that hits one
 # item every time must not have it retried first forever.
 CRASH_ATTEMPTS = 3
@@ -85,25 +88,42 @@ def send_due(
     if not acquire_lease(db, LEASE, holder, wall_clock(), LEASE_TTL, holder_is_dead):
         report.busy = True
         return report
+    renewed = wall_clock()
     try:
-        env = make_environment(settings.templates_override)
+        env = environment(settings.templates_override)
         loop_id = installation_id(db)
-        with RelaySession(settings.relay) as relay:
+        # Each copy's record is its own commit, right after the relay's 250, written to the WAL
+        # but not fsynced: kill -9 loses none (at most the copy in flight goes again), and
+        # the chunk's commits are fsynced once, when it ends (a power cut: see README).
+        with RelaySession(settings.relay) as relay, unsynced_commits(db):
             unreachable = None
             for item in due_mail(db, now, limit):
                 if unreachable:
                     # The relay is down: postpone the rest without waiting on it once each.
                     _postpone_or_fail(db, settings, item, unreachable, now, report)
                     continue
-                if not acquire_lease(db, LEASE, holder, wall_clock(), LEASE_TTL, holder_is_dead):
-                    report.busy = True
-                    break
+                if wall_clock() - renewed >= LEASE_RENEW:
+                    renewed = wall_clock()
+                    if not acquire_lease(db, LEASE, holder, renewed, LEASE_TTL, holder_is_dead):
+                        report.busy = True
+                        break
                 unreachable = _send_isolated(db, settings, env, relay, item, now, loop_id, report)
             if unreachable:
                 _log_outage(settings, unreachable, report)
     finally:
         release_lease(db, LEASE, holder)
     return report
+
+
+_ENVIRONMENTS: dict = {}
+
+
+def environment(override):
+    """One Jinja2 environment per template folder for the process: compiled templates are
+    kept (and reloaded when a file changes), not compiled again for every chunk."""
+    if override not in _ENVIRONMENTS:
+        _ENVIRONMENTS[override] = make_environment(override)
+    return _ENVIRONMENTS[override]
 
 
 def _log_outage(settings: Settings, error: str, report: SendReport) -> None:
