@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import email
 import email.policy
+import functools
 import hashlib
 import re
 from email.message import Message
 from email.parser import BytesHeaderParser
 
 import mailparser
+import mailparser.core as mailparser_core
 
 from archive.cases import find_case_tag
 from archive.models import (
@@ -224,6 +227,32 @@ def _parse(raw: bytes):
         fallback = _Fallback(headers, walk=False)
         fallback.text_plain = [body.decode("utf-8", errors="replace")]
         return fallback, [problem, "MIME structure nested too deeply: read as plain text"]
+
+
+# mail-parser parses every address header of every message (for its address defects); in a
+# list's archive the same few values (the list, its regular posters) come back all the time.
+# The same values give the same addresses and the same defects, so they are kept per value
+# (tests/test_parse_speed.py compares both ways over the fixtures and the corpus).
+_original_get_addresses = mailparser_core.get_addresses
+
+
+@functools.lru_cache(maxsize=8192)
+def _addresses_of(value: str, decode_names: bool) -> tuple[tuple, tuple]:
+    defects: list[dict] = []
+    found = _original_get_addresses(value, defects=defects, decode_names=decode_names)
+    return tuple(found), tuple(defects)
+
+
+def _get_addresses(raw_header, *, defects=None, decode_names=False):
+    if type(raw_header) is not str or len(raw_header) > 4096:
+        return _original_get_addresses(raw_header, defects=defects, decode_names=decode_names)
+    found, diagnostics = _addresses_of(raw_header, decode_names)
+    if defects is not None:
+        defects.extend(copy.deepcopy(d) for d in diagnostics)  # the caller adds to them
+    return list(found)
+
+
+mailparser_core.get_addresses = _get_addresses
 
 
 class _MailParser(mailparser.MailParser):
