@@ -6,6 +6,7 @@ only when it is unmistakably one mailbox; anything else is "unknown", never gues
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from email.header import Header, decode_header, make_header
@@ -61,18 +62,24 @@ def raw_header_text(value) -> str:
 
 def parse_from(values: list[str]) -> Mailbox:
     """The one sender of a message, or an unknown Mailbox saying why it is not trusted."""
+    return _parse_from(tuple(values))
+
+
+@functools.lru_cache(maxsize=4096)  # a list's archive has the same senders again and again
+def _parse_from(values: tuple[str, ...]) -> Mailbox:
     if not values:
         return Mailbox(None, None, "no From header")
     if len(values) > 1:
         return Mailbox(None, None, "more than one From header")
     raw = " ".join(values[0].split())
-    if "(" in _outside_quotes(raw):
+    unquoted = _outside_quotes(raw)
+    if "(" in unquoted:
         return Mailbox(None, None, "comments in From")
     pairs = getaddresses([raw])
     if len(pairs) != 1:
         return Mailbox(None, None, "more than one address in From")
     name, address = pairs[0]
-    if _outside_quotes(raw).count("@") != 1:
+    if unquoted.count("@") != 1:
         return Mailbox(None, None, "ambiguous From")
     if (name, address) != parseaddr(raw) or not SENDER_RE.match(address or ""):
         return Mailbox(None, None, "unparsable From")
@@ -84,6 +91,8 @@ def parse_from(values: list[str]) -> Mailbox:
 
 def _outside_quotes(text: str) -> str:
     """The header text with quoted strings removed (escapes respected)."""
+    if '"' not in text and "\\" not in text:
+        return text
     out, quoted, escaped = [], False, False
     for char in text:
         if escaped:
@@ -120,6 +129,11 @@ def stored_envelope_sender(raw: bytes) -> str:
 
 def plain_addresses(values: list[str]) -> tuple[str, ...]:
     """Every well-formed address in To/Cc-style headers, lower-cased (for display and search)."""
+    return _plain_addresses(tuple(values))
+
+
+@functools.lru_cache(maxsize=4096)  # the list's own address, the same few people
+def _plain_addresses(values: tuple[str, ...]) -> tuple[str, ...]:
     found = []
     for _, address in getaddresses([decode_words(v) for v in values]):
         if ADDRESS_RE.match(address or ""):

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import logging
 import mailbox
+import multiprocessing
+import os
 import re
 import sqlite3
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -73,14 +77,28 @@ def import_paths(
     paths: list[Path],
     now: datetime,
     progress=None,
+    workers: int | None = None,
 ) -> ImportReport:
+    """Import mbox files and maildirs; `workers` processes parse (default: one per core, and
+    none for small imports), while this process writes the archive a batch at a time."""
     report = ImportReport()
     loop_id = installation_id(db)
     for path in paths:
         if path.is_dir():
-            _import_maildir(db, settings, path, now, loop_id, report, progress)
+            batches = _maildir_batches(path, progress)
+            size = sum(f.stat().st_size for f in path.glob("*/*") if f.is_file())
         else:
-            _import_mbox(db, settings, path, now, loop_id, report, progress)
+            key = _meta_key(path)
+            row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+            start = int(row[0]) if row else 0
+            report.skipped_bytes += start
+            batches = _mbox_batches(path, start, key, progress)
+            size = path.stat().st_size - start
+        pool_size = _pool_size(workers, size)
+        for parsed, key, offset, done in _parsed(batches, settings, loop_id, pool_size):
+            _ingest_batch(db, settings, parsed, now, loop_id, report, key, offset)
+            if progress is not None:
+                progress.update(done)
     return report
 
 
@@ -88,12 +106,21 @@ def _meta_key(path: Path) -> str:
     return f"import-offset:{path.resolve()}"
 
 
-def _import_mbox(db, settings, path: Path, now, loop_id, report, progress) -> None:
-    key = _meta_key(path)
-    row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-    start = int(row[0]) if row else 0
+# Below this many bytes, parsing here is quicker than starting worker processes.
+POOL_THRESHOLD = 4_000_000
+
+
+def _pool_size(workers: int | None, size: int) -> int:
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        if size < POOL_THRESHOLD:
+            workers = 1
+    return max(1, workers)
+
+
+def _mbox_batches(path: Path, start: int, key: str, progress) -> Iterator[tuple]:
+    """(raws, offset key, byte offset after them, progress done) per batch of an mbox."""
     size = path.stat().st_size
-    report.skipped_bytes += start
     if progress is not None:
         progress.reset(total=size)
         progress.update(start)
@@ -102,30 +129,59 @@ def _import_mbox(db, settings, path: Path, now, loop_id, report, progress) -> No
     for raw, offset in iter_mbox(path, start):
         batch.append(raw)
         if len(batch) >= BATCH:
-            _ingest_batch(db, settings, batch, now, loop_id, report, key, offset)
-            if progress is not None:
-                progress.update(offset - last)
+            yield batch, key, offset, offset - last
             last, batch = offset, []
     if batch:
-        _ingest_batch(db, settings, batch, now, loop_id, report, key, size)
-        if progress is not None:
-            progress.update(size - last)
+        yield batch, key, size, size - last
 
 
-def _import_maildir(db, settings, path: Path, now, loop_id, report, progress) -> None:
+def _maildir_batches(path: Path, progress) -> Iterator[tuple]:
     box = mailbox.Maildir(str(path), factory=None, create=False)
     keys = sorted(box.keys())
     if progress is not None:
         progress.reset(total=len(keys))
     for start in range(0, len(keys), BATCH):
         chunk = [box.get_bytes(k) for k in keys[start : start + BATCH]]
-        _ingest_batch(db, settings, chunk, now, loop_id, report, None, None)
-        if progress is not None:
-            progress.update(len(chunk))
+        yield chunk, None, None, len(chunk)
 
 
-def _ingest_batch(db, settings, raws, now, loop_id, report, key, offset) -> None:
-    parsed = [_parse(raw, settings, loop_id) for raw in raws]
+def _parsed(batches, settings: Settings, loop_id: str, workers: int) -> Iterator[tuple]:
+    """The batches parsed, in order: here, or by `workers` processes a few batches ahead
+    (parsing is nearly all of an import's time; the archive is written by this process)."""
+    if workers <= 1:
+        for raws, key, offset, done in batches:
+            yield [_parse(raw, settings, loop_id) for raw in raws], key, offset, done
+        return
+    context = multiprocessing.get_context("spawn")  # no fork of a process with threads
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start,
+                               initargs=(settings, loop_id))  # fmt: skip
+    try:
+        pending: deque = deque()
+        for raws, key, offset, done in batches:
+            pending.append((pool.submit(_parse_batch, raws), key, offset, done))
+            if len(pending) > 2 * workers:
+                future, *rest = pending.popleft()
+                yield future.result(), *rest
+        while pending:
+            future, *rest = pending.popleft()
+            yield future.result(), *rest
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+_WORKER: dict = {}
+
+
+def _worker_start(settings: Settings, loop_id: str) -> None:
+    logging.getLogger("mailparser").setLevel(logging.ERROR)  # it warns per unusual part
+    _WORKER.update(settings=settings, loop_id=loop_id)
+
+
+def _parse_batch(raws: list[bytes]) -> list:
+    return [_parse(raw, _WORKER["settings"], _WORKER["loop_id"]) for raw in raws]
+
+
+def _ingest_batch(db, settings, parsed, now, loop_id, report, key, offset) -> None:
     with write_transaction(db):
         for msg in parsed:
             report.read += 1

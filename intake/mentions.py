@@ -19,14 +19,26 @@ WORD_GAP = r"(?: |\n[ >]*)+"
 
 def mentions(person: Person, folded: str) -> bool:
     """The person's name, address or an alias appears as whole words in `folded` text."""
-    return bool(folded) and person_pattern(person).search(folded) is not None
+    if not folded or not any(word in folded for word in first_words(person)):
+        return False  # every match starts with one of these words as written: none is there
+    return person_pattern(person).search(folded) is not None
+
+
+@functools.lru_cache(maxsize=256)
+def first_words(person: Person) -> tuple[str, ...]:
+    """The first word of each of the person's folded names and addresses (`person_pattern`)."""
+    return tuple(token.split(" ")[0] for token in _tokens(person))
+
+
+def _tokens(person: Person) -> set[str]:
+    tokens = {fold_text(t).strip() for t in (person.name, person.email, *person.aliases)}
+    return {" ".join(t.split()) for t in tokens if len(t.strip()) > 1}
 
 
 @functools.lru_cache(maxsize=256)
 def person_pattern(person: Person) -> re.Pattern:
     """Any of the person's names or addresses, folded, as whole words; a name may wrap."""
-    tokens = {fold_text(t).strip() for t in (person.name, person.email, *person.aliases)}
-    tokens = {" ".join(t.split()) for t in tokens if len(t.strip()) > 1}
+    tokens = _tokens(person)
     if not tokens:
         return re.compile(r"(?!)")  # nothing to find
     alternatives = "|".join(

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import email
 import email.policy
+import functools
 import hashlib
 import re
 from email.message import Message
 from email.parser import BytesHeaderParser
 
 import mailparser
+import mailparser.core as mailparser_core
 
 from archive.cases import find_case_tag
 from archive.formpages import FORM_TRANSPORT, KIND_HEADER, PAGE_HEADER
@@ -230,7 +233,7 @@ def _parse(raw: bytes):
     by its headers alone, its body kept as text: archived with a defect, never lost.
     """
     try:
-        parsed = mailparser.parse_from_bytes(raw)
+        parsed = _MailParser.from_bytes(raw)
         return parsed, [str(d) for d in parsed.defects_categories or []]
     except Exception as exc:  # mail-parser raises assorted errors on hostile input
         problem = f"parser: {type(exc).__name__}"
@@ -242,6 +245,41 @@ def _parse(raw: bytes):
         fallback = _Fallback(headers, walk=False)
         fallback.text_plain = [body.decode("utf-8", errors="replace")]
         return fallback, [problem, "MIME structure nested too deeply: read as plain text"]
+
+
+# mail-parser parses every address header of every message (for its address defects); in a
+# list's archive the same few values (the list, its regular posters) come back all the time.
+# The same values give the same addresses and the same defects, so they are kept per value
+# (tests/test_parse_speed.py compares both ways over the fixtures and the corpus).
+_original_get_addresses = mailparser_core.get_addresses
+
+
+@functools.lru_cache(maxsize=8192)
+def _addresses_of(value: str, decode_names: bool) -> tuple[tuple, tuple]:
+    defects: list[dict] = []
+    found = _original_get_addresses(value, defects=defects, decode_names=decode_names)
+    return tuple(found), tuple(defects)
+
+
+def _get_addresses(raw_header, *, defects=None, decode_names=False):
+    if type(raw_header) is not str or len(raw_header) > 4096:
+        return _original_get_addresses(raw_header, defects=defects, decode_names=decode_names)
+    found, diagnostics = _addresses_of(raw_header, decode_names)
+    if defects is not None:
+        defects.extend(copy.deepcopy(d) for d in diagnostics)  # the caller adds to them
+    return list(found)
+
+
+mailparser_core.get_addresses = _get_addresses
+
+
+class _MailParser(mailparser.MailParser):
+    """mail-parser, less the dicts of every header and part (`mail`, `mail_partial`) it
+    builds when a parse ends, which casebook never reads: a twentieth of a message's parse.
+    Everything casebook reads (the message, its parts, attachments, defects) is as before."""
+
+    def _make_mail(self, complete=True):
+        return {}
 
 
 class _Fallback:

@@ -60,8 +60,8 @@ def without_own_quotes(text: str, own_addresses: tuple[str, ...]) -> str:
     """`text` without casebook's own mail quoted back: an attribution line naming one of
     casebook's addresses (a `+token` too) and the deeper-quoted lines after it."""
     own = _own_address_re(own_addresses)
-    if own is None:
-        return text
+    if own is None or own.search(text) is None:
+        return text  # no line can name casebook's address (nearly all mail): nothing to drop
     kept: list[str] = []
     skipping_below: int | None = None
     lines = text.split("\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from email.errors import HeaderParseError
@@ -70,8 +71,10 @@ def ascii_outgoing(out: Outgoing) -> Outgoing:
 
 def one_line(value: str) -> str:
     """A header value from any field: control characters and line breaks become spaces."""
-    cleaned = "".join(" " if ord(ch) < 32 or ord(ch) == 127 else ch for ch in str(value))
-    return " ".join(cleaned.split())
+    return " ".join(_CONTROL.sub(" ", str(value)).split())
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def tagged_subject(subject: str, case_ref: str | None) -> str:
@@ -92,6 +95,76 @@ def sign_message(raw: bytes, domain: str, selector: str, key: bytes) -> bytes:
 
 
 def compose_message(out: Outgoing) -> bytes:
+    """The message's bytes as Python's `email` package (policy SMTP) writes them.
+
+    Most of casebook's mail is plain: ASCII headers that each fit on one line, one text part.
+    Those are written directly, byte for byte what the package writes (tests/test_compose.py
+    compares the two); anything else goes through the package."""
+    return _plain_message(out) or _email_message(out)
+
+
+_ATEXT = r"A-Za-z0-9!#$%&'*+/=?^_`{|}~-"
+_DOT_ATOM = rf"[{_ATEXT}]+(?:\.[{_ATEXT}]+)*"
+_PLAIN_NAME = re.compile(rf"[{_ATEXT}]+(?: [{_ATEXT}]+)*\Z")
+_PLAIN_ADDRESS = re.compile(rf"{_DOT_ATOM}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\Z")
+_PLAIN_MSGID = re.compile(rf"<{_DOT_ATOM}@{_DOT_ATOM}>\Z")
+_PLAIN_TEXT = re.compile(r"[!-~]+(?: [!-~]+)*\Z")  # printable ASCII words, single spaces
+_MAX_LINE = SMTP.max_line_length  # 78
+try:  # the package's own choice of transfer encoding for a text part
+    from email.contentmanager import _encode_text
+except ImportError:  # pragma: no cover - a Python without it composes everything the slow way
+    _encode_text = None
+
+
+def _plain_message(out: Outgoing) -> bytes | None:
+    """The fast path of `compose_message`, or None when the message is not plain enough."""
+    if out.utf8 or out.html or _encode_text is None:
+        return None
+    from_name = one_line(out.from_name)
+    to = [one_line(a) for a in out.to]
+    if not to or not _PLAIN_NAME.match(from_name) or not _PLAIN_ADDRESS.match(out.from_addr):
+        return None
+    if not all(_PLAIN_ADDRESS.match(a) for a in to):
+        return None
+    headers = [("From", f"{from_name} <{out.from_addr}>"), ("To", ", ".join(to))]
+    if out.reply_to:
+        reply_to = one_line(out.reply_to)
+        if not _PLAIN_ADDRESS.match(reply_to):
+            return None
+        headers.append(("Reply-To", reply_to))
+    headers.append(("Subject", tagged_subject(out.subject, out.case_ref)))
+    headers.append(("Date", format_datetime(out.date)))
+    message_id = one_line(out.message_id)
+    if not _PLAIN_MSGID.match(message_id):
+        return None
+    headers.append(("Message-ID", message_id))
+    if out.in_reply_to:
+        headers.append(("In-Reply-To", one_line(out.in_reply_to)))
+    refs = [one_line(r) for r in out.references if r]
+    if refs:
+        headers.append(("References", " ".join(refs[-20:])))
+    headers.append(("Auto-Submitted", one_line(out.auto_submitted)))
+    headers.append(("X-Auto-Response-Suppress", "All"))
+    headers.append((LOOP_HEADER, one_line(out.loop_id)))
+    for name, value in headers:
+        # One line each, nothing the package would decode (=?…?=), refold or quote.
+        if len(name) + 2 + len(value) > _MAX_LINE or "=?" in value:
+            return None
+        if name not in ("From", "To", "Date") and not _PLAIN_TEXT.match(value):
+            return None
+    cte, payload = _encode_text(out.text, "utf-8", None, SMTP)
+    headers.append(("Content-Type", 'text/plain; charset="utf-8"'))
+    headers.append(("Content-Transfer-Encoding", cte))
+    headers.append(("MIME-Version", "1.0"))
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers)
+    body = "\r\n".join(_LINE_BREAK.split(payload))
+    return (head + "\r\n").encode("ascii") + body.encode("ascii", "surrogateescape")
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _email_message(out: Outgoing) -> bytes:
     msg = EmailMessage(policy=SMTPUTF8 if out.utf8 else SMTP)
     msg["From"] = Address(display_name=one_line(out.from_name), addr_spec=out.from_addr)
     to = ", ".join(one_line(a) for a in out.to)

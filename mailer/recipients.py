@@ -44,8 +44,12 @@ def copy_message_id(item: OutboxItem, recipient: str) -> str:
     return f"<{local}.{digest}@{domain}>"
 
 
-def resolve_copies(db: Database, item: OutboxItem, settings: Settings, now: datetime) -> list[Copy]:
-    case = get_case(db, item.case_pk) if item.case_pk else None
+def resolve_copies(
+    db: Database, item: OutboxItem, settings: Settings, now: datetime, *, case=None
+) -> list[Copy]:
+    """The item's copies; `case` is the item's case when the caller has read it already."""
+    if case is None and item.case_pk:
+        case = get_case(db, item.case_pk)
     if item.audience == Audience.PARTY:
         party = party_of(db, item)
         if party is not None and party.no_contact and item.template not in NO_CONTACT_EXEMPT:

@@ -18,7 +18,7 @@ from sqlite_utils import Database
 from archive.cases import get_case
 from archive.catalogue import template as template_spec
 from archive.clock import from_text, utc_now
-from archive.db import installation_id
+from archive.db import installation_id, unsynced_commits, write_transaction
 from archive.leases import acquire_lease, release_lease
 from archive.outbox import OutboxItem, due_mail, retry_delay, sent_copies
 from archive.sending import fail_item, finish_item, postpone_item, record_copy, withhold_item
@@ -39,6 +39,9 @@ from mailer.transport import PermanentFailure, RelaySession, RelayUnreachable, T
 log = logging.getLogger(__name__)
 LEASE = "mailer"
 LEASE_TTL = timedelta(minutes=2)
+# The lease is renewed (and checked to be still ours) when this much wall time has passed; a
+# stall long enough for it to expire is always longer than this, so it is always noticed.
+LEASE_RENEW = timedelta(seconds=15)
 # An item that raised something unexpected this many times is failed: a bug that hits one
 # item every time must not have it retried first forever.
 CRASH_ATTEMPTS = 3
@@ -85,25 +88,43 @@ def send_due(
     if not acquire_lease(db, LEASE, holder, wall_clock(), LEASE_TTL, holder_is_dead):
         report.busy = True
         return report
+    renewed = wall_clock()
     try:
-        env = make_environment(settings.templates_override)
+        env = environment(settings.templates_override)
         loop_id = installation_id(db)
-        with RelaySession(settings.relay) as relay:
+        # Each copy's record is its own commit, right after the relay's 250, written to the WAL
+        # but not fsynced: kill -9 loses none (at most the copy in flight goes again), and
+        # the chunk's commits are fsynced once, when it ends (a power cut: see README).
+        with RelaySession(settings.relay) as relay, unsynced_commits(db):
             unreachable = None
             for item in due_mail(db, now, limit):
                 if unreachable:
                     # The relay is down: postpone the rest without waiting on it once each.
                     _postpone_or_fail(db, settings, item, unreachable, now, report)
                     continue
-                if not acquire_lease(db, LEASE, holder, wall_clock(), LEASE_TTL, holder_is_dead):
-                    report.busy = True
-                    break
+                if wall_clock() - renewed >= LEASE_RENEW:
+                    renewed = wall_clock()
+                    if not acquire_lease(db, LEASE, holder, renewed, LEASE_TTL, holder_is_dead):
+                        report.busy = True
+                        break
                 unreachable = _send_isolated(db, settings, env, relay, item, now, loop_id, report)
             if unreachable:
                 _log_outage(settings, unreachable, report)
     finally:
         release_lease(db, LEASE, holder)
     return report
+
+
+_ENVIRONMENTS: dict = {}
+UNREAD = object()  # an argument the caller did not pass: read it from the archive
+
+
+def environment(override):
+    """One Jinja2 environment per template folder for the process: compiled templates are
+    kept (and reloaded when a file changes), not compiled again for every chunk."""
+    if override not in _ENVIRONMENTS:
+        _ENVIRONMENTS[override] = make_environment(override)
+    return _ENVIRONMENTS[override]
 
 
 def _log_outage(settings: Settings, error: str, report: SendReport) -> None:
@@ -114,10 +135,14 @@ def _log_outage(settings: Settings, error: str, report: SendReport) -> None:
                 extra={"outcome": "relay-unreachable"})  # fmt: skip
 
 
-def log_item(db: Database, item: OutboxItem, level: int, outcome: str, note: str = "") -> None:
+def log_item(
+    db: Database, item: OutboxItem, level: int, outcome: str, note: str = "", *, case_ref=UNREAD
+) -> None:
     """One line per mail out: case, template, outcome, Message-ID; never a recipient."""
-    row = db.execute("SELECT ref FROM cases WHERE id = ?", [item.case_pk]).fetchone()
-    case = row[0] if row else None
+    if case_ref is UNREAD:
+        row = db.execute("SELECT ref FROM cases WHERE id = ?", [item.case_pk]).fetchone()
+        case_ref = row[0] if row else None
+    case = case_ref
     log.log(level, "out %s %s: %s %s%s", case or "-", item.template, outcome, item.message_id,
             f" ({note})" if note else "",
             extra={"case": case, "template": item.template, "outcome": outcome,
@@ -143,8 +168,9 @@ def _send_isolated(db, settings, env, relay, item: OutboxItem, now, loop_id, rep
 
 def _send_item(db, settings, env, relay, item: OutboxItem, now, loop_id, report) -> str | None:
     """Send one item's copies; the error if the relay could not be reached at all."""
+    case = get_case(db, item.case_pk) if item.case_pk else None
     try:
-        copies = resolve_copies(db, item, settings, now)
+        copies = resolve_copies(db, item, settings, now, case=case)
         if not copies and on_page_only(db, item):
             finish_item(db, item, now)
             log_item(db, item, logging.INFO, "sent", "to the reporter's follow-up page")
@@ -155,10 +181,12 @@ def _send_item(db, settings, env, relay, item: OutboxItem, now, loop_id, report)
             log_item(db, item, logging.INFO, "withheld", "no further contact")
             return None
         done = sent_copies(db, item)
-        for copy in copies:
-            if copy.key in done:
-                continue
-            _send_copy(db, settings, env, relay, item, copy, now, loop_id)
+        pending = [copy for copy in copies if copy.key not in done]
+        for n, copy in enumerate(pending, 1):
+            _send_copy(db, settings, env, relay, item, copy, now, loop_id, case,
+                       last=n == len(pending))  # fmt: skip
+        if not pending:  # every copy went before a crash; only the item's record is left
+            finish_item(db, item, now)
     except RelayUnreachable as exc:
         _postpone_or_fail(db, settings, item, str(exc), now, report)
         return str(exc)
@@ -168,8 +196,7 @@ def _send_item(db, settings, env, relay, item: OutboxItem, now, loop_id, report)
     except (PermanentFailure, Undeliverable, TemplateProblem, NeedsSmtputf8) as exc:
         _fail(db, settings, item, str(exc), now, report)
         return None
-    finish_item(db, item, now)
-    log_item(db, item, logging.INFO, "sent")
+    log_item(db, item, logging.INFO, "sent", case_ref=case.ref if case else None)
     report.sent += 1
     return None
 
@@ -191,23 +218,37 @@ def _postpone_or_fail(db, settings: Settings, item: OutboxItem, error: str, now,
     report.postponed += 1
 
 
-def _send_copy(db, settings, env, relay, item: OutboxItem, copy: Copy, now, loop_id) -> None:
+def _send_copy(
+    db, settings, env, relay, item: OutboxItem, copy: Copy, now, loop_id, case, *, last: bool
+) -> None:
+    """One copy to the relay, then its record; the item's own record ("sent", its event, the
+    case moved on) joins the last copy's commit, in a savepoint of its own: should it fail,
+    the copy's record still commits, so the copy is never sent again."""
     rendered, outgoing, envelope_from, raw = compose_copy(
-        db, settings, env, item, copy, now, loop_id, smtputf8=relay.offers_smtputf8
+        db, settings, env, item, copy, now, loop_id, smtputf8=relay.offers_smtputf8, case=case
     )
     relay.send(envelope_from, outgoing.to, raw, smtputf8=outgoing.utf8)
-    record_copy(
-        db,
-        item,
-        recipient=copy.key,
-        message_id=copy.message_id,
-        raw=raw,
-        to_addrs=list(outgoing.to),
-        subject=rendered.subject,
-        from_addr=outgoing.from_addr,
-        text=rendered.text,
-        now=now,
-    )
+    unfinished = None
+    with write_transaction(db):
+        record_copy(
+            db,
+            item,
+            recipient=copy.key,
+            message_id=copy.message_id,
+            raw=raw,
+            to_addrs=list(outgoing.to),
+            subject=rendered.subject,
+            from_addr=outgoing.from_addr,
+            text=rendered.text,
+            now=now,
+        )
+        if last:
+            try:
+                finish_item(db, item, now)  # a savepoint, inside this transaction
+            except Exception as exc:
+                unfinished = exc
+    if unfinished is not None:
+        raise unfinished
 
 
 def compose_copy(
@@ -220,10 +261,13 @@ def compose_copy(
     loop_id: str,
     *,
     smtputf8: Callable[[], bool] = lambda: False,
+    case=UNREAD,
 ) -> tuple[Rendered, Outgoing, str, bytes]:
     """One copy rendered, composed (and DKIM-signed when configured), with its envelope
-    sender: the relay's bytes. `smtputf8` says whether the relay offers SMTPUTF8."""
-    case = get_case(db, item.case_pk) if item.case_pk else None
+    sender: the relay's bytes. `smtputf8` says whether the relay offers SMTPUTF8; `case` is
+    the item's case when the caller has read it already."""
+    if case is UNREAD:
+        case = get_case(db, item.case_pk) if item.case_pk else None
     rendered: Rendered = render_template(env, item.template, template_context(settings, item, copy))
     tag = case.ref if case and template_spec(item.template).tagged else None
     outgoing = _outgoing(settings, item, copy, rendered, now, loop_id, tag)
