@@ -6,8 +6,10 @@ These dicts are the stable `--json` output documented in the README.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 from archive.cases import Case, parties_of
 
@@ -36,13 +38,13 @@ def case_summaries(db: Database, state: str | None = None) -> list[dict]:
     )
     return [
         {"id": ref, "state": state, "urgent": bool(urgent), "opened_at": opened_at,
-         "reporter": reporter, "conflicted": list(json.loads(conflicted))}
+         "reporter": reporter, "conflicted": json.loads(conflicted) if conflicted != "[]" else []}
         for ref, state, urgent, opened_at, conflicted, reporter in rows
     ]  # fmt: skip
 
 
 def case_detail(db: Database, case: Case) -> dict:
-    from archive.bans import list_bans  # the mailer's side of bans: only `show` needs it
+    from archive.banlist import list_bans  # only `show` needs these
     from archive.resolutions import votes_of_case
 
     detail = case_summary(db, case)

@@ -8,8 +8,10 @@ import sqlite3
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 from archive.private_files import create_private_file, make_private_folders
 
