@@ -88,9 +88,6 @@ def open_to_others(path: Path) -> bool:
 
 def tighten(path: Path) -> None:
     """Take the group and world bits off an existing file, saying so in one log line."""
-    import logging  # here: the read-only commands start without it
-
-    log = logging.getLogger(__name__)
     try:
         current = stat.S_IMODE(os.stat(path).st_mode)
     except FileNotFoundError:
@@ -102,6 +99,13 @@ def tighten(path: Path) -> None:
     except FileNotFoundError:
         return
     except PermissionError:
-        log.warning("%s is open to others (mode %o) and not ours to make private", path, current)
+        _log().warning("%s is open to others (mode %o) and not ours to make private", path,
+                       current)  # fmt: skip
         return
-    log.warning("%s was open to others (mode %o); made private", path, current)
+    _log().warning("%s was open to others (mode %o); made private", path, current)
+
+
+def _log():
+    import logging  # only when there is something to say: the read-only commands start without it
+
+    return logging.getLogger(__name__)

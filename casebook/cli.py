@@ -501,7 +501,7 @@ def cmd_stats(args) -> int:
 
 
 def cmd_search(args) -> int:
-    from archive.search import search_messages
+    from archive.search import RANK_POOL, search_messages
 
     if args.limit < 1:
         raise UserError("search: --limit must be 1 or more", EX_USAGE)
@@ -520,6 +520,9 @@ def cmd_search(args) -> int:
               f" {hit['from'] or '-'}  {hit['subject']}\n    {hit['snippet']}")  # fmt: skip
     if hits:
         shown = f"showing {len(hits)} of {total}" if total > len(hits) else f"{total} found"
+        if total > RANK_POOL:
+            shown = (f"showing the best {len(hits)} among the {RANK_POOL:,} most recently"
+                     f" archived of {total:,} matches (add words to narrow it)")  # fmt: skip
         print(f"{shown} (dated by each message's own Date header, UTC)")
     return 0
 
