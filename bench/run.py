@@ -32,6 +32,7 @@ from bench.table import Row, markdown, write_results  # noqa: E402
 from tests.conftest import write_config  # noqa: E402  (the same config the tests use)
 
 RESULTS = ROOT / "bench" / "results.json"
+SCALE_RESULTS = ROOT / "bench" / "results-scale.json"
 
 BARE_SERVER = r"""
 import asyncio, os, sys
@@ -304,7 +305,21 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10.0, help="reports/s for latency")
     parser.add_argument("--seconds", type=float, default=30.0, help="latency run length")
     parser.add_argument("--no-scale", action="store_true", help="skip the 100k-message archive")
+    parser.add_argument(
+        "--scale-only",
+        action="store_true",
+        help="only the 100k-message archive (written to bench/results-scale.json)",
+    )
     args = parser.parse_args()
+    if args.scale_only:
+        from bench import scale
+
+        rows = scale.measure(args)
+        print()
+        print(markdown(rows))
+        write_results(rows, SCALE_RESULTS, vars(args))
+        print(f"\nwritten to {SCALE_RESULTS.relative_to(ROOT)}")
+        return
 
     print(f"ack latency: {args.rate:g} reports/s for {args.seconds:g} s ...", flush=True)
     latencies = ack_latency(args.rate, args.seconds)

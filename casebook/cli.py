@@ -149,8 +149,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         default="text",
         help="log lines as text (default) or one JSON object per line (journald, log stacks)",
     )
+    # prog given: argparse would otherwise format a usage line (importing shutil) to learn it.
     commands = _OnlyOne(
-        parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+        parser.add_subparsers(dest="command", metavar="COMMAND", required=True, prog="casebook",
                               parser_class=Parser if only is None else QuickParser),
         only,
     )  # fmt: skip
@@ -411,25 +412,19 @@ def cmd_cases(args) -> int:
         if args.state not in {s.value for s in CaseState}:
             states = ", ".join(s.value for s in CaseState)
             raise UserError(f"unknown state {args.state!r}; states are: {states}", EX_USAGE)
-    from archive.queries import case_summaries
+    from archive.queries import case_rows, case_summaries
 
     db = open_existing_archive(args, read_only=True)
-    rows = case_summaries(db, args.state)
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(case_summaries(db, args.state), indent=2))
         return 0
-    if not rows:
-        print("no cases")
     red = ("\033[31m", "\033[0m") if sys.stdout.isatty() else ("", "")
-    lines = []  # one write for 10k cases, not 10k prints
-    for row in rows:
-        flag = "URGENT " if row["urgent"] else ""
-        mark = red if row["urgent"] else ("", "")
-        lines.append(
-            f"{mark[0]}{row['id']:<16} {flag}{row['state']:<20} opened {row['opened_at'][:16]}"
-            f"  reporter {row['reporter'] or 'anonymous'}{mark[1]}\n"
-        )
-    sys.stdout.write("".join(lines))
+    lines = []  # from the rows as they come, and one write: 10k cases are 10k lines
+    for ref, state, urgent, opened_at, _, reporter in case_rows(db, args.state):
+        flag, mark = ("URGENT ", red) if urgent else ("", ("", ""))
+        lines.append(f"{mark[0]}{ref:<16} {flag}{state:<20} opened {opened_at[:16]}"
+                     f"  reporter {reporter or 'anonymous'}{mark[1]}\n")  # fmt: skip
+    sys.stdout.write("".join(lines) or "no cases\n")
     return 0
 
 
