@@ -56,7 +56,8 @@ def open_archive(path: Path | str) -> Database:
 class ArchiveReader:
     """The archive opened read-only with plain sqlite3: what `cases`, `show`, `search` and
     `stats` need (`execute`, `conn`), without sqlite-utils' start-up cost. Nothing is written:
-    no migration, no pragma that changes the file."""
+    no migration, no pragma that changes the file (a file left open to others is made private,
+    as every opening does)."""
 
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
