@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint bench fuzz clean test-deps
+.PHONY: run test lint bench bench-scale fuzz clean test-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,9 @@ test: lint test-deps
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/run.py
+
+bench-scale: $(STAMP)
+	$(VENV)/bin/python bench/run.py --scale-only
 
 # The fuzz harness, single process, for FUZZ_SECONDS; crashing inputs land in var/fuzz/.
 FUZZ_SECONDS ?= 600

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
+from archive.banlist import BAN_SELECT, ban_dict, list_bans  # noqa: F401 (list_bans: read here too)
 from archive.cases import Case, record_event
 from archive.clock import human_date, human_duration, to_text
 from archive.clockwork import Clock, register
@@ -88,35 +91,7 @@ def end_ban(db: Database, case: Case, ban_pk: int, status: str, now: datetime) -
 
 
 def ban_row(db: Database, ban_pk: int) -> dict:
-    row = db.execute(
-        "SELECT b.id, c.ref, b.who, b.email, b.spaces, b.start_at, b.end_at, b.review_at,"
-        " b.status, b.unilateral, b.decided_by, b.ended_at FROM bans b"
-        " JOIN cases c ON c.id = b.case_pk WHERE b.id = ?",
-        [ban_pk],
-    ).fetchone()
-    return _as_dict(row)
-
-
-def _as_dict(row) -> dict:
-    keys = ("id", "case", "who", "email", "spaces", "start_at", "end_at", "review_at", "status",
-            "unilateral", "decided_by", "ended_at")  # fmt: skip
-    record = dict(zip(keys, row, strict=True))
-    record["unilateral"] = bool(record["unilateral"])
-    record["permanent"] = record["end_at"] is None
-    return record
-
-
-def list_bans(db: Database, case_pk: int | None = None) -> list[dict]:
-    sql = (
-        "SELECT b.id, c.ref, b.who, b.email, b.spaces, b.start_at, b.end_at, b.review_at,"
-        " b.status, b.unilateral, b.decided_by, b.ended_at FROM bans b"
-        " JOIN cases c ON c.id = b.case_pk"
-    )
-    params: list = []
-    if case_pk is not None:
-        sql += " WHERE b.case_pk = ?"
-        params.append(case_pk)
-    return [_as_dict(row) for row in db.execute(sql + " ORDER BY b.start_at, b.id", params)]
+    return ban_dict(db.execute(BAN_SELECT + " WHERE b.id = ?", [ban_pk]).fetchone())
 
 
 def fire_ban_expiry(db, settings: Settings, now: datetime, deadline: Deadline, case: Case) -> bool:

@@ -13,8 +13,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 from archive import appeals, bans, deliberation, enactment, mediation, report_clocks
 from archive.cases import Case, get_case, record_event

@@ -10,15 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 from archive.cases import Case
 from archive.deadlines import Deadline
 from archive.settings import Settings
 
 # (db, settings, now, deadline, case) -> True if it acted (sent, moved, recorded something)
-Handler = Callable[[Database, Settings, datetime, Deadline, Case], bool]
+Handler = Callable[["Database", Settings, datetime, Deadline, Case], bool]
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,10 @@ case back to the committee. The case stays `escalated` while the council holds i
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 from archive.cases import Case, own_reporters
 from archive.deadlines import add_deadline, cancel_deadlines

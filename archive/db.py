@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
-
-from archive.private_files import prepare_private_database
+from archive.private_files import prepare_private_database, side_files, tighten
 from archive.schema import migrations
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -22,12 +23,20 @@ class ArchiveUnavailable(Exception):
     """The archive cannot be opened or written; callers answer with a temporary failure."""
 
 
+class ArchiveOutdated(ArchiveUnavailable):
+    """The archive lacks migrations this code expects; only a writer may apply them."""
+
+
 def open_archive(path: Path | str) -> Database:
     """Open (creating and migrating if needed) the archive at `path`.
 
     Every connection runs in WAL mode with `synchronous=FULL`: a commit is on disk before the
     call returns, which is what lets the SMTP edge answer 250 right after its commit.
     """
+    import secrets
+
+    from sqlite_utils import Database  # here: the read-only commands never load it (~65 ms)
+
     path = Path(path)
     try:
         conn = connect_durable(path)
@@ -43,6 +52,58 @@ def open_archive(path: Path | str) -> Database:
     except (sqlite3.Error, OSError) as exc:
         raise ArchiveUnavailable(f"cannot open the archive {path}: {exc}") from exc
     return db
+
+
+class ArchiveReader:
+    """The archive opened read-only with plain sqlite3: what `cases`, `show`, `search` and
+    `stats` need (`execute`, `conn`), without sqlite-utils' start-up cost. Nothing is written:
+    no migration, no pragma that changes the file (a file left open to others is made private,
+    as every opening does)."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def execute(self, sql: str, parameters=()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, parameters)
+
+
+def open_reader(path: Path | str) -> ArchiveReader:
+    """Open an existing archive to read it. An archive missing a migration this code knows is
+    refused (`ArchiveOutdated`): reading it with newer queries could fail or mislead, and the
+    writers (`serve`, `tick`, `ingest`) bring it up to date when they next open it."""
+    path = Path(path)
+    try:
+        for each in (path, *side_files(path)):  # what an older casebook left readable
+            tighten(each)
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+            timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False,
+        )  # fmt: skip
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        applied = {
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [migrations.name]
+            )
+        }
+    except sqlite3.OperationalError as exc:
+        if "no such table" not in str(exc):
+            raise ArchiveUnavailable(f"cannot open the archive {path}: {exc}") from exc
+        applied = set()
+    except (sqlite3.Error, OSError) as exc:
+        raise ArchiveUnavailable(f"cannot open the archive {path}: {exc}") from exc
+    missing = [name for name in migrations.names() if name not in applied]
+    if missing and not applied:
+        conn.close()
+        raise ArchiveUnavailable(f"cannot open the archive {path}: it has no casebook tables")
+    if missing:
+        conn.close()
+        raise ArchiveOutdated(
+            f"the archive {path} is older than this casebook (it lacks {len(missing)}"
+            f" migration(s), the first {missing[0]}); run `casebook tick` (or `serve`) once to"
+            " bring it up to date, then try again"
+        )
+    return ArchiveReader(conn)
 
 
 def connect_durable(path: Path) -> sqlite3.Connection:

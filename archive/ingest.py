@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 from archive import reports
 from archive.appeals import appeal_by_references, receive_appeal, record_appeal_followup

@@ -8,8 +8,10 @@ belong to the state left or entered. Nothing else writes `cases.state` (a test g
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 from archive.cases import Case, get_case, record_event
 from archive.clock import to_text

@@ -7,12 +7,10 @@ and files an older casebook left readable by others are tightened when casebook 
 
 from __future__ import annotations
 
-import logging
+import contextlib
 import os
 import stat
 from pathlib import Path
-
-log = logging.getLogger(__name__)
 
 FILE_MODE = 0o600
 FOLDER_MODE = 0o700
@@ -69,10 +67,23 @@ def prepare_private_database(path: Path) -> None:
         os.close(create_private_file(path))
     except FileExistsError:
         tighten(path)
-    for suffix in SQLITE_SIDE_FILES:
-        side = path.with_name(path.name + suffix)
-        if side.exists():
-            tighten(side)
+    for side in side_files(path):
+        tighten(side)
+
+
+def side_files(path: Path) -> list[Path]:
+    """SQLite's side files of the database at `path` that exist now."""
+    sides = [path.with_name(path.name + suffix) for suffix in SQLITE_SIDE_FILES]
+    return [side for side in sides if side.exists()]
+
+
+def open_to_others(path: Path) -> bool:
+    """Whether the database at `path` or a side file of it has group or world bits."""
+    for each in (path, *side_files(path)):
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_IMODE(os.stat(each).st_mode) & OTHERS:
+                return True
+    return False
 
 
 def tighten(path: Path) -> None:
@@ -88,6 +99,13 @@ def tighten(path: Path) -> None:
     except FileNotFoundError:
         return
     except PermissionError:
-        log.warning("%s is open to others (mode %o) and not ours to make private", path, current)
+        _log().warning("%s is open to others (mode %o) and not ours to make private", path,
+                       current)  # fmt: skip
         return
-    log.warning("%s was open to others (mode %o); made private", path, current)
+    _log().warning("%s was open to others (mode %o); made private", path, current)
+
+
+def _log():
+    import logging  # only when there is something to say: the read-only commands start without it
+
+    return logging.getLogger(__name__)

@@ -6,8 +6,10 @@ These dicts are the stable `--json` output documented in the README.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 from archive.cases import Case, parties_of
 
@@ -24,25 +26,30 @@ def case_summary(db: Database, case: Case) -> dict:
     }
 
 
-def case_summaries(db: Database, state: str | None = None) -> list[dict]:
-    """`case_summary` of every case (in `state`), in case order, in one query."""
+def case_rows(db: Database, state: str | None = None):
+    """(ref, state, urgent, opened_at, conflicted JSON, first reporter's address) of every
+    case (in `state`), in case order, in one query read from indexes (m017)."""
     where, params = ("WHERE c.state = ?", [state]) if state else ("", [])
-    rows = db.execute(
+    return db.execute(
         "SELECT c.ref, c.state, c.urgent, c.opened_at, c.conflicted,"
         " (SELECT p.email FROM parties p WHERE p.case_pk = c.id AND p.role = 'reporter'"
         "  ORDER BY p.id LIMIT 1)"
         f" FROM cases c {where} ORDER BY c.year, c.seq",
         params,
     )
+
+
+def case_summaries(db: Database, state: str | None = None) -> list[dict]:
+    """`case_summary` of every case (in `state`), in case order, in one query."""
     return [
         {"id": ref, "state": state, "urgent": bool(urgent), "opened_at": opened_at,
-         "reporter": reporter, "conflicted": list(json.loads(conflicted))}
-        for ref, state, urgent, opened_at, conflicted, reporter in rows
+         "reporter": reporter, "conflicted": json.loads(conflicted) if conflicted != "[]" else []}
+        for ref, state, urgent, opened_at, conflicted, reporter in case_rows(db, state)
     ]  # fmt: skip
 
 
 def case_detail(db: Database, case: Case) -> dict:
-    from archive.bans import list_bans  # the mailer's side of bans: only `show` needs it
+    from archive.banlist import list_bans  # only `show` needs these
     from archive.resolutions import votes_of_case
 
     detail = case_summary(db, case)

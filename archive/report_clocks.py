@@ -4,8 +4,10 @@ the reporter's one-week update, and the reminder to record a unilateral action."
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 from archive.cases import Case, own_reporters, record_event
 from archive.clock import human_date, human_duration, parse_date

@@ -5,10 +5,49 @@ Times are UTC ISO 8601 text (`*_at`); JSON columns hold lists and objects of pla
 
 from __future__ import annotations
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-migrations = Migrations("casebook")
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+    from sqlite_utils.migrations import Migrations
+
+
+class MigrationSet:
+    """The named migrations in order, registered as sqlite-utils' `Migrations` registers them
+    (`@migrations()`), but without importing sqlite-utils until one is applied: the commands
+    that only read the archive check the names and never load it (it costs ~65 ms a start)."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self._registered: list[tuple[str, Callable, bool]] = []
+
+    def __call__(self, *, name: str | None = None, transactional: bool = True) -> Callable:
+        def register(fn: Callable) -> Callable:
+            self._registered.append((name or fn.__name__, fn, transactional))
+            return fn
+
+        return register
+
+    def names(self) -> list[str]:
+        return [name for name, _, _ in self._registered]
+
+    def _migrations(self) -> Migrations:
+        from sqlite_utils.migrations import Migrations
+
+        real = Migrations(self.name)
+        for name, fn, transactional in self._registered:
+            real(name=name, transactional=transactional)(fn)
+        return real
+
+    def apply(self, db: Database, **kwargs) -> None:
+        self._migrations().apply(db, **kwargs)
+
+    def pending(self, db: Database) -> list:
+        return self._migrations().pending(db)
+
+
+migrations = MigrationSet("casebook")
 
 INITIAL = [
     # Installation-wide values (the loop-header id).
@@ -410,3 +449,15 @@ def m016_follow_up_pages(db: Database) -> None:
         )"""
     )
     db.execute("CREATE INDEX follow_up_pages_party ON follow_up_pages(party_pk)")
+
+
+@migrations()
+def m017_list_indexes(db: Database) -> None:
+    # `casebook cases` lists every case: read from an index that holds what it shows, it no
+    # longer reads each case's row (its report fields, often longer than a page), and each
+    # case's first reporter comes from an index as well (10k cases: 21 ms to 13 ms).
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS cases_list"
+        " ON cases(year, seq, ref, state, urgent, opened_at, conflicted)"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS parties_role ON parties(case_pk, role, id, email)")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlite_utils import Database
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 from archive.cases import Case, UnknownCaseError, find_case, find_case_tag, get_case
 from archive.models import IncomingMessage

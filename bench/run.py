@@ -33,6 +33,7 @@ from bench.table import Row, markdown, write_results  # noqa: E402
 from tests.conftest import write_config  # noqa: E402  (the same config the tests use)
 
 RESULTS = ROOT / "bench" / "results.json"
+SCALE_RESULTS = ROOT / "bench" / "results-scale.json"
 
 BARE_SERVER = r"""
 import asyncio, os, sys
@@ -313,7 +314,21 @@ def main() -> None:
     parser.add_argument("--drain-reports", type=int, default=200, help="outbox: 2 mails each")
     parser.add_argument("--drain-runs", type=int, default=3)
     parser.add_argument("--import-runs", type=int, default=3, help="casebook vs notmuch, each")
+    parser.add_argument(
+        "--scale-only",
+        action="store_true",
+        help="only the 100k-message archive (written to bench/results-scale.json)",
+    )
     args = parser.parse_args()
+    if args.scale_only:
+        from bench import scale
+
+        rows = scale.measure(args)
+        print()
+        print(markdown(rows))
+        write_results(rows, SCALE_RESULTS, vars(args))
+        print(f"\nwritten to {SCALE_RESULTS.relative_to(ROOT)}")
+        return
 
     print(f"ack latency: {args.rate:g} reports/s for {args.seconds:g} s ...", flush=True)
     latencies = ack_latency(args.rate, args.seconds)

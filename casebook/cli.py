@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sqlite3
 import sys
@@ -12,8 +11,8 @@ from pathlib import Path
 
 from archive.cases import UnknownCaseError, find_case
 from archive.clock import parse_now, utc_now
-from archive.db import ArchiveUnavailable, open_archive
-from archive.models import CaseState
+from archive.db import ArchiveOutdated, ArchiveUnavailable, open_archive, open_reader
+from archive.private_files import open_to_others
 from archive.settings import Settings
 from casebook.config import ConfigError, load_settings
 from casebook.errors import (
@@ -29,13 +28,16 @@ from casebook.errors import (
     EX_USAGE,
     UserError,
 )
-from casebook.logs import configure_logging
 from casebook.outbox import add_outbox_parser, cmd_outbox
 
 # Imports a command needs only for itself are made inside it: `casebook cases` and `show` must
 # answer fast, so they load neither asyncio nor the mailer, the templates nor the parser.
 
 DEFAULT_CONFIG = "config/casebook.toml"
+# `cases`, `show`, `search` and `stats` open the archive read-only with plain sqlite3; the first
+# three log nothing unless they find the archive open to others (see `open_existing_archive`),
+# so they load `logging` only then or with -v: ~6 ms of each start (README, "Scale").
+QUIET = frozenset({"cases", "show", "search"})
 
 
 class Parser(argparse.ArgumentParser):
@@ -48,6 +50,64 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str):
         code = EX_TEMPFAIL if "ingest" in sys.argv[1:] else EX_USAGE
         self.exit(code, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+class _NotThisWay(Exception):
+    """The quick parse (one command's parser) could not parse it: parse again in full."""
+
+
+class QuickParser(Parser):
+    def error(self, message: str):
+        raise _NotThisWay(message)
+
+
+class _Unbuilt:
+    """Stands in for the parser of a command that is not being run (see `parse_args`)."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: self
+
+
+class _OnlyOne:
+    """`add_subparsers()`' action, but building the parser of the command `only` alone."""
+
+    def __init__(self, action, only: str | None):
+        self.action, self.only = action, only
+
+    def add_parser(self, name: str, **kwargs):
+        if self.only is None or name == self.only:
+            return self.action.add_parser(name, **kwargs)
+        return _Unbuilt()
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line, parsed with the parser of its command alone when that can be told
+    from the leading options: building all twenty (argparse asks gettext for every help
+    text) costs 5 to 15 ms of each start. Help, errors and anything unusual take the full
+    parser, so what the user sees is the same."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = _command_in(argv)
+    if command is not None:
+        try:
+            return build_parser(only=command).parse_args(argv)
+        except _NotThisWay:
+            pass
+    return build_parser().parse_args(argv)
+
+
+def _command_in(argv: list[str]) -> str | None:
+    """The command word after the usual global options; None when anything else comes first."""
+    tokens = iter(argv)
+    for token in tokens:
+        if token in ("-c", "--config", "--log-format"):
+            next(tokens, None)
+        elif token.startswith(("--config=", "--log-format=")) or token in ("-v", "--verbose"):
+            continue
+        elif token.startswith("-"):
+            return None
+        else:
+            return token
+    return None
 
 
 class VersionAction(argparse.Action):
@@ -70,8 +130,9 @@ def installed_version() -> str:
         return "unknown (not installed)"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line; with `only`, the parser of that command alone (see `parse_args`)."""
+    parser = (Parser if only is None else QuickParser)(
         prog="casebook",
         description="A Code of Conduct committee's casework over plain email.",
     )
@@ -88,9 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="text",
         help="log lines as text (default) or one JSON object per line (journald, log stacks)",
     )
-    commands = parser.add_subparsers(
-        dest="command", metavar="COMMAND", required=True, parser_class=Parser
-    )
+    # prog given: argparse would otherwise format a usage line (importing shutil) to learn it.
+    commands = _OnlyOne(
+        parser.add_subparsers(dest="command", metavar="COMMAND", required=True, prog="casebook",
+                              parser_class=Parser if only is None else QuickParser),
+        only,
+    )  # fmt: skip
 
     serve = commands.add_parser("serve", help="run intake, the mailer and the scheduler")
     serve.add_argument(
@@ -187,12 +251,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     # A belt: anything casebook writes is for its own user only, whatever umask it was started
     # with (each archive, spool, backup, export and sink file is also created 0600 itself).
     os.umask(0o077)
-    configure_logging(json_lines=args.log_format == "json", level=log_level(args),
-                      verbose=args.verbose)  # fmt: skip
+    if args.command not in QUIET or args.verbose:
+        start_logging(args)
     try:
         return COMMANDS[args.command](args)
     except UserError as exc:
@@ -220,8 +284,17 @@ def run(argv: list[str] | None) -> int:
         return internal_error(args, exc)
 
 
+def start_logging(args) -> None:
+    from casebook.logs import configure_logging
+
+    configure_logging(json_lines=args.log_format == "json", level=log_level(args),
+                      verbose=args.verbose)  # fmt: skip
+
+
 def internal_error(args, exc: Exception) -> int:
     """A bug: one line (never a traceback for the user; -v logs the details), exit 70."""
+    import logging
+
     logging.getLogger("casebook").debug("internal error", exc_info=True)
     print(f"casebook: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
     return EX_TEMPFAIL if args.command == "ingest" else EX_SOFTWARE
@@ -230,6 +303,8 @@ def internal_error(args, exc: Exception) -> int:
 def log_level(args) -> int:
     """serve logs a line per message and per mail; the one-shot commands only what needs an
     operator (cron mails whatever they print), unless -v."""
+    import logging
+
     if args.verbose:
         return logging.DEBUG
     return logging.INFO if args.command == "serve" else logging.WARNING
@@ -243,8 +318,12 @@ def settings_for(args, *, check_files: bool = False) -> Settings:
     return load_settings(config_path(args), check_files=check_files)
 
 
-def open_existing_archive(args, settings: Settings | None = None):
-    """The archive for a command that only reads it: refused, never created, when missing."""
+def open_existing_archive(args, settings: Settings | None = None, *, read_only: bool = False):
+    """The archive for a command that only reads it: refused, never created, when missing.
+
+    `read_only`: opened with plain sqlite3 (`open_reader`: no migrations, no sqlite-utils,
+    which alone costs ~65 ms of start-up) for the commands that never write (`cases`, `show`,
+    `search`, `stats`)."""
     settings = settings or settings_for(args)
     database = Path(settings.database)
     if not database.exists():  # a folder there is an archive that cannot be opened (74)
@@ -253,6 +332,13 @@ def open_existing_archive(args, settings: Settings | None = None):
             f" or check `database` in {config_path(args)})",
             EX_NOINPUT,
         )
+    if read_only:
+        if args.command in QUIET and not args.verbose and open_to_others(database):
+            start_logging(args)  # opening it makes it private, and says so
+        try:
+            return open_reader(database)
+        except ArchiveOutdated as exc:
+            raise UserError(str(exc), EX_TEMPFAIL) from None
     return open_archive(database)
 
 
@@ -320,32 +406,32 @@ def _now(text: str | None, settings: Settings):
 
 
 def cmd_cases(args) -> int:
-    if args.state and args.state not in {s.value for s in CaseState}:
-        states = ", ".join(s.value for s in CaseState)
-        raise UserError(f"unknown state {args.state!r}; states are: {states}", EX_USAGE)
-    from archive.queries import case_summaries
+    if args.state:
+        from archive.models import CaseState
 
-    db = open_existing_archive(args)
-    rows = case_summaries(db, args.state)
+        if args.state not in {s.value for s in CaseState}:
+            states = ", ".join(s.value for s in CaseState)
+            raise UserError(f"unknown state {args.state!r}; states are: {states}", EX_USAGE)
+    from archive.queries import case_rows, case_summaries
+
+    db = open_existing_archive(args, read_only=True)
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(case_summaries(db, args.state), indent=2))
         return 0
-    if not rows:
-        print("no cases")
-    for row in rows:
-        flag = "URGENT " if row["urgent"] else ""
-        mark = ("\033[31m", "\033[0m") if row["urgent"] and sys.stdout.isatty() else ("", "")
-        print(
-            f"{mark[0]}{row['id']:<16} {flag}{row['state']:<20} opened {row['opened_at'][:16]}"
-            f"  reporter {row['reporter'] or 'anonymous'}{mark[1]}"
-        )
+    red = ("\033[31m", "\033[0m") if sys.stdout.isatty() else ("", "")
+    lines = []  # from the rows as they come, and one write: 10k cases are 10k lines
+    for ref, state, urgent, opened_at, _, reporter in case_rows(db, args.state):
+        flag, mark = ("URGENT ", red) if urgent else ("", ("", ""))
+        lines.append(f"{mark[0]}{ref:<16} {flag}{state:<20} opened {opened_at[:16]}"
+                     f"  reporter {reporter or 'anonymous'}{mark[1]}\n")  # fmt: skip
+    sys.stdout.write("".join(lines) or "no cases\n")
     return 0
 
 
 def cmd_show(args) -> int:
     from archive.queries import case_detail
 
-    db = open_existing_archive(args)
+    db = open_existing_archive(args, read_only=True)
     try:
         case = find_case(db, args.case)
     except UnknownCaseError as exc:
@@ -395,7 +481,7 @@ def cmd_stats(args) -> int:
     from intake.spool import count_spooled, open_spool, spool_path
 
     settings = settings_for(args)
-    stats = archive_stats(open_existing_archive(args, settings))
+    stats = archive_stats(open_existing_archive(args, settings, read_only=True))
     stats["spooled"] = count_spooled(open_spool(spool_path(settings)))
     if args.json:
         print(json.dumps(stats, indent=2))
@@ -410,11 +496,11 @@ def cmd_stats(args) -> int:
 
 
 def cmd_search(args) -> int:
-    from archive.search import search_messages
+    from archive.search import RANK_POOL, search_messages
 
     if args.limit < 1:
         raise UserError("search: --limit must be 1 or more", EX_USAGE)
-    db = open_existing_archive(args)
+    db = open_existing_archive(args, read_only=True)
     try:
         hits, total = search_messages(db, args.query, args.limit)
     except ValueError as exc:
@@ -429,6 +515,9 @@ def cmd_search(args) -> int:
               f" {hit['from'] or '-'}  {hit['subject']}\n    {hit['snippet']}")  # fmt: skip
     if hits:
         shown = f"showing {len(hits)} of {total}" if total > len(hits) else f"{total} found"
+        if total > RANK_POOL:
+            shown = (f"showing the best {len(hits)} among the {RANK_POOL:,} most recently"
+                     f" archived of {total:,} matches (add words to narrow it)")  # fmt: skip
         print(f"{shown} (dated by each message's own Date header, UTC)")
     return 0
 
@@ -523,7 +612,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_bans(args) -> int:
-    from archive.bans import list_bans
+    from archive.banlist import list_bans
 
     rows = list_bans(open_existing_archive(args))
     if args.json:

@@ -10,7 +10,6 @@ Relative paths are taken from the configuration file's folder, never the working
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
@@ -102,6 +101,8 @@ def _where(section: str) -> str:
 
 
 def _hint(word: str, known) -> str:
+    import difflib  # only for a misspelt key
+
     close = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import difflib
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 from archive.cases import Case, get_case, record_event
 from archive.clock import to_text
