@@ -62,8 +62,8 @@ class Context:
     def move_to(self, state: CaseState, reason: str | None = None) -> bool:
         """Move the case through the one door (`move_case`); False if it was there already."""
         previous = self.case.state
-        if state in DONE_STATES and self.command != "appeal" and open_appeal_of(self.db, self.case):
-            raise Refused("an appeal of this case is open: the council decides it first")
+        if state in DONE_STATES and self.command != "appeal":
+            self.refuse_while_appealed()
         try:
             self.case = move_case(self.db, self.case, state, now=self.now, actor=self.actor.email,
                                   reason=reason or f"#{self.command}",
@@ -71,6 +71,11 @@ class Context:
         except StateError as error:
             raise Refused(f"the case is {previous}: {error}") from None
         return self.case.state != previous
+
+    def refuse_while_appealed(self) -> None:
+        """Refused while an appeal of the case is open: the council's #appeal decides it."""
+        if open_appeal_of(self.db, self.case) is not None:
+            raise Refused("an appeal of this case is open: the council decides it first")
 
     def date(self, text: str) -> datetime:
         """A DATE argument (YYYY-MM-DD, 09:00 in the committee's zone, or ISO time)."""

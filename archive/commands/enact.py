@@ -4,7 +4,6 @@ The command checks the gates; `archive.enactment` does the carrying out (the `en
 calls it too). `#enact DATE` again moves the date; `#enact` alone enacts now.
 """
 
-from archive.appeals import open_appeal_of
 from archive.cases import parties_of
 from archive.clock import from_text, human_duration
 from archive.commands.base import Command, Context, Refused
@@ -19,8 +18,7 @@ def run(ctx: Context, args: str) -> str:
     settings = ctx.settings
     if not settings.enact_by_any_member and not _may_enact(ctx):
         raise Refused("only the chair enacts resolutions (see [policy] enact_by_any_member)")
-    if open_appeal_of(ctx.db, ctx.case) is not None:
-        raise Refused("an appeal of this case is open: the council decides it first")
+    ctx.refuse_while_appealed()  # before a date is kept, not only when the case moves
     when = ctx.date(args.split()[0]) if args else None
     if when is not None and when <= ctx.now:
         raise Refused("the date is in the past; #enact alone enacts now")
