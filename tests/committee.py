@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from datetime import datetime
 
+from archive.db import open_archive
 from casebook.config import load_settings
 from tests.conftest import T0, write_config
 from tests.helpers import deliver, outbox
@@ -23,6 +25,19 @@ def dkim_settings(tmp_path, relay_port: int = 1, **values):
         tmp_path, relay_port=relay_port, extra=extra + "\n" + pinned_keys_toml(), **values
     )
     return load_settings(config)
+
+
+def reported(tmp_path, **values) -> Iterator[Committee]:
+    """A committee over a fresh archive holding Rita's report, CoC-2026-001 (the common
+    fixture: `yield from reported(tmp_path, ...)`); the archive is closed afterwards."""
+    settings = dkim_settings(tmp_path, **values)
+    db = open_archive(settings.database)
+    c = Committee(db, settings)
+    c.report()
+    try:
+        yield c
+    finally:
+        db.close()
 
 
 class Committee:

@@ -10,7 +10,7 @@ from archive.cases import find_case
 from archive.clocks import fire_due
 from archive.db import open_archive
 from archive.digest import digest_data
-from tests.committee import Committee, dkim_settings
+from tests.committee import Committee, dkim_settings, reported
 from tests.conftest import MEMBERS, T0
 from tests.helpers import deliver, outbox
 from tests.mailbuild import build, sign
@@ -26,12 +26,7 @@ COUNCIL = MEMBERS.replace(
 
 @pytest.fixture
 def committee(tmp_path):
-    settings = dkim_settings(tmp_path, members=COUNCIL)
-    db = open_archive(settings.database)
-    c = Committee(db, settings)
-    c.report()
-    yield c
-    db.close()
+    yield from reported(tmp_path, members=COUNCIL)
 
 
 def appeal(c, sender="Rita Reporter <rita@example.net>", subject="Appeal [CoC-2026-001]",

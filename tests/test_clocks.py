@@ -10,7 +10,7 @@ from archive.cases import find_case
 from archive.clocks import fire_due
 from archive.db import open_archive
 from mailer.send import send_due
-from tests.committee import BOB, CAROL, Committee, dkim_settings
+from tests.committee import BOB, CAROL, dkim_settings, reported
 from tests.conftest import T0
 from tests.helpers import events, outbox
 
@@ -19,12 +19,7 @@ SECOND = timedelta(seconds=1)
 
 @pytest.fixture
 def committee(tmp_path, relay):
-    settings = dkim_settings(tmp_path, relay_port=relay.port)
-    db = open_archive(settings.database)
-    c = Committee(db, settings)
-    c.report()
-    yield c
-    db.close()
+    yield from reported(tmp_path, relay_port=relay.port)
 
 
 def kinds(fired):

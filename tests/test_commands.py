@@ -7,21 +7,15 @@ from datetime import timedelta
 import pytest
 
 from archive.cases import find_case, parties_of
-from archive.db import open_archive
 from archive.resolutions import open_proposal, tally
-from tests.committee import BOB, CAROL, Committee, dkim_settings
+from tests.committee import BOB, CAROL, reported
 from tests.conftest import T0
 from tests.helpers import events, outbox
 
 
 @pytest.fixture
 def committee(tmp_path):
-    settings = dkim_settings(tmp_path)
-    db = open_archive(settings.database)
-    c = Committee(db, settings)
-    c.report()
-    yield c
-    db.close()
+    yield from reported(tmp_path)
 
 
 def state(c):

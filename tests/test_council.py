@@ -8,10 +8,9 @@ import pytest
 
 from archive.cases import find_case, parties_of, set_conflicted
 from archive.clocks import fire_due
-from archive.db import open_archive
 from archive.outbox import due_mail
 from archive.resolutions import open_proposal
-from tests.committee import BOB, CAROL, Committee, dkim_settings
+from tests.committee import BOB, CAROL, reported
 from tests.conftest import T0
 from tests.helpers import deliver, outbox
 from tests.test_appeals import COUNCIL
@@ -24,12 +23,7 @@ REPORTS = "conduct@example.org"
 
 @pytest.fixture
 def committee(tmp_path):
-    settings = dkim_settings(tmp_path, members=COUNCIL)
-    db = open_archive(settings.database)
-    c = Committee(db, settings)
-    c.report()
-    yield c
-    db.close()
+    yield from reported(tmp_path, members=COUNCIL)
 
 
 def council(c, text, sender=ERIN, days=9):

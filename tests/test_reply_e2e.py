@@ -9,21 +9,15 @@ from __future__ import annotations
 import pytest
 
 from archive.cases import find_case, parties_of
-from archive.db import open_archive
 from tests.clientmail import client_reply, leaked
-from tests.committee import Committee, dkim_settings
+from tests.committee import reported
 from tests.helpers import outbox
 from tests.mailbuild import sign
 
 
 @pytest.fixture
 def committee(tmp_path):
-    settings = dkim_settings(tmp_path)
-    db = open_archive(settings.database)
-    c = Committee(db, settings)
-    c.report()
-    yield c
-    db.close()
+    yield from reported(tmp_path)
 
 
 def reply(committee, name: str):

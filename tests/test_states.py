@@ -11,11 +11,10 @@ import pytest
 
 from archive.cases import find_case
 from archive.clocks import HANDLERS, fire_due
-from archive.db import open_archive
 from archive.models import CaseState
 from archive.reporting import quarter_period, report_data
 from archive.states import DONE_STATES, TRANSITIONS, StateError, check_move, is_done
-from tests.committee import BOB, CAROL, Committee, dkim_settings
+from tests.committee import BOB, CAROL, reported
 from tests.conftest import T0
 from tests.helpers import outbox
 from tests.test_appeals import COUNCIL, appeal
@@ -28,12 +27,7 @@ DAY = timedelta(days=1)
 
 @pytest.fixture
 def committee(tmp_path):
-    settings = dkim_settings(tmp_path, members=COUNCIL)
-    db = open_archive(settings.database)
-    c = Committee(db, settings)
-    c.report()
-    yield c
-    db.close()
+    yield from reported(tmp_path, members=COUNCIL)
 
 
 def moves(c, ref: str = REF) -> list[tuple[str, str, str]]:

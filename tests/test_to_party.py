@@ -7,8 +7,7 @@ from datetime import timedelta
 import pytest
 
 from archive.cases import find_case, parties_of
-from archive.db import open_archive
-from tests.committee import Committee, dkim_settings
+from tests.committee import reported
 from tests.conftest import T0
 from tests.helpers import deliver, outbox
 from tests.mailbuild import build
@@ -18,12 +17,7 @@ DAVE = "Dave Jones <dave@example.com>"
 
 @pytest.fixture
 def committee(tmp_path):
-    settings = dkim_settings(tmp_path)
-    db = open_archive(settings.database)
-    c = Committee(db, settings)
-    c.report()
-    yield c
-    db.close()
+    yield from reported(tmp_path)
 
 
 def token_of(c, address):
