@@ -115,7 +115,8 @@ def latencies(sink, accepted: dict[str, float], timeout: float = 60) -> list[flo
 
 
 def measure(args) -> list[Row]:
-    from bench.run import AckSink, free_port, percentile, start_casebook
+    from bench.probes import free_port, percentile
+    from bench.run import AckSink, start_casebook
 
     rate = min(args.rate, 5.0)
     count = max(20, int(rate * min(args.seconds, 10.0)))

@@ -23,10 +23,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from archive.clock import utc_now  # noqa: E402
+from bench.probes import free_port  # noqa: E402
 from bench.table import Row  # noqa: E402
 from casebook.serve import SEND_CHUNK  # noqa: E402
 from mailer.send import send_due  # noqa: E402
-from tests.conftest import free_port, write_config  # noqa: E402
+from tests.conftest import write_config  # noqa: E402
 
 TARGET = 0.5  # of smtplib's rate
 

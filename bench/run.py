@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -29,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import flood, importing, outbox  # noqa: E402
+from bench.probes import free_port, percentile, proc_status_mib, wait_for_port  # noqa: E402
 from bench.table import Row, markdown, write_results  # noqa: E402
 from tests.conftest import write_config  # noqa: E402  (the same config the tests use)
 
@@ -56,25 +56,6 @@ async def main():
 
 asyncio.run(main())
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited early with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("server did not start")
 
 
 def report(n: int, tag: str) -> tuple[str, bytes]:
@@ -195,7 +176,7 @@ def casebook_throughput(total: int, sessions: int) -> tuple[float, float]:
             processed = time.monotonic() - start
             db.close()
             global SERVE_MEMORY
-            SERVE_MEMORY = peak_memory_mb(proc.pid)
+            SERVE_MEMORY = proc_status_mib(proc.pid, "VmHWM")  # peak, before it stops
         finally:
             proc.terminate()
             proc.wait()
@@ -283,22 +264,6 @@ def archive_measures() -> dict | None:
         "search_p99": percentile(latencies, 99),
         "digest_ms": digest_ms,
     }
-
-
-def peak_memory_mb(pid: int) -> float:
-    """The process's peak resident memory (VmHWM), read before it is stopped."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def main() -> None:

@@ -39,7 +39,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -53,6 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.probes import free_port, median, percentile, proc_status_mib, wait_for_port  # noqa: E402
 from bench.table import Row  # noqa: E402
 
 GENERATOR_VERSION = 2
@@ -82,7 +82,7 @@ def config_for(directory: Path, database: Path, relay_port: int = 1, intake_port
     from tests.conftest import write_config
 
     path = write_config(directory, relay_port=relay_port, command_auth="token",
-                        intake_port=intake_port or _free_port(), ack_daily_cap=1000)  # fmt: skip
+                        intake_port=intake_port or free_port(), ack_daily_cap=1000)  # fmt: skip
     text = path.read_text().replace(str(directory / "casebook.db"), str(database))
     path.write_text(text)
     return path
@@ -387,21 +387,6 @@ def _parse_time(text: str) -> datetime:
 # ---------------------------------------------------------------- measuring
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-def median(values: list[float]) -> float:
-    return percentile(values, 50)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def measure_search(database: Path, rounds: int = 5) -> tuple[float, float, float]:
     """p50 and p95 (ms) of `search_messages` over SEARCHES, `rounds` times each (warm cache),
     opened as `casebook search` opens it; and the mean CPU time of one search."""
@@ -513,14 +498,14 @@ def serve_rss(database: Path, reports: int = 20, settle: float = 3.0) -> float:
     with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
         copy = Path(tmp) / "casebook.db"
         shutil.copyfile(database, copy)
-        port = _free_port()
+        port = free_port()
         config = config_for(Path(tmp), copy, relay_port=sink.port, intake_port=port)
         exe = str(Path(sys.executable).with_name("casebook"))
         with open(Path(tmp) / "serve.log", "wb") as log:
             proc = subprocess.Popen([exe, "-c", str(config), "serve"], cwd=ROOT, stdout=log,
                                     stderr=subprocess.STDOUT)  # fmt: skip
         try:
-            _wait_for_port(port, proc)
+            wait_for_port(port, proc, timeout=60)
             time.sleep(settle)
             for n in range(reports):
                 sender = f"rss{n}@bench.example.net"
@@ -536,31 +521,11 @@ def serve_rss(database: Path, reports: int = 20, settle: float = 3.0) -> float:
                     break
                 time.sleep(0.1)
             time.sleep(settle)
-            return _vm(proc.pid, "VmRSS")
+            return proc_status_mib(proc.pid, "VmRSS")
         finally:
             proc.terminate()
             proc.wait(timeout=30)
             sink.controller.stop()
-
-
-def _wait_for_port(port: int, proc, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"casebook serve exited early with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("casebook serve did not start listening")
-
-
-def _vm(pid: int, field: str) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def measure(args) -> list[Row]:
