@@ -9,6 +9,7 @@ week, two weeks), whatever the clocks are configured to.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
@@ -156,62 +157,45 @@ def current_quarter(now: datetime, settings: Settings) -> tuple[str, datetime]:
     return f"{local.year} Q{quarter}", start
 
 
-def _share(met: int, due: int, running: int) -> dict:
+def _kept(spans: Iterable[tuple[datetime, str | None]], within: timedelta, now: datetime) -> dict:
+    """How often a promise was kept: each span is (when it began, when it was done or None).
+    A span still inside its time and not done is running, not yet due."""
+    met = due = running = 0
+    for began, done in spans:
+        if done is None and began + within > now:
+            running += 1
+            continue
+        due += 1
+        met += done is not None and from_text(done) - began <= within
     percent = f"{round(100 * met / due)}%" if due else "n/a"
     return {"met": met, "due": due, "share": percent, "running": running}
 
 
 def ack_promise(db: Database, cases: dict[int, CaseRow], start: datetime, now: datetime) -> dict:
     """Reports received since `start`: acknowledged within 24 hours of arriving."""
-    met = due = running = 0
-    for case in cases.values():
-        opened = from_text(case.opened_at)
-        if opened < start or not case.owes_ack:
-            continue
-        acked = case.acked_at
-        if acked is None and opened + ACK_WITHIN > now:
-            running += 1
-            continue
-        due += 1
-        met += acked is not None and from_text(acked) - opened <= ACK_WITHIN
-    return _share(met, due, running)
+    spans = [(opened, case.acked_at) for case in cases.values()
+             if case.owes_ack and (opened := from_text(case.opened_at)) >= start]  # fmt: skip
+    return _kept(spans, ACK_WITHIN, now)
 
 
 def resolve_promise(
     db: Database, cases: dict[int, CaseRow], start: datetime, now: datetime
 ) -> dict:
     """Reports received since `start`: resolved, or the reporter updated, within 7 days."""
-    met = due = running = 0
-    for case in cases.values():
-        opened = from_text(case.opened_at)
-        if opened < start or case.imported:
-            continue
-        first = case.answered_at
-        if first is None and opened + RESOLVE_WITHIN > now:
-            running += 1
-            continue
-        due += 1
-        met += first is not None and from_text(first) - opened <= RESOLVE_WITHIN
-    return _share(met, due, running)
+    spans = [(opened, case.answered_at) for case in cases.values()
+             if not case.imported and (opened := from_text(case.opened_at)) >= start]  # fmt: skip
+    return _kept(spans, RESOLVE_WITHIN, now)
 
 
 def appeal_promise(db: Database, cases: dict[int, CaseRow], start: datetime, now: datetime) -> dict:
     """Appeals received since `start`: decided within 14 days of arriving."""
-    met = due = running = 0
     rows = db.execute(
         "SELECT case_pk, received_at, decided_at FROM appeals WHERE received_at >= ?",
         [to_text(start)],
     )
-    for case_pk, received_at, decided_at in rows:
-        if case_pk is not None and case_pk not in cases:
-            continue
-        received = from_text(received_at)
-        if decided_at is None and received + APPEAL_WITHIN > now:
-            running += 1
-            continue
-        due += 1
-        met += decided_at is not None and from_text(decided_at) - received <= APPEAL_WITHIN
-    return _share(met, due, running)
+    spans = [(from_text(received_at), decided_at) for case_pk, received_at, decided_at in rows
+             if case_pk is None or case_pk in cases]  # fmt: skip
+    return _kept(spans, APPEAL_WITHIN, now)
 
 
 PROMISES = (
