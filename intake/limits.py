@@ -69,6 +69,13 @@ class Buckets:
     def has(self, key: str, now: float) -> bool:
         return self.level(key, now) >= 1.0
 
+    def take_if_any(self, key: str, now: float) -> bool:
+        """Take a token when there is one; whether there was."""
+        if not self.has(key, now):
+            return False
+        self.take(key, now)
+        return True
+
     def take(self, key: str, now: float) -> None:
         self.levels[key] = (self.level(key, now) - 1.0, now)
         if len(self.levels) > MAX_SENDERS:

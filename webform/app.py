@@ -33,7 +33,8 @@ from archive.formpages import (
     to_the_minute,
 )
 from archive.settings import Settings, WebForm
-from webform.guards import Buckets, CsrfTokens, TokenBucket
+from intake.limits import Buckets
+from webform.guards import CsrfTokens
 from webform.message import FIELDS, ONGOING, Screenshot, build_message, report_text, screenshot
 
 log = logging.getLogger(__name__)
@@ -90,8 +91,9 @@ class WebFormApp:
         self.clock = clock
         self.env = page_environment()
         self.csrf = CsrfTokens()
-        self.reports = TokenBucket(self.form.reports_per_hour)
-        self.replies = Buckets(self.form.replies_per_hour)
+        # All reports together, and each follow-up page: no bucket needs to know who asks.
+        self.reports = Buckets(self.form.reports_per_hour, self.form.reports_per_hour)
+        self.replies = Buckets(self.form.replies_per_hour, self.form.replies_per_hour)
         self.db = None
         self.db_lock = asyncio.Lock()
 
@@ -222,7 +224,7 @@ class WebFormApp:
             return self.report_page(400, values, errors)
         if not self.csrf.redeem("report", str(data.get("csrf_token", ""))):
             return self.forbidden()
-        if not self.reports.take():
+        if not self.reports.take_if_any("all", time.monotonic()):
             return self.busy()
         secret = secrets.token_urlsafe(32)
         page_hash = secret_hash(secret)
@@ -327,7 +329,7 @@ class WebFormApp:
             return await self.follow_page(request, status=400, error=problem, text=text)
         if not self.csrf.redeem(purpose, str(data.get("csrf_token", ""))):
             return self.forbidden()
-        if not self.replies.take(page_hash):
+        if not self.replies.take_if_any(page_hash, time.monotonic()):
             return self.busy()
         now = to_the_minute(self.clock())
         raw = build_message(

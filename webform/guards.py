@@ -1,5 +1,6 @@
 """The form's abuse guards, none of which needs to know who is asking: signed single-use
-CSRF tokens and in-memory token buckets (no IP address, no cookie, nothing stored)."""
+CSRF tokens (no IP address, no cookie, nothing stored). Its rate limits are the SMTP edge's
+in-memory token buckets (`intake.limits.Buckets`)."""
 
 from __future__ import annotations
 
@@ -58,41 +59,3 @@ class CsrfTokens:
         ):
             self.used.popitem(last=False)
         return True
-
-
-class TokenBucket:
-    """`capacity` requests, refilled evenly over an hour; shared by everyone it guards."""
-
-    def __init__(self, per_hour: int, clock: Callable[[], float] = time.monotonic):
-        self.capacity = float(per_hour)
-        self.rate = per_hour / 3600.0
-        self.clock = clock
-        self.tokens = self.capacity
-        self.at = clock()
-
-    def take(self) -> bool:
-        now = self.clock()
-        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
-        self.at = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
-
-
-class Buckets:
-    """One bucket per key (a follow-up page's hash), the least recently used forgotten first."""
-
-    def __init__(self, per_hour: int, clock: Callable[[], float] = time.monotonic,
-                 limit: int = 10_000):  # fmt: skip
-        self.per_hour = per_hour
-        self.clock = clock
-        self.limit = limit
-        self.buckets: OrderedDict[str, TokenBucket] = OrderedDict()
-
-    def take(self, key: str) -> bool:
-        bucket = self.buckets.pop(key, None) or TokenBucket(self.per_hour, self.clock)
-        self.buckets[key] = bucket
-        while len(self.buckets) > self.limit:
-            self.buckets.popitem(last=False)
-        return bucket.take()
