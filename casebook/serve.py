@@ -35,7 +35,7 @@ from intake.recheck import recheck_conflicts
 from intake.smtp import make_protocol_factory
 from intake.spool import SpoolWriter, count_spooled, open_spool, spool_path
 from mailer.render import TemplateProblem, make_environment, render_template
-from mailer.send import send_due, sender_identity
+from mailer.send import committee_facts, send_due, sender_identity
 from webform.app import WebFormApp, start_web_form
 
 log = logging.getLogger("casebook")
@@ -305,8 +305,7 @@ def mail_renderer(settings: Settings):
     env = make_environment(settings.templates_override)
 
     def render(template: str, context: dict) -> tuple[str, str]:
-        fields = {**context, "committee_name": settings.committee_name,
-                  "reports_address": settings.reports, "appeals_address": settings.appeals,
+        fields = {**context, **committee_facts(settings),
                   "reply_address": None, "recipient_name": None}  # fmt: skip
         try:
             rendered = render_template(env, template, fields)

@@ -314,14 +314,21 @@ def fit_for_relay(
     return ascii_outgoing(out), ascii_address(envelope_from)
 
 
+def committee_facts(settings: Settings) -> dict:
+    """The committee's public facts, which every template may show."""
+    return {
+        "committee_name": settings.committee_name,
+        "reports_address": settings.reports,
+        "appeals_address": settings.appeals,
+    }
+
+
 def template_context(settings: Settings, item: OutboxItem, copy: Copy) -> dict:
     """The item's own fields plus the committee's public facts; nothing else reaches a template."""
     return {
         **item.context,
         **copy.extra,
-        "committee_name": settings.committee_name,
-        "reports_address": settings.reports,
-        "appeals_address": settings.appeals,
+        **committee_facts(settings),
         "reply_address": copy.reply_to,
     }
 
