@@ -140,7 +140,7 @@ def write_transaction(db: Database) -> Iterator[Database]:
     """One IMMEDIATE transaction: takes the write lock up front so it never deadlocks upgrading."""
     conn = db.conn
     if conn.in_transaction:
-        with db.atomic():
+        with _savepoint(conn):
             yield db
         return
     conn.execute("BEGIN IMMEDIATE")
@@ -152,6 +152,24 @@ def write_transaction(db: Database) -> Iterator[Database]:
         raise
     else:
         conn.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def _savepoint(conn: sqlite3.Connection) -> Iterator[None]:
+    """A nested write: undone alone if it fails. Savepoints of one name nest (RELEASE takes
+    the innermost), and one name keeps the statements in the connection's cache."""
+    conn.execute("SAVEPOINT casebook")
+    try:
+        yield
+    except BaseException:
+        # An error that ended the whole transaction (a RAISE(ROLLBACK) trigger) took the
+        # savepoint with it: undoing it again would hide the error.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK TO SAVEPOINT casebook")
+            conn.execute("RELEASE SAVEPOINT casebook")
+        raise
+    else:
+        conn.execute("RELEASE SAVEPOINT casebook")
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ belong to the state left or entered. Nothing else writes `cases.state` (a test g
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -56,4 +57,4 @@ def move_case(
     stopped = clocks_stopped_by(current.state, target.value)
     if stopped:
         cancel_deadlines(db, current, stopped, now)
-    return get_case(db, case.pk)
+    return replace(current, state=target.value, updated_at=to_text(now))

@@ -461,3 +461,34 @@ def m017_list_indexes(db: Database) -> None:
         " ON cases(year, seq, ref, state, urgent, opened_at, conflicted)"
     )
     db.execute("CREATE INDEX IF NOT EXISTS parties_role ON parties(case_pk, role, id, email)")
+
+
+@migrations()
+def m018_outgoing_search(db: Database) -> None:
+    # Outgoing copies are indexed for search once per sending chunk (archive.sending.
+    # index_sent_copies), not each in its own copy's commit: a commit that touches the index
+    # writes a new index segment, and that was a third of the cost of recording a sent copy.
+    # Incoming mail is still indexed as it is archived. `fts_outgoing_through` is the highest
+    # message row whose outgoing copy is indexed; messages are never deleted, so rows above
+    # it are exactly those still to index.
+    db.execute("DROP TRIGGER messages_fts_insert")
+    db.execute(
+        """CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+           WHEN new.direction = 'in' BEGIN
+           INSERT INTO messages_fts (rowid, subject, from_addr, body_text)
+           VALUES (new.id, new.subject, new.from_addr, new.body_text); END"""
+    )
+    db.execute(
+        "INSERT OR REPLACE INTO meta (key, value)"
+        " VALUES ('fts_outgoing_through', (SELECT COALESCE(MAX(id), 0) FROM messages))"
+    )
+
+
+@migrations()
+def m019_case_deadlines(db: Database) -> None:
+    # A case's pending deadlines (read when a clock is stopped or shown) came from a scan of
+    # every pending deadline of every case: each sent acknowledgement paid for all open cases.
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS deadlines_case ON deadlines(case_pk, kind)"
+        " WHERE fired_at IS NULL AND cancelled_at IS NULL"
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 from jinja2 import (
     ChoiceLoader,
@@ -22,6 +23,10 @@ from jinja2 import (
 # templates/ is the package `mailer.templates` (pyproject.toml maps it), so an installed casebook
 # reads the templates installed with it, and a checkout (editable install) reads its own.
 DEFAULT_TEMPLATES = Path(str(files("mailer.templates")))
+
+
+# Per environment, the optional templates found missing (until `forget_absent`).
+_ABSENT: WeakKeyDictionary[Environment, set[str]] = WeakKeyDictionary()
 
 
 class TemplateProblem(Exception):
@@ -59,14 +64,32 @@ def render_template(env: Environment, name: str, context: dict) -> Rendered:
     subject, body = split_subject(text, name)
     html = None
     try:
-        html = env.get_template(f"{name}.html").render(context)
-    except TemplateNotFound:
-        html = None
+        html = _optional_template(env, f"{name}.html")
+        html = html.render(context) if html is not None else None
     except Exception as exc:
         raise TemplateProblem(f"template {name}.html: {exc}") from None
     if html is not None:
         _, html = split_subject(html, name)
     return Rendered(subject, body, html)
+
+
+def _optional_template(env: Environment, name: str):
+    """The template, or None when there is none; an absence is remembered (Jinja2 caches
+    only the templates it found, and looks for a missing one in every folder on every call)
+    until `forget_absent` is called."""
+    absent = _ABSENT.setdefault(env, set())
+    if name in absent:
+        return None
+    try:
+        return env.get_template(name)
+    except TemplateNotFound:
+        absent.add(name)
+        return None
+
+
+def forget_absent(env: Environment) -> None:
+    """Look again for templates that were missing (an operator may have added one)."""
+    _ABSENT.pop(env, None)
 
 
 def split_subject(rendered: str, name: str) -> tuple[str, str]:

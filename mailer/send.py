@@ -10,20 +10,27 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-from archive.cases import get_case
+from archive.cases import Case, get_case
 from archive.catalogue import template as template_spec
 from archive.clock import from_text, utc_now
 from archive.db import installation_id, unsynced_commits, write_transaction
 from archive.leases import acquire_lease, release_lease
 from archive.outbox import OutboxItem, due_mail, retry_delay, sent_copies
-from archive.sending import fail_item, finish_item, postpone_item, record_copy, withhold_item
+from archive.sending import (
+    fail_item,
+    finish_item,
+    index_sent_copies,
+    postpone_item,
+    record_copy,
+    withhold_item,
+)
 from archive.settings import Settings
 from mailer.compose import (
     NeedsSmtputf8,
@@ -35,8 +42,20 @@ from mailer.compose import (
     sign_message,
 )
 from mailer.recipients import Copy, Undeliverable, on_page_only, resolve_copies
-from mailer.render import Rendered, TemplateProblem, make_environment, render_template
-from mailer.transport import PermanentFailure, RelaySession, RelayUnreachable, TemporaryFailure
+from mailer.render import (
+    Rendered,
+    TemplateProblem,
+    forget_absent,
+    make_environment,
+    render_template,
+)
+from mailer.transport import (
+    Courier,
+    PermanentFailure,
+    RelaySession,
+    RelayUnreachable,
+    TemporaryFailure,
+)
 
 log = logging.getLogger(__name__)
 LEASE = "mailer"
@@ -97,9 +116,15 @@ def send_due(
         # Each copy's record is its own commit, right after the relay's 250, written to the WAL
         # but not fsynced: kill -9 loses none (at most the copy in flight goes again), and
         # the chunk's commits are fsynced once, when it ends (a power cut: see README).
-        with RelaySession(settings.relay) as relay, unsynced_commits(db):
+        with (
+            RelaySession(settings.relay) as relay,
+            Courier(relay) as courier,
+            unsynced_commits(db),
+        ):
+            sweep = Sweep(db, settings, env, relay, courier, now, loop_id, report)
+            items = due_mail(db, now, limit)
             unreachable = None
-            for item in due_mail(db, now, limit):
+            for n, item in enumerate(items):
                 if unreachable:
                     # The relay is down: postpone the rest without waiting on it once each.
                     _postpone_or_fail(db, settings, item, unreachable, now, report)
@@ -109,9 +134,10 @@ def send_due(
                     if not acquire_lease(db, LEASE, holder, renewed, LEASE_TTL, holder_is_dead):
                         report.busy = True
                         break
-                unreachable = _send_isolated(db, settings, env, relay, item, now, loop_id, report)
+                unreachable = sweep.send(item, items[n + 1] if n + 1 < len(items) else None)
             if unreachable:
                 _log_outage(settings, unreachable, report)
+            index_sent_copies(db)  # searchable from here on: once per chunk, not per copy
     finally:
         release_lease(db, LEASE, holder)
     return report
@@ -123,10 +149,13 @@ UNREAD = object()  # an argument the caller did not pass: read it from the archi
 
 def environment(override):
     """One Jinja2 environment per template folder for the process: compiled templates are
-    kept (and reloaded when a file changes), not compiled again for every chunk."""
+    kept (and reloaded when a file changes), not compiled again for every chunk; an optional
+    template found missing is looked for again once per chunk."""
     if override not in _ENVIRONMENTS:
         _ENVIRONMENTS[override] = make_environment(override)
-    return _ENVIRONMENTS[override]
+    env = _ENVIRONMENTS[override]
+    forget_absent(env)
+    return env
 
 
 def _log_outage(settings: Settings, error: str, report: SendReport) -> None:
@@ -152,55 +181,125 @@ def log_item(
                    "attempts": item.attempts + 1})  # fmt: skip
 
 
-def _send_isolated(db, settings, env, relay, item: OutboxItem, now, loop_id, report) -> str | None:
-    """`_send_item`, with anything unexpected kept to this item so the sweep goes on."""
-    try:
-        return _send_item(db, settings, env, relay, item, now, loop_id, report)
-    except Exception as exc:
-        log.exception("outbox %s (%s): unexpected error", item.message_id, item.template,
-                      extra={"message_id": item.message_id, "template": item.template})  # fmt: skip
-        error = f"unexpected {type(exc).__name__}: {exc}"
-        if item.attempts + 1 >= CRASH_ATTEMPTS:
-            _fail(db, settings, item, f"gave up after {CRASH_ATTEMPTS} attempts: {error}", now,
-                  report)  # fmt: skip
-        else:
-            _postpone_or_fail(db, settings, item, error, now, report)
-        return None
+@dataclass
+class Composed:
+    """One copy ready for the relay: its bytes, and what its record keeps."""
+
+    copy: Copy
+    rendered: Rendered
+    outgoing: Outgoing
+    envelope_from: str
+    raw: bytes
 
 
-def _send_item(db, settings, env, relay, item: OutboxItem, now, loop_id, report) -> str | None:
-    """Send one item's copies; the error if the relay could not be reached at all."""
-    case = get_case(db, item.case_pk) if item.case_pk else None
-    try:
-        copies = resolve_copies(db, item, settings, now, case=case)
-        if not copies and on_page_only(db, item):
-            finish_item(db, item, now)
-            log_item(db, item, logging.INFO, "sent", "to the reporter's follow-up page")
-            report.sent += 1
+@dataclass
+class Plan:
+    """An item made ready to send: its case and each copy still to send, composed; or where
+    else it goes (`only`: "page" for the follow-up page alone, "withheld" for nowhere); or
+    the error that stops it, raised again when its turn comes."""
+
+    item: OutboxItem
+    case: Case | None = None
+    copies: list[Composed] = field(default_factory=list)
+    only: str | None = None
+    error: Exception | None = None
+
+
+@dataclass
+class Sweep:
+    """One chunk's sending. While the relay answers for an item's last copy, the next item is
+    made ready (read, rendered, composed: no mail goes and nothing is recorded), so the relay's
+    wait and casebook's own work overlap; a copy is recorded before the next one is handed to
+    the relay, so a crash still leaves at most the copy in flight unrecorded."""
+
+    db: Database
+    settings: Settings
+    env: object
+    relay: RelaySession
+    courier: Courier
+    now: datetime
+    loop_id: str
+    report: SendReport
+    ahead: Plan | None = None
+
+    def send(self, item: OutboxItem, following: OutboxItem | None) -> str | None:
+        """`_send`, with anything unexpected kept to this item so the sweep goes on; the error
+        if the relay could not be reached at all."""
+        plan = self.ahead if self.ahead and self.ahead.item.pk == item.pk else self.plan(item)
+        self.ahead = None
+        try:
+            return self._send(plan, following)
+        except Exception as exc:
+            fields = {"message_id": item.message_id, "template": item.template}
+            log.exception("outbox %s (%s): unexpected error", item.message_id, item.template,
+                          extra=fields)  # fmt: skip
+            error = f"unexpected {type(exc).__name__}: {exc}"
+            if item.attempts + 1 >= CRASH_ATTEMPTS:
+                error = f"gave up after {CRASH_ATTEMPTS} attempts: {error}"
+                _fail(self.db, self.settings, item, error, self.now, self.report)
+            else:
+                _postpone_or_fail(self.db, self.settings, item, error, self.now, self.report)
             return None
-        if not copies:
-            withhold_item(db, item, "the recipient asked for no further contact", now)
-            log_item(db, item, logging.INFO, "withheld", "no further contact")
+
+    def plan(self, item: OutboxItem) -> Plan:
+        """The item made ready; any error is kept in the plan, to be handled in its turn."""
+        db, settings, now = self.db, self.settings, self.now
+        plan = Plan(item)
+        try:
+            plan.case = get_case(db, item.case_pk) if item.case_pk else None
+            copies = resolve_copies(db, item, settings, now, case=plan.case)
+            if not copies:
+                plan.only = "page" if on_page_only(db, item) else "withheld"
+                return plan
+            done = sent_copies(db, item)
+            for copy in copies:
+                if copy.key not in done:
+                    parts = compose_copy(
+                        db, settings, self.env, item, copy, now, self.loop_id,
+                        smtputf8=self.relay.offers_smtputf8, case=plan.case,
+                    )  # fmt: skip
+                    plan.copies.append(Composed(copy, *parts))
+        except Exception as exc:
+            plan.error = exc
+        return plan
+
+    def _send(self, plan: Plan, following: OutboxItem | None) -> str | None:
+        db, settings, now, report, item = self.db, self.settings, self.now, self.report, plan.item
+        try:
+            if plan.error is not None:
+                raise plan.error
+            if plan.only == "page":
+                finish_item(db, item, now)
+                log_item(db, item, logging.INFO, "sent", "to the reporter's follow-up page")
+                report.sent += 1
+                return None
+            if plan.only == "withheld":
+                withhold_item(db, item, "the recipient asked for no further contact", now)
+                log_item(db, item, logging.INFO, "withheld", "no further contact")
+                return None
+            for n, composed in enumerate(plan.copies, 1):
+                last = n == len(plan.copies)
+                out = composed.outgoing
+                accepted = self.courier.send(composed.envelope_from, out.to, composed.raw,
+                                             smtputf8=out.utf8)  # fmt: skip
+                if last and following is not None:
+                    self.ahead = self.plan(following)  # while the relay answers
+                accepted.result()
+                _record_copy(db, item, composed, now, last=last)
+            if not plan.copies:  # every copy went before a crash; only the item's record is left
+                finish_item(db, item, now)
+        except RelayUnreachable as exc:
+            _postpone_or_fail(db, settings, item, str(exc), now, report)
+            return str(exc)
+        except TemporaryFailure as exc:
+            _postpone_or_fail(db, settings, item, str(exc), now, report)
             return None
-        done = sent_copies(db, item)
-        pending = [copy for copy in copies if copy.key not in done]
-        for n, copy in enumerate(pending, 1):
-            _send_copy(db, settings, env, relay, item, copy, now, loop_id, case,
-                       last=n == len(pending))  # fmt: skip
-        if not pending:  # every copy went before a crash; only the item's record is left
-            finish_item(db, item, now)
-    except RelayUnreachable as exc:
-        _postpone_or_fail(db, settings, item, str(exc), now, report)
-        return str(exc)
-    except TemporaryFailure as exc:
-        _postpone_or_fail(db, settings, item, str(exc), now, report)
+        except (PermanentFailure, Undeliverable, TemplateProblem, NeedsSmtputf8) as exc:
+            _fail(db, settings, item, str(exc), now, report)
+            return None
+        log_item(db, item, logging.INFO, "sent", case_ref=plan.case.ref if plan.case else None)
+        report.sent += 1
         return None
-    except (PermanentFailure, Undeliverable, TemplateProblem, NeedsSmtputf8) as exc:
-        _fail(db, settings, item, str(exc), now, report)
-        return None
-    log_item(db, item, logging.INFO, "sent", case_ref=case.ref if case else None)
-    report.sent += 1
-    return None
 
 
 def _fail(db, settings: Settings, item: OutboxItem, error: str, now, report) -> None:
@@ -220,24 +319,19 @@ def _postpone_or_fail(db, settings: Settings, item: OutboxItem, error: str, now,
     report.postponed += 1
 
 
-def _send_copy(
-    db, settings, env, relay, item: OutboxItem, copy: Copy, now, loop_id, case, *, last: bool
-) -> None:
-    """One copy to the relay, then its record; the item's own record ("sent", its event, the
-    case moved on) joins the last copy's commit, in a savepoint of its own: should it fail,
-    the copy's record still commits, so the copy is never sent again."""
-    rendered, outgoing, envelope_from, raw = compose_copy(
-        db, settings, env, item, copy, now, loop_id, smtputf8=relay.offers_smtputf8, case=case
-    )
-    relay.send(envelope_from, outgoing.to, raw, smtputf8=outgoing.utf8)
+def _record_copy(db, item: OutboxItem, composed: Composed, now, *, last: bool) -> None:
+    """The relay took the copy: its record; the item's own record ("sent", its event, the case
+    moved on) joins the last copy's commit, in a savepoint of its own: should it fail, the
+    copy's record still commits, so the copy is never sent again."""
+    outgoing, rendered = composed.outgoing, composed.rendered
     unfinished = None
     with write_transaction(db):
         record_copy(
             db,
             item,
-            recipient=copy.key,
-            message_id=copy.message_id,
-            raw=raw,
+            recipient=composed.copy.key,
+            message_id=composed.copy.message_id,
+            raw=composed.raw,
             to_addrs=list(outgoing.to),
             subject=rendered.subject,
             from_addr=outgoing.from_addr,
