@@ -18,8 +18,18 @@ INVISIBLE_RE = re.compile(r"[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-
 BARE_LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ı": "i", "ŧ": "t"})
 
 
+# For ASCII text, what the regular expressions below do (line breaks to "\n", other spaces
+# to " "), as a table: most text is ASCII, and NFKC, case-folding and diacritics leave it be.
+ASCII_SPACES = str.maketrans({"\x0b": "\n", "\x0c": "\n", "\t": " ", "\x1c": " ", "\x1d": " ",
+                              "\x1e": " ", "\x1f": " "})  # fmt: skip
+
+
 def fold_text(text: str) -> str:
     """`text` as names are compared: NFKC, spaces as spaces, case-folded, no diacritics."""
+    if text.isascii():
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        return text.translate(ASCII_SPACES).lower()
     text = unicodedata.normalize("NFKC", text)
     text = SPACES_RE.sub(" ", INVISIBLE_RE.sub("", LINE_BREAKS_RE.sub("\n", text)))
     text = text.casefold()

@@ -465,7 +465,7 @@ def m017_list_indexes(db: Database) -> None:
 
 @migrations()
 def m018_outgoing_search(db: Database) -> None:
-    # Outgoing copies are indexed for search once per sending chunk (archive.sending.
+    # Outgoing copies are indexed for search once per sending chunk (archive.fulltext.
     # index_sent_copies), not each in its own copy's commit: a commit that touches the index
     # writes a new index segment, and that was a third of the cost of recording a sent copy.
     # Incoming mail is still indexed as it is archived. `fts_outgoing_through` is the highest

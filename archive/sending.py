@@ -86,30 +86,6 @@ def record_copy(
         )
 
 
-def index_sent_copies(db: Database) -> int:
-    """Index the copies recorded since the last call for search, in one commit; the count.
-
-    Called when a sending chunk ends; copies recorded before a crash are indexed by the next.
-    """
-    with write_transaction(db):
-        (through,) = db.execute(
-            "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'fts_outgoing_through'"
-        ).fetchone()
-        highest = db.execute(
-            "SELECT MAX(id) FROM messages WHERE id > ? AND direction = 'out'", [through]
-        ).fetchone()[0]
-        if highest is None:
-            return 0
-        cursor = db.execute(
-            "INSERT INTO messages_fts (rowid, subject, from_addr, body_text)"
-            " SELECT id, subject, from_addr, body_text FROM messages"
-            " WHERE id > ? AND id <= ? AND direction = 'out'",
-            [through, highest],
-        )
-        db.execute("UPDATE meta SET value = ? WHERE key = 'fts_outgoing_through'", [str(highest)])
-        return cursor.rowcount
-
-
 def finish_item(db: Database, item: OutboxItem, now: datetime) -> None:
     """Every copy went out: the item is sent, and a sent acknowledgement moves its case on."""
     with write_transaction(db):

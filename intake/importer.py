@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
 from archive.db import installation_id, write_transaction
+from archive.fulltext import indexed_in_bulk
 from archive.held import quarantine
 from archive.ingest import ingest_message, record_delivery
 from archive.settings import Settings
@@ -184,7 +185,7 @@ def _parse_batch(raws: list[bytes]) -> list:
 
 
 def _ingest_batch(db, settings, parsed, now, loop_id, report, key, offset) -> None:
-    with write_transaction(db):
+    with write_transaction(db), indexed_in_bulk(db):
         for msg in parsed:
             report.read += 1
             result = _ingest_or_quarantine(db, settings, msg, now, loop_id)

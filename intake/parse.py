@@ -14,6 +14,7 @@ import email.policy
 import functools
 import hashlib
 import re
+from contextvars import ContextVar
 from email.message import Message
 from email.parser import BytesHeaderParser
 
@@ -88,7 +89,7 @@ def _parse_fully(
     historical: bool,
 ) -> IncomingMessage:
     sha256 = hashlib.sha256(raw).hexdigest()
-    parsed, defects = _parse(raw)
+    parsed, defects = _parse(raw, trace=not historical)
     message: Message = parsed.message
     route = route_message(envelope_to, settings)
     sender = parse_from([raw_header_text(v) for v in message.get_all("From") or []])
@@ -226,17 +227,21 @@ def _provenance(raw, message, from_addr, envelope_from, route, *, automatic, set
     return party_auth, list_proof
 
 
-def _parse(raw: bytes):
-    """mail-parser over Python's email package; plainer parses when it gives up.
+def _parse(raw: bytes, *, trace: bool = True):
+    """mail-parser over Python's email package; plainer parses when it gives up. `trace`:
+    whether its Received headers are read for defects (not for imported history).
 
     Python's parser recurses once per MIME level, so a hostile, deeply nested message is read
     by its headers alone, its body kept as text: archived with a defect, never lost.
     """
+    reading = _READ_TRACE.set(trace)
     try:
         parsed = _MailParser.from_bytes(raw)
         return parsed, [str(d) for d in parsed.defects_categories or []]
     except Exception as exc:  # mail-parser raises assorted errors on hostile input
         problem = f"parser: {type(exc).__name__}"
+    finally:
+        _READ_TRACE.reset(reading)
     try:
         return _Fallback(email.message_from_bytes(raw, policy=email.policy.compat32)), [problem]
     except RecursionError:
@@ -271,6 +276,23 @@ def _get_addresses(raw_header, *, defects=None, decode_names=False):
 
 
 mailparser_core.get_addresses = _get_addresses
+
+
+# mail-parser reads every Received header of every message (their hops, dates and defects:
+# two fifths of a list message's parse). casebook uses only whether they have defects, and
+# for imported history not even that: a list's past mail is archived with its trace headers
+# as they came (in its raw bytes), and they decide nothing. An import parses without them.
+_READ_TRACE: ContextVar[bool] = ContextVar("casebook_read_trace", default=True)
+_original_receiveds_parsing = mailparser_core.receiveds_parsing
+
+
+def _receiveds_parsing(receiveds, *args, **kwargs):
+    if not _READ_TRACE.get():
+        return []
+    return _original_receiveds_parsing(receiveds, *args, **kwargs)
+
+
+mailparser_core.receiveds_parsing = _receiveds_parsing
 
 
 class _MailParser(mailparser.MailParser):

@@ -21,12 +21,12 @@ from archive.cases import Case, get_case
 from archive.catalogue import template as template_spec
 from archive.clock import from_text, utc_now
 from archive.db import installation_id, unsynced_commits, write_transaction
+from archive.fulltext import index_sent_copies
 from archive.leases import acquire_lease, release_lease
 from archive.outbox import OutboxItem, due_mail, retry_delay, sent_copies
 from archive.sending import (
     fail_item,
     finish_item,
-    index_sent_copies,
     postpone_item,
     record_copy,
     withhold_item,

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from archive.folding import INVISIBLE_RE, LINE_BREAKS_RE, SPACES_RE
 from archive.settings import Person
 from intake.mentions import fold_text, mentions
 from intake.parse import parse_message
@@ -71,3 +77,12 @@ def test_casebooks_own_mail_quoted_back_by_outlook_is_not_read():
     # Someone else's mail quoted the Outlook way is read whole.
     other = "See below.\n\nFrom: Alice Chair <alice@example.org>\nSent: Monday\n\nAlice Chair\n"
     assert "Alice Chair\n" in without_own_quotes(other, OWN)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_folding_ascii_text_is_the_same_as_the_general_folding(text):
+    # fold_text takes a quicker path for ASCII text; it must fold exactly as the general one.
+    general = unicodedata.normalize("NFKC", text)
+    general = SPACES_RE.sub(" ", INVISIBLE_RE.sub("", LINE_BREAKS_RE.sub("\n", general)))
+    assert fold_text(text) == general.casefold()

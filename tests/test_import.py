@@ -95,3 +95,94 @@ def test_a_message_that_cannot_be_archived_does_not_stop_an_import(
     report = import_paths(db, settings, [mbox], T0)
     assert (report.read, report.new, report.quarantined) == (3, 2, 1)
     assert archive_stats(db)["quarantined"] == 1 and archive_stats(db)["outbox"] == {}
+
+
+def _search(config_path, words: str) -> list[str]:
+    import json
+
+    result = casebook("-c", str(config_path), "search", words, "--json")
+    assert result.returncode == 0, result.stderr.decode()
+    return [hit["message_id"] for hit in json.loads(result.stdout)]
+
+
+def _trigger_exists(db) -> bool:
+    row = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'messages_fts_insert'"
+    ).fetchone()
+    return row is not None
+
+
+def test_imported_mail_is_searchable_once_and_live_mail_after_it_too(
+    config_path, tmp_path, db, settings
+):
+    # An import indexes each batch in one statement (the trigger set aside within it).
+    mbox = tmp_path / "list.mbox"
+    names = ("checklist_report.eml", "plain_report.eml", "html_only_report.eml")
+    make_mbox(mbox, [fixture_bytes(n) for n in names])
+    result = casebook("-c", str(config_path), "import", str(mbox))
+    assert result.returncode == 0, result.stderr.decode()
+    assert _search(config_path, "stupid leave") == ["<plain-report-1@example.net>"]
+    assert _trigger_exists(db)
+    # Mail archived after the import is indexed as it arrives, as before.
+    from tests.helpers import deliver
+
+    deliver(db, settings, "plain_report.eml", now=T0, sender="sam@example.net",
+            replace={"plain-report-1": "live-1", "stupid": "zanzibar"})  # fmt: skip
+    assert _search(config_path, "zanzibar") == ["<live-1@example.net>"]
+
+
+def test_an_import_batch_that_fails_leaves_the_index_and_its_trigger_as_they_were(
+    config_path, tmp_path, db, settings, monkeypatch
+):
+    import sqlite3
+
+    from intake import importer
+
+    real_ingest = importer.ingest_message
+
+    def ingest(db_, msg, *args):  # the archive's own trouble mid-batch: the batch is undone
+        if msg.message_id == "<plain-report-1@example.net>":
+            raise sqlite3.OperationalError("disk I/O error")
+        return real_ingest(db_, msg, *args)
+
+    monkeypatch.setattr(importer, "ingest_message", ingest)
+    mbox = tmp_path / "list.mbox"
+    make_mbox(mbox, [fixture_bytes(n) for n in ("checklist_report.eml", "plain_report.eml")])
+    with pytest.raises(sqlite3.OperationalError):
+        import_paths(db, settings, [mbox], T0)
+    assert _trigger_exists(db)
+    assert db.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 0
+    monkeypatch.setattr(importer, "ingest_message", real_ingest)
+    report = import_paths(db, settings, [mbox], T0)  # a re-run does the whole batch
+    assert report.new == 2
+    assert _search(config_path, "stupid leave") == ["<plain-report-1@example.net>"]
+
+
+BROKEN_TRACE = (
+    b"Received: from nowhere with garbage ;;; by ; id\n"
+    b"From: Pat <pat@example.net>\nTo: conduct@example.org\nSubject: trace\n"
+    b"Message-ID: <trace-1@example.net>\nDate: Mon, 2 Mar 2026 10:00:00 +0000\n\n"
+    b"A line of history.\n"
+)
+
+
+def test_imported_history_keeps_its_trace_headers_unread_live_mail_reads_them(
+    tmp_path, db, settings
+):
+    import json
+
+    from intake.parse import parse_message
+
+    live = parse_message(
+        BROKEN_TRACE, envelope_from="pat@example.net", envelope_to=(settings.reports,),
+        settings=settings, loop_id="t",
+    )  # fmt: skip
+    assert "ReceivedHeaderDefect" in live.defects
+    mbox = tmp_path / "list.mbox"
+    make_mbox(mbox, [BROKEN_TRACE])
+    import_paths(db, settings, [mbox], T0)
+    defects, raw = db.execute(
+        "SELECT defects, raw FROM messages WHERE message_id = '<trace-1@example.net>'"
+    ).fetchone()
+    assert "ReceivedHeaderDefect" not in json.loads(defects)
+    assert raw.startswith(b"Received: from nowhere with garbage")  # kept as it came
