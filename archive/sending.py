@@ -108,6 +108,37 @@ def finish_item(db: Database, item: OutboxItem, now: datetime) -> None:
                       reason="acknowledgement sent")  # fmt: skip
 
 
+def resend_what_was_folded_in(
+    db: Database, item: OutboxItem, settings: Settings, now: datetime
+) -> str | None:
+    """More was folded into the item (a folded acknowledgement, the held-mail summary) after
+    the sender read it: the mail that went lacks it, so the item's whole context goes again,
+    in a new mail that later folds join. Call in the transaction that marks the item sent,
+    so that nothing can be folded in between; the new mail's Message-ID, if any."""
+    row = db.execute(
+        "SELECT context, fold_key FROM outbox WHERE id = ? AND fold_key IS NOT NULL", [item.pk]
+    ).fetchone()
+    if row is None or json.loads(row[0]) == item.context:
+        return None
+    return queue_mail(
+        db,
+        now=now,
+        settings=settings,
+        template=item.template,
+        audience=item.audience,
+        context=json.loads(row[0]),
+        case=get_case(db, item.case_pk) if item.case_pk else None,
+        party=get_party(db, item.party_pk) if item.party_pk else None,
+        to_addr=item.to_addr,
+        in_reply_to=item.in_reply_to,
+        refs=item.refs,
+        auto_submitted=item.auto_submitted,
+        fold_key=row[1],
+        from_name=item.from_name,
+        exclude=item.exclude,
+    )
+
+
 def withhold_item(db: Database, item: OutboxItem, reason: str, now: datetime) -> None:
     """Not sent, on purpose (a no-contact wish): recorded, never retried."""
     with write_transaction(db):

@@ -29,6 +29,7 @@ from archive.sending import (
     finish_item,
     postpone_item,
     record_copy,
+    resend_what_was_folded_in,
     withhold_item,
 )
 from archive.settings import Settings
@@ -285,7 +286,7 @@ class Sweep:
                 if last and following is not None:
                     self.ahead = self.plan(following)  # while the relay answers
                 accepted.result()
-                _record_copy(db, item, composed, now, last=last)
+                _record_copy(db, settings, item, composed, now, last=last)
             if not plan.copies:  # every copy went before a crash; only the item's record is left
                 finish_item(db, item, now)
         except RelayUnreachable as exc:
@@ -319,10 +320,11 @@ def _postpone_or_fail(db, settings: Settings, item: OutboxItem, error: str, now,
     report.postponed += 1
 
 
-def _record_copy(db, item: OutboxItem, composed: Composed, now, *, last: bool) -> None:
+def _record_copy(db, settings, item: OutboxItem, composed: Composed, now, *, last: bool) -> None:
     """The relay took the copy: its record; the item's own record ("sent", its event, the case
-    moved on) joins the last copy's commit, in a savepoint of its own: should it fail, the
-    copy's record still commits, so the copy is never sent again."""
+    moved on, a new mail for anything folded into it since it was read) joins the last copy's
+    commit, in a savepoint of its own: should it fail, the copy's record still commits, so the
+    copy is never sent again."""
     outgoing, rendered = composed.outgoing, composed.rendered
     unfinished = None
     with write_transaction(db):
@@ -341,6 +343,7 @@ def _record_copy(db, item: OutboxItem, composed: Composed, now, *, last: bool) -
         if last:
             try:
                 finish_item(db, item, now)  # a savepoint, inside this transaction
+                resend_what_was_folded_in(db, item, settings, now)
             except Exception as exc:
                 unfinished = exc
     if unfinished is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
+from datetime import timedelta
 
 from sqlite_utils import Database
 
@@ -113,3 +114,31 @@ def test_a_cases_pending_clocks_are_read_from_an_index(db):
         " AND fired_at IS NULL AND cancelled_at IS NULL AND kind IN ('ack-watchdog')"
     ).fetchall()
     assert any("deadlines_case" in row[-1] for row in plan), plan
+
+
+def test_a_report_folded_in_while_the_sender_works_still_reaches_the_reporter(
+    db, settings, relay, monkeypatch
+):
+    # Past the daily cap, a sender's further reports share one acknowledgement. One more
+    # report folded in after the sender has read that acknowledgement from the outbox (it
+    # reads a chunk at a time) must not be lost when the older version is sent.
+    def report(n, at):
+        replace = {"plain-report-1": f"cap-{n}"}
+        deliver(db, settings, "plain_report.eml", now=at, replace=replace)
+
+    for n in range(6):  # the cap is 5: the sixth report is folded
+        report(n, T0)
+    send(db, settings)
+    later = T0 + timedelta(hours=2)
+    read_by_the_sender = mailer.send.due_mail(db, later, 50)
+    assert [i.context["case_refs"] for i in read_by_the_sender] == [["CoC-2026-006"]]
+    report(6, later)  # folded into the same queued acknowledgement, while it is being sent
+    with monkeypatch.context() as patched:
+        patched.setattr(mailer.send, "due_mail", lambda *args: read_by_the_sender)
+        send(db, settings, later)
+    send(db, settings, later)
+    relay.wait_for(5 + 2 + 7)  # 5 acks, the folded one twice, 7 new-case notices to the list
+    texts = [m.get_body(("plain",)).get_content() for m in relay.to("rita@example.net")]
+    folded = [text for text in texts if "CoC-2026-006" in text]
+    assert len(folded) == 2  # the version read before the fold, then the whole list again
+    assert "CoC-2026-007" not in folded[0] and "CoC-2026-007" in folded[1]
