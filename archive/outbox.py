@@ -146,10 +146,20 @@ def _tell_held(db, now, settings, case, spec, pk: int, hits, matched, actor) -> 
 
 
 def queued_by_fold_key(db: Database, fold_key: str) -> tuple[int, dict] | None:
+    """The queued item that more may be folded into. One whose first copies have gone (the
+    rest wait for a retry) takes no more: its key is let go, so the caller queues a new item,
+    and what is folded in from now on reaches the recipients who already have the first."""
     row = db.execute(
-        "SELECT id, context FROM outbox WHERE fold_key = ? AND status = 'queued'", [fold_key]
+        "SELECT id, context, EXISTS (SELECT 1 FROM outbox_sends WHERE outbox_pk = outbox.id)"
+        " FROM outbox WHERE fold_key = ? AND status = 'queued'",
+        [fold_key],
     ).fetchone()
-    return (row[0], json.loads(row[1])) if row else None
+    if row is None:
+        return None
+    if row[2]:
+        db.execute("UPDATE outbox SET fold_key = NULL WHERE id = ?", [row[0]])
+        return None
+    return row[0], json.loads(row[1])
 
 
 def update_context(db: Database, pk: int, context: dict) -> None:

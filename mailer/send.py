@@ -50,13 +50,7 @@ from mailer.render import (
     make_environment,
     render_template,
 )
-from mailer.transport import (
-    Courier,
-    PermanentFailure,
-    RelaySession,
-    RelayUnreachable,
-    TemporaryFailure,
-)
+from mailer.transport import PermanentFailure, RelaySession, RelayUnreachable, TemporaryFailure
 
 log = logging.getLogger(__name__)
 LEASE = "mailer"
@@ -117,15 +111,10 @@ def send_due(
         # Each copy's record is its own commit, right after the relay's 250, written to the WAL
         # but not fsynced: kill -9 loses none (at most the copy in flight goes again), and
         # the chunk's commits are fsynced once, when it ends (a power cut: see README).
-        with (
-            RelaySession(settings.relay) as relay,
-            Courier(relay) as courier,
-            unsynced_commits(db),
-        ):
-            sweep = Sweep(db, settings, env, relay, courier, now, loop_id, report)
-            items = due_mail(db, now, limit)
+        with RelaySession(settings.relay) as relay, unsynced_commits(db):
+            sweep = Sweep(db, settings, env, relay, now, loop_id, report)
             unreachable = None
-            for n, item in enumerate(items):
+            for item in due_mail(db, now, limit):
                 if unreachable:
                     # The relay is down: postpone the rest without waiting on it once each.
                     _postpone_or_fail(db, settings, item, unreachable, now, report)
@@ -135,7 +124,7 @@ def send_due(
                     if not acquire_lease(db, LEASE, holder, renewed, LEASE_TTL, holder_is_dead):
                         report.busy = True
                         break
-                unreachable = sweep.send(item, items[n + 1] if n + 1 < len(items) else None)
+                unreachable = sweep.send(item)
             if unreachable:
                 _log_outage(settings, unreachable, report)
             index_sent_copies(db)  # searchable from here on: once per chunk, not per copy
@@ -196,40 +185,32 @@ class Composed:
 @dataclass
 class Plan:
     """An item made ready to send: its case and each copy still to send, composed; or where
-    else it goes (`only`: "page" for the follow-up page alone, "withheld" for nowhere); or
-    the error that stops it, raised again when its turn comes."""
+    else it goes (`only`: "page" for the follow-up page alone, "withheld" for nowhere)."""
 
-    item: OutboxItem
-    case: Case | None = None
+    case: Case | None
     copies: list[Composed] = field(default_factory=list)
     only: str | None = None
-    error: Exception | None = None
 
 
 @dataclass
 class Sweep:
-    """One chunk's sending. While the relay answers for an item's last copy, the next item is
-    made ready (read, rendered, composed: no mail goes and nothing is recorded), so the relay's
-    wait and casebook's own work overlap; a copy is recorded before the next one is handed to
-    the relay, so a crash still leaves at most the copy in flight unrecorded."""
+    """One chunk's sending, an item at a time: its recipients decided and every copy composed
+    at its turn (never earlier: a conflict or a no-contact wish recorded a moment before must
+    hold), then each copy handed to the relay and recorded before the next one."""
 
     db: Database
     settings: Settings
     env: object
     relay: RelaySession
-    courier: Courier
     now: datetime
     loop_id: str
     report: SendReport
-    ahead: Plan | None = None
 
-    def send(self, item: OutboxItem, following: OutboxItem | None) -> str | None:
+    def send(self, item: OutboxItem) -> str | None:
         """`_send`, with anything unexpected kept to this item so the sweep goes on; the error
         if the relay could not be reached at all."""
-        plan = self.ahead if self.ahead and self.ahead.item.pk == item.pk else self.plan(item)
-        self.ahead = None
         try:
-            return self._send(plan, following)
+            return self._send(item)
         except Exception as exc:
             fields = {"message_id": item.message_id, "template": item.template}
             log.exception("outbox %s (%s): unexpected error", item.message_id, item.template,
@@ -243,32 +224,28 @@ class Sweep:
             return None
 
     def plan(self, item: OutboxItem) -> Plan:
-        """The item made ready; any error is kept in the plan, to be handled in its turn."""
+        """The item made ready: every copy composed before the first goes, so a copy that
+        cannot be made (a broken template) fails the item before any copy is sent."""
         db, settings, now = self.db, self.settings, self.now
-        plan = Plan(item)
-        try:
-            plan.case = get_case(db, item.case_pk) if item.case_pk else None
-            copies = resolve_copies(db, item, settings, now, case=plan.case)
-            if not copies:
-                plan.only = "page" if on_page_only(db, item) else "withheld"
-                return plan
-            done = sent_copies(db, item)
-            for copy in copies:
-                if copy.key not in done:
-                    parts = compose_copy(
-                        db, settings, self.env, item, copy, now, self.loop_id,
-                        smtputf8=self.relay.offers_smtputf8, case=plan.case,
-                    )  # fmt: skip
-                    plan.copies.append(Composed(copy, *parts))
-        except Exception as exc:
-            plan.error = exc
+        plan = Plan(get_case(db, item.case_pk) if item.case_pk else None)
+        copies = resolve_copies(db, item, settings, now, case=plan.case)
+        if not copies:
+            plan.only = "page" if on_page_only(db, item) else "withheld"
+            return plan
+        done = sent_copies(db, item)
+        for copy in copies:
+            if copy.key not in done:
+                parts = compose_copy(
+                    db, settings, self.env, item, copy, now, self.loop_id,
+                    smtputf8=self.relay.offers_smtputf8, case=plan.case,
+                )  # fmt: skip
+                plan.copies.append(Composed(copy, *parts))
         return plan
 
-    def _send(self, plan: Plan, following: OutboxItem | None) -> str | None:
-        db, settings, now, report, item = self.db, self.settings, self.now, self.report, plan.item
+    def _send(self, item: OutboxItem) -> str | None:
+        db, settings, now, report = self.db, self.settings, self.now, self.report
         try:
-            if plan.error is not None:
-                raise plan.error
+            plan = self.plan(item)
             if plan.only == "page":
                 finish_item(db, item, now)
                 log_item(db, item, logging.INFO, "sent", "to the reporter's follow-up page")
@@ -279,14 +256,9 @@ class Sweep:
                 log_item(db, item, logging.INFO, "withheld", "no further contact")
                 return None
             for n, composed in enumerate(plan.copies, 1):
-                last = n == len(plan.copies)
                 out = composed.outgoing
-                accepted = self.courier.send(composed.envelope_from, out.to, composed.raw,
-                                             smtputf8=out.utf8)  # fmt: skip
-                if last and following is not None:
-                    self.ahead = self.plan(following)  # while the relay answers
-                accepted.result()
-                _record_copy(db, settings, item, composed, now, last=last)
+                self.relay.send(composed.envelope_from, out.to, composed.raw, smtputf8=out.utf8)
+                _record_copy(db, settings, item, composed, now, last=n == len(plan.copies))
             if not plan.copies:  # every copy went before a crash; only the item's record is left
                 finish_item(db, item, now)
         except RelayUnreachable as exc:
@@ -342,8 +314,9 @@ def _record_copy(db, settings, item: OutboxItem, composed: Composed, now, *, las
         )
         if last:
             try:
-                finish_item(db, item, now)  # a savepoint, inside this transaction
-                resend_what_was_folded_in(db, item, settings, now)
+                with write_transaction(db):  # a savepoint, inside this transaction
+                    finish_item(db, item, now)
+                    resend_what_was_folded_in(db, item, settings, now)
             except Exception as exc:
                 unfinished = exc
     if unfinished is not None:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-import threading
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 
 from archive.settings import Relay
@@ -25,13 +23,11 @@ class PermanentFailure(Exception):
 
 
 class RelaySession:
-    """One SMTP connection reused for a batch; reconnects after an error. One command at a
-    time, whichever thread asks (see `Courier`)."""
+    """One SMTP connection reused for a batch; reconnects after an error."""
 
     def __init__(self, relay: Relay):
         self.relay = relay
         self._smtp: smtplib.SMTP | None = None
-        self._lock = threading.RLock()
 
     def __enter__(self) -> RelaySession:
         return self
@@ -40,10 +36,6 @@ class RelaySession:
         self.close()
 
     def close(self) -> None:
-        with self._lock:
-            self._close()
-
-    def _close(self) -> None:
         if self._smtp is not None:
             try:
                 self._smtp.quit()
@@ -71,7 +63,7 @@ class RelaySession:
 
     def offers_smtputf8(self) -> bool:
         """Whether the relay announced SMTPUTF8 in its EHLO (connecting if need be)."""
-        with self._lock, self._errors_sorted():
+        with self._errors_sorted():
             return self._connection().has_extn("smtputf8")
 
     def send(
@@ -83,7 +75,7 @@ class RelaySession:
         smtputf8: bool = False,
     ) -> None:
         options = ["SMTPUTF8"] if smtputf8 else []
-        with self._lock, self._errors_sorted():
+        with self._errors_sorted():
             refused = self._connection().sendmail(
                 envelope_from, list(recipients), raw, mail_options=options
             )
@@ -121,31 +113,6 @@ class RelaySession:
         except BaseException:
             self.abort()
             raise
-
-
-class Courier:
-    """Hands copies to the relay from a thread of its own, so that casebook's own work for the
-    next mail (rendering, composing) overlaps the relay's answer for this one. One copy is in
-    flight at a time; the caller waits for its answer (the returned future) before recording
-    it and handing over the next."""
-
-    def __init__(self, relay: RelaySession):
-        self.relay = relay
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="casebook-relay")
-
-    def __enter__(self) -> Courier:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._thread.shutdown(wait=True)  # a copy in flight gets its answer (or its timeout)
-
-    def send(
-        self, envelope_from: str, recipients: tuple[str, ...], raw: bytes, *, smtputf8: bool
-    ) -> Future:
-        """`RelaySession.send` in the courier's thread: its future answers, or raises."""
-        return self._thread.submit(
-            self.relay.send, envelope_from, recipients, raw, smtputf8=smtputf8
-        )
 
 
 def _describe(refused: dict) -> str:
