@@ -277,7 +277,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="latency run length")
     parser.add_argument("--no-scale", action="store_true", help="skip the 100k-message archive")
     parser.add_argument("--drain-reports", type=int, default=200, help="outbox: 2 mails each")
-    parser.add_argument("--drain-runs", type=int, default=3)
+    parser.add_argument("--drain-runs", type=int, default=5)
     parser.add_argument("--import-runs", type=int, default=3, help="casebook vs notmuch, each")
     parser.add_argument(
         "--scale-only",
