@@ -118,7 +118,8 @@ def resend_what_was_folded_in(
     row = db.execute(
         "SELECT context, fold_key FROM outbox WHERE id = ? AND fold_key IS NOT NULL", [item.pk]
     ).fetchone()
-    if row is None or json.loads(row[0]) == item.context:
+    context = json.loads(row[0]) if row else item.context
+    if context == item.context:
         return None
     return queue_mail(
         db,
@@ -126,7 +127,7 @@ def resend_what_was_folded_in(
         settings=settings,
         template=item.template,
         audience=item.audience,
-        context=json.loads(row[0]),
+        context=context,
         case=get_case(db, item.case_pk) if item.case_pk else None,
         party=get_party(db, item.party_pk) if item.party_pk else None,
         to_addr=item.to_addr,

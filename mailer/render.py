@@ -64,8 +64,8 @@ def render_template(env: Environment, name: str, context: dict) -> Rendered:
     subject, body = split_subject(text, name)
     html = None
     try:
-        html = _optional_template(env, f"{name}.html")
-        html = html.render(context) if html is not None else None
+        template = _optional_template(env, f"{name}.html")
+        html = template.render(context) if template is not None else None
     except Exception as exc:
         raise TemplateProblem(f"template {name}.html: {exc}") from None
     if html is not None:

@@ -10,14 +10,14 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-from archive.cases import Case, get_case
+from archive.cases import get_case
 from archive.catalogue import template as template_spec
 from archive.clock import from_text, utc_now
 from archive.db import installation_id, unsynced_commits, write_transaction
@@ -183,16 +183,6 @@ class Composed:
 
 
 @dataclass
-class Plan:
-    """An item made ready to send: its case and each copy still to send, composed; or where
-    else it goes (`only`: "page" for the follow-up page alone, "withheld" for nowhere)."""
-
-    case: Case | None
-    copies: list[Composed] = field(default_factory=list)
-    only: str | None = None
-
-
-@dataclass
 class Sweep:
     """One chunk's sending, an item at a time: its recipients decided and every copy composed
     at its turn (never earlier: a conflict or a no-contact wish recorded a moment before must
@@ -223,43 +213,26 @@ class Sweep:
                 _postpone_or_fail(self.db, self.settings, item, error, self.now, self.report)
             return None
 
-    def plan(self, item: OutboxItem) -> Plan:
-        """The item made ready: every copy composed before the first goes, so a copy that
-        cannot be made (a broken template) fails the item before any copy is sent."""
-        db, settings, now = self.db, self.settings, self.now
-        plan = Plan(get_case(db, item.case_pk) if item.case_pk else None)
-        copies = resolve_copies(db, item, settings, now, case=plan.case)
-        if not copies:
-            plan.only = "page" if on_page_only(db, item) else "withheld"
-            return plan
-        done = sent_copies(db, item)
-        for copy in copies:
-            if copy.key not in done:
-                parts = compose_copy(
-                    db, settings, self.env, item, copy, now, self.loop_id,
-                    smtputf8=self.relay.offers_smtputf8, case=plan.case,
-                )  # fmt: skip
-                plan.copies.append(Composed(copy, *parts))
-        return plan
-
     def _send(self, item: OutboxItem) -> str | None:
         db, settings, now, report = self.db, self.settings, self.now, self.report
+        case = get_case(db, item.case_pk) if item.case_pk else None
         try:
-            plan = self.plan(item)
-            if plan.only == "page":
+            copies = resolve_copies(db, item, settings, now, case=case)
+            if not copies and on_page_only(db, item):
                 finish_item(db, item, now)
                 log_item(db, item, logging.INFO, "sent", "to the reporter's follow-up page")
                 report.sent += 1
                 return None
-            if plan.only == "withheld":
+            if not copies:
                 withhold_item(db, item, "the recipient asked for no further contact", now)
                 log_item(db, item, logging.INFO, "withheld", "no further contact")
                 return None
-            for n, composed in enumerate(plan.copies, 1):
+            pending = self._compose_pending(item, copies, case)
+            for n, composed in enumerate(pending, 1):
                 out = composed.outgoing
                 self.relay.send(composed.envelope_from, out.to, composed.raw, smtputf8=out.utf8)
-                _record_copy(db, settings, item, composed, now, last=n == len(plan.copies))
-            if not plan.copies:  # every copy went before a crash; only the item's record is left
+                _record_copy(db, settings, item, composed, now, last=n == len(pending))
+            if not pending:  # every copy went before a crash; only the item's record is left
                 finish_item(db, item, now)
         except RelayUnreachable as exc:
             _postpone_or_fail(db, settings, item, str(exc), now, report)
@@ -270,9 +243,21 @@ class Sweep:
         except (PermanentFailure, Undeliverable, TemplateProblem, NeedsSmtputf8) as exc:
             _fail(db, settings, item, str(exc), now, report)
             return None
-        log_item(db, item, logging.INFO, "sent", case_ref=plan.case.ref if plan.case else None)
+        log_item(db, item, logging.INFO, "sent", case_ref=case.ref if case else None)
         report.sent += 1
         return None
+
+    def _compose_pending(self, item: OutboxItem, copies: list[Copy], case) -> list[Composed]:
+        """Each copy not yet sent, composed; all of them before the first goes, so a copy that
+        cannot be made (a broken template) fails the item before any copy is sent."""
+        done = sent_copies(self.db, item)
+        return [
+            Composed(copy, *compose_copy(self.db, self.settings, self.env, item, copy, self.now,
+                                         self.loop_id, smtputf8=self.relay.offers_smtputf8,
+                                         case=case))
+            for copy in copies
+            if copy.key not in done
+        ]  # fmt: skip
 
 
 def _fail(db, settings: Settings, item: OutboxItem, error: str, now, report) -> None:
