@@ -154,6 +154,10 @@ KEYS: tuple[Key, ...] = (
         high=20),
     Key("intake.form.max_text_size", "int", 100_000,
         "characters in all text fields together", low=1000),
+    Key("intake.form.max_image_pixels", "int", 25_000_000,
+        "pixels a screenshot may have decoded (all frames together); more are refused with"
+        " the form kept (a decompression bomb is refused before it is unpacked)",
+        low=10_000, high=89_000_000),
     Key("intake.form.reports_per_hour", "int", 30,
         "reports the form takes an hour, from everyone together (no IP address is kept)",
         low=1),

@@ -35,7 +35,8 @@ from archive.formpages import (
 from archive.settings import Settings, WebForm
 from intake.limits import Buckets
 from webform.guards import CsrfTokens
-from webform.message import FIELDS, ONGOING, Screenshot, build_message, report_text, screenshot
+from webform.images import Screenshot, UnreadableImage, redraw
+from webform.message import FIELDS, ONGOING, build_message, report_text
 
 log = logging.getLogger(__name__)
 PAGES = Path(str(files("webform.pages")))
@@ -217,7 +218,7 @@ class WebFormApp:
         contact = " ".join(values["contact"].split())
         if contact and not _plain_address(contact):
             errors["contact"] = "This does not look like an email address (or leave it empty)."
-        shots, problem = self.screenshots(data)
+        shots, problem = await self.screenshots(data)
         if problem:
             errors["screenshots"] = problem
         if errors:
@@ -257,7 +258,7 @@ class WebFormApp:
             await asyncio.sleep(CASE_POLL)
         return None
 
-    def screenshots(self, data) -> tuple[tuple[Screenshot, ...], str | None]:
+    async def screenshots(self, data) -> tuple[tuple[Screenshot, ...], str | None]:
         uploads = [f for f in data.getall("screenshots", []) if isinstance(f, web.FileField)]
         uploads = [f for f in uploads if f.filename]  # an empty file input sends a nameless part
         if len(uploads) > self.form.max_attachments:
@@ -268,10 +269,13 @@ class WebFormApp:
             if len(content) > self.form.max_attachment_size:
                 size = _megabytes(self.form.max_attachment_size)
                 return (), f"Each screenshot may be at most {size} MB; one is larger."
-            shot = screenshot(content)
-            if shot is None:
-                return (), "Screenshots must be PNG, JPEG, GIF or WebP images."
-            shots.append(shot)
+            try:  # decoding takes a while: in a thread, so that SMTP is answered meanwhile
+                shots.append(await asyncio.to_thread(redraw, content, self.form.max_image_pixels))
+            except UnreadableImage:
+                return (), (
+                    "Screenshots must be PNG, JPEG, GIF or WebP images that open, of at most"
+                    f" {self.form.max_image_pixels / 1e6:g} million pixels; one is not."
+                )
         return tuple(shots), None
 
     async def page_of(self, request: web.Request) -> tuple[str, Page] | None:
@@ -320,7 +324,7 @@ class WebFormApp:
         if data.get(HONEYPOT):
             return self.refused()
         text = str(data.get("text", ""))
-        shots, problem = self.screenshots(data)
+        shots, problem = await self.screenshots(data)
         if not text.strip():
             problem = "Please write your reply before sending it."
         elif len(text) > self.form.max_text_size:
