@@ -85,6 +85,8 @@ class WebForm:
     max_image_pixels: int = 25_000_000
     reports_per_hour: int = 30
     replies_per_hour: int = 20
+    reports_per_client: int = 5  # one client's reports an hour (keyed hash, in memory)
+    trusted_proxies: tuple[str, ...] = ()  # IP networks whose X-Forwarded-For is believed
 
 
 @dataclass(frozen=True)

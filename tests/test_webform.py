@@ -57,8 +57,8 @@ SECRET_LINK = re.compile(r'href="(/follow/[A-Za-z0-9_-]{43})"')
 CLIENT = "127.0.0.2"  # the browser's own address, so that it can be looked for afterwards
 
 
-def client() -> aiohttp.TCPConnector:
-    return aiohttp.TCPConnector(local_addr=(CLIENT, 0))
+def client(address: str = CLIENT) -> aiohttp.TCPConnector:
+    return aiohttp.TCPConnector(local_addr=(address, 0))
 
 
 class Site:
@@ -77,6 +77,8 @@ class Site:
                               command_auth="token", extra=extra)  # fmt: skip
         self.service = ServeProcess(config, self.smtp_port)
         self.base = f"http://127.0.0.1:{self.port}"
+        self.source = CLIENT  # the browser's address (another loopback address: another client)
+        self.headers: dict[str, str] = {}  # more request headers (a proxy's X-Forwarded-For)
 
     def start(self) -> None:
         self.service.start()
@@ -92,7 +94,9 @@ class Site:
     def request(self, method: str, path: str, data=None, *, redirect: bool = True):
         async def go():
             async with (
-                aiohttp.ClientSession(headers={"User-Agent": UA}, connector=client()) as session,
+                aiohttp.ClientSession(
+                    headers={"User-Agent": UA, **self.headers}, connector=client(self.source)
+                ) as session,
                 session.request(
                     method, self.base + path, data=data, allow_redirects=redirect
                 ) as response,  # fmt: skip

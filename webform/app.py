@@ -13,16 +13,20 @@ import logging
 import re
 import secrets
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from importlib.resources import files
+from ipaddress import ip_network
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from archive.clock import utc_now
 from archive.db import open_archive
+from archive.floods import WEB_FORM
 from archive.formpages import (
     FORM_SENDER,
     FORM_TRANSPORT,
@@ -33,10 +37,14 @@ from archive.formpages import (
     to_the_minute,
 )
 from archive.settings import Settings, WebForm
-from intake.limits import Buckets
+from intake.limits import Buckets, Flood
+from webform.clients import ClientBuckets, Exhaustion, client_address
 from webform.guards import CsrfTokens
 from webform.images import Screenshot, UnreadableImage, redraw
 from webform.message import FIELDS, ONGOING, build_message, report_text
+
+if TYPE_CHECKING:
+    from multidict import MultiDictProxy
 
 log = logging.getLogger(__name__)
 PAGES = Path(str(files("webform.pages")))
@@ -44,6 +52,18 @@ SECRET_RE = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32): 256 r
 HONEYPOT = "website"  # hidden from people (CSS, aria-hidden); bots fill it in
 CASE_WAIT = 15.0  # seconds the receipt waits for the worker to open the case
 CASE_POLL = 0.1
+CUT_OFF = (
+    "Your form arrived cut off (the connection broke while it was being sent), so nothing was"
+    " stored. Please send it again; if it happens again, leave out the screenshots."
+)
+BUSY_ALL = (
+    "The form is taking no more messages for now. Nothing was stored."
+    " Please try again in an hour, or write to us by email."
+)
+BUSY_CLIENT = (
+    "The form has taken several reports from your network in the last hour and takes no more"
+    " from it for now. Nothing was stored. Please try again in an hour, or write to us by email."
+)
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self';"
     " frame-ancestors 'none'; base-uri 'none'"
@@ -83,6 +103,7 @@ class WebFormApp:
         store: Store,
         render_mail: RenderMail,
         clock: Callable[[], datetime] = utc_now,
+        note_flood: Callable[[Flood], None] | None = None,
     ):
         assert settings.form is not None
         self.settings = settings
@@ -90,10 +111,15 @@ class WebFormApp:
         self.store = store
         self.render_mail = render_mail
         self.clock = clock
+        self.note_flood = note_flood
         self.env = page_environment()
         self.csrf = CsrfTokens()
-        # All reports together, and each follow-up page: no bucket needs to know who asks.
+        # Each client's reports (by a keyed hash that lives an hour), then all reports
+        # together, and each follow-up page's replies.
+        self.clients = ClientBuckets(self.form.reports_per_client, self.form.reports_per_client)
+        self.proxies = tuple(ip_network(n, strict=False) for n in self.form.trusted_proxies)
         self.reports = Buckets(self.form.reports_per_hour, self.form.reports_per_hour)
+        self.exhaustion = Exhaustion(settings.limits.flood_quiet.total_seconds())
         self.replies = Buckets(self.form.replies_per_hour, self.form.replies_per_hour)
         self.db = None
         self.db_lock = asyncio.Lock()
@@ -200,7 +226,9 @@ class WebFormApp:
         return self.report_page()
 
     async def report_post(self, request: web.Request) -> web.Response:
-        data = await request.post()
+        data = await self.read_post(request)
+        if data is None:
+            return self.report_page(400, errors={"account": CUT_OFF})
         if not self.csrf.valid("report", str(data.get("csrf_token", ""))):
             return self.forbidden()
         if data.get(HONEYPOT):
@@ -225,8 +253,9 @@ class WebFormApp:
             return self.report_page(400, values, errors)
         if not self.csrf.redeem("report", str(data.get("csrf_token", ""))):
             return self.forbidden()
-        if not self.reports.take_if_any("all", time.monotonic()):
-            return self.busy()
+        refusal = self.admit_report(request)
+        if refusal is not None:
+            return refusal
         secret = secrets.token_urlsafe(32)
         page_hash = secret_hash(secret)
         now = to_the_minute(self.clock())
@@ -247,6 +276,41 @@ class WebFormApp:
             follow_url=_origin(request) + f"/follow/{secret}",
             contact=bool(contact),
         )
+
+    async def read_post(self, request: web.Request) -> MultiDictProxy | None:
+        """The form's fields, or None when the upload was cut off before its end (a connection
+        lost half-way, a proxy's cut): one INFO line, no traceback, the form again."""
+        try:
+            return await request.post()
+        except ValueError as exc:  # aiohttp's multipart reader: "Reading after EOF" and the like
+            where = request.path.split("/")[1]  # "report" or "follow", never a page's secret
+            log.info("the web form got a cut-off upload at /%s (%s): answered 400 with the"
+                     " form, nothing stored", where, type(exc).__name__)  # fmt: skip
+            return None
+
+    def admit_report(self, request: web.Request) -> web.Response | None:
+        """Take a token from the client's bucket and from the one for everyone; the refusal to
+        answer when either is empty (the committee hears once when everyone's runs out)."""
+        now = time.monotonic()
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        forwarded = request.headers.get("X-Forwarded-For")
+        client = client_address(peer[0] if peer else None, forwarded, self.proxies)
+        if not self.clients.has(client, now):
+            return self.busy(BUSY_CLIENT)
+        if not self.reports.has("all", now):
+            if self.exhaustion.refused(now):
+                self.tell_committee()
+            return self.busy(BUSY_ALL)
+        self.clients.take(client, now)
+        self.reports.take("all", now)
+        return None
+
+    def tell_committee(self) -> None:
+        log.warning("the web form's limit for all reports (reports_per_hour) is reached:"
+                    " refusing reports with 429; the committee is told once")  # fmt: skip
+        if self.note_flood is not None:
+            started = to_the_minute(self.clock())
+            self.note_flood(Flood(str(uuid.uuid4()), WEB_FORM, "global", "", started))
 
     async def wait_for_case(self, page_hash: str) -> Page | None:
         """The case the worker opened for this report (it is woken at the spool commit)."""
@@ -317,7 +381,9 @@ class WebFormApp:
         if found is None:
             return self.not_found()
         page_hash, page = found
-        data = await request.post()
+        data = await self.read_post(request)
+        if data is None:
+            return await self.follow_page(request, status=400, error=CUT_OFF)
         purpose = f"follow:{page_hash}"
         if not self.csrf.valid(purpose, str(data.get("csrf_token", ""))):
             return self.forbidden()
@@ -334,7 +400,7 @@ class WebFormApp:
         if not self.csrf.redeem(purpose, str(data.get("csrf_token", ""))):
             return self.forbidden()
         if not self.replies.take_if_any(page_hash, time.monotonic()):
-            return self.busy()
+            return self.busy(BUSY_ALL)
         now = to_the_minute(self.clock())
         raw = build_message(
             kind="follow-up",
@@ -367,14 +433,8 @@ class WebFormApp:
             " send your report by email instead.",
         )
 
-    def busy(self) -> web.Response:
-        return self.page(
-            "notice.html",
-            429,
-            title="Please try again later",
-            text="The form is taking no more messages for now. Nothing was stored."
-            " Please try again in an hour, or write to us by email.",
-        )
+    def busy(self, text: str) -> web.Response:
+        return self.page("notice.html", 429, title="Please try again later", text=text)
 
 
 def _megabytes(size: int) -> str:
