@@ -36,7 +36,8 @@ from intake.smtp import make_protocol_factory
 from intake.spool import SpoolWriter, count_spooled, open_spool, spool_path
 from mailer.render import TemplateProblem, make_environment, render_template
 from mailer.send import committee_facts, send_due, sender_identity
-from webform.app import WebFormApp, start_web_form
+from webform.app import WebFormApp
+from webform.server import start_web_form
 
 log = logging.getLogger("casebook")
 PROCESS_CHUNK = 32  # spooled messages per archive commit

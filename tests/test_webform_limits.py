@@ -9,12 +9,15 @@ import contextlib
 import re
 import socket
 import sqlite3
+from datetime import UTC, datetime
 
 import pytest
 
+from archive.settings import WebForm
 from tests.test_webform import Site
-from webform.clients import ClientBuckets, Exhaustion, client_address
+from webform.clients import ClientBuckets, Exhaustion, ReportLimits, client_address
 
+T = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ALL = 12  # reports_per_hour in these tests; reports_per_client stays at its default, 5
 PER_CLIENT = 5
 
@@ -165,3 +168,14 @@ def test_an_exhaustion_episode_is_told_once():
         False,
         True,
     ]
+
+
+def test_a_proxy_on_this_host_not_listed_is_told_of_once(caplog):
+    limits = ReportLimits(WebForm(port=1, reports_per_client=1), 3600, None)
+    answers = [limits.admit("127.0.0.1", None, float(n), T) for n in range(3)]
+    assert answers == [None, "client", "client"]
+    told = [r for r in caplog.records if "trusted_proxies" in r.getMessage()]
+    assert len(told) == 1 and "127.0.0.1" not in told[0].getMessage()
+    listed = ReportLimits(WebForm(port=1, reports_per_client=1, trusted_proxies=("127.0.0.1",)),
+                          3600, None)  # fmt: skip
+    assert [listed.admit("127.0.0.1", None, float(n), T) for n in range(3)] == [None] * 3

@@ -3,7 +3,8 @@ event loop beside the SMTP edge.
 
 Every report and reply goes through the same spool and ingest as mail (transport `form`, which
 only this module spools). Nothing here keeps an IP address, a user agent, a cookie or a time
-finer than the minute: aiohttp's access log is off, and no handler logs a request.
+finer than the minute: aiohttp's access log is off, and no handler logs a request; the rate
+limits know a client only by a keyed hash whose key lives an hour (`webform/clients.py`).
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ import logging
 import re
 import secrets
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from importlib.resources import files
-from ipaddress import ip_network
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,7 +25,6 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from archive.clock import utc_now
 from archive.db import open_archive
-from archive.floods import WEB_FORM
 from archive.formpages import (
     FORM_SENDER,
     FORM_TRANSPORT,
@@ -38,7 +36,7 @@ from archive.formpages import (
 )
 from archive.settings import Settings, WebForm
 from intake.limits import Buckets, Flood
-from webform.clients import ClientBuckets, Exhaustion, client_address
+from webform.clients import ONE_CLIENT, ReportLimits
 from webform.guards import CsrfTokens
 from webform.images import Screenshot, UnreadableImage, redraw
 from webform.message import FIELDS, ONGOING, build_message, report_text
@@ -111,15 +109,12 @@ class WebFormApp:
         self.store = store
         self.render_mail = render_mail
         self.clock = clock
-        self.note_flood = note_flood
         self.env = page_environment()
         self.csrf = CsrfTokens()
         # Each client's reports (by a keyed hash that lives an hour), then all reports
-        # together, and each follow-up page's replies.
-        self.clients = ClientBuckets(self.form.reports_per_client, self.form.reports_per_client)
-        self.proxies = tuple(ip_network(n, strict=False) for n in self.form.trusted_proxies)
-        self.reports = Buckets(self.form.reports_per_hour, self.form.reports_per_hour)
-        self.exhaustion = Exhaustion(settings.limits.flood_quiet.total_seconds())
+        # together (`webform/clients.py`), and each follow-up page's replies.
+        quiet = settings.limits.flood_quiet.total_seconds()
+        self.limits = ReportLimits(self.form, quiet, note_flood)
         self.replies = Buckets(self.form.replies_per_hour, self.form.replies_per_hour)
         self.db = None
         self.db_lock = asyncio.Lock()
@@ -289,28 +284,17 @@ class WebFormApp:
             return None
 
     def admit_report(self, request: web.Request) -> web.Response | None:
-        """Take a token from the client's bucket and from the one for everyone; the refusal to
-        answer when either is empty (the committee hears once when everyone's runs out)."""
-        now = time.monotonic()
+        """The 429 to answer when this client's bucket, or everyone's, is empty."""
         peer = request.transport.get_extra_info("peername") if request.transport else None
-        forwarded = request.headers.get("X-Forwarded-For")
-        client = client_address(peer[0] if peer else None, forwarded, self.proxies)
-        if not self.clients.has(client, now):
-            return self.busy(BUSY_CLIENT)
-        if not self.reports.has("all", now):
-            if self.exhaustion.refused(now):
-                self.tell_committee()
-            return self.busy(BUSY_ALL)
-        self.clients.take(client, now)
-        self.reports.take("all", now)
-        return None
-
-    def tell_committee(self) -> None:
-        log.warning("the web form's limit for all reports (reports_per_hour) is reached:"
-                    " refusing reports with 429; the committee is told once")  # fmt: skip
-        if self.note_flood is not None:
-            started = to_the_minute(self.clock())
-            self.note_flood(Flood(str(uuid.uuid4()), WEB_FORM, "global", "", started))
+        refusal = self.limits.admit(
+            peer[0] if peer else None,
+            request.headers.get("X-Forwarded-For"),
+            time.monotonic(),
+            to_the_minute(self.clock()),
+        )
+        if refusal is None:
+            return None
+        return self.busy(BUSY_CLIENT if refusal == ONE_CLIENT else BUSY_ALL)
 
     async def wait_for_case(self, page_hash: str) -> Page | None:
         """The case the worker opened for this report (it is woken at the spool commit)."""
@@ -457,43 +441,3 @@ def _origin(request: web.Request) -> str:
     if not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]{1,255}", host):
         return ""
     return f"{scheme}://{host}"
-
-
-class _NoRequestDetails(logging.Filter):
-    """aiohttp logs a malformed request with the client's address, a traceback quoting the
-    request and the millisecond: casebook keeps one line that says only what happened."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = "the web form refused a malformed request", ()
-        record.exc_info, record.exc_text = None, None
-        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
-        return logging.getLogger().isEnabledFor(logging.DEBUG)  # casebook -v shows it
-
-
-def _quiet_http_log() -> logging.Logger:
-    http_log = logging.getLogger("webform.http")
-    if not any(isinstance(f, _NoRequestDetails) for f in http_log.filters):
-        http_log.addFilter(_NoRequestDetails())
-    return http_log
-
-
-async def start_web_form(app: WebFormApp):
-    """Listen on [intake.form]; the runner, to clean up. Raises OSError if the port is taken."""
-    import ssl
-
-    form = app.form
-    tls = None
-    if form.tls_cert and form.tls_key:
-        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        tls.load_cert_chain(str(form.tls_cert), str(form.tls_key))
-    runner = web.AppRunner(
-        app.application(), access_log=None, handle_signals=False, logger=_quiet_http_log()
-    )
-    await runner.setup()
-    site = web.TCPSite(runner, form.host, form.port, ssl_context=tls)
-    try:
-        await site.start()
-    except BaseException:
-        await runner.cleanup()
-        raise
-    return runner

@@ -18,12 +18,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import logging
 import secrets
-from collections.abc import Iterable
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import datetime
 
-from intake.limits import Buckets
+from archive.floods import WEB_FORM
+from archive.settings import WebForm
+from intake.limits import Buckets, Flood
+
+log = logging.getLogger(__name__)
 
 ROTATE_EVERY = 3600.0  # seconds a key (and every bucket keyed by it) lives
+ONE_CLIENT, EVERYONE = "client", "everyone"  # which bucket was empty
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -95,3 +103,49 @@ class Exhaustion:
         starts = self.last is None or now - self.last >= self.quiet
         self.last = now
         return starts
+
+
+class ReportLimits:
+    """Each client's bucket, then everyone's: `admit` takes a report from both or says which
+    one is empty; the first refusal of an episode by everyone's notes a flood for the worker
+    (`note_flood`: the spool's), which alerts the committee through the `floods` table."""
+
+    def __init__(self, form: WebForm, quiet: float, note_flood: Callable[[Flood], None] | None):
+        self.clients = ClientBuckets(form.reports_per_client, form.reports_per_client)
+        self.everyone = Buckets(form.reports_per_hour, form.reports_per_hour)
+        self.proxies = tuple(ipaddress.ip_network(n, strict=False) for n in form.trusted_proxies)
+        self.exhaustion = Exhaustion(quiet)
+        self.note_flood = note_flood
+        self.told_of_proxy = False
+
+    def admit(self, peer: str | None, forwarded: str | None, now: float, wall: datetime):
+        """None when the report is taken, else ONE_CLIENT or EVERYONE (`wall`: to the minute)."""
+        client = client_address(peer, forwarded, self.proxies)
+        if not self.clients.has(client, now):
+            self._tell_of_proxy(peer)
+            return ONE_CLIENT
+        if not self.everyone.has("all", now):
+            if self.exhaustion.refused(now):
+                self._tell_committee(wall)
+            return EVERYONE
+        self.clients.take(client, now)
+        self.everyone.take("all", now)
+        return None
+
+    def _tell_committee(self, wall: datetime) -> None:
+        log.warning("the web form's limit for all reports (reports_per_hour) is reached:"
+                    " refusing reports with 429; the committee is told once")  # fmt: skip
+        if self.note_flood is not None:
+            self.note_flood(Flood(str(uuid.uuid4()), WEB_FORM, "global", "", wall))
+
+    def _tell_of_proxy(self, peer: str | None) -> None:
+        """A reverse proxy on this host not in `trusted_proxies` makes every reporter one
+        client: say so once (without the address) when its limit first refuses."""
+        address = _address(peer)
+        if self.proxies or self.told_of_proxy or address is None or not address.is_loopback:
+            return
+        self.told_of_proxy = True
+        log.warning("the web form's limit for one client (reports_per_client) refused a report"
+                    " from this host: behind a reverse proxy here, list it in [intake.form]"
+                    " trusted_proxies and have it send X-Forwarded-For (docs/deploy.md), or"
+                    " every reporter shares one client's limit")  # fmt: skip
