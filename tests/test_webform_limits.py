@@ -46,6 +46,7 @@ def test_one_clients_junk_does_not_close_the_form_to_others(site):
     site.source = "127.0.0.2"
     status, _, html = site.post("/report", {"csrf_token": site.token(), "account": "again"})
     assert status == 429 and "from your network" in html and "Nothing was stored" in html
+    assert ">again</textarea>" in html  # the form again, with what they wrote
     assert len(site.cases()) == PER_CLIENT + 1
 
 
@@ -53,8 +54,9 @@ def test_the_bucket_for_everyone_still_caps_and_the_committee_is_told_once(site)
     answers = [report_from(site, f"127.0.1.{n}") for n in range(1, ALL + 6)]
     assert answers == [200] * ALL + [429] * 5
     assert len(site.cases()) == ALL
-    _, _, html = site.post("/report", {"csrf_token": site.token(), "account": "x"})
-    assert "taking no more messages for now" in html
+    _, _, html = site.post("/report", {"csrf_token": site.token(), "account": "Rita's account"})
+    assert "taking no more reports for now" in html
+    assert "Rita&#39;s account</textarea>" in html  # the form again, with what they wrote
     alert = site.wait(lambda: flood_alerts(site), "the committee's flood alert")[0]
     assert alert["Subject"].endswith("The web form is taking no reports for now (a flood)")
     body = alert.get_body(("plain",)).get_content()
@@ -172,10 +174,10 @@ def test_an_exhaustion_episode_is_told_once():
 
 def test_a_proxy_on_this_host_not_listed_is_told_of_once(caplog):
     limits = ReportLimits(WebForm(port=1, reports_per_client=1), 3600, None)
-    answers = [limits.admit("127.0.0.1", None, float(n), T) for n in range(3)]
+    answers = [limits.admit("127.0.0.1", None, float(n), T, take=True) for n in range(3)]
     assert answers == [None, "client", "client"]
     told = [r for r in caplog.records if "trusted_proxies" in r.getMessage()]
     assert len(told) == 1 and "127.0.0.1" not in told[0].getMessage()
     listed = ReportLimits(WebForm(port=1, reports_per_client=1, trusted_proxies=("127.0.0.1",)),
                           3600, None)  # fmt: skip
-    assert [listed.admit("127.0.0.1", None, float(n), T) for n in range(3)] == [None] * 3
+    assert [listed.admit("127.0.0.1", None, float(n), T, take=True) for n in range(3)] == [None] * 3

@@ -50,17 +50,23 @@ SECRET_RE = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32): 256 r
 HONEYPOT = "website"  # hidden from people (CSS, aria-hidden); bots fill it in
 CASE_WAIT = 15.0  # seconds the receipt waits for the worker to open the case
 CASE_POLL = 0.1
+DECODING = 2  # screenshots decoded at once (each may take 4 bytes × max_image_pixels twice)
 CUT_OFF = (
     "Your form arrived cut off (the connection broke while it was being sent), so nothing was"
     " stored. Please send it again; if it happens again, leave out the screenshots."
 )
-BUSY_ALL = (
+BUSY_REPLIES = (
     "The form is taking no more messages for now. Nothing was stored."
     " Please try again in an hour, or write to us by email."
 )
+BUSY_ALL = (
+    "The form is taking no more reports for now. Nothing was stored (what you wrote is still"
+    " here). Please try again in an hour, or write to us by email."
+)
 BUSY_CLIENT = (
     "The form has taken several reports from your network in the last hour and takes no more"
-    " from it for now. Nothing was stored. Please try again in an hour, or write to us by email."
+    " from it for now. Nothing was stored (what you wrote is still here). Please try again in"
+    " an hour, or write to us by email."
 )
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self';"
@@ -118,6 +124,7 @@ class WebFormApp:
         self.replies = Buckets(self.form.replies_per_hour, self.form.replies_per_hour)
         self.db = None
         self.db_lock = asyncio.Lock()
+        self.decoding = asyncio.Semaphore(DECODING)
 
     # -- the application ---------------------------------------------------------------
 
@@ -230,17 +237,11 @@ class WebFormApp:
             return self.refused()
         values = {name: str(data.get(name, "")) for name, _ in FIELDS}
         values["ongoing"] = values["ongoing"] if values["ongoing"] in ONGOING else ""
-        errors = {}
-        if not values["account"].strip():
-            errors["account"] = "Please tell us what happened: this is the one field we need."
-        if sum(len(v) for v in values.values()) > self.form.max_text_size:
-            errors["account"] = (
-                f"Please keep the report under {self.form.max_text_size:,}"
-                " characters (or send the rest as a reply later)."
-            )
+        busy = self.admit_report(request, take=False)  # before any work on the upload
+        if busy is not None:
+            return self.report_page(429, values, {"account": busy})
+        errors = self.text_errors(values)
         contact = " ".join(values["contact"].split())
-        if contact and not _plain_address(contact):
-            errors["contact"] = "This does not look like an email address (or leave it empty)."
         shots, problem = await self.screenshots(data)
         if problem:
             errors["screenshots"] = problem
@@ -248,9 +249,9 @@ class WebFormApp:
             return self.report_page(400, values, errors)
         if not self.csrf.redeem("report", str(data.get("csrf_token", ""))):
             return self.forbidden()
-        refusal = self.admit_report(request)
-        if refusal is not None:
-            return refusal
+        busy = self.admit_report(request, take=True)
+        if busy is not None:
+            return self.report_page(429, values, {"account": busy})
         secret = secrets.token_urlsafe(32)
         page_hash = secret_hash(secret)
         now = to_the_minute(self.clock())
@@ -272,6 +273,20 @@ class WebFormApp:
             contact=bool(contact),
         )
 
+    def text_errors(self, values: dict[str, str]) -> dict[str, str]:
+        errors = {}
+        if not values["account"].strip():
+            errors["account"] = "Please tell us what happened: this is the one field we need."
+        if sum(len(v) for v in values.values()) > self.form.max_text_size:
+            errors["account"] = (
+                f"Please keep the report under {self.form.max_text_size:,}"
+                " characters (or send the rest as a reply later)."
+            )
+        contact = " ".join(values["contact"].split())
+        if contact and not _plain_address(contact):
+            errors["contact"] = "This does not look like an email address (or leave it empty)."
+        return errors
+
     async def read_post(self, request: web.Request) -> MultiDictProxy | None:
         """The form's fields, or None when the upload was cut off before its end (a connection
         lost half-way, a proxy's cut): one INFO line, no traceback, the form again."""
@@ -283,18 +298,20 @@ class WebFormApp:
                      " form, nothing stored", where, type(exc).__name__)  # fmt: skip
             return None
 
-    def admit_report(self, request: web.Request) -> web.Response | None:
-        """The 429 to answer when this client's bucket, or everyone's, is empty."""
+    def admit_report(self, request: web.Request, *, take: bool) -> str | None:
+        """Why the form takes no report now (this client's bucket, or everyone's, is empty);
+        with `take`, the report is counted."""
         peer = request.transport.get_extra_info("peername") if request.transport else None
         refusal = self.limits.admit(
             peer[0] if peer else None,
             request.headers.get("X-Forwarded-For"),
             time.monotonic(),
             to_the_minute(self.clock()),
+            take=take,
         )
         if refusal is None:
             return None
-        return self.busy(BUSY_CLIENT if refusal == ONE_CLIENT else BUSY_ALL)
+        return BUSY_CLIENT if refusal == ONE_CLIENT else BUSY_ALL
 
     async def wait_for_case(self, page_hash: str) -> Page | None:
         """The case the worker opened for this report (it is woken at the spool commit)."""
@@ -318,7 +335,9 @@ class WebFormApp:
                 size = _megabytes(self.form.max_attachment_size)
                 return (), f"Each screenshot may be at most {size} MB; one is larger."
             try:  # decoding takes a while: in a thread, so that SMTP is answered meanwhile
-                shots.append(await asyncio.to_thread(redraw, content, self.form.max_image_pixels))
+                async with self.decoding:
+                    pixels = self.form.max_image_pixels
+                    shots.append(await asyncio.to_thread(redraw, content, pixels))
             except UnreadableImage:
                 return (), (
                     "Screenshots must be PNG, JPEG, GIF or WebP images that open, of at most"
@@ -384,7 +403,7 @@ class WebFormApp:
         if not self.csrf.redeem(purpose, str(data.get("csrf_token", ""))):
             return self.forbidden()
         if not self.replies.take_if_any(page_hash, time.monotonic()):
-            return self.busy(BUSY_ALL)
+            return self.busy(BUSY_REPLIES)
         now = to_the_minute(self.clock())
         raw = build_message(
             kind="follow-up",

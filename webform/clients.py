@@ -118,8 +118,11 @@ class ReportLimits:
         self.note_flood = note_flood
         self.told_of_proxy = False
 
-    def admit(self, peer: str | None, forwarded: str | None, now: float, wall: datetime):
-        """None when the report is taken, else ONE_CLIENT or EVERYONE (`wall`: to the minute)."""
+    def admit(
+        self, peer: str | None, forwarded: str | None, now: float, wall: datetime, *, take: bool
+    ) -> str | None:
+        """None when a report may be taken (and, with `take`, counted), else ONE_CLIENT or
+        EVERYONE (`wall`: to the minute)."""
         client = client_address(peer, forwarded, self.proxies)
         if not self.clients.has(client, now):
             self._tell_of_proxy(peer)
@@ -128,8 +131,9 @@ class ReportLimits:
             if self.exhaustion.refused(now):
                 self._tell_committee(wall)
             return EVERYONE
-        self.clients.take(client, now)
-        self.everyone.take("all", now)
+        if take:
+            self.clients.take(client, now)
+            self.everyone.take("all", now)
         return None
 
     def _tell_committee(self, wall: datetime) -> None:

@@ -86,7 +86,9 @@ def _frames(image: Image.Image, max_pixels: int) -> list[tuple[Image.Image, int]
 def _fresh(image: Image.Image, mode: str) -> Image.Image:
     """A new image made of `image`'s pixels only: no info, no EXIF, no profile to carry."""
     plain = image.convert(mode) if image.mode != mode else image
-    return Image.frombytes(mode, plain.size, plain.tobytes())
+    fresh = Image.new(mode, plain.size)
+    fresh.paste(plain)
+    return fresh
 
 
 def _jpeg(image: Image.Image) -> Screenshot:
