@@ -125,3 +125,18 @@ def test_pillows_own_bomb_warning_and_error_are_refusals(side):
 def test_what_pillow_cannot_decode_is_refused(data):
     with pytest.raises(UnreadableImage):
         redraw(data, CAP)
+
+
+def test_a_phones_multi_picture_jpeg_keeps_its_photo_and_an_animated_webp_its_frames():
+    out = io.BytesIO()
+    pattern().save(out, "MPO", save_all=True, append_images=[pattern().rotate(180)])
+    shot = redraw(out.getvalue(), CAP)
+    with Image.open(io.BytesIO(shot.data)) as image:
+        assert image.format == "JPEG" and getattr(image, "n_frames", 1) == 1
+    out = io.BytesIO()
+    pattern().save(out, "WEBP", save_all=True, append_images=[pattern().rotate(180)],
+                   duration=100, lossless=True, exif=b"Exif\x00\x00webp-anim-canary")  # fmt: skip
+    shot = redraw(out.getvalue(), CAP)
+    assert b"webp-anim-canary" not in shot.data
+    with Image.open(io.BytesIO(shot.data)) as image:
+        assert image.format == "PNG" and image.n_frames == 2

@@ -88,16 +88,22 @@ def test_a_forwarded_address_counts_only_from_a_trusted_proxy(tmp_path, relay):
         site.service.stop()
 
 
-def cut_off_upload(site: Site, path: str = "/report") -> tuple[int, str]:
-    """A multipart body that ends before its closing boundary, as a broken link leaves it."""
+CUT_OFF = (  # a multipart body that ends before its closing boundary, as a broken link leaves it
+    b'\r\n--b\r\nContent-Disposition: form-data; name="account"\r\n\r\nIt happened.\r\n'
+    b'--b\r\nContent-Disposition: form-data; name="screenshots"; filename="a.png"\r\n'
+    b"Content-Type: image/png\r\n\r\n\x89PNG\r\n\x1a\nhalf a screensh"
+)
+UNKNOWN_CHARSET = (  # a field in a character set nobody knows
+    b'\r\n--b\r\nContent-Disposition: form-data; name="account"\r\n'
+    b"Content-Type: text/plain; charset=nonesuch\r\n\r\nIt happened.\r\n--b--\r\n"
+)
+
+
+def cut_off_upload(site: Site, rest: bytes = CUT_OFF, path: str = "/report") -> tuple[int, str]:
+    """A POST of the page's token and then `rest`, on a raw connection."""
     token = site.token(path)
-    body = (
-        b'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
-        + token.encode()
-        + b'\r\n--b\r\nContent-Disposition: form-data; name="account"\r\n\r\nIt happened.\r\n'
-        b'--b\r\nContent-Disposition: form-data; name="screenshots"; filename="a.png"\r\n'
-        b"Content-Type: image/png\r\n\r\n\x89PNG\r\n\x1a\nhalf a screensh"
-    )
+    body = b'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n' + token.encode()
+    body += rest
     head = (
         f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
         f"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {len(body)}\r\n\r\n"
@@ -113,14 +119,15 @@ def cut_off_upload(site: Site, path: str = "/report") -> tuple[int, str]:
     return status, answer.decode("utf-8", "replace")
 
 
-def test_a_cut_off_upload_is_a_400_with_the_form_and_one_info_line(site):
-    status, html = cut_off_upload(site)
+@pytest.mark.parametrize("rest", [CUT_OFF, UNKNOWN_CHARSET], ids=["cut-off", "charset"])
+def test_a_cut_off_upload_is_a_400_with_the_form_and_one_info_line(site, rest):
+    status, html = cut_off_upload(site, rest)
     assert status == 400
     assert 'name="csrf_token"' in html and 'id="account"' in html  # the form again
     assert "arrived cut off" in html and "nothing was stored" in html
     site.service.stop()
     log = site.service.log.read_text()
-    lines = [line for line in log.splitlines() if "cut-off upload" in line]
+    lines = [line for line in log.splitlines() if "cut-off or malformed upload" in line]
     assert len(lines) == 1 and " INFO webform.app: " in lines[0], log
     assert "Traceback" not in log and " ERROR " not in log
     assert "127.0.0.2" not in log
@@ -181,3 +188,15 @@ def test_a_proxy_on_this_host_not_listed_is_told_of_once(caplog):
     listed = ReportLimits(WebForm(port=1, reports_per_client=1, trusted_proxies=("127.0.0.1",)),
                           3600, None)  # fmt: skip
     assert [listed.admit("127.0.0.1", None, float(n), T, take=True) for n in range(3)] == [None] * 3
+
+
+def test_a_cut_off_reply_on_a_follow_up_page_is_a_400_with_the_page(site):
+    from tests.test_webform import open_report
+
+    _, page = open_report(site)
+    status, html = cut_off_upload(site, CUT_OFF.replace(b'name="account"', b'name="text"'), page)
+    assert status == 400 and "arrived cut off" in html and 'id="text"' in html
+    site.service.stop()
+    log = site.service.log.read_text()
+    assert "cut-off or malformed upload at /follow " in log and page[8:] not in log
+    assert "Traceback" not in log

@@ -292,10 +292,10 @@ class WebFormApp:
         lost half-way, a proxy's cut): one INFO line, no traceback, the form again."""
         try:
             return await request.post()
-        except ValueError as exc:  # aiohttp's multipart reader: "Reading after EOF" and the like
+        except (ValueError, LookupError) as exc:  # "Reading after EOF", an unknown charset…
             where = request.path.split("/")[1]  # "report" or "follow", never a page's secret
-            log.info("the web form got a cut-off upload at /%s (%s): answered 400 with the"
-                     " form, nothing stored", where, type(exc).__name__)  # fmt: skip
+            log.info("the web form got a cut-off or malformed upload at /%s (%s): answered"
+                     " 400 with the form, nothing stored", where, type(exc).__name__)  # fmt: skip
             return None
 
     def admit_report(self, request: web.Request, *, take: bool) -> str | None:
