@@ -274,6 +274,7 @@ class WebFormApp:
         )
 
     def text_errors(self, values: dict[str, str]) -> dict[str, str]:
+        """What is wrong with the report's text fields, by field."""
         errors = {}
         if not values["account"].strip():
             errors["account"] = "Please tell us what happened: this is the one field we need."
