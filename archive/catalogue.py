@@ -322,6 +322,7 @@ CATALOGUE: dict[str, Template] = {
                 "burst": 10,
                 "per_hour": 30,
                 "quiet": "1 hour",
+                "web_form": False,
             },
         ),
         _entry("committee/ban_expired", "committee", {"spaces": "chat"}),

@@ -1,7 +1,9 @@
-"""Floods the SMTP edge refused: one alert to the committee per flood, never one per message.
+"""Floods the SMTP edge (or the web form) refused: one alert to the committee per flood,
+never one per message.
 
 The edge (`intake/limits.py`) answers 451 4.7.1 past its limits and notes the first refusal
-of each flood in the spool; the worker hands each note here. The flood's key makes the alert
+of each flood in the spool (the web form, `webform/clients.py`, the first report refused when
+its bucket for everyone ran out); the worker hands each note here. The flood's key makes the alert
 happen once, even if the worker dies between this commit and forgetting the note.
 """
 
@@ -20,7 +22,9 @@ ADDRESSES = {
     "reports": "the reports and appeals addresses",
     "replies": "the reply addresses (conduct+…)",
     "list": "the committee list's address",
+    "form": "the web form",
 }
+WEB_FORM = "form"  # the web form's bucket for everyone ran out (webform/clients.py)
 
 
 def record_flood(
@@ -43,8 +47,7 @@ def record_flood(
     )
     if not cursor.rowcount:
         return False
-    limits = settings.limits
-    sender_limit = reason == "sender"
+    burst, per_hour = _limit(settings, address_class, reason)
     record_event(db, None, now=now, actor="intake", action="flood",
                  detail={"key": key, "addresses": address_class, "reason": reason})  # fmt: skip
     queue_mail(
@@ -57,12 +60,23 @@ def record_flood(
             "addresses": ADDRESSES.get(address_class, address_class),
             "reason": reason,
             "started_at": to_text(started_at)[:16].replace("T", " "),
-            "burst": limits.sender_burst if sender_limit else limits.global_burst,
-            "per_hour": limits.sender_per_hour if sender_limit else limits.global_per_hour,
-            "quiet": _duration(limits.flood_quiet),
+            "burst": burst,
+            "per_hour": per_hour,
+            "quiet": _duration(settings.limits.flood_quiet),
+            "web_form": address_class == WEB_FORM,
         },
     )
     return True
+
+
+def _limit(settings: Settings, address_class: str, reason: str) -> tuple[int, int]:
+    """The limit that was reached: (at once, an hour)."""
+    if address_class == WEB_FORM and settings.form is not None:
+        return settings.form.reports_per_hour, settings.form.reports_per_hour
+    limits = settings.limits
+    if reason == "sender":
+        return limits.sender_burst, limits.sender_per_hour
+    return limits.global_burst, limits.global_per_hour
 
 
 def _duration(span: timedelta) -> str:

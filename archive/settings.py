@@ -82,8 +82,11 @@ class WebForm:
     max_attachment_size: int = 5 * 1024 * 1024
     max_attachments: int = 3
     max_text_size: int = 100_000
+    max_image_pixels: int = 25_000_000
     reports_per_hour: int = 30
     replies_per_hour: int = 20
+    reports_per_client: int = 5  # one client's reports an hour (keyed hash, in memory)
+    trusted_proxies: tuple[str, ...] = ()  # IP networks whose X-Forwarded-For is believed
 
 
 @dataclass(frozen=True)

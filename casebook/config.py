@@ -10,6 +10,7 @@ Relative paths are taken from the configuration file's folder, never the working
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -440,6 +441,21 @@ def _hosts(key: Key, value: object) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _networks(key: Key, value: object) -> tuple[str, ...]:
+    """IP addresses or networks ("127.0.0.1", "10.0.0.0/8", "::1"), checked here and kept as
+    text (archive's Settings stay plain values; the web form makes them networks)."""
+    if not isinstance(value, list | tuple) or not all(isinstance(n, str) for n in value):
+        raise ValueError(
+            f'must be a list of IP addresses or networks, e.g. ["127.0.0.1"], not {value!r}'
+        )
+    for network in value:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ValueError(f"{network!r} is not an IP address or network") from None
+    return tuple(value)
+
+
 def _map(key: Key, value: object) -> dict[str, str]:
     if not isinstance(value, dict):
         raise ValueError("must be a table")
@@ -463,6 +479,7 @@ _READERS = {
     "prefix": lambda r, k, v: _prefix(k, v),
     "names": lambda r, k, v: _names(k, v),
     "hosts": lambda r, k, v: _hosts(k, v),
+    "networks": lambda r, k, v: _networks(k, v),
     "map": lambda r, k, v: _map(k, v),
     **{kind: lambda r, k, v: r.path(k, v) for kind in PATH_KINDS},
 }

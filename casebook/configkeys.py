@@ -21,7 +21,8 @@ class Key:
     """One configuration key. `kind` says how its value is read and checked:
 
     text, int, float, bool, choice, address, duration, durations (a list), zone, clock (HH:MM),
-    prefix, hosts (a list of host names), names (a list of text), map (a table of text),
+    prefix, hosts (a list of host names), networks (a list of IP addresses or networks), names
+    (a list of text), map (a table of text),
     database (a file whose folder must be writable), folder (writable), templates (a readable
     folder), file (readable), key (a PEM private key), cert (a PEM certificate chain), ca (PEM
     CA certificates).
@@ -154,11 +155,22 @@ KEYS: tuple[Key, ...] = (
         high=20),
     Key("intake.form.max_text_size", "int", 100_000,
         "characters in all text fields together", low=1000),
+    Key("intake.form.max_image_pixels", "int", 25_000_000,
+        "pixels a screenshot may have decoded (all frames together); more are refused with"
+        " the form kept (a decompression bomb is refused before it is unpacked)",
+        low=10_000, high=89_000_000),
     Key("intake.form.reports_per_hour", "int", 30,
         "reports the form takes an hour, from everyone together (no IP address is kept)",
         low=1),
     Key("intake.form.replies_per_hour", "int", 20,
         "replies one follow-up page takes an hour", low=1),
+    Key("intake.form.reports_per_client", "int", 5,
+        "reports one client (IP address, an IPv6 client's /64) may send an hour, so that no"
+        " one closes the form to everyone; held only as an in-memory keyed hash whose key is"
+        " replaced hourly", low=1),
+    Key("intake.form.trusted_proxies", "networks", (),
+        "reverse proxies (IP addresses or networks) whose X-Forwarded-For names the client;"
+        " from anyone else the header is ignored"),
     Key("mailer.retry", "durations", ("1m", "5m", "15m", "1h", "4h"),
         "waits between attempts after a temporary failure"),
     Key("mailer.give_up_after", "duration", "2d",

@@ -36,7 +36,8 @@ from intake.smtp import make_protocol_factory
 from intake.spool import SpoolWriter, count_spooled, open_spool, spool_path
 from mailer.render import TemplateProblem, make_environment, render_template
 from mailer.send import committee_facts, send_due, sender_identity
-from webform.app import WebFormApp, start_web_form
+from webform.app import WebFormApp
+from webform.server import start_web_form
 
 log = logging.getLogger("casebook")
 PROCESS_CHUNK = 32  # spooled messages per archive commit
@@ -123,14 +124,13 @@ class Worker:
                 # Only what is due: a message waiting for its retry must not spin this loop.
                 if not await asyncio.to_thread(count_spooled, spool, utc_now(), floods=True):
                     return
-                results = await asyncio.to_thread(
+                await asyncio.to_thread(
                     process_spooled, db, spool, self.settings, utc_now, PROCESS_CHUNK
                 )
             except Exception:
                 log.exception("processing the spool failed; will retry at the next sweep")
                 return
-            if results:
-                self.queued.set()
+            self.queued.set()  # something was waiting: even a flood note alone queues an alert
 
     async def send_loop(self) -> None:
         db = open_archive(self.settings.database)
@@ -292,7 +292,9 @@ class Intake:
         settings = self.settings
         if settings.form is None:
             return None
-        app = WebFormApp(settings, spool.store, mail_renderer(settings))
+        app = WebFormApp(
+            settings, spool.store, mail_renderer(settings), note_flood=spool.note_flood
+        )
         try:
             return await start_web_form(app)
         except OSError as exc:

@@ -117,6 +117,12 @@ def missing_tls_cert(tmp, config):
             f"[intake.smtp] tls_cert {tmp / 'cert.pem'}: no such file"]  # fmt: skip
 
 
+def proxy_that_is_no_address(tmp, config):
+    config.write_text(config.read_text() + "\n[intake.form]\nport = 8089\n"
+                      "trusted_proxies = ['proxy.example.org']\n")  # fmt: skip
+    return ["[intake.form] trusted_proxies 'proxy.example.org' is not an IP address or network"]
+
+
 DEFECTS = [
     missing_dkim_key,
     dkim_without_key,
@@ -130,6 +136,7 @@ DEFECTS = [
     misspelt_table,
     relay_port_out_of_range,
     missing_tls_cert,
+    proxy_that_is_no_address,
 ]
 
 

@@ -9,6 +9,7 @@ import asyncio
 import base64
 import contextlib
 import hashlib
+import io
 import re
 import smtplib
 import sqlite3
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from PIL import Image
 
 from tests.conftest import RelaySink, ServeProcess, free_port, write_config
 
@@ -39,6 +41,13 @@ def png(*extra_chunks: tuple[bytes, bytes]) -> bytes:
 
 
 PNG = png()
+
+
+def same_pixels(one: bytes, other: bytes) -> bool:
+    with Image.open(io.BytesIO(one)) as a, Image.open(io.BytesIO(other)) as b:
+        return a.size == b.size and a.convert("RGBA").tobytes() == b.convert("RGBA").tobytes()
+
+
 # A screenshot tool's metadata: who made it, with what, when (none of it may be kept).
 TAGGED_PNG = png((b"tEXt", b"Author\x00Rita Reporter"), (b"tIME", b"\x07\xea\x03\x01\x15\x03\x11"))
 UA = "Mozilla/5.0 (X11; Linux x86_64) UniqueBrowser/987.654"
@@ -48,8 +57,8 @@ SECRET_LINK = re.compile(r'href="(/follow/[A-Za-z0-9_-]{43})"')
 CLIENT = "127.0.0.2"  # the browser's own address, so that it can be looked for afterwards
 
 
-def client() -> aiohttp.TCPConnector:
-    return aiohttp.TCPConnector(local_addr=(CLIENT, 0))
+def client(address: str = CLIENT) -> aiohttp.TCPConnector:
+    return aiohttp.TCPConnector(local_addr=(address, 0))
 
 
 class Site:
@@ -68,6 +77,8 @@ class Site:
                               command_auth="token", extra=extra)  # fmt: skip
         self.service = ServeProcess(config, self.smtp_port)
         self.base = f"http://127.0.0.1:{self.port}"
+        self.source = CLIENT  # the browser's address (another loopback address: another client)
+        self.headers: dict[str, str] = {}  # more request headers (a proxy's X-Forwarded-For)
 
     def start(self) -> None:
         self.service.start()
@@ -83,7 +94,9 @@ class Site:
     def request(self, method: str, path: str, data=None, *, redirect: bool = True):
         async def go():
             async with (
-                aiohttp.ClientSession(headers={"User-Agent": UA}, connector=client()) as session,
+                aiohttp.ClientSession(
+                    headers={"User-Agent": UA, **self.headers}, connector=client(self.source)
+                ) as session,
                 session.request(
                     method, self.base + path, data=data, allow_redirects=redirect
                 ) as response,  # fmt: skip
@@ -235,10 +248,12 @@ def test_a_report_becomes_an_anonymous_case_with_a_follow_up_link(site, relay):
             "SELECT transport, received_at, processed_at FROM deliveries"
         ).fetchone()
         attachment = db.execute("SELECT filename, content_type FROM attachments").fetchone()
+        [picture] = db.execute("SELECT data FROM attachments").fetchone()
         raw = b"".join(bytes(r[0]) for r in db.execute("SELECT raw FROM messages"))
-    assert b"Rita Reporter" not in raw and base64.b64encode(PNG) in raw.replace(b"\r", b"").replace(
-        b"\n", b""
-    )
+    assert b"Rita Reporter" not in raw and base64.b64encode(picture) in raw.replace(
+        b"\r", b""
+    ).replace(b"\n", b"")
+    assert same_pixels(picture, PNG)
     assert stored_hash == hashlib.sha256(secret.encode()).hexdigest()
     assert transport == "form"
     for moment in (created, received, processed):

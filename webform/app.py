@@ -3,7 +3,8 @@ event loop beside the SMTP edge.
 
 Every report and reply goes through the same spool and ingest as mail (transport `form`, which
 only this module spools). Nothing here keeps an IP address, a user agent, a cookie or a time
-finer than the minute: aiohttp's access log is off, and no handler logs a request.
+finer than the minute: aiohttp's access log is off, and no handler logs a request; the rate
+limits know a client only by a keyed hash whose key lives an hour (`webform/clients.py`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -33,9 +35,14 @@ from archive.formpages import (
     to_the_minute,
 )
 from archive.settings import Settings, WebForm
-from intake.limits import Buckets
+from intake.limits import Buckets, Flood
+from webform.clients import ONE_CLIENT, ReportLimits
 from webform.guards import CsrfTokens
-from webform.message import FIELDS, ONGOING, Screenshot, build_message, report_text, screenshot
+from webform.images import Screenshot, UnreadableImage, redraw
+from webform.message import FIELDS, ONGOING, build_message, report_text
+
+if TYPE_CHECKING:
+    from multidict import MultiDictProxy
 
 log = logging.getLogger(__name__)
 PAGES = Path(str(files("webform.pages")))
@@ -43,6 +50,24 @@ SECRET_RE = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32): 256 r
 HONEYPOT = "website"  # hidden from people (CSS, aria-hidden); bots fill it in
 CASE_WAIT = 15.0  # seconds the receipt waits for the worker to open the case
 CASE_POLL = 0.1
+DECODING = 2  # screenshots decoded at once (each may take 4 bytes × max_image_pixels twice)
+CUT_OFF = (
+    "Your form arrived cut off (the connection broke while it was being sent), so nothing was"
+    " stored. Please send it again; if it happens again, leave out the screenshots."
+)
+BUSY_REPLIES = (
+    "The form is taking no more messages for now. Nothing was stored."
+    " Please try again in an hour, or write to us by email."
+)
+BUSY_ALL = (
+    "The form is taking no more reports for now. Nothing was stored (what you wrote is still"
+    " here). Please try again in an hour, or write to us by email."
+)
+BUSY_CLIENT = (
+    "The form has taken several reports from your network in the last hour and takes no more"
+    " from it for now. Nothing was stored (what you wrote is still here). Please try again in"
+    " an hour, or write to us by email."
+)
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self';"
     " frame-ancestors 'none'; base-uri 'none'"
@@ -82,6 +107,7 @@ class WebFormApp:
         store: Store,
         render_mail: RenderMail,
         clock: Callable[[], datetime] = utc_now,
+        note_flood: Callable[[Flood], None] | None = None,
     ):
         assert settings.form is not None
         self.settings = settings
@@ -91,11 +117,14 @@ class WebFormApp:
         self.clock = clock
         self.env = page_environment()
         self.csrf = CsrfTokens()
-        # All reports together, and each follow-up page: no bucket needs to know who asks.
-        self.reports = Buckets(self.form.reports_per_hour, self.form.reports_per_hour)
+        # Each client's reports (by a keyed hash that lives an hour), then all reports
+        # together (`webform/clients.py`), and each follow-up page's replies.
+        quiet = settings.limits.flood_quiet.total_seconds()
+        self.limits = ReportLimits(self.form, quiet, note_flood)
         self.replies = Buckets(self.form.replies_per_hour, self.form.replies_per_hour)
         self.db = None
         self.db_lock = asyncio.Lock()
+        self.decoding = asyncio.Semaphore(DECODING)
 
     # -- the application ---------------------------------------------------------------
 
@@ -199,33 +228,30 @@ class WebFormApp:
         return self.report_page()
 
     async def report_post(self, request: web.Request) -> web.Response:
-        data = await request.post()
+        data = await self.read_post(request)
+        if data is None:
+            return self.report_page(400, errors={"account": CUT_OFF})
         if not self.csrf.valid("report", str(data.get("csrf_token", ""))):
             return self.forbidden()
         if data.get(HONEYPOT):
             return self.refused()
         values = {name: str(data.get(name, "")) for name, _ in FIELDS}
         values["ongoing"] = values["ongoing"] if values["ongoing"] in ONGOING else ""
-        errors = {}
-        if not values["account"].strip():
-            errors["account"] = "Please tell us what happened: this is the one field we need."
-        if sum(len(v) for v in values.values()) > self.form.max_text_size:
-            errors["account"] = (
-                f"Please keep the report under {self.form.max_text_size:,}"
-                " characters (or send the rest as a reply later)."
-            )
+        busy = self.admit_report(request, take=False)  # before any work on the upload
+        if busy is not None:
+            return self.report_page(429, values, {"account": busy})
+        errors = self.text_errors(values)
         contact = " ".join(values["contact"].split())
-        if contact and not _plain_address(contact):
-            errors["contact"] = "This does not look like an email address (or leave it empty)."
-        shots, problem = self.screenshots(data)
+        shots, problem = await self.screenshots(data)
         if problem:
             errors["screenshots"] = problem
         if errors:
             return self.report_page(400, values, errors)
         if not self.csrf.redeem("report", str(data.get("csrf_token", ""))):
             return self.forbidden()
-        if not self.reports.take_if_any("all", time.monotonic()):
-            return self.busy()
+        busy = self.admit_report(request, take=True)
+        if busy is not None:
+            return self.report_page(429, values, {"account": busy})
         secret = secrets.token_urlsafe(32)
         page_hash = secret_hash(secret)
         now = to_the_minute(self.clock())
@@ -247,6 +273,47 @@ class WebFormApp:
             contact=bool(contact),
         )
 
+    def text_errors(self, values: dict[str, str]) -> dict[str, str]:
+        """What is wrong with the report's text fields, by field."""
+        errors = {}
+        if not values["account"].strip():
+            errors["account"] = "Please tell us what happened: this is the one field we need."
+        if sum(len(v) for v in values.values()) > self.form.max_text_size:
+            errors["account"] = (
+                f"Please keep the report under {self.form.max_text_size:,}"
+                " characters (or send the rest as a reply later)."
+            )
+        contact = " ".join(values["contact"].split())
+        if contact and not _plain_address(contact):
+            errors["contact"] = "This does not look like an email address (or leave it empty)."
+        return errors
+
+    async def read_post(self, request: web.Request) -> MultiDictProxy | None:
+        """The form's fields, or None when the upload was cut off before its end (a connection
+        lost half-way, a proxy's cut): one INFO line, no traceback, the form again."""
+        try:
+            return await request.post()
+        except (ValueError, LookupError) as exc:  # "Reading after EOF", an unknown charset…
+            where = request.path.split("/")[1]  # "report" or "follow", never a page's secret
+            log.info("the web form got a cut-off or malformed upload at /%s (%s): answered"
+                     " 400 with the form, nothing stored", where, type(exc).__name__)  # fmt: skip
+            return None
+
+    def admit_report(self, request: web.Request, *, take: bool) -> str | None:
+        """Why the form takes no report now (this client's bucket, or everyone's, is empty);
+        with `take`, the report is counted."""
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        refusal = self.limits.admit(
+            peer[0] if peer else None,
+            request.headers.get("X-Forwarded-For"),
+            time.monotonic(),
+            to_the_minute(self.clock()),
+            take=take,
+        )
+        if refusal is None:
+            return None
+        return BUSY_CLIENT if refusal == ONE_CLIENT else BUSY_ALL
+
     async def wait_for_case(self, page_hash: str) -> Page | None:
         """The case the worker opened for this report (it is woken at the spool commit)."""
         deadline = time.monotonic() + CASE_WAIT
@@ -257,7 +324,7 @@ class WebFormApp:
             await asyncio.sleep(CASE_POLL)
         return None
 
-    def screenshots(self, data) -> tuple[tuple[Screenshot, ...], str | None]:
+    async def screenshots(self, data) -> tuple[tuple[Screenshot, ...], str | None]:
         uploads = [f for f in data.getall("screenshots", []) if isinstance(f, web.FileField)]
         uploads = [f for f in uploads if f.filename]  # an empty file input sends a nameless part
         if len(uploads) > self.form.max_attachments:
@@ -268,10 +335,15 @@ class WebFormApp:
             if len(content) > self.form.max_attachment_size:
                 size = _megabytes(self.form.max_attachment_size)
                 return (), f"Each screenshot may be at most {size} MB; one is larger."
-            shot = screenshot(content)
-            if shot is None:
-                return (), "Screenshots must be PNG, JPEG, GIF or WebP images."
-            shots.append(shot)
+            try:  # decoding takes a while: in a thread, so that SMTP is answered meanwhile
+                async with self.decoding:
+                    pixels = self.form.max_image_pixels
+                    shots.append(await asyncio.to_thread(redraw, content, pixels))
+            except UnreadableImage:
+                return (), (
+                    "Screenshots must be PNG, JPEG, GIF or WebP images that open, of at most"
+                    f" {self.form.max_image_pixels / 1e6:g} million pixels; one is not."
+                )
         return tuple(shots), None
 
     async def page_of(self, request: web.Request) -> tuple[str, Page] | None:
@@ -313,14 +385,16 @@ class WebFormApp:
         if found is None:
             return self.not_found()
         page_hash, page = found
-        data = await request.post()
+        data = await self.read_post(request)
+        if data is None:
+            return await self.follow_page(request, status=400, error=CUT_OFF)
         purpose = f"follow:{page_hash}"
         if not self.csrf.valid(purpose, str(data.get("csrf_token", ""))):
             return self.forbidden()
         if data.get(HONEYPOT):
             return self.refused()
         text = str(data.get("text", ""))
-        shots, problem = self.screenshots(data)
+        shots, problem = await self.screenshots(data)
         if not text.strip():
             problem = "Please write your reply before sending it."
         elif len(text) > self.form.max_text_size:
@@ -330,7 +404,7 @@ class WebFormApp:
         if not self.csrf.redeem(purpose, str(data.get("csrf_token", ""))):
             return self.forbidden()
         if not self.replies.take_if_any(page_hash, time.monotonic()):
-            return self.busy()
+            return self.busy(BUSY_REPLIES)
         now = to_the_minute(self.clock())
         raw = build_message(
             kind="follow-up",
@@ -363,14 +437,8 @@ class WebFormApp:
             " send your report by email instead.",
         )
 
-    def busy(self) -> web.Response:
-        return self.page(
-            "notice.html",
-            429,
-            title="Please try again later",
-            text="The form is taking no more messages for now. Nothing was stored."
-            " Please try again in an hour, or write to us by email.",
-        )
+    def busy(self, text: str) -> web.Response:
+        return self.page("notice.html", 429, title="Please try again later", text=text)
 
 
 def _megabytes(size: int) -> str:
@@ -393,43 +461,3 @@ def _origin(request: web.Request) -> str:
     if not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]{1,255}", host):
         return ""
     return f"{scheme}://{host}"
-
-
-class _NoRequestDetails(logging.Filter):
-    """aiohttp logs a malformed request with the client's address, a traceback quoting the
-    request and the millisecond: casebook keeps one line that says only what happened."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = "the web form refused a malformed request", ()
-        record.exc_info, record.exc_text = None, None
-        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
-        return logging.getLogger().isEnabledFor(logging.DEBUG)  # casebook -v shows it
-
-
-def _quiet_http_log() -> logging.Logger:
-    http_log = logging.getLogger("webform.http")
-    if not any(isinstance(f, _NoRequestDetails) for f in http_log.filters):
-        http_log.addFilter(_NoRequestDetails())
-    return http_log
-
-
-async def start_web_form(app: WebFormApp):
-    """Listen on [intake.form]; the runner, to clean up. Raises OSError if the port is taken."""
-    import ssl
-
-    form = app.form
-    tls = None
-    if form.tls_cert and form.tls_key:
-        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        tls.load_cert_chain(str(form.tls_cert), str(form.tls_key))
-    runner = web.AppRunner(
-        app.application(), access_log=None, handle_signals=False, logger=_quiet_http_log()
-    )
-    await runner.setup()
-    site = web.TCPSite(runner, form.host, form.port, ssl_context=tls)
-    try:
-        await site.start()
-    except BaseException:
-        await runner.cleanup()
-        raise
-    return runner

@@ -9,7 +9,6 @@ form's placeholder, the Date is to the minute, the Message-ID is random, no Rece
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -17,7 +16,7 @@ from email.utils import format_datetime
 
 from archive.formpages import FORM_SENDER, KIND_HEADER, PAGE_HEADER, to_the_minute
 from intake.fields import LABEL_RE, field_for_label
-from webform.metadata import UnreadableImage, strip_metadata
+from webform.images import Screenshot
 
 # The form's fields as the reporting guide words them: (name, label in the message).
 FIELDS = (
@@ -33,34 +32,6 @@ FIELDS = (
     ("account", "Account"),
 )
 ONGOING = ("yes", "no", "not sure")
-# Screenshot types by their first bytes: the browser's Content-Type is not trusted.
-IMAGE_TYPES = (
-    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
-    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
-    (b"GIF87a", "image/gif", "gif"),
-    (b"GIF89a", "image/gif", "gif"),
-)
-
-
-@dataclass(frozen=True)
-class Screenshot:
-    data: bytes
-    content_type: str
-    extension: str
-
-
-def screenshot(data: bytes) -> Screenshot | None:
-    """The upload as a screenshot without its metadata (`webform.metadata`), or None when it is
-    not a PNG, JPEG, GIF or WebP image, or one whose structure cannot be read."""
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return Screenshot(data, "image/webp", "webp")
-    for magic, content_type, extension in IMAGE_TYPES:
-        if data.startswith(magic):
-            try:
-                return Screenshot(strip_metadata(data, content_type), content_type, extension)
-            except UnreadableImage:
-                return None
-    return None
 
 
 def report_text(values: dict[str, str]) -> str:
