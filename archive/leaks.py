@@ -150,7 +150,8 @@ def case_secrets(db: Database, case: Case | None, settings: Settings) -> list[Se
     for name in _witness_names(case.fields.get("witnesses")):
         secrets.append(Secret("a witness's name", name, named_by))
     reporters = {p.email.lower() for p in parties if p.email and p.role in CONFIDENTIAL_ROLES}
-    reported = {fold(name) for name in _reported_names(case, parties)}
+    # A report that ends on the reported person's name is not signed by them.
+    reported = {fold(p.name) for p in parties if p.role == "reported" and p.name}
     for sender, body in _written_by(db, case, reporters):
         name = signed_name(body or "")
         if name and fold(name) not in reported:
@@ -204,12 +205,6 @@ def _written_by(db: Database, case: Case, senders: set[str]) -> list[tuple[str, 
         f" AND lower(from_addr) IN ({marks})",
         [case.pk, *sorted(senders)],
     ).fetchall()
-
-
-def _reported_names(case: Case, parties) -> list[str]:
-    names = [p.name for p in parties if p.role == "reported" and p.name]
-    value = case.fields.get("names")
-    return names + (WITNESS_SPLIT.split(value) if isinstance(value, str) else [])
 
 
 def _person(
