@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 from archive.cases import Case, own_reporters, parties_of
 from archive.folding import fold_text
+from archive.formpages import FORM_SENDER, FORM_TRANSPORT
 from archive.passages import Source, passage_hits
 from archive.settings import Settings
 
@@ -167,12 +168,14 @@ def case_sources(db: Database, case: Case | None) -> Iterator[Source]:
     parties = parties_of(db, case)
     reporters = {p.email.lower() for p in parties if p.email and p.role in CONFIDENTIAL_ROLES}
     mediators = {p.email.lower() for p in parties if p.email and p.role == "mediator"}
+    # A web-form report or follow-up has no From: it is the form reporter's (FORM_SENDER).
     rows = db.execute(
         "SELECT 0, COALESCE(message_pk, 0), action, detail, NULL, NULL, NULL FROM events"
         " WHERE case_pk = ? AND action IN ('note', 'call-summary')"
-        " UNION ALL SELECT 1, id, kind, body_text, direction, from_addr, to_addrs FROM messages"
-        " WHERE case_pk = ? ORDER BY 2, 1",
-        [case.pk, case.pk],
+        " UNION ALL SELECT 1, id, kind, body_text, direction, CASE WHEN EXISTS (SELECT 1 FROM"
+        " deliveries d WHERE d.message_pk = messages.id AND d.transport = ?) THEN ? ELSE"
+        " from_addr END, to_addrs FROM messages WHERE case_pk = ? ORDER BY 2, 1",
+        [case.pk, FORM_TRANSPORT, FORM_SENDER, case.pk],
     )
     for is_message, _, kind, text, direction, sender, to_addrs in rows:
         if not is_message:

@@ -19,6 +19,7 @@ from archive.catalogue import READERS, fit_context
 from archive.catalogue import template as catalogued
 from archive.clock import to_text
 from archive.db import write_transaction
+from archive.formpages import FORM_SENDER, has_page
 from archive.leaks import case_secrets, case_sources, find_leaks
 from archive.settings import Settings
 
@@ -91,6 +92,8 @@ def queue_mail(
     hits = []
     if spec.outside:
         readers = {a.lower() for a in (to_addr, party.email if party else None, shows) if a}
+        if party is not None and has_page(db, party.pk):  # the form reporter's own reports
+            readers.add(FORM_SENDER)
         hits = find_leaks(context, case_secrets(db, case, settings), readers, spec.signed,
                           case_sources(db, case))  # fmt: skip
     matched = [f"{h.what} in {h.field}" for h in hits]

@@ -21,6 +21,7 @@ from tests.conftest import RelaySink, ServeProcess, free_port, write_config
 from tests.helpers import run_casebook, smtp_send
 from tests.mailbuild import build, pinned_keys_toml, sign, via_list
 from tests.test_walks_e2e import body, wait_until, words
+from tests.test_webform import Site, member_reply, open_report
 
 LIST = "conduct-committee@lists.example.org"
 REPORTS = "conduct@example.org"
@@ -242,3 +243,25 @@ def test_a_forged_bounces_free_text_never_reaches_the_committee(service):
     assert "Final-Recipient: rfc822; rita@example.net" in text
     assert "Action: failed" in text and "Status: 5.1.1" in text
     assert "555-0100" not in text and "Diagnostic" not in text and "drop the case" not in text
+
+
+def test_an_anonymous_reporter_reads_their_own_words_and_the_reported_person_does_not(
+    tmp_path, relay
+):
+    site = Site(tmp_path, relay)
+    site.start()
+    try:
+        account = "Dave Jones shouted at me in the chat on Friday night in front of everyone."
+        ref, page = open_report(site, account=account)
+        member_reply(site, ref, "#to-reporter\nYou told us that he shouted at me in the chat on"
+                     " Friday night in front of everyone. Which channel was it?")  # fmt: skip
+        assert "in front of everyone" in site.page_showing(page, "Which channel")
+        member_reply(site, ref, "#responsible Dave Jones <dave@example.com>")
+        member_reply(site, ref, "#to-party reported\nWe were told you shouted at me in the chat"
+                     " on Friday night in front of everyone.")  # fmt: skip
+        held = site.wait(lambda: [m for m in relay.parsed() if "Mail held" in m["Subject"]],
+                         "the committee's notice of held mail")[0]  # fmt: skip
+        assert "a message of the case" in body(held)
+        assert relay.to(DAVE) == []
+    finally:
+        site.service.stop()
