@@ -148,14 +148,16 @@ def case_secrets(db: Database, case: Case | None, settings: Settings) -> list[Se
         if whose:
             secrets += _person(party.name, party.email, whose)
     named_by = frozenset(p.email.lower() for p in own_reporters(db, case) if p.email)
-    for name in _witness_names(case.fields.get("witnesses")):
+    for name in witness_names(case.fields.get("witnesses")):
         secrets.append(Secret("a witness's name", name, named_by))
     reporters = {p.email.lower() for p in parties if p.email and p.role in CONFIDENTIAL_ROLES}
-    # A report that ends on the reported person's name is not signed by them.
-    reported = {fold(p.name) for p in parties if p.role == "reported" and p.name}
+    # A report that ends on the reported person's name is not signed by them, nor a reply
+    # ending on casebook's own signature quoted back.
+    not_signed = {fold(p.name) for p in parties if p.role == "reported" and p.name}
+    not_signed.add(fold(settings.committee_name))
     for sender, body in _written_by(db, case, reporters):
         name = signed_name(body or "")
-        if name and fold(name) not in reported:
+        if name and fold(name) not in not_signed:
             secrets.append(Secret("a reporter's name", name, frozenset({sender.lower()})))
     return secrets
 
@@ -222,7 +224,7 @@ def _person(
     return found
 
 
-def _witness_names(value) -> list[str]:
+def witness_names(value) -> list[str]:
     """The names a report's witnesses line gives, without what is said about them ("Wendy
     Witnessname who sat next to me", "Walter Otherwitness (the booth volunteer)")."""
     if not isinstance(value, str):

@@ -16,6 +16,7 @@ from archive.cases import find_case, parties_of
 from archive.catalogue import CATALOGUE
 from archive.db import open_archive, write_transaction
 from archive.dsn import dsn_summary
+from archive.leaks import signed_name, witness_names
 from archive.outbox import Audience, queue_mail
 from intake.text import html_to_text
 from mailer.send import send_due
@@ -342,3 +343,17 @@ def test_a_bounce_shows_checked_values_only():
         "Final-Recipient: rfc822; rita@example.net\nAction: delayed\nStatus: 4.4.7"
     )
     assert "no delivery-status" in dsn_summary(b"Diagnostic-Code: smtp; call me")
+
+
+def test_the_name_a_reporter_signs_with_and_witnesses_without_their_remarks():
+    for text in ("he told me to leave.\n\nThanks,\nRita Canaryname", "…Rita Canaryname",
+                 "he told me to leave. Rita Canaryname", "Best regards, Rita Canaryname.",
+                 "he told me to leave.\n-- \nRita Canaryname\nrita@example.net"):  # fmt: skip
+        assert signed_name(text) == "Rita Canaryname", text
+    for text in ("Ongoing: no", "Kind regards", "Sent from my iPhone", "> Rita Canaryname"):
+        assert signed_name(text) is None, text
+    assert witness_names("Wendy Witnessname who sat next to me, Walter Otherwitness (the booth"
+                         " volunteer) and Also Anne van Berg; wendy witnessworth") == [  # fmt: skip
+        "Wendy Witnessname", "Walter Otherwitness", "Also Anne van Berg", "Anne van Berg",
+        "wendy witnessworth",
+    ]  # fmt: skip
