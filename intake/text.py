@@ -43,7 +43,8 @@ def html_to_text(markup: str, *, keep_hidden: bool = False) -> str:
     if not keep_hidden and HIDING_HINT_RE.search(markup):
         markup = drop_hidden(markup)
     with_breaks = BLOCK_END_RE.sub("\n", WHITESPACE_RE.sub(" ", WBR_RE.sub("", markup)))
-    stripped = nh3.clean(TAGS_IN_WORD_RE.sub(" ", with_breaks), tags=set())
+    parted = TAGS_IN_WORD_RE.sub(lambda tags: " " + tags.group(0), with_breaks)
+    stripped = nh3.clean(parted, tags=set())
     lines = [" ".join(line.split()) for line in html.unescape(stripped).splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
@@ -51,8 +52,11 @@ def html_to_text(markup: str, *, keep_hidden: bool = False) -> str:
 def drop_hidden(markup: str) -> str:
     """`markup` without the elements a reader does not see (and what is inside them)."""
     parser = _VisibleMarkup()
-    parser.feed(markup)
-    parser.close()
+    try:
+        parser.feed(markup)
+        parser.close()
+    except AssertionError:  # html.parser on a marked section it does not know (`<![foo[`)
+        return markup  # as it was: a tag between two letters still parts the words
     return "".join(parser.out)
 
 
@@ -64,10 +68,10 @@ def _hides(attrs: list[tuple[str, str | None]]) -> bool:
 
 
 class _VisibleMarkup(HTMLParser):
-    """The markup again, hidden elements left out (entities and tags passed on as written)."""
+    """The markup again, hidden elements left out (tags as written, text escaped again)."""
 
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=False)
+        super().__init__(convert_charrefs=True)
         self.out: list[str] = []
         self.hidden: list[str] = []  # the open elements from the outermost hidden one in
 
@@ -95,12 +99,4 @@ class _VisibleMarkup(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if not self.hidden:
-            self.out.append(data)
-
-    def handle_entityref(self, name: str) -> None:
-        if not self.hidden:
-            self.out.append(f"&{name};")
-
-    def handle_charref(self, name: str) -> None:
-        if not self.hidden:
-            self.out.append(f"&#{name};")
+            self.out.append(html.escape(data, quote=False))

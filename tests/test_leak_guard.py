@@ -331,6 +331,10 @@ def test_html_as_text_drops_what_the_reader_does_not_see():
     )
     assert html_to_text(markup) == "Rita Cana ry name & coop.\nseen"
     assert "qx" in html_to_text(markup, keep_hidden=True)  # the conflict check reads it all
+    styled = "<p hidden>x</p>AT&T &lt;b&gt;<style>p{display:none}</style>y"
+    assert html_to_text(styled) == "AT&T <b>y"
+    # A marked section html.parser refuses: the markup read as it is, the words still parted.
+    assert html_to_text("<p hidden>x</p><![bad[ z ]]>Rita<b>Canaryname") == "x\nRita Canaryname"
 
 
 def test_a_bounce_shows_checked_values_only():
