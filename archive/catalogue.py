@@ -194,7 +194,7 @@ CATALOGUE: dict[str, Template] = {
         _entry("appellant/appeal_ack_generic", "appellant", {"due": "2026-03-16"}),
         _entry("appellant/appeal_extended", "appellant", {"until": "2026-04-01"}),
         _entry("appellant/appeal_decision", "appellant", {"decision": "uphold", "text": "T"}),
-        _entry("party/mediation_invitation", "party", {"mediator": "Max"}, ("mediator",)),
+        _entry("party/mediation_invitation", "party", {"mediator": "Max"}),
         _entry("party/mediation_report", "party", {"report": "R"}),
         # The parties agreed to this mediator: the brief names them by design.
         _entry(
@@ -203,12 +203,7 @@ CATALOGUE: dict[str, Template] = {
             {"due": "16 March 2026", "parties": ["Rita <rita@example.net>"]},
             ("parties",),
         ),
-        _entry(
-            "party/mediation_agreed",
-            "party",
-            {"mediator": "Max", "due": "16 March 2026"},
-            ("mediator",),
-        ),
+        _entry("party/mediation_agreed", "party", {"mediator": "Max", "due": "16 March 2026"}),
         _entry("mediator/reminder", "mediator", {"due": "2026-03-16"}),
         # To whoever sent refused commands: it says nothing about any case.
         _entry("committee/commands_refused", "sender", {"token_mode": False}),

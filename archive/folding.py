@@ -1,8 +1,9 @@
 """Text as names and passages are compared: one folding for the conflict check (intake) and
 the leak guard (archive). Pure.
 
-NFKC, every Unicode space a space, invisible format characters dropped, case-folded,
-diacritics stripped: "Jose" finds "José", a no-break space joins a name like a space.
+NFKC, every Unicode space a space, every invisible (default-ignorable) character dropped,
+case-folded, diacritics stripped: "Jose" finds "José", a no-break space joins a name like a
+space, "Ri(U+034F)ta" is "rita".
 """
 
 from __future__ import annotations
@@ -12,8 +13,15 @@ import unicodedata
 
 LINE_BREAKS_RE = re.compile(r"\r\n?|[\u2028\u2029\x85\x0b\x0c]")
 SPACES_RE = re.compile(r"[^\S\n]")  # every Unicode space but the line break: NBSP, U+202F…
-# Invisible format characters (soft hyphen, zero-width space and joiners, BOM, bidi marks).
-INVISIBLE_RE = re.compile(r"[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+# Every Default_Ignorable_Code_Point (Unicode's DerivedCoreProperties): the format characters
+# (soft hyphen, zero-width space and joiners, BOM, bidi marks) and the other invisibles that
+# split a name without showing (combining grapheme joiner U+034F, variation selectors, Mongolian
+# free variation selectors, Hangul fillers U+115F/U+1160/U+3164/U+FFA0, tags).
+INVISIBLE_RE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
 # Letters that carry their mark in the letter itself, so NFD does not split it off.
 BARE_LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ı": "i", "ŧ": "t"})
 

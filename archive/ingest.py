@@ -8,7 +8,6 @@ leaves half a case and a redelivered message changes nothing twice.
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -20,6 +19,7 @@ from archive.appeals import appeal_by_references, receive_appeal, record_appeal_
 from archive.cases import get_case, party_by_token, party_for_address, record_event
 from archive.clock import to_text
 from archive.db import write_transaction
+from archive.dsn import dsn_summary
 from archive.formpages import FORM_TRANSPORT, page_for
 from archive.held import hold
 from archive.identity import claims_taken_id, find_same_message, reaches_further, with_own_id
@@ -270,15 +270,6 @@ def _bounce(db: Database, msg: IncomingMessage, settings: Settings, now: datetim
     if not told:  # one notice per failed item, however many bounces (real or forged) arrive
         tell_delivery_problem(db, item, case, settings, now, "bounced", dsn_summary(msg.raw))
     return IngestResult(pk, False, "bounce", case.ref)
-
-
-DSN_LINE_RE = re.compile(r"(?im)^(?:Final-Recipient|Action|Status|Diagnostic-Code):[^\n]{0,200}$")
-
-
-def dsn_summary(raw: bytes) -> str:
-    """The delivery-status lines of a bounce, never its free text (anyone can write a bounce)."""
-    lines = DSN_LINE_RE.findall(raw.decode("utf-8", "replace").replace("\r\n", "\n"))[:4]
-    return "\n".join(lines) or "(the bounce carried no delivery-status lines)"
 
 
 def _bounce_recorded(db: Database, case, message_id: str) -> bool:

@@ -1,11 +1,12 @@
 """The outbound leak guard: mail for someone outside the committee must not name the people
-the committee protects.
+the committee protects, nor carry what was written inside it.
 
 Before such a mail is queued, every field its template may show (but the chair's signature)
 is searched for the case's confidential identities: the names and addresses of its reporters
-and witnesses (in mail not to them), of every member and council member, the lines of its
-internal notes and of what its reporters wrote. A hit holds the mail; the committee is told
-what matched and releases it with `#release ID` or drops it with `#drop ID`.
+(the name a reporter signs with too) and witnesses (in mail not to them), of every member and
+council member; and for any RUN words in a row of what the case holds that the reader neither
+wrote nor was sent (`archive.passages`). A hit holds the mail; the committee is told what
+matched and releases it with `#release ID` or drops it with `#drop ID`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 
 from archive.cases import Case, own_reporters, parties_of
 from archive.folding import fold_text
+from archive.formpages import FORM_SENDER, FORM_TRANSPORT
+from archive.passages import Source, passage_hits
 from archive.settings import Settings
 
 CONFIDENTIAL_ROLES = {
@@ -30,17 +33,24 @@ CONFIDENTIAL_ROLES = {
     "witness": "a witness's",
 }
 MIN_NAME = 3  # shorter names ("Al") would match ordinary words
-RUN = 7  # this many words in a row from a note or a report is a passage of it
 WITNESS_SPLIT = re.compile(r"[,;\n]|\band\b|&")
+REMARK_RE = re.compile(r"\([^)]*\)|\[[^\]]*\]")  # "Walter Otherwitness (the booth volunteer)"
+PARTICLES = {"van", "von", "de", "der", "den", "da", "di", "du", "del", "la", "le", "bin", "al"}
+# What comes before a signature on its line: "Thanks,", "Best regards", "…", "--".
+CLOSING_RE = re.compile(
+    r"(?i)^[\W_]*(?:(?:many |kind |best |warm )?(?:thanks|thank you|regards|wishes)|best|cheers|"
+    r"sincerely|yours(?: truly| sincerely)?|all the best|warmly|love)?[\s,.!:;-]*"
+)
+SENTENCE_END_RE = re.compile(r"[.!?…]\s+(?=\S)")
 
 
 @dataclass(frozen=True)
 class Secret:
-    what: str  # "a reporter's name", "a member's address", "an internal note"
+    what: str  # "a reporter's name", "a member's address"
     text: str
     # Who may read it: the person it is about, or the reporters who named a witness.
     owners: frozenset[str] = frozenset()
-    kind: str = "name"  # name (whole words), address, passage (RUN words in a row)
+    kind: str = "name"  # name (whole words) or address
 
 
 @dataclass(frozen=True)
@@ -93,29 +103,20 @@ def _pattern(secret: Secret) -> re.Pattern | None:
     return None
 
 
-def runs(folded: str) -> set[tuple[str, ...]]:
-    """Every RUN words in a row (punctuation aside): a passage is found by any one of them."""
-    words = re.findall(r"\w+", folded)
-    return {tuple(words[i : i + RUN]) for i in range(len(words) - RUN + 1)}
-
-
 def find_leaks(
-    context: dict, secrets: Iterable[Secret], readers: set[str], skip: frozenset[str]
+    context: dict,
+    secrets: Iterable[Secret],
+    readers: set[str],
+    skip: frozenset[str],
+    sources: Iterable[Source] = (),
 ) -> list[Hit]:
-    """What in `context` (but the fields in `skip`) names a secret not about one of `readers`."""
+    """What in `context` (but the fields in `skip`) names a secret not about one of `readers`,
+    or carries a passage of a source none of them wrote or was sent."""
     texts = [(name, fold(text)) for key, value in context.items() if key not in skip
              for name, text in strings(value, key)]  # fmt: skip
-    passages = [(name, runs(text)) for name, text in texts]
     hits: dict[tuple[str, str], Hit] = {}
     for secret in secrets:
         if secret.owners & readers:
-            continue
-        if secret.kind == "passage":
-            found = runs(fold(secret.text))
-            shared = next(((name, seen & found) for name, seen in passages if seen & found), None)
-            if shared is not None:
-                words = " ".join(min(shared[1]))
-                hits.setdefault((secret.what, words), Hit(secret.what, words, shared[0]))
             continue
         pattern = _pattern(secret)
         if pattern is None:
@@ -126,11 +127,13 @@ def find_leaks(
                     (secret.what, fold(secret.text)), Hit(secret.what, secret.text, field)
                 )
                 break
+    for what, words, field in passage_hits(texts, sources, readers, fold):
+        hits.setdefault((what, words), Hit(what, words, field))
     return list(hits.values())
 
 
 def case_secrets(db: Database, case: Case | None, settings: Settings) -> list[Secret]:
-    """The identities and passages of a case that never leave the committee."""
+    """The identities of a case that never leave the committee."""
     secrets = []
     for person in settings.everyone:
         secrets += _person(person.name, person.email, "a member's")
@@ -139,29 +142,74 @@ def case_secrets(db: Database, case: Case | None, settings: Settings) -> list[Se
                                "a member's", owner=person.email)  # fmt: skip
     if case is None:
         return secrets
-    for party in parties_of(db, case):  # the merged cases' parties among them
+    parties = parties_of(db, case)  # the merged cases' parties among them
+    for party in parties:
         whose = CONFIDENTIAL_ROLES.get(party.role)
         if whose:
             secrets += _person(party.name, party.email, whose)
     named_by = frozenset(p.email.lower() for p in own_reporters(db, case) if p.email)
-    for name in _witness_names(case.fields.get("witnesses")):
+    for name in witness_names(case.fields.get("witnesses")):
         secrets.append(Secret("a witness's name", name, named_by))
-    rows = db.execute("SELECT detail FROM events WHERE case_pk = ? AND action = 'note'", [case.pk])
-    for (detail,) in rows:
-        secrets += _passage(json.loads(detail).get("text") or "", "an internal note", None)
-    reporters = {
-        p.email.lower() for p in parties_of(db, case) if p.email and p.role in CONFIDENTIAL_ROLES
-    }
-    if reporters:
-        marks = ",".join("?" * len(reporters))
-        rows = db.execute(
-            "SELECT from_addr, body_text FROM messages WHERE case_pk = ? AND direction = 'in'"
-            f" AND lower(from_addr) IN ({marks})",
-            [case.pk, *sorted(reporters)],
-        )
-        for sender, body in rows:
-            secrets += _passage(body or "", "what a reporter wrote", sender)
+    reporters = {p.email.lower() for p in parties if p.email and p.role in CONFIDENTIAL_ROLES}
+    # A report that ends on the reported person's name is not signed by them, nor a reply
+    # ending on casebook's own signature quoted back.
+    not_signed = {fold(p.name) for p in parties if p.role == "reported" and p.name}
+    not_signed.add(fold(settings.committee_name))
+    for sender, body in _written_by(db, case, reporters):
+        name = signed_name(body or "")
+        if name and fold(name) not in not_signed:
+            secrets.append(Secret("a reporter's name", name, frozenset({sender.lower()})))
     return secrets
+
+
+def case_sources(db: Database, case: Case | None) -> Iterator[Source]:
+    """Every text the case holds, oldest first, with who wrote it or was sent it; read only
+    when iterated (mail with no field of RUN words reads nothing)."""
+    if case is None:
+        return
+    parties = parties_of(db, case)
+    reporters = {p.email.lower() for p in parties if p.email and p.role in CONFIDENTIAL_ROLES}
+    mediators = {p.email.lower() for p in parties if p.email and p.role == "mediator"}
+    # A web-form report or follow-up has no From: it is the form reporter's (FORM_SENDER).
+    rows = db.execute(
+        "SELECT 0, COALESCE(message_pk, 0), action, detail, NULL, NULL, NULL FROM events"
+        " WHERE case_pk = ? AND action IN ('note', 'call-summary')"
+        " UNION ALL SELECT 1, id, kind, body_text, direction, CASE WHEN EXISTS (SELECT 1 FROM"
+        " deliveries d WHERE d.message_pk = messages.id AND d.transport = ?) THEN ? ELSE"
+        " from_addr END, to_addrs FROM messages WHERE case_pk = ? ORDER BY 2, 1",
+        [case.pk, FORM_TRANSPORT, FORM_SENDER, case.pk],
+    )
+    for is_message, _, kind, text, direction, sender, to_addrs in rows:
+        if not is_message:
+            what = "an internal note" if kind == "note" else "a call summary"
+            yield Source(what, json.loads(text).get("text") or "")
+            continue
+        sender = (sender or "").lower()
+        if sender in mediators:  # a mediator writes for the parties: it goes to them
+            continue
+        owners = frozenset({sender, *(a.lower() for a in json.loads(to_addrs or "[]"))})
+        what = _message_what(direction, kind, sender in reporters)
+        yield Source(what, text or "", owners - {""}, sends=kind == "deliberation")
+
+
+def _message_what(direction: str, kind: str, by_reporter: bool) -> str:
+    if direction == "out":
+        inside = kind.startswith(("committee/", "council/"))
+        return "a notice to members" if inside else "mail to someone involved"
+    if by_reporter:
+        return "what a reporter wrote"
+    return "a deliberation post" if kind == "deliberation" else "a message of the case"
+
+
+def _written_by(db: Database, case: Case, senders: set[str]) -> list[tuple[str, str | None]]:
+    if not senders:
+        return []
+    marks = ",".join("?" * len(senders))
+    return db.execute(
+        "SELECT from_addr, body_text FROM messages WHERE case_pk = ? AND direction = 'in'"
+        f" AND lower(from_addr) IN ({marks})",
+        [case.pk, *sorted(senders)],
+    ).fetchall()
 
 
 def _person(
@@ -176,15 +224,60 @@ def _person(
     return found
 
 
-def _witness_names(value) -> list[str]:
+def witness_names(value) -> list[str]:
+    """The names a report's witnesses line gives, without what is said about them ("Wendy
+    Witnessname who sat next to me", "Walter Otherwitness (the booth volunteer)")."""
     if not isinstance(value, str):
         return []
-    names = (" ".join(part.split()) for part in WITNESS_SPLIT.split(value))
-    return [name for name in names if len(name) >= MIN_NAME and " " in name]
+    names = []
+    for part in WITNESS_SPLIT.split(REMARK_RE.sub(",", value)):
+        words = [word.strip(".:!?\"'") for word in part.split()]
+        found = _capitalised_runs([w for w in words if w])
+        if not found and 2 <= len(words) <= 3:  # written in lower case: "wendy witnessworth"
+            found = [" ".join(words)]
+        names += found
+    return [name for name in dict.fromkeys(names) if len(name) >= MIN_NAME]
 
 
-def _passage(text: str, what: str, owner: str | None) -> list[Secret]:
-    """A note or a report as a passage, without the lines it quotes from others."""
-    own = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(">"))
-    owners = frozenset({owner.lower()} if owner else ())
-    return [Secret(what, own, owners, "passage")] if own.strip() else []
+def _capitalised_runs(words: list[str]) -> list[str]:
+    """Runs of two or more capitalised words (particles inside: "Anne van Berg"); a run of
+    three or more also without its first word ("Also Wendy Witnessname")."""
+    runs, run = [], []
+    for word in [*words, ""]:
+        if word[:1].isupper() or (run and word.lower() in PARTICLES):
+            run.append(word)
+            continue
+        while run and run[-1].lower() in PARTICLES:
+            run.pop()
+        if len(run) >= 2:
+            runs.append(" ".join(run))
+        if len(run) >= 3:
+            runs.append(" ".join(run[1:]))
+        run = []
+    return runs
+
+
+def signed_name(text: str) -> str | None:
+    """The full name a message is signed with on its last line ("Thanks, Rita Canaryname",
+    "…told me to leave. Rita Canaryname"), or on the line after a `-- ` separator."""
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip() and not line.lstrip().startswith(">")]  # fmt: skip
+    if not lines:
+        return None
+    candidates = [lines[-1]]
+    if "--" in lines[:-1]:
+        candidates.append(lines[lines.index("--") + 1])
+    for line in candidates:
+        tail = SENTENCE_END_RE.split(line)[-1]
+        words = CLOSING_RE.sub("", tail, count=1).rstrip(" .!,").split()
+        if _name_shaped(words):
+            return " ".join(words)
+    return None
+
+
+def _name_shaped(words: list[str]) -> bool:
+    """Two to four words, each a capitalised word of letters (or a particle inside)."""
+    if not 2 <= len(words) <= 4 or not words[0][:1].isupper() or not words[-1][:1].isupper():
+        return False
+    letters = all(w.replace("-", "").replace("'", "").replace("’", "").isalpha() for w in words)
+    return letters and all(w[:1].isupper() or w.lower() in PARTICLES for w in words)

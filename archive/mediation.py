@@ -80,8 +80,10 @@ def start_mediation(db, settings: Settings, case: Case, mediator: str, name: str
 
 
 def _invite(db, settings, case, party, mediator, name, now) -> None:
+    # The guard reads the whole of what the member wrote; only the mediator's own identity may
+    # show (a member who mediates).
     queue_mail(db, now=now, settings=settings, template="party/mediation_invitation",
-               audience=Audience.PARTY, party=party, case=case,
+               audience=Audience.PARTY, party=party, case=case, shows=mediator,
                context={"case_ref": case.ref, "mediator": name or mediator})  # fmt: skip
 
 
@@ -150,7 +152,8 @@ def _settle(db, settings, case: Case, mediation: Mediation, now: datetime) -> st
     for role in ("reporter", "reported"):
         for party in _reachable(db, case, role):
             queue_mail(db, now=now, settings=settings, template="party/mediation_agreed",
-                       audience=Audience.PARTY, party=party, case=case, context=agreed)  # fmt: skip
+                       audience=Audience.PARTY, party=party, case=case, context=agreed,
+                       shows=mediation.mediator)  # fmt: skip
     for after in REMINDERS:
         add_deadline(db, case, "mediation-reminder", now + after, now,
                      {"mediation": mediation.pk})  # fmt: skip

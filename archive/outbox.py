@@ -19,7 +19,8 @@ from archive.catalogue import READERS, fit_context
 from archive.catalogue import template as catalogued
 from archive.clock import to_text
 from archive.db import write_transaction
-from archive.leaks import case_secrets, find_leaks
+from archive.formpages import FORM_SENDER, has_page
+from archive.leaks import case_secrets, case_sources, find_leaks
 from archive.settings import Settings
 
 
@@ -78,18 +79,23 @@ def queue_mail(
     from_name: str | None = None,
     exclude: str | None = None,
     actor: str | None = None,
+    shows: str | None = None,
 ) -> str:
     """Queue one mail; returns its Message-ID. Call inside the causing write transaction.
 
     The context is kept to the fields the catalogue lets the template show. Mail for someone
     outside the committee passes the leak guard first: a hit holds it and tells the committee.
+    `shows` is an address whose own name and address the mail may carry (a mediator's).
     """
     spec = catalogued(template)
     context = fit_context(template, context)
     hits = []
     if spec.outside:
-        readers = {a.lower() for a in (to_addr, party.email if party else None) if a}
-        hits = find_leaks(context, case_secrets(db, case, settings), readers, spec.signed)
+        readers = {a.lower() for a in (to_addr, party.email if party else None, shows) if a}
+        if party is not None and has_page(db, party.pk):  # the form reporter's own reports
+            readers.add(FORM_SENDER)
+        hits = find_leaks(context, case_secrets(db, case, settings), readers, spec.signed,
+                          case_sources(db, case))  # fmt: skip
     matched = [f"{h.what} in {h.field}" for h in hits]
     message_id = make_message_id(settings.domain)
     cursor = db.execute(

@@ -46,7 +46,7 @@ def html_as_quoted_text(markup: str) -> str:
     marked = BLOCKQUOTE_OPEN_RE.sub(f"<br>{QUOTE_START}<br>", markup)
     marked = BLOCKQUOTE_CLOSE_RE.sub(f"<br>{QUOTE_END}<br>", marked)
     depth, lines = 0, []
-    for line in html_to_text(marked).split("\n"):
+    for line in html_to_text(marked, keep_hidden=True).split("\n"):
         if line.strip() == QUOTE_START:
             depth += 1
         elif line.strip() == QUOTE_END:

@@ -15,12 +15,16 @@ import pytest
 from archive.cases import find_case, parties_of
 from archive.catalogue import CATALOGUE
 from archive.db import open_archive, write_transaction
+from archive.dsn import dsn_summary
+from archive.leaks import signed_name, witness_names
 from archive.outbox import Audience, queue_mail
+from intake.text import html_to_text
+from mailer.send import send_due
 from tests.clientmail import client_reply
 from tests.committee import BOB, CAROL, Committee, dkim_settings
 from tests.conftest import T0
 from tests.helpers import deliver, events, outbox
-from tests.mailbuild import sign
+from tests.mailbuild import build, sign
 
 REPORT = (
     "From: Rita Canaryname <rita@example.net>\r\nTo: conduct@example.org\r\n"
@@ -251,3 +255,109 @@ def test_release_names_only_this_cases_mail(committee):
     committee.say(f"#release {mail['id']}")  # in case 001's thread
     assert committee.lines()[0] == ("refused", f"this case has no held mail {mail['id']}")
     assert outbox(committee.db, "reporter/message")[0]["status"] == "held"
+
+
+# Issue 18 §3: every passage written inside the case, whoever the reader.
+@pytest.fixture
+def sending(tmp_path, relay):
+    """A committee whose mail goes to a relay sink, so what was sent is archived."""
+    settings = dkim_settings(tmp_path, relay_port=relay.port)
+    db = open_archive(settings.database)
+    c = Committee(db, settings)
+    deliver(db, settings, REPORT.encode(), now=T0)
+    c.say("#responsible Dave Jones <dave@example.com>")
+    send_due(db, settings, T0)
+    yield c
+    db.close()
+
+
+def last_hits(c) -> list[tuple[str, str]]:
+    [notice] = outbox(c.db, "committee/mail_held")[-1:]
+    return [(h["what"], h["in"]) for h in notice["context"]["hits"]]
+
+
+def test_a_call_summary_and_a_notice_to_members_are_held_from_outsiders(sending):
+    c = sending
+    c.say("#summary\nWe agreed on the call that the sponsor must not hear about this yet.")
+    c.say("#to-party reported\nFor the record: we agreed on the call that the sponsor must not"
+          " hear about this yet.")  # fmt: skip
+    assert outbox(c.db, "reported/message")[-1]["status"] == "held"
+    assert ("a call summary", "text") in last_hits(c)
+    # The new-case notice went to the list only: its words are the committee's.
+    c.say("#to-reporter\nThanks. (A new report arrived and is case CoC-2026-001.)")
+    assert outbox(c.db, "reporter/message")[-1]["status"] == "held"
+    assert ("a notice to members", "text") in last_hits(c)
+
+
+def test_what_someone_wrote_is_theirs_to_read_and_nobody_elses(sending):
+    c = sending
+    case = find_case(c.db, "CoC-2026-001")
+    [dave] = parties_of(c.db, case, "reported")
+    said = "I never meant to hurt anyone and I will apologise to her."
+    reply_to = f"conduct+{dave.token}@example.org"
+    raw = build(sender="Dave Jones <dave@example.com>", to=reply_to, subject="Re: hello",
+                body=said, message_id="<dave-said@example.com>")  # fmt: skip
+    deliver(c.db, c.settings, raw, now=T0, sender="dave@example.com", to=(reply_to,))
+    c.say(f"#to-party reported\nYou wrote: {said} Thank you.")
+    assert outbox(c.db, "reported/message")[-1]["status"] == "queued"
+    c.say(f"#to-reporter\nHe wrote: {said} We will be in touch.")
+    assert outbox(c.db, "reporter/message")[-1]["status"] == "held"
+    assert ("a message of the case", "text") in last_hits(c)
+    # The reporter reads her own words back; the reported person does not.
+    mine = "he called me stupid in front of everyone and told me to leave"
+    c.say(f"#to-reporter\nYou told us {mine}. We will be in touch.")
+    assert outbox(c.db, "reporter/message")[-1]["status"] == "queued"
+
+
+def test_a_resolution_the_committee_wrote_goes_out_as_written(sending):
+    """What a member wrote to be sent (`#propose`'s statement) is no leak of their own post."""
+    c = sending
+    c.say("#violation yes")
+    c.say("#propose private-reprimand\nYour messages on the users list were hostile and broke"
+          " our Code of Conduct; please stop.")  # fmt: skip
+    c.say("#agree", sender=BOB)
+    c.say("#agree", sender=CAROL)
+    c.say("#consult")
+    c.say("#enact", now=T0 + timedelta(days=5, minutes=1))
+    [reprimand] = outbox(c.db, "reported/private_reprimand")
+    assert reprimand["status"] == "queued"
+
+
+def test_html_as_text_drops_what_the_reader_does_not_see():
+    markup = (
+        '<p>Rita<span style="display: none">qx</span> Cana<b>ry</b>name &amp; co<wbr>op.</p>'
+        '<div hidden>a</div><p style="visibility:hidden">b</p><p style="font-size:0">c</p>'
+        '<p style="color:red;display:none !important">d<p>e</p></p><p>seen</p>'
+    )
+    assert html_to_text(markup) == "Rita Cana ry name & coop.\nseen"
+    assert "qx" in html_to_text(markup, keep_hidden=True)  # the conflict check reads it all
+    styled = "<p hidden>x</p>AT&T &lt;b&gt;<style>p{display:none}</style>y"
+    assert html_to_text(styled) == "AT&T <b>y"
+    # A marked section html.parser refuses: the markup read as it is, the words still parted.
+    assert html_to_text("<p hidden>x</p><![bad[ z ]]>Rita<b>Canaryname") == "x\nRita Canaryname"
+
+
+def test_a_bounce_shows_checked_values_only():
+    forged = (
+        b"Final-Recipient: rfc822; call Rita Canaryname\nOriginal-Recipient: rfc822;"
+        b" <rita@example.net>\nAction: failed now\nAction: Delayed\nStatus: 4.4.7 (Dave says hi)\n"
+        b"Diagnostic-Code: smtp; 550 Dave says hi\nX-Postfix-Sender: rfc822; Dave says hi\n"
+    )
+    assert dsn_summary(forged) == (
+        "Final-Recipient: rfc822; rita@example.net\nAction: delayed\nStatus: 4.4.7"
+    )
+    assert "no delivery-status" in dsn_summary(b"Diagnostic-Code: smtp; call me")
+
+
+def test_the_name_a_reporter_signs_with_and_witnesses_without_their_remarks():
+    for text in ("he told me to leave.\n\nThanks,\nRita Canaryname", "…Rita Canaryname",
+                 "he told me to leave. Rita Canaryname", "Best regards, Rita Canaryname.",
+                 "he told me to leave.\n-- \nRita Canaryname\nrita@example.net"):  # fmt: skip
+        assert signed_name(text) == "Rita Canaryname", text
+    for text in ("Ongoing: no", "Kind regards", "Sent from my iPhone", "> Rita Canaryname"):
+        assert signed_name(text) is None, text
+    assert witness_names("Wendy Witnessname who sat next to me, Walter Otherwitness (the booth"
+                         " volunteer) and Also Anne van Berg; wendy witnessworth") == [  # fmt: skip
+        "Wendy Witnessname", "Walter Otherwitness", "Also Anne van Berg", "Anne van Berg",
+        "wendy witnessworth",
+    ]  # fmt: skip

@@ -44,6 +44,15 @@ class Context:
         self.body_taken = self.body_taken or bool(self.text_after)
         return self.text_after
 
+    def unsent_attachments(self) -> str:
+        """For a transcript line: the message's attachments stay in the archive, never sent on
+        with its text (a member's file is not vetted by the leak guard)."""
+        count = len(self.msg.attachments) if self.msg else 0
+        if not count:
+            return ""
+        files = "attachment was" if count == 1 else "attachments were"
+        return f"; its {count} {files} not sent (only the text goes; they stay in the case)"
+
     def reload(self) -> Case:
         self.case = get_case(self.db, self.case.pk)
         return self.case

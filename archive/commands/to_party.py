@@ -29,7 +29,8 @@ def run(ctx: Context, args: str) -> str:
         template = TEMPLATES.get(party.role, "party/message")
         ctx.queue(template, Audience.PARTY, {"text": text}, party=party, auto_submitted="no")
     ctx.event("message-to-party", {"to": [p.role for p in reachable], "length": len(text)})
-    return f"sent to {len(reachable)} {words[0]} from the committee's address"
+    sent = f"sent to {len(reachable)} {words[0]} from the committee's address"
+    return sent + ctx.unsent_attachments()
 
 
 def _addressees(ctx: Context, what: str, rest: list[str]) -> list[Party]:

@@ -22,7 +22,7 @@ def run(ctx: Context, args: str) -> str:
         ctx.queue("reporter/message", Audience.PARTY, {"text": text}, party=party,
                   auto_submitted="no")  # fmt: skip
     ctx.event("message-to-reporter", {"length": len(text)})
-    return "sent to the reporter from the committee's address"
+    return "sent to the reporter from the committee's address" + ctx.unsent_attachments()
 
 
 def reporters_of(ctx: Context, source: str | None) -> list:
