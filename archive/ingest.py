@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
 from archive import reports
+from archive.appeal_confirmation import confirm_appeals
 from archive.appeals import appeal_by_references, receive_appeal, record_appeal_followup
 from archive.cases import get_case, party_by_token, party_for_address, record_event
 from archive.clock import to_text
@@ -29,6 +30,7 @@ from archive.sending import tell_delivery_problem
 from archive.settings import Settings
 from archive.store import Binding, IngestResult, store_message
 from archive.threads import case_by_references, case_by_tag
+from archive.unverified import unverified_word
 
 
 def ingest_message(
@@ -173,9 +175,8 @@ def _reports_address(db: Database, msg: IncomingMessage, settings: Settings, now
             return hold(db, msg, settings, now, reason, kind="held", case=case)
         if not msg.party_auth.verified:
             # Anyone can write a party's From and a guessable tag: without the party's reply
-            # address, the envelope must agree and DKIM hold where the domain signs.
-            reason = f"From names a party of {case.ref}, but {msg.party_auth.reason}"
-            return hold(db, msg, settings, now, reason, kind="held", case=case)
+            # address it counts only with DKIM of the From domain (or a trusted host's stamp).
+            return unverified_word(db, msg, case, party, settings, now)
         return reports.record_followup(db, msg, case, party, settings, now)
     if msg.subject_tag:
         return hold(
@@ -216,7 +217,8 @@ def _reply_address(db: Database, msg: IncomingMessage, settings: Settings, now: 
         return reports.record_deliberation(
             db, msg, case, settings, now, via="reply address", binding=Binding(party, signed)
         )
-    return reports.record_followup(db, msg, case, party, settings, now)
+    confirm_appeals(db, msg, case, party, settings, now)  # a yes to "did you send this appeal?"
+    return reports.record_followup(db, msg, get_case(db, case.pk), party, settings, now)
 
 
 def _still_serving(settings: Settings, address: str | None) -> bool:

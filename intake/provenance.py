@@ -1,8 +1,8 @@
 """Whose word a party's mail is, and whether list mail came through the list host.
 
 A party (reporter, reported person, appellant…) who writes without their reply address counts
-only when From and the envelope sender name the same address **and** the mail is DKIM-aligned
-where the From domain signs:
+only when From and the envelope sender name the same address **and** the mail is proved to come
+from the From domain (issue 18: the envelope alone is written by anyone who knows the address):
 
 1. an aligned DKIM signature (d= the From domain or a parent of it) that verifies and covers
    From, Message-ID, Subject and the threading headers: authenticated;
@@ -12,8 +12,8 @@ where the From domain signs:
    Authentication-Results, when a host in `trusted_hosts` stamped it, decides by its
    `dkim=pass|fail` for an aligned header.d; an aligned signature nobody could check is
    not enough;
-4. no aligned signature at all: the envelope rule alone, unless the domain is known to sign
-   (a key of it, or of a parent, is pinned in `[security.dkim_pinned_keys]`).
+4. no aligned signature at all, and no trusted stamp: not authenticated (the mail is archived
+   for the committee and the party asked to confirm through their reply address).
 
 List mail is the committee list's only when the list host vouches for it: a valid DKIM
 signature with d= exactly the list host, or an ARC chain that verifies and was last sealed by
@@ -51,10 +51,8 @@ def authenticate_party(
         return stamped
     if checks:
         return SenderAuth(False, "none", checks[0].reason)
-    if domain_signs(domain, settings):
-        reason = f"{domain} signs its mail, but this message carries no signature of it"
-        return SenderAuth(False, "none", reason)
-    return SenderAuth(True, "envelope", "the envelope sender matches From (no DKIM signature)")
+    reason = f"it carries no DKIM signature of {domain} and no trusted host vouched for it"
+    return SenderAuth(False, "none", reason)
 
 
 def _own_verdict(checks: list[SignatureCheck]) -> SenderAuth | None:
@@ -89,15 +87,6 @@ def stamped_dkim(message: Message, from_domain: str, settings: Settings) -> Send
     if found:
         return SenderAuth(False, "none", f"{host} recorded dkim={sorted(found)[0]}")
     return None
-
-
-def domain_signs(domain: str, settings: Settings) -> bool:
-    """A domain known to sign all its mail: a key of it (or of a parent) is pinned."""
-    for name, _ in settings.dkim_pinned_keys:
-        _, marker, signer = name.lower().rstrip(".").partition("._domainkey.")
-        if marker and aligned(signer, domain):
-            return True
-    return False
 
 
 def prove_list_copy(raw: bytes, message: Message, settings: Settings) -> SenderAuth:

@@ -195,9 +195,21 @@ def test_an_appeal_end_to_end_over_smtp(tmp_path, relay):
             "\r\nI disagree with how my report was handled.\r\n"
         )
         smtp_send(port, appeal.encode(), "rita@example.net", ["conduct-appeals@example.org"])
+        # Unsigned, not through her reply address: anyone could have written it (issue 18).
+        c.mail_to("rita@example.net", "We received your message")
+        c.mail_to("council@example.org", "Appeal (not linked to a case yet)")
+        [asked] = c.mail_to("rita@example.net", "Please confirm a message about your report")
+        assert "I disagree" not in asked.get_content()
+        yes = (
+            f"From: Rita Canaryname <rita@example.net>\r\nTo: {asked['Reply-To']}\r\n"
+            f"Subject: Re: {asked['Subject']}\r\nMessage-ID: <smtp-yes@example.net>\r\n"
+            f"In-Reply-To: {asked['Message-ID']}\r\n\r\nYes, I sent it.\r\n"
+        )
+        smtp_send(port, yes.encode(), "rita@example.net", [asked["Reply-To"]])
         [ack] = c.mail_to("rita@example.net", "We received your appeal")
         assert "CoC-2026-001" in ack.get_content()
-        [forward] = c.mail_to("council@example.org", "Appeal about a case")
+        [forward] = c.mail_to("council@example.org", "More about an appeal")
+        assert "confirmed this appeal" in forward.get_content()
         decide = "#appeal uphold\nThe committee handled the report fairly."
         c.member_says("Erin Council", "erin@example.org", decide, forward)
         [decision] = c.mail_to("rita@example.net", "decision on your appeal")
