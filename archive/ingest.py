@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -132,7 +133,7 @@ def _dispatch(db: Database, msg: IncomingMessage, settings: Settings, now: datet
     if route is RouteKind.APPEAL:
         case = case_by_tag(db, msg, settings.case_prefix) or case_by_references(db, msg)
         if case is not None and _is_council(settings, msg.from_addr):
-            return reports.record_deliberation(
+            return _deliberation(
                 db, msg, case, settings, now, via="appeals address", binding=Binding(None, case)
             )
         return receive_appeal(db, msg, settings, now)
@@ -165,9 +166,7 @@ def _reports_address(db: Database, msg: IncomingMessage, settings: Settings, now
         return reports.record_automatic(db, msg, case, settings, now)
     if case is not None:
         if msg.from_addr and settings.person_for(msg.from_addr):
-            return reports.record_deliberation(
-                db, msg, case, settings, now, via="reports address", binding=Binding(None, case)
-            )
+            return _member_at_reports(db, msg, case, settings, now)
         party = party_for_address(db, case, msg.from_addr)
         if party is None:
             how = "its references name" if by_refs else "its subject tag names"
@@ -183,6 +182,32 @@ def _reports_address(db: Database, msg: IncomingMessage, settings: Settings, now
             db, msg, settings, now, f"subject tag {msg.subject_tag} names no case", kind="held"
         )
     return reports.open_report(db, msg, settings, now)
+
+
+def _member_at_reports(db, msg: IncomingMessage, case, settings: Settings, now: datetime):
+    """Mail to the reports address whose From names a member: deliberation only when it is
+    proved to be theirs (their DKIM; in token mode a member never writes this way), else
+    held and the committee told (as at a member's reply address)."""
+    if not msg.auth.verified:
+        reason = f"From names a member of the committee or council, but {msg.auth.reason}"
+        return hold(db, msg, settings, now, reason, kind="held", case=case)
+    return _deliberation(
+        db, msg, case, settings, now, via="reports address", binding=Binding(None, case)
+    )
+
+
+def _deliberation(db, msg: IncomingMessage, case, settings: Settings, now, *, via, binding):
+    """A member's post, archived as deliberation only in a case they are not cut off from."""
+    person = settings.person_for(msg.from_addr or "")
+    if person is None or person.email.lower() not in case.excluded():
+        return reports.record_deliberation(db, msg, case, settings, now, via=via, binding=binding)
+    from archive.commands.execute import run_commands
+
+    reason = f"the sender is conflicted or recused in {case.ref}: never its deliberation"
+    result = hold(db, msg, settings, now, reason, kind="held", case=case)
+    # Its commands are refused as ever (the sender told only that, never about the case).
+    ran = run_commands(db, msg, case, settings, now, result.message_pk, binding)
+    return replace(result, commands=ran[0], refusal=ran[1]) if ran else result
 
 
 def _about_appeal(db, msg: IncomingMessage, appeal, settings: Settings, route) -> bool:
@@ -214,7 +239,7 @@ def _reply_address(db: Database, msg: IncomingMessage, settings: Settings, now: 
         return hold(db, msg, settings, now, reason, kind="held", case=case)
     if party.role in ("member", "council"):
         signed = case_by_tag(db, msg, settings.case_prefix) or case_by_references(db, msg)
-        return reports.record_deliberation(
+        return _deliberation(
             db, msg, case, settings, now, via="reply address", binding=Binding(party, signed)
         )
     confirm_appeals(db, msg, case, party, settings, now)  # a yes to "did you send this appeal?"
@@ -246,7 +271,7 @@ def _list_copy(db: Database, msg: IncomingMessage, settings: Settings, now: date
     if case is None:
         pk = store_message(db, msg, now, kind="list")
         return IngestResult(pk, False, "list")
-    return reports.record_deliberation(
+    return _deliberation(
         db, msg, case, settings, now, via="committee list", binding=Binding(None, case)
     )
 

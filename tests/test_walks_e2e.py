@@ -468,7 +468,8 @@ def test_deadlock_to_council_to_resolution(walk):
     actions = [e["action"] for e in shown["events"]]
     assert actions.count("feedback-received") == 1  # the forged "No" counted for nothing
     bobs = [e["action"] for e in shown["events"] if e["actor"] == BOB[1]]
-    assert bobs == ["deliberation-posted", "commands-refused"]  # recorded, nothing applied
+    assert bobs == ["commands-refused"]  # held, never the case's deliberation (issue 18 §2)
+    assert "message-held" in actions
     assert "escalated" in [e["detail"].get("to") for e in shown["events"]]
 
 
