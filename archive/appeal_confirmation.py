@@ -72,7 +72,8 @@ def _pending_appeals(db: Database, case: Case, party: Party) -> list[int]:
 
 def _link(db, msg: IncomingMessage, case: Case, party: Party, appeal_pk: int, settings, now):
     actor = party.email or party.role
-    link_appeal(db, case, appeal_pk, now, by=actor, reason="appeal confirmed by the party")
+    link_appeal(db, case, appeal_pk, now, by=actor, reason="appeal confirmed by the party",
+                proved=True)  # fmt: skip
     record_event(db, case, now=now, actor=actor, action="appeal-confirmed",
                  detail={"appeal": appeal_pk, "by_party": True})  # fmt: skip
     case = get_case(db, case.pk)

@@ -154,11 +154,11 @@ def start_appeal_clocks(db: Database, case: Case | None, appeal_pk: int, receive
 
 def link_appeal(
     db: Database, case: Case, appeal_pk: int, now: datetime, *, by: str = "committee",
-    reason: str = "appeal linked by #merge",
+    reason: str = "appeal linked by #merge", proved: bool = False,
 ) -> None:  # fmt: skip
-    """An appeal that arrived unlinked now belongs to `case` (a member's #merge, the party's
-    confirmation): its clocks, running since it arrived, go with it; a stranger's appeal never
-    flips the case."""
+    """An appeal that arrived unlinked now belongs to `case` (a member's #merge, or the party's
+    confirmation: `proved`): its clocks, running since it arrived, go with it; a stranger's
+    appeal never flips the case, nor one whose From named a party without proof."""
     appellant = db.execute("SELECT appellant FROM appeals WHERE id = ?", [appeal_pk]).fetchone()[0]
     db.execute(
         "UPDATE appeals SET case_pk = ?, previous_state = ? WHERE id = ?",
@@ -168,7 +168,8 @@ def link_appeal(
         "UPDATE messages SET case_pk = ? WHERE id = (SELECT message_pk FROM appeals WHERE id = ?)",
         [case.pk, appeal_pk],
     )
-    if is_done(case.state) and _case_of_appellant(db, appellant) == case:
+    party = _case_of_appellant(db, appellant) == case
+    if is_done(case.state) and party and (proved or not _unproven(db, appeal_pk)):
         move_case(db, case, CaseState.APPEALED, now=now, actor=by, reason=reason)
     db.execute(
         "UPDATE deadlines SET case_pk = ? WHERE case_pk IS NULL AND fired_at IS NULL"
@@ -176,6 +177,16 @@ def link_appeal(
         " AND json_extract(payload, '$.appeal') = ?",
         [case.pk, appeal_pk],
     )
+
+
+def _unproven(db: Database, appeal_pk: int) -> bool:
+    """Its From named a party, but nothing proved it was theirs (archive.unverified)."""
+    row = db.execute(
+        "SELECT 1 FROM events WHERE action = 'unverified-word'"
+        " AND json_extract(detail, '$.appeal') = ?",
+        [appeal_pk],
+    ).fetchone()
+    return row is not None
 
 
 def vote_on_appeal(

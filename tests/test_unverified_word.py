@@ -179,3 +179,15 @@ def test_a_no_to_the_confirmation_links_nothing(service, notice):
     answer_through_reply_address(service, asked, "No, that was not me.")
     assert find_case(service.db, "CoC-2026-001").state == "closed"
     assert appeals(service) == [(None, RINA_ADDR)]
+
+
+def test_a_member_merging_an_unproven_appeal_does_not_make_it_the_reporters(service, notice):
+    service.member_says(ALICE, "#close handled informally", notice)
+    raw = mail(RINA, "I appeal", "I appeal.", to="conduct-appeals@example.org")
+    service.send(raw, RINA_ADDR, "conduct-appeals@example.org")
+    [(message_id,)] = service.db.execute(
+        "SELECT m.message_id FROM appeals a JOIN messages m ON m.id = a.message_pk"
+    ).fetchall()
+    service.member_says(ALICE, f"#merge {message_id}", notice)
+    assert appeals(service)[0][0] is not None  # linked, as the member asked
+    assert find_case(service.db, "CoC-2026-001").state == "closed"  # but on nobody's word
