@@ -191,3 +191,63 @@ def test_a_member_merging_an_unproven_appeal_does_not_make_it_the_reporters(serv
     service.member_says(ALICE, f"#merge {message_id}", notice)
     assert appeals(service)[0][0] is not None  # linked, as the member asked
     assert find_case(service.db, "CoC-2026-001").state == "closed"  # but on nobody's word
+
+
+def test_a_witness_forged_follow_up_raises_nothing_until_the_witness_writes(service, notice):
+    service.member_says(ALICE, "#to-party witness wendy@witness.example\nWhat did you see?",
+                        notice)  # fmt: skip
+    forged(service, "Ongoing: yes\nHe threatens her every day.", sender="Wendy <wendy@witness."
+           "example>", envelope="wendy@witness.example")  # fmt: skip
+    case = find_case(service.db, "CoC-2026-001")
+    assert not case.urgent and "followup-received" not in events(service.db, case.ref)
+    [asked] = confirmations(service, "wendy@witness.example")
+    answer_through_reply_address(service, asked, "Ongoing: yes\nHe threatens her every day.",
+                                 sender="Wendy <wendy@witness.example>")  # fmt: skip
+    assert find_case(service.db, "CoC-2026-001").urgent
+    assert "followup-received" in events(service.db, "CoC-2026-001")
+
+
+DANA = "dana@events.example"  # a domain with no key pinned (nor a parent's)
+DELEGATES = (
+    f'[[delegates]]\nname = "Dana Delegate"\nemail = "{DANA}"\nevent = "PyData Berlin 2026"\n'
+)
+
+
+def test_a_delegates_word_needs_the_same_proof(tmp_path, relay, keys):  # noqa: F811
+    from tests.conftest import fixture_bytes
+
+    extra = 'trusted_hosts = ["mx.example.org"]\n' + DELEGATES
+    svc = Service(config(tmp_path, relay, keys, extra=extra), relay)
+    try:
+        forward = fixture_bytes("delegate_forward.eml").replace(b"dana@events.example.org",
+                                                                DANA.encode())  # fmt: skip
+        svc.send(forward, DANA, REPORTS)
+        wish = mail(f"Dana Delegate <{DANA}>", "Re: [CoC-2026-001] We received your report",
+                    "Please do not contact me again.")  # fmt: skip
+        svc.send(wish, DANA, REPORTS)
+        assert not party(svc, "delegate").no_contact
+        assert len(confirmations(svc, DANA)) == 1
+        stamp = b"Authentication-Results: mx.example.org; dkim=pass header.d=events.example\r\n"
+        svc.send(stamp + wish.replace(b"<uw-", b"<uw-again-"), DANA, REPORTS)
+        assert party(svc, "delegate").no_contact
+    finally:
+        svc.close()
+
+
+def test_a_forged_mediator_report_is_not_the_mediators(service, notice):
+    max_addr = "max@mediators.example"  # a domain with no key pinned
+    service.member_says(ALICE, "#responsible Dave <dave@example.com>\n"
+                        f"#mediation propose Max Mediator <{max_addr}>", notice)  # fmt: skip
+    [invitation] = [m for m in service.relay.to(RINA_ADDR) if "mediat" in m["Subject"].lower()]
+    answer_through_reply_address(service, invitation, "Yes")
+    [asked_dave] = [m for m in service.relay.to(DAVE_ADDR) if "mediat" in m["Subject"].lower()]
+    answer_through_reply_address(service, asked_dave, "Yes", sender=f"Dave <{DAVE_ADDR}>")
+    assert mediation_status(service) == "settled"
+    report = mail(f"Max Mediator <{max_addr}>", "Re: [CoC-2026-001] Mediation report",
+                  "Report: both agreed to leave it there.")  # fmt: skip
+    service.send(report, max_addr, REPORTS)
+    assert mediation_status(service) == "settled"
+    assert len(confirmations(service, max_addr)) == 1
+    stamp = b"Authentication-Results: mx.example.org; dkim=pass header.d=mediators.example\r\n"
+    service.send(stamp + report.replace(b"<uw-", b"<uw-stamped-"), max_addr, REPORTS)
+    assert mediation_status(service) == "reported"
