@@ -9,9 +9,9 @@ from the From domain (issue 18: the envelope alone is written by anyone who know
 2. an aligned signature that does not verify (or does not cover them): not authenticated, even
    when the envelope agrees;
 3. no aligned signature we could check ourselves (no key, or none at all): the topmost
-   Authentication-Results, when a host in `trusted_hosts` stamped it, decides by its
-   `dkim=pass|fail` for an aligned header.d; an aligned signature nobody could check is
-   not enough;
+   Authentication-Results, when a host in `trusted_hosts` stamped it, decides: `dkim=pass`
+   for an aligned header.d, or `dmarc=pass` for header.from the From domain, authenticates;
+   a `fail` there does not; an aligned signature nobody could check is not enough;
 4. no aligned signature at all, and no trusted stamp: not authenticated (the mail is archived
    for the committee and the party asked to confirm through their reply address).
 
@@ -30,6 +30,8 @@ from archive.settings import Settings
 from intake.auth import SignatureCheck, aligned, arc_sealer, check_signatures
 
 AR_DKIM_RE = re.compile(r"^\s*dkim\s*=\s*([a-z]+)", re.IGNORECASE)
+AR_DMARC_RE = re.compile(r"^\s*dmarc\s*=\s*([a-z]+)", re.IGNORECASE)
+AR_FROM_RE = re.compile(r"\bheader\.from\s*=\s*([\w.-]+)", re.IGNORECASE)
 AR_DOMAIN_RE = re.compile(r"\bheader\.(?:d\s*=\s*|i\s*=\s*[^@;\s]*@)([\w.-]+)", re.IGNORECASE)
 
 
@@ -51,7 +53,7 @@ def authenticate_party(
         return stamped
     if checks:
         return SenderAuth(False, "none", checks[0].reason)
-    reason = f"it carries no DKIM signature of {domain} and no trusted host vouched for it"
+    reason = "it carries no DKIM signature of the From domain and no trusted host vouched for it"
     return SenderAuth(False, "none", reason)
 
 
@@ -66,7 +68,7 @@ def _own_verdict(checks: list[SignatureCheck]) -> SenderAuth | None:
 
 
 def stamped_dkim(message: Message, from_domain: str, settings: Settings) -> SenderAuth | None:
-    """The DKIM result a trusted receiving host recorded for the From domain, if any.
+    """The DKIM or DMARC result a trusted receiving host recorded for the From domain, if any.
 
     Only the topmost Authentication-Results counts (RFC 8601 §5: the receiving host removes
     forged ones carrying its own authserv-id; one further down was written by anyone)."""
@@ -77,16 +79,27 @@ def stamped_dkim(message: Message, from_domain: str, settings: Settings) -> Send
     host = (serv.split() or [""])[0].lower()
     if host not in {h.lower() for h in settings.trusted_hosts}:
         return None
+    found = stamped_verdicts(results, from_domain)
+    passed = sorted(v for v in found if v.endswith("=pass"))
+    if passed:
+        return SenderAuth(True, "authentication-results", f"{host} recorded {passed[0]}", True)
+    if found:
+        return SenderAuth(False, "none", f"{host} recorded {sorted(found)[0]}")
+    return None
+
+
+def stamped_verdicts(results: list[str], from_domain: str) -> set[str]:
+    """`dkim=…` for a signature aligned with the From domain, `dmarc=…` for that From domain
+    (DMARC passes only for mail aligned with it), from one Authentication-Results' results."""
     found = set()
     for result in results:
-        verdict, domain = AR_DKIM_RE.search(result), AR_DOMAIN_RE.search(result)
-        if verdict and domain and aligned(domain.group(1), from_domain):
-            found.add(verdict.group(1).lower())
-    if "pass" in found:
-        return SenderAuth(True, "authentication-results", f"{host} recorded dkim=pass", True)
-    if found:
-        return SenderAuth(False, "none", f"{host} recorded dkim={sorted(found)[0]}")
-    return None
+        dkim, domain = AR_DKIM_RE.search(result), AR_DOMAIN_RE.search(result)
+        if dkim and domain and aligned(domain.group(1), from_domain):
+            found.add(f"dkim={dkim.group(1).lower()}")
+        dmarc, header_from = AR_DMARC_RE.search(result), AR_FROM_RE.search(result)
+        if dmarc and header_from and header_from.group(1).lower().rstrip(".") == from_domain:
+            found.add(f"dmarc={dmarc.group(1).lower()}")
+    return found
 
 
 def prove_list_copy(raw: bytes, message: Message, settings: Settings) -> SenderAuth:
