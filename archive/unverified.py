@@ -71,8 +71,9 @@ def ask_about(
 
 
 def may_ask(db: Database, case: Case, party: Party, now: datetime) -> bool:
-    """A party with an address who has not asked for no contact, not asked in the last day."""
-    if not party.email or party.no_contact:
+    """A party with an address who has not asked for no contact, not asked in the last day
+    (never a member's or council member's own party row: their reply address is theirs)."""
+    if not party.email or party.no_contact or party.role in ("member", "council"):
         return False
     row = db.execute(
         "SELECT 1 FROM outbox WHERE template = ? AND case_pk = ? AND party_pk = ?"

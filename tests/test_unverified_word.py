@@ -90,7 +90,8 @@ def test_a_forged_consent_changes_nothing_and_the_real_reporter_is_asked(service
     [held] = list_held(service.db)
     assert held["case"] == "CoC-2026-001" and held["reason"].startswith("unverified:")
     assert "no DKIM signature of the From domain" in held["reason"]
-    assert any("was held" in s for s in service.subjects_to(LIST))
+    [shown] = [m for m in service.relay.to(LIST) if "was held" in m["Subject"]]
+    assert "unverified: From names the reporter" in " ".join(shown.get_content().split())
     [asked] = confirmations(service)
     assert asked["Reply-To"] == f"conduct+{party(service).token}@example.org"
     body = asked.get_content()
@@ -251,3 +252,12 @@ def test_a_forged_mediator_report_is_not_the_mediators(service, notice):
     stamp = b"Authentication-Results: mx.example.org; dkim=pass header.d=mediators.example\r\n"
     service.send(stamp + report.replace(b"<uw-", b"<uw-stamped-"), max_addr, REPORTS)
     assert mediation_status(service) == "reported"
+
+
+def test_a_reporter_who_asked_for_no_contact_is_not_asked_to_confirm(service, notice):
+    [ack] = service.relay.to(RINA_ADDR)
+    answer_through_reply_address(service, ack, "Please do not contact me again.")
+    assert party(service).no_contact
+    forged(service, "I changed my mind, write to me again.")
+    assert confirmations(service) == []
+    assert not any("was held" in s for s in service.subjects_to(RINA_ADDR))
