@@ -102,3 +102,12 @@ def test_merge_says_nothing_of_whom_the_message_names(listed):
     assert "is now part of the case" in transcript
     assert "bob@example.org" not in transcript and "conflicted" not in transcript
     assert "bob@example.org" in find_case(service.db, "CoC-2026-001").conflicted
+
+
+def test_a_forgery_in_a_members_name_that_names_another_member_is_not_shown(listed):
+    service, _ = listed
+    text = "Bob Member was the one who shouted, I saw it.\n"
+    service.send(as_alice("Re: [CoC-2026-001] New report", text), "alice@example.org", REPORTS)
+    [shown] = [m for m in service.relay.to(LIST) if "was held" in m["Subject"]]
+    body = shown.get_content()
+    assert "shouted" not in body and "not shown: it names someone" in " ".join(body.split())
