@@ -133,9 +133,7 @@ def _dispatch(db: Database, msg: IncomingMessage, settings: Settings, now: datet
     if route is RouteKind.APPEAL:
         case = case_by_tag(db, msg, settings.case_prefix) or case_by_references(db, msg)
         if case is not None and _is_council(settings, msg.from_addr):
-            return _deliberation(
-                db, msg, case, settings, now, via="appeals address", binding=Binding(None, case)
-            )
+            return _member_mail(db, msg, case, settings, now, via="appeals address")
         return receive_appeal(db, msg, settings, now)
     if route is RouteKind.REPORT:
         return _reports_address(db, msg, settings, now)
@@ -166,7 +164,7 @@ def _reports_address(db: Database, msg: IncomingMessage, settings: Settings, now
         return reports.record_automatic(db, msg, case, settings, now)
     if case is not None:
         if msg.from_addr and settings.person_for(msg.from_addr):
-            return _member_at_reports(db, msg, case, settings, now)
+            return _member_mail(db, msg, case, settings, now, via="reports address")
         party = party_for_address(db, case, msg.from_addr)
         if party is None:
             how = "its references name" if by_refs else "its subject tag names"
@@ -184,16 +182,15 @@ def _reports_address(db: Database, msg: IncomingMessage, settings: Settings, now
     return reports.open_report(db, msg, settings, now)
 
 
-def _member_at_reports(db, msg: IncomingMessage, case, settings: Settings, now: datetime):
-    """Mail to the reports address whose From names a member: deliberation only when it is
-    proved to be theirs (their DKIM; in token mode a member never writes this way), else
-    held and the committee told (as at a member's reply address)."""
+def _member_mail(db, msg: IncomingMessage, case, settings: Settings, now: datetime, *, via):
+    """Mail to the reports or appeals address whose From names a member or council member:
+    deliberation only when it is proved to be theirs (their DKIM; in token mode a member
+    never writes this way), else held and the committee told (as at a member's reply
+    address)."""
     if not msg.auth.verified:
         reason = f"From names a member of the committee or council, but {msg.auth.reason}"
         return hold(db, msg, settings, now, reason, kind="held", case=case)
-    return _deliberation(
-        db, msg, case, settings, now, via="reports address", binding=Binding(None, case)
-    )
+    return _deliberation(db, msg, case, settings, now, via=via, binding=Binding(None, case))
 
 
 def _deliberation(db, msg: IncomingMessage, case, settings: Settings, now, *, via, binding):

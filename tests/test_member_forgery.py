@@ -111,3 +111,14 @@ def test_a_forgery_in_a_members_name_that_names_another_member_is_not_shown(list
     [shown] = [m for m in service.relay.to(LIST) if "was held" in m["Subject"]]
     body = shown.get_content()
     assert "shouted" not in body and "not shown: it names someone" in " ".join(body.split())
+
+
+def test_unproven_mail_in_a_council_members_name_at_the_appeals_address_is_held(listed):
+    service, _ = listed
+    raw = build(sender="Erin Council <erin@example.org>", to="conduct-appeals@example.org",
+                subject="Re: [CoC-2026-001] Appeal about a case", body="#status closed\n",
+                message_id="<mf-erin@example.org>")  # fmt: skip
+    service.send(raw, "erin@example.org", "conduct-appeals@example.org")
+    assert "deliberation-posted" not in events(service.db, "CoC-2026-001")
+    [held] = list_held(service.db)
+    assert held["case"] == "CoC-2026-001" and "From names a member" in held["reason"]
