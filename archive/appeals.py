@@ -126,15 +126,7 @@ def receive_appeal(
                       reason="appeal", message_pk=pk)  # fmt: skip
     start_appeal_clocks(db, case, appeal_pk, now, due, now)  # linked or not: two weeks
     if not msg.no_reply_reason and msg.envelope_from:
-        template = "appellant/appeal_ack" if is_party else "appellant/appeal_ack_generic"
-        to_addr = party_address(db, case, msg.from_addr) if is_party else msg.envelope_from
-        queue_mail(db, now=now, settings=settings, template=template,
-                   audience=Audience.ADDRESS, to_addr=to_addr,
-                   case=case if is_party else None,
-                   context={"case_ref": case.ref if is_party else None,
-                            "due": human_date(due, settings.zone)},
-                   in_reply_to=msg.message_id, refs=(*msg.references, msg.message_id),
-                   auto_submitted="auto-replied")  # fmt: skip
+        _acknowledge(db, msg, case if is_party else None, due, settings, now)
     queue_mail(db, now=now, settings=settings, template="council/appeal",
                audience=Audience.COUNCIL, case=case,
                context={"case_ref": case.ref if case else None, "appeal": appeal_pk,
@@ -143,6 +135,19 @@ def receive_appeal(
                         "due": human_date(due, settings.zone)},
                in_reply_to=msg.message_id)  # fmt: skip
     return IngestResult(pk, False, "appeal", case.ref if case else None)
+
+
+def _acknowledge(db, msg: IncomingMessage, party_case: Case | None, due, settings, now) -> None:
+    """To the address the case holds when a proved party appealed; else, generically (no case
+    named), to the envelope sender."""
+    template = "appellant/appeal_ack" if party_case else "appellant/appeal_ack_generic"
+    to_addr = party_address(db, party_case, msg.from_addr) if party_case else msg.envelope_from
+    queue_mail(db, now=now, settings=settings, template=template,
+               audience=Audience.ADDRESS, to_addr=to_addr, case=party_case,
+               context={"case_ref": party_case.ref if party_case else None,
+                        "due": human_date(due, settings.zone)},
+               in_reply_to=msg.message_id, refs=(*msg.references, msg.message_id),
+               auto_submitted="auto-replied")  # fmt: skip
 
 
 def start_appeal_clocks(db: Database, case: Case | None, appeal_pk: int, received: datetime,
