@@ -18,7 +18,7 @@ from tests.committee import dkim_settings
 from tests.conftest import T0, write_config
 from tests.conftest import fixture_bytes as _fixture
 from tests.helpers import deliver, events, outbox
-from tests.mailbuild import via_list
+from tests.mailbuild import sign, via_list
 
 
 def test_new_report_opens_a_case_with_fields_parties_events_and_mail(db, settings):
@@ -344,12 +344,17 @@ def test_missing_message_id_twice_is_one_message(db, settings):
     assert archive_stats(db)["messages"] == 1
 
 
-def test_member_reply_to_the_reports_address_is_deliberation(db, settings):
+def test_member_reply_to_the_reports_address_is_deliberation_only_when_signed(tmp_path, db):
+    """Unsigned, anyone could have written it in Carol's name (issue 18 §2): held."""
+    settings = dkim_settings(tmp_path)
     deliver(db, settings, "plain_report.eml", now=T0)
     raw = _fixture("followup_subject_tag.eml").replace(
         b"From: Rita Reporter <rita@example.net>", b"From: Carol Member <carol@example.org>"
     )
-    result = deliver(db, settings, raw, now=T0, sender="carol@example.org")
+    held = deliver(db, settings, raw, now=T0, sender="carol@example.org")
+    assert held.kind == "held" and held.held_reason.startswith("From names a member")
+    signed = sign(raw.replace(b"followup-2", b"followup-signed"))
+    result = deliver(db, settings, signed, now=T0, sender="carol@example.org")
     assert (result.kind, result.case_ref) == ("deliberation", "CoC-2026-001")
     assert outbox(db, "reporter/followup_received") == []
 
