@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-from archive.cases import Case, get_case, record_event
+from archive.cases import Case, Party, get_case, party_for_address, record_event
 from archive.clock import from_text, human_date, to_text
 from archive.clockwork import Clock, register
 from archive.deadlines import Deadline, add_deadline
@@ -28,6 +28,7 @@ from archive.settings import Settings
 from archive.states import is_done
 from archive.store import IngestResult, store_message
 from archive.threads import case_by_references, case_by_tag
+from archive.unverified import ask_about
 
 REMINDERS = (timedelta(days=7), timedelta(days=12))
 DECISIONS = ("uphold", "modify", "overturn")
@@ -56,6 +57,9 @@ def open_appeal_of(db: Database, case: Case) -> Appeal | None:
     return Appeal(*row) if row else None
 
 
+APPELLANTS = ("reporter", "reported", "delegate")
+
+
 def _case_of_appellant(db: Database, address: str | None) -> Case | None:
     if not address:
         return None
@@ -65,6 +69,24 @@ def _case_of_appellant(db: Database, address: str | None) -> Case | None:
         [address],
     ).fetchone()
     return get_case(db, row[0]) if row else None
+
+
+def appeal_case(
+    db: Database, msg: IncomingMessage, settings: Settings
+) -> tuple[Case | None, bool, tuple[Case, Party] | None]:
+    """The case an appeal is linked to, whether its sender is proved a party of it, and the
+    case and party its From names without proof (issue 18: a From alone is forged in a
+    minute; such an appeal stays unlinked, and the party is asked to confirm)."""
+    tagged = case_by_tag(db, msg, settings.case_prefix) or case_by_references(db, msg)
+    case = tagged or _case_of_appellant(db, msg.from_addr)
+    party = party_for_address(db, case, msg.from_addr) if case else None
+    if party is None or party.role not in APPELLANTS:
+        return tagged, False, None  # a stranger quoting a tag: linked, but flips nothing
+    if msg.party_auth.verified:
+        return case, True, None
+    if msg.automatic or msg.historical:
+        return case, False, None
+    return None, False, (case, party)
 
 
 def party_address(db: Database, case: Case, address: str | None) -> str | None:
@@ -80,14 +102,7 @@ def receive_appeal(
     db: Database, msg: IncomingMessage, settings: Settings, now: datetime
 ) -> IngestResult:
     """Mail to the appeals address: linked, acknowledged, sent to the council, clocks started."""
-    case = case_by_tag(db, msg, settings.case_prefix) or case_by_references(db, msg)
-    # A From alone is forged in a minute: the appellant is taken for a party only when the
-    # envelope sender says the same and DKIM holds where the domain signs (intake.provenance),
-    # and even then hears back at the address the case holds.
-    vouched = msg.party_auth.verified
-    party_case = _case_of_appellant(db, msg.from_addr) if vouched else None
-    case = case or party_case
-    is_party = bool(case and party_case and party_case.pk == case.pk)
+    case, is_party, unproven = appeal_case(db, msg, settings)
     pk = store_message(db, msg, now, kind="appeal", case=case)
     if msg.automatic or msg.historical:
         return IngestResult(pk, False, "appeal", case.ref if case else None)
@@ -99,6 +114,8 @@ def receive_appeal(
          case.state if case else None],
     )  # fmt: skip
     appeal_pk = cursor.lastrowid
+    if unproven is not None:  # linked only once the party confirms through their reply address
+        ask_about(db, msg, *unproven, settings, now, pk, appeal_pk=appeal_pk)
     if case is not None:
         record_event(db, case, now=now, actor=msg.from_addr or "unknown sender",
                      action="appeal-received", detail={"appeal": appeal_pk,
@@ -109,15 +126,7 @@ def receive_appeal(
                       reason="appeal", message_pk=pk)  # fmt: skip
     start_appeal_clocks(db, case, appeal_pk, now, due, now)  # linked or not: two weeks
     if not msg.no_reply_reason and msg.envelope_from:
-        template = "appellant/appeal_ack" if is_party else "appellant/appeal_ack_generic"
-        to_addr = party_address(db, case, msg.from_addr) if is_party else msg.envelope_from
-        queue_mail(db, now=now, settings=settings, template=template,
-                   audience=Audience.ADDRESS, to_addr=to_addr,
-                   case=case if is_party else None,
-                   context={"case_ref": case.ref if is_party else None,
-                            "due": human_date(due, settings.zone)},
-                   in_reply_to=msg.message_id, refs=(*msg.references, msg.message_id),
-                   auto_submitted="auto-replied")  # fmt: skip
+        _acknowledge(db, msg, case if is_party else None, due, settings, now)
     queue_mail(db, now=now, settings=settings, template="council/appeal",
                audience=Audience.COUNCIL, case=case,
                context={"case_ref": case.ref if case else None, "appeal": appeal_pk,
@@ -128,6 +137,19 @@ def receive_appeal(
     return IngestResult(pk, False, "appeal", case.ref if case else None)
 
 
+def _acknowledge(db, msg: IncomingMessage, party_case: Case | None, due, settings, now) -> None:
+    """To the address the case holds when a proved party appealed; else, generically (no case
+    named), to the envelope sender."""
+    template = "appellant/appeal_ack" if party_case else "appellant/appeal_ack_generic"
+    to_addr = party_address(db, party_case, msg.from_addr) if party_case else msg.envelope_from
+    queue_mail(db, now=now, settings=settings, template=template,
+               audience=Audience.ADDRESS, to_addr=to_addr, case=party_case,
+               context={"case_ref": party_case.ref if party_case else None,
+                        "due": human_date(due, settings.zone)},
+               in_reply_to=msg.message_id, refs=(*msg.references, msg.message_id),
+               auto_submitted="auto-replied")  # fmt: skip
+
+
 def start_appeal_clocks(db: Database, case: Case | None, appeal_pk: int, received: datetime,
                         due: datetime, now: datetime) -> None:  # fmt: skip
     for after in REMINDERS:
@@ -135,9 +157,13 @@ def start_appeal_clocks(db: Database, case: Case | None, appeal_pk: int, receive
     add_deadline(db, case, "appeal-due", due, now, {"appeal": appeal_pk})
 
 
-def link_appeal(db: Database, case: Case, appeal_pk: int, now: datetime) -> None:
-    """An appeal that arrived unlinked now belongs to `case` (a member's #merge): its clocks,
-    running since it arrived, go with it; a stranger's appeal never flips the case."""
+def link_appeal(
+    db: Database, case: Case, appeal_pk: int, now: datetime, *, by: str = "committee",
+    reason: str = "appeal linked by #merge", proved: bool = False,
+) -> None:  # fmt: skip
+    """An appeal that arrived unlinked now belongs to `case` (a member's #merge, or the party's
+    confirmation: `proved`): its clocks, running since it arrived, go with it; a stranger's
+    appeal never flips the case, nor one whose From named a party without proof."""
     appellant = db.execute("SELECT appellant FROM appeals WHERE id = ?", [appeal_pk]).fetchone()[0]
     db.execute(
         "UPDATE appeals SET case_pk = ?, previous_state = ? WHERE id = ?",
@@ -147,15 +173,25 @@ def link_appeal(db: Database, case: Case, appeal_pk: int, now: datetime) -> None
         "UPDATE messages SET case_pk = ? WHERE id = (SELECT message_pk FROM appeals WHERE id = ?)",
         [case.pk, appeal_pk],
     )
-    if is_done(case.state) and _case_of_appellant(db, appellant) == case:
-        move_case(db, case, CaseState.APPEALED, now=now, actor="committee",
-                  reason="appeal linked by #merge")  # fmt: skip
+    party = _case_of_appellant(db, appellant) == case
+    if is_done(case.state) and party and (proved or not _unproven(db, appeal_pk)):
+        move_case(db, case, CaseState.APPEALED, now=now, actor=by, reason=reason)
     db.execute(
         "UPDATE deadlines SET case_pk = ? WHERE case_pk IS NULL AND fired_at IS NULL"
         " AND cancelled_at IS NULL AND kind IN ('appeal-reminder', 'appeal-due')"
         " AND json_extract(payload, '$.appeal') = ?",
         [case.pk, appeal_pk],
     )
+
+
+def _unproven(db: Database, appeal_pk: int) -> bool:
+    """Its From named a party, but nothing proved it was theirs (archive.unverified)."""
+    row = db.execute(
+        "SELECT 1 FROM events WHERE action = 'unverified-word'"
+        " AND json_extract(detail, '$.appeal') = ?",
+        [appeal_pk],
+    ).fetchone()
+    return row is not None
 
 
 def vote_on_appeal(

@@ -185,6 +185,7 @@ CATALOGUE: dict[str, Template] = {
         _entry("reported/message", "reported", {"text": "Hello"}),
         _entry("reported/ask_account", "reported", {}),
         _entry("party/message", "party", {"text": "Hello"}),
+        _entry("party/confirm_message", "party", {"reporter": True, "appeal": False}),
         _entry("venue/public_reminder", "venue", RESOLUTION, _SIGNED, tagged=False),
         _entry("venue/public_reprimand", "venue", RESOLUTION, _SIGNED, tagged=False),
         _entry("core/ban_notice", "core", CORE_BAN, _SIGNED),

@@ -88,8 +88,11 @@ def _tell_case(db, msg: IncomingMessage, case: Case, settings: Settings, now, re
 
 def _names_someone(msg: IncomingMessage, settings: Settings) -> bool:
     """It names a member or council member, so the whole audience may not read it yet (it
-    conflicts nobody until #merge takes it in; a member's own mail names nobody)."""
-    return bool(msg.conflicts) and settings.person_for(msg.from_addr or "") is None
+    conflicts nobody until #merge takes it in). Held mail's From is not proved: one that
+    claims to be Alice's and names Bob is hidden from Bob like a stranger's."""
+    author = settings.person_for(msg.from_addr or "")
+    claimed = author.email.lower() if author else None
+    return any(c.member.lower() != claimed for c in msg.conflicts)
 
 
 def _add_to_summary(db, msg: IncomingMessage, settings: Settings, now, reason: str) -> None:

@@ -8,6 +8,7 @@ leaves half a case and a redelivered message changes nothing twice.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
 from archive import reports
+from archive.appeal_confirmation import confirm_appeals
 from archive.appeals import appeal_by_references, receive_appeal, record_appeal_followup
 from archive.cases import get_case, party_by_token, party_for_address, record_event
 from archive.clock import to_text
@@ -29,6 +31,7 @@ from archive.sending import tell_delivery_problem
 from archive.settings import Settings
 from archive.store import Binding, IngestResult, store_message
 from archive.threads import case_by_references, case_by_tag
+from archive.unverified import unverified_word
 
 
 def ingest_message(
@@ -130,9 +133,7 @@ def _dispatch(db: Database, msg: IncomingMessage, settings: Settings, now: datet
     if route is RouteKind.APPEAL:
         case = case_by_tag(db, msg, settings.case_prefix) or case_by_references(db, msg)
         if case is not None and _is_council(settings, msg.from_addr):
-            return reports.record_deliberation(
-                db, msg, case, settings, now, via="appeals address", binding=Binding(None, case)
-            )
+            return _member_mail(db, msg, case, settings, now, via="appeals address")
         return receive_appeal(db, msg, settings, now)
     if route is RouteKind.REPORT:
         return _reports_address(db, msg, settings, now)
@@ -163,9 +164,7 @@ def _reports_address(db: Database, msg: IncomingMessage, settings: Settings, now
         return reports.record_automatic(db, msg, case, settings, now)
     if case is not None:
         if msg.from_addr and settings.person_for(msg.from_addr):
-            return reports.record_deliberation(
-                db, msg, case, settings, now, via="reports address", binding=Binding(None, case)
-            )
+            return _member_mail(db, msg, case, settings, now, via="reports address")
         party = party_for_address(db, case, msg.from_addr)
         if party is None:
             how = "its references name" if by_refs else "its subject tag names"
@@ -173,15 +172,39 @@ def _reports_address(db: Database, msg: IncomingMessage, settings: Settings, now
             return hold(db, msg, settings, now, reason, kind="held", case=case)
         if not msg.party_auth.verified:
             # Anyone can write a party's From and a guessable tag: without the party's reply
-            # address, the envelope must agree and DKIM hold where the domain signs.
-            reason = f"From names a party of {case.ref}, but {msg.party_auth.reason}"
-            return hold(db, msg, settings, now, reason, kind="held", case=case)
+            # address it counts only with DKIM of the From domain (or a trusted host's stamp).
+            return unverified_word(db, msg, case, party, settings, now)
         return reports.record_followup(db, msg, case, party, settings, now)
     if msg.subject_tag:
         return hold(
             db, msg, settings, now, f"subject tag {msg.subject_tag} names no case", kind="held"
         )
     return reports.open_report(db, msg, settings, now)
+
+
+def _member_mail(db, msg: IncomingMessage, case, settings: Settings, now: datetime, *, via):
+    """Mail to the reports or appeals address whose From names a member or council member:
+    deliberation only when it is proved to be theirs (their DKIM; in token mode a member
+    never writes this way), else held and the committee told (as at a member's reply
+    address)."""
+    if not msg.auth.verified:
+        reason = f"From names a member of the committee or council, but {msg.auth.reason}"
+        return hold(db, msg, settings, now, reason, kind="held", case=case)
+    return _deliberation(db, msg, case, settings, now, via=via, binding=Binding(None, case))
+
+
+def _deliberation(db, msg: IncomingMessage, case, settings: Settings, now, *, via, binding):
+    """A member's post, archived as deliberation only in a case they are not cut off from."""
+    person = settings.person_for(msg.from_addr or "")
+    if person is None or person.email.lower() not in case.excluded():
+        return reports.record_deliberation(db, msg, case, settings, now, via=via, binding=binding)
+    from archive.commands.execute import run_commands
+
+    reason = f"the sender is conflicted or recused in {case.ref}: never its deliberation"
+    result = hold(db, msg, settings, now, reason, kind="held", case=case)
+    # Its commands are refused as ever (the sender told only that, never about the case).
+    ran = run_commands(db, msg, case, settings, now, result.message_pk, binding)
+    return replace(result, commands=ran[0], refusal=ran[1]) if ran else result
 
 
 def _about_appeal(db, msg: IncomingMessage, appeal, settings: Settings, route) -> bool:
@@ -213,10 +236,11 @@ def _reply_address(db: Database, msg: IncomingMessage, settings: Settings, now: 
         return hold(db, msg, settings, now, reason, kind="held", case=case)
     if party.role in ("member", "council"):
         signed = case_by_tag(db, msg, settings.case_prefix) or case_by_references(db, msg)
-        return reports.record_deliberation(
+        return _deliberation(
             db, msg, case, settings, now, via="reply address", binding=Binding(party, signed)
         )
-    return reports.record_followup(db, msg, case, party, settings, now)
+    confirm_appeals(db, msg, case, party, settings, now)  # a yes to "did you send this appeal?"
+    return reports.record_followup(db, msg, get_case(db, case.pk), party, settings, now)
 
 
 def _still_serving(settings: Settings, address: str | None) -> bool:
@@ -244,7 +268,7 @@ def _list_copy(db: Database, msg: IncomingMessage, settings: Settings, now: date
     if case is None:
         pk = store_message(db, msg, now, kind="list")
         return IngestResult(pk, False, "list")
-    return reports.record_deliberation(
+    return _deliberation(
         db, msg, case, settings, now, via="committee list", binding=Binding(None, case)
     )
 

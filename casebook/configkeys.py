@@ -221,7 +221,8 @@ KEYS: tuple[Key, ...] = (
         "development only: trust From alone (warned at every start)"),
     Key("security.trusted_hosts", "hosts", (),
         "hosts whose Delivered-To / List-Id / ARC casebook trusts (and whose topmost"
-        " Authentication-Results dkim= result counts for parties' mail casebook cannot check)"),
+        " Authentication-Results dkim= or dmarc= result counts for parties' mail casebook"
+        " cannot check)"),
     Key("security.list_host", "text", None,
         "mail to the list address counts only with a valid DKIM signature (d=) or ARC seal of"
         " this domain (default: the committee list's domain); anything else is held"),

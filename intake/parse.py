@@ -146,7 +146,7 @@ def _parse_fully(
     if reply is not None and reply.new and not rule.automatic:
         commands = find_commands(reply.new)
     auth = SenderAuth(False, "none", "no commands to authenticate")
-    if commands.commands:
+    if commands.commands or _names_member_publicly(route, sender.address, settings):
         auth = authenticate_sender(raw, message, sender.address, settings)
     party_auth, list_proof = _provenance(raw, message, sender.address, envelope_from, route,
                                          automatic=rule.automatic, settings=settings)  # fmt: skip
@@ -213,6 +213,13 @@ def _conflict_text(message: Message, subject: str, shown: str, settings: Setting
     except RecursionError:  # nested too deeply to walk: what is shown is what there is
         said = f"{subject}\n{shown}"
     return without_own_quotes(said, (settings.reports, settings.appeals))
+
+
+def _names_member_publicly(route, from_addr: str | None, settings: Settings) -> bool:
+    """Mail to the reports or appeals address whose From names a member or council member:
+    it is their deliberation only if proved theirs, commands or not (issue 18 §2)."""
+    public = route.kind in (RouteKind.REPORT, RouteKind.APPEAL)
+    return public and bool(from_addr) and settings.person_for(from_addr or "") is not None
 
 
 def _provenance(raw, message, from_addr, envelope_from, route, *, automatic, settings):

@@ -1,19 +1,19 @@
 """Whose word a party's mail is, and whether list mail came through the list host.
 
 A party (reporter, reported person, appellant…) who writes without their reply address counts
-only when From and the envelope sender name the same address **and** the mail is DKIM-aligned
-where the From domain signs:
+only when From and the envelope sender name the same address **and** the mail is proved to come
+from the From domain (issue 18: the envelope alone is written by anyone who knows the address):
 
 1. an aligned DKIM signature (d= the From domain or a parent of it) that verifies and covers
    From, Message-ID, Subject and the threading headers: authenticated;
 2. an aligned signature that does not verify (or does not cover them): not authenticated, even
    when the envelope agrees;
 3. no aligned signature we could check ourselves (no key, or none at all): the topmost
-   Authentication-Results, when a host in `trusted_hosts` stamped it, decides by its
-   `dkim=pass|fail` for an aligned header.d; an aligned signature nobody could check is
-   not enough;
-4. no aligned signature at all: the envelope rule alone, unless the domain is known to sign
-   (a key of it, or of a parent, is pinned in `[security.dkim_pinned_keys]`).
+   Authentication-Results, when a host in `trusted_hosts` stamped it, decides: `dkim=pass`
+   for an aligned header.d, or `dmarc=pass` for header.from the From domain, authenticates;
+   a `fail` there does not; an aligned signature nobody could check is not enough;
+4. no aligned signature at all, and no trusted stamp: not authenticated (the mail is archived
+   for the committee and the party asked to confirm through their reply address).
 
 List mail is the committee list's only when the list host vouches for it: a valid DKIM
 signature with d= exactly the list host, or an ARC chain that verifies and was last sealed by
@@ -30,6 +30,8 @@ from archive.settings import Settings
 from intake.auth import SignatureCheck, aligned, arc_sealer, check_signatures
 
 AR_DKIM_RE = re.compile(r"^\s*dkim\s*=\s*([a-z]+)", re.IGNORECASE)
+AR_DMARC_RE = re.compile(r"^\s*dmarc\s*=\s*([a-z]+)", re.IGNORECASE)
+AR_FROM_RE = re.compile(r"\bheader\.from\s*=\s*([\w.-]+)", re.IGNORECASE)
 AR_DOMAIN_RE = re.compile(r"\bheader\.(?:d\s*=\s*|i\s*=\s*[^@;\s]*@)([\w.-]+)", re.IGNORECASE)
 
 
@@ -51,10 +53,8 @@ def authenticate_party(
         return stamped
     if checks:
         return SenderAuth(False, "none", checks[0].reason)
-    if domain_signs(domain, settings):
-        reason = f"{domain} signs its mail, but this message carries no signature of it"
-        return SenderAuth(False, "none", reason)
-    return SenderAuth(True, "envelope", "the envelope sender matches From (no DKIM signature)")
+    reason = "it carries no DKIM signature of the From domain and no trusted host vouched for it"
+    return SenderAuth(False, "none", reason)
 
 
 def _own_verdict(checks: list[SignatureCheck]) -> SenderAuth | None:
@@ -68,7 +68,7 @@ def _own_verdict(checks: list[SignatureCheck]) -> SenderAuth | None:
 
 
 def stamped_dkim(message: Message, from_domain: str, settings: Settings) -> SenderAuth | None:
-    """The DKIM result a trusted receiving host recorded for the From domain, if any.
+    """The DKIM or DMARC result a trusted receiving host recorded for the From domain, if any.
 
     Only the topmost Authentication-Results counts (RFC 8601 §5: the receiving host removes
     forged ones carrying its own authserv-id; one further down was written by anyone)."""
@@ -79,25 +79,27 @@ def stamped_dkim(message: Message, from_domain: str, settings: Settings) -> Send
     host = (serv.split() or [""])[0].lower()
     if host not in {h.lower() for h in settings.trusted_hosts}:
         return None
-    found = set()
-    for result in results:
-        verdict, domain = AR_DKIM_RE.search(result), AR_DOMAIN_RE.search(result)
-        if verdict and domain and aligned(domain.group(1), from_domain):
-            found.add(verdict.group(1).lower())
-    if "pass" in found:
-        return SenderAuth(True, "authentication-results", f"{host} recorded dkim=pass", True)
+    found = stamped_verdicts(results, from_domain)
+    passed = sorted(v for v in found if v.endswith("=pass"))
+    if passed:
+        return SenderAuth(True, "authentication-results", f"{host} recorded {passed[0]}", True)
     if found:
-        return SenderAuth(False, "none", f"{host} recorded dkim={sorted(found)[0]}")
+        return SenderAuth(False, "none", f"{host} recorded {sorted(found)[0]}")
     return None
 
 
-def domain_signs(domain: str, settings: Settings) -> bool:
-    """A domain known to sign all its mail: a key of it (or of a parent) is pinned."""
-    for name, _ in settings.dkim_pinned_keys:
-        _, marker, signer = name.lower().rstrip(".").partition("._domainkey.")
-        if marker and aligned(signer, domain):
-            return True
-    return False
+def stamped_verdicts(results: list[str], from_domain: str) -> set[str]:
+    """`dkim=…` for a signature aligned with the From domain, `dmarc=…` for that From domain
+    (DMARC passes only for mail aligned with it), from one Authentication-Results' results."""
+    found = set()
+    for result in results:
+        dkim, domain = AR_DKIM_RE.search(result), AR_DOMAIN_RE.search(result)
+        if dkim and domain and aligned(domain.group(1), from_domain):
+            found.add(f"dkim={dkim.group(1).lower()}")
+        dmarc, header_from = AR_DMARC_RE.search(result), AR_FROM_RE.search(result)
+        if dmarc and header_from and header_from.group(1).lower().rstrip(".") == from_domain:
+            found.add(f"dmarc={dmarc.group(1).lower()}")
+    return found
 
 
 def prove_list_copy(raw: bytes, message: Message, settings: Settings) -> SenderAuth:

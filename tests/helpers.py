@@ -89,3 +89,14 @@ def force_state(db, case, state, when) -> None:
         "UPDATE cases SET state = ?, updated_at = ? WHERE id = ?",
         [getattr(state, "value", state), when.isoformat(), case.pk],
     )
+
+
+TRUSTED = 'trusted_hosts = ["mx.example.org"]'  # [security] line: mx.example.org's stamp counts
+
+
+def vouched(raw: bytes, address: str) -> bytes:
+    """`raw` as the trusted receiving host delivers it: DKIM passed for the From domain
+    (a party's word to the reports or appeals address counts only so, or via their reply
+    address)."""
+    domain = address.rsplit("@", 1)[1]
+    return f"Authentication-Results: mx.example.org; dkim=pass header.d={domain}\r\n".encode() + raw

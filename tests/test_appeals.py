@@ -12,7 +12,7 @@ from archive.db import open_archive
 from archive.digest import digest_data
 from tests.committee import Committee, dkim_settings, reported
 from tests.conftest import MEMBERS, T0
-from tests.helpers import deliver, outbox
+from tests.helpers import TRUSTED, deliver, outbox, vouched
 from tests.mailbuild import build, sign
 
 APPEALS = "conduct-appeals@example.org"
@@ -26,7 +26,7 @@ COUNCIL = MEMBERS.replace(
 
 @pytest.fixture
 def committee(tmp_path):
-    yield from reported(tmp_path, members=COUNCIL)
+    yield from reported(tmp_path, members=COUNCIL, extra=TRUSTED)
 
 
 def appeal(c, sender="Rita Reporter <rita@example.net>", subject="Appeal [CoC-2026-001]",
@@ -34,8 +34,8 @@ def appeal(c, sender="Rita Reporter <rita@example.net>", subject="Appeal [CoC-20
     raw = build(sender=sender, to=APPEALS, subject=subject, body="I disagree with the outcome.\n",
                 message_id=message_id)  # fmt: skip
     address = sender.split("<")[-1].rstrip(">")
-    return deliver(c.db, c.settings, raw, now=T0 + timedelta(days=10), sender=address,
-                   to=(APPEALS,))  # fmt: skip
+    return deliver(c.db, c.settings, vouched(raw, address), now=T0 + timedelta(days=10),
+                   sender=address, to=(APPEALS,))  # fmt: skip
 
 
 def council_says(c, text, sender="Erin Council <erin@example.org>", when=timedelta(days=12)):
@@ -170,7 +170,7 @@ def test_token_mode_council_decides_through_their_own_reply_address(tmp_path, re
     from mailer.send import send_due
 
     settings = dkim_settings(tmp_path, relay_port=relay.port, members=COUNCIL,
-                             command_auth="token")  # fmt: skip
+                             command_auth="token", extra=TRUSTED)  # fmt: skip
     db = open_archive(settings.database)
     c = Committee(db, settings)
     c.report()

@@ -140,6 +140,43 @@ def test_report_to_enacted_private_reprimand_by_mail_alone(conversation):
     assert ack["Message-ID"] in [m["message_id"] for m in shown["messages"]]
 
 
+def test_a_forged_yes_changes_nothing_until_rita_answers_through_her_reply_address(
+    conversation,
+):
+    """Issue 18 §1, through `casebook serve`: the reported person knows Rita's address and the
+    case tag; his unsigned "yes" in her name is held, and Rita (not he) is asked to confirm."""
+    c = conversation
+    smtp_send(c.port, REPORT.encode(), "rita@example.net", ["conduct@example.org"])
+    [notice] = c.mail_to(LIST, "New report")
+    first = "#violation yes\n#responsible Dave Jones <dave@example.com>\n#propose apology-request"
+    c.member_says("Alice Chair", "alice@example.org", first + "\nPlease apologise.", notice)
+    c.member_says("Bob Member", "bob@example.org", "#agree", notice)
+    c.member_says("Carol Member", "carol@example.org", "#agree", notice)
+    c.member_says("Alice Chair", "alice@example.org", "#consult", notice)
+    [proposal] = c.mail_to("rita@example.net", "Proposed resolution")
+    forged = (
+        f"From: Rita Canaryname <rita@example.net>\r\nTo: conduct@example.org\r\n"
+        f"Subject: Re: {proposal['Subject']}\r\nMessage-ID: <forged-yes@example.com>\r\n"
+        f"In-Reply-To: {proposal['Message-ID']}\r\n\r\nYes, go ahead.\r\n"
+    )
+    smtp_send(c.port, forged.encode(), "rita@example.net", ["conduct@example.org"])
+    c.mail_to(LIST, "A message for this case was held")
+    [asked] = c.mail_to("rita@example.net", "Please confirm a message about your report")
+    actions = [e["action"] for e in c.show("CoC-2026-001")["events"]]
+    assert "unverified-word" in actions and "feedback-received" not in actions
+    yes = (
+        f"From: Rita Canaryname <rita@example.net>\r\nTo: {asked['Reply-To']}\r\n"
+        f"Subject: Re: {asked['Subject']}\r\nMessage-ID: <rita-yes@example.net>\r\n"
+        f"In-Reply-To: {asked['Message-ID']}\r\n\r\nYes, go ahead.\r\n"
+    )
+    smtp_send(c.port, yes.encode(), "rita@example.net", [asked["Reply-To"]])
+    c.mail_to(LIST, "More information from the reporter")
+    shown = c.show("CoC-2026-001")
+    assert "feedback-received" in [e["action"] for e in shown["events"]]
+    [reporter] = [p for p in shown["parties"] if p["role"] == "reporter"]
+    assert reporter["consent"] == "agreed"
+
+
 def test_canary_conflicted_member_and_reporter_never_reach_who_must_not_know(conversation):
     c = conversation
     report = REPORT.replace("Names: Dave Jones", "Names: Dave Jones; Carol Member saw it")
@@ -195,9 +232,21 @@ def test_an_appeal_end_to_end_over_smtp(tmp_path, relay):
             "\r\nI disagree with how my report was handled.\r\n"
         )
         smtp_send(port, appeal.encode(), "rita@example.net", ["conduct-appeals@example.org"])
+        # Unsigned, not through her reply address: anyone could have written it (issue 18).
+        c.mail_to("rita@example.net", "We received your message")
+        c.mail_to("council@example.org", "Appeal (not linked to a case yet)")
+        [asked] = c.mail_to("rita@example.net", "Please confirm a message about your report")
+        assert "I disagree" not in asked.get_content()
+        yes = (
+            f"From: Rita Canaryname <rita@example.net>\r\nTo: {asked['Reply-To']}\r\n"
+            f"Subject: Re: {asked['Subject']}\r\nMessage-ID: <smtp-yes@example.net>\r\n"
+            f"In-Reply-To: {asked['Message-ID']}\r\n\r\nYes, I sent it.\r\n"
+        )
+        smtp_send(port, yes.encode(), "rita@example.net", [asked["Reply-To"]])
         [ack] = c.mail_to("rita@example.net", "We received your appeal")
         assert "CoC-2026-001" in ack.get_content()
-        [forward] = c.mail_to("council@example.org", "Appeal about a case")
+        [forward] = c.mail_to("council@example.org", "More about an appeal")
+        assert "confirmed this appeal" in forward.get_content()
         decide = "#appeal uphold\nThe committee handled the report fairly."
         c.member_says("Erin Council", "erin@example.org", decide, forward)
         [decision] = c.mail_to("rita@example.net", "decision on your appeal")

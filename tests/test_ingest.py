@@ -12,12 +12,13 @@ from archive.cases import add_party, find_case, parties_of
 from archive.db import open_archive
 from archive.ingest import ingest_message
 from archive.queries import archive_stats
+from casebook.config import load_settings
 from intake.parse import parse_message
 from tests.committee import dkim_settings
-from tests.conftest import T0
+from tests.conftest import T0, write_config
 from tests.conftest import fixture_bytes as _fixture
 from tests.helpers import deliver, events, outbox
-from tests.mailbuild import via_list
+from tests.mailbuild import sign, via_list
 
 
 def test_new_report_opens_a_case_with_fields_parties_events_and_mail(db, settings):
@@ -96,13 +97,26 @@ def test_case_numbers_are_unique_under_concurrent_writers(tmp_path, settings):
     assert len(refs) == 40 and len(set(refs)) == 40
 
 
-def test_followup_by_in_reply_to_joins_the_case_and_adds_missing_fields(db, settings):
+# Rita's follow-ups to the reports address, as a trusted receiving host delivers them: her
+# domain's DKIM passed (issue 18: without it, or her reply address, they are not her word).
+STAMP = b"Authentication-Results: mx.example.org; dkim=pass header.d=example.net\r\n"
+
+
+@pytest.fixture
+def vouching(tmp_path, relay, db):
+    """The settings under which mx.example.org's Authentication-Results count."""
+    extra = 'trusted_hosts = ["mx.example.org"]'
+    return load_settings(write_config(tmp_path, relay_port=relay.port, extra=extra))
+
+
+def test_followup_by_in_reply_to_joins_the_case_and_adds_missing_fields(db, vouching):
+    settings = vouching
     deliver(db, settings, "plain_report.eml", now=T0)
     ack_id = outbox(db, "reporter/ack")[0]["message_id"]
     result = deliver(
         db,
         settings,
-        "followup_in_reply_to.eml",
+        STAMP + _fixture("followup_in_reply_to.eml"),
         now=T0 + timedelta(hours=1),
         replace={"ACK-MESSAGE-ID": ack_id},
     )
@@ -116,9 +130,10 @@ def test_followup_by_in_reply_to_joins_the_case_and_adds_missing_fields(db, sett
     ]
 
 
-def test_followup_by_subject_tag_from_the_reporter(db, settings):
-    deliver(db, settings, "plain_report.eml", now=T0)
-    result = deliver(db, settings, "followup_subject_tag.eml", now=T0 + timedelta(hours=2))
+def test_followup_by_subject_tag_from_the_reporter(db, vouching):
+    deliver(db, vouching, "plain_report.eml", now=T0)
+    raw = STAMP + _fixture("followup_subject_tag.eml")
+    result = deliver(db, vouching, raw, now=T0 + timedelta(hours=2))
     assert (result.kind, result.case_ref) == ("followup", "CoC-2026-001")
     links = find_case(db, "CoC-2026-001").fields["links"]
     assert links[-1].endswith("000130.html") and len(links) == 2
@@ -140,19 +155,20 @@ def test_followup_by_reply_address_from_another_account(db, settings):
     assert ack["to_addr"] is None and ack["audience"] == "party"
 
 
-def test_followup_acknowledgement_at_most_once_a_day(db, settings):
-    deliver(db, settings, "plain_report.eml", now=T0)
+def test_followup_acknowledgement_at_most_once_a_day(db, vouching):
+    deliver(db, vouching, "plain_report.eml", now=T0)
     for hours, n in ((1, 1), (5, 1), (25, 2)):
         raw = _fixture("followup_subject_tag.eml").replace(b"followup-2", f"f{hours}".encode())
-        deliver(db, settings, raw, now=T0 + timedelta(hours=hours))
+        deliver(db, vouching, STAMP + raw, now=T0 + timedelta(hours=hours))
         assert len(outbox(db, "reporter/followup_received")) == n
 
 
-def test_followup_acknowledgement_is_once_a_day_for_each_party(db, settings):
+def test_followup_acknowledgement_is_once_a_day_for_each_party(db, vouching):
     """The reported person's first answer is acknowledged although the reporter's was an hour
     earlier: the interval counts per party, not per case."""
+    settings = vouching
     deliver(db, settings, "plain_report.eml", now=T0)
-    deliver(db, settings, "followup_subject_tag.eml", now=T0 + timedelta(hours=1))
+    deliver(db, settings, STAMP + _fixture("followup_subject_tag.eml"), now=T0 + timedelta(hours=1))
     case = find_case(db, "CoC-2026-001")
     add_party(db, case, role="reported", name="Dave Jones", email="dave@example.com", now=T0)
     token = parties_of(db, case, "reported")[0].token
@@ -328,12 +344,17 @@ def test_missing_message_id_twice_is_one_message(db, settings):
     assert archive_stats(db)["messages"] == 1
 
 
-def test_member_reply_to_the_reports_address_is_deliberation(db, settings):
+def test_member_reply_to_the_reports_address_is_deliberation_only_when_signed(tmp_path, db):
+    """Unsigned, anyone could have written it in Carol's name (issue 18 §2): held."""
+    settings = dkim_settings(tmp_path)
     deliver(db, settings, "plain_report.eml", now=T0)
     raw = _fixture("followup_subject_tag.eml").replace(
         b"From: Rita Reporter <rita@example.net>", b"From: Carol Member <carol@example.org>"
     )
-    result = deliver(db, settings, raw, now=T0, sender="carol@example.org")
+    held = deliver(db, settings, raw, now=T0, sender="carol@example.org")
+    assert held.kind == "held" and held.held_reason.startswith("From names a member")
+    signed = sign(raw.replace(b"followup-2", b"followup-signed"))
+    result = deliver(db, settings, signed, now=T0, sender="carol@example.org")
     assert (result.kind, result.case_ref) == ("deliberation", "CoC-2026-001")
     assert outbox(db, "reporter/followup_received") == []
 

@@ -20,8 +20,10 @@ import pytest
 from archive.store import IngestResult
 from casebook.logs import scrub_addresses
 from intake.process import describe_arrival
+from tests.committee import LIST
 from tests.conftest import ROOT, fixture_bytes, free_port, write_config
-from tests.helpers import INSTALLED_CASEBOOK, run_casebook, smtp_send
+from tests.helpers import INSTALLED_CASEBOOK, TRUSTED, run_casebook, smtp_send, vouched
+from tests.mailbuild import pinned_keys_toml, via_list
 
 REPORTER = ("Rita Reporter", "rita@example.net")
 
@@ -73,7 +75,8 @@ class LoggedServe:
 @pytest.fixture(params=["text", "json"])
 def logged_serve(request, tmp_path, relay):
     port = free_port()
-    config = write_config(tmp_path, relay_port=relay.port, intake_port=port)
+    extra = TRUSTED + "\n" + pinned_keys_toml()
+    config = write_config(tmp_path, relay_port=relay.port, intake_port=port, extra=extra)
     args = ("--log-format", "json") if request.param == "json" else ()
     process = LoggedServe(config, port, *args)
     yield request.param, process
@@ -81,23 +84,25 @@ def logged_serve(request, tmp_path, relay):
 
 
 def send_conversation(port: int) -> None:
-    """A report, the reporter's follow-up, a stranger writing to the case, a forged command."""
+    """A report, the reporter's follow-up (her domain's DKIM pass, as the trusted receiving host
+    recorded it), a stranger writing to the case, a forged command (the list's copy of an
+    unsigned post in Alice's name)."""
     smtp_send(port, fixture_bytes("plain_report.eml"), REPORTER[1], ["conduct@example.org"])
     followup = (
         b"From: Rita Reporter <rita@example.net>\r\nTo: conduct@example.org\r\n"
         b"Subject: Re: [CoC-2026-001] We received your report\r\n"
         b"Message-ID: <rita-2@example.net>\r\n\r\nHe did it again today.\r\n"
     )
-    smtp_send(port, followup, REPORTER[1], ["conduct@example.org"])
+    smtp_send(port, vouched(followup, REPORTER[1]), REPORTER[1], ["conduct@example.org"])
     stranger = followup.replace(b"Rita Reporter <rita@example.net>", b"Sam <sam@example.com>")
     stranger = stranger.replace(b"<rita-2@", b"<sam-1@")
     smtp_send(port, stranger, "sam@example.com", ["conduct@example.org"])
     forged = (
-        b"From: Alice Chair <alice@example.org>\r\nTo: conduct@example.org\r\n"
+        b"From: Alice Chair <alice@example.org>\r\nTo: " + LIST.encode() + b"\r\n"
         b"Subject: Re: [CoC-2026-001] New report\r\nMessage-ID: <forged-1@example.com>\r\n"
         b"\r\n#close no-action\r\n"
     )
-    smtp_send(port, forged, "alice@example.org", ["conduct@example.org"])
+    smtp_send(port, via_list(forged), "alice@example.org", [LIST])
 
 
 def test_serve_logs_each_message_and_mail_without_personal_data(logged_serve, relay):

@@ -160,14 +160,15 @@ def test_a_forged_yes_with_a_failing_signature_of_the_signing_domain_is_held(
     committee = service.subjects_to(LIST)
     assert not any("More information from the reporter" in s for s in committee)
     assert any("held" in s.lower() for s in committee)
-    assert len(service.relay.to("rita@example.net")) == before  # nothing back to the forger
+    [asked] = service.relay.to("rita@example.net")[before:]  # only the real Rita's confirmation
+    assert "could not verify" in asked.get_content() and "Yes, go ahead" not in str(asked)
 
 
 def test_an_unsigned_yes_from_a_domain_known_to_sign_is_held(service, consulted):
     service.send(answer(consulted, "Yes, go ahead.", 2), "rita@example.net", REPORTS)
     assert consent(service) is None
     [held] = [h for h in list_held(service.db) if h["message_id"] == "<pa-answer-2@example.net>"]
-    assert "signs its mail" in held["reason"]
+    assert "no DKIM signature of the From domain" in held["reason"]
 
 
 def test_a_yes_with_a_valid_aligned_signature_is_counted(service, consulted, keys):
@@ -302,3 +303,32 @@ def test_an_appeal_is_linked_to_the_case_only_with_the_partys_proof(service, key
     assert ("[CoC-2026-001] We received your appeal" in subjects) is linked
     assert ("We received your message" in subjects) is not linked
     assert ("appeal-received" in events(service.db, "CoC-2026-001")) is linked
+
+
+@pytest.mark.parametrize(
+    "stamp, counts",
+    [
+        ("mx.example.org; dmarc=pass header.from=example.net", True),
+        (
+            "mx.example.org; spf=pass smtp.mailfrom=example.net;dmarc=pass header.from=example.net",
+            True,
+        ),
+        ("evil.example; dmarc=pass header.from=example.net", False),  # not a trusted host
+        ("mx.example.org; dmarc=pass header.from=evil.example", False),  # another From domain
+        ("mx.example.org; dmarc=fail header.from=example.net", False),
+    ],
+)
+def test_a_trusted_hosts_dmarc_pass_for_the_from_domain_counts(service, tmp_path, stamp, counts):
+    """Rita at a domain with no key pinned: nothing but the trusted stamp can prove her word."""
+    report = REPORT.replace(b"rita@example.net", b"rita@freemail.example")
+    service.send(report, "rita@freemail.example", REPORTS)
+    wish = (
+        f"From: Rita <rita@freemail.example>\r\nTo: {REPORTS}\r\n"
+        "Subject: Re: [CoC-2026-001] We received your report\r\n"
+        "Message-ID: <pa-dmarc@example.net>\r\n\r\nPlease do not contact me again.\r\n"
+    ).encode()
+    stamp = stamp.replace("example.net", "freemail.example")
+    service.send(f"Authentication-Results: {stamp}\r\n".encode() + wish,
+                 "rita@freemail.example", REPORTS)  # fmt: skip
+    [reporter] = parties_of(service.db, find_case(service.db, "CoC-2026-001"), "reporter")
+    assert bool(reporter.no_contact) is counts

@@ -16,7 +16,7 @@ from archive.reporting import quarter_period, report_data
 from archive.states import DONE_STATES, TRANSITIONS, StateError, check_move, is_done
 from tests.committee import BOB, CAROL, reported
 from tests.conftest import T0
-from tests.helpers import outbox
+from tests.helpers import TRUSTED, outbox
 from tests.test_appeals import COUNCIL, appeal
 from tests.test_mediation import reply_as
 
@@ -27,7 +27,7 @@ DAY = timedelta(days=1)
 
 @pytest.fixture
 def committee(tmp_path):
-    yield from reported(tmp_path, members=COUNCIL)
+    yield from reported(tmp_path, members=COUNCIL, extra=TRUSTED)
 
 
 def moves(c, ref: str = REF) -> list[tuple[str, str, str]]:

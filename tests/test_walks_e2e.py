@@ -393,7 +393,11 @@ def test_deadlock_to_council_to_resolution(walk):
     w.expect(ALICE[1], "A message for this case was held", 2)
     w.quiet()
     assert w.inbox(MALLORY[1]) == []
-    assert [m["Subject"] for m in w.new_mail(RITA[1])][-1] == consult["Subject"]  # nothing new
+    # Rita (never the forger's words) is asked to confirm, through her reply address.
+    *_, read, asked = w.new_mail(RITA[1])
+    assert read["Subject"] == consult["Subject"]
+    assert asked["Subject"] == "[CoC-2026-001] Please confirm a message about your report"
+    assert "Do nothing" not in body(asked) and reply_address(asked).startswith("conduct+")
 
     # Rita answers from Gmail, to her reply address.
     answer = gmail(RITA, reply_address(consult), consult,
@@ -464,7 +468,8 @@ def test_deadlock_to_council_to_resolution(walk):
     actions = [e["action"] for e in shown["events"]]
     assert actions.count("feedback-received") == 1  # the forged "No" counted for nothing
     bobs = [e["action"] for e in shown["events"] if e["actor"] == BOB[1]]
-    assert bobs == ["deliberation-posted", "commands-refused"]  # recorded, nothing applied
+    assert bobs == ["commands-refused"]  # held, never the case's deliberation (issue 18 §2)
+    assert "message-held" in actions
     assert "escalated" in [e["detail"].get("to") for e in shown["events"]]
 
 

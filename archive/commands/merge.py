@@ -81,8 +81,13 @@ def _stop_clocks(ctx: Context, other: Case) -> list[int]:
 
 
 def _merge_held(ctx: Context, message_id: str) -> str:
+    # Held in this case or in none: a message held in another case is not this one's to take
+    # (its case's audience decides), and the answer is the same as for one that does not exist.
     row = ctx.db.execute(
-        "SELECT id FROM messages WHERE message_id = ? AND held = 1", [message_id]
+        "SELECT m.id FROM messages m WHERE m.message_id = ? AND m.held = 1 AND NOT EXISTS"
+        " (SELECT 1 FROM events e WHERE e.message_pk = m.id AND e.action = 'message-held'"
+        "  AND e.case_pk IS NOT NULL AND e.case_pk != ?)",
+        [message_id, ctx.case.pk],
     ).fetchone()
     if row is None:
         appeal = ctx.db.execute(
@@ -98,10 +103,10 @@ def _merge_held(ctx: Context, message_id: str) -> str:
         return f"the appeal {message_id} now belongs to this case; the council's clocks run"
     ctx.db.execute("UPDATE messages SET case_pk = ?, held = 0 WHERE id = ?", [ctx.case.pk, row[0]])
     ctx.event("held-message-merged", {"message_id": message_id})
-    named = _conflicts_of_held(ctx, row[0])
+    _conflicts_of_held(ctx, row[0])  # the chair is told privately (chair/conflict)
     ctx.reload()
-    cut_off = f"; now conflicted: {', '.join(named)}" if named else ""
-    return f"held message {message_id} is now part of the case{cut_off}"
+    # Nothing here says whom it names: the member reading this may be one of them.
+    return f"held message {message_id} is now part of the case"
 
 
 def _conflicts_of_held(ctx: Context, message_pk: int) -> list[str]:

@@ -1,0 +1,263 @@
+"""Issue 18 §1: a party's word counts only when it is proved to be theirs.
+
+Someone who knows a party's address and the case tag (the person reported knows both) writes
+an unsigned mail with From and envelope both naming the party. It changes nothing: it is held
+for the committee, marked unverified, and the party is asked at the address the case holds,
+with their own reply address, to write again; their answer through it is their word. Driven
+over SMTP into casebook's intake, the relay sink's mailboxes showing what each side receives.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from archive.cases import find_case, parties_of
+from archive.held import list_held
+from tests.committee import ALICE, BOB, CAROL, LIST
+from tests.helpers import events
+from tests.test_party_auth import REPORTS, Service, config, ids, keys  # noqa: F401
+
+RINA_ADDR = "rina@freemail.example"  # a domain with no key pinned: nothing vouches for it
+RINA = f"Rina Reporter <{RINA_ADDR}>"
+DAVE_ADDR = "dave@example.com"
+REPORT = (
+    f"From: {RINA}\r\nTo: {REPORTS}\r\nSubject: Dave on the users list\r\n"
+    "Message-ID: <uw-report@freemail.example>\r\nDate: Mon, 2 Mar 2026 09:00:00 +0000\r\n\r\n"
+    "Names: Dave Jones\r\nWhen: yesterday\r\nWhere: the users mailing list\r\n"
+    "What happened: he called me stupid.\r\nOngoing: no\r\n"
+).encode()
+
+
+@pytest.fixture
+def service(tmp_path, relay, keys):  # noqa: F811
+    svc = Service(config(tmp_path, relay, keys, extra='trusted_hosts = ["mx.example.org"]'), relay)
+    yield svc
+    svc.close()
+
+
+@pytest.fixture
+def notice(service):
+    """An unsigned report opens a case (anyone may report): the committee's notice."""
+    service.send(REPORT, RINA_ADDR, REPORTS)
+    [notice] = service.relay.to(LIST)
+    return notice
+
+
+def mail(sender: str, subject: str, text: str, *, to: str = REPORTS, reply_to=None) -> bytes:
+    threading = f"In-Reply-To: {reply_to}\r\n" if reply_to else ""
+    return (
+        f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n{threading}"
+        f"Message-ID: <uw-{next(ids)}@freemail.example>\r\n"
+        f"Date: Mon, 2 Mar 2026 11:00:00 +0000\r\n\r\n{text}\r\n"
+    ).encode()
+
+
+def forged(service, text: str, sender: str = RINA, envelope: str = RINA_ADDR) -> None:
+    """An outsider's unsigned mail with the case tag, From and envelope both the party's."""
+    service.send(mail(sender, "Re: [CoC-2026-001] We received your report", text), envelope,
+                 REPORTS)  # fmt: skip
+
+
+def party(service, role: str = "reporter"):
+    [found] = parties_of(service.db, find_case(service.db, "CoC-2026-001"), role)
+    return found
+
+
+def confirmations(service, address: str = RINA_ADDR) -> list:
+    return [m for m in service.relay.to(address) if "Please confirm" in m["Subject"]]
+
+
+def answer_through_reply_address(service, asked, text: str, sender: str = RINA) -> None:
+    token_address = asked["Reply-To"]
+    raw = mail(sender, f"Re: {asked['Subject']}", text, to=token_address,
+               reply_to=asked["Message-ID"])  # fmt: skip
+    service.send(raw, sender.split("<")[1].rstrip(">"), token_address)
+
+
+def consult(service, notice) -> None:
+    service.member_says(ALICE, "#violation yes\n#responsible Dave <dave@example.com>\n"
+                        "#propose apology-request\nPlease apologise.", notice)  # fmt: skip
+    service.member_says(BOB, "#agree", notice)
+    service.member_says(CAROL, "#agree", notice)
+    service.member_says(ALICE, "#consult", notice)
+
+
+def test_a_forged_consent_changes_nothing_and_the_real_reporter_is_asked(service, notice):
+    consult(service, notice)
+    forged(service, "Yes, go ahead, I agree to the apology request.")
+    assert party(service).consent is None
+    assert "feedback-received" not in events(service.db, "CoC-2026-001")
+    [held] = list_held(service.db)
+    assert held["case"] == "CoC-2026-001" and held["reason"].startswith("unverified:")
+    assert "no DKIM signature of the From domain" in held["reason"]
+    [shown] = [m for m in service.relay.to(LIST) if "was held" in m["Subject"]]
+    assert "unverified: From names the reporter" in " ".join(shown.get_content().split())
+    [asked] = confirmations(service)
+    assert asked["Reply-To"] == f"conduct+{party(service).token}@example.org"
+    body = asked.get_content()
+    assert "could not verify" in body and "apology" not in body and "agree" not in body
+
+
+def test_the_reporters_answer_through_the_reply_address_is_her_consent(service, notice):
+    consult(service, notice)
+    forged(service, "Yes, go ahead.")
+    [asked] = confirmations(service)
+    answer_through_reply_address(service, asked, "Yes, go ahead.")
+    assert party(service).consent == "agreed"
+    assert "feedback-received" in events(service.db, "CoC-2026-001")
+
+
+def test_one_confirmation_a_day_however_many_forgeries(service, notice):
+    for n in range(4):
+        forged(service, f"Please add this, number {n}.")
+    assert len(confirmations(service)) == 1
+    assert len(list_held(service.db)) == 4
+    assert events(service.db, "CoC-2026-001").count("unverified-word") == 4
+
+
+def test_a_forged_no_contact_wish_changes_nothing(service, notice):
+    forged(service, "Please do not contact me again.")
+    assert not party(service).no_contact
+    assert "no-contact-requested" not in events(service.db, "CoC-2026-001")
+    assert not any("not contact you" in s for s in service.subjects_to(RINA_ADDR))
+    service.member_says(ALICE, "#to-reporter Thank you, we are looking into it.", notice)
+    assert any("A message from" in s for s in service.subjects_to(RINA_ADDR))
+
+
+def test_the_envelope_of_a_stranger_asks_the_address_the_case_holds(service, notice):
+    forged(service, "Please do not contact me again.", envelope="mallory@evil.example")
+    assert not party(service).no_contact
+    assert len(confirmations(service)) == 1
+    assert service.relay.to("mallory@evil.example") == []
+
+
+def test_a_forged_mediation_answer_of_the_reported_person_is_not_theirs(service, notice):
+    service.member_says(ALICE, "#responsible Dave <dave@example.com>\n"
+                        "#mediation propose Max Mediator <max@example.net>", notice)  # fmt: skip
+    [invitation] = [m for m in service.relay.to(RINA_ADDR) if "mediat" in m["Subject"].lower()]
+    answer_through_reply_address(service, invitation, "Yes")
+    assert mediation_status(service) == "asking-reported"
+    forged(service, "Yes", sender=f"Dave <{DAVE_ADDR}>", envelope=DAVE_ADDR)
+    assert mediation_status(service) == "asking-reported"
+    [asked] = confirmations(service, DAVE_ADDR)
+    assert "your case" in asked.get_content()
+    answer_through_reply_address(service, asked, "Yes", sender=f"Dave <{DAVE_ADDR}>")
+    assert mediation_status(service) == "settled"
+
+
+def mediation_status(service) -> str:
+    return service.db.execute("SELECT status FROM mediations ORDER BY id DESC").fetchone()[0]
+
+
+def appeals(service) -> list[tuple]:
+    return service.db.execute("SELECT case_pk, appellant FROM appeals").fetchall()
+
+
+def test_a_forged_appeal_is_linked_only_once_the_reporter_confirms(service, notice):
+    service.member_says(ALICE, "#close handled informally", notice)
+    raw = mail(RINA, "Appeal [CoC-2026-001]", "I appeal the committee's decision.",
+               to="conduct-appeals@example.org")  # fmt: skip
+    service.send(raw, RINA_ADDR, "conduct-appeals@example.org")
+    assert find_case(service.db, "CoC-2026-001").state == "closed"
+    assert appeals(service) == [(None, RINA_ADDR)]  # unlinked: the council has it, no case
+    subjects = service.subjects_to(RINA_ADDR)
+    assert "We received your message" in subjects  # the generic acknowledgement
+    assert not any("your appeal" in s for s in subjects)
+    [asked] = confirmations(service)
+    assert "Executive Council" in asked.get_content() and "I appeal" not in asked.get_content()
+    answer_through_reply_address(service, asked, "Yes, I sent it.")
+    assert find_case(service.db, "CoC-2026-001").state == "appealed"
+    assert appeals(service)[0][0] is not None
+    assert "[CoC-2026-001] We received your appeal" in service.subjects_to(RINA_ADDR)
+    assert "appeal-confirmed" in events(service.db, "CoC-2026-001")
+
+
+def test_a_no_to_the_confirmation_links_nothing(service, notice):
+    service.member_says(ALICE, "#close handled informally", notice)
+    raw = mail(RINA, "Appeal [CoC-2026-001]", "I appeal.", to="conduct-appeals@example.org")
+    service.send(raw, RINA_ADDR, "conduct-appeals@example.org")
+    [asked] = confirmations(service)
+    answer_through_reply_address(service, asked, "No, that was not me.")
+    assert find_case(service.db, "CoC-2026-001").state == "closed"
+    assert appeals(service) == [(None, RINA_ADDR)]
+
+
+def test_a_member_merging_an_unproven_appeal_does_not_make_it_the_reporters(service, notice):
+    service.member_says(ALICE, "#close handled informally", notice)
+    raw = mail(RINA, "I appeal", "I appeal.", to="conduct-appeals@example.org")
+    service.send(raw, RINA_ADDR, "conduct-appeals@example.org")
+    [(message_id,)] = service.db.execute(
+        "SELECT m.message_id FROM appeals a JOIN messages m ON m.id = a.message_pk"
+    ).fetchall()
+    service.member_says(ALICE, f"#merge {message_id}", notice)
+    assert appeals(service)[0][0] is not None  # linked, as the member asked
+    assert find_case(service.db, "CoC-2026-001").state == "closed"  # but on nobody's word
+
+
+def test_a_witness_forged_follow_up_raises_nothing_until_the_witness_writes(service, notice):
+    service.member_says(ALICE, "#to-party witness wendy@witness.example\nWhat did you see?",
+                        notice)  # fmt: skip
+    forged(service, "Ongoing: yes\nHe threatens her every day.", sender="Wendy <wendy@witness."
+           "example>", envelope="wendy@witness.example")  # fmt: skip
+    case = find_case(service.db, "CoC-2026-001")
+    assert not case.urgent and "followup-received" not in events(service.db, case.ref)
+    [asked] = confirmations(service, "wendy@witness.example")
+    answer_through_reply_address(service, asked, "Ongoing: yes\nHe threatens her every day.",
+                                 sender="Wendy <wendy@witness.example>")  # fmt: skip
+    assert find_case(service.db, "CoC-2026-001").urgent
+    assert "followup-received" in events(service.db, "CoC-2026-001")
+
+
+DANA = "dana@events.example"  # a domain with no key pinned (nor a parent's)
+DELEGATES = (
+    f'[[delegates]]\nname = "Dana Delegate"\nemail = "{DANA}"\nevent = "PyData Berlin 2026"\n'
+)
+
+
+def test_a_delegates_word_needs_the_same_proof(tmp_path, relay, keys):  # noqa: F811
+    from tests.conftest import fixture_bytes
+
+    extra = 'trusted_hosts = ["mx.example.org"]\n' + DELEGATES
+    svc = Service(config(tmp_path, relay, keys, extra=extra), relay)
+    try:
+        forward = fixture_bytes("delegate_forward.eml").replace(b"dana@events.example.org",
+                                                                DANA.encode())  # fmt: skip
+        svc.send(forward, DANA, REPORTS)
+        wish = mail(f"Dana Delegate <{DANA}>", "Re: [CoC-2026-001] We received your report",
+                    "Please do not contact me again.")  # fmt: skip
+        svc.send(wish, DANA, REPORTS)
+        assert not party(svc, "delegate").no_contact
+        assert len(confirmations(svc, DANA)) == 1
+        stamp = b"Authentication-Results: mx.example.org; dkim=pass header.d=events.example\r\n"
+        svc.send(stamp + wish.replace(b"<uw-", b"<uw-again-"), DANA, REPORTS)
+        assert party(svc, "delegate").no_contact
+    finally:
+        svc.close()
+
+
+def test_a_forged_mediator_report_is_not_the_mediators(service, notice):
+    max_addr = "max@mediators.example"  # a domain with no key pinned
+    service.member_says(ALICE, "#responsible Dave <dave@example.com>\n"
+                        f"#mediation propose Max Mediator <{max_addr}>", notice)  # fmt: skip
+    [invitation] = [m for m in service.relay.to(RINA_ADDR) if "mediat" in m["Subject"].lower()]
+    answer_through_reply_address(service, invitation, "Yes")
+    [asked_dave] = [m for m in service.relay.to(DAVE_ADDR) if "mediat" in m["Subject"].lower()]
+    answer_through_reply_address(service, asked_dave, "Yes", sender=f"Dave <{DAVE_ADDR}>")
+    assert mediation_status(service) == "settled"
+    report = mail(f"Max Mediator <{max_addr}>", "Re: [CoC-2026-001] Mediation report",
+                  "Report: both agreed to leave it there.")  # fmt: skip
+    service.send(report, max_addr, REPORTS)
+    assert mediation_status(service) == "settled"
+    assert len(confirmations(service, max_addr)) == 1
+    stamp = b"Authentication-Results: mx.example.org; dkim=pass header.d=mediators.example\r\n"
+    service.send(stamp + report.replace(b"<uw-", b"<uw-stamped-"), max_addr, REPORTS)
+    assert mediation_status(service) == "reported"
+
+
+def test_a_reporter_who_asked_for_no_contact_is_not_asked_to_confirm(service, notice):
+    [ack] = service.relay.to(RINA_ADDR)
+    answer_through_reply_address(service, ack, "Please do not contact me again.")
+    assert party(service).no_contact
+    forged(service, "I changed my mind, write to me again.")
+    assert confirmations(service) == []
+    assert not any("was held" in s for s in service.subjects_to(RINA_ADDR))
