@@ -150,8 +150,15 @@ def write_transaction(db: Database) -> Iterator[Database]:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    else:
+    try:
         conn.execute("COMMIT")
+    except sqlite3.Error:
+        # A COMMIT that fails for a full disk leaves the transaction open: undone here, so the
+        # next try begins afresh instead of failing to begin inside this one.
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        raise
 
 
 @contextlib.contextmanager

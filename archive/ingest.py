@@ -7,6 +7,7 @@ leaves half a case and a redelivered message changes nothing twice.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import datetime
@@ -20,6 +21,7 @@ from archive.appeals import appeal_by_references, receive_appeal, record_appeal_
 from archive.cases import get_case, party_by_token, party_for_address, record_event
 from archive.clock import to_text
 from archive.db import write_transaction
+from archive.echoes import echoes_own_mail
 from archive.formpages import FORM_TRANSPORT, page_for
 from archive.held import hold
 from archive.identity import claims_taken_id, find_same_message, reaches_further, with_own_id
@@ -52,9 +54,23 @@ def ingest_message(
         else:
             if claims_taken_id(db, msg):
                 msg = with_own_id(msg)
+            before = _last_outbox_item(db)
             result = _dispatch(db, msg, settings, now)
+            result = dataclasses.replace(result, guard_held=guard_held_since(db, before))
         record_delivery(db, msg, now, spool_key, received_at, message_pk=result.message_pk)
         return result
+
+
+def _last_outbox_item(db: Database) -> int:
+    return db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
+
+
+def guard_held_since(db: Database, after: int) -> tuple[tuple[int, str], ...]:
+    """Mail queued after outbox item `after` that the leak guard held: (item, template)."""
+    rows = db.execute(
+        "SELECT id, template FROM outbox WHERE id > ? AND status = 'held' ORDER BY id", [after]
+    )
+    return tuple((row[0], row[1]) for row in rows)
 
 
 def already_ingested(db: Database, spool_key: str) -> bool:
@@ -200,11 +216,16 @@ def _is_council(settings: Settings, address: str | None) -> bool:
 
 def _reply_address(db: Database, msg: IncomingMessage, settings: Settings, now: datetime):
     party = party_by_token(db, msg.route.token or "")
+    if party is None and msg.route.reports:
+        return _reports_address(db, msg, settings, now)  # a report, whatever else it was sent to
     if party is None:
         return hold(db, msg, settings, now, "unknown or stale reply address", kind="held")
     case = get_case(db, party.case_pk)
     if msg.automatic:
         return reports.record_automatic(db, msg, case, settings, now)
+    if echoes_own_mail(db, msg, case):  # a naive responder: never relayed, never answered
+        reason = "casebook's own mail sent back whole"
+        return reports.record_automatic(db, msg, case, settings, now, reason=reason)
     if party.role in ("member", "council") and not _still_serving(settings, party.email):
         reason = "reply address of someone no longer on the committee or council"
         return hold(db, msg, settings, now, reason, kind="held", case=case)

@@ -465,7 +465,8 @@ def render_case_text(detail: dict) -> str:
     ]
     lines.append("\nmessages:")
     lines += [
-        f"  {m['at'][:19]} {m['direction']:>3} {m['kind']:<22} {m['from'] or '-'}  {m['subject']}"
+        f"  {m['number']:>5} {m['at'][:19]} {m['direction']:>3} {m['kind']:<22}"
+        f" {m['from'] or '-'}  {m['subject']}"
         for m in detail["messages"]
     ]
     lines.append("\ntimeline:")
@@ -666,8 +667,8 @@ def cmd_held(args) -> int:
     if not rows:
         print("no held mail")
     for row in rows:
-        print(f"{row['archived_at'][:16]} {row['case'] or '-':<15} {row['kind']:<12}"
-              f" {row['message_id']}\n    {row['reason']}")  # fmt: skip
+        print(f"{row['id']:>5} {row['archived_at'][:16]} {row['case'] or '-':<15}"
+              f" {row['kind']:<12} {row['message_id']}\n    {row['reason']}")  # fmt: skip
     return 0
 
 

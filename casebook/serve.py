@@ -29,6 +29,7 @@ from archive.outbox import due_mail
 from archive.settings import Settings
 from casebook.restore import hold_archive
 from casebook.sink import sink_factory
+from casebook.storage import StorageWatch, storage_problem
 from intake.imap import ImapUnavailable, poll_imap
 from intake.process import process_spooled
 from intake.recheck import recheck_conflicts
@@ -55,6 +56,7 @@ class Worker:
         self.clocks_due = False
         self.stopping = asyncio.Event()
         self.holder = sender_identity()
+        self.storage = StorageWatch()  # one line per outage, not a traceback per sweep
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -119,18 +121,29 @@ class Worker:
         and a stop waits for one chunk at most, not for a whole backlog.
         """
         while not self.stopping.is_set():
+            waiting = None
             try:
                 # Only what is due: a message waiting for its retry must not spin this loop.
-                if not await asyncio.to_thread(count_spooled, spool, utc_now(), floods=True):
+                waiting = await asyncio.to_thread(count_spooled, spool, utc_now(), floods=True)
+                if not waiting:
                     return
                 results = await asyncio.to_thread(
                     process_spooled, db, spool, self.settings, utc_now, PROCESS_CHUNK
                 )
-            except Exception:
-                log.exception("processing the spool failed; will retry at the next sweep")
+            except Exception as exc:
+                self.trouble(exc, "processing the spool failed", waiting)
                 return
+            self.storage.succeeded()
             if results:
                 self.queued.set()
+
+    def trouble(self, exc: Exception, what: str, waiting: int | None = None) -> None:
+        """Storage trouble once per outage, without a traceback; anything else in full."""
+        problem = storage_problem(exc)
+        if problem is None:
+            log.exception("%s; will retry at the next sweep", what)
+        else:
+            self.storage.failed(problem, waiting)
 
     async def send_loop(self) -> None:
         db = open_archive(self.settings.database)
@@ -146,8 +159,8 @@ class Worker:
                     if fired:
                         log.info("%d deadline(s) fired", len(fired))
                 await self.drain_outbox(db)
-            except Exception:
-                log.exception("sending failed; will retry at the next sweep")
+            except Exception as exc:
+                self.trouble(exc, "sending failed")
 
     async def drain_outbox(self, db) -> None:
         """Send until nothing is due, a chunk at a time; a busy lease is tried again shortly.
