@@ -269,9 +269,16 @@ def run(argv: list[str] | None) -> int:
         return EX_TEMPFAIL if args.command == "ingest" else EX_CONFIG
     except ArchiveUnavailable as exc:
         print(f"casebook: {exc}", file=sys.stderr)
-        busy = args.command == "ingest" or "locked" in str(exc)
+        busy = args.command == "ingest" or "locked" in str(exc) or "disk full" in str(exc)
         return EX_TEMPFAIL if busy else EX_IOERR
     except sqlite3.OperationalError as exc:
+        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            print(
+                "casebook: archive write failed: disk full; nothing is lost (spooled mail waits"
+                " in the spool); try again once there is space",
+                file=sys.stderr,
+            )
+            return EX_TEMPFAIL
         if "locked" not in str(exc) and "busy" not in str(exc):
             return internal_error(args, exc)
         print(f"casebook: the archive is busy ({exc}); try again", file=sys.stderr)

@@ -139,7 +139,7 @@ class Worker:
 
     def trouble(self, exc: Exception, what: str, waiting: int | None = None) -> None:
         """Storage trouble once per outage, without a traceback; anything else in full."""
-        problem = storage_problem(exc)
+        problem = storage_problem(exc, self.settings.database)
         if problem is None:
             log.exception("%s; will retry at the next sweep", what)
         else:

@@ -10,18 +10,20 @@ from __future__ import annotations
 import errno
 import logging
 import sqlite3
+from pathlib import Path
 
-from archive.db import ArchiveUnavailable
+from archive.db import ArchiveUnavailable, disk_full
 
 log = logging.getLogger("casebook")
 
 
-def storage_problem(exc: BaseException) -> str | None:
-    """What storage trouble `exc` is ("disk full", "disk I/O error"…); None if it is none."""
+def storage_problem(exc: BaseException, database: Path | str | None = None) -> str | None:
+    """What storage trouble `exc` is ("disk full", "disk I/O error"…); None if it is none.
+    With the archive's path, an I/O error on a file system with no room left is a full disk."""
     if isinstance(exc, sqlite3.OperationalError):
         if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
             return "disk full"
-        return str(exc)
+        return "disk full" if database and disk_full(database) else str(exc)
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         return "disk full"
     if isinstance(exc, ArchiveUnavailable | OSError):

@@ -159,3 +159,34 @@ def test_a_full_archive_disk_is_told_once_truthfully_and_the_mail_waits(tmp_path
         assert "Traceback" not in log and log.count("archive write failed") == 1, log
     finally:
         serve.stop()
+
+
+@pytest.mark.skipif(not can_mount_tmpfs(), reason="no unprivileged tmpfs for a small disk")
+def test_ingest_and_tick_on_a_full_archive_disk_say_so_and_keep_the_mail(tmp_path):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    config = write_config(tmp_path)
+    config.write_text(config.read_text().replace(str(tmp_path / "casebook.db"),
+                                                 str(disk / "casebook.db")))  # fmt: skip
+    casebook = f"{INSTALLED_CASEBOOK} -c {config}"
+    script = f"""
+        mount -t tmpfs -o size=4m tmpfs {disk} || exit 99
+        {casebook} tick || exit 98
+        head -c 8m /dev/zero > {disk}/filler 2>/dev/null
+        {casebook} ingest --sender rita@example.net < {tmp_path}/report.eml; echo "ingest=$?"
+        {casebook} tick; echo "tick=$?"
+        rm {disk}/filler
+        {casebook} -v tick; echo "tick=$?"
+    """
+    (tmp_path / "report.eml").write_bytes(report(1))
+    done = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True,
+                          timeout=120)  # fmt: skip
+    out, err = done.stdout.decode(), done.stderr.decode()
+    assert done.returncode == 0, (out, err)
+    assert out.splitlines()[:2] == ["ingest=0", "tick=75"], err  # kept; try again
+    # SQLite calls running out of room for its side files a "disk I/O error": the disk says why.
+    full = f"cannot open the archive {disk / 'casebook.db'}: disk full (disk I/O error)"
+    assert f"stored, but not processed yet (serve or tick will): {full}" in err
+    assert f"casebook: {full}\n" in err
+    assert "Traceback" not in err and "internal error" not in err
+    assert "processed 1 message(s)" in out and out.endswith("tick=0\n"), (out, err)
