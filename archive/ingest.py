@@ -265,6 +265,8 @@ def _list_copy(db: Database, msg: IncomingMessage, settings: Settings, now: date
     if case is None:
         pk = store_message(db, msg, now, kind="list")
         return IngestResult(pk, False, "list")
+    if msg.automatic:  # a member's out-of-office answer through the list: no deliberation
+        return reports.record_automatic(db, msg, case, settings, now)
     return reports.record_deliberation(
         db, msg, case, settings, now, via="committee list", binding=Binding(None, case)
     )

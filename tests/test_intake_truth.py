@@ -5,7 +5,8 @@
 - A From in group syntax (`friends: alice@example.org;`) is no mailbox: it never speaks for
   the member it lists.
 - A member's naive out-of-office responder (no Auto-Submitted, no Precedence) never starts a
-  relay loop: its replies are archived in the case, relayed to nobody, answered by nobody.
+  relay loop: its replies are archived in the case, relayed to nobody, answered by nobody;
+  through the list, such an answer is no deliberation either.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from email.message import EmailMessage
 
 import pytest
 
+from tests.committee import reported
 from tests.conftest import ServeProcess, free_port, write_config
-from tests.helpers import run_casebook, smtp_send
+from tests.helpers import events, run_casebook, smtp_send
 from tests.mailbuild import build, pinned_keys_toml, sign
 
 REPORTS = "conduct@example.org"
@@ -193,3 +195,15 @@ def test_naive_out_of_office_replies_die_after_one_round(tmp_path, relay):
         assert kinds.count("deliberation") == 1  # Bob's, relayed once
     finally:
         service.stop()
+
+
+@pytest.fixture
+def committee(tmp_path):
+    yield from reported(tmp_path)
+
+
+def test_an_out_of_office_answer_through_the_list_is_no_deliberation(committee):
+    result = committee.say("I am out of the office until Monday.", signed=False,
+                           subject="Out of Office: Re: [CoC-2026-001] New report")  # fmt: skip
+    assert (result.kind, result.case_ref) == ("autoreply", "CoC-2026-001")
+    assert events(committee.db, "CoC-2026-001")[-1] == "automatic-reply-received"
