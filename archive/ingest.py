@@ -26,7 +26,7 @@ from archive.formpages import FORM_TRANSPORT, page_for
 from archive.held import hold
 from archive.identity import claims_taken_id, find_same_message, reaches_further, with_own_id
 from archive.models import IncomingMessage, RouteKind
-from archive.outbox import find_by_key
+from archive.outbox import find_by_key, guard_held_since, last_item
 from archive.sending import tell_delivery_problem
 from archive.settings import Settings
 from archive.store import Binding, IngestResult, store_message
@@ -54,23 +54,12 @@ def ingest_message(
         else:
             if claims_taken_id(db, msg):
                 msg = with_own_id(msg)
-            before = _last_outbox_item(db)
+            before = last_item(db)
             result = _dispatch(db, msg, settings, now)
-            result = dataclasses.replace(result, guard_held=guard_held_since(db, before))
+            held = tuple((pk, template) for pk, template, _ in guard_held_since(db, before))
+            result = dataclasses.replace(result, guard_held=held)
         record_delivery(db, msg, now, spool_key, received_at, message_pk=result.message_pk)
         return result
-
-
-def _last_outbox_item(db: Database) -> int:
-    return db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
-
-
-def guard_held_since(db: Database, after: int) -> tuple[tuple[int, str], ...]:
-    """Mail queued after outbox item `after` that the leak guard held: (item, template)."""
-    rows = db.execute(
-        "SELECT id, template FROM outbox WHERE id > ? AND status = 'held' ORDER BY id", [after]
-    )
-    return tuple((row[0], row[1]) for row in rows)
 
 
 def already_ingested(db: Database, spool_key: str) -> bool:

@@ -22,14 +22,13 @@ from pathlib import Path
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from archive.clock import utc_now
-from archive.clocks import fire_due
 from archive.db import open_archive
-from archive.digest import send_digest_if_due
 from archive.outbox import due_mail
 from archive.settings import Settings
 from casebook.restore import hold_archive
 from casebook.sink import sink_factory
 from casebook.storage import StorageWatch, storage_problem
+from casebook.tick import fire_clocks
 from intake.imap import ImapUnavailable, poll_imap
 from intake.process import process_spooled
 from intake.recheck import recheck_conflicts
@@ -154,8 +153,7 @@ class Worker:
                 # Deadlines and the digest on the scheduler's sweep only, not on every mail.
                 if self.clocks_due:
                     self.clocks_due = False
-                    fired = await asyncio.to_thread(fire_due, db, self.settings, utc_now())
-                    await asyncio.to_thread(send_digest_if_due, db, self.settings, utc_now())
+                    fired, _ = await asyncio.to_thread(fire_clocks, db, self.settings, utc_now())
                     if fired:
                         log.info("%d deadline(s) fired", len(fired))
                 await self.drain_outbox(db)

@@ -188,10 +188,15 @@ def log_arrival(result: IngestResult) -> None:
             extra={"case": case, "route": route, "outcome": outcome, "message_number": number,
                    "hint": hint})  # fmt: skip
     for item, template in result.guard_held:
-        hint = "the committee is told; `casebook outbox` lists it"
-        log.warning("out %s %s: held by the leak guard, outbox %d (%s)", case or "-", template,
-                    item, hint, extra={"case": case, "template": template, "outcome": "held",
-                                       "outbox_id": item, "hint": hint})  # fmt: skip
+        log_guard_hold(case, template, item)
+
+
+def log_guard_hold(case: str | None, template: str, item: int) -> None:
+    """Mail the leak guard held (while a message was processed, or a clock fired)."""
+    hint = "the committee is told; `casebook outbox` lists it"
+    log.warning("out %s %s: held by the leak guard, outbox %d (%s)", case or "-", template,
+                item, hint, extra={"case": case, "template": template, "outcome": "held",
+                                   "outbox_id": item, "hint": hint})  # fmt: skip
 
 
 def _parse(row: Spooled, settings: Settings, loop_id: str) -> IncomingMessage:

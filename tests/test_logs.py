@@ -21,9 +21,11 @@ import pytest
 from archive.store import IngestResult
 from casebook.logs import scrub_addresses
 from intake.process import describe_arrival
-from tests.conftest import ROOT, fixture_bytes, free_port, write_config
+from tests.committee import BOB, CAROL, reported
+from tests.conftest import ROOT, T0, fixture_bytes, free_port, write_config
 from tests.helpers import INSTALLED_CASEBOOK, run_casebook, smtp_send
 from tests.mailbuild import build, pinned_keys_toml, sign
+from tests.test_appeals import COUNCIL
 
 REPORTER = ("Rita Reporter", "rita@example.net")
 
@@ -239,3 +241,30 @@ def test_every_route_has_a_level_and_an_outcome(result, expected):
 def test_addresses_and_message_ids_are_scrubbed():
     text = "550 <rita@example.net>: no; Bj\u00f6rn.o'k+x@m\u00fcnchen.example in <cb-1@example.org>"
     assert scrub_addresses(text) == "550 <[address]>: no; [address] in <[address]>"
+
+
+@pytest.fixture
+def council_committee(tmp_path):
+    yield from reported(tmp_path, members=COUNCIL)
+
+
+def test_a_clock_mail_the_leak_guard_holds_has_its_own_line(council_committee, tmp_path):
+    """An enactment the chair scheduled, whose statement names a member: held at its hour,
+    and `casebook tick` (cron) says so, by case, template and outbox number."""
+    c = council_committee
+    c.say("#responsible Dave <dave@example.com>\n#propose private-reprimand\n"
+          "Stop it. Carol Member will watch the list.", now=T0)  # fmt: skip
+    c.say("#agree", sender=BOB, now=T0)
+    c.say("#agree", sender=CAROL, now=T0)
+    c.say("#consult", now=T0)
+    c.say("#enact 2026-03-20", now=T0 + timedelta(days=6))
+    config = tmp_path / "casebook.toml"
+    done = run_casebook("-c", str(config), "tick", "--now", "2026-03-20T13:00:00+00:00")
+    log = done.stderr.decode()
+    assert done.returncode == 0, log
+    assert re.search(
+        r" WARNING intake.process: out CoC-2026-001 reported/private_reprimand:"
+        r" held by the leak guard, outbox \d+ \(the committee is told",
+        log,
+    ), log
+    assert "Carol" not in log and "Dave" not in log
