@@ -212,7 +212,8 @@ def _reply_address(db: Database, msg: IncomingMessage, settings: Settings, now: 
     case = get_case(db, party.case_pk)
     if msg.automatic:
         return reports.record_automatic(db, msg, case, settings, now)
-    if echoes_own_mail(db, msg, case):  # a naive responder: never relayed, never answered
+    if party.role in ("member", "council") and echoes_own_mail(db, msg, case):
+        # A naive responder on a member's mailbox: never relayed, never answered.
         reason = "casebook's own mail sent back whole"
         return reports.record_automatic(db, msg, case, settings, now, reason=reason)
     if party.role in ("member", "council") and not _still_serving(settings, party.email):

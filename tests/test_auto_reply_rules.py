@@ -70,6 +70,10 @@ def test_casebooks_mail_pasted_back_whole_is_told_from_a_quote():
     assert not pastes_back(quoted, NOTICE)
     assert not pastes_back("Agreed, Dave Jones should hear from us.", NOTICE)
     assert not pastes_back("ok\nok\n", "ok\nok\n")  # too short to prove anything
+    # A client's header block the reply reader missed names the subject: a person's reply.
+    danish = "Enig.\n\nFra: casebook\nEmne: [CoC-2026-001] New report\n\n" + NOTICE
+    assert not pastes_back(danish, NOTICE, "[CoC-2026-001] New report")
+    assert pastes_back("Away.\n\n" + NOTICE, NOTICE, "[CoC-2026-001] New report")
 
 
 def test_a_full_disk_is_called_a_full_disk(tmp_path):
