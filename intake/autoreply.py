@@ -27,6 +27,7 @@ AUTO_SUBJECT_RE = re.compile(
     r"自動応答|自動返信|自动回复|不在|on vacation|vacation reply|on leave|"
     r"away from (?:the )?office)\]?"
     r"(?:\s+(?:auto-?reply|notification|notice|message|reply))?\s*(?:[:：]|$)"
+    r"|^\[(?:auto-?reply|autoresponse|out of (?:the )?office)\]"
 )
 # Lines only casebook writes (the footer of a member's relayed mail): found outside any quote
 # the reply reader recognised, they are casebook's mail pasted back whole, as a naive

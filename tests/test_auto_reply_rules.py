@@ -27,6 +27,7 @@ from intake.autoreply import is_auto_subject, quotes_own_mail
         "Automaattinen vastaus: New report",
         "Автоматический ответ: New report",
         "自動応答: New report",
+        "[Auto-Reply] New report",
     ],
 )
 def test_subjects_of_automatic_replies(subject):
