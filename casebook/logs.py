@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 
 # Structured fields a log call may pass in `extra`, in the order JSON lines show them.
 FIELDS = (
-    "case", "route", "template", "outcome", "message_number", "outbox_id", "attempts", "hint"
+    "case", "route", "template", "outcome", "message_number", "reason", "outbox_id", "attempts",
+    "hint",
 )  # fmt: skip
 ADDRESS_RE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)*", re.UNICODE)
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

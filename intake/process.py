@@ -183,10 +183,11 @@ def log_arrival(result: IngestResult) -> None:
     (a sender's Message-ID carries their domain)."""
     level, route, outcome, hint = describe_arrival(result)
     case, number = result.case_ref, result.message_pk
+    reason = result.refusal if outcome == "refused" else result.kind if outcome == "held" else None
     log.log(level, "in %s %s: %s message %d%s", case or "-", route, outcome, number,
             f" ({hint})" if hint else "",
             extra={"case": case, "route": route, "outcome": outcome, "message_number": number,
-                   "hint": hint})  # fmt: skip
+                   "reason": reason, "hint": hint})  # fmt: skip
     for item, template in result.guard_held:
         log_guard_hold(case, template, item)
 

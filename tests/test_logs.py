@@ -161,6 +161,7 @@ def test_serve_logs_a_whole_case_by_numbers_and_classes_never_by_people(logged_c
         assert (forged["level"], forged["route"], forged["outcome"]) == (
             "WARNING", "command", "refused")  # fmt: skip
         assert forged["hint"].startswith("not-authenticated; ")
+        assert (forged["reason"], held["reason"]) == ("not-authenticated", "held")
         assert (guarded["outcome"], note["outcome"]) == ("applied", "applied")
         guard = [e for e in entries if e.get("outcome") == "held" and "template" in e]
         assert [(g["level"], g["template"], g["case"]) for g in guard] == [
