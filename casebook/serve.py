@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import re
 import signal
+import sqlite3
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -142,7 +143,20 @@ class Worker:
         if problem is None:
             log.exception("%s; will retry at the next sweep", what)
         else:
-            self.storage.failed(problem, waiting)
+            self.storage.failed(problem, self.spooled() if waiting is None else waiting)
+
+    def spooled(self) -> int | None:
+        """Messages waiting in the spool (None if it cannot be read either), for the log."""
+        try:
+            spool = open_spool(spool_path(self.settings))
+        except Exception:  # noqa: BLE001 - the line is said without the number
+            return None
+        try:
+            return count_spooled(spool)
+        except sqlite3.Error:
+            return None
+        finally:
+            spool.close()
 
     async def send_loop(self) -> None:
         db = open_archive(self.settings.database)

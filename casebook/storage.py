@@ -39,8 +39,9 @@ class StorageWatch:
 
     def failed(self, problem: str, waiting: int | None) -> None:
         """Archive writes fail with `problem`; `waiting`: messages in the spool, if known."""
-        if problem == self.problem:
-            return  # said already: the retries are quiet
+        if problem == self.problem:  # said already: the retries are quiet (-v shows them)
+            log.debug("archive write still failing: %s; retrying", problem)
+            return
         self.problem = problem
         spool = f"; {waiting} message(s) wait in the spool" if waiting is not None else ""
         log.warning("archive write failed: %s%s; nothing is lost, retrying by itself",

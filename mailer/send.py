@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -200,6 +201,8 @@ class Sweep:
         if the relay could not be reached at all."""
         try:
             return self._send(item)
+        except sqlite3.OperationalError:
+            raise  # the archive's trouble (a full disk), not this item's: the sweep stops here
         except Exception as exc:
             fields = {"outbox_id": item.pk, "template": item.template}
             log.exception("outbox %d (%s): unexpected error", item.pk, item.template,

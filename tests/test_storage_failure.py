@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 
 from intake.smtp import IntakeHandler
 from intake.spool import SpoolWriter, open_spool, spool_path
-from tests.conftest import fixture_bytes, free_port, write_config
+from tests.conftest import RelaySink, fixture_bytes, free_port, write_config
 from tests.helpers import INSTALLED_CASEBOOK, smtp_send
 
 
@@ -62,7 +62,7 @@ class SmallDiskServe:
     log are on the ordinary disk. The test fills and empties the small disk from outside,
     through /proc/PID/root."""
 
-    def __init__(self, tmp_path: Path, relay):
+    def __init__(self, tmp_path: Path, relay, *global_args: str):
         self.disk = tmp_path / "disk"
         self.disk.mkdir()
         self.port = free_port()
@@ -76,7 +76,7 @@ class SmallDiskServe:
         with open(self.stderr, "wb") as err:
             self.proc = subprocess.Popen(
                 ["unshare", "-rm", "sh", "-c", mount, str(self.disk), INSTALLED_CASEBOOK,
-                 "-c", str(config), "serve"],
+                 "-c", str(config), *global_args, "serve"],
                 env=dict(os.environ, PYTHONUNBUFFERED="1"), stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=err,
             )  # fmt: skip
@@ -132,17 +132,17 @@ def report(n: int) -> bytes:
 
 @pytest.mark.skipif(not can_mount_tmpfs(), reason="no unprivileged tmpfs for a small disk")
 def test_a_full_archive_disk_is_told_once_truthfully_and_the_mail_waits(tmp_path, relay):
-    serve = SmallDiskServe(tmp_path, relay)
+    serve = SmallDiskServe(tmp_path, relay, "-v")  # -v: the quiet retries seen at DEBUG
     try:
         smtp_send(serve.port, report(1), "rita1@example.net", ["conduct@example.org"])
         serve.wait_for("report: opened")
-        relay.wait_for(2)  # the acknowledgement and the committee's notice
+        serve.wait_for("committee/new_case: sent")  # its copy recorded too
         serve.fill_disk()
         for n in (2, 3):  # accepted (the spool is elsewhere), but the archive cannot take them
             assert smtp_send(serve.port, report(n), f"rita{n}@example.net",
                              ["conduct@example.org"]) == {}  # fmt: skip
         serve.wait_for("archive write failed")
-        time.sleep(3)  # three sweeps (sweep_interval 1s) retry, quietly
+        serve.wait_for("DEBUG casebook: archive write still failing: disk full", count=3)
         log = serve.log()
         assert log.count("archive write failed") == 1, log
         line = next(line for line in log.splitlines() if "archive write failed" in line)
@@ -190,3 +190,40 @@ def test_ingest_and_tick_on_a_full_archive_disk_say_so_and_keep_the_mail(tmp_pat
     assert f"casebook: {full}\n" in err
     assert "Traceback" not in err and "internal error" not in err
     assert "processed 1 message(s)" in out and out.endswith("tick=0\n"), (out, err)
+
+
+class FillingRelay(RelaySink):
+    """A relay sink that fills casebook's disk as it accepts the `fill_at`-th mail."""
+
+    def __init__(self, fill_at: int):
+        super().__init__()
+        self.fill_at = fill_at
+        self.serve: SmallDiskServe | None = None
+
+    async def handle_DATA(self, server, session, envelope):
+        answer = await super().handle_DATA(server, session, envelope)
+        if len(self.messages) == self.fill_at and self.serve is not None:
+            self.serve.fill_disk()  # before casebook hears the 250 and records the copy
+        return answer
+
+
+@pytest.mark.skipif(not can_mount_tmpfs(), reason="no unprivileged tmpfs for a small disk")
+def test_a_copy_the_relay_took_as_the_disk_filled_goes_once_more_after(tmp_path):
+    relay = FillingRelay(fill_at=2)  # the committee's notice, after the acknowledgement
+    relay.controller.start()
+    serve = None
+    try:
+        serve = relay.serve = SmallDiskServe(tmp_path, relay)
+        smtp_send(serve.port, report(1), "rita1@example.net", ["conduct@example.org"])
+        serve.wait_for("archive write failed: disk full")
+        serve.inside("filler").unlink()
+        serve.wait_for("committee/new_case: sent")
+        log = serve.stop()
+        assert "Traceback" not in log and "unexpected error" not in log, log
+        assert log.count("archive write failed") == 1
+        notices = [m for m in relay.parsed() if "New report" in str(m["Subject"])]
+        assert len(notices) == 2 and len({m["Message-ID"] for m in notices}) == 1  # once more
+    finally:
+        if serve is not None:
+            serve.stop()
+        relay.controller.stop()
