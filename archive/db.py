@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
 BUSY_TIMEOUT_MS = 30_000
+FULL_BELOW = 1 << 20  # bytes free (for this user) under which a failed write is a full disk
 
 
 class ArchiveUnavailable(Exception):
@@ -50,8 +52,18 @@ def open_archive(path: Path | str) -> Database:
                     [secrets.token_hex(8)],
                 )
     except (sqlite3.Error, OSError) as exc:
-        raise ArchiveUnavailable(f"cannot open the archive {path}: {exc}") from exc
+        why = f"disk full ({exc})" if disk_full(path) else str(exc)
+        raise ArchiveUnavailable(f"cannot open the archive {path}: {why}") from exc
     return db
+
+
+def disk_full(path: Path | str) -> bool:
+    """Whether the file system holding `path` has no room left: SQLite reports a write that
+    ran out of space while creating its side files as a plain "disk I/O error"."""
+    try:
+        return shutil.disk_usage(Path(path).parent).free < FULL_BELOW
+    except OSError:
+        return False
 
 
 class ArchiveReader:
@@ -150,8 +162,15 @@ def write_transaction(db: Database) -> Iterator[Database]:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    else:
+    try:
         conn.execute("COMMIT")
+    except sqlite3.Error:
+        # A COMMIT that fails for a full disk leaves the transaction open: undone here, so the
+        # next try begins afresh instead of failing to begin inside this one.
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        raise
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ leaves half a case and a redelivered message changes nothing twice.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import replace
 from datetime import datetime
@@ -22,11 +23,12 @@ from archive.cases import get_case, party_by_token, party_for_address, record_ev
 from archive.clock import to_text
 from archive.db import write_transaction
 from archive.dsn import dsn_summary
+from archive.echoes import echoes_own_mail
 from archive.formpages import FORM_TRANSPORT, page_for
 from archive.held import hold
 from archive.identity import claims_taken_id, find_same_message, reaches_further, with_own_id
 from archive.models import IncomingMessage, RouteKind
-from archive.outbox import find_by_key
+from archive.outbox import find_by_key, guard_held_since, last_item
 from archive.sending import tell_delivery_problem
 from archive.settings import Settings
 from archive.store import Binding, IngestResult, store_message
@@ -55,7 +57,10 @@ def ingest_message(
         else:
             if claims_taken_id(db, msg):
                 msg = with_own_id(msg)
+            before = last_item(db)
             result = _dispatch(db, msg, settings, now)
+            held = tuple((pk, template) for pk, template, _ in guard_held_since(db, before))
+            result = dataclasses.replace(result, guard_held=held)
         record_delivery(db, msg, now, spool_key, received_at, message_pk=result.message_pk)
         return result
 
@@ -223,11 +228,17 @@ def _is_council(settings: Settings, address: str | None) -> bool:
 
 def _reply_address(db: Database, msg: IncomingMessage, settings: Settings, now: datetime):
     party = party_by_token(db, msg.route.token or "")
+    if party is None and msg.route.reports:
+        return _reports_address(db, msg, settings, now)  # a report, whatever else it was sent to
     if party is None:
         return hold(db, msg, settings, now, "unknown or stale reply address", kind="held")
     case = get_case(db, party.case_pk)
     if msg.automatic:
         return reports.record_automatic(db, msg, case, settings, now)
+    if party.role in ("member", "council") and echoes_own_mail(db, msg, case):
+        # A naive responder on a member's mailbox: never relayed, never answered.
+        reason = "casebook's own mail sent back whole"
+        return reports.record_automatic(db, msg, case, settings, now, reason=reason)
     if party.role in ("member", "council") and not _still_serving(settings, party.email):
         reason = "reply address of someone no longer on the committee or council"
         return hold(db, msg, settings, now, reason, kind="held", case=case)
@@ -268,6 +279,8 @@ def _list_copy(db: Database, msg: IncomingMessage, settings: Settings, now: date
     if case is None:
         pk = store_message(db, msg, now, kind="list")
         return IngestResult(pk, False, "list")
+    if msg.automatic:  # a member's out-of-office answer through the list: no deliberation
+        return reports.record_automatic(db, msg, case, settings, now)
     return _deliberation(
         db, msg, case, settings, now, via="committee list", binding=Binding(None, case)
     )

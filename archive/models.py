@@ -36,6 +36,9 @@ class RouteKind(StrEnum):
 class Route:
     kind: RouteKind
     token: str | None = None
+    # Also sent to the plain reports address: such mail is a report whatever else it was
+    # sent to (a stale reply address beside it never holds it).
+    reports: bool = False
 
 
 @dataclass(frozen=True)

@@ -268,6 +268,21 @@ def drop_held(db: Database, pk: int) -> None:
     db.execute("UPDATE outbox SET status = 'dropped' WHERE id = ? AND status = 'held'", [pk])
 
 
+def last_item(db: Database) -> int:
+    """The newest outbox item's number (0 for none): mail queued later has higher ones."""
+    return db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
+
+
+def guard_held_since(db: Database, after: int) -> list[tuple[int, str, str | None]]:
+    """Mail queued after item `after` that the leak guard held: (item, template, case)."""
+    rows = db.execute(
+        "SELECT o.id, o.template, c.ref FROM outbox o LEFT JOIN cases c ON c.id = o.case_pk"
+        " WHERE o.id > ? AND o.status = 'held' ORDER BY o.id",
+        [after],
+    )
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
 def held_among(db: Database, message_ids: list[str]) -> list[tuple[int, str]]:
     """Which of these just-queued mails the leak guard held: (item, template)."""
     if not message_ids:

@@ -73,9 +73,10 @@ def case_detail(db: Database, case: Case) -> dict:
             "kind": row[4],
             "at": row[5],
             "held": bool(row[6]),
+            "number": row[7],  # the archive's message number, as the log names it
         }
         for row in db.execute(
-            "SELECT message_id, from_addr, subject, direction, kind, archived_at, held"
+            "SELECT message_id, from_addr, subject, direction, kind, archived_at, held, id"
             " FROM messages WHERE case_pk = ? ORDER BY archived_at, id",
             [case.pk],
         )

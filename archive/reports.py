@@ -531,9 +531,16 @@ def _merge_fields(db: Database, case: Case, msg: IncomingMessage, now: datetime)
 
 
 def record_automatic(
-    db: Database, msg: IncomingMessage, case: Case, settings: Settings, now: datetime
+    db: Database,
+    msg: IncomingMessage,
+    case: Case,
+    settings: Settings,
+    now: datetime,
+    *,
+    reason: str | None = None,
 ) -> IngestResult:
-    """An auto-reply or bounce in a case's thread: archived and shown, never answered."""
+    """An auto-reply or bounce in a case's thread: archived and shown, never answered (nor
+    relayed); `reason`: why it counts as automatic, when its headers do not say."""
     pk = store_message(db, msg, now, kind="autoreply", case=case)
     record_event(
         db,
@@ -541,7 +548,7 @@ def record_automatic(
         now=now,
         actor=msg.from_addr or "mailer-daemon",
         action="automatic-reply-received",
-        detail={"reason": msg.no_reply_reason},
+        detail={"reason": reason or msg.no_reply_reason},
         message_pk=pk,
     )
     return IngestResult(pk, False, "autoreply", case.ref)

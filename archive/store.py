@@ -32,7 +32,8 @@ class IngestResult:
     case_ref: str | None = None
     held_reason: str | None = None
     commands: str | None = None  # "applied" or "refused" when the message's commands ran
-    refusal: str | None = None  # why they were refused (the audit log has it too)
+    refusal: str | None = None  # the class of why they were refused (the audit log has why)
+    guard_held: tuple[tuple[int, str], ...] = ()  # (outbox item, template) the leak guard held
 
 
 def store_message(

@@ -269,9 +269,16 @@ def run(argv: list[str] | None) -> int:
         return EX_TEMPFAIL if args.command == "ingest" else EX_CONFIG
     except ArchiveUnavailable as exc:
         print(f"casebook: {exc}", file=sys.stderr)
-        busy = args.command == "ingest" or "locked" in str(exc)
+        busy = args.command == "ingest" or "locked" in str(exc) or "disk full" in str(exc)
         return EX_TEMPFAIL if busy else EX_IOERR
     except sqlite3.OperationalError as exc:
+        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            print(
+                "casebook: archive write failed: disk full; nothing is lost (spooled mail waits"
+                " in the spool); try again once there is space",
+                file=sys.stderr,
+            )
+            return EX_TEMPFAIL
         if "locked" not in str(exc) and "busy" not in str(exc):
             return internal_error(args, exc)
         print(f"casebook: the archive is busy ({exc}); try again", file=sys.stderr)
@@ -465,7 +472,8 @@ def render_case_text(detail: dict) -> str:
     ]
     lines.append("\nmessages:")
     lines += [
-        f"  {m['at'][:19]} {m['direction']:>3} {m['kind']:<22} {m['from'] or '-'}  {m['subject']}"
+        f"  {m['number']:>5} {m['at'][:19]} {m['direction']:>3} {m['kind']:<22}"
+        f" {m['from'] or '-'}  {m['subject']}"
         for m in detail["messages"]
     ]
     lines.append("\ntimeline:")
@@ -666,8 +674,8 @@ def cmd_held(args) -> int:
     if not rows:
         print("no held mail")
     for row in rows:
-        print(f"{row['archived_at'][:16]} {row['case'] or '-':<15} {row['kind']:<12}"
-              f" {row['message_id']}\n    {row['reason']}")  # fmt: skip
+        print(f"{row['id']:>5} {row['archived_at'][:16]} {row['case'] or '-':<15}"
+              f" {row['kind']:<12} {row['message_id']}\n    {row['reason']}")  # fmt: skip
     return 0
 
 

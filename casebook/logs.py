@@ -1,9 +1,10 @@
 """Logging for operators: one line per event, as text or as JSON, and no personal data.
 
 Modules log with the standard library and put what an operator filters on in `extra`
-(`case`, `route`, `template`, `outcome`, …); these become fields of the JSON line. Every
-address-like word in a line's text is replaced by `[address]` (Message-IDs given as the
-`message_id` field excepted), a net under the rule that no log call names a person.
+(`case`, `route`, `template`, `outcome`, …); these become fields of the JSON line. A message
+is named by the archive's own number (`message_number`), an outgoing mail by its outbox
+item, never by a Message-ID (a sender's carries their domain). Every address-like word in a
+line's text is replaced by `[address]`, a net under the rule that no log call names a person.
 """
 
 from __future__ import annotations
@@ -15,19 +16,17 @@ import sys
 from datetime import UTC, datetime
 
 # Structured fields a log call may pass in `extra`, in the order JSON lines show them.
-FIELDS = ("case", "route", "template", "outcome", "message_id", "outbox_id", "attempts", "hint")
+FIELDS = (
+    "case", "route", "template", "outcome", "message_number", "reason", "outbox_id", "attempts",
+    "hint",
+)  # fmt: skip
 ADDRESS_RE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)*", re.UNICODE)
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def scrub_addresses(text: str, keep: tuple[str, ...] = ()) -> str:
-    """`text` with every mail address replaced, except inside the Message-IDs in `keep`."""
-    kept = {k.strip("<>") for k in keep if k}
-
-    def replace(match: re.Match) -> str:
-        return match.group(0) if match.group(0) in kept else "[address]"
-
-    return ADDRESS_RE.sub(replace, text)
+def scrub_addresses(text: str) -> str:
+    """`text` with every mail address (and so every Message-ID) replaced by `[address]`."""
+    return ADDRESS_RE.sub("[address]", text)
 
 
 def _fields(record: logging.LogRecord) -> dict:
@@ -39,25 +38,22 @@ class ScrubbingFormatter(logging.Formatter):
     """The usual text line, with addresses scrubbed from it."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        return scrub_addresses(line, (getattr(record, "message_id", None) or "",))
+        return scrub_addresses(super().format(record))
 
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: ts, level, logger, msg and the structured fields."""
 
     def format(self, record: logging.LogRecord) -> str:
-        fields = _fields(record)
-        keep = (fields.get("message_id") or "",)
         entry = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "msg": scrub_addresses(record.getMessage(), keep),
-            **fields,
+            "msg": scrub_addresses(record.getMessage()),
+            **_fields(record),
         }
         if record.exc_info:
-            entry["exc"] = scrub_addresses(self.formatException(record.exc_info), keep)
+            entry["exc"] = scrub_addresses(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 

@@ -17,18 +17,19 @@ import multiprocessing
 import os
 import re
 import signal
+import sqlite3
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from archive.clock import utc_now
-from archive.clocks import fire_due
 from archive.db import open_archive
-from archive.digest import send_digest_if_due
 from archive.outbox import due_mail
 from archive.settings import Settings
 from casebook.restore import hold_archive
 from casebook.sink import sink_factory
+from casebook.storage import StorageWatch, storage_problem
+from casebook.tick import fire_clocks
 from intake.imap import ImapUnavailable, poll_imap
 from intake.process import process_spooled
 from intake.recheck import recheck_conflicts
@@ -56,6 +57,7 @@ class Worker:
         self.clocks_due = False
         self.stopping = asyncio.Event()
         self.holder = sender_identity()
+        self.storage = StorageWatch()  # one line per outage, not a traceback per sweep
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -120,17 +122,41 @@ class Worker:
         and a stop waits for one chunk at most, not for a whole backlog.
         """
         while not self.stopping.is_set():
+            waiting = None
             try:
                 # Only what is due: a message waiting for its retry must not spin this loop.
-                if not await asyncio.to_thread(count_spooled, spool, utc_now(), floods=True):
+                waiting = await asyncio.to_thread(count_spooled, spool, utc_now(), floods=True)
+                if not waiting:
                     return
                 await asyncio.to_thread(
                     process_spooled, db, spool, self.settings, utc_now, PROCESS_CHUNK
                 )
-            except Exception:
-                log.exception("processing the spool failed; will retry at the next sweep")
+            except Exception as exc:
+                self.trouble(exc, "processing the spool failed", waiting)
                 return
+            self.storage.succeeded()
             self.queued.set()  # something was waiting: even a flood note alone queues an alert
+
+    def trouble(self, exc: Exception, what: str, waiting: int | None = None) -> None:
+        """Storage trouble once per outage, without a traceback; anything else in full."""
+        problem = storage_problem(exc, self.settings.database)
+        if problem is None:
+            log.exception("%s; will retry at the next sweep", what)
+        else:
+            self.storage.failed(problem, self.spooled() if waiting is None else waiting)
+
+    def spooled(self) -> int | None:
+        """Messages waiting in the spool (None if it cannot be read either), for the log."""
+        try:
+            spool = open_spool(spool_path(self.settings))
+        except Exception:  # noqa: BLE001 - the line is said without the number
+            return None
+        try:
+            return count_spooled(spool)
+        except sqlite3.Error:
+            return None
+        finally:
+            spool.close()
 
     async def send_loop(self) -> None:
         db = open_archive(self.settings.database)
@@ -141,13 +167,12 @@ class Worker:
                 # Deadlines and the digest on the scheduler's sweep only, not on every mail.
                 if self.clocks_due:
                     self.clocks_due = False
-                    fired = await asyncio.to_thread(fire_due, db, self.settings, utc_now())
-                    await asyncio.to_thread(send_digest_if_due, db, self.settings, utc_now())
+                    fired, _ = await asyncio.to_thread(fire_clocks, db, self.settings, utc_now())
                     if fired:
                         log.info("%d deadline(s) fired", len(fired))
                 await self.drain_outbox(db)
-            except Exception:
-                log.exception("sending failed; will retry at the next sweep")
+            except Exception as exc:
+                self.trouble(exc, "sending failed")
 
     async def drain_outbox(self, db) -> None:
         """Send until nothing is due, a chunk at a time; a busy lease is tried again shortly.

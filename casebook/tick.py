@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from archive.clocks import fire_due
+from archive.clocks import Fired, fire_due
 from archive.db import open_archive
 from archive.digest import send_digest_if_due
-from archive.outbox import due_mail
+from archive.outbox import due_mail, guard_held_since, last_item
 from archive.settings import Settings
 from intake.imap import ImapUnavailable, poll_imap
-from intake.process import process_spooled
+from intake.process import log_guard_hold, process_spooled
 from intake.recheck import recheck_conflicts
 from intake.spool import count_spooled, open_spool, spool_path
 from mailer.send import SendReport, send_due
@@ -31,8 +31,7 @@ def run_tick(settings: Settings, now: datetime) -> tuple[str, bool]:
     processed = []
     while count_spooled(spool, now):  # everything due, not one batch: nothing waits for cron
         processed += process_spooled(db, spool, settings, lambda: now)
-    fired = fire_due(db, settings, now)
-    digests = send_digest_if_due(db, settings, now)
+    fired, digests = fire_clocks(db, settings, now)
     report = drain_outbox(db, settings, now)
     busy = " (another sender holds the lease)" if report.busy else ""
     late = sum(f.late for f in fired)
@@ -44,6 +43,17 @@ def run_tick(settings: Settings, now: datetime) -> tuple[str, bool]:
         f" mail: {report.sent} sent,"
         f" {report.postponed} postponed, {report.failed} failed{busy}"
     ), noteworthy
+
+
+def fire_clocks(db, settings: Settings, now: datetime) -> tuple[list[Fired], bool]:
+    """The deadlines and the digest due at `now` (whether a digest was queued); mail the leak
+    guard held meanwhile gets its log line."""
+    before = last_item(db)
+    fired = fire_due(db, settings, now)
+    digests = send_digest_if_due(db, settings, now)
+    for item, template, case in guard_held_since(db, before):
+        log_guard_hold(case, template, item)
+    return fired, digests
 
 
 def drain_outbox(db, settings: Settings, now: datetime) -> SendReport:

@@ -75,6 +75,10 @@ def _parse_from(values: tuple[str, ...]) -> Mailbox:
     unquoted = _outside_quotes(raw)
     if "(" in unquoted:
         return Mailbox(None, None, "comments in From")
+    if ":" in unquoted or ";" in unquoted:
+        # `friends: alice@example.org;` is a group (RFC 5322 §3.4), a list of mailboxes: never
+        # read as its one member. A colon outside quotes has no other place in a mailbox.
+        return Mailbox(None, None, "group syntax in From")
     pairs = getaddresses([raw])
     if len(pairs) != 1:
         return Mailbox(None, None, "more than one address in From")
@@ -155,7 +159,7 @@ def route_recipient(address: str, settings: Settings) -> Route:
     bounces_base, _, bounces_domain = split_plus(settings.bounces)
     if (base, domain) == (reports_base, reports_domain):
         if tag is None:
-            return Route(RouteKind.REPORT)
+            return Route(RouteKind.REPORT, reports=True)
         return Route(RouteKind.REPLY, tag)
     if (base, domain) == (bounces_base, bounces_domain):
         return Route(RouteKind.BOUNCE, tag)
@@ -180,8 +184,9 @@ ROUTE_PRIORITY = (
 def route_message(recipients: tuple[str, ...], settings: Settings) -> Route:
     """One route for a delivery with several recipients: the most specific wins."""
     routes = [route_recipient(r, settings) for r in recipients]
+    reports = any(route.kind is RouteKind.REPORT for route in routes)
     for kind in ROUTE_PRIORITY:
         for route in routes:
             if route.kind is kind:
-                return route
+                return Route(route.kind, route.token, reports)
     return Route(RouteKind.UNKNOWN)

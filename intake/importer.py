@@ -211,11 +211,11 @@ def _ingest_or_quarantine(db, settings: Settings, msg, now, loop_id: str) -> Ing
         raise  # the archive's trouble, not this message's
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
-        log.error("imported message %s quarantined: %s", msg.message_id, error)
     plain = plain_form(msg, f"quarantined: {error}", settings, loop_id)
     with write_transaction(db):
         result = quarantine(db, plain, settings, now, error)
         record_delivery(db, plain, now, None, None, message_pk=result.message_pk, error=error)
+    log.error("imported message quarantined as message %d: %s", result.message_pk, error)
     return result
 
 

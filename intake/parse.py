@@ -105,18 +105,22 @@ def _parse_fully(
             defects.append("no readable part: the body is shown as it came")
     reply = _own_reply(message)
     # No part of the sender's own (only attached messages): shown, but never commanded from.
-    authored = (reply or split_text(text)).authored
+    own = reply or split_text(text)
+    authored = own.authored
     rule = check_reply_rules(
         message,
         envelope_from=envelope_from,
         from_addr=sender.address,
         settings=settings,
         loop_id=loop_id,
+        answers_casebook=route.kind in (RouteKind.REPLY, RouteKind.LIST)
+        or find_case_tag(subject, settings.case_prefix) is not None,
+        unquoted=f"{own.new}\n{own.below}\n{own.signature}",
     )
     forwarded_from = _attached_message_from(message)
     delegate, forwarded = None, None
     report_text = authored
-    if route.kind is RouteKind.REPORT and not rule.automatic:
+    if route.reports and not rule.automatic:
         delegate = find_delegate(text, sender.address, forwarded_from, settings)
         forwarded = None if delegate else forwarded_sender(text, forwarded_from)
         # A forwarded mail is the evidence: the report is the whole text, not only the intro.
@@ -227,7 +231,7 @@ def _provenance(raw, message, from_addr, envelope_from, route, *, automatic, set
     (list mail): DKIM is checked only where it decides something."""
     not_needed = SenderAuth(False, "none", "not needed for this address")
     party_auth, list_proof = not_needed, not_needed
-    if route.kind in (RouteKind.REPORT, RouteKind.APPEAL) and not automatic:
+    if (route.reports or route.kind is RouteKind.APPEAL) and not automatic:
         party_auth = authenticate_party(raw, message, from_addr, envelope_from, settings)
     if route.kind is RouteKind.LIST:
         list_proof = prove_list_copy(raw, message, settings)

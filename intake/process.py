@@ -62,6 +62,7 @@ def process_spooled(
         chunk = rows[start : start + batch]
         parsed = [(row, _parse(row, settings, loop_id)) for row in chunk]
         retry: dict[int, str] = {}
+        arrived: list[IngestResult] = []
         with write_transaction(db):
             for row, msg in parsed:
                 if already_ingested(db, row.key):
@@ -73,8 +74,11 @@ def process_spooled(
                 if isinstance(outcome, str):
                     retry[row.spool_id] = outcome
                 else:
-                    results.append(outcome)
-                    log_arrival(outcome, msg.message_id)
+                    arrived.append(outcome)
+        # Logged once committed: a failed commit (a full disk) opened nothing.
+        for outcome in arrived:
+            log_arrival(outcome)
+        results += arrived
         release_spooled(spool, [row.spool_id for row in chunk if row.spool_id not in retry])
         for row in chunk:
             if row.spool_id in retry:
@@ -137,19 +141,31 @@ def _ingest_one(
 
 
 ROUTES = {"deliberation": "deliberation", "quarantined": "quarantine"}
+# Why mail is held, by the kind the archive holds it as: the log says this, never the reason's
+# own words (they may name a member); `casebook held` shows them.
+HELD_WHY = {
+    "held": "it claims a case or reply address it cannot prove",
+    "loop": "a mail loop",
+    "unrouted": "addressed to no address casebook serves",
+    "autoreply": "automatic mail that belongs to no case",
+    "list-held": "a list copy the list host did not vouch for",
+    "bounce": "a bounce for mail casebook has no record of",
+}
 
 
 def describe_arrival(result: IngestResult) -> tuple[int, str, str, str | None]:
     """How a processed message is logged: level, route, outcome and a hint for the operator.
 
     Routes: report, followup, command, deliberation, appeal, bounce, autoreply, list, held,
-    quarantine. Nothing here names a person: the case number and Message-ID identify it.
+    quarantine. Nothing here names a person or quotes a message: the case and the archive's
+    message number identify it, a refusal is told by its class.
     """
     if result.kind == "quarantined":
         hint = f"processing failed {MAX_ATTEMPTS} times; see `casebook held`"
         return logging.WARNING, "quarantine", "quarantined", hint
     if result.held_reason is not None:
-        return logging.WARNING, "held", "held", f"{result.held_reason}; see `casebook held`"
+        why = HELD_WHY.get(result.kind, "held")
+        return logging.WARNING, "held", "held", f"{why}; see `casebook held`"
     if result.duplicate:
         return logging.INFO, ROUTES.get(result.kind, result.kind), "duplicate", None
     if result.commands == "refused":
@@ -161,14 +177,27 @@ def describe_arrival(result: IngestResult) -> tuple[int, str, str, str | None]:
     return logging.INFO, ROUTES.get(result.kind, result.kind), outcome, None
 
 
-def log_arrival(result: IngestResult, message_id: str) -> None:
-    """One line per message in: case, route, outcome, Message-ID; never a name or address."""
+def log_arrival(result: IngestResult) -> None:
+    """One line per message in (case, route, outcome, the archive's message number), and one
+    per mail the leak guard held while it was processed; never a name, address or Message-ID
+    (a sender's Message-ID carries their domain)."""
     level, route, outcome, hint = describe_arrival(result)
-    case = result.case_ref
-    log.log(level, "in %s %s: %s %s%s", case or "-", route, outcome, message_id,
+    case, number = result.case_ref, result.message_pk
+    reason = result.refusal if outcome == "refused" else result.kind if outcome == "held" else None
+    log.log(level, "in %s %s: %s message %d%s", case or "-", route, outcome, number,
             f" ({hint})" if hint else "",
-            extra={"case": case, "route": route, "outcome": outcome, "message_id": message_id,
-                   "hint": hint})  # fmt: skip
+            extra={"case": case, "route": route, "outcome": outcome, "message_number": number,
+                   "reason": reason, "hint": hint})  # fmt: skip
+    for item, template in result.guard_held:
+        log_guard_hold(case, template, item)
+
+
+def log_guard_hold(case: str | None, template: str, item: int) -> None:
+    """Mail the leak guard held (while a message was processed, or a clock fired)."""
+    hint = "the committee is told; `casebook outbox` lists it"
+    log.warning("out %s %s: held by the leak guard, outbox %d (%s)", case or "-", template,
+                item, hint, extra={"case": case, "template": template, "outcome": "held",
+                                   "outbox_id": item, "hint": hint})  # fmt: skip
 
 
 def _parse(row: Spooled, settings: Settings, loop_id: str) -> IncomingMessage:

@@ -88,7 +88,7 @@ class IntakeHandler:
         except Exception as exc:  # storage trouble is ours: the sender must retry, never bounce
             # Once intake is stopping, the reason was logged once; each 451 is only a warning.
             level = logging.WARNING if isinstance(exc, SpoolClosed) else logging.ERROR
-            log.log(level, "could not spool a message from %r: %s", envelope.mail_from, exc)
+            log.log(level, "could not spool a message (answered 451): %s", exc)
             return self._status(envelope, TEMPORARY_FAILURE)
         return self._status(envelope, "250 2.0.0 Message stored")
 

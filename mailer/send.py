@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -159,16 +160,15 @@ def _log_outage(settings: Settings, error: str, report: SendReport) -> None:
 def log_item(
     db: Database, item: OutboxItem, level: int, outcome: str, note: str = "", *, case_ref=UNREAD
 ) -> None:
-    """One line per mail out: case, template, outcome, Message-ID; never a recipient."""
+    """One line per mail out: case, template, outcome, outbox item; never a recipient."""
     if case_ref is UNREAD:
         row = db.execute("SELECT ref FROM cases WHERE id = ?", [item.case_pk]).fetchone()
         case_ref = row[0] if row else None
     case = case_ref
-    log.log(level, "out %s %s: %s %s%s", case or "-", item.template, outcome, item.message_id,
+    log.log(level, "out %s %s: %s outbox %d%s", case or "-", item.template, outcome, item.pk,
             f" ({note})" if note else "",
             extra={"case": case, "template": item.template, "outcome": outcome,
-                   "message_id": item.message_id, "outbox_id": item.pk,
-                   "attempts": item.attempts + 1})  # fmt: skip
+                   "outbox_id": item.pk, "attempts": item.attempts + 1})  # fmt: skip
 
 
 @dataclass
@@ -201,9 +201,11 @@ class Sweep:
         if the relay could not be reached at all."""
         try:
             return self._send(item)
+        except sqlite3.OperationalError:
+            raise  # the archive's trouble (a full disk), not this item's: the sweep stops here
         except Exception as exc:
-            fields = {"message_id": item.message_id, "template": item.template}
-            log.exception("outbox %s (%s): unexpected error", item.message_id, item.template,
+            fields = {"outbox_id": item.pk, "template": item.template}
+            log.exception("outbox %d (%s): unexpected error", item.pk, item.template,
                           extra=fields)  # fmt: skip
             error = f"unexpected {type(exc).__name__}: {exc}"
             if item.attempts + 1 >= CRASH_ATTEMPTS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from archive.models import RouteKind
-from intake.addresses import parse_from, route_recipient
+from intake.addresses import parse_from, route_message, route_recipient
 
 
 @pytest.mark.parametrize(
@@ -42,6 +42,38 @@ def test_ambiguous_from_forms_are_unknown(values):
     mailbox = parse_from(values)
     assert mailbox.address is None
     assert mailbox.problem
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "friends: alice@example.org;",
+        "friends:alice@example.org;",
+        "friends: Alice Chair <alice@example.org>;",
+        "undisclosed-recipients:;",
+        "a: alice@example.org",
+        "Alice Chair <alice@example.org>;",
+    ],
+)
+def test_group_syntax_is_no_mailbox(value):
+    """A group (RFC 5322 §3.4) lists mailboxes: never read as the one it lists."""
+    mailbox = parse_from([value])
+    assert mailbox.address is None
+    assert mailbox.problem in ("group syntax in From", "ambiguous From")
+
+
+def test_a_quoted_colon_in_a_display_name_is_still_one_mailbox():
+    assert parse_from(['"Chair: Alice" <alice@example.org>']).address == "alice@example.org"
+
+
+def test_a_report_sent_to_a_reply_address_too_is_marked_as_sent_to_the_reports_address(
+    settings,
+):
+    both = route_message(("conduct+aaaaaaaaaaaaaaaaaaaaaaaa@example.org", "conduct@example.org"),
+                         settings)  # fmt: skip
+    assert (both.kind, both.reports) == (RouteKind.REPLY, True)
+    alone = route_message(("conduct+aaaaaaaaaaaaaaaaaaaaaaaa@example.org",), settings)
+    assert (alone.kind, alone.reports) == (RouteKind.REPLY, False)
 
 
 @pytest.mark.parametrize(

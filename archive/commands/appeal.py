@@ -105,7 +105,8 @@ def decide_unlinked(
         record_event(db, None, now=now, actor=msg.from_addr or "unknown sender",
                      action="commands-refused", detail={"appeal": appeal.pk},
                      message_pk=pk)  # fmt: skip
-        return IngestResult(pk, False, "deliberation", None, commands="refused")
+        why = "not-a-member" if person is None else "not-authenticated"
+        return IngestResult(pk, False, "deliberation", None, commands="refused", refusal=why)
     results, applied = [], True
 
     def queue(template, audience, context, **options):
@@ -142,7 +143,8 @@ def decide_unlinked(
                         "urgent": False, "results": results, "applied": applied},
                in_reply_to=msg.message_id, refs=(*msg.references, msg.message_id))  # fmt: skip
     return IngestResult(pk, False, "deliberation", None,
-                        commands="applied" if applied else "refused")  # fmt: skip
+                        commands="applied" if applied else "refused",
+                        refusal=None if applied else "command-refused")  # fmt: skip
 
 
 COMMAND = Command(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,15 @@ from archive.store import Binding
 REFUSAL_NOTICE = "commands_refused"
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why commands were refused: the class an operator's log shows (never the content) and
+    the words the audit log keeps."""
+
+    kind: str
+    text: str
+
+
 def authorize(msg: IncomingMessage, case: Case, settings: Settings, binding: Binding):
     """The member entitled to command this case with this message, or the reason why not.
 
@@ -32,20 +42,22 @@ def authorize(msg: IncomingMessage, case: Case, settings: Settings, binding: Bin
     message mixing both is refused. The same authentication rules hold for both.
     """
     if msg.sender_header_problem:
-        return None, msg.sender_header_problem
+        return None, Refusal("sender-headers", msg.sender_header_problem)
     if msg.from_addr is None:
-        return None, f"unusable From ({msg.from_problem})"
+        return None, Refusal("unusable-from", f"unusable From ({msg.from_problem})")
     known = [COMMANDS[c.keyword] for c in msg.commands.commands if c.keyword in COMMANDS]
     council = bool(known) and all(c.council for c in known)
     if not council and _council_deciding(msg, case, settings, known):
         council = True  # the council holds an escalated case: its keywords are its own
     if any(c.council for c in known) and not council:
-        return None, "council and committee commands cannot be mixed in one message"
+        return None, Refusal(
+            "mixed-bodies", "council and committee commands cannot be mixed in one message"
+        )
     body = settings.council if council else settings.committee
     person = next((m for m in body if m.matches_address(msg.from_addr)), None)
     if person is None:
         who = "the Executive Council" if council else "the committee"
-        return None, f"the sender is not a member of {who}"
+        return None, Refusal("not-a-member", f"the sender is not a member of {who}")
     party = binding.via_party
     if settings.insecure_from_only:
         pass
@@ -55,14 +67,16 @@ def authorize(msg: IncomingMessage, case: Case, settings: Settings, binding: Bin
             or party.role != ("council" if council else "member")
             or (party.email or "").lower() != (person.email.lower())
         ):
-            return None, "token mode: not sent to the member's own reply address for this case"
+            why = "token mode: not sent to the member's own reply address for this case"
+            return None, Refusal("not-via-reply-address", why)
     else:
         if not msg.auth.verified:
-            return None, f"not authenticated: {msg.auth.reason}"
+            return None, Refusal("not-authenticated", f"not authenticated: {msg.auth.reason}")
         if binding.signed_case is None or binding.signed_case.pk != case.pk:
-            return None, "the signed subject tag or references do not name this case"
+            why = "the signed subject tag or references do not name this case"
+            return None, Refusal("wrong-case", why)
     if person.email.lower() in case.excluded():
-        return None, "the sender is conflicted or recused in this case"
+        return None, Refusal("conflicted", "the sender is conflicted or recused in this case")
     return person, None
 
 
@@ -90,10 +104,11 @@ def run_commands(
 ) -> tuple[str, str | None] | None:
     """Authorize, then run every command or none, then queue the transcript.
 
-    Returns the outcome ("applied" or "refused") with the reason the sender was not allowed
-    to command (None when a member's command itself was refused: the transcript says why),
-    or None if nothing ran. With `tell_others` (a command-only mail that is not relayed), the
-    rest of the case's audience gets one line saying what the commands did."""
+    Returns the outcome ("applied" or "refused") with the class of the refusal (`Refusal.kind`
+    for a sender not allowed to command, else the command's own: `unknown-command`,
+    `chair-only`, `council-holds`, `command-refused`), or None if nothing ran. With
+    `tell_others` (a command-only mail that is not relayed), the rest of the case's audience
+    gets one line saying what the commands did."""
     found = msg.commands
     if not found.commands or msg.historical:
         return None
@@ -101,12 +116,13 @@ def run_commands(
     ids = [msg.message_id, msg.claimed_id or msg.message_id]
     if db.execute("SELECT 1 FROM command_runs WHERE message_id IN (?, ?)", ids).fetchone():
         return None
-    actor, reason = authorize(msg, case, settings, binding)
+    actor, refusal = authorize(msg, case, settings, binding)
     if actor is None:
-        _refuse_sender(db, msg, case, settings, now, message_pk, reason)
-        outcome = "refused"
+        _refuse_sender(db, msg, case, settings, now, message_pk, refusal.text)
+        outcome, reason = "refused", refusal.kind
     else:
-        outcome = _run_all_or_none(db, msg, case, settings, now, message_pk, actor)
+        reason = _run_all_or_none(db, msg, case, settings, now, message_pk, actor)
+        outcome = "refused" if reason else "applied"
         if tell_others:
             _tell_outcome(db, msg, get_case(db, case.pk), settings, now, actor, outcome)
     db.execute(
@@ -122,16 +138,19 @@ def _unknown(keyword: str) -> str:
     return f"unknown command #{keyword}{hint}"
 
 
-def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) -> str:
+def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) -> str | None:
+    """None when every command ran; else the class of the refusal."""
     commands = msg.commands.commands
     results: list[tuple[str, str, str]] = []
     problems = [(c, _unknown(c.keyword)) for c in commands if c.keyword not in COMMANDS]
+    kind = "unknown-command" if problems else "chair-only"
     problems += [
         (c, "only the chair may do this")
         for c in commands
         if c.keyword in COMMANDS and COMMANDS[c.keyword].chair_only and actor.role != "chair"
     ]
     if council_holds(case) and not _is_council(actor, settings):
+        kind = kind if problems else "council-holds"
         problems += [
             (c, "the Executive Council has this case; it hands it back with #return")
             for c in commands
@@ -146,7 +165,7 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) ->
             try:
                 done = COMMANDS[command.keyword].run(ctx, command.args)
             except Refused as exc:
-                failed = (command, str(exc))
+                failed, kind = (command, str(exc)), "command-refused"
                 break
             results.append((command.line, "done", done))
         if not failed:
@@ -197,7 +216,7 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) ->
         in_reply_to=msg.message_id,
         refs=(*msg.references, msg.message_id),
     )
-    return "refused" if failed else "applied"
+    return kind if failed else None
 
 
 def _is_council(actor: Person, settings: Settings) -> bool:
