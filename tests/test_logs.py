@@ -23,7 +23,7 @@ from casebook.logs import scrub_addresses
 from intake.process import describe_arrival
 from tests.committee import BOB, CAROL, reported
 from tests.conftest import ROOT, T0, fixture_bytes, free_port, write_config
-from tests.helpers import INSTALLED_CASEBOOK, run_casebook, smtp_send
+from tests.helpers import INSTALLED_CASEBOOK, TRUSTED, run_casebook, smtp_send, vouched
 from tests.mailbuild import build, pinned_keys_toml, sign
 from tests.test_appeals import COUNCIL
 
@@ -94,7 +94,7 @@ def logged_case(request, tmp_path, relay):
     """`casebook serve` with the members' pinned DKIM keys, logging as an operator runs it."""
     port = free_port()
     config = write_config(tmp_path, relay_port=relay.port, intake_port=port,
-                          extra="\n" + pinned_keys_toml())  # fmt: skip
+                          extra="\n" + TRUSTED + "\n" + pinned_keys_toml())  # fmt: skip
     args = ("--log-format", "json") if request.param == "json" else ()
     process = LoggedServe(config, port, *args)
     yield request.param, process
@@ -109,8 +109,10 @@ def member_mail(sender: str, text: str, n: int, *, signed: bool = True) -> bytes
 
 
 def run_small_case(port: int) -> None:
-    """A report from a canary reporter, her follow-up, a stranger writing to the case, a
-    forged command, a #to-reporter the leak guard holds, and an accepted command."""
+    """A report from a canary reporter, her follow-up (her domain's DKIM pass, as the trusted
+    receiving host recorded it), a stranger writing to the case, a
+    forged command (held: it is not Alice's), a #to-reporter the leak guard holds, an accepted
+    command and a refused one (an unknown keyword, its argument a canary)."""
     report = (
         f"From: {CANARY[0]} <{CANARY[1]}>\r\nTo: conduct@example.org\r\n"
         "Subject: Problem on the users list\r\nMessage-ID: <report-1@canary-reporter.test>\r\n"
@@ -122,7 +124,7 @@ def run_small_case(port: int) -> None:
         "Subject: Re: [CoC-2026-001] We received your report\r\n"
         "Message-ID: <rita-2@canary-reporter.test>\r\n\r\nHe did it again today.\r\n"
     ).encode()
-    smtp_send(port, followup, CANARY[1], ["conduct@example.org"])
+    smtp_send(port, vouched(followup, CANARY[1]), CANARY[1], ["conduct@example.org"])
     stranger = followup.replace(f"{CANARY[0]} <{CANARY[1]}>".encode(), b"Sam <sam@example.com>")
     stranger = stranger.replace(b"<rita-2@", b"<sam-1@")
     smtp_send(port, stranger, "sam@example.com", ["conduct@example.org"])
@@ -133,6 +135,8 @@ def run_small_case(port: int) -> None:
     smtp_send(port, held, "alice@example.org", ["conduct@example.org"])
     note = member_mail("Bob Member <bob@example.org>", "#note\nI know the list admin.", 3)
     smtp_send(port, note, "bob@example.org", ["conduct@example.org"])
+    unknown = member_mail("Bob Member <bob@example.org>", "#frobnicate Canaryname", 4)
+    smtp_send(port, unknown, "bob@example.org", ["conduct@example.org"])
 
 
 def test_serve_logs_a_whole_case_by_numbers_and_classes_never_by_people(logged_case, relay):
@@ -140,6 +144,7 @@ def test_serve_logs_a_whole_case_by_numbers_and_classes_never_by_people(logged_c
     relay.refuse[CANARY[1]] = f"550 5.1.1 <{CANARY[1]}>: no such user here"
     run_small_case(serve.port)
     serve.wait_for_line("command: applied", count=2)
+    serve.wait_for_line("command: refused")
     serve.wait_for_line("committee/delivery_problem")  # the failed ack's notice went out
     log = serve.stop()
     for word in CANARY_WORDS:  # no name, address, domain or Message-ID of anyone
@@ -151,17 +156,19 @@ def test_serve_logs_a_whole_case_by_numbers_and_classes_never_by_people(logged_c
         arrivals = [e for e in entries if "route" in e]
         assert all(e["case"] == "CoC-2026-001" for e in arrivals)
         numbers = [e["message_number"] for e in arrivals]
-        assert numbers == sorted(set(numbers)) and len(numbers) == 6, arrivals
-        report, followup, held, forged, guarded, note = arrivals
+        assert numbers == sorted(set(numbers)) and len(numbers) == 7, arrivals
+        report, followup, held, forged, guarded, note, refused = arrivals
         assert (report["level"], report["route"], report["outcome"]) == ("INFO", "report", "opened")
         assert f"message {report['message_number']}" in report["msg"]
         assert (followup["route"], followup["outcome"]) == ("followup", "recorded")
         assert (held["level"], held["route"], held["outcome"]) == ("WARNING", "held", "held")
         assert "casebook held" in held["hint"]
-        assert (forged["level"], forged["route"], forged["outcome"]) == (
+        # Mail in a member's name that is not proved theirs is held, never run (issue 18 §2).
+        assert (forged["level"], forged["route"], forged["outcome"]) == ("WARNING", "held", "held")
+        assert (refused["level"], refused["route"], refused["outcome"]) == (
             "WARNING", "command", "refused")  # fmt: skip
-        assert forged["hint"].startswith("not-authenticated; ")
-        assert (forged["reason"], held["reason"]) == ("not-authenticated", "held")
+        assert refused["hint"].startswith("unknown-command; ")
+        assert (refused["reason"], held["reason"]) == ("unknown-command", "held")
         assert (guarded["outcome"], note["outcome"]) == ("applied", "applied")
         guard = [e for e in entries if e.get("outcome") == "held" and "template" in e]
         assert [(g["level"], g["template"], g["case"]) for g in guard] == [
@@ -180,7 +187,7 @@ def test_serve_logs_a_whole_case_by_numbers_and_classes_never_by_people(logged_c
         assert any("WARNING intake.process: in CoC-2026-001 held: held message " in line
                    for line in lines)  # fmt: skip
         assert any(re.search(r"WARNING intake.process: in CoC-2026-001 command: refused message"
-                             r" \d+ \(not-authenticated; see `casebook show CoC-2026-001`\)",
+                             r" \d+ \(unknown-command; see `casebook show CoC-2026-001`\)",
                              line) for line in lines), log  # fmt: skip
         assert any(re.search(r"WARNING intake.process: out CoC-2026-001 reporter/message:"
                              r" held by the leak guard, outbox \d+", line)
