@@ -31,10 +31,15 @@ def _lines(text: str) -> list[str]:
 def corpus(source: str) -> list[tuple[str, str, str]]:
     """(name, reply, expected new text) for every reply of one corpus."""
     base = REPLIES / source
+    labels = base / "trimmed" if (base / "trimmed").is_dir() else base / "expected"
     return [
-        (path.stem, path.read_text(encoding="utf-8"), (base / "trimmed" / path.name).read_text())
+        (path.stem, _read(path), _read(labels / path.name))
         for path in sorted((base / "emails").glob("*.txt"))
     ]
+
+
+def _read(path: Path) -> str:
+    return path.read_bytes().decode("utf-8").replace("\r\n", "\n")
 
 
 def measure(name: str, reply: str, expected: str) -> Measure:
