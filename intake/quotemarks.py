@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 MAX_MARKER = 500  # no client writes a longer attribution; a longer line is prose
+VERB_REACH = 170  # "wrote" ends at most 160 characters before the colon ("… schrieb Ann <a@b>:")
 WRAP = 3  # an attribution wrapped over at most this many lines (Gmail, Outlook, K-9)
 
 SEPARATOR_RE = re.compile(
@@ -42,6 +43,7 @@ OPENING_RE = re.compile(r"(?i)^(on|am|le|el|op|em|den|il|w dniu|vào|dne|в|у)\
 CJK_RE = re.compile(r"^.{0,300}(写道|寫道|のメッセージ|님이 작성)\s*[:：]?\s*$")
 # An address just before the closing colon: "Ann <ann@example.org>:", "ann@example.org:".
 ADDRESS_COLON_RE = re.compile(r"(?i)[\w.+-]@[\w-]+(\.[\w-]+)+\s?(>|&gt;)?\)?\]?\s*[:：]$")
+ADDRESS_RE = re.compile(r"[\w.+-]@[\w-]+\.[\w.-]+")
 CLOCK_RE = re.compile(r"(?<!\d)\d{1,2}[:.]\d\d(?!\d)")
 YEAR_RE = re.compile(r"(?<!\d)(19|20)\d\d(?!\d)")
 WEEKDAYS = (
@@ -92,7 +94,7 @@ def starts_history(lines: list[str], index: int) -> bool:
         return True
     if any(is_attribution(joined) for joined in _wrapped(lines, index)):
         return True
-    return _opening_with_late_verb(lines, index)
+    return _opening_with_late_verb(lines, index) or _colon_line_above_quote(lines, index)
 
 
 def is_attribution(line: str) -> bool:
@@ -103,20 +105,24 @@ def is_attribution(line: str) -> bool:
     colon = body.endswith((":", "："))
     verb = _last_verb_end(body)
     if verb is not None:
-        near_end = len(body) - verb <= 160
+        near_end = len(body) - verb <= VERB_REACH - 10
         anchored = OPENING_RE.match(body) is not None or re.search(r"[@\d]", body) is not None
         if anchored and ((colon and near_end) or (verb == len(body) and _has_digit(body))):
             return True
     if colon and ADDRESS_COLON_RE.search(body):
         return "<" in body or "&lt;" in body or _has_digit(body)
-    if colon and DATE_FIRST_RE.match(body) and CLOCK_RE.search(body):
-        return YEAR_RE.search(body) is not None or DATE_FIRST_RE.match(body).group(1)[0].isdigit()
+    dated = DATE_FIRST_RE.match(body)
+    if colon and dated and CLOCK_RE.search(body):
+        return YEAR_RE.search(body) is not None or dated.group(1)[0].isdigit()
     return GMAIL_STAMP_RE.match(body) is not None
 
 
 def _last_verb_end(body: str) -> int | None:
+    """Where the last "wrote" of the line ends, looked for only where it can count: in the
+    line's last 160 characters (or at its very end)."""
+    start = max(0, len(body) - VERB_REACH)
     end = None
-    for match in WROTE_RE.finditer(body):
+    for match in WROTE_RE.finditer(body, start):
         end = match.end()
     return end
 
@@ -147,6 +153,19 @@ def _wrapped(lines: list[str], index: int) -> list[str]:
     return found
 
 
+def _colon_line_above_quote(lines: list[str], index: int) -> bool:
+    """Any line with a date or an address that ends in `:` right above a `>` quote."""
+    stripped = lines[index].strip()
+    if not stripped.endswith((":", "：")):
+        return False
+    if not (
+        DATE_FIRST_RE.match(stripped) or YEAR_RE.search(stripped) or ADDRESS_RE.search(stripped)
+    ):
+        return False
+    following = next((line.strip() for line in lines[index + 1 : index + 3] if line.strip()), "")
+    return following.startswith(">")
+
+
 def _opening_with_late_verb(lines: list[str], index: int) -> bool:
     """Gmail's attribution broken apart by blank lines and a lone `<`: "On Thu, 31 Mar 2016 at
     11:16 Ann", "", "<", "mailto:Ann <ann@…>", "> wrote:"."""
@@ -154,7 +173,7 @@ def _opening_with_late_verb(lines: list[str], index: int) -> bool:
     if not (OPENING_RE.match(stripped) and CLOCK_RE.search(stripped) and YEAR_RE.search(stripped)):
         return False
     following = [line.strip() for line in lines[index + 1 : index + 7]]
-    return any(len(s) <= MAX_MARKER and WROTE_RE.search(s) and s.endswith(":") for s in following)
+    return any(s.endswith(":") and _last_verb_end(s) is not None for s in following)
 
 
 def _header_block_at(lines: list[str], index: int) -> bool:

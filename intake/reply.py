@@ -14,10 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from intake.quotemarks import SEPARATOR_RE, starts_history
+from intake.quotemarks import starts_history
 from intake.text import html_to_text
-
-__all__ = ["SEPARATOR_RE", "SIGNATURE_RE", "Reply", "decode_flowed", "split_html", "split_text"]
 
 SIGNATURE_RE = re.compile(r"^--\s?$")
 # A short rule (`____`) before a signature; twenty or more is Outlook's quote separator.
@@ -34,12 +32,18 @@ MOBILE_SIGNATURE_RE = re.compile(
 # Lines that carry nothing but a rule, left above a marker (Outlook's `----` before `From:`),
 # or Gmail's read-tracking mark (U+1427).
 RULE_LINE_RE = re.compile(r"^[\s\-_=*~#+.\u1427]*$")
-HTML_QUOTE_RE = re.compile(
-    r"(?is)<blockquote\b|<hr\b|<[^>]+\b(class|id)\s*=\s*[\"']?[^\"'>]*("
-    r"gmail_quote|gmail_attr|divRplyFwdMsg|appendonsend|moz-cite-prefix|moz-forward-container|"
-    r"yahoo_quoted|OutlookMessageHeader|mail-reply-to|protonmail_quote|zmail_extra)|"
-    r"<div[^>]+border-top:\s*solid\s+#[0-9a-f]{6}"
-)
+# Where a client's HTML quote begins: Gmail, Outlook (web and desktop), Thunderbird, Apple,
+# Yahoo. Everything from the first of these on is history. Tags are found one at a time (a tag
+# ends at the next `<` or `>`) and looked into with plain substring tests, so hostile markup
+# costs linear time; one pattern over the whole markup took a minute on 60 kB of `<a class="x`.
+TAG_RE = re.compile(r"<[^<>]*>")
+QUOTE_TAGS = ("blockquote", "hr")
+QUOTE_CLASSES = (
+    "gmail_quote", "gmail_attr", "divrplyfwdmsg", "appendonsend", "moz-cite-prefix",
+    "moz-forward-container", "yahoo_quoted", "outlookmessageheader", "mail-reply-to",
+    "protonmail_quote", "zmail_extra",
+)  # fmt: skip
+OUTLOOK_BORDER_RE = re.compile(r"border-top:\s*solid\s+#[0-9a-f]{6}")
 
 
 @dataclass(frozen=True)
@@ -101,11 +105,26 @@ def split_text(text: str) -> Reply:
 
 def split_html(markup: str) -> Reply:
     """Split an HTML reply: its new part (as text), the quoted history and the signature."""
-    marker = HTML_QUOTE_RE.search(markup)
-    head = markup[: marker.start()] if marker else markup
-    reply = split_text(html_to_text(head))
-    history = html_to_text(markup[marker.start() :]) if marker else reply.quoted
+    start = _html_quote_start(markup)
+    reply = split_text(html_to_text(markup[:start]))
+    history = html_to_text(markup[start:]) if start < len(markup) else reply.quoted
     return Reply(reply.new, history, reply.signature)
+
+
+def _html_quote_start(markup: str) -> int:
+    """Where the first tag that opens a client's quote begins (len(markup) if none)."""
+    for tag in TAG_RE.finditer(markup):
+        text = tag.group().lower()
+        name = text[1:].lstrip().split(None, 1)[0].rstrip("/>") if len(text) > 2 else ""
+        if name in QUOTE_TAGS or _names_a_quote(text, name):
+            return tag.start()
+    return len(markup)
+
+
+def _names_a_quote(tag: str, name: str) -> bool:
+    if ("class" in tag or "id" in tag) and any(marker in tag for marker in QUOTE_CLASSES):
+        return True
+    return name == "div" and OUTLOOK_BORDER_RE.search(tag) is not None
 
 
 def _first_quote_line(lines: list[str]) -> int:

@@ -212,3 +212,11 @@ def test_a_bottom_poster_under_an_attributed_quote_is_authored():
 def test_unquoted_text_under_an_attribution_is_history_not_authored():
     reply = split_text("On Mon, 2 Mar 2026 at 10:00, Ann <ann@example.org> wrote:\n\nold text\n")
     assert reply.new == "" and reply.authored == ""
+
+
+@pytest.mark.parametrize(
+    "line", ["ann@example.org:", "Tuesday, 3 March 2020, Ann:", "12 мая 2020 г., Ann:"]
+)
+def test_a_line_with_an_address_or_a_date_ending_in_a_colon_above_a_quote_is_history(line):
+    reply = split_text(f"{NEW}\n{line}\n> CANARY-REPORT-TEXT\n")
+    assert reply.new == NEW
