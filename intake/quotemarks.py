@@ -84,6 +84,8 @@ def starts_history(lines: list[str], index: int) -> bool:
     stripped = lines[index].strip()
     if stripped.startswith(">"):
         return True
+    if _run_on_attribution(stripped):
+        return True
     if not stripped or len(stripped) > MAX_MARKER:
         return False
     if SEPARATOR_RE.match(stripped) or FORWARD_RE.match(stripped):
@@ -115,6 +117,13 @@ def is_attribution(line: str) -> bool:
     if colon and dated and CLOCK_RE.search(body):
         return YEAR_RE.search(body) is not None or dated.group(1)[0].isdigit()
     return GMAIL_STAMP_RE.match(body) is not None
+
+
+def _run_on_attribution(stripped: str) -> bool:
+    """Yahoo's plain text runs its attribution and the first quoted line together:
+    "On Mon, 2 Mar 2026 at 10:00, Ann <ann@…> wrote:   The report…"."""
+    end = stripped.find(":  ", 0, MAX_MARKER)
+    return end > 0 and is_attribution(stripped[: end + 1])
 
 
 def _last_verb_end(body: str) -> int | None:

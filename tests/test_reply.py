@@ -50,6 +50,7 @@ def test_a_flow_ends_where_the_quote_depth_changes():
         "El lun, 2 mar 2026 a las 10:00, casebook (<conduct@example.org>) escribió:",
         "Op ma 2 mrt 2026 om 10:00 schreef casebook <conduct@example.org>:",
         "casebook <conduct@example.org> wrote:",
+        "On Mon, 2 Mar 2026 at 10:00, casebook <conduct@example.org> wrote:   A new report",
         "Od: casebook <conduct@example.org>\nWysłane: poniedziałek, 2 marca 2026 10:00\n"
         "Do: Alice <alice@example.org>\nTemat: [CoC-2026-001] New report",
         "差出人: casebook <conduct@example.org>\n送信日時: 2026年3月2日 10:00\n"
