@@ -34,7 +34,7 @@ FORWARD_RE = re.compile(
 WROTE = (
     r"wrote|writes|schrieb|schreibt|a écrit|escribió|schreef|heeft .{0,80} geschreven|"
     r"escreveu|skrev|ha scritto|napisał|napisała|написал|написала|написав|пише|kirjoitti|"
-    r"đã viết|scrisse|napsal|napísal|írta|yazdı"
+    r"đã viết|scrisse|napsal|napísal|írta|yazdı|pisze|schrijft|scrive|skriver|kirjoittaa"
 )
 WROTE_RE = re.compile(rf"(?i)(?<!\w)({WROTE})(?!\w)")
 # The words an attribution opens with: "On", "Am", "Le", "El", "Op", "Em", "Den", "Il", …
@@ -111,6 +111,8 @@ def is_attribution(line: str) -> bool:
         anchored = OPENING_RE.match(body) is not None or re.search(r"[@\d]", body) is not None
         if anchored and ((colon and near_end) or (verb == len(body) and _has_digit(body))):
             return True
+        if colon and len(body) <= 120 and body[verb:].strip() in (":", "："):
+            return True  # "Rita Example wrote:": short, and nothing but the colon after the verb
     if colon and ADDRESS_COLON_RE.search(body):
         return "<" in body or "&lt;" in body or _has_digit(body)
     dated = DATE_FIRST_RE.match(body)

@@ -136,6 +136,8 @@ ISSUE_18_MARKERS = [
     "Від: Ann <ann@example.org>\nНадіслано: 2 березня 2026 р. 10:00\nКому: Alice\nТема: Справа",
     "ma 2. maalisk. 2026 klo 10.00 Ann (ann@example.org) kirjoitti:",
     "Vào Th 2, 2 thg 3, 2026 vào lúc 10:00 Ann <ann@example.org> đã viết:",
+    "W dniu 2.03.2026 o 10:00, Ann pisze:",
+    "Rita Example wrote:",
     "Od: Ann <ann@example.org>\nWysłano: poniedziałek, 2 marca 2026 10:00\nDo: Alice\n"
     "Temat: Sprawa",
     "Lähettäjä: Ann <ann@example.org>\nLähetetty: maanantai 2. maaliskuuta 2026 10.00\n"
