@@ -94,6 +94,8 @@ def starts_history(lines: list[str], index: int) -> bool:
         return True
     if _header_block_at(lines, index):
         return True
+    if _short_attribution(stripped):
+        return True
     if any(is_attribution(joined) for joined in _wrapped(lines, index)):
         return True
     return _opening_with_late_verb(lines, index) or _colon_line_above_quote(lines, index)
@@ -111,14 +113,20 @@ def is_attribution(line: str) -> bool:
         anchored = OPENING_RE.match(body) is not None or re.search(r"[@\d]", body) is not None
         if anchored and ((colon and near_end) or (verb == len(body) and _has_digit(body))):
             return True
-        if colon and len(body) <= 120 and body[verb:].strip() in (":", "："):
-            return True  # "Rita Example wrote:": short, and nothing but the colon after the verb
     if colon and ADDRESS_COLON_RE.search(body):
         return "<" in body or "&lt;" in body or _has_digit(body)
     dated = DATE_FIRST_RE.match(body)
     if colon and dated and CLOCK_RE.search(body):
         return YEAR_RE.search(body) is not None or dated.group(1)[0].isdigit()
     return GMAIL_STAMP_RE.match(body) is not None
+
+
+def _short_attribution(stripped: str) -> bool:
+    """ "Rita Example wrote:" on a line of its own: short, nothing after the verb but the colon."""
+    if len(stripped) > 120 or not stripped.endswith((":", "：")):
+        return False
+    verb = _last_verb_end(stripped)
+    return verb is not None and stripped[verb:].strip() in (":", "：")
 
 
 def _run_on_attribution(stripped: str) -> bool:
@@ -144,8 +152,8 @@ def _has_digit(text: str) -> bool:
 
 def _wrapped(lines: list[str], index: int) -> list[str]:
     """The line at `index` alone and joined with the next one and two (a wrapped attribution).
-    Prose above an attribution is not one: a join counts only if its first line opens like an
-    attribution, or names an address and its tail is no attribution by itself."""
+    Prose above an attribution is not one: a join whose tail is an attribution by itself counts
+    only if its first line opens like one and runs on into the tail."""
     first = lines[index].strip()
     opens = bool(OPENING_RE.match(first) or DATE_FIRST_RE.match(first) or WROTE_RE.search(first))
     if not (opens or "@" in first or "<" in first):
@@ -159,9 +167,15 @@ def _wrapped(lines: list[str], index: int) -> list[str]:
             break
         joined = f"{joined} {following}"
         tail = " ".join(line.strip() for line in lines[index + 1 : index + 1 + offset])
-        if opens or not is_attribution(tail):
+        if (opens and _runs_on(first)) or not (is_attribution(tail) or _short_attribution(tail)):
             found.append(joined)
     return found
+
+
+def _runs_on(first: str) -> bool:
+    """Whether a line that opens like an attribution goes on in the next one: it does not end a
+    sentence ("… schrieb am Fr., 28." / "Apr. 2017 um 11:53 Uhr:")."""
+    return not first.endswith((".", "!", "?", "…")) or first[-2:-1].isdigit()
 
 
 def _colon_line_above_quote(lines: list[str], index: int) -> bool:

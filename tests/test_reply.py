@@ -196,6 +196,8 @@ def test_a_russian_outlook_block_in_html_is_history():
     [
         "Tuesday, we will decide the following:\n- a warning",
         "On Monday Bob wrote the minutes.",
+        "On Monday we decided to act.",
+        "Please write to ann@example.org",
         "Date: the 2nd of March suits me.\nTo: be decided.",
         "Please write to me at ann@example.org\nwhen you can.",
         "This is not a ---------- delimiter.",
@@ -204,6 +206,8 @@ def test_a_russian_outlook_block_in_html_is_history():
 )
 def test_prose_that_resembles_a_marker_is_kept(prose):
     assert split_text(f"{NEW}\n{prose}").new == f"{NEW}\n{prose}"
+    above = split_text(f"{NEW}\n{prose}\nRita Example wrote:\n> CANARY-REPORT-TEXT\n")
+    assert above.new == f"{NEW}\n{prose}"
 
 
 def test_a_bottom_poster_under_an_attributed_quote_is_authored():
