@@ -7,10 +7,12 @@ quoted history (or a signature) kept; a line of the label it does not keep is ne
 
 from __future__ import annotations
 
+import email
+import email.policy
 from dataclasses import dataclass
 from pathlib import Path
 
-from intake.reply import split_text
+from intake.reply import Reply, split_html, split_text
 
 REPLIES = Path(__file__).resolve().parent / "fixtures" / "replies"
 
@@ -29,12 +31,12 @@ def _lines(text: str) -> list[str]:
 
 
 def corpus(source: str) -> list[tuple[str, str, str]]:
-    """(name, reply, expected new text) for every reply of one corpus."""
+    """(file name, reply, expected new text) for every reply of one corpus."""
     base = REPLIES / source
     labels = base / "trimmed" if (base / "trimmed").is_dir() else base / "expected"
     return [
-        (path.stem, _read(path), _read(labels / path.name))
-        for path in sorted((base / "emails").glob("*.txt"))
+        (path.name, _read(path), _read(labels / f"{path.stem}.txt"))
+        for path in sorted((base / "emails").iterdir())
     ]
 
 
@@ -42,11 +44,24 @@ def _read(path: Path) -> str:
     return path.read_bytes().decode("utf-8").replace("\r\n", "\n")
 
 
+def read_reply(name: str, reply: str) -> Reply:
+    """The reader's split of a corpus reply: plain text (`.txt`), an HTML body (`.html`), or a
+    whole message (`.mail`: its first text/plain part, as talon's tests read it)."""
+    if name.endswith(".html"):
+        return split_html(reply)
+    if name.endswith(".mail"):
+        message = email.message_from_string(reply, policy=email.policy.compat32)
+        part = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+        payload = part.get_payload(decode=True) or b""
+        return split_text(payload.decode(part.get_content_charset() or "utf-8", "replace"))
+    return split_text(reply)
+
+
 def measure(name: str, reply: str, expected: str) -> Measure:
-    new = _lines(split_text(reply).authored)
+    new = _lines(read_reply(name, reply).authored)
     want = [line for line in _lines(expected) if not line.startswith(">")]  # history
     return Measure(
-        name,
+        Path(name).stem,
         kept=tuple(line for line in new if line not in want),
         lost=tuple(line for line in want if line not in new),
     )
