@@ -64,7 +64,7 @@ def find_commands(text: str) -> FoundCommands:
 def _may_command(text: str) -> bool:
     """False only when no line of `text` can start a command: every command line is, stripped,
     a line of the text that starts with `#`, however the text is later split (splitlines()
-    cuts at every line break split_text or quotequail cut at, and more)."""
+    cuts at every line break split_text cuts at, and more)."""
     return any(line.lstrip().startswith("#") for line in text.replace("\ufeff", "").splitlines())
 
 

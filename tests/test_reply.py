@@ -50,6 +50,7 @@ def test_a_flow_ends_where_the_quote_depth_changes():
         "El lun, 2 mar 2026 a las 10:00, casebook (<conduct@example.org>) escribió:",
         "Op ma 2 mrt 2026 om 10:00 schreef casebook <conduct@example.org>:",
         "casebook <conduct@example.org> wrote:",
+        "On Mon, 2 Mar 2026 at 10:00, casebook <conduct@example.org> wrote:   A new report",
         "Od: casebook <conduct@example.org>\nWysłane: poniedziałek, 2 marca 2026 10:00\n"
         "Do: Alice <alice@example.org>\nTemat: [CoC-2026-001] New report",
         "差出人: casebook <conduct@example.org>\n送信日時: 2026年3月2日 10:00\n"
@@ -103,3 +104,126 @@ def test_html_new_part_is_read_and_the_quoted_html_never(history):
     reply = split_html(markup)
     assert reply.new == NEW
     assert "CANARY" not in reply.new
+
+
+# Issue 18 §4: the shapes real clients write, measured on other projects' reply corpora.
+ISSUE_18_MARKERS = [
+    "2019-03-02 09:15 GMT+02:00 Ann Example <ann@example.org>:",
+    '12.05.2018, 10.20, "Ann - Example" <ann@example.org>:',
+    '9:30 AM, March 3, 2020, "Ann" <ann@example.org>:',
+    "Tuesday, 3 March 2020, 9:30 AM +0200 from ann@example.org <ann@example.org>:",
+    "вт, 12 мая 2020 г. в 10:05, Ann <ann@example.org>:",
+    "2026年3月2日(月) 10:00 Ann <ann@example.org>:",
+    "2016-03-03 17:21 GMT+01:00 Ann Example",
+    "2013/7/20 Ann via casebook <conduct@example.org>",
+    "2016-10-24 15:36 GMT+02:00 Ann Example <\nann@example.org>:",
+    "On Mon, 2 Mar 2026 at 10:00, Ann <ann@example.org> wrote",
+    "---- On Tue, 22 Dec 2015 14:17:36 +0530 Ann&lt;ann@example.org&gt; wrote ----",
+    "------On Tue, 22 Dec 2015 14:17:36 +0530 Ann <ann@example.org> wrote-----",
+    "*-------- Original Message --------*",
+    "On Thu, 31 Mar 2016 at 11:16 Ann Example\n\n<\nmailto:Ann <ann@example.org>\n> wrote:",
+    'Am 21.04.2016 17:48 schrieb "Ann" <ann@example.org\n>:',
+    "Ann <ann@example.org> schrieb am Fr., 28.\nApr. 2017 um 11:53 Uhr:",
+    'Op 16 aug. 2014 05:13 schreef "Ann" <ann@example.org> het\nvolgende geschreven:',
+    "Den 15. jun. 2016 kl. 20.42 skrev Ann <ann@example.org<mailto:ann@example.org>>:",
+    "Fra: Ann <ann@example.org>\nSendt: 2. marts 2026 10:00\nTil: Alice\nEmne: Sagen",
+    "Fra: Ann <ann@example.org>\nDato: 2. marts 2026 10:00\nTil: Alice\nEmne: Sagen",
+    "-------- Oprindelig besked --------\nFra: Ann <ann@example.org>",
+    "понедельник, 6 октября 2014 г. пользователь Ann написал:",
+    '20 окт. 2016 г. 19:37 пользователь "Ann" <\nann@example.org> написал:',
+    '30 серп. 2016 р. 20:45 "Ann" <ann@example.org> пише:',
+    "От: Ann <ann@example.org>\nОтправлено: 2 марта 2026 г. 10:00\nКому: Alice\nТема: Дело",
+    "Від: Ann <ann@example.org>\nНадіслано: 2 березня 2026 р. 10:00\nКому: Alice\nТема: Справа",
+    "ma 2. maalisk. 2026 klo 10.00 Ann (ann@example.org) kirjoitti:",
+    "Vào Th 2, 2 thg 3, 2026 vào lúc 10:00 Ann <ann@example.org> đã viết:",
+    "W dniu 2.03.2026 o 10:00, Ann pisze:",
+    "Rita Example wrote:",
+    "Od: Ann <ann@example.org>\nWysłano: poniedziałek, 2 marca 2026 10:00\nDo: Alice\n"
+    "Temat: Sprawa",
+    "Lähettäjä: Ann <ann@example.org>\nLähetetty: maanantai 2. maaliskuuta 2026 10.00\n"
+    "Vastaanottaja: Alice\nAihe: Asia",
+]
+
+
+@pytest.mark.parametrize("quoted", [False, True], ids=["unquoted", "quoted"])
+@pytest.mark.parametrize("marker", ISSUE_18_MARKERS)
+def test_the_quote_starts_at_issue_18_markers(marker, quoted):
+    history = "> " + QUOTED.replace("\n", "\n> ") if quoted else QUOTED
+    reply = split_text(f"{NEW}\n\n{marker}\n\n{history}\n")
+    assert reply.new == NEW
+    assert "CANARY-REPORT-TEXT" in reply.quoted
+
+
+@pytest.mark.parametrize(
+    "footer",
+    [
+        "Sendt fra min iPad",
+        "Envoyé depuis mon iPhone",
+        "Gesendet von Outlook für Android",
+        "Get Outlook for iOS",
+        "Sent from Yahoo Mail on Android",
+        "Von meinem Mobilgerät gesendet",
+        "____\nAlice Chair\nCode of Conduct committee",
+    ],
+)
+def test_more_signatures_are_cut(footer):
+    reply = split_text(f"{NEW}\n\n{footer}\n")
+    assert reply.new == NEW and reply.signature
+
+
+def test_a_label_like_line_of_the_member_above_an_outlook_block_is_theirs():
+    text = (
+        "#to-reporter\nUpdate: we are looking into it.\nFrom: casebook <conduct@example.org>\n"
+        "Sent: Monday, March 2, 2026 10:00\nTo: Alice <alice@example.org>\nSubject: New report"
+        f"\n\n{QUOTED}\n"
+    )
+    assert split_text(text).new == "#to-reporter\nUpdate: we are looking into it."
+
+
+def test_a_russian_outlook_block_in_html_is_history():
+    markup = (
+        "<div>#to-reporter</div><div>Update: we are on it.</div><div><b>От:</b> casebook "
+        "&lt;conduct@example.org&gt;<br><b>Отправлено:</b> 2 марта 2026 г. 10:00<br>"
+        "<b>Кому:</b> Alice<br><b>Тема:</b> Дело</div><div>CANARY-REPORT-TEXT</div>"
+    )
+    reply = split_html(markup)
+    assert reply.new == "#to-reporter\nUpdate: we are on it."
+    assert "CANARY-REPORT-TEXT" in reply.quoted
+
+
+@pytest.mark.parametrize(
+    "prose",
+    [
+        "Tuesday, we will decide the following:\n- a warning",
+        "On Monday Bob wrote the minutes.",
+        "On Monday we decided to act.",
+        "Please write to ann@example.org",
+        "Date: the 2nd of March suits me.\nTo: be decided.",
+        "Please write to me at ann@example.org\nwhen you can.",
+        "This is not a ---------- delimiter.",
+        "The meeting is on 2026-03-02 at 10:00 in room 4.",
+    ],
+)
+def test_prose_that_resembles_a_marker_is_kept(prose):
+    assert split_text(f"{NEW}\n{prose}").new == f"{NEW}\n{prose}"
+    above = split_text(f"{NEW}\n{prose}\nRita Example wrote:\n> CANARY-REPORT-TEXT\n")
+    assert above.new == f"{NEW}\n{prose}"
+
+
+def test_a_bottom_poster_under_an_attributed_quote_is_authored():
+    text = "On Mon, 2 Mar 2026 at 10:00, Ann <ann@example.org> wrote:\n> old\n\nI agree.\n"
+    reply = split_text(text)
+    assert reply.new == "" and reply.authored == "I agree."
+
+
+def test_unquoted_text_under_an_attribution_is_history_not_authored():
+    reply = split_text("On Mon, 2 Mar 2026 at 10:00, Ann <ann@example.org> wrote:\n\nold text\n")
+    assert reply.new == "" and reply.authored == ""
+
+
+@pytest.mark.parametrize(
+    "line", ["ann@example.org:", "Tuesday, 3 March 2020, Ann:", "12 мая 2020 г., Ann:"]
+)
+def test_a_line_with_an_address_or_a_date_ending_in_a_colon_above_a_quote_is_history(line):
+    reply = split_text(f"{NEW}\n{line}\n> CANARY-REPORT-TEXT\n")
+    assert reply.new == NEW
