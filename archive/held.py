@@ -7,7 +7,9 @@ their bytes; the committee is told, with the command that takes a held message i
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -16,7 +18,7 @@ if TYPE_CHECKING:
 
 from archive.cases import Case, record_event
 from archive.clock import to_text
-from archive.identity import claims_taken_id, with_own_id
+from archive.identity import free_id
 from archive.models import IncomingMessage
 from archive.outbox import Audience, queue_mail, queued_by_fold_key, update_context
 from archive.settings import Settings
@@ -123,14 +125,21 @@ def quarantine(
     settings: Settings,
     now: datetime,
     error: str,
+    *,
+    key: str | None = None,
 ) -> IngestResult:
     """A message whose processing kept failing: its bytes kept, nothing acted on, the
-    committee told (mail quarantined while that notice waits joins it)."""
-    if claims_taken_id(db, msg):
-        msg = with_own_id(msg)
+    committee told (mail quarantined while that notice waits joins it).
+
+    It is stored under an ID of its own, made from `key` (the spool's delivery key), never
+    the one it claims: whatever made its processing fail (a clash of IDs with a message
+    archived before) cannot make its quarantine fail the same way.
+    """
+    own = free_id(db, f"quarantined-{key or uuid.uuid4()}")
+    msg = dataclasses.replace(msg, message_id=own, claimed_id=msg.message_id)
     reason = f"could not be processed: {error}"[:500]
     pk = store_message(db, msg, now, kind="quarantined", held_reason=reason)
-    detail = {"message_id": msg.message_id, "error": error[:300]}
+    detail = {"message_id": msg.message_id, "claimed_id": msg.claimed_id, "error": error[:300]}
     record_event(db, None, now=now, actor="intake", action="message-quarantined", detail=detail,
                  message_pk=pk)  # fmt: skip
     if not msg.historical:

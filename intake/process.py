@@ -126,7 +126,7 @@ def _ingest_one(
     try:
         with write_transaction(db):
             plain = plain_form(msg, f"quarantined: {error}", settings, loop_id)
-            result = quarantine(db, plain, settings, now, error)
+            result = quarantine(db, plain, settings, now, error, key=row.key)
             record_delivery(db, plain, now, message_pk=result.message_pk, error=error, **options)
     except sqlite3.OperationalError:
         raise
