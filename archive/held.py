@@ -84,6 +84,7 @@ def _tell_case(db, msg: IncomingMessage, case: Case, settings: Settings, now, re
             "subject": NAMES_HIDDEN if _names_someone(msg, settings) else msg.subject,
             "message_id": msg.message_id,
             "excerpt": NAMES_HIDDEN if _names_someone(msg, settings) else msg.text[:EXCERPT],
+            "parts_left_out": msg.parts_left_out,
         },
     )
 

@@ -46,6 +46,7 @@ from intake.commands import find_commands
 from intake.conflicts import find_conflicts
 from intake.delegate import find_delegate, forwarded_sender, with_named_individual
 from intake.fields import extract_report_fields
+from intake.parts import keep_first_parts
 from intake.provenance import authenticate_party, prove_list_copy
 from intake.reply import Reply, decode_flowed, split_html, split_text
 from intake.signals import find_urgent_reasons
@@ -89,11 +90,15 @@ def _parse_fully(
     historical: bool,
 ) -> IncomingMessage:
     sha256 = hashlib.sha256(raw).hexdigest()
-    parsed, defects = _parse(raw, trace=not historical)
+    trimmed = keep_first_parts(raw, settings.max_parts)
+    parsed, defects = _parse(trimmed.raw, trace=not historical)
     message: Message = parsed.message
     route = route_message(envelope_to, settings)
     sender = parse_from([raw_header_text(v) for v in message.get_all("From") or []])
     defects = list(defects)
+    if trimmed.left_out:
+        defects.append(f"{trimmed.left_out} MIME part(s) beyond the first {settings.max_parts}"
+                       " were not split out: they are in the raw message")  # fmt: skip
     if sender.problem:
         defects.append(f"From: {sender.problem}")
     subject = _header_text(parsed, message, "Subject")
@@ -174,6 +179,7 @@ def _parse_fully(
         authored=authored,
         html=html,
         attachments=_attachments(parsed),
+        parts_left_out=trimmed.left_out,
         defects=tuple(defects),
         no_reply_reason=rule.reason,
         automatic=rule.automatic,

@@ -23,6 +23,7 @@ from archive.held import quarantine
 from archive.ingest import IngestResult, already_ingested, ingest_message, record_delivery
 from archive.models import IncomingMessage
 from archive.settings import Settings
+from intake.lanes import BIG
 from intake.parse import parse_message, plain_form
 from intake.spool import (
     Spooled,
@@ -45,6 +46,7 @@ def process_spooled(
     clock: Callable[[], datetime],
     limit: int = 500,
     batch: int = 32,
+    lane: str | None = None,
 ) -> list[IngestResult]:
     """Ingest spooled deliveries in arrival order; a failure keeps the bytes and moves on.
 
@@ -53,10 +55,12 @@ def process_spooled(
     else. Only then do the rows leave the spool; a crash in between is harmless, because the
     archive remembers which spool rows it holds (by their delivery keys). Storage trouble (a
     locked or full archive) is no message's fault: it propagates and the batch stays spooled.
+    With `lane`, only what that lane may take now (`intake.lanes`); floods in the small one.
     """
-    alert_floods(db, spool, settings, clock())
+    if lane != BIG:
+        alert_floods(db, spool, settings, clock())
     loop_id = installation_id(db)
-    rows = read_spooled(spool, limit, clock())
+    rows = read_spooled(spool, limit, clock(), lane=lane)
     results: list[IngestResult] = []
     for start in range(0, len(rows), batch):
         chunk = rows[start : start + batch]

@@ -28,6 +28,7 @@ from pathlib import Path
 from archive.clock import from_text, to_text, utc_now
 from archive.db import ArchiveUnavailable, connect_durable
 from archive.settings import Settings
+from intake.lanes import BIG, BIG_MESSAGE, SMALL, message_id_of, waits_for_big
 from intake.limits import Flood
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ LATER_COLUMNS = {
     "attempts": "INTEGER NOT NULL DEFAULT 0",  # processing attempts that failed
     "retry_at": "TEXT",  # not to be tried again before this
     "last_error": "TEXT",
+    "message_id": "TEXT",  # as it came: a small reply waits for the big mail it answers
 }
 
 
@@ -150,7 +152,7 @@ def spool_arrivals(
         for arrival in arrivals:
             cursor = conn.execute(
                 "INSERT INTO spooled (received_at, transport, envelope_from, envelope_to, raw,"
-                " delivery_key) VALUES (?, ?, ?, ?, ?, ?)",
+                " delivery_key, message_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
                     to_text(arrival.received_at),
                     arrival.transport,
@@ -158,6 +160,7 @@ def spool_arrivals(
                     json.dumps(list(arrival.envelope_to)),
                     arrival.raw,
                     new_delivery_key(),
+                    message_id_of(arrival.raw),
                 ],
             )
             ids.append(cursor.lastrowid)
@@ -200,21 +203,74 @@ def release_floods(conn: sqlite3.Connection, ids: list[int]) -> None:
     conn.executemany("DELETE FROM floods WHERE id = ?", [(pk,) for pk in ids])
 
 
+ROW_COLUMNS = "id, delivery_key, received_at, transport, envelope_from, envelope_to, raw, attempts"
+DUE = "(retry_at IS NULL OR retry_at <= ?)"
+
+
 def read_spooled(
-    conn: sqlite3.Connection, limit: int, now: datetime | None = None
+    conn: sqlite3.Connection, limit: int, now: datetime | None = None, *, lane: str | None = None
 ) -> list[Spooled]:
-    """The oldest rows, leaving out those waiting to be retried after `now`."""
-    rows = conn.execute(
-        "SELECT id, delivery_key, received_at, transport, envelope_from, envelope_to, raw,"
-        " attempts FROM spooled WHERE retry_at IS NULL OR retry_at <= ? ORDER BY id LIMIT ?",
-        [to_text(now or utc_now()), limit],
-    ).fetchall()
+    """The oldest rows, leaving out those waiting to be retried after `now`; with `lane`,
+    only what that lane may take now (`intake.lanes`)."""
+    due_at = to_text(now or utc_now())
+    if lane is None:
+        rows = conn.execute(
+            f"SELECT {ROW_COLUMNS} FROM spooled WHERE {DUE} ORDER BY id LIMIT ?", [due_at, limit]
+        ).fetchall()
+    else:
+        ids = lane_due(conn, lane, now, limit)
+        marks = ",".join("?" * len(ids))
+        rows = conn.execute(
+            f"SELECT {ROW_COLUMNS} FROM spooled WHERE id IN ({marks}) ORDER BY id", ids
+        ).fetchall()
     return [
         Spooled(
             pk, key, Arrival(raw, sender, tuple(json.loads(to)), transport, from_text(at)), tries
         )  # fmt: skip
         for pk, key, at, transport, sender, to, raw, tries in rows
     ]
+
+
+def lane_due(
+    conn: sqlite3.Connection, lane: str, now: datetime | None, limit: int = 1
+) -> list[int]:
+    """The ids of the rows `lane` may take now, oldest first (at most `limit`; the big lane
+    takes one at a time)."""
+    due_at = to_text(now or utc_now())
+    if lane == BIG:  # the oldest big one, once no small one due came before it
+        rows = conn.execute(
+            f"SELECT id FROM spooled AS b WHERE {DUE} AND length(raw) >= ? AND NOT EXISTS"
+            f" (SELECT 1 FROM spooled WHERE id < b.id AND {DUE} AND length(raw) < ?)"
+            " ORDER BY id LIMIT 1",
+            [due_at, BIG_MESSAGE, due_at, BIG_MESSAGE],
+        )
+        return [row[0] for row in rows]
+    assert lane == SMALL, lane
+    # Every big message still spooled, by Message-ID (the earliest of each wins).
+    big_rows = conn.execute(
+        "SELECT message_id, id FROM spooled WHERE length(raw) >= ? AND message_id IS NOT NULL"
+        " ORDER BY id DESC",
+        [BIG_MESSAGE],
+    )
+    big = dict(big_rows.fetchall())
+    taken: list[int] = []
+    rows = conn.execute(
+        f"SELECT id, raw FROM spooled WHERE {DUE} AND length(raw) < ? ORDER BY id",
+        [due_at, BIG_MESSAGE],
+    )
+    for spool_id, raw in rows:
+        if len(taken) >= limit:
+            break
+        if not waits_for_big(spool_id, raw, big):
+            taken.append(spool_id)
+    return taken
+
+
+def lane_has_work(conn: sqlite3.Connection, lane: str, now: datetime) -> bool:
+    """Whether `lane` may take a row now (the small lane takes the flood notes too)."""
+    if lane == SMALL and conn.execute("SELECT 1 FROM floods LIMIT 1").fetchone():
+        return True
+    return bool(lane_due(conn, lane, now))
 
 
 def defer_spooled(conn: sqlite3.Connection, spool_id: int, error: str, retry_at: datetime) -> None:
