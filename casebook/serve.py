@@ -133,14 +133,19 @@ class Worker:
         one chunk at most, not for a whole backlog.
         """
         chunk, other = (PROCESS_CHUNK, BIG) if lane == SMALL else (1, SMALL)
+        loop = asyncio.get_running_loop()
+
+        def committed() -> None:  # the sender goes at once, not after the spool's release
+            loop.call_soon_threadsafe(self.queued.set)
+
         while not self.stopping.is_set():
             try:
                 # Only what is due: a message waiting for its retry must not spin this loop.
                 if not await asyncio.to_thread(lane_has_work, spool, lane, utc_now()):
                     return
-                results = await asyncio.to_thread(
-                    process_spooled, db, spool, self.settings, utc_now, chunk, lane=lane
-                )
+                results = await asyncio.to_thread(process_spooled, db, spool, self.settings,
+                                                  utc_now, chunk, lane=lane,
+                                                  committed=committed)  # fmt: skip
             except Exception:
                 log.exception("processing the spool failed; will retry at the next sweep")
                 return

@@ -47,6 +47,7 @@ def process_spooled(
     limit: int = 500,
     batch: int = 32,
     lane: str | None = None,
+    committed: Callable[[], None] | None = None,
 ) -> list[IngestResult]:
     """Ingest spooled deliveries in arrival order; a failure keeps the bytes and moves on.
 
@@ -56,6 +57,7 @@ def process_spooled(
     archive remembers which spool rows it holds (by their delivery keys). Storage trouble (a
     locked or full archive) is no message's fault: it propagates and the batch stays spooled.
     With `lane`, only what that lane may take now (`intake.lanes`); floods in the small one.
+    `committed` is called after each archive commit (what it queued may be sent at once).
     """
     if lane != BIG:
         alert_floods(db, spool, settings, clock())
@@ -79,6 +81,8 @@ def process_spooled(
                 else:
                     results.append(outcome)
                     log_arrival(outcome, msg.message_id)
+        if committed is not None:
+            committed()
         release_spooled(spool, [row.spool_id for row in chunk if row.spool_id not in retry])
         for row in chunk:
             if row.spool_id in retry:

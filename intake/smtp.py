@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import socket
 import ssl
 import time
@@ -154,7 +155,7 @@ class IntakeSMTP(SMTP):
             await self.push("501 Syntax: DATA")
             return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
-        # Each line that arrives restarts the idle timeout: a long message on a slow link
+        # Each piece that arrives restarts the idle timeout: a long message on a slow link
         # is not cut off, a client that stops sending is.
         content = await read_data(self._reader, self.data_size_limit, self._reset_timeout)
         if content is None:
@@ -178,49 +179,48 @@ class IntakeLMTP(IntakeSMTP, LMTP):
         await self.push("\r\n".join(reply for _ in self.envelope.rcpt_tos))
 
 
+LAST_LINE = b".\r\n"  # the end of DATA, when it comes right after a CR LF (or first)
+DOT_STUFFING_RE = re.compile(rb"^\.", re.MULTILINE)
+BARE_LF_RE = re.compile(rb"(?<!\r)\n")
+
+
 async def read_data(
     reader: asyncio.StreamReader, size_limit: int, progress: Callable[[], None] | None = None
 ) -> bytes | None:
     """The message up to <CR><LF>.<CR><LF>, dot-unstuffed, lines ending CR LF; None if too big.
 
-    Past the size limit the rest is still read to the end of DATA, keeping nothing, so that
-    the 552 comes in step and the session can go on.
+    It is read in pieces up to the reader's limit, never line by line: a message of 220,000
+    short lines is some 400 reads, and the loop answers other sessions meanwhile. Past the
+    size limit the rest is still read to the end of DATA, keeping nothing, so that the 552
+    comes in step and the session can go on.
     """
     data = bytearray()
-    after_crlf = True  # the DATA command ended the line before the first
+    tail = b"\r\n"  # the last two octets read (the DATA command ended the line before)
+    kept_at_most = 2 * size_limit + len(LAST_LINE)  # bare LFs become CR LF: up to twice
     too_big = False
     while True:
-        line, crlf = await read_line(reader, size_limit)
+        try:
+            piece = await reader.readuntil(LAST_LINE)
+        except asyncio.LimitOverrunError as overrun:  # a long stretch without ".\r\n"
+            piece = await reader.read(overrun.consumed)
         if progress is not None:
             progress()
-        if line == b"." and crlf and after_crlf:
-            return None if too_big else bytes(data)
-        after_crlf = crlf
-        if too_big or line is None or len(data) + len(line) + 2 > size_limit:
-            too_big = True
-            data.clear()
-            continue
-        data += line[1:] if line.startswith(b".") else line  # RFC 5321 4.5.2 transparency
-        data += b"\r\n"
+        ends = piece.endswith(LAST_LINE) and (tail + piece)[-5:-3] == b"\r\n"
+        tail = (tail + piece)[-2:]
+        if not too_big:
+            data += piece
+            too_big = len(data) > kept_at_most
+        if ends:
+            break
+    if too_big:
+        return None
+    content = _normalized(bytes(data[: -len(LAST_LINE)]))
+    return None if len(content) > size_limit else content
 
 
-async def read_line(reader: asyncio.StreamReader, max_length: int) -> tuple[bytes | None, bool]:
-    """The next line without its end (None if over max_length), and whether it ended CR LF."""
-    line: bytearray | None = bytearray()
-    while True:
-        try:
-            piece = await reader.readuntil(b"\n")
-        except asyncio.LimitOverrunError as overrun:
-            # A piece of a long line; the last byte stays behind, so that the final piece
-            # shows whether a CR came before the LF.
-            piece = await reader.read(overrun.consumed - 1)
-        if line is not None:
-            line += piece
-            if len(line) > max_length + 2:
-                line = None  # drop it as it comes: memory stays bounded
-        if piece.endswith(b"\n"):
-            crlf = piece.endswith(b"\r\n")
-            return (None if line is None else bytes(line[: -2 if crlf else -1])), crlf
+def _normalized(data: bytes) -> bytes:
+    """Dot-unstuffed (RFC 5321 4.5.2), every line ending in CR LF (a bare LF taken as one)."""
+    return BARE_LF_RE.sub(b"\r\n", DOT_STUFFING_RE.sub(b"", data))
 
 
 def make_protocol_factory(settings: Settings, spool: SpoolWriter, hostname: str | None = None):

@@ -33,6 +33,8 @@ from intake.limits import Flood
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
+BATCH_BYTES = 4 * 1024 * 1024  # a batch takes no more after this: small mail never waits
+# for the fsync of several big messages committed together
 SPOOL_FILE = "spool.db"
 
 
@@ -377,7 +379,8 @@ class SpoolWriter:
             if first is None:
                 return
             self._batch = [first]
-            while len(self._batch) < MAX_BATCH:
+            size = _size(first)
+            while len(self._batch) < MAX_BATCH and size < BATCH_BYTES:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
@@ -386,6 +389,7 @@ class SpoolWriter:
                     self._queue.put(None)
                     break
                 self._batch.append(item)
+                size += _size(item)
             self._commit(self._batch)
             self._batch = []
 
@@ -433,6 +437,10 @@ class SpoolWriter:
                 self.on_stored()
             except Exception:  # the mail is stored; a lost wake-up waits for the next sweep
                 log.exception("could not wake the worker after a spool commit")
+
+
+def _size(item: tuple) -> int:
+    return len(item[0].raw) if isinstance(item[0], Arrival) else 0
 
 
 def _settle(future: asyncio.Future, result, error) -> None:
