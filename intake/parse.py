@@ -449,6 +449,7 @@ def _message_id(message: Message, raw: bytes) -> str:
 
 
 TRACE_LINE_RE = re.compile(rb"^(?:received|delivered-to|return-path|x-original-to):", re.I)
+LINE_RE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)?")  # a line as bytes.splitlines() cuts it
 
 
 def content_key(raw: bytes) -> str:
@@ -457,14 +458,14 @@ def content_key(raw: bytes) -> str:
     Two deliveries of one message (different Received lines) share it; two different
     messages, even header-less ones, do not.
     """
-    lines = raw.splitlines(keepends=True)
     start, in_trace = 0, False
-    for index, line in enumerate(lines):
-        if TRACE_LINE_RE.match(line) or (in_trace and line[:1] in (b" ", b"\t")):
-            in_trace, start = True, index + 1
-            continue
-        break
-    return hashlib.sha256(b"".join(lines[start:])).hexdigest()
+    while start < len(raw):  # line by line from the top, as far as the trace headers go
+        end = LINE_RE.match(raw, start).end()
+        line = raw[start:end]
+        if not (TRACE_LINE_RE.match(line) or (in_trace and line[:1] in (b" ", b"\t"))):
+            break
+        in_trace, start = True, end
+    return hashlib.sha256(memoryview(raw)[start:]).hexdigest()
 
 
 def fallback_message(

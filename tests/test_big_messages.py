@@ -4,6 +4,7 @@ and no acknowledgement waits behind a big message."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
@@ -15,6 +16,7 @@ from archive.db import open_archive
 from intake.lanes import BIG, BIG_MESSAGE, SMALL, answered_ids, message_id_of, waits_for_big
 from intake.parts import keep_first_parts
 from intake.process import process_spooled
+from intake.smtp import read_data
 from intake.spool import Arrival, count_spooled, lane_due, open_spool, spool_arrivals, spool_path
 from tests.conftest import T0, ServeProcess, free_port, write_config
 from tests.helpers import deliver, outbox, run_casebook, smtp_send
@@ -89,6 +91,23 @@ def test_a_many_part_report_keeps_its_bytes_and_the_committee_is_told(db, settin
     assert attachments == 299  # the first part is the report's text
     [notice] = outbox(db, "committee/new_case")
     assert notice["context"]["parts_left_out"] == 1700
+
+
+def test_a_message_of_many_lines_is_read_in_pieces_not_line_by_line():
+    """The edge read DATA one line at a time: 220,000 awaits for such a message, while the
+    other sessions (reporters) waited for their turn of the loop."""
+    body = b"".join(b"line %d of the log\r\n" % i for i in range(100_000))
+
+    async def scenario() -> tuple[bytes | None, int]:
+        reader = asyncio.StreamReader(limit=64 * 1024)  # as the SMTP server's
+        reader.feed_data(body + b".\r\n")
+        reader.feed_eof()
+        reads: list[int] = []
+        content = await read_data(reader, 10**8, lambda: reads.append(1))
+        return content, len(reads)
+
+    content, reads = asyncio.run(scenario())
+    assert content == body and reads < 100
 
 
 # -- the lanes --------------------------------------------------------------------------------
