@@ -118,6 +118,7 @@ class IntakeSMTP(SMTP):
         super().__init__(handler, *args, **kwargs)
         self.gate = gate
         self.client: str | None = None  # counted by the gate while connected
+        self.reading_data = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         starttls = self._original_transport is not None
@@ -137,6 +138,14 @@ class IntakeSMTP(SMTP):
         transport.write(refusal.encode() + b"\r\n")
         transport.close()
 
+    def data_received(self, data: bytes) -> None:
+        # In DATA, each line that arrives restarts the idle timeout (DATA is read in pieces,
+        # not line by line): a long message on a slow link is not cut off, a client that
+        # stops sending is.
+        if self.reading_data and b"\n" in data:
+            self._reset_timeout()
+        super().data_received(data)
+
     def connection_lost(self, error: Exception | None) -> None:
         if self.client is not None and self.gate is not None:
             self.gate.disconnect(self.client)
@@ -154,9 +163,11 @@ class IntakeSMTP(SMTP):
             await self.push("501 Syntax: DATA")
             return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
-        # Each piece that arrives restarts the idle timeout: a long message on a slow link
-        # is not cut off, a client that stops sending is.
-        content = await read_data(self._reader, self.data_size_limit, self._reset_timeout)
+        self.reading_data = True
+        try:
+            content = await read_data(self._reader, self.data_size_limit)
+        finally:
+            self.reading_data = False
         if content is None:
             await self.answer_data(TOO_BIG)
             self._set_post_data_state()
