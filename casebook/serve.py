@@ -143,14 +143,12 @@ class Worker:
                 # Only what is due: a message waiting for its retry must not spin this loop.
                 if not await asyncio.to_thread(lane_has_work, spool, lane, utc_now()):
                     return
-                results = await asyncio.to_thread(process_spooled, db, spool, self.settings,
-                                                  utc_now, chunk, lane=lane,
-                                                  committed=committed)  # fmt: skip
+                await asyncio.to_thread(process_spooled, db, spool, self.settings, utc_now,
+                                        chunk, lane=lane, committed=committed)  # fmt: skip
             except Exception:
                 log.exception("processing the spool failed; will retry at the next sweep")
                 return
-            if results:
-                self.queued.set()
+            self.queued.set()  # something was waiting: even a flood note alone queues an alert
             self.stored[other].set()
 
     async def send_loop(self) -> None:
