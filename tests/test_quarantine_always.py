@@ -8,6 +8,7 @@ import json
 import sqlite3
 from datetime import timedelta
 
+from archive import held
 from archive.db import open_archive
 from archive.held import list_held
 from intake import process
@@ -98,3 +99,31 @@ def test_the_same_bytes_quarantined_three_times_are_all_kept(settings, monkeypat
 
 def _always_failing(*args, **kwargs):
     raise RuntimeError("simulated processing fault")
+
+
+def test_a_quarantine_whose_plain_reading_cannot_be_stored_keeps_the_bytes(
+    db, settings, monkeypatch
+):
+    """Whatever fails: even storing the plain reading of the message; its bytes still go in,
+    and the committee is told."""
+    real_store = held.store_message
+
+    def store(db_, msg, *args, **kwargs):
+        if kwargs.get("kind") == "quarantined" and msg.text:
+            raise ValueError("simulated: the plain reading cannot be stored")
+        return real_store(db_, msg, *args, **kwargs)
+
+    monkeypatch.setattr(held, "store_message", store)
+    monkeypatch.setattr(process, "MAX_ATTEMPTS", 1)
+    monkeypatch.setattr(process, "ingest_message", _always_failing)
+    spool = open_spool(spool_path(settings))
+    spool_arrivals(spool, [Arrival(FIRST, "rita@example.net", (REPORTS,), "smtp", T0)])
+    [result] = process_spooled(db, spool, settings, lambda: T0)
+    assert result.kind == "quarantined" and count_spooled(spool) == 0
+    raw, defects = db.execute(
+        "SELECT raw, defects FROM messages WHERE id = ?", [result.message_pk]
+    ).fetchone()
+    assert raw == FIRST
+    assert any("quarantined by its bytes alone" in d for d in json.loads(defects))
+    [notice] = outbox(db, "committee/quarantined")
+    assert notice["context"]["items"][0]["archive_id"] == result.message_pk
