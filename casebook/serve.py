@@ -30,11 +30,11 @@ from archive.settings import Settings
 from casebook.restore import hold_archive
 from casebook.sink import sink_factory
 from intake.imap import ImapUnavailable, poll_imap
-from intake.lanes import BIG, SMALL
+from intake.lanes import BIG, SMALL, lane_has_work
 from intake.process import process_spooled
 from intake.recheck import recheck_conflicts
 from intake.smtp import make_protocol_factory
-from intake.spool import SpoolWriter, lane_has_work, open_spool, spool_path
+from intake.spool import SpoolWriter, open_spool, spool_path
 from mailer.render import TemplateProblem, make_environment, render_template
 from mailer.send import committee_facts, send_due, sender_identity
 from webform.app import WebFormApp, start_web_form

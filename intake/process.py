@@ -23,7 +23,7 @@ from archive.held import quarantine
 from archive.ingest import IngestResult, already_ingested, ingest_message, record_delivery
 from archive.models import IncomingMessage
 from archive.settings import Settings
-from intake.lanes import BIG
+from intake.lanes import BIG, lane_due
 from intake.parse import parse_message, plain_form
 from intake.spool import (
     Spooled,
@@ -62,7 +62,8 @@ def process_spooled(
     if lane != BIG:
         alert_floods(db, spool, settings, clock())
     loop_id = installation_id(db)
-    rows = read_spooled(spool, limit, clock(), lane=lane)
+    ids = lane_due(spool, lane, clock(), limit) if lane else None
+    rows = read_spooled(spool, limit, clock(), ids=ids)
     results: list[IngestResult] = []
     for start in range(0, len(rows), batch):
         chunk = rows[start : start + batch]

@@ -28,7 +28,7 @@ from pathlib import Path
 from archive.clock import from_text, to_text, utc_now
 from archive.db import ArchiveUnavailable, connect_durable
 from archive.settings import Settings
-from intake.lanes import BIG, BIG_MESSAGE, SMALL, message_id_of, waits_for_big
+from intake.lanes import DUE, message_id_of
 from intake.limits import Flood
 
 log = logging.getLogger(__name__)
@@ -206,24 +206,26 @@ def release_floods(conn: sqlite3.Connection, ids: list[int]) -> None:
 
 
 ROW_COLUMNS = "id, delivery_key, received_at, transport, envelope_from, envelope_to, raw, attempts"
-DUE = "(retry_at IS NULL OR retry_at <= ?)"
 
 
 def read_spooled(
-    conn: sqlite3.Connection, limit: int, now: datetime | None = None, *, lane: str | None = None
+    conn: sqlite3.Connection,
+    limit: int,
+    now: datetime | None = None,
+    *,
+    ids: list[int] | None = None,
 ) -> list[Spooled]:
-    """The oldest rows, leaving out those waiting to be retried after `now`; with `lane`,
-    only what that lane may take now (`intake.lanes`)."""
-    due_at = to_text(now or utc_now())
-    if lane is None:
+    """The oldest rows, leaving out those waiting to be retried after `now`; with `ids`,
+    those rows (what a lane may take now, `intake.lanes`)."""
+    if ids is None:
         rows = conn.execute(
-            f"SELECT {ROW_COLUMNS} FROM spooled WHERE {DUE} ORDER BY id LIMIT ?", [due_at, limit]
+            f"SELECT {ROW_COLUMNS} FROM spooled WHERE {DUE} ORDER BY id LIMIT ?",
+            [to_text(now or utc_now()), limit],
         ).fetchall()
     else:
-        ids = lane_due(conn, lane, now, limit)
         marks = ",".join("?" * len(ids))
         rows = conn.execute(
-            f"SELECT {ROW_COLUMNS} FROM spooled WHERE id IN ({marks}) ORDER BY id", ids
+            f"SELECT {ROW_COLUMNS} FROM spooled WHERE id IN ({marks}) ORDER BY id", list(ids)
         ).fetchall()
     return [
         Spooled(
@@ -231,48 +233,6 @@ def read_spooled(
         )  # fmt: skip
         for pk, key, at, transport, sender, to, raw, tries in rows
     ]
-
-
-def lane_due(
-    conn: sqlite3.Connection, lane: str, now: datetime | None, limit: int = 1
-) -> list[int]:
-    """The ids of the rows `lane` may take now, oldest first (at most `limit`; the big lane
-    takes one at a time)."""
-    due_at = to_text(now or utc_now())
-    if lane == BIG:  # the oldest big one, once no small one due came before it
-        rows = conn.execute(
-            f"SELECT id FROM spooled AS b WHERE {DUE} AND length(raw) >= ? AND NOT EXISTS"
-            f" (SELECT 1 FROM spooled WHERE id < b.id AND {DUE} AND length(raw) < ?)"
-            " ORDER BY id LIMIT 1",
-            [due_at, BIG_MESSAGE, due_at, BIG_MESSAGE],
-        )
-        return [row[0] for row in rows]
-    assert lane == SMALL, lane
-    # Every big message still spooled, by Message-ID (the earliest of each wins).
-    big_rows = conn.execute(
-        "SELECT message_id, id FROM spooled WHERE length(raw) >= ? AND message_id IS NOT NULL"
-        " ORDER BY id DESC",
-        [BIG_MESSAGE],
-    )
-    big = dict(big_rows.fetchall())
-    taken: list[int] = []
-    rows = conn.execute(
-        f"SELECT id, raw FROM spooled WHERE {DUE} AND length(raw) < ? ORDER BY id",
-        [due_at, BIG_MESSAGE],
-    )
-    for spool_id, raw in rows:
-        if len(taken) >= limit:
-            break
-        if not waits_for_big(spool_id, raw, big):
-            taken.append(spool_id)
-    return taken
-
-
-def lane_has_work(conn: sqlite3.Connection, lane: str, now: datetime) -> bool:
-    """Whether `lane` may take a row now (the small lane takes the flood notes too)."""
-    if lane == SMALL and conn.execute("SELECT 1 FROM floods LIMIT 1").fetchone():
-        return True
-    return bool(lane_due(conn, lane, now))
 
 
 def defer_spooled(conn: sqlite3.Connection, spool_id: int, error: str, retry_at: datetime) -> None:

@@ -13,11 +13,19 @@ import signal
 from pathlib import Path
 
 from archive.db import open_archive
-from intake.lanes import BIG, BIG_MESSAGE, SMALL, answered_ids, message_id_of, waits_for_big
+from intake.lanes import (
+    BIG,
+    BIG_MESSAGE,
+    SMALL,
+    answered_ids,
+    lane_due,
+    message_id_of,
+    waits_for_big,
+)
 from intake.parts import keep_first_parts
 from intake.process import process_spooled
 from intake.smtp import read_data
-from intake.spool import Arrival, count_spooled, lane_due, open_spool, spool_arrivals, spool_path
+from intake.spool import Arrival, count_spooled, open_spool, spool_arrivals, spool_path
 from tests.conftest import T0, ServeProcess, free_port, write_config
 from tests.helpers import deliver, outbox, run_casebook, smtp_send
 from tests.test_walks_e2e import wait_until
