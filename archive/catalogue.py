@@ -124,6 +124,7 @@ NEW_CASE = {
     "reporter_name": None,
     "delegate": None,
     "attachments": [],
+    "parts_left_out": 0,  # MIME parts beyond [intake] max_parts: in the raw bytes only
     "subject": "Report",
     "text": "Text",
     "conflicted_count": 1,
@@ -221,6 +222,7 @@ CATALOGUE: dict[str, Template] = {
                 "feedback": {"received": True, "consent": "agreed", "no_contact": True},
                 "text": "More",
                 "attachments": [],
+                "parts_left_out": 0,
             },
         ),
         _entry(
@@ -296,6 +298,7 @@ CATALOGUE: dict[str, Template] = {
                 "subject": "Re: [CoC-2026-001] Your report",
                 "message_id": "<held-1@example.net>",
                 "excerpt": "More about what happened.",
+                "parts_left_out": 0,
             },
         ),
         _entry(

@@ -7,7 +7,10 @@ their bytes; the committee is told, with the command that takes a held message i
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import sqlite3
+import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -16,7 +19,8 @@ if TYPE_CHECKING:
 
 from archive.cases import Case, record_event
 from archive.clock import to_text
-from archive.identity import claims_taken_id, with_own_id
+from archive.db import write_transaction
+from archive.identity import free_id
 from archive.models import IncomingMessage
 from archive.outbox import Audience, queue_mail, queued_by_fold_key, update_context
 from archive.settings import Settings
@@ -82,6 +86,7 @@ def _tell_case(db, msg: IncomingMessage, case: Case, settings: Settings, now, re
             "subject": NAMES_HIDDEN if _names_someone(msg, settings) else msg.subject,
             "message_id": msg.message_id,
             "excerpt": NAMES_HIDDEN if _names_someone(msg, settings) else msg.text[:EXCERPT],
+            "parts_left_out": msg.parts_left_out,
         },
     )
 
@@ -126,14 +131,37 @@ def quarantine(
     settings: Settings,
     now: datetime,
     error: str,
+    *,
+    key: str | None = None,
 ) -> IngestResult:
     """A message whose processing kept failing: its bytes kept, nothing acted on, the
-    committee told (mail quarantined while that notice waits joins it)."""
-    if claims_taken_id(db, msg):
-        msg = with_own_id(msg)
+    committee told (mail quarantined while that notice waits joins it).
+
+    It is stored under an ID of its own, made from `key` (the spool's delivery key), never
+    the one it claims: whatever made its processing fail (a clash of IDs with a message
+    archived before) cannot make its quarantine fail the same way. Should storing its plain
+    reading fail all the same, it is stored by its bytes alone; only the archive's own trouble
+    (locked, full) propagates, and the message stays spooled.
+    """
+    own = free_id(db, f"quarantined-{key or uuid.uuid4()}")
+    msg = dataclasses.replace(msg, message_id=own, claimed_id=msg.message_id)
+    try:
+        with write_transaction(db):
+            return _quarantine(db, msg, settings, now, error)
+    except sqlite3.OperationalError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the plain reading failed: the bytes still go in
+        bare = dataclasses.replace(
+            msg, subject="", text="", authored="", html=None, attachments=(), conflicts=(),
+            defects=(*msg.defects, f"quarantined by its bytes alone: {type(exc).__name__}"),
+        )  # fmt: skip
+        return _quarantine(db, bare, settings, now, error)
+
+
+def _quarantine(db, msg: IncomingMessage, settings: Settings, now, error: str) -> IngestResult:
     reason = f"could not be processed: {error}"[:500]
     pk = store_message(db, msg, now, kind="quarantined", held_reason=reason)
-    detail = {"message_id": msg.message_id, "error": error[:300]}
+    detail = {"message_id": msg.message_id, "claimed_id": msg.claimed_id, "error": error[:300]}
     record_event(db, None, now=now, actor="intake", action="message-quarantined", detail=detail,
                  message_pk=pk)  # fmt: skip
     if not msg.historical:

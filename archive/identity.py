@@ -50,13 +50,26 @@ def claims_taken_id(db: Database, msg: IncomingMessage) -> bool:
     return row is not None
 
 
-def with_own_id(msg: IncomingMessage, defect: str | None = None) -> IncomingMessage:
-    """The message under an ID of its own, remembering the one it claimed."""
-    own = f"<dup-{msg.content_key[:32]}@casebook.invalid>"
+def with_own_id(db: Database, msg: IncomingMessage, defect: str | None = None) -> IncomingMessage:
+    """The message under an ID of its own, remembering the one it claimed.
+
+    The ID comes from the bytes, and is numbered when taken: the same bytes may already be
+    archived under it (a copy first held at the list address, now at the reports address).
+    """
+    own = free_id(db, f"dup-{msg.content_key[:32]}")
     defect = defect or f"Message-ID {msg.message_id} was already used by a different message"
     return dataclasses.replace(
         msg, message_id=own, claimed_id=msg.message_id, defects=(*msg.defects, defect)
     )
+
+
+def free_id(db: Database, stem: str) -> str:
+    """`<stem@casebook.invalid>`, or the first `<stem-N@casebook.invalid>` no message holds."""
+    own, number = f"<{stem}@casebook.invalid>", 1
+    while db.execute("SELECT 1 FROM messages WHERE message_id = ?", [own]).fetchone():
+        number += 1
+        own = f"<{stem}-{number}@casebook.invalid>"
+    return own
 
 
 def same_content(

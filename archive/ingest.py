@@ -51,12 +51,12 @@ def ingest_message(
         row = find_same_message(db, msg)
         if row and reaches_further(row, msg):
             defect = f"first archived as {row[1]} mail; this copy came to an address that acts"
-            msg, row = with_own_id(msg, defect), None
+            msg, row = with_own_id(db, msg, defect), None
         if row:
             result = IngestResult(row[0], True, row[1], _case_ref(db, row[2]), row[3])
         else:
             if claims_taken_id(db, msg):
-                msg = with_own_id(msg)
+                msg = with_own_id(db, msg)
             before = last_item(db)
             result = _dispatch(db, msg, settings, now)
             held = tuple((pk, template) for pk, template, _ in guard_held_since(db, before))

@@ -152,6 +152,7 @@ class IncomingMessage:
     authored: str = ""  # the text above the quote and the signature: what the sender wrote now
     html: str | None = None
     attachments: tuple[Attachment, ...] = ()
+    parts_left_out: int = 0  # MIME parts beyond `max_parts`: in the raw bytes only
     defects: tuple[str, ...] = ()
     no_reply_reason: str | None = None  # RFC 3834: why casebook must not answer
     automatic: bool = False  # an auto-reply or bounce, never a report

@@ -223,6 +223,7 @@ def _committee_context(case: Case, msg: IncomingMessage, reporter: Party, *, urg
             else None
         ),
         "attachments": [a.filename or a.content_type for a in msg.attachments],
+        "parts_left_out": msg.parts_left_out,
         "subject": msg.subject,
         "text": msg.text[:20000],
         "conflicted_count": len({c.member for c in msg.conflicts}),
@@ -393,6 +394,7 @@ def record_followup(
             "feedback": feedback,
             "text": msg.text[:20000],
             "attachments": [a.filename or a.content_type for a in msg.attachments],
+            "parts_left_out": msg.parts_left_out,
         },
     )
     if not msg.no_reply_reason and _followup_ack_due(db, case, party, settings, now):

@@ -153,6 +153,7 @@ class Settings:
     intake_port: int = 8025
     lmtp: bool = False
     max_message_size: int = 25 * 1024 * 1024
+    max_parts: int = 300  # MIME parts split out of one message (intake/parts.py)
     tls_cert: Path | None = None
     tls_key: Path | None = None
     limits: IntakeLimits = field(default_factory=IntakeLimits)

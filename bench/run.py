@@ -27,12 +27,13 @@ from aiosmtpd.controller import Controller
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import flood, importing, outbox  # noqa: E402
+from bench import bigmail, flood, importing, outbox  # noqa: E402
 from bench.probes import free_port, percentile, proc_status_mib, wait_for_port  # noqa: E402
 from bench.table import Row, markdown, write_results  # noqa: E402
 from tests.conftest import write_config  # noqa: E402  (the same config the tests use)
 
 RESULTS = ROOT / "bench" / "results.json"
+PARTS = {"bigmail": bigmail.measure, "flood": flood.measure}  # `--only`: one part alone
 SCALE_RESULTS = ROOT / "bench" / "results-scale.json"
 
 BARE_SERVER = r"""
@@ -140,11 +141,12 @@ NO_LIMITS = {"global_burst": 10**6, "max_connections": 1000, "connections_per_cl
 
 
 def start_casebook(
-    tmp: Path, relay_port: int, limits: dict | None = None
+    tmp: Path, relay_port: int, limits: dict | None = None, max_size: int = 1024**2
 ) -> tuple[subprocess.Popen, int, Path]:
     port = free_port()
     config = write_config(tmp, relay_port=relay_port, intake_port=port, ack_daily_cap=1000,
-                          limits=NO_LIMITS if limits is None else limits)  # fmt: skip
+                          limits=NO_LIMITS if limits is None else limits,
+                          max_message_size=max_size)  # fmt: skip
     log = open(tmp / "serve.log", "wb")  # noqa: SIM115 (closed with the process)
     proc = subprocess.Popen(
         [sys.executable, "-m", "casebook.cli", "-c", str(config), "serve"],
@@ -284,7 +286,20 @@ def main() -> None:
         action="store_true",
         help="only the 100k-message archive (written to bench/results-scale.json)",
     )
+    parser.add_argument(
+        "--only",
+        choices=sorted(PARTS),
+        help="only this part, printed and written to bench/results-PART.json",
+    )
     args = parser.parse_args()
+    if args.only:
+        rows = PARTS[args.only](args)
+        print()
+        print(markdown(rows))
+        path = ROOT / "bench" / f"results-{args.only}.json"
+        write_results(rows, path, vars(args))
+        print(f"\nwritten to {path.relative_to(ROOT)}")
+        return
     if args.scale_only:
         from bench import scale
 
@@ -306,6 +321,8 @@ def main() -> None:
     import_rows = importing.measure(args)
     print("ack latency during a flood from one sender ...", flush=True)
     flood_rows = flood.measure(args)
+    print("ack latency while 10 big messages are processed ...", flush=True)
+    big_rows = bigmail.measure(args)
     print("search and digest on the linux-mips corpus ...", flush=True)
     measures = archive_measures()
 
@@ -323,7 +340,7 @@ def main() -> None:
         *drain_rows,
         *import_rows,
     ]  # fmt: skip
-    rows += flood_rows
+    rows += flood_rows + big_rows
     if measures:
         rows += [
             Row("search latency p50 (corpus archive)", measures["search_p50"], "ms"),

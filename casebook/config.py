@@ -246,6 +246,7 @@ class _Reader:
             intake_port=v["intake.smtp.port"],
             lmtp=v["intake.smtp.lmtp"],
             max_message_size=v["intake.max_message_size"],
+            max_parts=v["intake.max_parts"],
             tls_cert=v["intake.smtp.tls_cert"],
             tls_key=v["intake.smtp.tls_key"],
             limits=IntakeLimits(**self.group("intake.limits")),

@@ -94,6 +94,8 @@ KEYS: tuple[Key, ...] = (
     Key("delegates.event", "text", None, "the event they take reports at"),
     Key("intake.max_message_size", "int", 25 * 1024 * 1024,
         "bytes; larger mail is refused with 552", low=1024),
+    Key("intake.max_parts", "int", 300,
+        "MIME parts split out of one message; the rest stay in its raw bytes", low=1),
     Key("intake.ack_daily_cap", "int", 5,
         "new cases a day per sender before acks are folded into one", low=1),
     Key("intake.followup_ack_interval", "duration", "1d",

@@ -31,6 +31,7 @@ from casebook.sink import sink_factory
 from casebook.storage import StorageWatch, storage_problem
 from casebook.tick import fire_clocks
 from intake.imap import ImapUnavailable, poll_imap
+from intake.lanes import BIG, SMALL, lane_has_work
 from intake.process import process_spooled
 from intake.recheck import recheck_conflicts
 from intake.smtp import make_protocol_factory
@@ -52,7 +53,7 @@ class Worker:
     def __init__(self, settings: Settings, wake_fd: int):
         self.settings = settings
         self.wake_fd = wake_fd
-        self.stored = asyncio.Event()
+        self.stored = {SMALL: asyncio.Event(), BIG: asyncio.Event()}  # one per lane
         self.queued = asyncio.Event()
         self.clocks_due = False
         self.stopping = asyncio.Event()
@@ -95,55 +96,72 @@ class Worker:
             asyncio.get_running_loop().remove_reader(self.wake_fd)
             self.stopping.set()
             return
-        self.stored.set()
+        self._wake_lanes()
+
+    def _wake_lanes(self) -> None:
+        for event in self.stored.values():
+            event.set()
 
     def sweep(self) -> None:
         """The scheduler's tick: the spool, the clocks and the digest, the outbox (retries)."""
         self.clocks_due = True
-        self.stored.set()
+        self._wake_lanes()
         self.queued.set()
 
     async def process_loop(self) -> None:
         db = open_archive(self.settings.database)
-        spool = open_spool(spool_path(self.settings))
         try:
             await asyncio.to_thread(recheck_conflicts, db, self.settings, utc_now())
         except Exception:
             log.exception("checking conflicts against the changed members failed")
-        while True:
-            await self.stored.wait()
-            self.stored.clear()
-            await self.drain_spool(db, spool)
+        db.close()
+        # Two lanes, each with its own connections: a big message being processed never
+        # keeps the small ones (reports and their acknowledgements) waiting behind it.
+        await asyncio.gather(self.lane_loop(SMALL), self.lane_loop(BIG))
 
-    async def drain_spool(self, db, spool) -> None:
-        """Ingest until the spool is empty, a chunk (one archive commit) at a time.
+    async def lane_loop(self, lane: str) -> None:
+        db = open_archive(self.settings.database)
+        spool = open_spool(spool_path(self.settings))
+        while True:
+            await self.stored[lane].wait()
+            self.stored[lane].clear()
+            await self.drain_lane(db, spool, lane)
+
+    async def drain_lane(self, db, spool, lane: str) -> None:
+        """Ingest what `lane` may take until it has nothing, a chunk (one archive commit) at
+        a time (in the big lane, one message).
 
         Each chunk wakes the sender, so acknowledgements leave while the rest is ingested,
-        and a stop waits for one chunk at most, not for a whole backlog.
+        and the other lane, as mail there may have waited for this chunk; a stop waits for
+        one chunk at most, not for a whole backlog.
         """
+        chunk, other = (PROCESS_CHUNK, BIG) if lane == SMALL else (1, SMALL)
+        loop = asyncio.get_running_loop()
+
+        def committed() -> None:  # the sender goes at once, not after the spool's release
+            loop.call_soon_threadsafe(self.queued.set)
+
         while not self.stopping.is_set():
-            waiting = None
             try:
                 # Only what is due: a message waiting for its retry must not spin this loop.
-                waiting = await asyncio.to_thread(count_spooled, spool, utc_now(), floods=True)
-                if not waiting:
+                if not await asyncio.to_thread(lane_has_work, spool, lane, utc_now()):
                     return
-                await asyncio.to_thread(
-                    process_spooled, db, spool, self.settings, utc_now, PROCESS_CHUNK
-                )
+                await asyncio.to_thread(process_spooled, db, spool, self.settings, utc_now,
+                                        chunk, lane=lane, committed=committed)  # fmt: skip
             except Exception as exc:
-                self.trouble(exc, "processing the spool failed", waiting)
+                self.trouble(exc, "processing the spool failed")
                 return
             self.storage.succeeded()
             self.queued.set()  # something was waiting: even a flood note alone queues an alert
+            self.stored[other].set()
 
-    def trouble(self, exc: Exception, what: str, waiting: int | None = None) -> None:
+    def trouble(self, exc: Exception, what: str) -> None:
         """Storage trouble once per outage, without a traceback; anything else in full."""
         problem = storage_problem(exc, self.settings.database)
         if problem is None:
             log.exception("%s; will retry at the next sweep", what)
         else:
-            self.storage.failed(problem, self.spooled() if waiting is None else waiting)
+            self.storage.failed(problem, self.spooled())
 
     def spooled(self) -> int | None:
         """Messages waiting in the spool (None if it cannot be read either), for the log."""

@@ -46,6 +46,7 @@ from intake.commands import find_commands
 from intake.conflicts import find_conflicts
 from intake.delegate import find_delegate, forwarded_sender, with_named_individual
 from intake.fields import extract_report_fields
+from intake.parts import keep_first_parts
 from intake.provenance import authenticate_party, prove_list_copy
 from intake.reply import Reply, decode_flowed, split_html, split_text
 from intake.signals import find_urgent_reasons
@@ -89,11 +90,15 @@ def _parse_fully(
     historical: bool,
 ) -> IncomingMessage:
     sha256 = hashlib.sha256(raw).hexdigest()
-    parsed, defects = _parse(raw, trace=not historical)
+    trimmed = keep_first_parts(raw, settings.max_parts)
+    parsed, defects = _parse(trimmed.raw, trace=not historical)
     message: Message = parsed.message
     route = route_message(envelope_to, settings)
     sender = parse_from([raw_header_text(v) for v in message.get_all("From") or []])
     defects = list(defects)
+    if trimmed.left_out:
+        defects.append(f"{trimmed.left_out} MIME part(s) beyond the first {settings.max_parts}"
+                       " were not split out: they are in the raw message")  # fmt: skip
     if sender.problem:
         defects.append(f"From: {sender.problem}")
     subject = _header_text(parsed, message, "Subject")
@@ -178,6 +183,7 @@ def _parse_fully(
         authored=authored,
         html=html,
         attachments=_attachments(parsed),
+        parts_left_out=trimmed.left_out,
         defects=tuple(defects),
         no_reply_reason=rule.reason,
         automatic=rule.automatic,
@@ -454,6 +460,7 @@ def _message_id(message: Message, raw: bytes) -> str:
 
 
 TRACE_LINE_RE = re.compile(rb"^(?:received|delivered-to|return-path|x-original-to):", re.I)
+LINE_RE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)?")  # a line as bytes.splitlines() cuts it
 
 
 def content_key(raw: bytes) -> str:
@@ -462,14 +469,14 @@ def content_key(raw: bytes) -> str:
     Two deliveries of one message (different Received lines) share it; two different
     messages, even header-less ones, do not.
     """
-    lines = raw.splitlines(keepends=True)
     start, in_trace = 0, False
-    for index, line in enumerate(lines):
-        if TRACE_LINE_RE.match(line) or (in_trace and line[:1] in (b" ", b"\t")):
-            in_trace, start = True, index + 1
-            continue
-        break
-    return hashlib.sha256(b"".join(lines[start:])).hexdigest()
+    while start < len(raw):  # line by line from the top, as far as the trace headers go
+        end = LINE_RE.match(raw, start).end()
+        line = raw[start:end]
+        if not (TRACE_LINE_RE.match(line) or (in_trace and line[:1] in (b" ", b"\t"))):
+            break
+        in_trace, start = True, end
+    return hashlib.sha256(memoryview(raw)[start:]).hexdigest()
 
 
 def fallback_message(

@@ -23,6 +23,7 @@ from archive.held import quarantine
 from archive.ingest import IngestResult, already_ingested, ingest_message, record_delivery
 from archive.models import IncomingMessage
 from archive.settings import Settings
+from intake.lanes import BIG, lane_due
 from intake.parse import parse_message, plain_form
 from intake.spool import (
     Spooled,
@@ -45,6 +46,8 @@ def process_spooled(
     clock: Callable[[], datetime],
     limit: int = 500,
     batch: int = 32,
+    lane: str | None = None,
+    committed: Callable[[], None] | None = None,
 ) -> list[IngestResult]:
     """Ingest spooled deliveries in arrival order; a failure keeps the bytes and moves on.
 
@@ -53,10 +56,14 @@ def process_spooled(
     else. Only then do the rows leave the spool; a crash in between is harmless, because the
     archive remembers which spool rows it holds (by their delivery keys). Storage trouble (a
     locked or full archive) is no message's fault: it propagates and the batch stays spooled.
+    With `lane`, only what that lane may take now (`intake.lanes`); floods in the small one.
+    `committed` is called after each archive commit (what it queued may be sent at once).
     """
-    alert_floods(db, spool, settings, clock())
+    if lane != BIG:
+        alert_floods(db, spool, settings, clock())
     loop_id = installation_id(db)
-    rows = read_spooled(spool, limit, clock())
+    ids = lane_due(spool, lane, clock(), limit) if lane else None
+    rows = read_spooled(spool, limit, clock(), ids=ids)
     results: list[IngestResult] = []
     for start in range(0, len(rows), batch):
         chunk = rows[start : start + batch]
@@ -79,6 +86,8 @@ def process_spooled(
         for outcome in arrived:
             log_arrival(outcome)
         results += arrived
+        if committed is not None:
+            committed()
         release_spooled(spool, [row.spool_id for row in chunk if row.spool_id not in retry])
         for row in chunk:
             if row.spool_id in retry:
@@ -130,7 +139,7 @@ def _ingest_one(
     try:
         with write_transaction(db):
             plain = plain_form(msg, f"quarantined: {error}", settings, loop_id)
-            result = quarantine(db, plain, settings, now, error)
+            result = quarantine(db, plain, settings, now, error, key=row.key)
             record_delivery(db, plain, now, message_pk=result.message_pk, error=error, **options)
     except sqlite3.OperationalError:
         raise

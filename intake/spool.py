@@ -28,10 +28,13 @@ from pathlib import Path
 from archive.clock import from_text, to_text, utc_now
 from archive.db import ArchiveUnavailable, connect_durable
 from archive.settings import Settings
+from intake.lanes import DUE, message_id_of
 from intake.limits import Flood
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
+BATCH_BYTES = 4 * 1024 * 1024  # a batch takes no more after this: small mail never waits
+# for the fsync of several big messages committed together
 SPOOL_FILE = "spool.db"
 
 
@@ -92,6 +95,7 @@ LATER_COLUMNS = {
     "attempts": "INTEGER NOT NULL DEFAULT 0",  # processing attempts that failed
     "retry_at": "TEXT",  # not to be tried again before this
     "last_error": "TEXT",
+    "message_id": "TEXT",  # as it came: a small reply waits for the big mail it answers
 }
 
 
@@ -150,7 +154,7 @@ def spool_arrivals(
         for arrival in arrivals:
             cursor = conn.execute(
                 "INSERT INTO spooled (received_at, transport, envelope_from, envelope_to, raw,"
-                " delivery_key) VALUES (?, ?, ?, ?, ?, ?)",
+                " delivery_key, message_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
                     to_text(arrival.received_at),
                     arrival.transport,
@@ -158,6 +162,7 @@ def spool_arrivals(
                     json.dumps(list(arrival.envelope_to)),
                     arrival.raw,
                     new_delivery_key(),
+                    message_id_of(arrival.raw),
                 ],
             )
             ids.append(cursor.lastrowid)
@@ -200,15 +205,28 @@ def release_floods(conn: sqlite3.Connection, ids: list[int]) -> None:
     conn.executemany("DELETE FROM floods WHERE id = ?", [(pk,) for pk in ids])
 
 
+ROW_COLUMNS = "id, delivery_key, received_at, transport, envelope_from, envelope_to, raw, attempts"
+
+
 def read_spooled(
-    conn: sqlite3.Connection, limit: int, now: datetime | None = None
+    conn: sqlite3.Connection,
+    limit: int,
+    now: datetime | None = None,
+    *,
+    ids: list[int] | None = None,
 ) -> list[Spooled]:
-    """The oldest rows, leaving out those waiting to be retried after `now`."""
-    rows = conn.execute(
-        "SELECT id, delivery_key, received_at, transport, envelope_from, envelope_to, raw,"
-        " attempts FROM spooled WHERE retry_at IS NULL OR retry_at <= ? ORDER BY id LIMIT ?",
-        [to_text(now or utc_now()), limit],
-    ).fetchall()
+    """The oldest rows, leaving out those waiting to be retried after `now`; with `ids`,
+    those rows (what a lane may take now, `intake.lanes`)."""
+    if ids is None:
+        rows = conn.execute(
+            f"SELECT {ROW_COLUMNS} FROM spooled WHERE {DUE} ORDER BY id LIMIT ?",
+            [to_text(now or utc_now()), limit],
+        ).fetchall()
+    else:
+        marks = ",".join("?" * len(ids))
+        rows = conn.execute(
+            f"SELECT {ROW_COLUMNS} FROM spooled WHERE id IN ({marks}) ORDER BY id", list(ids)
+        ).fetchall()
     return [
         Spooled(
             pk, key, Arrival(raw, sender, tuple(json.loads(to)), transport, from_text(at)), tries
@@ -321,7 +339,8 @@ class SpoolWriter:
             if first is None:
                 return
             self._batch = [first]
-            while len(self._batch) < MAX_BATCH:
+            size = _size(first)
+            while len(self._batch) < MAX_BATCH and size < BATCH_BYTES:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
@@ -330,6 +349,7 @@ class SpoolWriter:
                     self._queue.put(None)
                     break
                 self._batch.append(item)
+                size += _size(item)
             self._commit(self._batch)
             self._batch = []
 
@@ -377,6 +397,10 @@ class SpoolWriter:
                 self.on_stored()
             except Exception:  # the mail is stored; a lost wake-up waits for the next sweep
                 log.exception("could not wake the worker after a spool commit")
+
+
+def _size(item: tuple) -> int:
+    return len(item[0].raw) if isinstance(item[0], Arrival) else 0
 
 
 def _settle(future: asyncio.Future, result, error) -> None:

@@ -84,6 +84,7 @@ core_team = "core@example.org"
 [intake]
 max_message_size = {values.get("max_message_size", 1048576)}
 ack_daily_cap = {values.get("ack_daily_cap", 5)}
+max_parts = {values.get("max_parts", 300)}
 
 [intake.smtp]
 host = "127.0.0.1"
