@@ -172,6 +172,44 @@ def test_a_forged_appeal_is_linked_only_once_the_reporter_confirms(service, noti
     assert "appeal-confirmed" in events(service.db, "CoC-2026-001")
 
 
+def forged_appeal(service, text: str = "I appeal the committee's decision.") -> None:
+    raw = mail(RINA, "Appeal [CoC-2026-001]", text, to="conduct-appeals@example.org")
+    service.send(raw, RINA_ADDR, "conduct-appeals@example.org")
+
+
+def test_a_yes_to_a_request_about_something_else_links_no_appeal(service, notice):
+    """The person reported forges a follow-up (Rina is asked, the daily request spent), then
+    appeals in her name: she was never asked about the appeal, and her yes to the request
+    about the follow-up is no yes to it (it would block #enact while the council decides)."""
+    service.member_says(ALICE, "#close handled informally", notice)
+    forged(service, "One more thing about the list.")
+    [asked] = confirmations(service)
+    assert "Executive Council" not in asked.get_content()  # a request about a follow-up
+    for n in range(3):
+        forged_appeal(service, f"I appeal, number {n}.")
+    assert len(confirmations(service)) == 1  # the daily request was spent
+    answer_through_reply_address(service, asked, "Yes, that was me: he did it again.")
+    assert "appeal-confirmed" not in events(service.db, "CoC-2026-001")
+    assert find_case(service.db, "CoC-2026-001").state == "closed"
+    assert [case for case, _ in appeals(service)] == [None, None, None]
+    assert not any("your appeal" in s for s in service.subjects_to(RINA_ADDR))
+
+
+def test_a_yes_links_only_the_appeal_the_request_asked_about(service, notice):
+    """Appeals forged after the request (no new request that day) are not linked by its yes."""
+    service.member_says(ALICE, "#close handled informally", notice)
+    forged_appeal(service, "I appeal the committee's decision.")
+    [asked] = confirmations(service)
+    assert "Executive Council" in asked.get_content()
+    for n in range(2):
+        forged_appeal(service, f"I appeal again, number {n}.")
+    answer_through_reply_address(service, asked, "Yes, I sent it.")
+    assert events(service.db, "CoC-2026-001").count("appeal-confirmed") == 1
+    assert sorted(case is not None for case, _ in appeals(service)) == [False, False, True]
+    mine = [s for s in service.subjects_to(RINA_ADDR) if "We received your appeal" in s]
+    assert len(mine) == 1
+
+
 def test_a_no_to_the_confirmation_links_nothing(service, notice):
     service.member_says(ALICE, "#close handled informally", notice)
     raw = mail(RINA, "Appeal [CoC-2026-001]", "I appeal.", to="conduct-appeals@example.org")
