@@ -299,3 +299,21 @@ def test_a_reporter_who_asked_for_no_contact_is_not_asked_to_confirm(service, no
     forged(service, "I changed my mind, write to me again.")
     assert confirmations(service) == []
     assert not any("was held" in s for s in service.subjects_to(RINA_ADDR))
+
+
+def test_a_party_writing_in_anothers_name_through_their_reply_address_is_shown_as_themselves(
+    service, notice
+):
+    """The person reported, given a reply address by #to-party, writes through it with the
+    reporter's address in From: it is his word, and the committee's notice says so, never
+    "the party (rina@…) wrote again" above "please stop contacting me"."""
+    service.member_says(ALICE, f"#to-party {DAVE_ADDR}\nWe would like your account.", notice)
+    [to_dave] = service.relay.to(DAVE_ADDR)
+    raw = mail(RINA, f"Re: {to_dave['Subject']}", "Please stop contacting me about this.",
+               to=to_dave["Reply-To"], reply_to=to_dave["Message-ID"])  # fmt: skip
+    service.send(raw, RINA_ADDR, to_dave["Reply-To"])
+    [shown] = [m for m in service.relay.to(LIST) if "More information" in m["Subject"]]
+    said = " ".join(shown.get_content().split())
+    assert f"({DAVE_ADDR}, through their reply address; its From said {RINA_ADDR})" in said
+    assert f"({RINA_ADDR})" not in said
+    assert not party(service).no_contact  # the reporter's wish was never hers
