@@ -317,3 +317,17 @@ def test_a_party_writing_in_anothers_name_through_their_reply_address_is_shown_a
     assert f"({DAVE_ADDR}, through their reply address; its From said {RINA_ADDR})" in said
     assert f"({RINA_ADDR})" not in said
     assert not party(service).no_contact  # the reporter's wish was never hers
+
+
+def test_forged_appeals_in_the_reporters_name_do_not_flood_her_with_acknowledgements(
+    service, notice
+):
+    """Each unproven appeal is acknowledged generically to its envelope sender: the person
+    reported, forging the reporter's envelope, would make casebook mail her once per forgery
+    (30 an hour past the edge's burst). Acknowledgements stop at `ack_daily_cap` a day per
+    address, as for reports; the council still gets every appeal."""
+    for n in range(8):
+        forged_appeal(service, f"I appeal, number {n}.")
+    acks = [s for s in service.subjects_to(RINA_ADDR) if s == "We received your message"]
+    assert len(acks) == service.settings.ack_daily_cap
+    assert len(appeals(service)) == 8
