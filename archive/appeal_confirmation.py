@@ -33,29 +33,33 @@ def confirm_appeals(
     """The appeals this reply (to the party's own reply address) confirms; each linked."""
     if msg.automatic or msg.historical or consent_in(msg.authored or msg.text) != "agreed":
         return []
-    if not _answers_request(db, msg, case, party):
+    requests = _requests_answered(db, msg, case, party)
+    if not requests:
         return []
-    confirmed = _pending_appeals(db, case, party)
+    confirmed = _pending_appeals(db, case, party, requests)
     for appeal_pk in confirmed:
         _link(db, msg, case, party, appeal_pk, settings, now)
     return confirmed
 
 
-def _answers_request(db: Database, msg: IncomingMessage, case: Case, party: Party) -> bool:
+def _requests_answered(db: Database, msg: IncomingMessage, case: Case, party: Party) -> set[str]:
+    """The requests about an appeal, sent to this party in this case, that the reply answers
+    (a yes to a request about a follow-up is no yes to an appeal it never mentioned)."""
     refs = [*msg.references, *([msg.in_reply_to] if msg.in_reply_to else [])]
     if not refs:
-        return False
+        return set()
     marks = ",".join("?" * len(refs))
-    row = db.execute(
-        f"SELECT 1 FROM outbox WHERE template = ? AND case_pk = ? AND party_pk = ?"
-        f" AND message_id IN ({marks})",
+    rows = db.execute(
+        f"SELECT message_id, context FROM outbox WHERE template = ? AND case_pk = ?"
+        f" AND party_pk = ? AND message_id IN ({marks})",
         [CONFIRM_TEMPLATE, case.pk, party.pk, *refs],
-    ).fetchone()
-    return row is not None
+    ).fetchall()
+    return {mid for mid, context in rows if json.loads(context or "{}").get("appeal")}
 
 
-def _pending_appeals(db: Database, case: Case, party: Party) -> list[int]:
-    """Unverified appeals naming this party, still unlinked and undecided."""
+def _pending_appeals(db: Database, case: Case, party: Party, requests: set[str]) -> list[int]:
+    """Unverified appeals naming this party that one of these requests asked about, still
+    unlinked and undecided (one forged after the day's request was never asked about)."""
     rows = db.execute(
         "SELECT detail FROM events WHERE case_pk = ? AND action = 'unverified-word'", [case.pk]
     ).fetchall()
@@ -63,6 +67,8 @@ def _pending_appeals(db: Database, case: Case, party: Party) -> list[int]:
     for (detail,) in rows:
         wish = json.loads(detail or "{}")
         if wish.get("party") != party.pk or not wish.get("appeal"):
+            continue
+        if wish.get("request") not in requests:
             continue
         appeal = get_appeal(db, wish["appeal"])
         if appeal.case_pk is None and appeal.status != "decided" and appeal.pk not in found:

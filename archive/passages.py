@@ -52,10 +52,14 @@ def origins(
     """For each wanted run, what its first source is (None: one the readers may see)."""
     seen: dict[int, str | None] = {}
     for source in sources:
-        own = "\n".join(line for line in source.text.splitlines()
-                        if not line.lstrip().startswith(">"))  # fmt: skip
-        sending = SENDING_RE.search(own) if source.sends else None
-        inside, sent = (own[: sending.start()], own[sending.start() :]) if sending else (own, "")
+        # A `>` line is read too: a quote of an older text is found there first (sources come
+        # oldest first), and a member's own lines set out as a quote ("> her words", from a
+        # call) are the committee's. Only a sending command's body leaves its quotes behind:
+        # what goes out as written is what the member wrote, not the history below it.
+        text = source.text
+        sending = SENDING_RE.search(text) if source.sends else None
+        inside, sent = (text[: sending.start()], text[sending.start() :]) if sending else (text, "")
+        sent = "\n".join(line for line in sent.splitlines() if not line.lstrip().startswith(">"))
         label = None if source.owners & readers else source.what
         for part, what in ((inside, label), (sent, None)):
             for key in _hashes(fold(part)) if part.strip() else ():

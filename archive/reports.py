@@ -349,6 +349,18 @@ def _fold_acknowledgement(
     record_event(db, case, now=now, actor="intake", action="acknowledgement-folded")
 
 
+def _written_as(msg: IncomingMessage, party: Party) -> str:
+    """Who wrote, for the committee: the party's own address (their reply address proved it),
+    and the From only beside it when it names someone else (anyone holding one party's reply
+    address may put another party's address in From: it is no word of theirs)."""
+    if msg.transport == FORM_TRANSPORT:
+        return "their follow-up page"
+    sender = msg.from_addr or "unknown sender"
+    if not party.email or party.email.lower() == sender.lower():
+        return sender
+    return f"{party.email}, through their reply address; its From said {sender}"
+
+
 def record_followup(
     db: Database,
     msg: IncomingMessage,
@@ -387,9 +399,7 @@ def record_followup(
         context={
             "case_ref": case.ref,
             "party": PARTY_WORDS.get(party.role, party.role),
-            "from": "their follow-up page"
-            if msg.transport == FORM_TRANSPORT
-            else msg.from_addr or "unknown sender",
+            "from": _written_as(msg, party),
             "fields_added": added,
             "feedback": feedback,
             "text": msg.text[:20000],

@@ -60,14 +60,16 @@ def ask_about(
     *,
     appeal_pk: int | None = None,
 ) -> None:
-    """The audit log records the unproven word (an appeal's, so that the party's yes can link
-    it); the party is asked to confirm, unless asked in the last day."""
+    """The audit log records the unproven word (an appeal's with the request that asked about
+    it, so that the party's yes to that request, and only to it, can link it); the party is
+    asked to confirm, unless asked in the last day."""
+    request = None
+    if may_ask(db, case, party, now) and not msg.no_reply_reason:
+        request = ask_to_confirm(db, case, party, settings, now, appeal=appeal_pk is not None)
     detail = {"party": party.pk, "role": party.role, "message_id": msg.message_id,
-              "reason": msg.party_auth.reason, "appeal": appeal_pk}  # fmt: skip
+              "reason": msg.party_auth.reason, "appeal": appeal_pk, "request": request}  # fmt: skip
     record_event(db, case, now=now, actor="intake", action="unverified-word", detail=detail,
                  message_pk=message_pk)  # fmt: skip
-    if may_ask(db, case, party, now) and not msg.no_reply_reason:
-        ask_to_confirm(db, case, party, settings, now, appeal=appeal_pk is not None)
 
 
 def may_ask(db: Database, case: Case, party: Party, now: datetime) -> bool:
@@ -85,8 +87,9 @@ def may_ask(db: Database, case: Case, party: Party, now: datetime) -> bool:
 
 def ask_to_confirm(
     db: Database, case: Case, party: Party, settings: Settings, now: datetime, *, appeal: bool
-) -> None:
-    queue_mail(
+) -> str:
+    """Queues the request; returns its Message-ID (the party's answer refers to it)."""
+    return queue_mail(
         db,
         now=now,
         settings=settings,

@@ -61,7 +61,8 @@ GMAIL_STAMP_RE = re.compile(
     r"(?i)^\d{4}[-/]\d{1,2}[-/]\d{1,2}( \d{1,2}:\d\d)? ?(GMT[+-]\d\d:\d\d .+|.*(>|&gt;)\s*:?)$"
 )
 FROM_LABELS = (
-    r"from|von|de|van|da|från|fra|od|от|від|lähettäjä|kimden|feladó|từ|差出人|发件人|寄件者"
+    r"from|von|de|van|da|från|fra|od|от|від|lähettäjä|kimden|feladó|từ|差出人|发件人|寄件者|"
+    r"από|מאת|dari|보낸 사람|من|de la|จาก"
 )
 OTHER_LABELS = (
     r"sent|date|gesendet|datum|envoyé|enviado|enviado el|fecha|verzonden|inviato|data|to|an|à|a|"
@@ -69,6 +70,9 @@ OTHER_LABELS = (
     r"temat|dw|sendt|til|emne|dato|kopi|skickat|отправлено|кому|тема|дата|копия|надіслано|"
     r"lähetetty|vastaanottaja|aihe|päivämäärä|odesláno|komu|předmět|gönderildi|kime|konu|"
     r"elküldve|címzett|tárgy|đã gửi|đến|chủ đề|assunto|"
+    r"στάλθηκε|προς|θέμα|κοιν|נשלח|אל|נושא|עותק|dikirim|kepada|perihal|tembusan|"
+    r"보낸 날짜|받는 사람|제목|참조|تاريخ الإرسال|إلى|الموضوع|نسخة|trimis|către|subiect|"
+    r"ส่ง|ถึง|เรื่อง|สำเนา|"
     r"送信日時|宛先|件名|发送时间|收件人|主题|抄送|寄件日期|收件者"
 )
 FROM_LINE_RE = re.compile(rf"(?i)^\*?({FROM_LABELS})\s?[:：]\*?\s*\S")

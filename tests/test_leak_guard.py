@@ -361,3 +361,26 @@ def test_the_name_a_reporter_signs_with_and_witnesses_without_their_remarks():
         "Wendy Witnessname", "Walter Otherwitness", "Also Anne van Berg", "Anne van Berg",
         "wendy witnessworth",
     ]  # fmt: skip
+
+
+def test_a_members_own_lines_written_as_a_quote_are_still_the_committees(sending):
+    """A member's call notes set out as a blockquote ("> her words") are written inside the
+    committee: pasted into a #to-party, they are held like any other line of the post."""
+    c = sending
+    c.say("Notes from my call with Rita today, her words:\n\n> My sister Sandra Sisterly has"
+          " screenshots of everything but is afraid Dave will find out where she works.\n\nBob",
+          sender=BOB)  # fmt: skip
+    c.say("#to-party reported\nWe were told: my sister Sandra Sisterly has screenshots of"
+          " everything but is afraid Dave will find out where she works.")  # fmt: skip
+    assert outbox(c.db, "reported/message")[-1]["status"] == "held"
+    assert ("a deliberation post", "text") in last_hits(c)
+
+
+def test_a_quote_in_a_members_post_is_still_found_in_the_older_text_it_came_from(sending):
+    """What a post quotes belongs to the text it came from: the reporter reads her own words
+    quoted back, wherever a member's post quoted them first."""
+    c = sending
+    mine = "he called me stupid in front of everyone and told me to leave"
+    c.say(f"About the report:\n\n> {mine} the project.\n\nI believe her.", sender=BOB)
+    c.say(f"#to-reporter\nYou told us {mine}. We will be in touch.")
+    assert outbox(c.db, "reporter/message")[-1]["status"] == "queued"

@@ -227,3 +227,36 @@ def test_unquoted_text_under_an_attribution_is_history_not_authored():
 def test_a_line_with_an_address_or_a_date_ending_in_a_colon_above_a_quote_is_history(line):
     reply = split_text(f"{NEW}\n{line}\n> CANARY-REPORT-TEXT\n")
     assert reply.new == NEW
+
+
+# Outlook's default reply ("include original message text", no `>`) in languages whose header
+# labels the reader did not know: the whole quoted history was read as the member's own text,
+# so a #to-party or #to-reporter carried it out (found by the issue 18 review).
+OUTLOOK_MORE_LANGUAGES = [
+    "Από: casebook <conduct@example.org>\nΣτάλθηκε: Δευτέρα, 2 Μαρτίου 2026 10:00 πμ\n"
+    "Προς: Alice <alice@example.org>\nΘέμα: [CoC-2026-001] New report",
+    "מאת: casebook <conduct@example.org>\nנשלח: יום שני 02 מרץ 2026 10:00\n"
+    "אל: Alice <alice@example.org>\nנושא: [CoC-2026-001] New report",
+    "Dari: casebook <conduct@example.org>\nDikirim: Senin, 02 Maret 2026 10.00\n"
+    "Kepada: Alice <alice@example.org>\nPerihal: [CoC-2026-001] New report",
+    "보낸 사람: casebook <conduct@example.org>\n보낸 날짜: 2026년 3월 2일 월요일 오전 10:00\n"
+    "받는 사람: Alice <alice@example.org>\n제목: [CoC-2026-001] New report",
+    "من: casebook <conduct@example.org>\nتاريخ الإرسال: الاثنين، 2 مارس، 2026 10:00 ص\n"
+    "إلى: Alice <alice@example.org>\nالموضوع: [CoC-2026-001] New report",
+    "De la: casebook <conduct@example.org>\nTrimis: luni, 2 martie 2026 10:00\n"
+    "Către: Alice <alice@example.org>\nSubiect: [CoC-2026-001] New report",
+    "จาก: casebook <conduct@example.org>\nส่ง: 2 มีนาคม 2569 10:00\n"
+    "ถึง: Alice <alice@example.org>\nเรื่อง: [CoC-2026-001] New report",
+]
+
+
+@pytest.mark.parametrize("header", OUTLOOK_MORE_LANGUAGES)
+def test_outlooks_header_block_in_more_languages_starts_the_quote(header):
+    reply = split_text(f"{NEW}\n\n{header}\n\n{QUOTED}\n")
+    assert reply.new == NEW
+    assert "CANARY" not in reply.new and "CANARY-REPORT-TEXT" in reply.quoted
+
+
+def test_a_line_opening_with_one_of_those_words_is_still_prose():
+    text = "#to-reporter\nDari: kami semua, terima kasih.\nThat is all."
+    assert split_text(text).new == text

@@ -172,6 +172,44 @@ def test_a_forged_appeal_is_linked_only_once_the_reporter_confirms(service, noti
     assert "appeal-confirmed" in events(service.db, "CoC-2026-001")
 
 
+def forged_appeal(service, text: str = "I appeal the committee's decision.") -> None:
+    raw = mail(RINA, "Appeal [CoC-2026-001]", text, to="conduct-appeals@example.org")
+    service.send(raw, RINA_ADDR, "conduct-appeals@example.org")
+
+
+def test_a_yes_to_a_request_about_something_else_links_no_appeal(service, notice):
+    """The person reported forges a follow-up (Rina is asked, the daily request spent), then
+    appeals in her name: she was never asked about the appeal, and her yes to the request
+    about the follow-up is no yes to it (it would block #enact while the council decides)."""
+    service.member_says(ALICE, "#close handled informally", notice)
+    forged(service, "One more thing about the list.")
+    [asked] = confirmations(service)
+    assert "Executive Council" not in asked.get_content()  # a request about a follow-up
+    for n in range(3):
+        forged_appeal(service, f"I appeal, number {n}.")
+    assert len(confirmations(service)) == 1  # the daily request was spent
+    answer_through_reply_address(service, asked, "Yes, that was me: he did it again.")
+    assert "appeal-confirmed" not in events(service.db, "CoC-2026-001")
+    assert find_case(service.db, "CoC-2026-001").state == "closed"
+    assert [case for case, _ in appeals(service)] == [None, None, None]
+    assert not any("your appeal" in s for s in service.subjects_to(RINA_ADDR))
+
+
+def test_a_yes_links_only_the_appeal_the_request_asked_about(service, notice):
+    """Appeals forged after the request (no new request that day) are not linked by its yes."""
+    service.member_says(ALICE, "#close handled informally", notice)
+    forged_appeal(service, "I appeal the committee's decision.")
+    [asked] = confirmations(service)
+    assert "Executive Council" in asked.get_content()
+    for n in range(2):
+        forged_appeal(service, f"I appeal again, number {n}.")
+    answer_through_reply_address(service, asked, "Yes, I sent it.")
+    assert events(service.db, "CoC-2026-001").count("appeal-confirmed") == 1
+    assert sorted(case is not None for case, _ in appeals(service)) == [False, False, True]
+    mine = [s for s in service.subjects_to(RINA_ADDR) if "We received your appeal" in s]
+    assert len(mine) == 1
+
+
 def test_a_no_to_the_confirmation_links_nothing(service, notice):
     service.member_says(ALICE, "#close handled informally", notice)
     raw = mail(RINA, "Appeal [CoC-2026-001]", "I appeal.", to="conduct-appeals@example.org")
@@ -261,3 +299,35 @@ def test_a_reporter_who_asked_for_no_contact_is_not_asked_to_confirm(service, no
     forged(service, "I changed my mind, write to me again.")
     assert confirmations(service) == []
     assert not any("was held" in s for s in service.subjects_to(RINA_ADDR))
+
+
+def test_a_party_writing_in_anothers_name_through_their_reply_address_is_shown_as_themselves(
+    service, notice
+):
+    """The person reported, given a reply address by #to-party, writes through it with the
+    reporter's address in From: it is his word, and the committee's notice says so, never
+    "the party (rina@…) wrote again" above "please stop contacting me"."""
+    service.member_says(ALICE, f"#to-party {DAVE_ADDR}\nWe would like your account.", notice)
+    [to_dave] = service.relay.to(DAVE_ADDR)
+    raw = mail(RINA, f"Re: {to_dave['Subject']}", "Please stop contacting me about this.",
+               to=to_dave["Reply-To"], reply_to=to_dave["Message-ID"])  # fmt: skip
+    service.send(raw, RINA_ADDR, to_dave["Reply-To"])
+    [shown] = [m for m in service.relay.to(LIST) if "More information" in m["Subject"]]
+    said = " ".join(shown.get_content().split())
+    assert f"({DAVE_ADDR}, through their reply address; its From said {RINA_ADDR})" in said
+    assert f"({RINA_ADDR})" not in said
+    assert not party(service).no_contact  # the reporter's wish was never hers
+
+
+def test_forged_appeals_in_the_reporters_name_do_not_flood_her_with_acknowledgements(
+    service, notice
+):
+    """Each unproven appeal is acknowledged generically to its envelope sender: the person
+    reported, forging the reporter's envelope, would make casebook mail her once per forgery
+    (30 an hour past the edge's burst). Acknowledgements stop at `ack_daily_cap` a day per
+    address, as for reports; the council still gets every appeal."""
+    for n in range(8):
+        forged_appeal(service, f"I appeal, number {n}.")
+    acks = [s for s in service.subjects_to(RINA_ADDR) if s == "We received your message"]
+    assert len(acks) == service.settings.ack_daily_cap
+    assert len(appeals(service)) == 8
