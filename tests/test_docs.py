@@ -67,7 +67,7 @@ def module_files(package: str) -> list[Path]:
 
 def map_entry(package: str) -> str:
     """The README's map bullet of one package (`**archive/**`, `**archive/commands/**`…)."""
-    match = re.search(rf"^- \*\*{re.escape(package)}/\*\*.*?(?=^- |^#|\Z)", README, re.M | re.S)
+    match = re.search(rf"^- \*\*{re.escape(package)}/?\*\*.*?(?=^- |^#|\Z)", README, re.M | re.S)
     assert match, f"the README's architecture map has no entry for {package}/"
     return match.group(0)
 
@@ -84,6 +84,18 @@ def test_developers_architecture_names_every_module():
     for package in PACKAGES:
         for path in module_files(package):
             assert f"`{path.stem}`" in text, f"docs/developers/architecture.md lacks {path}"
+
+
+def test_every_table_is_named_in_the_readme_and_the_architecture():
+    schema = (ROOT / "archive" / "schema.py").read_text() + (
+        ROOT / "intake" / "spool.py"
+    ).read_text()
+    tables = set(re.findall(r"CREATE (?:VIRTUAL )?TABLE (?:IF NOT EXISTS )?(\w+)", schema))
+    architecture = (DOCS / "developers" / "architecture.md").read_text()
+    assert len(tables) > 20
+    for table in tables:
+        assert f"`{table}`" in map_entry("Tables"), f"the README's map lacks the table {table}"
+        assert f"`{table}`" in architecture, f"docs/developers/architecture.md lacks {table}"
 
 
 def test_the_readme_is_one_screen_with_the_two_commands():
