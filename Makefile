@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint bench bench-scale fuzz clean test-deps
+.PHONY: run test lint docs bench bench-scale fuzz clean test-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,10 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(VENV)/bin/casebook -c config/casebook.example.toml serve --with-sink
+
+# The generated parts of docs/ (configuration keys, command keywords, the mail catalogue).
+docs: $(STAMP)
+	$(VENV)/bin/python -m casebook.docsgen
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

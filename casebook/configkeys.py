@@ -149,7 +149,7 @@ KEYS: tuple[Key, ...] = (
         "the web form (anonymous reports, follow-up pages) listens here"),
     Key("intake.form.port", "int", None, "and on this port", required=True, **PORT),
     Key("intake.form.tls_cert", "cert", None,
-        "HTTPS without a reverse proxy: the certificate chain (see docs/deploy.md)"),
+        "HTTPS without a reverse proxy: the certificate chain (see docs/operators/deploy.md)"),
     Key("intake.form.tls_key", "key", None, "and its private key"),
     Key("intake.form.max_attachment_size", "int", 5 * 1024 * 1024,
         "bytes per screenshot; larger ones are refused with the form kept", low=1024),

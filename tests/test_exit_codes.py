@@ -1,5 +1,6 @@
-"""Exit codes as the README's table documents them, and every README command as the
-installed `casebook` runs it (stdin, stdout and stderr pipes, never a terminal)."""
+"""Exit codes as the command line page (docs/operators/cli.md) documents them, and every
+command it documents as the installed `casebook` runs it (stdin, stdout and stderr pipes, never
+a terminal)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import casebook.errors as errors
 from tests.conftest import ROOT, T0, fixture_bytes, write_config
 from tests.helpers import deliver, run_casebook
 
-README = (ROOT / "README.md").read_text()
+README = (ROOT / "docs" / "operators" / "cli.md").read_text()  # the command line page
 
 
 def readme_table(after: str) -> list[list[str]]:

@@ -1,4 +1,4 @@
-"""casebook behind a real Postfix: both recipes of docs/deploy.md, with the snippets read from it.
+"""casebook behind a real Postfix: both recipes of docs/operators/deploy.md, snippets read from it.
 
 Each test runs a private Postfix instance (own config, queue and data directories in a
 temporary folder, smtpd on a free loopback port) that is also casebook's relay; its relayhost
@@ -24,7 +24,7 @@ import pytest
 from tests.conftest import ROOT, ServeProcess, free_port, write_config
 
 POSTFIX = Path("/usr/sbin/postfix")
-DOCS = ROOT / "docs" / "deploy.md"
+DOCS = ROOT / "docs" / "operators" / "deploy.md"
 pytestmark = [
     pytest.mark.skipif(
         not POSTFIX.exists(), reason="Postfix is not installed (make test installs it as root)"
@@ -78,10 +78,10 @@ notify_classes =
 
 
 def snippet(name: str) -> str:
-    """The fenced block after `<!-- snippet: NAME -->` in docs/deploy.md."""
+    """The fenced block after `<!-- snippet: NAME -->` in docs/operators/deploy.md."""
     text = DOCS.read_text()
     marker = f"<!-- snippet: {name} -->"
-    assert marker in text, f"docs/deploy.md has no {marker}"
+    assert marker in text, f"docs/operators/deploy.md has no {marker}"
     block = re.search(r"```[^\n]*\n(.*?)```", text[text.index(marker) :], re.S)
     assert block, marker
     return block.group(1)

@@ -264,11 +264,11 @@ def test_a_scheduled_enactment_a_little_late_still_goes(committee):
     assert "enact" in {f["kind"] for f in summary["context"]["fired"]}
 
 
-# -- the README's tables ---------------------------------------------------------------------
+# -- the tables of docs/committee/states-and-clocks.md ------------------------------------------
 
 
 def _section(title: str) -> str:
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "committee" / "states-and-clocks.md").read_text()
     return text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
 
 

@@ -1,4 +1,4 @@
-"""The systemd units verify and keep their hardening (docs/deploy.md, systemd/)."""
+"""The systemd units verify and keep their hardening (docs/operators/deploy.md, systemd/)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def exposure(unit: str, cwd: Path) -> float:
 @pytest.mark.parametrize("drop_ins", [(), ("fixed-user.conf", "credentials.conf")])
 def test_units_verify_and_score_2_or_better(unit_dir, drop_ins):
     for service in SERVICES:
-        for conf in drop_ins:  # the drop-ins, installed as docs/deploy.md says
+        for conf in drop_ins:  # the drop-ins, installed as docs/operators/deploy.md says
             folder = unit_dir / f"{service}.d"
             folder.mkdir(exist_ok=True)
             shutil.copy(ROOT / "systemd" / conf, folder / conf)

@@ -3,9 +3,9 @@
 A person fills in the form with the keyboard, submits, opens the follow-up link, sees the
 committee's answer (sent by mail from a member) and replies. Screenshots of the form and the
 follow-up page are written to the test's folder, or to docs/ with
-`CASEBOOK_SCREENSHOTS=docs` (how the README's pictures are refreshed). Selenium Manager never
-runs (SE_OFFLINE, an explicit driver path): nothing downloads a browser; without the
-packages the test skips and says why.
+`CASEBOOK_SCREENSHOTS=docs` (how the pictures of docs/committee/webform.md are refreshed).
+Selenium Manager never runs (SE_OFFLINE, an explicit driver path): nothing downloads a browser;
+without the packages the test skips and says why.
 """
 
 from __future__ import annotations
