@@ -32,6 +32,7 @@ from archive.outbox import (
 from archive.report_clocks import start_report_clocks
 from archive.settings import Settings
 from archive.store import Binding, IngestResult, store_message
+from archive.unverified import CONFIRM_TEMPLATE
 
 ACK_TEMPLATE = "reporter/ack"
 FOLDED_ACK_TEMPLATE = "reporter/ack_folded"
@@ -438,7 +439,9 @@ def _record_feedback(
     ).fetchone()
     if not consulted:
         return wishes or None
-    consent = consent_in(text)
+    # "Yes, that was me" to the request to confirm an unproven message says who wrote it, not
+    # that the proposal may go ahead: feedback, and the committee confirms with them.
+    consent = None if _answers_confirmation(db, msg, case, party) else consent_in(text)
     if consent:
         db.execute("UPDATE parties SET consent = ? WHERE id = ?", [consent, party.pk])
         wishes["consent"] = consent
@@ -447,6 +450,20 @@ def _record_feedback(
     record_event(db, case, now=now, actor=party.email or party.role,
                  action="feedback-received", detail=wishes, message_pk=pk)  # fmt: skip
     return {"received": True, **wishes}
+
+
+def _answers_confirmation(db: Database, msg: IncomingMessage, case: Case, party: Party) -> bool:
+    """The mail this one answers (In-Reply-To, else its last reference) is casebook's request
+    to this party to confirm an unproven message (archive.unverified)."""
+    parent = msg.in_reply_to or (msg.references[-1] if msg.references else None)
+    if not parent:
+        return False
+    row = db.execute(
+        "SELECT 1 FROM outbox WHERE template = ? AND case_pk = ? AND party_pk = ?"
+        " AND message_id = ?",
+        [CONFIRM_TEMPLATE, case.pk, party.pk, parent],
+    ).fetchone()
+    return row is not None
 
 
 def _record_no_contact(db, case: Case, party: Party, settings: Settings, now, pk: int) -> None:

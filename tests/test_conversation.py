@@ -173,6 +173,17 @@ def test_a_forged_yes_changes_nothing_until_rita_answers_through_her_reply_addre
     c.mail_to(LIST, "More information from the reporter")
     shown = c.show("CoC-2026-001")
     assert "feedback-received" in [e["action"] for e in shown["events"]]
+    # A yes to "Please confirm a message" may only mean "that was me": no consent yet.
+    [reporter] = [p for p in shown["parties"] if p["role"] == "reporter"]
+    assert reporter["consent"] is None
+    yes = (
+        f"From: Rita Canaryname <rita@example.net>\r\nTo: {proposal['Reply-To']}\r\n"
+        f"Subject: Re: {proposal['Subject']}\r\nMessage-ID: <rita-yes-2@example.net>\r\n"
+        f"In-Reply-To: {proposal['Message-ID']}\r\n\r\nYes, go ahead.\r\n"
+    )
+    smtp_send(c.port, yes.encode(), "rita@example.net", [proposal["Reply-To"]])
+    c.mail_to(LIST, "More information from the reporter", count=2)
+    shown = c.show("CoC-2026-001")
     [reporter] = [p for p in shown["parties"] if p["role"] == "reporter"]
     assert reporter["consent"] == "agreed"
 

@@ -98,13 +98,29 @@ def test_a_forged_consent_changes_nothing_and_the_real_reporter_is_asked(service
     assert "could not verify" in body and "apology" not in body and "agree" not in body
 
 
-def test_the_reporters_answer_through_the_reply_address_is_her_consent(service, notice):
+def proposals_to(service) -> list:
+    return [m for m in service.relay.to(RINA_ADDR) if "Proposed resolution" in m["Subject"]]
+
+
+def test_a_yes_to_the_confirmation_is_no_consent_to_the_proposal(service, notice):
+    """Rita's phone answers "Please confirm a message about your report" with "Yes, that was
+    me." (an unproven message of hers, or a forgery in her name, was held): that says who
+    wrote, not that Dave may be asked for an apology. The committee is told it is no clear
+    answer; her yes to the proposal itself is her consent."""
     consult(service, notice)
-    forged(service, "Yes, go ahead.")
+    forged(service, "Could you wait until after Friday before you decide?")
     [asked] = confirmations(service)
-    answer_through_reply_address(service, asked, "Yes, go ahead.")
-    assert party(service).consent == "agreed"
+    answer_through_reply_address(
+        service, asked, "Yes, that was me.\r\n\r\nSent from my iPhone\r\n\r\n"
+        "> On 2 Mar 2026, at 11:00, Code of Conduct Committee <conduct@example.org> wrote:"
+    )  # fmt: skip
+    assert party(service).consent is None
     assert "feedback-received" in events(service.db, "CoC-2026-001")
+    told = [m for m in service.relay.to(LIST) if "More information" in m["Subject"]][-1]
+    assert "not a clear yes or no" in " ".join(told.get_content().split())
+    [proposal] = proposals_to(service)
+    answer_through_reply_address(service, proposal, "Yes, go ahead.")
+    assert party(service).consent == "agreed"
 
 
 def test_one_confirmation_a_day_however_many_forgeries(service, notice):
