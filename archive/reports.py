@@ -32,12 +32,12 @@ from archive.outbox import (
 from archive.report_clocks import start_report_clocks
 from archive.settings import Settings
 from archive.store import Binding, IngestResult, store_message
-from archive.unverified import CONFIRM_TEMPLATE
 
 ACK_TEMPLATE = "reporter/ack"
 FOLDED_ACK_TEMPLATE = "reporter/ack_folded"
 FOLLOWUP_ACK_TEMPLATE = "reporter/followup_received"
 NO_CONTACT_TEMPLATE = "reporter/no_contact_confirmed"
+CONSULT_TEMPLATE = "reporter/proposed_resolution"
 FOLD_DELAY = timedelta(hours=1)
 
 # How the committee's notice names who wrote ("More information from the person responsible").
@@ -439,9 +439,10 @@ def _record_feedback(
     ).fetchone()
     if not consulted:
         return wishes or None
-    # "Yes, that was me" to the request to confirm an unproven message says who wrote it, not
-    # that the proposal may go ahead: feedback, and the committee confirms with them.
-    consent = None if _answers_confirmation(db, msg, case, party) else consent_in(text)
+    # A yes or no is consent only in answer to the proposal: "Yes, that was me" to the request
+    # to confirm an unproven message, or "Yes, twice on Sunday" to a #to-reporter question,
+    # says nothing of it. Feedback then, and the committee confirms (#consult asks again).
+    consent = None if _answers_another_mail(db, msg, case, party) else consent_in(text)
     if consent:
         db.execute("UPDATE parties SET consent = ? WHERE id = ?", [consent, party.pk])
         wishes["consent"] = consent
@@ -452,18 +453,19 @@ def _record_feedback(
     return {"received": True, **wishes}
 
 
-def _answers_confirmation(db: Database, msg: IncomingMessage, case: Case, party: Party) -> bool:
-    """The mail this one answers (In-Reply-To, else its last reference) is casebook's request
-    to this party to confirm an unproven message (archive.unverified)."""
+def _answers_another_mail(db: Database, msg: IncomingMessage, case: Case, party: Party) -> bool:
+    """The mail this one answers (In-Reply-To, else its last reference) is one casebook sent
+    this party in this case other than the proposal: the request to confirm an unproven
+    message, a #to-reporter question, a receipt. A fresh mail, or one answering the proposal,
+    is not."""
     parent = msg.in_reply_to or (msg.references[-1] if msg.references else None)
     if not parent:
         return False
     row = db.execute(
-        "SELECT 1 FROM outbox WHERE template = ? AND case_pk = ? AND party_pk = ?"
-        " AND message_id = ?",
-        [CONFIRM_TEMPLATE, case.pk, party.pk, parent],
+        "SELECT template FROM outbox WHERE case_pk = ? AND party_pk = ? AND message_id = ?",
+        [case.pk, party.pk, parent],
     ).fetchone()
-    return row is not None
+    return row is not None and row[0] != CONSULT_TEMPLATE
 
 
 def _record_no_contact(db, case: Case, party: Party, settings: Settings, now, pk: int) -> None:

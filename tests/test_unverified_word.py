@@ -277,3 +277,22 @@ def test_a_reporter_who_asked_for_no_contact_is_not_asked_to_confirm(service, no
     forged(service, "I changed my mind, write to me again.")
     assert confirmations(service) == []
     assert not any("was held" in s for s in service.subjects_to(RINA_ADDR))
+
+
+def test_a_yes_to_a_committee_question_does_not_turn_a_no_into_consent(service, notice):
+    """Rita declined the apology request; the committee then asks her, with #to-reporter,
+    whether Dave wrote to her again, and her phone answers "Yes, twice on Sunday." That is no
+    consent: only an answer to the proposal is (and #consult asks again)."""
+    consult(service, notice)
+    [proposal] = proposals_to(service)
+    answer_through_reply_address(service, proposal, "No, no further contact with him.")
+    assert party(service).consent == "declined"
+    service.member_says(ALICE, "#to-reporter\nHas he contacted you again since Saturday?", notice)
+    [question] = [m for m in service.relay.to(RINA_ADDR) if "A message from" in m["Subject"]]
+    answer_through_reply_address(service, question, "Yes, twice on Sunday.\r\n\r\n"
+                                 "Sent from my iPhone")  # fmt: skip
+    assert party(service).consent == "declined"
+    service.member_says(ALICE, "#consult", notice)
+    again = proposals_to(service)[-1]
+    answer_through_reply_address(service, again, "Yes, go ahead.")
+    assert party(service).consent == "agreed"
