@@ -429,20 +429,21 @@ def _record_feedback(
         return None
     text = msg.authored  # their own new words: the quoted proposal holds the same words
     wishes: dict = {}
-    if asks_no_contact(text) and not party.no_contact:
-        _record_no_contact(db, case, party, settings, now, pk)
-        wishes["no_contact"] = True
     consulted = db.execute(
         "SELECT 1 FROM proposals WHERE case_pk = ? AND status = 'open'"
         " AND consulted_at IS NOT NULL",
         [case.pk],
     ).fetchone()
-    if not consulted:
-        return wishes or None
     # A yes or no is consent only in answer to the proposal: "Yes, that was me" to the request
     # to confirm an unproven message, or "Yes, twice on Sunday" to a #to-reporter question,
     # says nothing of it. Feedback then, and the committee confirms (#consult asks again).
-    consent = None if _answers_another_mail(db, msg, case, party) else consent_in(text)
+    answering = bool(consulted) and not _answers_another_mail(db, msg, case, party)
+    if asks_no_contact(text, answering_proposal=answering) and not party.no_contact:
+        _record_no_contact(db, case, party, settings, now, pk)
+        wishes["no_contact"] = True
+    if not consulted:
+        return wishes or None
+    consent = consent_in(text) if answering else None
     if consent:
         db.execute("UPDATE parties SET consent = ? WHERE id = ?", [consent, party.pk])
         wishes["consent"] = consent

@@ -296,3 +296,18 @@ def test_a_yes_to_a_committee_question_does_not_turn_a_no_into_consent(service, 
     again = proposals_to(service)[-1]
     answer_through_reply_address(service, again, "Yes, go ahead.")
     assert party(service).consent == "agreed"
+
+
+def test_no_further_contact_in_answer_to_the_proposal_is_about_the_person(service, notice):
+    """The proposal's mail says "you may also tell us that you want no further contact with
+    the person involved"; Rita's phone answers "No. I'd rather have no further contact." That
+    is about Dave, not the committee: she is not cut off from its mail."""
+    consult(service, notice)
+    [proposal] = proposals_to(service)
+    answer_through_reply_address(service, proposal, "No. I'd rather have no further contact."
+                                 "\r\n\r\nSent from my iPhone")  # fmt: skip
+    assert party(service).consent == "declined"
+    assert not party(service).no_contact
+    assert not any("not contact you" in s for s in service.subjects_to(RINA_ADDR))
+    service.member_says(ALICE, "#to-reporter\nUnderstood, we will not ask him for one.", notice)
+    assert any("A message from" in s for s in service.subjects_to(RINA_ADDR))
