@@ -21,8 +21,10 @@ from archive.cases import (
 )
 from archive.clock import from_text, to_text
 from archive.consent import asks_no_contact, consent_in
+from archive.deadlines import cancel_deadlines
 from archive.formpages import FORM_TRANSPORT, form_contact, record_page
-from archive.models import IncomingMessage
+from archive.lifecycle import move_case
+from archive.models import CaseState, IncomingMessage
 from archive.outbox import (
     Audience,
     queue_mail,
@@ -263,6 +265,11 @@ def _acknowledge(
     if decision["acknowledgement"] == "form":
         record_event(db, case, now=now, actor="web form", action="acknowledged-on-receipt-page",
                      message_pk=message_pk)  # fmt: skip
+        # The receipt page was the acknowledgement, as a sent ack mail is (archive.sending):
+        # no "not yet acknowledged" alarm an hour later, no overdue acknowledgement in the digest.
+        cancel_deadlines(db, case, ("ack-watchdog",), now)
+        move_case(db, case, CaseState.ACKNOWLEDGED, now=now, actor="web form",
+                  reason="acknowledged on the receipt page", message_pk=message_pk)  # fmt: skip
         return
     if decision["acknowledgement"] == "suppressed":
         record_event(
