@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -380,6 +381,7 @@ def record_followup(
         return IngestResult(pk, False, "followup", case.ref)
     # Before anything is queued: whoever it names gets neither it nor anything after.
     case = _conflicts_of_message(db, msg, case, settings, now, pk, why="in a follow-up")
+    party = _contact_again(db, msg, case, party, now, pk)
     feedback = _record_feedback(db, msg, case, party, settings, now, pk)
     _mediation_reply(db, msg, case, party, settings, now)
     if msg.urgent_reasons and not case.urgent:
@@ -461,19 +463,36 @@ def _record_feedback(
     return {"received": True, **wishes}
 
 
-def _answers_another_mail(db: Database, msg: IncomingMessage, case: Case, party: Party) -> bool:
-    """The mail this one answers (In-Reply-To, else its last reference) is one casebook sent
-    this party in this case other than the proposal: the request to confirm an unproven
-    message, a #to-reporter question, a receipt. A fresh mail, or one answering the proposal,
-    is not."""
+def _parent_template(db: Database, msg: IncomingMessage, case: Case, party: Party) -> str | None:
+    """The template of the mail this one answers (In-Reply-To, else its last reference), when
+    casebook sent it to this party in this case."""
     parent = msg.in_reply_to or (msg.references[-1] if msg.references else None)
     if not parent:
-        return False
+        return None
     row = db.execute(
         "SELECT template FROM outbox WHERE case_pk = ? AND party_pk = ? AND message_id = ?",
         [case.pk, party.pk, parent],
     ).fetchone()
-    return row is not None and row[0] != CONSULT_TEMPLATE
+    return row[0] if row else None
+
+
+def _answers_another_mail(db: Database, msg: IncomingMessage, case: Case, party: Party) -> bool:
+    """It answers a mail casebook sent this party in this case other than the proposal: the
+    request to confirm an unproven message, a #to-reporter question, a receipt. A fresh mail,
+    or one answering the proposal, is not."""
+    return _parent_template(db, msg, case, party) not in (None, CONSULT_TEMPLATE)
+
+
+def _contact_again(db, msg: IncomingMessage, case: Case, party: Party, now, pk: int) -> Party:
+    """The no-contact confirmation says "if you change your mind, reply to this message": a
+    reply to it through the party's own reply address lifts the wish (a new wish in that very
+    reply is honoured again right after)."""
+    if not party.no_contact or _parent_template(db, msg, case, party) != NO_CONTACT_TEMPLATE:
+        return party
+    db.execute("UPDATE parties SET no_contact = 0 WHERE id = ?", [party.pk])
+    record_event(db, case, now=now, actor=party.email or party.role,
+                 action="no-contact-withdrawn", message_pk=pk)  # fmt: skip
+    return replace(party, no_contact=False)
 
 
 def _record_no_contact(db, case: Case, party: Party, settings: Settings, now, pk: int) -> None:

@@ -311,3 +311,18 @@ def test_no_further_contact_in_answer_to_the_proposal_is_about_the_person(servic
     assert not any("not contact you" in s for s in service.subjects_to(RINA_ADDR))
     service.member_says(ALICE, "#to-reporter\nUnderstood, we will not ask him for one.", notice)
     assert any("A message from" in s for s in service.subjects_to(RINA_ADDR))
+
+
+def test_a_reply_to_the_no_contact_confirmation_lifts_the_wish(service, notice):
+    """The mail "We will not contact you again" says "if you change your mind, reply to this
+    message". Rita's phone does: she is heard from again, and the committee can write to her."""
+    [ack] = [m for m in service.relay.to(RINA_ADDR) if "We received your report" in m["Subject"]]
+    answer_through_reply_address(service, ack, "Please do not contact me again.")
+    assert party(service).no_contact
+    [stop] = [m for m in service.relay.to(RINA_ADDR) if "not contact you" in m["Subject"]]
+    answer_through_reply_address(service, stop, "Sorry, I changed my mind. Please keep me "
+                                 "updated.\r\n\r\nSent from my iPhone")  # fmt: skip
+    assert not party(service).no_contact
+    assert "no-contact-withdrawn" in events(service.db, "CoC-2026-001")
+    service.member_says(ALICE, "#to-reporter\nThank you, we will keep you updated.", notice)
+    assert any("A message from" in s for s in service.subjects_to(RINA_ADDR))
