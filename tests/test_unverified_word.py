@@ -110,6 +110,7 @@ def test_a_yes_to_the_confirmation_is_no_consent_to_the_proposal(service, notice
     consult(service, notice)
     forged(service, "Could you wait until after Friday before you decide?")
     [asked] = confirmations(service)
+    assert "answer by replying to that message of ours" in " ".join(asked.get_content().split())
     answer_through_reply_address(
         service, asked, "Yes, that was me.\r\n\r\nSent from my iPhone\r\n\r\n"
         "> On 2 Mar 2026, at 11:00, Code of Conduct Committee <conduct@example.org> wrote:"
