@@ -125,7 +125,11 @@ def test_report_to_enacted_private_reprimand_by_mail_alone(conversation):
     assert reprimand["Auto-Submitted"] == "no"
     c.mail_to(LIST, "Copy: private-reprimand sent")
     [report] = c.mail_to("council@example.org", "Resolution report")
-    c.mail_to("rita@example.net", "Your report has been resolved")
+    [resolved] = c.mail_to("rita@example.net", "Your report has been resolved")
+    # A phone's Reply would reach the committee, not the council: the notice says where to go.
+    words = " ".join(resolved.get_content().split())
+    assert "by writing to conduct-appeals@example.org" in words
+    assert "A reply to this message reaches the committee, not the council" in words
 
     # What must not leave the committee did not.
     for outside in (reprimand, report):

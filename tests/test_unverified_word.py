@@ -321,6 +321,9 @@ def test_a_reply_to_the_no_contact_confirmation_lifts_the_wish(service, notice):
     answer_through_reply_address(service, ack, "Please do not contact me again.")
     assert party(service).no_contact
     [stop] = [m for m in service.relay.to(RINA_ADDR) if "not contact you" in m["Subject"]]
+    words = " ".join(stop.get_content().split())
+    assert "reply to this message and we will write to you again" in words
+    assert "To appeal a decision later, write to conduct-appeals@example.org" in words
     answer_through_reply_address(service, stop, "Sorry, I changed my mind. Please keep me "
                                  "updated.\r\n\r\nSent from my iPhone")  # fmt: skip
     assert not party(service).no_contact
