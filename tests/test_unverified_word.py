@@ -330,3 +330,20 @@ def test_a_reply_to_the_no_contact_confirmation_lifts_the_wish(service, notice):
     assert "no-contact-withdrawn" in events(service.db, "CoC-2026-001")
     service.member_says(ALICE, "#to-reporter\nThank you, we will keep you updated.", notice)
     assert any("A message from" in s for s in service.subjects_to(RINA_ADDR))
+
+
+def test_a_strangers_appeal_quoting_the_tag_does_not_stop_the_committee(service, notice):
+    """Anyone who learnt the case number (the person reported, from an ask-account mail)
+    writes to the appeals address quoting it. The council reads it, but it flips nothing:
+    the committee still enacts what the reporter agreed to."""
+    consult(service, notice)
+    [proposal] = proposals_to(service)
+    answer_through_reply_address(service, proposal, "Yes, go ahead.")
+    raw = mail("Someone <someone@elsewhere.example>", "Appeal [CoC-2026-001]",
+               "I appeal this case.", to="conduct-appeals@example.org")  # fmt: skip
+    service.send(raw, "someone@elsewhere.example", "conduct-appeals@example.org")
+    [(linked, _)] = appeals(service)
+    assert linked is not None  # the council has it, linked to the case
+    service.member_says(ALICE, "#enact", notice)
+    assert find_case(service.db, "CoC-2026-001").state == "resolved"
+    assert any("has been resolved" in s for s in service.subjects_to(RINA_ADDR))
