@@ -57,6 +57,27 @@ def open_appeal_of(db: Database, case: Case) -> Appeal | None:
     return Appeal(*row) if row else None
 
 
+def blocking_appeal_of(db: Database, case: Case) -> Appeal | None:
+    """The open appeal the council decides before the committee may resolve or close the case:
+    not one that a stranger (no appellant of the case) sent quoting its tag, which is linked
+    for the council to read but flips nothing (appeal_case), pausing nothing either."""
+    rows = db.execute(
+        f"SELECT {COLUMNS} FROM appeals WHERE case_pk = ? AND status != 'decided' ORDER BY id DESC",
+        [case.pk],
+    ).fetchall()
+    for row in rows:
+        appeal = Appeal(*row)
+        stranger = db.execute(
+            "SELECT 1 FROM events WHERE case_pk = ? AND action = 'appeal-received'"
+            " AND json_extract(detail, '$.appeal') = ?"
+            " AND json_extract(detail, '$.by_party') = 0",
+            [case.pk, appeal.pk],
+        ).fetchone()
+        if stranger is None:
+            return appeal
+    return None
+
+
 APPELLANTS = ("reporter", "reported", "delegate")
 
 

@@ -25,8 +25,14 @@ NO_CONTACT_RE = re.compile(
     r"e-?mailing|write to|writing to)\s+me\b|"
     r"i (?:do not|don't) want (?:to be contacted|to hear from you|any (?:further|more) "
     r"(?:contact|e-?mails?|mails?)(?: from you| from the committee)?)\b|"
-    r"no (?:further|more) (?:contact|e-?mails?|mails?)\b"
-    r"(?!\s+(?:with|from|between|to)\s+(?!(?:you|the committee|casebook)\b)))"
+    r"no (?:further|more) (?:e-?mails?|mails?)\b"
+    r"(?!\s+(?:with|from|between|to)\s+(?!(?:you|the committee|casebook)\b))|"
+    r"no (?:further|more) contact\s+(?:with|from)\s+(?:you|the committee|casebook)\b)"
+)
+# "No further contact" with no one named: the committee's own contact, except in an answer to a
+# proposal, whose mail invites "no further contact with the person involved" in those words.
+BARE_NO_CONTACT_RE = re.compile(
+    r"(?i)\bno (?:further|more) contact\b(?!\s+(?:with|from|between|to)\b)"
 )
 
 
@@ -38,6 +44,9 @@ def consent_in(text: str) -> str | None:
     return "agreed" if agree else "declined"
 
 
-def asks_no_contact(text: str) -> bool:
-    """The writer asks the committee to stop contacting them."""
-    return NO_CONTACT_RE.search(text) is not None
+def asks_no_contact(text: str, *, answering_proposal: bool = False) -> bool:
+    """The writer asks the committee to stop contacting them. In an answer to a proposal a
+    bare "no further contact" is about the person involved, as the proposal's mail put it."""
+    if NO_CONTACT_RE.search(text):
+        return True
+    return not answering_proposal and BARE_NO_CONTACT_RE.search(text) is not None

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-from archive.appeals import open_appeal_of
+from archive.appeals import blocking_appeal_of
 from archive.bans import add_ban, duration_fields, parse_ban_duration, who_text
 from archive.cases import Case, Party, get_case, get_party, parties_of, record_event
 from archive.catalogue import send_context
@@ -194,7 +194,7 @@ def fire_enactment(db, settings: Settings, now: datetime, deadline: Deadline, ca
     proposal = open_proposal(db, case.pk)
     if proposal is None or proposal.pk != deadline.payload.get("proposal"):
         return False
-    if case.state != CaseState.ENACTING or open_appeal_of(db, case) is not None:
+    if case.state != CaseState.ENACTING or blocking_appeal_of(db, case) is not None:
         return False
     person = settings.person_for(deadline.payload.get("actor", "")) or settings.chair
     actor = person.email if person else "clock"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -21,8 +22,10 @@ from archive.cases import (
 )
 from archive.clock import from_text, to_text
 from archive.consent import asks_no_contact, consent_in
+from archive.deadlines import cancel_deadlines
 from archive.formpages import FORM_TRANSPORT, form_contact, record_page
-from archive.models import IncomingMessage
+from archive.lifecycle import move_case
+from archive.models import CaseState, IncomingMessage
 from archive.outbox import (
     Audience,
     queue_mail,
@@ -37,6 +40,7 @@ ACK_TEMPLATE = "reporter/ack"
 FOLDED_ACK_TEMPLATE = "reporter/ack_folded"
 FOLLOWUP_ACK_TEMPLATE = "reporter/followup_received"
 NO_CONTACT_TEMPLATE = "reporter/no_contact_confirmed"
+CONSULT_TEMPLATE = "reporter/proposed_resolution"
 FOLD_DELAY = timedelta(hours=1)
 
 # How the committee's notice names who wrote ("More information from the person responsible").
@@ -263,6 +267,11 @@ def _acknowledge(
     if decision["acknowledgement"] == "form":
         record_event(db, case, now=now, actor="web form", action="acknowledged-on-receipt-page",
                      message_pk=message_pk)  # fmt: skip
+        # The receipt page was the acknowledgement, as a sent ack mail is (archive.sending):
+        # no "not yet acknowledged" alarm an hour later, no overdue acknowledgement in the digest.
+        cancel_deadlines(db, case, ("ack-watchdog",), now)
+        move_case(db, case, CaseState.ACKNOWLEDGED, now=now, actor="web form",
+                  reason="acknowledged on the receipt page", message_pk=message_pk)  # fmt: skip
         return
     if decision["acknowledgement"] == "suppressed":
         record_event(
@@ -385,6 +394,7 @@ def record_followup(
         return IngestResult(pk, False, "followup", case.ref)
     # Before anything is queued: whoever it names gets neither it nor anything after.
     case = _conflicts_of_message(db, msg, case, settings, now, pk, why="in a follow-up")
+    party = _contact_again(db, msg, case, party, now, pk)
     feedback = _record_feedback(db, msg, case, party, settings, now, pk)
     _mediation_reply(db, msg, case, party, settings, now)
     if msg.urgent_reasons and not case.urgent:
@@ -440,17 +450,21 @@ def _record_feedback(
         return None
     text = msg.authored  # their own new words: the quoted proposal holds the same words
     wishes: dict = {}
-    if asks_no_contact(text) and not party.no_contact:
-        _record_no_contact(db, case, party, settings, now, pk)
-        wishes["no_contact"] = True
     consulted = db.execute(
         "SELECT 1 FROM proposals WHERE case_pk = ? AND status = 'open'"
         " AND consulted_at IS NOT NULL",
         [case.pk],
     ).fetchone()
+    # A yes or no is consent only in answer to the proposal: "Yes, that was me" to the request
+    # to confirm an unproven message, or "Yes, twice on Sunday" to a #to-reporter question,
+    # says nothing of it. Feedback then, and the committee confirms (#consult asks again).
+    answering = bool(consulted) and not _answers_another_mail(db, msg, case, party)
+    if asks_no_contact(text, answering_proposal=answering) and not party.no_contact:
+        _record_no_contact(db, case, party, settings, now, pk)
+        wishes["no_contact"] = True
     if not consulted:
         return wishes or None
-    consent = consent_in(text)
+    consent = consent_in(text) if answering else None
     if consent:
         db.execute("UPDATE parties SET consent = ? WHERE id = ?", [consent, party.pk])
         wishes["consent"] = consent
@@ -459,6 +473,38 @@ def _record_feedback(
     record_event(db, case, now=now, actor=party.email or party.role,
                  action="feedback-received", detail=wishes, message_pk=pk)  # fmt: skip
     return {"received": True, **wishes}
+
+
+def _parent_template(db: Database, msg: IncomingMessage, case: Case, party: Party) -> str | None:
+    """The template of the mail this one answers (In-Reply-To, else its last reference), when
+    casebook sent it to this party in this case."""
+    parent = msg.in_reply_to or (msg.references[-1] if msg.references else None)
+    if not parent:
+        return None
+    row = db.execute(
+        "SELECT template FROM outbox WHERE case_pk = ? AND party_pk = ? AND message_id = ?",
+        [case.pk, party.pk, parent],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _answers_another_mail(db: Database, msg: IncomingMessage, case: Case, party: Party) -> bool:
+    """It answers a mail casebook sent this party in this case other than the proposal: the
+    request to confirm an unproven message, a #to-reporter question, a receipt. A fresh mail,
+    or one answering the proposal, is not."""
+    return _parent_template(db, msg, case, party) not in (None, CONSULT_TEMPLATE)
+
+
+def _contact_again(db, msg: IncomingMessage, case: Case, party: Party, now, pk: int) -> Party:
+    """The no-contact confirmation says "if you change your mind, reply to this message": a
+    reply to it through the party's own reply address lifts the wish (a new wish in that very
+    reply is honoured again right after)."""
+    if not party.no_contact or _parent_template(db, msg, case, party) != NO_CONTACT_TEMPLATE:
+        return party
+    db.execute("UPDATE parties SET no_contact = 0 WHERE id = ?", [party.pk])
+    record_event(db, case, now=now, actor=party.email or party.role,
+                 action="no-contact-withdrawn", message_pk=pk)  # fmt: skip
+    return replace(party, no_contact=False)
 
 
 def _record_no_contact(db, case: Case, party: Party, settings: Settings, now, pk: int) -> None:

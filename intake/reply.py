@@ -22,9 +22,14 @@ SIGNATURE_RE = re.compile(r"^--\s?$")
 SIGNATURE_RULE_RE = re.compile(r"^_{3,19}\s*$")
 MOBILE_SIGNATURE_RE = re.compile(
     r"(?i)^[(<]*(sent (from|with|via|using) .{1,60}|get outlook for \w+|"
-    r"von meinem .{1,40} gesendet|gesendet (von|mit|über|vom) .{1,60}|"
-    r"diese nachricht wurde von meinem .{1,80} gesendet|envoyé (de|depuis) (mon|ma) .{1,40}|"
-    r"enviado (desde|de|do|a partir do) (mi|meu|o) .{1,40}|verzonden (vanaf|met|via) .{1,40}|"
+    r"outlook (für|pour|para|per|voor|til|för) \w+ (beziehen|herunterladen|downloaden|hente)|"
+    r"(obtenir|obtener|obter|scarica|télécharger|descargar|hent|skaffa|hämta) outlook "
+    r"(pour|para|per|til|för) \w+|"
+    r"von (meinem|outlook) .{1,40} gesendet|gesendet (von|mit|über|vom) .{1,60}|"
+    r"diese nachricht wurde von meinem .{1,80} gesendet|"
+    r"envoyé (de|depuis|à partir de) (mon|ma|outlook) .{1,40}|"
+    r"enviado (desde|de|do|a partir do) (mi|meu|o) .{1,40}|"
+    r"(verzonden|verstuurd) (vanaf|met|via) .{1,40}|"
     r"inviato da .{1,40}|sendt fra .{1,40}|skickat från .{1,40}|lähetetty .{1,40}|"
     r"wysłane z .{1,40}|отправлено (с|из) .{1,40}|надіслано з .{1,40}|"
     r"(从|從)我的 ?.{1,20}|发自我的 ?.{1,20}|.{1,20}から送信)[)>.!]*\s*$"

@@ -125,7 +125,11 @@ def test_report_to_enacted_private_reprimand_by_mail_alone(conversation):
     assert reprimand["Auto-Submitted"] == "no"
     c.mail_to(LIST, "Copy: private-reprimand sent")
     [report] = c.mail_to("council@example.org", "Resolution report")
-    c.mail_to("rita@example.net", "Your report has been resolved")
+    [resolved] = c.mail_to("rita@example.net", "Your report has been resolved")
+    # A phone's Reply would reach the committee, not the council: the notice says where to go.
+    words = " ".join(resolved.get_content().split())
+    assert "by writing to conduct-appeals@example.org" in words
+    assert "A reply to this message reaches the committee, not the council" in words
 
     # What must not leave the committee did not.
     for outside in (reprimand, report):
@@ -173,6 +177,17 @@ def test_a_forged_yes_changes_nothing_until_rita_answers_through_her_reply_addre
     c.mail_to(LIST, "More information from the reporter")
     shown = c.show("CoC-2026-001")
     assert "feedback-received" in [e["action"] for e in shown["events"]]
+    # A yes to "Please confirm a message" may only mean "that was me": no consent yet.
+    [reporter] = [p for p in shown["parties"] if p["role"] == "reporter"]
+    assert reporter["consent"] is None
+    yes = (
+        f"From: Rita Canaryname <rita@example.net>\r\nTo: {proposal['Reply-To']}\r\n"
+        f"Subject: Re: {proposal['Subject']}\r\nMessage-ID: <rita-yes-2@example.net>\r\n"
+        f"In-Reply-To: {proposal['Message-ID']}\r\n\r\nYes, go ahead.\r\n"
+    )
+    smtp_send(c.port, yes.encode(), "rita@example.net", [proposal["Reply-To"]])
+    c.mail_to(LIST, "More information from the reporter", count=2)
+    shown = c.show("CoC-2026-001")
     [reporter] = [p for p in shown["parties"] if p["role"] == "reporter"]
     assert reporter["consent"] == "agreed"
 

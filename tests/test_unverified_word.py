@@ -98,13 +98,30 @@ def test_a_forged_consent_changes_nothing_and_the_real_reporter_is_asked(service
     assert "could not verify" in body and "apology" not in body and "agree" not in body
 
 
-def test_the_reporters_answer_through_the_reply_address_is_her_consent(service, notice):
+def proposals_to(service) -> list:
+    return [m for m in service.relay.to(RINA_ADDR) if "Proposed resolution" in m["Subject"]]
+
+
+def test_a_yes_to_the_confirmation_is_no_consent_to_the_proposal(service, notice):
+    """Rita's phone answers "Please confirm a message about your report" with "Yes, that was
+    me." (an unproven message of hers, or a forgery in her name, was held): that says who
+    wrote, not that Dave may be asked for an apology. The committee is told it is no clear
+    answer; her yes to the proposal itself is her consent."""
     consult(service, notice)
-    forged(service, "Yes, go ahead.")
+    forged(service, "Could you wait until after Friday before you decide?")
     [asked] = confirmations(service)
-    answer_through_reply_address(service, asked, "Yes, go ahead.")
-    assert party(service).consent == "agreed"
+    assert "answer by replying to that message of ours" in " ".join(asked.get_content().split())
+    answer_through_reply_address(
+        service, asked, "Yes, that was me.\r\n\r\nSent from my iPhone\r\n\r\n"
+        "> On 2 Mar 2026, at 11:00, Code of Conduct Committee <conduct@example.org> wrote:"
+    )  # fmt: skip
+    assert party(service).consent is None
     assert "feedback-received" in events(service.db, "CoC-2026-001")
+    told = [m for m in service.relay.to(LIST) if "More information" in m["Subject"]][-1]
+    assert "not a clear yes or no" in " ".join(told.get_content().split())
+    [proposal] = proposals_to(service)
+    answer_through_reply_address(service, proposal, "Yes, go ahead.")
+    assert party(service).consent == "agreed"
 
 
 def test_one_confirmation_a_day_however_many_forgeries(service, notice):
@@ -331,3 +348,72 @@ def test_forged_appeals_in_the_reporters_name_do_not_flood_her_with_acknowledgem
     acks = [s for s in service.subjects_to(RINA_ADDR) if s == "We received your message"]
     assert len(acks) == service.settings.ack_daily_cap
     assert len(appeals(service)) == 8
+
+
+def test_a_yes_to_a_committee_question_does_not_turn_a_no_into_consent(service, notice):
+    """Rita declined the apology request; the committee then asks her, with #to-reporter,
+    whether Dave wrote to her again, and her phone answers "Yes, twice on Sunday." That is no
+    consent: only an answer to the proposal is (and #consult asks again)."""
+    consult(service, notice)
+    [proposal] = proposals_to(service)
+    answer_through_reply_address(service, proposal, "No, no further contact with him.")
+    assert party(service).consent == "declined"
+    service.member_says(ALICE, "#to-reporter\nHas he contacted you again since Saturday?", notice)
+    [question] = [m for m in service.relay.to(RINA_ADDR) if "A message from" in m["Subject"]]
+    answer_through_reply_address(service, question, "Yes, twice on Sunday.\r\n\r\n"
+                                 "Sent from my iPhone")  # fmt: skip
+    assert party(service).consent == "declined"
+    service.member_says(ALICE, "#consult", notice)
+    again = proposals_to(service)[-1]
+    answer_through_reply_address(service, again, "Yes, go ahead.")
+    assert party(service).consent == "agreed"
+
+
+def test_no_further_contact_in_answer_to_the_proposal_is_about_the_person(service, notice):
+    """The proposal's mail says "you may also tell us that you want no further contact with
+    the person involved"; Rita's phone answers "No. I'd rather have no further contact." That
+    is about Dave, not the committee: she is not cut off from its mail."""
+    consult(service, notice)
+    [proposal] = proposals_to(service)
+    answer_through_reply_address(service, proposal, "No. I'd rather have no further contact."
+                                 "\r\n\r\nSent from my iPhone")  # fmt: skip
+    assert party(service).consent == "declined"
+    assert not party(service).no_contact
+    assert not any("not contact you" in s for s in service.subjects_to(RINA_ADDR))
+    service.member_says(ALICE, "#to-reporter\nUnderstood, we will not ask him for one.", notice)
+    assert any("A message from" in s for s in service.subjects_to(RINA_ADDR))
+
+
+def test_a_reply_to_the_no_contact_confirmation_lifts_the_wish(service, notice):
+    """The mail "We will not contact you again" says "if you change your mind, reply to this
+    message". Rita's phone does: she is heard from again, and the committee can write to her."""
+    [ack] = [m for m in service.relay.to(RINA_ADDR) if "We received your report" in m["Subject"]]
+    answer_through_reply_address(service, ack, "Please do not contact me again.")
+    assert party(service).no_contact
+    [stop] = [m for m in service.relay.to(RINA_ADDR) if "not contact you" in m["Subject"]]
+    words = " ".join(stop.get_content().split())
+    assert "reply to this message and we will write to you again" in words
+    assert "To appeal a decision later, write to conduct-appeals@example.org" in words
+    answer_through_reply_address(service, stop, "Sorry, I changed my mind. Please keep me "
+                                 "updated.\r\n\r\nSent from my iPhone")  # fmt: skip
+    assert not party(service).no_contact
+    assert "no-contact-withdrawn" in events(service.db, "CoC-2026-001")
+    service.member_says(ALICE, "#to-reporter\nThank you, we will keep you updated.", notice)
+    assert any("A message from" in s for s in service.subjects_to(RINA_ADDR))
+
+
+def test_a_strangers_appeal_quoting_the_tag_does_not_stop_the_committee(service, notice):
+    """Anyone who learnt the case number (the person reported, from an ask-account mail)
+    writes to the appeals address quoting it. The council reads it, but it flips nothing:
+    the committee still enacts what the reporter agreed to."""
+    consult(service, notice)
+    [proposal] = proposals_to(service)
+    answer_through_reply_address(service, proposal, "Yes, go ahead.")
+    raw = mail("Someone <someone@elsewhere.example>", "Appeal [CoC-2026-001]",
+               "I appeal this case.", to="conduct-appeals@example.org")  # fmt: skip
+    service.send(raw, "someone@elsewhere.example", "conduct-appeals@example.org")
+    [(linked, _)] = appeals(service)
+    assert linked is not None  # the council has it, linked to the case
+    service.member_says(ALICE, "#enact", notice)
+    assert find_case(service.db, "CoC-2026-001").state == "resolved"
+    assert any("has been resolved" in s for s in service.subjects_to(RINA_ADDR))

@@ -16,6 +16,7 @@ import sqlite3
 import struct
 import time
 import zlib
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import RelaySink, ServeProcess, free_port, write_config
+from tests.helpers import run_casebook
 
 
 def png(*extra_chunks: tuple[bytes, bytes]) -> bytes:
@@ -453,3 +455,24 @@ def test_a_malformed_request_or_an_abandoned_upload_logs_nothing_of_the_client(s
     log = site.service.log.read_text(errors="replace")
     assert CLIENT not in log and "Error handling request" not in log
     assert "Traceback" not in log and "aaaa" not in log
+
+
+def test_the_receipt_page_is_the_acknowledgement_no_overdue_alarm(site, relay):
+    """A phone's anonymous report saw its case number and link on the receipt page at once:
+    an hour later the committee is not told "its reporter has not been sent an
+    acknowledgement yet", and the council's digest lists no overdue acknowledgement."""
+    status, html = site.report(names="Dave Jones")
+    assert status == 200, html
+    [(ref, _)] = site.cases()
+    site.wait(lambda: relay.to("alice@example.org"), "the new-case notice")
+    site.service.stop()
+    later = datetime.now(UTC) + timedelta(days=2)
+    done = run_casebook("-c", str(site.service.config), "tick", "--now", later.isoformat())
+    assert done.returncode == 0, done.stderr
+    subjects = [m["Subject"] for m in relay.to("alice@example.org")]
+    assert not any("not yet acknowledged" in s for s in subjects), subjects
+    with site.db() as db:
+        [(state,)] = db.execute("SELECT state FROM cases WHERE ref = ?", [ref]).fetchall()
+    assert state == "acknowledged"
+    digest = run_casebook("-c", str(site.service.config), "digest", "--now", later.isoformat())
+    assert "Acknowledgement overdue" not in digest.stdout.decode(), digest.stdout.decode()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-from archive.appeals import open_appeal_of
+from archive.appeals import blocking_appeal_of
 from archive.cases import Case, get_case, record_event
 from archive.clock import parse_date
 from archive.lifecycle import StateError, move_case
@@ -83,7 +83,7 @@ class Context:
 
     def refuse_while_appealed(self) -> None:
         """Refused while an appeal of the case is open: the council's #appeal decides it."""
-        if open_appeal_of(self.db, self.case) is not None:
+        if blocking_appeal_of(self.db, self.case) is not None:
             raise Refused("an appeal of this case is open: the council decides it first")
 
     def date(self, text: str) -> datetime:
