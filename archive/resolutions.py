@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
 from archive.clock import to_text
+from archive.durations import is_days, parse_days
 
 # name -> (arguments it needs, what #enact sends and to whom)
 LADDER = {
@@ -33,7 +34,6 @@ NEEDS_RESPONSIBLE = {
     "temporary-ban",
     "permanent-ban",
 }
-DURATION_RE = re.compile(r"^\d+[dwmy]$")
 ADDRESS_RE = re.compile(r"^<?[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(\.[\w-]+)+>?$")
 
 
@@ -59,13 +59,22 @@ def check_resolution(resolution: str, args: str) -> str | None:
     venue = resolution in ("public-reminder", "public-reprimand")
     if venue and (len(words) != 1 or not ADDRESS_RE.match(words[0])):
         return f"{resolution} needs the venue's address, e.g. users@lists.example.org"
-    if resolution == "temporary-ban" and (len(words) < 2 or not DURATION_RE.match(words[0])):
-        return "temporary-ban needs a duration and the spaces, e.g. 30d mailing-lists,chat"
+    if resolution == "temporary-ban" and (len(words) < 2 or not is_days(words[0])):
+        why = f" ({_duration_problem(words[0])})" if words and not is_days(words[0]) else ""
+        return f"temporary-ban needs a duration and the spaces, e.g. 30d mailing-lists,chat{why}"
     if resolution == "permanent-ban" and not words:
         return "permanent-ban needs the spaces, e.g. all"
-    if resolution == "cooling-off" and words and not DURATION_RE.match(words[0]):
-        return "cooling-off takes an optional duration, e.g. 14d"
+    if resolution == "cooling-off" and words and not is_days(words[0]):
+        return f"cooling-off takes an optional duration, e.g. 14d ({_duration_problem(words[0])})"
     return None
+
+
+def _duration_problem(text: str) -> str:
+    try:
+        parse_days(text)
+    except ValueError as exc:
+        return str(exc)
+    return ""
 
 
 COLUMNS = (
