@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -10,6 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
+from archive.address_grammar import bracketed_address
 from archive.clock import to_text
 from archive.durations import is_days, parse_days
 
@@ -34,7 +34,6 @@ NEEDS_RESPONSIBLE = {
     "temporary-ban",
     "permanent-ban",
 }
-ADDRESS_RE = re.compile(r"^<?[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(\.[\w-]+)+>?$")
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,7 @@ def check_resolution(resolution: str, args: str) -> str | None:
         return f"unknown resolution {resolution!r}; the ladder is: {', '.join(LADDER)}"
     words = args.split()
     venue = resolution in ("public-reminder", "public-reprimand")
-    if venue and (len(words) != 1 or not ADDRESS_RE.match(words[0])):
+    if venue and (len(words) != 1 or bracketed_address(words[0]) is None):
         return f"{resolution} needs the venue's address, e.g. users@lists.example.org"
     if resolution == "temporary-ban" and (len(words) < 2 or not is_days(words[0])):
         why = f" ({_duration_problem(words[0])})" if words and not is_days(words[0]) else ""

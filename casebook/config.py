@@ -18,9 +18,9 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from archive.address_grammar import is_address
 from archive.durations import AmbiguousUnit, parse_duration
 from archive.settings import (
-    ADDRESS_RE,
     DkimSigning,
     EventDelegate,
     Imap,
@@ -386,7 +386,7 @@ def _choice(key: Key, value: object) -> str:
 
 
 def _address(key: Key, value: object) -> str:
-    if not ADDRESS_RE.match(_text(key, value)):
+    if not is_address(_text(key, value), ascii_only=True):
         raise ValueError(f"is not a plain mail address: {value!r}")
     return value
 

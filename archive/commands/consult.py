@@ -1,7 +1,6 @@
 """#consult: explain the agreed proposal to the reporter and ask for feedback."""
 
-import re
-
+from archive.address_grammar import find_addresses
 from archive.cases import add_party, parties_of
 from archive.commands.base import Command, Context, Refused
 from archive.council import council_holds, proposal_agreed
@@ -11,7 +10,6 @@ from archive.models import CaseState
 from archive.outbox import Audience
 from archive.resolutions import mark_proposal, open_proposal, tally
 
-ADDRESS_RE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 DESCRIPTIONS = {
     "no-action": "to take no further action",
     "mediation": "to offer voluntary mediation between the people involved",
@@ -36,7 +34,7 @@ def run(ctx: Context, args: str) -> str:
     if not proposal_agreed(tally(ctx.db, proposal), ctx.case, ctx.settings):
         who = "council" if council_holds(ctx.case) else "committee"
         raise Refused(f"the {who} has not agreed on the proposal yet")
-    for address in ADDRESS_RE.findall(args):
+    for address in find_addresses(args):
         known = {(p.email or "").lower() for p in parties_of(ctx.db, ctx.case)}
         if ctx.settings.person_for(address):
             raise Refused(f"{address} is a committee or council member, not an affected party")
