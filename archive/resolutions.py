@@ -12,28 +12,7 @@ if TYPE_CHECKING:
 from archive.address_grammar import bracketed_address
 from archive.clock import to_text
 from archive.durations import is_days, parse_days
-
-# name -> (arguments it needs, what #enact sends and to whom)
-LADDER = {
-    "no-action": "",
-    "mediation": "",
-    "public-reminder": "VENUE-ADDRESS",
-    "private-reprimand": "",
-    "public-reprimand": "VENUE-ADDRESS",
-    "apology-request": "",
-    "hiatus": "",
-    "cooling-off": "[DURATION]",
-    "temporary-ban": "DURATION SPACES",
-    "permanent-ban": "SPACES",
-}
-NEEDS_RESPONSIBLE = {
-    "private-reprimand",
-    "apology-request",
-    "hiatus",
-    "cooling-off",
-    "temporary-ban",
-    "permanent-ban",
-}
+from archive.ladder import DURATION, RUNGS, VENUE
 
 
 @dataclass(frozen=True)
@@ -51,20 +30,20 @@ class Proposal:
 
 
 def check_resolution(resolution: str, args: str) -> str | None:
-    """Why `#propose RESOLUTION ARGS` is malformed, or None."""
-    if resolution not in LADDER:
-        return f"unknown resolution {resolution!r}; the ladder is: {', '.join(LADDER)}"
-    words = args.split()
-    venue = resolution in ("public-reminder", "public-reprimand")
-    if venue and (len(words) != 1 or bracketed_address(words[0]) is None):
+    """Why `#propose RESOLUTION ARGS` is malformed, or None (the row's `args` say what it takes)."""
+    row = RUNGS.get(resolution)
+    if row is None:
+        return f"unknown resolution {resolution!r}; the ladder is: {', '.join(RUNGS)}"
+    words, spec = args.split(), row.args.split()
+    if spec == [VENUE] and (len(words) != 1 or bracketed_address(words[0]) is None):
         return f"{resolution} needs the venue's address, e.g. users@lists.example.org"
-    if resolution == "temporary-ban" and (len(words) < 2 or not is_days(words[0])):
+    if spec == [DURATION, "SPACES"] and (len(words) < 2 or not is_days(words[0])):
         why = f" ({_duration_problem(words[0])})" if words and not is_days(words[0]) else ""
-        return f"temporary-ban needs a duration and the spaces, e.g. 30d mailing-lists,chat{why}"
-    if resolution == "permanent-ban" and not words:
-        return "permanent-ban needs the spaces, e.g. all"
-    if resolution == "cooling-off" and words and not is_days(words[0]):
-        return f"cooling-off takes an optional duration, e.g. 14d ({_duration_problem(words[0])})"
+        return f"{resolution} needs a duration and the spaces, e.g. 30d mailing-lists,chat{why}"
+    if spec == ["SPACES"] and not words:
+        return f"{resolution} needs the spaces, e.g. all"
+    if spec == [f"[{DURATION}]"] and words and not is_days(words[0]):
+        return f"{resolution} takes an optional duration, e.g. 14d ({_duration_problem(words[0])})"
     return None
 
 

@@ -1,5 +1,5 @@
-"""One source per fact (issue 19): the address grammar lives in one module, every other
-module asks it; the strict and lenient forms answer as the commands and headers need."""
+"""One source per fact (issue 19): the address grammar and the ladder of resolutions live in
+one module each, every other module asks it."""
 
 from __future__ import annotations
 
@@ -16,6 +16,10 @@ from archive.address_grammar import (
     is_plain_address,
     split_address,
 )
+from archive.catalogue import CATALOGUE
+from archive.commands.propose import COMMAND as PROPOSE
+from archive.ladder import LADDER, VENUE
+from archive.resolutions import check_resolution
 from tests.conftest import ROOT
 
 FOLDERS = ("archive", "intake", "mailer", "casebook", "webform")
@@ -81,3 +85,46 @@ def test_the_lenient_form_finds_addresses_in_free_text():
     assert hide_addresses("from rita@example.net <id@host>", "[a]") == "from [a] <[a]>"
     assert ends_with_address("On Monday, Rita <rita@example.net")
     assert not ends_with_address("rita@example.net wrote")
+
+
+# -- the ladder: one row per resolution, every consumer reads the rows ---------------------
+
+# `mediation` is a feature's name too (its clocks, its command): the other rows are only rows.
+RESOLUTION_LITERAL = re.compile(
+    r"[\"'](" + "|".join(re.escape(row.name) for row in LADDER if row.enacted) + r")[\"']"
+)
+
+
+def test_no_module_but_the_ladder_restates_a_resolution():
+    """The catalogue's samples may name one (as a field's value); nobody else may branch on one."""
+    found = [
+        f"{name}:{number}"
+        for name, text in sources()
+        if name not in ("archive/ladder.py", "archive/catalogue.py")
+        for number, line in enumerate(text.splitlines(), 1)
+        if RESOLUTION_LITERAL.search(line)
+    ]
+    assert found == []
+
+
+@pytest.mark.parametrize("row", LADDER, ids=lambda row: row.name)
+def test_every_row_is_read_by_every_consumer(row):
+    args = {"": "", VENUE: "users@lists.example.org", "[DURATION]": "14d",
+            "DURATION SPACES": "30d chat", "SPACES": "all"}[row.args]  # fmt: skip
+    assert check_resolution(row.name, args) is None
+    assert row.usage in PROPOSE.help  # #help
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert f"`{row.usage}`" in readme
+    for name in (row.to_responsible, row.to_venue):
+        assert name is None or name in CATALOGUE
+    assert row.consult and (row.done or not row.enacted)
+
+
+def test_the_ladder_is_listed_in_its_order_where_people_read_it():
+    names = [row.name for row in LADDER]
+    assert check_resolution("scolding", "").endswith(", ".join(names))
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    positions = [
+        readme.index(f"`{row.usage}`", readme.index("Resolutions (`#propose")) for row in LADDER
+    ]
+    assert positions == sorted(positions)
