@@ -1,7 +1,8 @@
 """Addresses as pure functions: strict From parsing and routing by envelope recipient.
 
 Python 3.11's `email.utils` has no strict mode (CVE-2023-27043), so a From header is accepted
-only when it is unmistakably one mailbox; anything else is "unknown", never guessed.
+only when it is unmistakably one mailbox; anything else is "unknown", never guessed. What an
+address itself may look like is `archive/address_grammar.py`'s one grammar.
 """
 
 from __future__ import annotations

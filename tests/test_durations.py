@@ -12,6 +12,18 @@ from archive.durations import AmbiguousUnit, parse_duration
 from tests.committee import BOB, reported
 from tests.conftest import ROOT
 from tests.helpers import outbox
+from tests.mailbuild import sign, via_list
+from tests.test_walks_e2e import BOB as BOB_MEMBER
+from tests.test_walks_e2e import (
+    DAVE,
+    LIST,
+    MEDIATION_REPORT,
+    REPORTS,
+    RITA,
+    body,
+    outlook,
+    walk,  # noqa: F401 (a fixture: `casebook serve` and its sink)
+)
 
 
 @pytest.fixture
@@ -52,6 +64,19 @@ def test_ban_3m_is_answered_with_the_two_spellings_and_nothing_is_banned(committ
     c.say("#urgent\n#ban dave@example.com 3mo chat", sender=BOB)  # a refusal undid #urgent
     [notice] = outbox(c.db, "reported/ban_notice")
     assert notice["context"]["duration"] == "90 days"
+
+
+def test_ban_3m_over_smtp_is_answered_and_dave_gets_nothing(walk):  # noqa: F811
+    """As a member meets it: `casebook serve`, the list's copy, the transcript in her inbox."""
+    w = walk
+    w.send(w.signed_by_example_net(MEDIATION_REPORT.encode()), RITA[1], REPORTS)
+    notice = w.expect(LIST, "New report")
+    ban = "#urgent\n#ban dave@example.com 3m chat"
+    w.send(via_list(sign(outlook(BOB_MEMBER, LIST, notice, ban))), BOB_MEMBER[1], LIST)
+    words = " ".join(body(w.expect(BOB_MEMBER[1], "Commands not applied")).split())
+    assert "'3m' is ambiguous: write 3min for minutes or 3mo for months" in words
+    w.quiet()
+    assert w.inbox(DAVE[1]) == []
 
 
 def test_ban_shorter_than_a_day_is_refused(committee):
