@@ -24,6 +24,8 @@ UNITS: tuple[tuple[tuple[str, ...], timedelta], ...] = (
 )
 LENGTHS = {spelling: length for spellings, length in UNITS for spelling in spellings}
 DURATION_RE = re.compile(r"^\s*(\d{1,6})\s*([a-z]+)\s*$", re.IGNORECASE)
+# Before this grammar, `#propose temporary-ban 6m` and `cooling-off 6m` meant six months.
+MONTHS_ONCE_RE = re.compile(r"^(\d{1,6})[mM](?=\s|$)")
 EXAMPLES = "90s, 30min, 24h, 7d, 2w, 6mo or 1y"
 
 
@@ -67,3 +69,9 @@ def is_days(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def months_as_once_meant(args: str) -> str:
+    """Stored ban or cooling-off arguments in today's spelling: `6m chat` (months, as written
+    before this grammar) → `6mo chat`; anything else unchanged (for the archive's migration)."""
+    return MONTHS_ONCE_RE.sub(r"\1mo", args, count=1)

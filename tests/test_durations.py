@@ -8,9 +8,10 @@ from datetime import timedelta
 
 import pytest
 
+from archive.db import open_archive
 from archive.durations import AmbiguousUnit, parse_duration
-from tests.committee import BOB, reported
-from tests.conftest import ROOT
+from tests.committee import BOB, CAROL, reported
+from tests.conftest import ROOT, T0
 from tests.helpers import outbox
 from tests.mailbuild import sign, via_list
 from tests.test_walks_e2e import BOB as BOB_MEMBER
@@ -89,6 +90,22 @@ def test_temporary_ban_proposal_with_m_names_both_spellings(committee):
     committee.say("#responsible Dave <dave@example.com>\n#propose temporary-ban 6m chat\nBanned.")
     detail = committee.lines()[-1][1]
     assert "temporary-ban needs a duration" in detail and "6mo for months" in detail
+
+
+def test_a_proposal_written_6m_before_the_upgrade_still_bans_for_six_months(committee):
+    c = committee
+    c.say("#responsible Dave <dave@example.com>\n#propose temporary-ban 30d chat\nBanned.")
+    # As an archive from before the one grammar holds it: `6m` was six months in a ban.
+    c.db.execute("UPDATE proposals SET args = '6m chat'")
+    c.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm020_months_spelt_mo'")
+    c.db = open_archive(c.settings.database)  # the upgraded casebook opens it
+    assert c.db.execute("SELECT args FROM proposals").fetchone()[0] == "6mo chat"
+    c.say("#agree", sender=BOB)
+    c.say("#agree", sender=CAROL)
+    c.say("#consult")
+    c.say("#enact", now=T0 + timedelta(days=6))
+    [notice] = outbox(c.db, "reported/ban_notice")
+    assert notice["context"]["duration"] == "180 days"
 
 
 def test_help_says_how_durations_are_written(committee):
