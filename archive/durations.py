@@ -44,14 +44,12 @@ def parse_duration(text: str) -> timedelta:
 
     ValueError with a sentence saying what to write on anything else; AmbiguousUnit on `m`."""
     match = DURATION_RE.match(str(text))
-    if not match:
-        raise ValueError(f"{str(text).strip()!r} is not a duration (e.g. {EXAMPLES})")
-    number, unit = int(match.group(1)), match.group(2).lower()
+    unit = match.group(2).lower() if match else None
     if unit == "m":
-        raise AmbiguousUnit(str(text), number)
+        raise AmbiguousUnit(str(text), int(match.group(1)))
     if unit not in LENGTHS:
-        raise ValueError(f"{str(text).strip()!r} has no unit we know (e.g. {EXAMPLES})")
-    return number * LENGTHS[unit]
+        raise ValueError(f"not a duration: {str(text).strip()!r} (e.g. {EXAMPLES})")
+    return int(match.group(1)) * LENGTHS[unit]
 
 
 def parse_days(text: str) -> timedelta:
