@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -14,22 +13,18 @@ from archive.cases import Case, record_event
 from archive.clock import human_date, human_duration, to_text
 from archive.clockwork import Clock, register
 from archive.deadlines import Deadline, add_deadline, cancel_deadlines
+from archive.durations import parse_days
 from archive.outbox import Audience, queue_mail
 from archive.settings import Settings
 
 REVIEW_EVERY = timedelta(days=365)
-DURATION_RE = re.compile(r"^(\d+)([dwmy])$")
-UNIT_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
 
 
 def parse_ban_duration(text: str) -> timedelta | None:
-    """`30d`, `2w`, `6m`, `1y`; None for `permanent`; ValueError otherwise."""
+    """`30d`, `2w`, `6mo`, `1y` (archive.durations); None for `permanent`; ValueError otherwise."""
     if text.lower() == "permanent":
         return None
-    match = DURATION_RE.match(text.lower())
-    if not match:
-        raise ValueError(f"{text!r} is not a duration (e.g. 30d, 2w, 6m, 1y) or permanent")
-    return timedelta(days=int(match.group(1)) * UNIT_DAYS[match.group(2)])
+    return parse_days(text)
 
 
 def duration_fields(span: timedelta | None, now: datetime, settings) -> dict:

@@ -11,6 +11,8 @@ import logging
 import os
 from dataclasses import dataclass, field
 
+from archive.ladder import resolution_templates
+
 log = logging.getLogger(__name__)
 
 # Fields every template may show: the committee's public facts and the copy's own reply
@@ -145,6 +147,16 @@ def _entry(
 
 
 _SIGNED = ("chair_name",)
+
+
+def _resolution_entries() -> list[Template]:
+    """The templates the ladder's rows send (a public statement carries no case tag)."""
+    return [
+        _entry(name, reader, BAN if row.bans else RESOLUTION, _SIGNED, tagged=reader != "venue")
+        for name, (reader, row) in resolution_templates().items()
+    ]
+
+
 CATALOGUE: dict[str, Template] = {
     t.name: t
     for t in (
@@ -176,19 +188,14 @@ CATALOGUE: dict[str, Template] = {
         ),
         _entry("reporter/update", "reporter", {"timeline": "2026-03-20"}),
         _entry("reporter/council_has_case", "reporter", {}),
-        # To the person responsible, the venue and the core team: signed by the chair.
-        _entry("reported/private_reprimand", "reported", RESOLUTION, _SIGNED),
-        _entry("reported/apology_request", "reported", RESOLUTION, _SIGNED),
-        _entry("reported/hiatus", "reported", RESOLUTION, _SIGNED),
-        _entry("reported/cooling_off", "reported", RESOLUTION, _SIGNED),
-        _entry("reported/ban_notice", "reported", BAN, _SIGNED),
+        # To the person responsible, the venue and the core team: signed by the chair; what
+        # each resolution sends is its row of the ladder's.
+        *_resolution_entries(),
         _entry("reported/unban_notice", "reported", {"spaces": "chat"}),
         _entry("reported/message", "reported", {"text": "Hello"}),
         _entry("reported/ask_account", "reported", {}),
         _entry("party/message", "party", {"text": "Hello"}),
         _entry("party/confirm_message", "party", {"reporter": True, "appeal": False}),
-        _entry("venue/public_reminder", "venue", RESOLUTION, _SIGNED, tagged=False),
-        _entry("venue/public_reprimand", "venue", RESOLUTION, _SIGNED, tagged=False),
         _entry("core/ban_notice", "core", CORE_BAN, _SIGNED),
         _entry("core/unban_notice", "core", {"spaces": "chat", "who": "Dave Jones"}),
         # Appeals, mediation.

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 
+from archive.address_grammar import bracketed_address
+
 FIELD_RE = re.compile(r"(?im)^(final-recipient|original-recipient|action|status)[ \t]*:[ \t]*(.*)$")
-ADDRESS_RE = re.compile(
-    r"(?i)^(?:rfc822[ \t]*;[ \t]*)?<?([\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+)>?$"
-)
+ADDRESS_TYPE_RE = re.compile(r"(?i)^rfc822[ \t]*;[ \t]*")
 ACTIONS = ("failed", "delayed", "delivered", "relayed", "expanded")
 STATUS_RE = re.compile(r"^([245]\.\d{1,3}\.\d{1,3})\b")
 NONE_FOUND = "(the bounce carried no delivery-status fields casebook could read)"
@@ -25,9 +25,9 @@ def dsn_summary(raw: bytes) -> str:
     for name, value in FIELD_RE.findall(raw.decode("utf-8", "replace").replace("\r\n", "\n")):
         name, value = name.lower(), value.strip()
         if name.endswith("recipient"):
-            address = ADDRESS_RE.match(value)
+            address = bracketed_address(ADDRESS_TYPE_RE.sub("", value, count=1))
             if address:
-                found.setdefault("recipient", f"Final-Recipient: rfc822; {address.group(1)}")
+                found.setdefault("recipient", f"Final-Recipient: rfc822; {address}")
         elif name == "action" and value.lower() in ACTIONS:
             found.setdefault("action", f"Action: {value.lower()}")
         elif name == "status" and STATUS_RE.match(value):

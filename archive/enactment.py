@@ -22,24 +22,12 @@ from archive.clockwork import Clock, register
 from archive.council import council_holds
 from archive.deadlines import Deadline, add_deadline, cancel_deadlines, pending_deadlines
 from archive.formpages import reachable
+from archive.ladder import DURATION, rung
 from archive.lifecycle import move_case
 from archive.models import CaseState
 from archive.outbox import Audience, queue_mail
 from archive.resolutions import Proposal, mark_proposal, open_proposal
 from archive.settings import Settings
-
-# resolution -> (template to the person responsible, template to the venue)
-MAIL = {
-    "private-reprimand": ("reported/private_reprimand", None),
-    "apology-request": ("reported/apology_request", None),
-    "hiatus": ("reported/hiatus", None),
-    "cooling-off": ("reported/cooling_off", None),
-    "temporary-ban": ("reported/ban_notice", None),
-    "permanent-ban": ("reported/ban_notice", None),
-    "public-reminder": (None, "venue/public_reminder"),
-    "public-reprimand": (None, "venue/public_reprimand"),
-    "no-action": (None, None),
-}
 
 
 @dataclass
@@ -104,22 +92,6 @@ def enact_now(db: Database, settings: Settings, now: datetime, case: Case, propo
     return f"{proposal.resolution}: {sent}"
 
 
-# What the reporter is told was done (never to whom, never the statement).
-DONE = {
-    "no-action": "the committee decided to take no further action",
-    "public-reminder": "a public reminder of the behaviour the community expects was posted"
-    " where it happened",
-    "private-reprimand": "the person responsible received a private reprimand",
-    "public-reprimand": "the person responsible was reprimanded publicly, where it happened",
-    "apology-request": "the person responsible was asked to apologise, as you agreed",
-    "hiatus": "the person responsible was asked to take a break from the community",
-    "cooling-off": "the person responsible must observe a cooling-off period away from the"
-    " community",
-    "temporary-ban": "the person responsible is banned from some community spaces for a time",
-    "permanent-ban": "the person responsible is banned permanently from some community spaces",
-}
-
-
 def _duration(text: str | None, now: datetime, settings: Settings) -> dict:
     """ "30 days, until 24 December 2026" from `30d`; text that is no duration is kept as given."""
     if not text:
@@ -140,19 +112,20 @@ def _queue_resolution_mail(out: _Writer, proposal: Proposal) -> str:
     )
     chair = (settings.council_chair or person) if by_council else settings.chair
     words = proposal.args.split()
-    timed = proposal.resolution in ("temporary-ban", "cooling-off") and words
+    row = rung(proposal.resolution)
+    timed = DURATION in row.args and words
     responsible = responsible_parties(out.db, out.case)
     common = {
         "statement": proposal.text,
         "chair_name": chair.name if chair else out.settings.committee_name,
         "by_council": by_council,
         **_duration(words[0] if timed else None, out.now, settings),
-        "spaces": " ".join(words[1:] if proposal.resolution == "temporary-ban" else words)
-        if "ban" in proposal.resolution else None,
+        "spaces": " ".join(words[1:] if row.args.startswith(DURATION) else words)
+        if row.bans else None,
     }  # fmt: skip
-    ban = {"unilateral": False} if "ban" in proposal.resolution else {}
+    ban = {"unilateral": False} if row.bans else {}
     done = []
-    to_person, to_venue = MAIL[proposal.resolution]
+    to_person, to_venue = row.to_responsible, row.to_venue
     if to_person:
         for party in responsible:
             out.queue(to_person, Audience.PARTY, common | ban, party=party, auto_submitted="no")
@@ -163,11 +136,11 @@ def _queue_resolution_mail(out: _Writer, proposal: Proposal) -> str:
         out.queue(to_venue, Audience.ADDRESS, common, to_addr=words[0].strip("<>"),
                   auto_submitted="no")  # fmt: skip
         done.append(f"{to_venue} to {words[0]}")
-    if "ban" in proposal.resolution:
+    if row.bans:
         who = ", ".join(who_text(p.name, p.email) for p in responsible)
         out.queue("core/ban_notice", Audience.ADDRESS, common | ban | {"who": who},
                   to_addr=out.settings.core_team)  # fmt: skip
-        duration = parse_ban_duration(words[0]) if proposal.resolution == "temporary-ban" else None
+        duration = parse_ban_duration(words[0]) if row.args.startswith(DURATION) else None
         for party in responsible:
             ban = add_ban(out.db, out.case, who=party.email, email=party.email,
                           spaces=common["spaces"], duration=duration, now=out.now,
@@ -177,7 +150,7 @@ def _queue_resolution_mail(out: _Writer, proposal: Proposal) -> str:
     for reporter in parties_of(out.db, out.case, "reporter"):
         if reachable(out.db, reporter):
             out.queue("reporter/resolution_notice", Audience.PARTY,
-                      {"resolution": proposal.resolution, "done": DONE[proposal.resolution],
+                      {"resolution": proposal.resolution, "done": row.done,
                        "by_council": by_council},
                       party=reporter)  # fmt: skip
             done.append("resolution notice to the reporter")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
+from archive.address_grammar import find_addresses
 from archive.cases import Case, Party, add_party, get_case, parties_of, record_event
 from archive.clock import from_text, human_date, to_text
 from archive.clockwork import Clock, register
@@ -28,9 +29,7 @@ from archive.settings import Settings
 
 DURATION = timedelta(days=14)
 REMINDERS = (timedelta(days=7), timedelta(days=12))
-MEDIATOR_RE = re.compile(
-    r"(?im)^\s*mediator\s*:\s*(?P<name>[^<\n]*?)\s*<?(?P<addr>[\w.!#$%&'*+/=?^`{|}~-]+@[\w.-]+)>?"
-)
+MEDIATOR_RE = re.compile(r"(?im)^\s*mediator\s*:\s*(?P<rest>[^\n]*)")
 YES_RE = re.compile(r"(?i)^\s*(yes|i agree|agreed|ok|okay)\b")
 NO_RE = re.compile(r"(?i)^\s*(no|i decline|decline|not interested)\b")
 
@@ -237,9 +236,11 @@ def report_from_mediator(text: str, subject: str | None) -> str | None:
 
 def answer_from_reply(text: str) -> tuple[str | None, tuple[str, str | None] | None]:
     """A party's own reply: ('agreed'|'declined'|None, a counter-proposed mediator or None)."""
-    proposed = MEDIATOR_RE.search(text)
-    if proposed:
-        return None, (proposed.group("addr"), proposed.group("name").strip() or None)
+    for line in MEDIATOR_RE.finditer(text):  # `Mediator: Max <max@example.net>`
+        found = find_addresses(line.group("rest"), dotted=False)
+        if found:
+            name = line.group("rest").split(found[0])[0].strip().removesuffix("<").strip()
+            return None, (found[0], name or None)
     if YES_RE.match(text):
         return "agreed", None
     if NO_RE.match(text):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -10,31 +9,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
+from archive.address_grammar import bracketed_address
 from archive.clock import to_text
-
-# name -> (arguments it needs, what #enact sends and to whom)
-LADDER = {
-    "no-action": "",
-    "mediation": "",
-    "public-reminder": "VENUE-ADDRESS",
-    "private-reprimand": "",
-    "public-reprimand": "VENUE-ADDRESS",
-    "apology-request": "",
-    "hiatus": "",
-    "cooling-off": "[DURATION]",
-    "temporary-ban": "DURATION SPACES",
-    "permanent-ban": "SPACES",
-}
-NEEDS_RESPONSIBLE = {
-    "private-reprimand",
-    "apology-request",
-    "hiatus",
-    "cooling-off",
-    "temporary-ban",
-    "permanent-ban",
-}
-DURATION_RE = re.compile(r"^\d+[dwmy]$")
-ADDRESS_RE = re.compile(r"^<?[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(\.[\w-]+)+>?$")
+from archive.durations import is_days, parse_days
+from archive.ladder import DURATION, RUNGS, VENUE
 
 
 @dataclass(frozen=True)
@@ -52,20 +30,29 @@ class Proposal:
 
 
 def check_resolution(resolution: str, args: str) -> str | None:
-    """Why `#propose RESOLUTION ARGS` is malformed, or None."""
-    if resolution not in LADDER:
-        return f"unknown resolution {resolution!r}; the ladder is: {', '.join(LADDER)}"
-    words = args.split()
-    venue = resolution in ("public-reminder", "public-reprimand")
-    if venue and (len(words) != 1 or not ADDRESS_RE.match(words[0])):
+    """Why `#propose RESOLUTION ARGS` is malformed, or None (the row's `args` say what it takes)."""
+    row = RUNGS.get(resolution)
+    if row is None:
+        return f"unknown resolution {resolution!r}; the ladder is: {', '.join(RUNGS)}"
+    words, spec = args.split(), row.args.split()
+    if spec == [VENUE] and (len(words) != 1 or bracketed_address(words[0]) is None):
         return f"{resolution} needs the venue's address, e.g. users@lists.example.org"
-    if resolution == "temporary-ban" and (len(words) < 2 or not DURATION_RE.match(words[0])):
-        return "temporary-ban needs a duration and the spaces, e.g. 30d mailing-lists,chat"
-    if resolution == "permanent-ban" and not words:
-        return "permanent-ban needs the spaces, e.g. all"
-    if resolution == "cooling-off" and words and not DURATION_RE.match(words[0]):
-        return "cooling-off takes an optional duration, e.g. 14d"
+    if spec == [DURATION, "SPACES"] and (len(words) < 2 or not is_days(words[0])):
+        why = f" ({_duration_problem(words[0])})" if words and not is_days(words[0]) else ""
+        return f"{resolution} needs a duration and the spaces, e.g. 30d mailing-lists,chat{why}"
+    if spec == ["SPACES"] and not words:
+        return f"{resolution} needs the spaces, e.g. all"
+    if spec == [f"[{DURATION}]"] and words and not is_days(words[0]):
+        return f"{resolution} takes an optional duration, e.g. 14d ({_duration_problem(words[0])})"
     return None
+
+
+def _duration_problem(text: str) -> str:
+    try:
+        parse_days(text)
+    except ValueError as exc:
+        return str(exc)
+    return ""
 
 
 COLUMNS = (

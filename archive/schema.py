@@ -492,3 +492,18 @@ def m019_case_deadlines(db: Database) -> None:
         "CREATE INDEX IF NOT EXISTS deadlines_case ON deadlines(case_pk, kind)"
         " WHERE fired_at IS NULL AND cancelled_at IS NULL"
     )
+
+
+@migrations()
+def m020_months_spelt_mo(db: Database) -> None:
+    # One duration grammar (archive/durations.py): a bare `m` is refused. Proposals written
+    # before it said `6m` for six months (#propose temporary-ban / cooling-off); they keep
+    # that meaning, in today's spelling, so a later #enact or its clock reads `6mo`.
+    from archive.durations import months_as_once_meant
+    from archive.ladder import DURATION, RUNGS
+
+    for pk, resolution, args in db.execute("SELECT id, resolution, args FROM proposals").fetchall():
+        row = RUNGS.get(resolution)
+        spelt = months_as_once_meant(args)
+        if row and DURATION in row.args and spelt != args:
+            db.execute("UPDATE proposals SET args = ? WHERE id = ?", [spelt, pk])

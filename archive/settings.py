@@ -7,13 +7,10 @@ at once); intake, archive and mailer only ever see these values.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
-
-ADDRESS_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*/=?^_`{|}~+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$")
 
 
 @dataclass(frozen=True)

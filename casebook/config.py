@@ -18,8 +18,9 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from archive.address_grammar import is_address
+from archive.durations import AmbiguousUnit, parse_duration
 from archive.settings import (
-    ADDRESS_RE,
     DkimSigning,
     EventDelegate,
     Imap,
@@ -41,8 +42,6 @@ from casebook.configkeys import (
     Key,
 )
 
-DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 LABEL = r"[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?"
 HOST_RE = re.compile(rf"^(?=.{{1,253}}$){LABEL}(\.{LABEL})*\.?$|^[0-9a-fA-F:]+$")
 
@@ -55,12 +54,18 @@ class ConfigError(Exception):
         super().__init__("; ".join(problems))
 
 
-def parse_duration(text: str) -> timedelta:
-    """`90s`, `30m`, `24h`, `7d`, `2w` to a timedelta; ValueError on anything else."""
-    match = DURATION_RE.match(str(text))
-    if not match:
-        raise ValueError(f"not a duration: {text!r} (use a number and s, m, h, d or w, e.g. 24h)")
-    return timedelta(**{DURATION_UNITS[match.group(2)]: int(match.group(1))})
+def config_duration(text: str) -> timedelta:
+    """A configuration's duration in the one grammar (archive.durations).
+
+    `m` meant minutes in this file before it was refused everywhere: the refusal names the
+    exact replacement an operator upgrading must write."""
+    try:
+        return parse_duration(text)
+    except AmbiguousUnit as exc:
+        raise ValueError(
+            f"{str(text).strip()!r}: m is no longer a unit (it meant months in #ban);"
+            f' write "{exc.number}min" for minutes'
+        ) from None
 
 
 def load_settings(path: Path, *, check_files: bool = False) -> Settings:
@@ -381,14 +386,14 @@ def _choice(key: Key, value: object) -> str:
 
 
 def _address(key: Key, value: object) -> str:
-    if not ADDRESS_RE.match(_text(key, value)):
+    if not is_address(_text(key, value), ascii_only=True):
         raise ValueError(f"is not a plain mail address: {value!r}")
     return value
 
 
 def _duration(key: Key, value: object) -> timedelta:
     try:
-        duration = parse_duration(_text(key, value))
+        duration = config_duration(_text(key, value))
     except ValueError as exc:
         raise ValueError(f": {exc}") from None
     if key.low is not None and duration.total_seconds() < key.low:
@@ -398,9 +403,9 @@ def _duration(key: Key, value: object) -> timedelta:
 
 def _durations(key: Key, value: object) -> tuple[timedelta, ...]:
     if not isinstance(value, list | tuple) or not value:
-        raise ValueError(f'must be a list of durations such as ["1m", "1h"], not {value!r}')
+        raise ValueError(f'must be a list of durations such as ["1min", "1h"], not {value!r}')
     try:
-        return tuple(parse_duration(_text(key, t)) for t in value)
+        return tuple(config_duration(_text(key, t)) for t in value)
     except ValueError as exc:
         raise ValueError(f": {exc}") from None
 

@@ -120,7 +120,7 @@ KEYS: tuple[Key, ...] = (
     Key("intake.limits.connections_per_client", "int", 20,
         "connections at once from one IP address (behind an MTA: at least its concurrency)",
         low=1),
-    Key("intake.limits.timeout", "duration", "2m",
+    Key("intake.limits.timeout", "duration", "2min",
         "a connection idle this long (no command, no DATA line) is closed", low=1),
     Key("intake.limits.flood_quiet", "duration", "1h",
         "a flood ends after this long without a refusal; the next one alerts the committee"
@@ -173,7 +173,7 @@ KEYS: tuple[Key, ...] = (
     Key("intake.form.trusted_proxies", "networks", (),
         "reverse proxies (IP addresses or networks) whose X-Forwarded-For names the client;"
         " from anyone else the header is ignored"),
-    Key("mailer.retry", "durations", ("1m", "5m", "15m", "1h", "4h"),
+    Key("mailer.retry", "durations", ("1min", "5min", "15min", "1h", "4h"),
         "waits between attempts after a temporary failure"),
     Key("mailer.give_up_after", "duration", "2d",
         "then the mail is failed and the committee is told"),

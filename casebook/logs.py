@@ -11,22 +11,22 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from datetime import UTC, datetime
+
+from archive.address_grammar import hide_addresses
 
 # Structured fields a log call may pass in `extra`, in the order JSON lines show them.
 FIELDS = (
     "case", "route", "template", "outcome", "message_number", "reason", "outbox_id", "attempts",
     "hint",
 )  # fmt: skip
-ADDRESS_RE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)*", re.UNICODE)
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def scrub_addresses(text: str) -> str:
     """`text` with every mail address (and so every Message-ID) replaced by `[address]`."""
-    return ADDRESS_RE.sub("[address]", text)
+    return hide_addresses(text, "[address]")
 
 
 def _fields(record: logging.LogRecord) -> dict:

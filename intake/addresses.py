@@ -1,7 +1,8 @@
 """Addresses as pure functions: strict From parsing and routing by envelope recipient.
 
 Python 3.11's `email.utils` has no strict mode (CVE-2023-27043), so a From header is accepted
-only when it is unmistakably one mailbox; anything else is "unknown", never guessed.
+only when it is unmistakably one mailbox; anything else is "unknown", never guessed. What an
+address itself may look like is `archive/address_grammar.py`'s one grammar.
 """
 
 from __future__ import annotations
@@ -12,13 +13,11 @@ from dataclasses import dataclass
 from email.header import Header, decode_header, make_header
 from email.utils import getaddresses, parseaddr
 
+from archive.address_grammar import is_address
 from archive.models import Route, RouteKind
-from archive.settings import ADDRESS_RE, Settings
+from archive.settings import Settings
 
 TOKEN_RE = re.compile(r"^[a-z2-7]{24}$")
-# A sender's address as RFC 6531 allows it: UTF-8 letters too (rité@exämple.net), no spaces,
-# quotes or specials that could hide a second address.
-SENDER_RE = re.compile(r"^[\w.!#$%&'*/=?^`{|}~+-]+@[\w-]+(\.[\w-]+)*$")
 BOUNCE_KEY_RE = re.compile(r"^cb-[a-z2-7]{24}$")
 
 
@@ -85,7 +84,7 @@ def _parse_from(values: tuple[str, ...]) -> Mailbox:
     name, address = pairs[0]
     if unquoted.count("@") != 1:
         return Mailbox(None, None, "ambiguous From")
-    if (name, address) != parseaddr(raw) or not SENDER_RE.match(address or ""):
+    if (name, address) != parseaddr(raw) or not is_address(address or ""):
         return Mailbox(None, None, "unparsable From")
     display = decode_words(name).strip() or None
     if display and re.search(r"[@<>]", display):
@@ -140,7 +139,7 @@ def plain_addresses(values: list[str]) -> tuple[str, ...]:
 def _plain_addresses(values: tuple[str, ...]) -> tuple[str, ...]:
     found = []
     for _, address in getaddresses([decode_words(v) for v in values]):
-        if ADDRESS_RE.match(address or ""):
+        if is_address(address or "", ascii_only=True):
             found.append(address.lower())
     return tuple(found)
 

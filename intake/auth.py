@@ -17,6 +17,7 @@ from email.message import Message
 import dkim
 from dkim.canonicalization import CanonicalizationPolicy
 
+from archive.address_grammar import find_addresses
 from archive.models import SenderAuth
 from archive.settings import Settings
 
@@ -36,8 +37,8 @@ def sender_header_problem(message: Message, from_addr: str | None) -> str | None
     if len(sender) > 1:
         return "more than one Sender header"
     if sender:
-        match = re.search(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w.-]+", str(sender[0]))
-        if not match or match.group(0).lower() != (from_addr or ""):
+        found = find_addresses(str(sender[0]), dotted=False)
+        if not found or found[0].lower() != (from_addr or ""):
             return "Sender differs from From"
     return None
 

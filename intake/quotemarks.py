@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from archive.address_grammar import ends_with_address, find_addresses
+
 MAX_MARKER = 500  # no client writes a longer attribution; a longer line is prose
 VERB_REACH = 170  # "wrote" ends at most 160 characters before the colon ("… schrieb Ann <a@b>:")
 WRAP = 3  # an attribution wrapped over at most this many lines (Gmail, Outlook, K-9)
@@ -41,9 +43,9 @@ WROTE_RE = re.compile(rf"(?i)(?<!\w)({WROTE})(?!\w)")
 OPENING_RE = re.compile(r"(?i)^(on|am|le|el|op|em|den|il|w dniu|vào|dne|в|у)\b")
 # Chinese, Japanese and Korean attributions ("… 于2026年3月2日周一 10:00写道："): no word boundary.
 CJK_RE = re.compile(r"^.{0,300}(写道|寫道|のメッセージ|님이 작성)\s*[:：]?\s*$")
-# An address just before the closing colon: "Ann <ann@example.org>:", "ann@example.org:".
-ADDRESS_COLON_RE = re.compile(r"(?i)[\w.+-]@[\w-]+(\.[\w-]+)+\s?(>|&gt;)?\)?\]?\s*[:：]$")
-ADDRESS_RE = re.compile(r"[\w.+-]@[\w-]+\.[\w.-]+")
+# An address just before the closing colon: "Ann <ann@example.org>:", "ann@example.org:";
+# this is what may follow the address (archive/address_grammar.py reads the address).
+ADDRESS_TAIL_RE = re.compile(r"(?i)\s?(>|&gt;)?\)?\]?\s*[:：]$")
 CLOCK_RE = re.compile(r"(?<!\d)\d{1,2}[:.]\d\d(?!\d)")
 YEAR_RE = re.compile(r"(?<!\d)(19|20)\d\d(?!\d)")
 WEEKDAYS = (
@@ -117,7 +119,7 @@ def is_attribution(line: str) -> bool:
         anchored = OPENING_RE.match(body) is not None or re.search(r"[@\d]", body) is not None
         if anchored and ((colon and near_end) or (verb == len(body) and _has_digit(body))):
             return True
-    if colon and ADDRESS_COLON_RE.search(body):
+    if colon and _address_then_colon(body):
         return "<" in body or "&lt;" in body or _has_digit(body)
     dated = DATE_FIRST_RE.match(body)
     if colon and dated and CLOCK_RE.search(body):
@@ -182,14 +184,18 @@ def _runs_on(first: str) -> bool:
     return not first.endswith((".", "!", "?", "…")) or first[-2:-1].isdigit()
 
 
+def _address_then_colon(body: str) -> bool:
+    """`… Rita <rita@example.net>:`: an address right before the line's closing colon."""
+    tail = ADDRESS_TAIL_RE.search(body)
+    return tail is not None and ends_with_address(body[: tail.start()])
+
+
 def _colon_line_above_quote(lines: list[str], index: int) -> bool:
     """Any line with a date or an address that ends in `:` right above a `>` quote."""
     stripped = lines[index].strip()
     if not stripped.endswith((":", "：")):
         return False
-    if not (
-        DATE_FIRST_RE.match(stripped) or YEAR_RE.search(stripped) or ADDRESS_RE.search(stripped)
-    ):
+    if not (DATE_FIRST_RE.match(stripped) or YEAR_RE.search(stripped) or find_addresses(stripped)):
         return False
     following = next((line.strip() for line in lines[index + 1 : index + 3] if line.strip()), "")
     return following.startswith(">")

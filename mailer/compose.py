@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8
 from email.utils import format_datetime
 
+from archive.address_grammar import is_plain_address
 from mailer.recipients import Undeliverable
 
 LOOP_HEADER = "X-Casebook-Loop"
@@ -106,7 +107,6 @@ def compose_message(out: Outgoing) -> bytes:
 _ATEXT = r"A-Za-z0-9!#$%&'*+/=?^_`{|}~-"
 _DOT_ATOM = rf"[{_ATEXT}]+(?:\.[{_ATEXT}]+)*"
 _PLAIN_NAME = re.compile(rf"[{_ATEXT}]+(?: [{_ATEXT}]+)*\Z")
-_PLAIN_ADDRESS = re.compile(rf"{_DOT_ATOM}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\Z")
 _PLAIN_MSGID = re.compile(rf"<{_DOT_ATOM}@{_DOT_ATOM}>\Z")
 _PLAIN_TEXT = re.compile(r"[!-~]+(?: [!-~]+)*\Z")  # printable ASCII words, single spaces
 _MAX_LINE = SMTP.max_line_length  # 78
@@ -122,14 +122,14 @@ def _plain_message(out: Outgoing) -> bytes | None:
         return None
     from_name = one_line(out.from_name)
     to = [one_line(a) for a in out.to]
-    if not to or not _PLAIN_NAME.match(from_name) or not _PLAIN_ADDRESS.match(out.from_addr):
+    if not to or not _PLAIN_NAME.match(from_name) or not is_plain_address(out.from_addr):
         return None
-    if not all(_PLAIN_ADDRESS.match(a) for a in to):
+    if not all(is_plain_address(a) for a in to):
         return None
     headers = [("From", f"{from_name} <{out.from_addr}>"), ("To", ", ".join(to))]
     if out.reply_to:
         reply_to = one_line(out.reply_to)
-        if not _PLAIN_ADDRESS.match(reply_to):
+        if not is_plain_address(reply_to):
             return None
         headers.append(("Reply-To", reply_to))
     headers.append(("Subject", tagged_subject(out.subject, out.case_ref)))

@@ -95,7 +95,7 @@ lmtp = {str(values.get("lmtp", False)).lower()}
 {_toml_lines(values.get("limits", {}))}
 
 [mailer]
-retry = ["1m", "5m"]
+retry = ["1min", "5min"]
 give_up_after = "1d"
 
 [mailer.smtp]

@@ -123,7 +123,18 @@ def proxy_that_is_no_address(tmp, config):
     return ["[intake.form] trusted_proxies 'proxy.example.org' is not an IP address or network"]
 
 
+def minutes_written_m(tmp, config):
+    # `m` meant minutes here and months in #ban: an upgrading operator is told what to write.
+    with_text(config, 'retry = ["1min", "5min"]', 'retry = ["1min", "5m"]')
+    with_text(config, "[intake.limits]", "[intake.limits]\ntimeout = '2m'")
+    return ["""[intake.limits] timeout: '2m': m is no longer a unit (it meant months in #ban);"""
+            """ write "2min" for minutes""",
+            """[mailer] retry: '5m': m is no longer a unit (it meant months in #ban);"""
+            """ write "5min" for minutes"""]  # fmt: skip
+
+
 DEFECTS = [
+    minutes_written_m,
     missing_dkim_key,
     dkim_without_key,
     nobody,
@@ -454,3 +465,13 @@ def test_connect_logs_in_to_dovecot(tmp_path, relay, dovecot):  # noqa: F811
     assert line.startswith(
         f"casebook: connect: IMAP 127.0.0.1:{dovecot}: authentication refused for casebook: "
     )
+
+
+def test_durations_in_hours_days_and_spelt_out_units_still_work(tmp_path):
+    config = write_config(tmp_path)
+    with_text(
+        config, "[intake.limits]", "[intake.limits]\nflood_quiet = '24h'\ntimeout = '90 seconds'"
+    )
+    config.write_text(config.read_text() + "\n[policy]\nconsult_wait = '7d'\n")
+    result = casebook("-c", str(config), "check-config")
+    assert result.returncode == 0, error_lines(result)

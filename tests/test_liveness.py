@@ -160,7 +160,7 @@ def test_a_backlog_bigger_than_a_batch_is_acknowledged_within_10_s_of_a_restart(
     limits = {"global_burst": 2 * REPORTS}
     config = write_config(tmp_path, relay_port=relay.port, intake_port=port, limits=limits)
     # A sweep cannot help: everything must go on the restart's own wake-up.
-    slow_sweep = 'case_prefix = "CoC"\nsweep_interval = "10m"'
+    slow_sweep = 'case_prefix = "CoC"\nsweep_interval = "10min"'
     config.write_text(config.read_text().replace('case_prefix = "CoC"', slow_sweep))
     process = ServeProcess(config, port)
     process.start()

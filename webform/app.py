@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from archive.address_grammar import is_address
 from archive.clock import utc_now
 from archive.db import open_archive
 from archive.formpages import (
@@ -446,11 +447,8 @@ def _megabytes(size: int) -> str:
     return f"{round(size / (1024 * 1024), 2):g}"
 
 
-ADDRESS_RE = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+")
-
-
 def _plain_address(text: str) -> bool:
-    return bool(ADDRESS_RE.fullmatch(text)) and len(text) <= 254
+    return is_address(text, dotted=True) and len(text) <= 254
 
 
 def _origin(request: web.Request) -> str:

@@ -4,13 +4,10 @@ Recorded as a unilateral action for the committee's review; outside urgent cases
 resolution (#propose temporary-ban / permanent-ban, then #enact).
 """
 
-import re
-
+from archive.address_grammar import bracketed_address
 from archive.bans import add_ban, duration_fields, parse_ban_duration
 from archive.commands.base import Command, Context, Refused
 from archive.outbox import Audience
-
-ADDRESS_RE = re.compile(r"^<?([\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+)>?$")
 
 
 def run(ctx: Context, args: str) -> str:
@@ -26,8 +23,7 @@ def run(ctx: Context, args: str) -> str:
         duration = parse_ban_duration(duration_text)
     except ValueError as exc:
         raise Refused(str(exc)) from None
-    match = ADDRESS_RE.match(who)
-    email = match.group(1).lower() if match else None
+    email = (bracketed_address(who) or "").lower() or None
     if email and ctx.settings.person_for(email):
         raise Refused("a committee or council member cannot be banned by one member's command")
     ban = record_ban(ctx, who=email or who, email=email, spaces=spaces, duration=duration,

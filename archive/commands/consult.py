@@ -1,32 +1,15 @@
 """#consult: explain the agreed proposal to the reporter and ask for feedback."""
 
-import re
-
+from archive.address_grammar import find_addresses
 from archive.cases import add_party, parties_of
 from archive.commands.base import Command, Context, Refused
 from archive.council import council_holds, proposal_agreed
 from archive.deadlines import add_deadline
 from archive.formpages import reachable
+from archive.ladder import rung
 from archive.models import CaseState
 from archive.outbox import Audience
 from archive.resolutions import mark_proposal, open_proposal, tally
-
-ADDRESS_RE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
-DESCRIPTIONS = {
-    "no-action": "to take no further action",
-    "mediation": "to offer voluntary mediation between the people involved",
-    "public-reminder": "a public reminder, in the place where it happened, of the behaviour"
-    " the community expects",
-    "private-reprimand": "a private reprimand to the person responsible",
-    "public-reprimand": "a public reprimand of the person responsible, in the place where it"
-    " happened",
-    "apology-request": "to ask the person responsible for an apology (only if you agree to"
-    " this; you may also refuse any further contact with them)",
-    "hiatus": "to ask the person responsible to take a break from the community",
-    "cooling-off": "a mandatory cooling-off period for the person responsible",
-    "temporary-ban": "a temporary ban of the person responsible from some community spaces",
-    "permanent-ban": "a permanent ban of the person responsible from some community spaces",
-}
 
 
 def run(ctx: Context, args: str) -> str:
@@ -36,7 +19,7 @@ def run(ctx: Context, args: str) -> str:
     if not proposal_agreed(tally(ctx.db, proposal), ctx.case, ctx.settings):
         who = "council" if council_holds(ctx.case) else "committee"
         raise Refused(f"the {who} has not agreed on the proposal yet")
-    for address in ADDRESS_RE.findall(args):
+    for address in find_addresses(args):
         known = {(p.email or "").lower() for p in parties_of(ctx.db, ctx.case)}
         if ctx.settings.person_for(address):
             raise Refused(f"{address} is a committee or council member, not an affected party")
@@ -55,8 +38,8 @@ def run(ctx: Context, args: str) -> str:
             Audience.PARTY,
             {
                 "resolution": proposal.resolution,
-                "description": DESCRIPTIONS[proposal.resolution],
-                "asks_consent": proposal.resolution == "apology-request",
+                "description": rung(proposal.resolution).consult,
+                "asks_consent": rung(proposal.resolution).needs_consent,
                 "by_council": council_holds(ctx.case),
             },
             party=reporter,

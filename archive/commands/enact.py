@@ -10,8 +10,9 @@ from archive.commands.base import Command, Context, Refused
 from archive.council import council_holds, proposal_agreed
 from archive.enactment import enact_now, responsible_parties, schedule_enactment
 from archive.formpages import reachable
+from archive.ladder import rung
 from archive.models import CaseState
-from archive.resolutions import NEEDS_RESPONSIBLE, open_proposal, tally
+from archive.resolutions import open_proposal, tally
 
 
 def run(ctx: Context, args: str) -> str:
@@ -28,7 +29,8 @@ def run(ctx: Context, args: str) -> str:
     if not proposal_agreed(tally(ctx.db, proposal), ctx.case, settings):
         who = "council" if council_holds(ctx.case) else "committee"
         raise Refused(f"the {who} has not agreed on the proposal")
-    if proposal.resolution == "mediation":
+    row = rung(proposal.resolution)
+    if not row.enacted:
         raise Refused("mediation is arranged with #mediation, not enacted")
     if proposal.consulted_at is None:
         raise Refused("the reporter has not been consulted yet: #consult first")
@@ -38,11 +40,9 @@ def run(ctx: Context, args: str) -> str:
             "no feedback from the reporter yet; #enact is possible once they answer or"
             f" {human_duration(settings.consult_wait)} after #consult"
         )
-    if proposal.resolution == "apology-request" and not any(
-        p.consent == "agreed" for p in reporters
-    ):
+    if row.needs_consent and not any(p.consent == "agreed" for p in reporters):
         raise Refused("an apology request needs the reporter's explicit agreement")
-    if proposal.resolution in NEEDS_RESPONSIBLE and not responsible_parties(ctx.db, ctx.case):
+    if row.needs_responsible and not responsible_parties(ctx.db, ctx.case):
         raise Refused("no responsible person with an address: #responsible ADDRESS first")
     ctx.move_to(CaseState.ENACTING, "enactment")
     if when is not None:

@@ -1,11 +1,9 @@
 """#mediation propose|agree|decline|mediator|report: voluntary mediation, step by step."""
 
-import re
-
+from archive.address_grammar import split_address
 from archive.commands.base import Command, Context, Refused
 from archive.mediation import current_mediation, record_answer, record_report, start_mediation
 
-ADDRESS_RE = re.compile(r"<?([\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+)>?")
 PARTIES = ("reporter", "reported")
 
 
@@ -53,11 +51,10 @@ def run(ctx: Context, args: str) -> str:
 
 
 def _mediator(text: str) -> tuple[str, str | None]:
-    match = ADDRESS_RE.search(text)
-    if not match:
+    address, name = split_address(text)
+    if address is None:
         raise Refused("give the mediator's address, e.g. #mediation propose Max <max@example.net>")
-    name = ADDRESS_RE.sub("", text).strip().strip('"') or None
-    return match.group(1).lower(), name
+    return address, name or None
 
 
 COMMAND = Command(

@@ -6,6 +6,7 @@ The text below the command block is the statement the resolution's mail will car
 from archive.commands.base import Command, Context, Refused
 from archive.council import council_holds
 from archive.deadlines import add_deadline, cancel_deadlines
+from archive.ladder import LADDER
 from archive.models import CaseState
 from archive.resolutions import add_proposal, cast_vote, check_resolution
 from archive.states import is_done
@@ -51,8 +52,7 @@ def run(ctx: Context, args: str) -> str:
 COMMAND = Command(
     "propose",
     "#propose RESOLUTION [ARGS]",
-    "propose a resolution (no-action, mediation, public-reminder ADDRESS, private-reprimand,"
-    " public-reprimand ADDRESS, apology-request, hiatus, cooling-off [DURATION], temporary-ban"
-    " DURATION SPACES, permanent-ban SPACES); the text below is its statement",
+    f"propose a resolution ({', '.join(row.usage for row in LADDER)}); the text below is its"
+    " statement",
     run,
 )

@@ -1,19 +1,15 @@
 """#responsible NAME-OR-ADDRESS: the person responsible, who resolutions are addressed to."""
 
-import re
-
+from archive.address_grammar import split_address
 from archive.cases import add_party, parties_of
 from archive.commands.base import Command, Context, Refused
-
-ADDRESS_RE = re.compile(r"<?([\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+)>?")
 
 
 def run(ctx: Context, args: str) -> str:
     if not args:
         raise Refused("#responsible needs a name or an address")
-    match = ADDRESS_RE.search(args)
-    email = match.group(1).lower() if match else None
-    name = ADDRESS_RE.sub("", args).strip().strip('"') or None
+    email, name = split_address(args)
+    name = name or None
     if email and ctx.settings.person_for(email):
         raise Refused("a committee or council member cannot be named here; use #conflict")
     for party in parties_of(ctx.db, ctx.case, "reported"):

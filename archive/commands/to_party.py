@@ -4,9 +4,9 @@ It goes from the committee's address with the party's own reply address, so an a
 back into the case as their follow-up. No member is named; the leak guard checks it.
 """
 
+from archive.address_grammar import is_address
 from archive.cases import Party, add_party, parties_of, party_for_address
 from archive.commands.base import Command, Context, Refused
-from archive.commands.consult import ADDRESS_RE
 from archive.outbox import Audience
 
 USAGE = "#to-party reported|witness [ADDRESS]|ADDRESS, with the message below the command block"
@@ -44,10 +44,9 @@ def _addressees(ctx: Context, what: str, rest: list[str]) -> list[Party]:
 
 
 def _party(ctx: Context, text: str, role: str) -> Party:
-    found = ADDRESS_RE.search(text)
-    if not found or found.group(0) != text.strip("<>"):
+    if not is_address(text.strip("<>"), dotted=True):
         raise Refused(f"{text!r} is not an address; {USAGE}")
-    address = found.group(0).lower()
+    address = text.strip("<>").lower()
     if ctx.settings.person_for(address):
         raise Refused(f"{address} is a committee or council member: write to them directly")
     if address in ctx.settings.own_addresses():
