@@ -59,10 +59,11 @@ def ask_about(
     message_pk: int,
     *,
     appeal_pk: int | None = None,
-) -> None:
+) -> str | None:
     """The audit log records the unproven word (an appeal's with the request that asked about
     it, so that the party's yes to that request, and only to it, can link it); the party is
-    asked to confirm, unless asked in the last day."""
+    asked to confirm, unless asked in the last day. Returns the request's Message-ID, if one
+    went."""
     request = None
     if may_ask(db, case, party, now) and not msg.no_reply_reason:
         request = ask_to_confirm(db, case, party, settings, now, appeal=appeal_pk is not None)
@@ -70,6 +71,7 @@ def ask_about(
               "reason": msg.party_auth.reason, "appeal": appeal_pk, "request": request}  # fmt: skip
     record_event(db, case, now=now, actor="intake", action="unverified-word", detail=detail,
                  message_pk=message_pk)  # fmt: skip
+    return request
 
 
 def may_ask(db: Database, case: Case, party: Party, now: datetime) -> bool:
