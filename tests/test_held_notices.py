@@ -18,7 +18,7 @@ from tests.conftest import T0, write_config
 from tests.helpers import run_casebook
 from tests.mailbuild import pinned_keys_toml
 from tests.test_party_auth import REPORTS, Service, keys  # noqa: F401
-from tests.test_unverified_word import REPORT, RINA_ADDR, mail
+from tests.test_unverified_word import REPORT, RINA_ADDR, forged, mail, send_at
 
 
 @pytest.fixture
@@ -67,3 +67,22 @@ def test_a_flood_of_held_mail_to_one_case_is_one_notice_now_and_one_folded(setup
     assert "Forged note" not in body and "evil" not in body  # no content, no sender
     assert "#merge <Message-ID>" in body
     assert len(held_notices(relay, "CoC-2026-002")) == 1
+
+
+def test_forged_party_mail_is_folded_too_and_the_next_hour_is_told_at_once(setup, relay):
+    svc, path = setup
+    for n in range(5):
+        forged(svc, f"Please add this, number {n}.")
+    [first] = held_notices(relay, "CoC-2026-001")
+    assert "unverified: From names the reporter" in " ".join(first.get_content().split())
+    hour = T0 + timedelta(hours=1)
+    assert run_casebook("-c", str(path), "tick", "--now", hour.isoformat()).returncode == 0
+    [_, folded] = held_notices(relay, "CoC-2026-001")
+    assert folded["Subject"] == "[CoC-2026-001] 4 more message(s) for this case were held"
+    assert " ".join(folded.get_content().split()).count("held because unverified:") == 4
+    sender = "mallory@evil.example"
+    raw = mail(f"Mallory <{sender}>", "Re: [CoC-2026-001] More", "After the hour.")
+    send_at(svc, raw, sender, REPORTS, hour + timedelta(minutes=5))
+    [_, _, again] = held_notices(relay, "CoC-2026-001")  # a new hour: told at once
+    assert again["Subject"] == "[CoC-2026-001] A message for this case was held"
+    assert "After the hour." in again.get_content()
