@@ -23,7 +23,13 @@ from archive.clockwork import Clock, register
 from archive.deadlines import Deadline, add_deadline, pending_deadlines
 from archive.models import IncomingMessage
 from archive.settings import Settings
-from archive.unverified import CONFIRM_INTERVAL, CONFIRM_TEMPLATE, ask_to_confirm, may_ask
+from archive.unverified import (
+    CONFIRM_INTERVAL,
+    CONFIRM_TEMPLATE,
+    ask_to_confirm,
+    askable,
+    may_ask,
+)
 
 KIND = "appeal-confirm"
 ASKED = "appeal-confirmation-requested"  # the audit event: which appeals a request asked about
@@ -32,16 +38,12 @@ ASKED = "appeal-confirmation-requested"  # the audit event: which appeals a requ
 def ask_later(db: Database, msg: IncomingMessage, case: Case, party: Party, now) -> None:
     """An unproven appeal the party could not be asked about today: asked once the day has
     passed (one clock per party; it asks about every appeal still unasked then)."""
-    if msg.no_reply_reason or not _reachable(party):
+    if msg.no_reply_reason or not askable(party):
         return
     if any(d.payload.get("party") == party.pk for d in pending_deadlines(db, case, (KIND,))):
         return
     add_deadline(db, case, KIND, _next_request_at(db, case, party, now), now,
                  {"party": party.pk})  # fmt: skip
-
-
-def _reachable(party: Party) -> bool:
-    return bool(party.email) and not party.no_contact and party.role not in ("member", "council")
 
 
 def _next_request_at(db: Database, case: Case, party: Party, now: datetime) -> datetime:
@@ -58,7 +60,7 @@ def fire_appeal_confirm(db, settings: Settings, now: datetime, deadline: Deadlin
     """The day has passed: one request about the party's appeals nobody asked about yet."""
     party = get_party(db, deadline.payload["party"])
     appeals = unasked_appeals(db, case, party)
-    if not appeals or not _reachable(party):
+    if not appeals or not askable(party):
         return False
     if not may_ask(db, case, party, now):  # asked about something else since: another day
         add_deadline(db, case, KIND, _next_request_at(db, case, party, now), now,

@@ -77,7 +77,7 @@ def ask_about(
 def may_ask(db: Database, case: Case, party: Party, now: datetime) -> bool:
     """A party with an address who has not asked for no contact, not asked in the last day
     (never a member's or council member's own party row: their reply address is theirs)."""
-    if not party.email or party.no_contact or party.role in ("member", "council"):
+    if not askable(party):
         return False
     row = db.execute(
         "SELECT 1 FROM outbox WHERE template = ? AND case_pk = ? AND party_pk = ?"
@@ -85,6 +85,12 @@ def may_ask(db: Database, case: Case, party: Party, now: datetime) -> bool:
         [CONFIRM_TEMPLATE, case.pk, party.pk, to_text(now - CONFIRM_INTERVAL)],
     ).fetchone()
     return row is None
+
+
+def askable(party: Party) -> bool:
+    """A party who may ever be asked: with an address, no no-contact wish, not a member's or
+    council member's own party row."""
+    return bool(party.email) and not party.no_contact and party.role not in ("member", "council")
 
 
 def ask_to_confirm(
