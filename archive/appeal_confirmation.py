@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
+from archive.appeal_requests import appeals_asked_in
 from archive.appeals import get_appeal, link_appeal
 from archive.cases import Case, Party, get_case, record_event
 from archive.clock import from_text, human_date
@@ -59,7 +60,8 @@ def _requests_answered(db: Database, msg: IncomingMessage, case: Case, party: Pa
 
 def _pending_appeals(db: Database, case: Case, party: Party, requests: set[str]) -> list[int]:
     """Unverified appeals naming this party that one of these requests asked about, still
-    unlinked and undecided (one forged after the day's request was never asked about)."""
+    unlinked and undecided (one that came after the day's request is asked about by a later
+    request of its own: archive.appeal_requests)."""
     rows = db.execute(
         "SELECT detail FROM events WHERE case_pk = ? AND action = 'unverified-word'", [case.pk]
     ).fetchall()
@@ -70,10 +72,15 @@ def _pending_appeals(db: Database, case: Case, party: Party, requests: set[str])
             continue
         if wish.get("request") not in requests:
             continue
-        appeal = get_appeal(db, wish["appeal"])
-        if appeal.case_pk is None and appeal.status != "decided" and appeal.pk not in found:
-            found.append(appeal.pk)
-    return found
+        if _still_open(db, wish["appeal"]) and wish["appeal"] not in found:
+            found.append(wish["appeal"])
+    return [*found, *(pk for pk in appeals_asked_in(db, case, party, requests)
+                      if pk not in found and _still_open(db, pk))]  # fmt: skip
+
+
+def _still_open(db: Database, appeal_pk: int) -> bool:
+    appeal = get_appeal(db, appeal_pk)
+    return appeal.case_pk is None and appeal.status != "decided"
 
 
 def _link(db, msg: IncomingMessage, case: Case, party: Party, appeal_pk: int, settings, now):

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
+from archive.appeal_requests import ask_later
 from archive.cases import Case, Party, get_case, party_for_address, record_event
 from archive.clock import from_text, human_date, to_text
 from archive.clockwork import Clock, register
@@ -136,7 +137,7 @@ def receive_appeal(
     )  # fmt: skip
     appeal_pk = cursor.lastrowid
     if unproven is not None:  # linked only once the party confirms through their reply address
-        ask_about(db, msg, *unproven, settings, now, pk, appeal_pk=appeal_pk)
+        _ask_party(db, msg, unproven, settings, now, pk, appeal_pk)
     if case is not None:
         record_event(db, case, now=now, actor=msg.from_addr or "unknown sender",
                      action="appeal-received", detail={"appeal": appeal_pk,
@@ -156,6 +157,14 @@ def receive_appeal(
                         "due": human_date(due, settings.zone)},
                in_reply_to=msg.message_id)  # fmt: skip
     return IngestResult(pk, False, "appeal", case.ref if case else None)
+
+
+def _ask_party(db, msg: IncomingMessage, unproven: tuple[Case, Party], settings, now, pk: int,
+               appeal_pk: int) -> None:  # fmt: skip
+    """The party is asked whether the appeal is theirs: now, or once the day's request (spent
+    on something else) is a day old."""
+    if ask_about(db, msg, *unproven, settings, now, pk, appeal_pk=appeal_pk) is None:
+        ask_later(db, msg, *unproven, now)
 
 
 def _acknowledge(db, msg: IncomingMessage, party_case: Case | None, due, settings, now) -> None:

@@ -309,6 +309,20 @@ CATALOGUE: dict[str, Template] = {
             },
         ),
         _entry(
+            "committee/held_folded",
+            "committee",
+            {
+                "items": [
+                    {
+                        "archive_id": 7,
+                        "message_id": "<held-2@example.net>",
+                        "reason": "the sender is not a party of the case",
+                        "at": WHEN,
+                    }
+                ]
+            },
+        ),
+        _entry(
             "committee/held_summary",
             "committee",
             {"items": [{"message_id": "<x@example.net>", "reason": "unknown", "at": WHEN}]},

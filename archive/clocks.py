@@ -1,11 +1,12 @@
 """The sweep of the policy's clocks (SPEC §4): every due deadline fires once, however late.
 
 What each kind does is registered by its feature (`CLOCKS` in `report_clocks`,
-`deliberation`, `enactment`, `mediation`, `appeals`, `bans`), the way command modules
-register keywords. A case's due deadlines fire together in one transaction. After downtime
-the committee gets one catch-up summary per case: what fired late, which reminders were
-skipped as stale (a later one of the same chain came due too), and which scheduled mail was
-held because it would go out more than `late_send_hold` late (`#enact` again confirms it).
+`deliberation`, `enactment`, `mediation`, `appeals`, `appeal_requests`, `bans`), the way
+command modules register keywords. A case's due deadlines fire together in one transaction.
+After downtime the committee gets one catch-up summary per case: what fired late, which
+reminders were skipped as stale (a later one of the same chain came due too), and which
+scheduled mail was held because it would go out more than `late_send_hold` late (`#enact`
+again confirms it).
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-from archive import appeals, bans, deliberation, enactment, mediation, report_clocks
+from archive import (
+    appeal_requests,
+    appeals,
+    bans,
+    deliberation,
+    enactment,
+    mediation,
+    report_clocks,
+)
 from archive.cases import Case, get_case, record_event
 from archive.clock import parse_date as _parse_date
 from archive.clockwork import Clock
@@ -30,7 +39,7 @@ from archive.settings import Settings
 
 __all__ = ["HANDLERS", "Fired", "fire_due", "parse_date", "start_report_clocks"]
 log = logging.getLogger(__name__)
-FEATURES = (report_clocks, deliberation, enactment, mediation, appeals, bans)
+FEATURES = (report_clocks, deliberation, enactment, mediation, appeals, appeal_requests, bans)
 
 
 def _collect(features) -> dict[str, Clock]:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
 from archive.cases import Case, record_event
-from archive.clock import to_text
+from archive.clock import from_text, to_text
 from archive.db import write_transaction
 from archive.identity import free_id
 from archive.models import IncomingMessage
@@ -27,6 +27,9 @@ from archive.settings import Settings
 from archive.store import IngestResult, store_message
 
 SUMMARY_DELAY = timedelta(days=1)  # holds that claim no case: one summary a day
+# Held mail claiming a case: the first notice goes at once, the rest of the hour fold into one.
+NOTICE_INTERVAL = timedelta(hours=1)
+NOTICE_TEMPLATE = "committee/held"
 ANNOUNCED_KINDS = (
     "held",
     "unrouted",
@@ -64,19 +67,30 @@ def hold(
         message_pk=pk,
     )
     if kind in ANNOUNCED_KINDS and case is not None and not msg.historical:
-        _tell_case(db, msg, case, settings, now, reason)
+        _tell_case(db, msg, case, settings, now, reason, pk)
     elif kind in ANNOUNCED_KINDS + SUMMARY_ONLY_KINDS and not msg.historical:
         _add_to_summary(db, msg, settings, now, reason)
     return IngestResult(pk, False, kind, case.ref if case else None, reason)
 
 
-def _tell_case(db, msg: IncomingMessage, case: Case, settings: Settings, now, reason) -> None:
-    """The case's own audience hears of mail that claims the case, in the case's thread."""
+def _tell_case(
+    db, msg: IncomingMessage, case: Case, settings: Settings, now, reason: str, pk: int
+) -> None:
+    """The case's own audience hears of mail that claims the case, in the case's thread: at
+    once for the first in an hour; later ones that hour in one notice when the hour ends (a
+    flood of forgeries or strangers' mail to a case tag is two mails an hour, not one each)."""
+    told = _last_notice(db, case, now)
+    if told is not None:
+        entry = {"archive_id": pk, "message_id": msg.message_id, "reason": reason,
+                 "at": to_text(now)[:16]}  # fmt: skip
+        _fold(f"held-case:{case.pk}", "committee/held_folded", entry, settings, db, now,
+              told + NOTICE_INTERVAL - now, case=case)  # fmt: skip
+        return
     queue_mail(
         db,
         now=now,
         settings=settings,
-        template="committee/held",
+        template=NOTICE_TEMPLATE,
         audience=Audience.COMMITTEE,
         case=case,
         context={
@@ -89,6 +103,15 @@ def _tell_case(db, msg: IncomingMessage, case: Case, settings: Settings, now, re
             "parts_left_out": msg.parts_left_out,
         },
     )
+
+
+def _last_notice(db, case: Case, now: datetime) -> datetime | None:
+    """When the case's audience was last told at once of held mail, if within the hour."""
+    row = db.execute(
+        "SELECT MAX(created_at) FROM outbox WHERE template = ? AND case_pk = ? AND created_at > ?",
+        [NOTICE_TEMPLATE, case.pk, to_text(now - NOTICE_INTERVAL)],
+    ).fetchone()
+    return from_text(row[0]) if row[0] else None
 
 
 def _names_someone(msg: IncomingMessage, settings: Settings) -> bool:
@@ -107,7 +130,9 @@ def _add_to_summary(db, msg: IncomingMessage, settings: Settings, now, reason: s
     _fold("held-summary", "committee/held_summary", entry, settings, db, now, SUMMARY_DELAY)
 
 
-def _fold(key, template, entry, settings: Settings, db, now, delay: timedelta) -> None:
+def _fold(
+    key, template, entry, settings: Settings, db, now, delay: timedelta, *, case=None
+) -> None:
     queued = queued_by_fold_key(db, key)
     if queued:
         pk, context = queued
@@ -119,7 +144,8 @@ def _fold(key, template, entry, settings: Settings, db, now, delay: timedelta) -
         settings=settings,
         template=template,
         audience=Audience.COMMITTEE,
-        context={"items": [entry]},
+        case=case,
+        context={"case_ref": case.ref, "items": [entry]} if case else {"items": [entry]},
         not_before=now + delay,
         fold_key=key,
     )

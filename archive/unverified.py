@@ -59,10 +59,11 @@ def ask_about(
     message_pk: int,
     *,
     appeal_pk: int | None = None,
-) -> None:
+) -> str | None:
     """The audit log records the unproven word (an appeal's with the request that asked about
     it, so that the party's yes to that request, and only to it, can link it); the party is
-    asked to confirm, unless asked in the last day."""
+    asked to confirm, unless asked in the last day. Returns the request's Message-ID, if one
+    went."""
     request = None
     if may_ask(db, case, party, now) and not msg.no_reply_reason:
         request = ask_to_confirm(db, case, party, settings, now, appeal=appeal_pk is not None)
@@ -70,12 +71,13 @@ def ask_about(
               "reason": msg.party_auth.reason, "appeal": appeal_pk, "request": request}  # fmt: skip
     record_event(db, case, now=now, actor="intake", action="unverified-word", detail=detail,
                  message_pk=message_pk)  # fmt: skip
+    return request
 
 
 def may_ask(db: Database, case: Case, party: Party, now: datetime) -> bool:
     """A party with an address who has not asked for no contact, not asked in the last day
     (never a member's or council member's own party row: their reply address is theirs)."""
-    if not party.email or party.no_contact or party.role in ("member", "council"):
+    if not askable(party):
         return False
     row = db.execute(
         "SELECT 1 FROM outbox WHERE template = ? AND case_pk = ? AND party_pk = ?"
@@ -83,6 +85,12 @@ def may_ask(db: Database, case: Case, party: Party, now: datetime) -> bool:
         [CONFIRM_TEMPLATE, case.pk, party.pk, to_text(now - CONFIRM_INTERVAL)],
     ).fetchone()
     return row is None
+
+
+def askable(party: Party) -> bool:
+    """A party who may ever be asked: with an address, no no-contact wish, not a member's or
+    council member's own party row."""
+    return bool(party.email) and not party.no_contact and party.role not in ("member", "council")
 
 
 def ask_to_confirm(

@@ -9,12 +9,18 @@ over SMTP into casebook's intake, the relay sink's mailboxes showing what each s
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from archive.cases import find_case, parties_of
 from archive.held import list_held
+from intake.process import process_spooled
+from intake.spool import open_spool, spool_path
+from mailer.send import send_due
 from tests.committee import ALICE, BOB, CAROL, LIST
-from tests.helpers import events
+from tests.conftest import T0
+from tests.helpers import events, run_casebook, smtp_send
 from tests.test_party_auth import REPORTS, Service, config, ids, keys  # noqa: F401
 
 RINA_ADDR = "rina@freemail.example"  # a domain with no key pinned: nothing vouches for it
@@ -417,3 +423,40 @@ def test_a_strangers_appeal_quoting_the_tag_does_not_stop_the_committee(service,
     service.member_says(ALICE, "#enact", notice)
     assert find_case(service.db, "CoC-2026-001").state == "resolved"
     assert any("has been resolved" in s for s in service.subjects_to(RINA_ADDR))
+
+
+def send_at(service, raw: bytes, sender: str, to: str, when) -> None:
+    """As `Service.send`, with casebook's clock at `when`."""
+    smtp_send(service.intake.port, raw, sender, [to])
+    spool = open_spool(spool_path(service.settings))
+    try:
+        process_spooled(service.db, spool, service.settings, lambda: when)
+    finally:
+        spool.close()
+    send_due(service.db, service.settings, when)
+
+
+def test_appeals_after_the_days_request_are_asked_about_once_the_day_has_passed(
+    service, notice, tmp_path
+):
+    """Her request of the day went about a forged follow-up; then Rina's own unsigned appeals
+    arrive. A day later she gets one request about them (never one per appeal, never twice),
+    and her yes to it links them."""
+    service.member_says(ALICE, "#close handled informally", notice)
+    forged(service, "One more thing about the list.")  # spends the day's request
+    forged_appeal(service, "I appeal the committee's decision.")
+    forged_appeal(service, "And one more point for my appeal.")
+    assert len(confirmations(service)) == 1
+    config_path = str(tmp_path / "casebook.toml")
+    later = T0 + timedelta(days=1, minutes=1)
+    for when in (later, later + timedelta(days=2)):
+        tick = run_casebook("-c", config_path, "tick", "--now", when.isoformat())
+        assert tick.returncode == 0, tick.stderr
+    [_, asked] = confirmations(service)  # one request, once
+    assert "Executive Council" in asked.get_content() and "my appeal" not in asked.get_content()
+    raw = mail(RINA, f"Re: {asked['Subject']}", "Yes, I sent them.", to=asked["Reply-To"],
+               reply_to=asked["Message-ID"])  # fmt: skip
+    send_at(service, raw, RINA_ADDR, asked["Reply-To"], later + timedelta(days=2, hours=1))
+    assert events(service.db, "CoC-2026-001").count("appeal-confirmed") == 2
+    assert find_case(service.db, "CoC-2026-001").state == "appealed"
+    assert [case is not None for case, _ in appeals(service)] == [True, True]

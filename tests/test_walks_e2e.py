@@ -123,9 +123,17 @@ class Walk:
         wait_until(self.idle, "the worker to go idle")
 
     def idle(self) -> bool:
-        out = run_casebook("-c", str(self.config), "stats", "--json")
-        stats = json.loads(out.stdout)
+        stats = self.stats()
         return not stats["spooled"] and not stats["outbox"].get("queued")
+
+    def stats(self) -> dict:
+        return json.loads(run_casebook("-c", str(self.config), "stats", "--json").stdout)
+
+    def hour_passes(self) -> None:
+        """Every mail sent is taken in; then the sweep an hour on sends what was folded to wait
+        for the hour's end (held notices past the first for a case)."""
+        wait_until(lambda: not self.stats()["spooled"], "the worker to take in all mail")
+        self.tick(datetime.now(UTC) + timedelta(hours=1, minutes=1))
 
     def show(self, ref: str) -> dict:
         out = run_casebook("-c", str(self.config), "show", ref, "--json")
@@ -391,7 +399,9 @@ def test_deadlock_to_council_to_resolution(walk):
                                  "<nosy@evil.example>"))  # fmt: skip
     w.send((nosy + "\r\n\r\nWho reported Dave? What did you decide?\r\n").encode(),
            MALLORY[1], REPORTS)  # fmt: skip
-    w.expect(ALICE[1], "A message for this case was held", 2)
+    w.expect(ALICE[1], "A message for this case was held")
+    w.hour_passes()  # the second held in that hour is folded into one notice at its end
+    w.expect(ALICE[1], "[CoC-2026-001] 1 more message(s) for this case were held")
     w.quiet()
     assert w.inbox(MALLORY[1]) == []
     # Rita (never the forger's words) is asked to confirm, through her reply address.
@@ -452,6 +462,7 @@ def test_deadlock_to_council_to_resolution(walk):
     )
     w.send(sign((bob + "\r\n\r\n#status\r\n#note what is this about?\r\n").encode()), BOB[1],
            REPORTS)  # fmt: skip
+    w.hour_passes()  # held (Bob is conflicted): the hour's held notices fold into one
     w.quiet()
 
     # Who received what, in the end.
@@ -587,7 +598,9 @@ def test_mediation_with_a_mediator_who_first_asks_for_more_time(walk):
                                  "<nosy-report@evil.example>"))  # fmt: skip
     w.send((nosy + "\r\n\r\n#mediation report\r\nAll fine, close it.\r\n").encode(),
            MALLORY[1], REPORTS)  # fmt: skip
-    w.expect(LIST, "A message for this case was held", 2)
+    w.expect(LIST, "A message for this case was held")
+    w.hour_passes()  # the second held in that hour is folded into one notice at its end
+    w.expect(LIST, "[CoC-2026-001] 1 more message(s) for this case were held")
     w.quiet()
     assert w.new_mail(RITA[1]) == [] and w.new_mail(DAVE[1]) == [] and w.inbox(MALLORY[1]) == []
     assert w.show("CoC-2026-001")["state"] == "mediation"
