@@ -354,7 +354,11 @@ def cmd_serve(args) -> int:
     from casebook.serve import CannotListen, run_service
 
     try:
-        return run_service(settings_for(args, check_files=True), with_sink=args.with_sink)
+        return run_service(
+            settings_for(args, check_files=True),
+            with_sink=args.with_sink,
+            reload=lambda: settings_for(args, check_files=True),
+        )
     except (CannotListen, ArchiveInUse) as exc:
         raise UserError(str(exc), EX_TEMPFAIL) from None
 
