@@ -140,6 +140,82 @@ DEFECTS = [
 ]
 
 
+# -- accepted before issue 19 although wrong: each now one line too ----------------------------
+
+
+def council_member_on_the_committee(tmp, config):
+    with_text(config, 'email = "erin@example.org"', 'email = "carol@example.org"')
+    return ["[[council]] (Erin Council) carol@example.org is also a committee member: an appeal"
+            " would be decided by the committee it is about"]  # fmt: skip
+
+
+def list_host_that_is_no_host(tmp, config):
+    with_text(config, 'command_auth = "dkim"',
+              'command_auth = "dkim"\nlist_host = "https://lists.example.org/"')  # fmt: skip
+    return ["[security] list_host must be a host name, e.g. lists.example.org, not"
+            " 'https://lists.example.org/'"]  # fmt: skip
+
+
+def committee_list_is_the_reports_address(tmp, config):
+    with_text(config, 'committee_list = "conduct-committee@lists.example.org"',
+              'committee_list = "conduct@example.org"')  # fmt: skip
+    return ["[addresses] committee_list is the reports address: casebook would mail itself"]
+
+
+def council_is_the_reports_address(tmp, config):
+    with_text(config, 'council = "council@example.org"', 'council = "Conduct@example.org"')
+    return ["[addresses] council is the reports address: casebook would mail itself"]
+
+
+def member_is_the_reports_address(tmp, config):
+    with_text(config, 'email = "carol@example.org"', 'email = "conduct@example.org"')
+    return ["[[members]] (Carol Member) conduct@example.org is the reports address: casebook"
+            " would mail itself"]  # fmt: skip
+
+
+def alias_is_another_members_address(tmp, config):
+    with_text(config, 'aliases = ["Bobby"]', 'aliases = ["Bobby", "carol@example.org"]')
+    return ["[[members]] (Bob Member) alias carol@example.org is Carol Member's address"]
+
+
+def world_readable_dkim_key(tmp, config):
+    key = tmp / "dkim.key"
+    key.write_text("-----BEGIN PRIVATE KEY-----\nMII\n-----END PRIVATE KEY-----\n")
+    key.chmod(0o644)
+    config.write_text(config.read_text() + "\n[mailer.dkim]\ndomain = 'example.org'\n"
+                      f"selector = 'cb'\nprivate_key_file = '{key}'\n")  # fmt: skip
+    return [f"[mailer.dkim] private_key_file {key}: is readable by every user (chmod 0600,"
+            " owned by the user casebook runs as)"]  # fmt: skip
+
+
+WRONG_BUT_ACCEPTED = [
+    council_member_on_the_committee,
+    list_host_that_is_no_host,
+    committee_list_is_the_reports_address,
+    council_is_the_reports_address,
+    member_is_the_reports_address,
+    alias_is_another_members_address,
+    world_readable_dkim_key,
+]
+
+
+@pytest.mark.parametrize("defect", WRONG_BUT_ACCEPTED, ids=lambda d: d.__name__)
+def test_what_was_accepted_although_wrong_is_one_exact_line(tmp_path, defect):
+    config = write_config(tmp_path)
+    expected = defect(tmp_path, config)
+    result = casebook("-c", str(config), "check-config")
+    assert result.returncode == 78
+    assert error_lines(result) == [f"casebook: config: {line}" for line in expected]
+
+
+def test_a_private_dkim_key_is_accepted(tmp_path):
+    config = write_config(tmp_path)
+    world_readable_dkim_key(tmp_path, config)
+    (tmp_path / "dkim.key").chmod(0o600)
+    result = casebook("-c", str(config), "check-config")
+    assert result.returncode == 0, result.stderr.decode()
+
+
 @pytest.mark.parametrize("defect", DEFECTS, ids=lambda d: d.__name__)
 def test_each_defect_is_one_exact_line(tmp_path, defect):
     config = write_config(tmp_path)
