@@ -372,7 +372,7 @@ def cmd_ingest(args) -> int:
 def cmd_import(args) -> int:
     from tqdm import tqdm
 
-    from intake.importer import import_paths
+    from intake.importer import import_paths, mail_file_problem
 
     settings = settings_for(args)
     paths = [Path(p) for p in args.paths]
@@ -383,6 +383,8 @@ def cmd_import(args) -> int:
             raise UserError(f"{path}: not readable", EX_NOINPUT)
         if path.is_dir() and not (path / "cur").is_dir():
             raise UserError(f"{path}: a folder, but not a maildir (no cur/)", EX_DATAERR)
+        if path.is_file() and (problem := mail_file_problem(path)):
+            raise UserError(f"{path}: {problem}; nothing imported", EX_DATAERR)
     db = open_archive(settings.database)
     with tqdm(unit="B", unit_scale=True, disable=None, desc="importing") as progress:
         try:

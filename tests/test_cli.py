@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+import time
 from datetime import timedelta
 
 import pytest
@@ -56,7 +58,10 @@ def test_ingest_from_stdin_then_tick_sends(config_path, relay):
         stdin=fixture_bytes("plain_report.eml"),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr.decode()
-    relay.wait_for(2)  # ingest sends at once when it can
+    assert relay.messages == []  # ingest never sends: serve or tick does
+    sent = casebook("-c", str(config_path), "tick")
+    assert sent.returncode == 0, sent.stderr.decode()
+    relay.wait_for(2)
     assert relay.to("rita@example.net")[0]["Subject"].startswith("[CoC-2026-001]")
     later = (T0 + timedelta(days=400)).isoformat()
     tick = casebook("-c", str(config_path), "tick", "--now", later)
@@ -69,6 +74,27 @@ def test_ingest_from_stdin_then_tick_sends(config_path, relay):
     assert "0 deadline(s) fired" in verbose and "0 sent" in verbose
     acks = [m for m in relay.to("rita@example.net") if "We received" in m["Subject"]]
     assert len(acks) == 1
+
+
+def test_ingest_stores_and_exits_while_the_relay_hangs(tmp_path, relay):
+    """A Postfix pipe process is held only for storing, never for the relay's timeout."""
+    with socket.socket() as hanging:  # accepts connections, never says a word
+        hanging.bind(("127.0.0.1", 0))
+        hanging.listen(8)
+        hanging_port = hanging.getsockname()[1]
+        config = write_config(tmp_path, relay_port=hanging_port)
+        started = time.monotonic()
+        stored = casebook("-c", str(config), "ingest", "--sender", "rita@example.net",
+                          stdin=fixture_bytes("plain_report.eml"))  # fmt: skip
+        took = time.monotonic() - started
+    assert stored.returncode == 0 and stored.stderr == b"", stored.stderr.decode()
+    assert took < 4, took  # the relay's timeout is 5 s
+    cases = json.loads(casebook("-c", str(config), "cases", "--json").stdout)
+    assert len(cases) == 1
+    config.write_text(config.read_text().replace(f"port = {hanging_port}", f"port = {relay.port}"))
+    assert casebook("-c", str(config), "tick").returncode == 0
+    relay.wait_for(2)
+    assert relay.to("rita@example.net")
 
 
 def test_ingest_exits_75_when_the_message_cannot_be_stored(tmp_path):
