@@ -117,7 +117,11 @@ class VersionAction(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
 
     def __call__(self, parser, namespace, values, option_string=None):
-        print(f"casebook {installed_version()}")
+        from archive.schema import migrations
+
+        # The last migration names the archive this casebook reads and writes: a backup made
+        # by another version restores only if it has no migration this one lacks.
+        print(f"casebook {installed_version()} (archive schema {migrations.names()[-1]})")
         parser.exit()
 
 

@@ -11,6 +11,7 @@ Relative paths are taken from the configuration file's folder, never the working
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import re
 import tomllib
@@ -36,11 +37,13 @@ from casebook.configkeys import (
     KEYS,
     OPTIONAL_SECTIONS,
     PATH_KINDS,
+    RETIRED_VALUES,
     SECTIONS,
     WEEKDAYS,
     Key,
 )
 
+log = logging.getLogger("casebook")
 DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 LABEL = r"[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?"
@@ -88,6 +91,8 @@ def settings_from_dict(raw: dict, base: Path | None = None, *, check_files=False
     """Settings from parsed TOML; relative paths are taken from `base` (else the cwd)."""
     reader = _Reader(raw, base)
     settings = reader.build()
+    for warning in reader.warnings:
+        log.warning("config: %s", warning)
     problems = reader.problems
     if check_files:
         problems += check_paths(reader.paths)
@@ -95,6 +100,11 @@ def settings_from_dict(raw: dict, base: Path | None = None, *, check_files=False
         raise ConfigError(list(dict.fromkeys(problems)))
     assert settings is not None
     return settings
+
+
+def _retired(dotted: str, value: object) -> bool:
+    plain = isinstance(value, int | float | str) and not isinstance(value, bool)
+    return plain and (dotted, value) in RETIRED_VALUES
 
 
 def _where(section: str) -> str:
@@ -115,6 +125,7 @@ class _Reader:
         self.raw = raw
         self.base = base
         self.problems: list[str] = []
+        self.warnings: list[str] = []  # accepted, but to be changed (RETIRED_VALUES)
         self.values: dict[str, object] = {}  # dotted name -> value read (defaults filled in)
         self.present: set[str] = set()  # sections present in the file
         self.entries: dict[str, list[tuple[str, dict]]] = {a: [] for a in ARRAYS}
@@ -155,6 +166,9 @@ class _Reader:
             dotted = f"{section}.{leaf}"
             if dotted in SECTIONS and dotted not in BY_NAME:
                 self.walk_table(dotted, value)
+            elif _retired(dotted, value):
+                instead = RETIRED_VALUES[(dotted, value)]
+                self.warnings.append(f"[{section}] {leaf} = {value!r} is retired: {instead}")
             elif dotted in BY_NAME:
                 key = BY_NAME[dotted]
                 self.values[dotted] = self.convert(key, value, _where(section))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -169,6 +170,16 @@ def test_user_errors_are_one_line(config_path, db, tmp_path):
         result = casebook(*bad)
         assert_clean_error(result, 64, "casebook")
         assert len(result.stderr.decode().strip().splitlines()) == 1, result.stderr
+
+
+def test_the_version_names_the_release_and_the_archive_schema_it_expects():
+    """0.1.0 through 174 commits and 11 migrations told an operator nothing."""
+    from archive.schema import migrations
+
+    shown = casebook("--version").stdout.decode().strip()
+    release, schema = shown.removeprefix("casebook ").split(" (archive schema ")
+    assert release != "0.1.0" and re.fullmatch(r"0\.\d+\.\d+", release), shown
+    assert schema == f"{migrations.names()[-1]})"
 
 
 def test_version_and_a_closed_pipe(config_path, db):

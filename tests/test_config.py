@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from aiosmtpd.smtp import AuthResult
 
-from casebook.config import KEYS
+from casebook.config import KEYS, load_settings
+from casebook.configkeys import RETIRED_VALUES
 from tests.conftest import MEMBERS, ROOT, RelaySink, fixture_bytes, free_port, write_config
 from tests.test_imap import dovecot, needs_dovecot  # noqa: F401 (dovecot: a fixture)
 
@@ -530,3 +531,25 @@ def test_connect_logs_in_to_dovecot(tmp_path, relay, dovecot):  # noqa: F811
     assert line.startswith(
         f"casebook: connect: IMAP 127.0.0.1:{dovecot}: authentication refused for casebook: "
     )
+
+
+def test_an_older_versions_own_example_is_accepted_with_the_exact_replacement(tmp_path):
+    """79068c6's example said `appeal_quorum = 0` (the default, then); it was refused."""
+    config = tmp_path / "casebook.toml"
+    shutil.copy(ROOT / "tests" / "fixtures" / "configs" / "example-79068c6.toml", config)
+    result = casebook("-c", str(config), "check-config")
+    assert result.returncode == 0, result.stderr.decode()
+    [warning] = [line for line in error_lines(result) if "WARNING" in line]
+    assert warning.endswith(
+        "config: [policy] appeal_quorum = 0 is retired: remove the line (before 0.19, 0 meant"
+        " the default: a majority of the non-conflicted)"
+    )
+    settings = load_settings(config)
+    assert settings.appeal_quorum == 0  # as if the line were not there: a majority
+
+
+def test_a_retired_value_is_documented_in_the_upgrade_notes():
+    notes = (ROOT / "docs" / "operators" / "upgrades.md").read_text()
+    for key, value in RETIRED_VALUES:
+        section, leaf = key.rsplit(".", 1)
+        assert f"[{section}] {leaf} = {value}" in notes, key
