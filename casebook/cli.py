@@ -490,8 +490,19 @@ def render_case_text(detail: dict) -> str:
     lines += [f"  {e['at'][:19]} {e['actor']}: {e['action']}" for e in detail["events"]]
     if detail["deadlines"]:
         lines.append("\ndeadlines:")
-        lines += [f"  {d['due_at'][:19]} {d['kind']}" for d in detail["deadlines"]]
+        lines += [
+            f"  {d['due_at'][:19]} {d['kind']}{deadline_mark(d)}" for d in detail["deadlines"]
+        ]
     return "\n".join(lines)
+
+
+def deadline_mark(deadline: dict) -> str:
+    """What became of a deadline: `show` lists them all, the open ones unmarked."""
+    if deadline.get("fired_at"):
+        return f"  (fired {deadline['fired_at'][:19]})"
+    if deadline.get("cancelled_at"):
+        return f"  (cancelled {deadline['cancelled_at'][:19]})"
+    return ""
 
 
 def cmd_stats(args) -> int:

@@ -98,6 +98,36 @@ def test_ingest_stores_and_exits_while_the_relay_hangs(tmp_path, relay):
     assert relay.to("rita@example.net")
 
 
+def test_show_marks_fired_and_cancelled_deadlines(config_path, relay):
+    ingested = casebook("-c", str(config_path), "ingest", "--sender", "rita@example.net",
+                        stdin=fixture_bytes("plain_report.eml"))  # fmt: skip
+    assert ingested.returncode == 0, ingested.stderr.decode()
+    before = casebook("-c", str(config_path), "show", "CoC-2026-001").stdout.decode()
+    listed = before.split("\ndeadlines:\n")[1].splitlines()
+    assert listed and not any("fired" in line or "cancelled" in line for line in listed)
+    later = (T0 + timedelta(days=400)).isoformat()
+    assert casebook("-c", str(config_path), "tick", "--now", later).returncode == 0
+    after = casebook("-c", str(config_path), "show", "CoC-2026-001").stdout.decode()
+    listed = after.split("\ndeadlines:\n")[1].splitlines()
+    assert listed and all("  (fired " in line for line in listed), after
+
+
+def test_show_text_marks_a_cancelled_deadline_and_leaves_an_open_one_bare():
+    from casebook.cli import render_case_text
+
+    detail = {"id": "CoC-2026-001", "state": "closed", "urgent": False, "reporter": None,
+              "opened_at": "2026-01-05T10:00:00", "conflicted": [], "fields": {}, "parties": [],
+              "messages": [], "events": [], "deadlines": [
+                  {"kind": "ack-watchdog", "due_at": "2026-01-05T11:00:00", "fired_at": None,
+                   "cancelled_at": "2026-01-05T10:30:00+00:00"},
+                  {"kind": "reporter-update", "due_at": "2026-01-12T10:00:00", "fired_at": None,
+                   "cancelled_at": None},
+              ]}  # fmt: skip
+    lines = render_case_text(detail).split("\ndeadlines:\n")[1].splitlines()
+    assert lines == ["  2026-01-05T11:00:00 ack-watchdog  (cancelled 2026-01-05T10:30:00)",
+                     "  2026-01-12T10:00:00 reporter-update"]  # fmt: skip
+
+
 def test_ingest_exits_75_when_the_message_cannot_be_stored(tmp_path):
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the spool folder should be")
