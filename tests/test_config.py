@@ -553,3 +553,12 @@ def test_a_retired_value_is_documented_in_the_upgrade_notes():
     for key, value in RETIRED_VALUES:
         section, leaf = key.rsplit(".", 1)
         assert f"[{section}] {leaf} = {value}" in notes, key
+
+
+def test_the_docs_agree_on_where_relative_paths_start():
+    """docs/deploy.md said the working directory while the README (and the code) said the
+    configuration file's folder."""
+    for doc in (ROOT / "README.md", ROOT / "docs" / "deploy.md"):
+        text = " ".join(doc.read_text().split()).lower()
+        assert "relative paths are taken from the configuration file's folder" in text, doc
+        assert "taken from the working directory" not in text, doc
