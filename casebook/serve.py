@@ -318,6 +318,10 @@ class Intake:
                   "/report", flush=True)  # fmt: skip
         poller = asyncio.create_task(self.imap_loop()) if settings.imap else None
         await self.stopping.wait()
+        # Closing the loop would give SIGHUP back its default (death) while this process
+        # still waits for the worker: from here on a hangup changes nothing.
+        loop.remove_signal_handler(signal.SIGHUP)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
         if self.worker is not None:
             loop.remove_reader(self.worker.sentinel)
         if poller:
