@@ -267,8 +267,8 @@ def run(argv: list[str] | None) -> int:
         print(f"casebook: {exc}", file=sys.stderr)
         return exc.code
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"casebook: config: {problem}", file=sys.stderr)
+        for line in config_lines(exc.problems, for_a_pipe=args.command == "ingest"):
+            print(line, file=sys.stderr)
         # An MTA bounces the report on anything but 75: it must keep it until this is fixed.
         return EX_TEMPFAIL if args.command == "ingest" else EX_CONFIG
     except ArchiveUnavailable as exc:
@@ -295,6 +295,26 @@ def run(argv: list[str] | None) -> int:
         return internal_error(args, exc)
 
 
+PIPE_PROBLEMS = 3  # an MTA's pipe keeps ~4 KB of a command's output for its log and bounce
+PIPE_LINE = 300
+
+
+def config_lines(problems: list[str], *, for_a_pipe: bool = False) -> list[str]:
+    """One line per problem; for `ingest` (Postfix's pipe log) the first few, each short,
+    and how many more `check-config` would list."""
+    if not for_a_pipe:
+        return [f"casebook: config: {problem}" for problem in problems]
+    lines = [f"casebook: config: {short(problem)}" for problem in problems[:PIPE_PROBLEMS]]
+    if len(problems) > PIPE_PROBLEMS:
+        lines.append(f"casebook: config: {len(problems) - PIPE_PROBLEMS} more problem(s):"
+                     " `casebook check-config` lists them all")  # fmt: skip
+    return lines
+
+
+def short(text: str, limit: int = PIPE_LINE) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def start_logging(args) -> None:
     from casebook.logs import configure_logging
 
@@ -307,7 +327,7 @@ def internal_error(args, exc: Exception) -> int:
     import logging
 
     logging.getLogger("casebook").debug("internal error", exc_info=True)
-    print(f"casebook: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    print(f"casebook: internal error: {type(exc).__name__}: {short(str(exc))}", file=sys.stderr)
     return EX_TEMPFAIL if args.command == "ingest" else EX_SOFTWARE
 
 

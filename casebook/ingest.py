@@ -47,7 +47,9 @@ def ingest_stdin(settings: Settings, sender: str | None, recipients: list[str] |
         spool = open_spool(spool_path(settings))
         spool_arrivals(spool, [Arrival(raw, envelope_from, envelope_to, "ingest", utc_now())])
     except Exception as exc:  # not stored: the MTA must keep the message and retry
-        print(f"casebook: ingest: could not store the message: {exc}", file=sys.stderr)
+        # Short: an MTA's pipe keeps only the start of a command's output for its log.
+        print(f"casebook: ingest: could not store the message: {str(exc)[:300]}",
+              file=sys.stderr)  # fmt: skip
         return EX_TEMPFAIL
     # Stored: from here on nothing can lose it; processing is best effort (sending is not ours).
     try:

@@ -128,6 +128,22 @@ def test_show_text_marks_a_cancelled_deadline_and_leaves_an_open_one_bare():
                      "  2026-01-12T10:00:00 reporter-update"]  # fmt: skip
 
 
+def test_ingest_says_a_broken_configuration_in_what_postfixs_pipe_log_keeps(tmp_path):
+    """Postfix keeps the first 4 KB of a pipe command's output for its log and the bounce;
+    a configuration with 100 problems once filled it with the first of them."""
+    extra = "\n".join(f"misspelt_key_number_{n} = {n}" for n in range(100))
+    config = write_config(tmp_path, extra=extra)
+    stored = casebook("-c", str(config), "ingest", stdin=fixture_bytes("plain_report.eml"))
+    assert stored.returncode == 75
+    lines = stored.stderr.decode().splitlines()
+    assert len(stored.stderr) < 1000 and len(lines) == 4, lines
+    assert lines[0] == "casebook: config: [security] unknown key 'misspelt_key_number_0'"
+    assert lines[-1] == ("casebook: config: 97 more problem(s): `casebook check-config` lists"
+                         " them all")  # fmt: skip
+    checked = casebook("-c", str(config), "check-config")
+    assert checked.returncode == 78 and len(checked.stderr.decode().splitlines()) == 100
+
+
 def test_ingest_exits_75_when_the_message_cannot_be_stored(tmp_path):
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the spool folder should be")
