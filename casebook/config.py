@@ -11,7 +11,6 @@ Relative paths are taken from the configuration file's folder, never the working
 from __future__ import annotations
 
 import ipaddress
-import logging
 import os
 import re
 import tomllib
@@ -43,7 +42,6 @@ from casebook.configkeys import (
     Key,
 )
 
-log = logging.getLogger("casebook")
 DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 LABEL = r"[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?"
@@ -91,8 +89,11 @@ def settings_from_dict(raw: dict, base: Path | None = None, *, check_files=False
     """Settings from parsed TOML; relative paths are taken from `base` (else the cwd)."""
     reader = _Reader(raw, base)
     settings = reader.build()
-    for warning in reader.warnings:
-        log.warning("config: %s", warning)
+    if reader.warnings:
+        import logging  # only then: the read-only commands load no more than they use
+
+        for warning in reader.warnings:
+            logging.getLogger("casebook").warning("config: %s", warning)
     problems = reader.problems
     if check_files:
         problems += check_paths(reader.paths)
