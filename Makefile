@@ -11,8 +11,20 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+# `make run PORT=9025` (or PORT in the environment): intake on PORT, the sink on PORT+1, the
+# web form on PORT+2, from a copy of the example in var/ (its paths made absolute).
 run: $(STAMP)
+ifeq ($(strip $(PORT)),)
 	$(VENV)/bin/casebook -c config/casebook.example.toml serve --with-sink
+else
+	@mkdir -p var
+	sed -e 's|"\.\./var/|"$(CURDIR)/var/|' \
+	    -e 's|^port = 8025 |port = $(PORT) |' \
+	    -e 's|^port = 2525 |port = $(shell expr $(PORT) + 1) |' \
+	    -e 's|^port = 8080 |port = $(shell expr $(PORT) + 2) |' \
+	    config/casebook.example.toml > var/run-$(PORT).toml
+	$(VENV)/bin/casebook -c var/run-$(PORT).toml serve --with-sink
+endif
 
 # The generated parts of docs/ (configuration keys, command keywords, the mail catalogue).
 docs: $(STAMP)

@@ -117,7 +117,11 @@ class VersionAction(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
 
     def __call__(self, parser, namespace, values, option_string=None):
-        print(f"casebook {installed_version()}")
+        from archive.schema import migrations
+
+        # The last migration names the archive this casebook reads and writes: a backup made
+        # by another version restores only if it has no migration this one lacks.
+        print(f"casebook {installed_version()} (archive schema {migrations.names()[-1]})")
         parser.exit()
 
 
@@ -263,8 +267,8 @@ def run(argv: list[str] | None) -> int:
         print(f"casebook: {exc}", file=sys.stderr)
         return exc.code
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"casebook: config: {problem}", file=sys.stderr)
+        for line in config_lines(exc.problems, for_a_pipe=args.command == "ingest"):
+            print(line, file=sys.stderr)
         # An MTA bounces the report on anything but 75: it must keep it until this is fixed.
         return EX_TEMPFAIL if args.command == "ingest" else EX_CONFIG
     except ArchiveUnavailable as exc:
@@ -291,6 +295,26 @@ def run(argv: list[str] | None) -> int:
         return internal_error(args, exc)
 
 
+PIPE_PROBLEMS = 3  # an MTA's pipe keeps ~4 KB of a command's output for its log and bounce
+PIPE_LINE = 300
+
+
+def config_lines(problems: list[str], *, for_a_pipe: bool = False) -> list[str]:
+    """One line per problem; for `ingest` (Postfix's pipe log) the first few, each short,
+    and how many more `check-config` would list."""
+    if not for_a_pipe:
+        return [f"casebook: config: {problem}" for problem in problems]
+    lines = [f"casebook: config: {short(problem)}" for problem in problems[:PIPE_PROBLEMS]]
+    if len(problems) > PIPE_PROBLEMS:
+        lines.append(f"casebook: config: {len(problems) - PIPE_PROBLEMS} more problem(s):"
+                     " `casebook check-config` lists them all")  # fmt: skip
+    return lines
+
+
+def short(text: str, limit: int = PIPE_LINE) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def start_logging(args) -> None:
     from casebook.logs import configure_logging
 
@@ -303,7 +327,7 @@ def internal_error(args, exc: Exception) -> int:
     import logging
 
     logging.getLogger("casebook").debug("internal error", exc_info=True)
-    print(f"casebook: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    print(f"casebook: internal error: {type(exc).__name__}: {short(str(exc))}", file=sys.stderr)
     return EX_TEMPFAIL if args.command == "ingest" else EX_SOFTWARE
 
 
@@ -354,7 +378,11 @@ def cmd_serve(args) -> int:
     from casebook.serve import CannotListen, run_service
 
     try:
-        return run_service(settings_for(args, check_files=True), with_sink=args.with_sink)
+        return run_service(
+            settings_for(args, check_files=True),
+            with_sink=args.with_sink,
+            reload=lambda: settings_for(args, check_files=True),
+        )
     except (CannotListen, ArchiveInUse) as exc:
         raise UserError(str(exc), EX_TEMPFAIL) from None
 
@@ -368,7 +396,7 @@ def cmd_ingest(args) -> int:
 def cmd_import(args) -> int:
     from tqdm import tqdm
 
-    from intake.importer import import_paths
+    from intake.importer import import_paths, mail_file_problem
 
     settings = settings_for(args)
     paths = [Path(p) for p in args.paths]
@@ -379,6 +407,8 @@ def cmd_import(args) -> int:
             raise UserError(f"{path}: not readable", EX_NOINPUT)
         if path.is_dir() and not (path / "cur").is_dir():
             raise UserError(f"{path}: a folder, but not a maildir (no cur/)", EX_DATAERR)
+        if path.is_file() and (problem := mail_file_problem(path)):
+            raise UserError(f"{path}: {problem}; nothing imported", EX_DATAERR)
     db = open_archive(settings.database)
     with tqdm(unit="B", unit_scale=True, disable=None, desc="importing") as progress:
         try:
@@ -480,8 +510,19 @@ def render_case_text(detail: dict) -> str:
     lines += [f"  {e['at'][:19]} {e['actor']}: {e['action']}" for e in detail["events"]]
     if detail["deadlines"]:
         lines.append("\ndeadlines:")
-        lines += [f"  {d['due_at'][:19]} {d['kind']}" for d in detail["deadlines"]]
+        lines += [
+            f"  {d['due_at'][:19]} {d['kind']}{deadline_mark(d)}" for d in detail["deadlines"]
+        ]
     return "\n".join(lines)
+
+
+def deadline_mark(deadline: dict) -> str:
+    """What became of a deadline: `show` lists them all, the open ones unmarked."""
+    if deadline.get("fired_at"):
+        return f"  (fired {deadline['fired_at'][:19]})"
+    if deadline.get("cancelled_at"):
+        return f"  (cancelled {deadline['cancelled_at'][:19]})"
+    return ""
 
 
 def cmd_stats(args) -> int:

@@ -37,6 +37,7 @@ from casebook.configkeys import (
     KEYS,
     OPTIONAL_SECTIONS,
     PATH_KINDS,
+    RETIRED_VALUES,
     SECTIONS,
     WEEKDAYS,
     Key,
@@ -93,6 +94,11 @@ def settings_from_dict(raw: dict, base: Path | None = None, *, check_files=False
     """Settings from parsed TOML; relative paths are taken from `base` (else the cwd)."""
     reader = _Reader(raw, base)
     settings = reader.build()
+    if reader.warnings:
+        import logging  # only then: the read-only commands load no more than they use
+
+        for warning in reader.warnings:
+            logging.getLogger("casebook").warning("config: %s", warning)
     problems = reader.problems
     if check_files:
         problems += check_paths(reader.paths)
@@ -100,6 +106,11 @@ def settings_from_dict(raw: dict, base: Path | None = None, *, check_files=False
         raise ConfigError(list(dict.fromkeys(problems)))
     assert settings is not None
     return settings
+
+
+def _retired(dotted: str, value: object) -> bool:
+    plain = isinstance(value, int | float | str) and not isinstance(value, bool)
+    return plain and (dotted, value) in RETIRED_VALUES
 
 
 def _where(section: str) -> str:
@@ -120,6 +131,7 @@ class _Reader:
         self.raw = raw
         self.base = base
         self.problems: list[str] = []
+        self.warnings: list[str] = []  # accepted, but to be changed (RETIRED_VALUES)
         self.values: dict[str, object] = {}  # dotted name -> value read (defaults filled in)
         self.present: set[str] = set()  # sections present in the file
         self.entries: dict[str, list[tuple[str, dict]]] = {a: [] for a in ARRAYS}
@@ -160,6 +172,9 @@ class _Reader:
             dotted = f"{section}.{leaf}"
             if dotted in SECTIONS and dotted not in BY_NAME:
                 self.walk_table(dotted, value)
+            elif _retired(dotted, value):
+                instead = RETIRED_VALUES[(dotted, value)]
+                self.warnings.append(f"[{section}] {leaf} = {value!r} is retired: {instead}")
             elif dotted in BY_NAME:
                 key = BY_NAME[dotted]
                 self.values[dotted] = self.convert(key, value, _where(section))
@@ -225,6 +240,8 @@ class _Reader:
             if e["name"] and e["email"]
         )
         self.check_relations(people)
+        self.check_own_addresses(people)
+        self.check_people(people)
         if self.problems:
             return None
         v = self.values
@@ -343,6 +360,48 @@ class _Reader:
                 self.problem("[intake.imap] ssl and starttls: choose one (ssl is implicit TLS)")
             if not (v["intake.imap.password_file"] or v["intake.imap.password_env"]):
                 self.problem("[intake.imap] needs password_file or password_env")
+
+    def check_own_addresses(self, people: dict[str, tuple[Person, ...]]) -> None:
+        """Nothing casebook mails may be its own intake address: it would mail itself."""
+        v = self.values
+        own = {a.lower(): f"the {k} address" for k in ("reports", "appeals")
+               if (a := v[f"addresses.{k}"])}  # fmt: skip
+        for leaf in ("committee_list", "council", "core_team"):
+            address = v[f"addresses.{leaf}"]
+            if address and address.lower() in own:
+                self.problem(f"[addresses] {leaf} is {own[address.lower()]}: casebook would"
+                             " mail itself")  # fmt: skip
+        for array, found in people.items():
+            for person in found:
+                for address in (person.email, *person.aliases):
+                    if address.lower() in own:
+                        what = own[address.lower()]
+                        self.problem(
+                            f"[[{array}]] ({person.name}) {address} is {what}: casebook would"
+                            " mail itself"
+                        )
+        host = v["security.list_host"]
+        if host is not None and not HOST_RE.match(host):
+            self.problem(f"[security] list_host must be a host name, e.g. lists.example.org,"
+                         f" not {host!r}")  # fmt: skip
+
+    def check_people(self, people: dict[str, tuple[Person, ...]]) -> None:
+        """One person, one seat: no council member on the committee, no alias of another."""
+        committee = {a.lower() for p in people["members"] for a in (p.email, *p.aliases)}
+        for person in people["council"]:
+            if {a.lower() for a in (person.email, *person.aliases)} & committee:
+                self.problem(
+                    f"[[council]] ({person.name}) {person.email} is also a committee member:"
+                    " an appeal would be decided by the committee it is about"
+                )
+        owners = {p.email.lower(): p.name for a in ("members", "council") for p in people[a]}
+        for array in ("members", "council"):
+            for person in people[array]:
+                for alias in person.aliases:
+                    owner = owners.get(alias.lower())
+                    if owner is not None and owner != person.name:
+                        self.problem(f"[[{array}]] ({person.name}) alias {alias} is {owner}'s"
+                                     " address")  # fmt: skip
 
 
 # -- readers by kind: each returns the value or raises ValueError with what is wrong ---------

@@ -16,6 +16,8 @@ def check_paths(paths: list[tuple[str, str, Path]]) -> list[str]:
     readable: dict[str, Path] = {}
     for where, kind, path in paths:
         problem = CHECKS[kind](path)
+        if problem is None and where == "[mailer.dkim] private_key_file":
+            problem = _private(path)
         if problem:
             problems.append(f"{where} {path}: {problem}")
         elif kind in ("cert", "key"):
@@ -41,6 +43,13 @@ def _read_start(path: Path) -> tuple[bytes, str | None]:
         return b"", "no such file"
     except OSError as exc:
         return b"", f"cannot be read ({exc.strerror})"
+
+
+def _private(path: Path) -> str | None:
+    """A signing key every local user can read signs mail in the committee's name for them."""
+    if path.stat().st_mode & 0o004:
+        return "is readable by every user (chmod 0600, owned by the user casebook runs as)"
+    return None
 
 
 def _file(path: Path) -> str | None:

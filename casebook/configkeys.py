@@ -232,4 +232,11 @@ KEYS: tuple[Key, ...] = (
         "DKIM keys as DNS would serve them, for offline verification"),
 )  # fmt: skip
 BY_NAME = {key.name: key for key in KEYS}
+# Values an older casebook's own example configuration held that this one reads otherwise:
+# (key, value) -> what to write instead. Accepted as the key's default, with a warning
+# (docs/operators/upgrades.md lists them by version).
+RETIRED_VALUES = {
+    ("policy.appeal_quorum", 0): "remove the line (before 0.19, 0 meant the default: a majority"
+    " of the non-conflicted)",
+}
 SECTIONS = {key.section for key in KEYS} | {"intake", "mailer", "security"}

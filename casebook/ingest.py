@@ -1,7 +1,9 @@
 """`casebook ingest`: one message on stdin, for a Postfix pipe or a .forward.
 
 Exit 0 only once the bytes are committed; 75 (EX_TEMPFAIL) when they could not be, so the
-MTA keeps the message and retries.
+MTA keeps the message and retries. It stores and processes, and never sends: a hanging relay
+must not hold the MTA's pipe process for its whole timeout. `serve` (woken by its sweep) or
+`casebook tick` (casebook-tick.timer) sends what the message queued.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from casebook.restore import hold_archive
 from intake.addresses import stored_envelope_sender
 from intake.process import process_spooled
 from intake.spool import Arrival, open_spool, spool_arrivals, spool_path
-from mailer.send import send_due
 
 log = logging.getLogger("casebook")
 
@@ -46,14 +47,15 @@ def ingest_stdin(settings: Settings, sender: str | None, recipients: list[str] |
         spool = open_spool(spool_path(settings))
         spool_arrivals(spool, [Arrival(raw, envelope_from, envelope_to, "ingest", utc_now())])
     except Exception as exc:  # not stored: the MTA must keep the message and retry
-        print(f"casebook: ingest: could not store the message: {exc}", file=sys.stderr)
+        # Short: an MTA's pipe keeps only the start of a command's output for its log.
+        print(f"casebook: ingest: could not store the message: {str(exc)[:300]}",
+              file=sys.stderr)  # fmt: skip
         return EX_TEMPFAIL
-    # Stored: from here on nothing can lose it; processing and sending are best effort.
+    # Stored: from here on nothing can lose it; processing is best effort (sending is not ours).
     try:
         with hold_archive(Path(settings.database)):  # not while a restore replaces it
             db = open_archive(settings.database)
             process_spooled(db, spool, settings, utc_now)
-            send_due(db, settings, utc_now())
     except Exception as exc:
         log.warning("stored, but not processed yet (serve or tick will): %s", exc)
     return 0

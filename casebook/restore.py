@@ -66,15 +66,38 @@ def restore_archive(database: Path, backup: Path, now: datetime) -> Path | None:
                 "casebook is running (serve or ingest holds the archive); stop the service first"
             ) from None
         check_backup(backup)
+        owner = _owner_of(database)
         temp = database.with_name(f".{database.name}.restoring-{os.getpid()}")
         try:
             _copy_backup(backup, temp)
+            _give(temp, owner)
+            _give(lock_path(database), owner[:2] + (None,))
             aside = _set_aside(database, now)
             os.replace(temp, database)
             _fsync_folder(database.parent)
         finally:
             temp.unlink(missing_ok=True)
     return aside
+
+
+def _owner_of(database: Path) -> tuple[int, int, int | None]:
+    """(uid, gid, mode) the restored archive takes: those of the archive it replaces, so a
+    restore run as root leaves one the service's user can still open; with no archive yet,
+    the owner of its folder (StateDirectory's user) and mode 0600."""
+    try:
+        found = database.stat()
+        return found.st_uid, found.st_gid, found.st_mode & 0o777
+    except FileNotFoundError:
+        folder = database.parent.stat()
+        return folder.st_uid, folder.st_gid, None
+
+
+def _give(path: Path, owner: tuple[int, int, int | None]) -> None:
+    uid, gid, mode = owner
+    if os.geteuid() == 0 and (path.stat().st_uid, path.stat().st_gid) != (uid, gid):
+        os.chown(path, uid, gid)
+    if mode is not None:
+        os.chmod(path, mode)
 
 
 def check_backup(backup: Path) -> None:

@@ -26,6 +26,7 @@ from archive.clock import utc_now
 from archive.db import open_archive
 from archive.outbox import due_mail
 from archive.settings import Settings
+from casebook.config import ConfigError
 from casebook.restore import hold_archive
 from casebook.sink import sink_factory
 from casebook.storage import StorageWatch, storage_problem
@@ -222,8 +223,10 @@ class Intake:
     (systemd's Restart=on-failure) starts both afresh.
     """
 
-    def __init__(self, settings: Settings, wake_fd: int, with_sink: bool, worker=None):
+    def __init__(self, settings: Settings, wake_fd: int, with_sink: bool, worker=None, reload=None):
         self.settings = settings
+        self.reload = reload  # reads the configuration again (SIGHUP); None: HUP is ignored
+        self.reloaded: Settings | None = None
         self.wake_fd = wake_fd
         self.with_sink = with_sink
         self.worker = worker  # the worker's multiprocessing.Process, watched through its sentinel
@@ -295,6 +298,7 @@ class Intake:
             raise
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.stopping.set)
+        loop.add_signal_handler(signal.SIGHUP, self.on_hangup)
         if self.worker is not None:
             loop.add_reader(self.worker.sentinel, self._on_worker_exit)
         protocol = "LMTP" if settings.lmtp else "SMTP"
@@ -314,6 +318,10 @@ class Intake:
                   "/report", flush=True)  # fmt: skip
         poller = asyncio.create_task(self.imap_loop()) if settings.imap else None
         await self.stopping.wait()
+        # Closing the loop would give SIGHUP back its default (death) while this process
+        # still waits for the worker: from here on a hangup changes nothing.
+        loop.remove_signal_handler(signal.SIGHUP)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
         if self.worker is not None:
             loop.remove_reader(self.worker.sentinel)
         if poller:
@@ -329,6 +337,25 @@ class Intake:
             for server in servers:
                 await server.wait_closed()
         spool.stop()
+
+    def on_hangup(self) -> None:
+        """SIGHUP: a valid configuration restarts intake and worker with it; else it is said."""
+        if self.reload is None or self.stopping.is_set():
+            log.warning("SIGHUP ignored: restart casebook serve to read the configuration again")
+            return
+        try:
+            settings = self.reload()
+        except ConfigError as exc:
+            for problem in exc.problems:
+                log.error("config: %s", problem)
+            log.error("SIGHUP: the configuration has problems; still running with the old one")
+            return
+        if settings.database != self.settings.database:
+            log.error("SIGHUP: database cannot change on a reload; restart casebook serve")
+            return
+        log.info("SIGHUP: configuration read; restarting intake and worker with it")
+        self.reloaded = settings
+        self.stopping.set()
 
     async def start_form(self, spool: SpoolWriter):
         """The web form in this event loop, storing through the same spool writer."""
@@ -395,16 +422,36 @@ async def listen(factory, host: str, port: int):
 
 def _worker_main(settings: Settings, read_fd: int, write_fd: int) -> None:
     os.close(write_fd)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # intake's to handle (a terminal's HUP too)
     # Under a burst the CPU goes to accepting mail first; the worker catches up after it.
     os.nice(WORKER_NICENESS)
     os.set_blocking(read_fd, False)
     asyncio.run(Worker(settings, read_fd).run())
 
 
-def run_service(settings: Settings, *, with_sink: bool = False) -> int:
-    """Run both processes until stopped; non-zero if one of them died (so it is restarted)."""
+def run_service(settings: Settings, *, with_sink: bool = False, reload=None) -> int:
+    """Run both processes until stopped; non-zero if one of them died (so it is restarted).
+
+    SIGHUP (systemd's `ExecReload=`) reads the configuration again through `reload`: when it
+    is valid, both processes stop as for SIGTERM and start afresh with it (members, council,
+    templates, limits); when it is not, each problem is logged and the service runs on.
+    """
     # Held by both processes (the worker inherits it), so `restore` waits for them both.
     hold = hold_archive(Path(settings.database))
+    try:
+        while True:
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)  # never die of it between two runs
+            intake = run_once(settings, with_sink, reload)
+            if intake.failure or intake.reloaded is None:
+                return 1 if intake.failure else 0
+            settings = intake.reloaded
+            log.info("configuration reloaded; intake and worker started afresh")
+    finally:
+        hold.close()
+
+
+def run_once(settings: Settings, with_sink: bool, reload) -> Intake:
+    """One run of intake and its worker, until a stop, a failure or a valid reload."""
     open_archive(settings.database).close()  # migrate once, before either process starts
     open_spool(spool_path(settings)).close()
     read_fd, write_fd = os.pipe()
@@ -415,7 +462,7 @@ def run_service(settings: Settings, *, with_sink: bool = False) -> int:
     worker.start()
     os.close(read_fd)
     os.set_blocking(write_fd, False)
-    intake = Intake(settings, write_fd, with_sink, worker)
+    intake = Intake(settings, write_fd, with_sink, worker, reload=reload)
     try:
         asyncio.run(intake.run())
     finally:
@@ -424,5 +471,4 @@ def run_service(settings: Settings, *, with_sink: bool = False) -> int:
         if worker.is_alive():
             worker.terminate()
             worker.join()
-        hold.close()
-    return 1 if intake.failure else 0
+    return intake

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 BATCH = 200
 FROM_LINE = re.compile(rb"^From ")
+HEADER_LINE = re.compile(rb"^[!-9;-~]+:")  # an RFC 5322 field name and its colon
+MAIL_FIELDS = re.compile(rb"^(from|date|message-id|subject|received|return-path):", re.I | re.M)
 ESCAPED_FROM = re.compile(rb"^>(>*From )", re.MULTILINE)
 
 
@@ -47,6 +49,31 @@ class ImportReport:
     duplicates: int = 0
     quarantined: int = 0
     skipped_bytes: int = 0
+
+
+def not_mail(start: bytes) -> str | None:
+    """Why a file starting with `start` is neither an mbox nor one message (None if it is).
+
+    An mbox starts with a "From " line; one message with a header block (field lines and
+    their folded continuations up to the first blank line) naming a field every mail has.
+    An empty file is an empty mbox."""
+    text = start.lstrip(b"\r\n")
+    if not text or FROM_LINE.match(text):
+        return None
+    if b"\x00" in text:
+        return "a binary file, not mail"
+    head = re.split(rb"\r?\n\r?\n", text, maxsplit=1)[0]
+    lines = head.splitlines()
+    folded = all(HEADER_LINE.match(line) or line[:1] in (b" ", b"\t") for line in lines)
+    if folded and HEADER_LINE.match(lines[0]) and MAIL_FIELDS.search(head):
+        return None
+    return 'not mail (an mbox starts with a "From " line, a message with its headers)'
+
+
+def mail_file_problem(path: Path) -> str | None:
+    """`not_mail` of a file's first 64 KiB."""
+    with open(path, "rb") as handle:
+        return not_mail(handle.read(65536))
 
 
 def iter_mbox(path: Path, start: int = 0) -> Iterator[tuple[bytes, int]]:

@@ -169,6 +169,9 @@ class IntakeSMTP(SMTP):
         finally:
             self.reading_data = False
         if content is None:
+            log.info("refused a message over max_message_size (%d bytes) with 552; its sender"
+                     " is told; raise [intake] max_message_size to take bigger mail",
+                     self.data_size_limit)  # fmt: skip
             await self.answer_data(TOO_BIG)
             self._set_post_data_state()
             return

@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 from archive.clock import from_text, to_text, utc_now
-from archive.db import ArchiveUnavailable, connect_durable
+from archive.db import ArchiveUnavailable, connect_durable, disk_full
 from archive.settings import Settings
 from intake.lanes import DUE, message_id_of
 from intake.limits import Flood
@@ -266,6 +266,15 @@ def release_spooled(conn: sqlite3.Connection, spool_ids: list[int]) -> None:
     conn.execute(f"DELETE FROM spooled WHERE id IN ({marks})", spool_ids)
 
 
+def full_disk_hint(exc: BaseException, path: Path) -> str:
+    """What to do when a spool write failed for want of space ("" for any other failure)."""
+    full = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    if not (full or (isinstance(exc, sqlite3.OperationalError | OSError) and disk_full(path))):
+        return ""
+    return (f" (disk full: answered 451, so the senders keep the mail and retry; free space"
+            f" in {Path(path).parent})")  # fmt: skip
+
+
 class SpoolWriter:
     """A writer thread with group commit; `store` resolves once the bytes are on disk.
 
@@ -383,7 +392,8 @@ class SpoolWriter:
         try:
             ids = spool_arrivals(self.conn, [arrival for arrival, _, _ in batch])
         except Exception as exc:  # any storage failure becomes a 451 for each waiting session
-            log.error("spool write failed for %d message(s): %s", len(batch), exc)
+            log.error("spool write failed for %d message(s): %s%s", len(batch), exc,
+                      full_disk_hint(exc, self.path))  # fmt: skip
             for _, future, loop in batch:
                 loop.call_soon_threadsafe(_settle, future, None, exc)
             return

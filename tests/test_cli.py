@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
+import socket
 import subprocess
 import sys
+import time
 from datetime import timedelta
 
 import pytest
@@ -56,7 +59,10 @@ def test_ingest_from_stdin_then_tick_sends(config_path, relay):
         stdin=fixture_bytes("plain_report.eml"),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr.decode()
-    relay.wait_for(2)  # ingest sends at once when it can
+    assert relay.messages == []  # ingest never sends: serve or tick does
+    sent = casebook("-c", str(config_path), "tick")
+    assert sent.returncode == 0, sent.stderr.decode()
+    relay.wait_for(2)
     assert relay.to("rita@example.net")[0]["Subject"].startswith("[CoC-2026-001]")
     later = (T0 + timedelta(days=400)).isoformat()
     tick = casebook("-c", str(config_path), "tick", "--now", later)
@@ -69,6 +75,73 @@ def test_ingest_from_stdin_then_tick_sends(config_path, relay):
     assert "0 deadline(s) fired" in verbose and "0 sent" in verbose
     acks = [m for m in relay.to("rita@example.net") if "We received" in m["Subject"]]
     assert len(acks) == 1
+
+
+def test_ingest_stores_and_exits_while_the_relay_hangs(tmp_path, relay):
+    """A Postfix pipe process is held only for storing, never for the relay's timeout."""
+    with socket.socket() as hanging:  # accepts connections, never says a word
+        hanging.bind(("127.0.0.1", 0))
+        hanging.listen(8)
+        hanging_port = hanging.getsockname()[1]
+        config = write_config(tmp_path, relay_port=hanging_port)
+        started = time.monotonic()
+        stored = casebook("-c", str(config), "ingest", "--sender", "rita@example.net",
+                          stdin=fixture_bytes("plain_report.eml"))  # fmt: skip
+        took = time.monotonic() - started
+    assert stored.returncode == 0 and stored.stderr == b"", stored.stderr.decode()
+    assert took < 4, took  # the relay's timeout is 5 s
+    cases = json.loads(casebook("-c", str(config), "cases", "--json").stdout)
+    assert len(cases) == 1
+    config.write_text(config.read_text().replace(f"port = {hanging_port}", f"port = {relay.port}"))
+    assert casebook("-c", str(config), "tick").returncode == 0
+    relay.wait_for(2)
+    assert relay.to("rita@example.net")
+
+
+def test_show_marks_fired_and_cancelled_deadlines(config_path, relay):
+    ingested = casebook("-c", str(config_path), "ingest", "--sender", "rita@example.net",
+                        stdin=fixture_bytes("plain_report.eml"))  # fmt: skip
+    assert ingested.returncode == 0, ingested.stderr.decode()
+    before = casebook("-c", str(config_path), "show", "CoC-2026-001").stdout.decode()
+    listed = before.split("\ndeadlines:\n")[1].splitlines()
+    assert listed and not any("fired" in line or "cancelled" in line for line in listed)
+    later = (T0 + timedelta(days=400)).isoformat()
+    assert casebook("-c", str(config_path), "tick", "--now", later).returncode == 0
+    after = casebook("-c", str(config_path), "show", "CoC-2026-001").stdout.decode()
+    listed = after.split("\ndeadlines:\n")[1].splitlines()
+    assert listed and all("  (fired " in line for line in listed), after
+
+
+def test_show_text_marks_a_cancelled_deadline_and_leaves_an_open_one_bare():
+    from casebook.cli import render_case_text
+
+    detail = {"id": "CoC-2026-001", "state": "closed", "urgent": False, "reporter": None,
+              "opened_at": "2026-01-05T10:00:00", "conflicted": [], "fields": {}, "parties": [],
+              "messages": [], "events": [], "deadlines": [
+                  {"kind": "ack-watchdog", "due_at": "2026-01-05T11:00:00", "fired_at": None,
+                   "cancelled_at": "2026-01-05T10:30:00+00:00"},
+                  {"kind": "reporter-update", "due_at": "2026-01-12T10:00:00", "fired_at": None,
+                   "cancelled_at": None},
+              ]}  # fmt: skip
+    lines = render_case_text(detail).split("\ndeadlines:\n")[1].splitlines()
+    assert lines == ["  2026-01-05T11:00:00 ack-watchdog  (cancelled 2026-01-05T10:30:00)",
+                     "  2026-01-12T10:00:00 reporter-update"]  # fmt: skip
+
+
+def test_ingest_says_a_broken_configuration_in_what_postfixs_pipe_log_keeps(tmp_path):
+    """Postfix keeps the first 4 KB of a pipe command's output for its log and the bounce;
+    a configuration with 100 problems once filled it with the first of them."""
+    extra = "\n".join(f"misspelt_key_number_{n} = {n}" for n in range(100))
+    config = write_config(tmp_path, extra=extra)
+    stored = casebook("-c", str(config), "ingest", stdin=fixture_bytes("plain_report.eml"))
+    assert stored.returncode == 75
+    lines = stored.stderr.decode().splitlines()
+    assert len(stored.stderr) < 1000 and len(lines) == 4, lines
+    assert lines[0] == "casebook: config: [security] unknown key 'misspelt_key_number_0'"
+    assert lines[-1] == ("casebook: config: 97 more problem(s): `casebook check-config` lists"
+                         " them all")  # fmt: skip
+    checked = casebook("-c", str(config), "check-config")
+    assert checked.returncode == 78 and len(checked.stderr.decode().splitlines()) == 100
 
 
 def test_ingest_exits_75_when_the_message_cannot_be_stored(tmp_path):
@@ -143,6 +216,16 @@ def test_user_errors_are_one_line(config_path, db, tmp_path):
         result = casebook(*bad)
         assert_clean_error(result, 64, "casebook")
         assert len(result.stderr.decode().strip().splitlines()) == 1, result.stderr
+
+
+def test_the_version_names_the_release_and_the_archive_schema_it_expects():
+    """0.1.0 through 174 commits and 11 migrations told an operator nothing."""
+    from archive.schema import migrations
+
+    shown = casebook("--version").stdout.decode().strip()
+    release, schema = shown.removeprefix("casebook ").split(" (archive schema ")
+    assert release != "0.1.0" and re.fullmatch(r"0\.\d+\.\d+", release), shown
+    assert schema == f"{migrations.names()[-1]})"
 
 
 def test_version_and_a_closed_pipe(config_path, db):

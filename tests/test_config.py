@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from aiosmtpd.smtp import AuthResult
 
-from casebook.config import KEYS
+from casebook.config import KEYS, load_settings
+from casebook.configkeys import RETIRED_VALUES
 from tests.conftest import MEMBERS, ROOT, RelaySink, fixture_bytes, free_port, write_config
 from tests.test_imap import dovecot, needs_dovecot  # noqa: F401 (dovecot: a fixture)
 
@@ -149,6 +150,82 @@ DEFECTS = [
     missing_tls_cert,
     proxy_that_is_no_address,
 ]
+
+
+# -- accepted before issue 19 although wrong: each now one line too ----------------------------
+
+
+def council_member_on_the_committee(tmp, config):
+    with_text(config, 'email = "erin@example.org"', 'email = "carol@example.org"')
+    return ["[[council]] (Erin Council) carol@example.org is also a committee member: an appeal"
+            " would be decided by the committee it is about"]  # fmt: skip
+
+
+def list_host_that_is_no_host(tmp, config):
+    with_text(config, 'command_auth = "dkim"',
+              'command_auth = "dkim"\nlist_host = "https://lists.example.org/"')  # fmt: skip
+    return ["[security] list_host must be a host name, e.g. lists.example.org, not"
+            " 'https://lists.example.org/'"]  # fmt: skip
+
+
+def committee_list_is_the_reports_address(tmp, config):
+    with_text(config, 'committee_list = "conduct-committee@lists.example.org"',
+              'committee_list = "conduct@example.org"')  # fmt: skip
+    return ["[addresses] committee_list is the reports address: casebook would mail itself"]
+
+
+def council_is_the_reports_address(tmp, config):
+    with_text(config, 'council = "council@example.org"', 'council = "Conduct@example.org"')
+    return ["[addresses] council is the reports address: casebook would mail itself"]
+
+
+def member_is_the_reports_address(tmp, config):
+    with_text(config, 'email = "carol@example.org"', 'email = "conduct@example.org"')
+    return ["[[members]] (Carol Member) conduct@example.org is the reports address: casebook"
+            " would mail itself"]  # fmt: skip
+
+
+def alias_is_another_members_address(tmp, config):
+    with_text(config, 'aliases = ["Bobby"]', 'aliases = ["Bobby", "carol@example.org"]')
+    return ["[[members]] (Bob Member) alias carol@example.org is Carol Member's address"]
+
+
+def world_readable_dkim_key(tmp, config):
+    key = tmp / "dkim.key"
+    key.write_text("-----BEGIN PRIVATE KEY-----\nMII\n-----END PRIVATE KEY-----\n")
+    key.chmod(0o644)
+    config.write_text(config.read_text() + "\n[mailer.dkim]\ndomain = 'example.org'\n"
+                      f"selector = 'cb'\nprivate_key_file = '{key}'\n")  # fmt: skip
+    return [f"[mailer.dkim] private_key_file {key}: is readable by every user (chmod 0600,"
+            " owned by the user casebook runs as)"]  # fmt: skip
+
+
+WRONG_BUT_ACCEPTED = [
+    council_member_on_the_committee,
+    list_host_that_is_no_host,
+    committee_list_is_the_reports_address,
+    council_is_the_reports_address,
+    member_is_the_reports_address,
+    alias_is_another_members_address,
+    world_readable_dkim_key,
+]
+
+
+@pytest.mark.parametrize("defect", WRONG_BUT_ACCEPTED, ids=lambda d: d.__name__)
+def test_what_was_accepted_although_wrong_is_one_exact_line(tmp_path, defect):
+    config = write_config(tmp_path)
+    expected = defect(tmp_path, config)
+    result = casebook("-c", str(config), "check-config")
+    assert result.returncode == 78
+    assert error_lines(result) == [f"casebook: config: {line}" for line in expected]
+
+
+def test_a_private_dkim_key_is_accepted(tmp_path):
+    config = write_config(tmp_path)
+    world_readable_dkim_key(tmp_path, config)
+    (tmp_path / "dkim.key").chmod(0o600)
+    result = casebook("-c", str(config), "check-config")
+    assert result.returncode == 0, result.stderr.decode()
 
 
 @pytest.mark.parametrize("defect", DEFECTS, ids=lambda d: d.__name__)
@@ -475,3 +552,35 @@ def test_durations_in_hours_days_and_spelt_out_units_still_work(tmp_path):
     config.write_text(config.read_text() + "\n[policy]\nconsult_wait = '7d'\n")
     result = casebook("-c", str(config), "check-config")
     assert result.returncode == 0, error_lines(result)
+
+
+def test_an_older_versions_own_example_is_accepted_with_the_exact_replacement(tmp_path):
+    """79068c6's example said `appeal_quorum = 0` (the default, then); it was refused."""
+    config = tmp_path / "casebook.toml"
+    shutil.copy(ROOT / "tests" / "fixtures" / "configs" / "example-79068c6.toml", config)
+    result = casebook("-c", str(config), "check-config")
+    assert result.returncode == 0, result.stderr.decode()
+    [warning] = [line for line in error_lines(result) if "WARNING" in line]
+    assert warning.endswith(
+        "config: [policy] appeal_quorum = 0 is retired: remove the line (before 0.19, 0 meant"
+        " the default: a majority of the non-conflicted)"
+    )
+    settings = load_settings(config)
+    assert settings.appeal_quorum == 0  # as if the line were not there: a majority
+
+
+def test_a_retired_value_is_documented_in_the_upgrade_notes():
+    notes = (ROOT / "docs" / "operators" / "upgrades.md").read_text()
+    for key, value in RETIRED_VALUES:
+        section, leaf = key.rsplit(".", 1)
+        assert f"[{section}] {leaf} = {value}" in notes, key
+
+
+def test_the_docs_agree_on_where_relative_paths_start():
+    """The deploy page said the working directory while the configuration page (and the code)
+    said the configuration file's folder."""
+    for doc in (ROOT / "docs" / "operators" / "configuration.md",
+                ROOT / "docs" / "operators" / "deploy.md"):  # fmt: skip
+        text = " ".join(doc.read_text().split()).lower()
+        assert "relative paths are taken from the configuration file's folder" in text, doc
+        assert "taken from the working directory" not in text, doc

@@ -7,7 +7,7 @@ import mailbox
 import pytest
 
 from archive.queries import archive_stats
-from intake.importer import import_paths, iter_mbox
+from intake.importer import import_paths, iter_mbox, not_mail
 from tests.conftest import CORPUS, T0, fixture_bytes
 from tests.test_cli import casebook
 
@@ -186,3 +186,47 @@ def test_imported_history_keeps_its_trace_headers_unread_live_mail_reads_them(
     ).fetchone()
     assert "ReceivedHeaderDefect" not in json.loads(defects)
     assert raw.startswith(b"Received: from nowhere with garbage")  # kept as it came
+
+
+def test_import_refuses_what_is_not_mail_and_imports_nothing(config_path, tmp_path, db):
+    """`/etc/os-release` once became a message in the live archive."""
+    text = tmp_path / "os-release"
+    text.write_text('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\n')
+    binary = tmp_path / "archive.tar.gz"
+    binary.write_bytes(b"\x1f\x8b\x08\x00" + bytes(range(256)))
+    mbox = tmp_path / "list.mbox"
+    make_mbox(mbox, [fixture_bytes("plain_report.eml")])
+    for path, why in ((text, b"not mail"), (binary, b"a binary file, not mail")):
+        result = casebook("-c", str(config_path), "import", str(mbox), str(path))
+        assert result.returncode == 65, result.stderr.decode()
+        assert result.stderr.decode().startswith(f"casebook: {path}: ")
+        assert why in result.stderr and b"nothing imported" in result.stderr
+        assert b"Traceback" not in result.stderr
+    assert archive_stats(db)["messages"] == 0  # not even the good mbox before it
+
+
+def test_one_message_without_an_mbox_envelope_is_still_mail(config_path, tmp_path):
+    eml = tmp_path / "report.eml"
+    eml.write_bytes(fixture_bytes("plain_report.eml"))
+    result = casebook("-c", str(config_path), "import", str(eml))
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().strip() == "1 messages read: 1 new, 0 already archived"
+
+
+@pytest.mark.parametrize(
+    ("start", "mail"),
+    [
+        (b"", True),
+        (b"From rita@example.net Mon Jan  5 10:00:00 2026\nSubject: x\n\nhi\n", True),
+        (
+            b"Return-Path: <r@example.net>\r\nReceived: from x\r\n\tby y\r\nSubject: s\r\n\r\nb",
+            True,
+        ),
+        (b"X-Custom: 1\n\nno field every mail has\n", False),
+        (b"NAME=Debian\nID=debian\n", False),
+        (b"#!/bin/sh\necho hi\n", False),
+        (b"Subject: x\nthis line is no header\n\nbody", False),
+    ],
+)
+def test_what_counts_as_mail(start, mail):
+    assert (not_mail(start) is None) is mail

@@ -17,6 +17,7 @@ def test_failed_mail_is_listed_and_sent_again_with_the_same_message_id(config_pa
     stored = run_casebook(*cb, "ingest", "--sender", "rita@example.net",
                           stdin=fixture_bytes("plain_report.eml"))  # fmt: skip
     assert stored.returncode == 0, stored.stderr
+    assert run_casebook(*cb, "tick").returncode == 0  # ingest never sends
     relay.wait_for(1)  # the new-case notice; the ack was refused
     failed = json.loads(run_casebook(*cb, "outbox", "--failed", "--json").stdout)
     assert [(f["template"], f["state"], f["case"]) for f in failed] == [

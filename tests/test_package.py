@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import smtplib
 import subprocess
+import sys
 import time
+import tomllib
 from pathlib import Path
 
-from tests.conftest import ROOT, free_port
+from archive.schema import migrations
+from tests.conftest import NOT_SHIPPED, ROOT, free_port
 
 GENERIC_NAMES = ("intake", "archive", "mailer", "casebook")
 
@@ -61,7 +66,9 @@ def test_installed_casebook_checks_the_example_config_serves_and_acknowledges(
 ):
     casebook = str(installed / "bin" / "casebook")
     version = run([casebook, "--version"], tmp_path).stdout.strip()
-    assert version == "casebook 0.1.0"
+    with open(ROOT / "pyproject.toml", "rb") as handle:
+        release = tomllib.load(handle)["project"]["version"]
+    assert version == f"casebook {release} (archive schema {migrations.names()[-1]})"
     example = run(
         [str(installed / "bin" / "python"), "-c",
          "from importlib.resources import files;"
@@ -114,3 +121,21 @@ def test_installed_casebook_checks_the_example_config_serves_and_acknowledges(
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_the_wheel_builds_without_warnings_from_bounded_build_requirements(tmp_path):
+    with open(ROOT / "pyproject.toml", "rb") as handle:
+        project = tomllib.load(handle)
+    [setuptools] = project["build-system"]["requires"]
+    assert re.fullmatch(r"setuptools>=\d+,<\d+", setuptools), setuptools
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SHIPPED))
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "--disable-pip-version-check", "wheel", "--no-deps",
+         "-v", "-w", tmp_path / "dist", source],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    warned = [line for line in (done.stdout + done.stderr).splitlines()
+              if "DeprecationWarning" in line or "_Warning:" in line]  # fmt: skip
+    assert warned == [], "\n".join(warned)

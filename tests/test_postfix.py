@@ -167,9 +167,13 @@ class PrivatePostfix:
             time.sleep(0.2)
 
 
-def wait_for(relay, address: str, subject: str, postfix: PrivatePostfix, timeout: float = 20):
+def wait_for(relay, address: str, subject: str, postfix: PrivatePostfix, timeout: float = 20,
+             tick=None):  # fmt: skip
+    """`tick`: what casebook-tick.timer does in the pipe recipe (`ingest` never sends)."""
     deadline = time.monotonic() + timeout
     while True:
+        if tick is not None:
+            tick()
         found = [m for m in relay.to(address) if subject in str(m["Subject"])]
         if found:
             return found
@@ -278,10 +282,23 @@ def casebook_as_user(installed: Path, config: Path, *args: str) -> str:
     return done.stdout
 
 
+def ticker(installed: Path, config: Path):
+    """casebook-tick.timer, sped up: a tick at most every half second."""
+    last = [0.0]
+
+    def tick() -> None:
+        if time.monotonic() - last[0] >= 0.5:
+            casebook_as_user(installed, config, "tick")
+            last[0] = time.monotonic()
+
+    return tick
+
+
 def test_pipe_recipe_delivers_once_to_several_addresses_and_bounces_come_back(
     base, relay, casebook_user, installed
 ):
     postfix, config, state = pipe_setup(base, relay.port, casebook_user, installed)
+    tick = ticker(installed, config)
     relay.refuse["nobody@nowhere.example.net"] = "550 5.1.1 <nobody@nowhere.example.net>: no"
     postfix.start()
     try:
@@ -290,7 +307,7 @@ def test_pipe_recipe_delivers_once_to_several_addresses_and_bounces_come_back(
             ["conduct@example.org", "conduct-appeals@example.org"],
             report("Rita", "conduct@example.org, conduct-appeals@example.org", 1),
         )
-        wait_for(relay, "rita@example.net", "We received your report", postfix)
+        wait_for(relay, "rita@example.net", "We received your report", postfix, tick=tick)
         postfix.wait_empty()
         stats = json.loads(casebook_as_user(installed, config, "stats", "--json"))
         assert stats["messages"] >= 1 and sum(stats["cases"].values()) == 1
@@ -303,7 +320,13 @@ def test_pipe_recipe_delivers_once_to_several_addresses_and_bounces_come_back(
         # An acknowledgement the relay refuses: Postfix bounces it to conduct-bounces+KEY@,
         # which recipient_delimiter routes back into casebook, and the committee is told.
         postfix.send("nobody@nowhere.example.net", ["conduct@example.org"], report("N", "c", 2))
-        wait_for(relay, "conduct-committee@lists.example.org", "about this case bounced", postfix)
+        wait_for(
+            relay,
+            "conduct-committee@lists.example.org",
+            "about this case bounced",
+            postfix,
+            tick=tick,
+        )
         postfix.wait_empty()
         assert re.search(r"to=<conduct-bounces\+[^@>]+@example\.org>.*status=sent", postfix.log())
     finally:
@@ -316,6 +339,7 @@ def test_pipe_recipe_defers_with_75_and_bounces_only_what_can_never_be_stored(
     postfix, config, state = pipe_setup(
         base, relay.port, casebook_user, installed, max_message_size=100_000
     )
+    tick = ticker(installed, config)
     postfix.start()
     try:
         # Configuration unreadable: exit 75, the report waits in Postfix's queue.
@@ -325,7 +349,7 @@ def test_pipe_recipe_defers_with_75_and_bounces_only_what_can_never_be_stored(
         assert "Permission denied" in listing
         config.chmod(0o640)
         postfix.flush()
-        wait_for(relay, "rita@example.net", "We received your report", postfix)
+        wait_for(relay, "rita@example.net", "We received your report", postfix, tick=tick)
         postfix.wait_empty()
 
         # The archive's folder not writable: exit 75 again, nothing lost.
@@ -338,13 +362,13 @@ def test_pipe_recipe_defers_with_75_and_bounces_only_what_can_never_be_stored(
         state.chmod(0o700)
         spool.chmod(0o700)
         postfix.flush()
-        wait_for(relay, "sam@example.net", "We received your report", postfix)
+        wait_for(relay, "sam@example.net", "We received your report", postfix, tick=tick)
         postfix.wait_empty()
 
         # Over max_message_size: can never be stored, so it bounces (65) to its sender.
         big = report("Tom", "c", 3, body="x" * 200 + ("\r\n" + "y" * 500) * 300)
         postfix.send("tom@example.net", ["conduct@example.org"], big)
-        wait_for(relay, "tom@example.net", "Undelivered Mail", postfix)
+        wait_for(relay, "tom@example.net", "Undelivered Mail", postfix, tick=tick)
         postfix.wait_empty()
         assert not [m for m in relay.to("tom@example.net") if "received" in str(m["Subject"])]
     finally:

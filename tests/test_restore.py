@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import uuid
 
+import pytest
 from sqlite_utils import Database
 
 from archive.db import open_archive
 from archive.schema import migrations
 from intake.process import process_spooled
 from intake.spool import Arrival, count_spooled, open_spool, spool_arrivals, spool_path
-from tests.conftest import T0, fixture_bytes
+from tests.conftest import T0, fixture_bytes, write_config
 from tests.test_cli import assert_clean_error, casebook
 
 
@@ -183,3 +185,45 @@ def test_restore_refuses_what_is_not_a_casebook_archive(tmp_path, config_path):
         assert_clean_error(casebook("-c", str(config_path), "restore", str(path)), code, why)
     assert case_ids(config_path) == ["CoC-2026-001"]
     assert not list(tmp_path.glob("*.before-restore-*"))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give files to another user")
+def test_restore_as_root_keeps_the_owner_and_mode_of_the_archive_it_replaces(tmp_path, config_path):
+    ingest(config_path, report(1), "reporter1@example.net")
+    backup = tmp_path / "backup.db"
+    assert casebook("-c", str(config_path), "backup", str(backup)).returncode == 0
+    service_user = (54321, 54322)  # the archive belongs to the service's user, as in /var/lib
+    for path in [tmp_path / "casebook.db", tmp_path / "casebook.db.lock"]:
+        os.chown(path, *service_user)
+    (tmp_path / "casebook.db").chmod(0o640)
+
+    restored = casebook("-c", str(config_path), "restore", str(backup))
+
+    assert restored.returncode == 0, restored.stderr.decode()
+    archive = (tmp_path / "casebook.db").stat()
+    assert (archive.st_uid, archive.st_gid, archive.st_mode & 0o777) == (*service_user, 0o640)
+    lock = (tmp_path / "casebook.db.lock").stat()
+    assert (lock.st_uid, lock.st_gid) == service_user
+    assert not list(tmp_path.glob("casebook.db-*"))  # no root-owned WAL beside it either
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give files to another user")
+def test_restore_as_root_of_a_missing_archive_gives_it_to_the_folders_owner(tmp_path):
+    source = tmp_path / "source"
+    source.mkdir()
+    config = write_config(source)
+    ingest(config, report(1), "reporter1@example.net")
+    backup = tmp_path / "backup.db"
+    assert casebook("-c", str(config), "backup", str(backup)).returncode == 0
+    state = tmp_path / "state"  # a new machine: StateDirectory= made the folder, nothing else
+    state.mkdir(mode=0o700)
+    os.chown(state, 54321, 54322)
+    config = write_config(state)
+
+    restored = casebook("-c", str(config), "restore", str(backup))
+
+    assert restored.returncode == 0, restored.stderr.decode()
+    for name in ("casebook.db", "casebook.db.lock"):
+        found = (state / name).stat()
+        assert (found.st_uid, found.st_gid) == (54321, 54322), name
+    assert (state / "casebook.db").stat().st_mode & 0o777 == 0o600

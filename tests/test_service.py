@@ -174,3 +174,27 @@ def test_kill_9_mid_burst_loses_nothing_and_acknowledges_everyone(tmp_path, rela
     )
     spool = sqlite3.connect(tmp_path / "spool" / "spool.db")
     assert spool.execute("SELECT COUNT(*) FROM spooled").fetchone()[0] == 0
+
+
+def test_mail_over_the_size_limit_is_a_552_logged_with_what_to_do(tmp_path, relay):
+    port = free_port()
+    config = write_config(tmp_path, relay_port=relay.port, intake_port=port,
+                          max_message_size=20_000)  # fmt: skip
+    serve = ServeProcess(config, port)
+    serve.start()
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.ehlo()
+            client.mail("rita@example.net")  # no SIZE= given: the size shows only in DATA
+            client.rcpt("conduct@example.org")
+            code, _ = client.data(report(1, "rita@example.net") + b"x" * 30_000 + b"\r\n")
+        assert code == 552
+        wait_until(lambda: "with 552" in serve.output(), what="the 552 logged")
+        [line] = [line for line in serve.output().splitlines() if "with 552" in line]
+        assert line.endswith(
+            "refused a message over max_message_size (20000 bytes) with 552; its sender is"
+            " told; raise [intake] max_message_size to take bigger mail"
+        ), line
+        assert "rita" not in serve.output()
+    finally:
+        serve.stop()

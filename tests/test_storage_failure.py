@@ -62,13 +62,15 @@ class SmallDiskServe:
     log are on the ordinary disk. The test fills and empties the small disk from outside,
     through /proc/PID/root."""
 
-    def __init__(self, tmp_path: Path, relay, *global_args: str):
+    def __init__(self, tmp_path: Path, relay, *global_args: str, spool_too: bool = False):
         self.disk = tmp_path / "disk"
         self.disk.mkdir()
         self.port = free_port()
         config = write_config(tmp_path, relay_port=relay.port, intake_port=self.port)
         text = config.read_text().replace(str(tmp_path / "casebook.db"),
                                           str(self.disk / "casebook.db"))  # fmt: skip
+        if spool_too:  # the spool on the small disk as well: intake cannot store either
+            text = text.replace(str(tmp_path / "spool"), str(self.disk / "spool"))
         config.write_text(text.replace('case_prefix = "CoC"', 'case_prefix = "CoC"\n'
                                        'sweep_interval = "1s"'))  # fmt: skip
         self.stderr = tmp_path / "serve.stderr"
@@ -162,6 +164,27 @@ def test_a_full_archive_disk_is_told_once_truthfully_and_the_mail_waits(tmp_path
 
 
 @pytest.mark.skipif(not can_mount_tmpfs(), reason="no unprivileged tmpfs for a small disk")
+@pytest.mark.skipif(not can_mount_tmpfs(), reason="no unprivileged tmpfs for a small disk")
+def test_a_full_spool_disk_is_a_451_logged_with_what_to_do(tmp_path, relay):
+    serve = SmallDiskServe(tmp_path, relay, spool_too=True)
+    try:
+        serve.fill_disk()
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            smtp_send(serve.port, report(1), "rita1@example.net", ["conduct@example.org"])
+        assert refused.value.smtp_code == 451
+        log = serve.wait_for("spool write failed")
+        line = next(line for line in log.splitlines() if "spool write failed" in line)
+        assert line.endswith(
+            "(disk full: answered 451, so the senders keep the mail and retry; free space in"
+            f" {serve.disk / 'spool'})"
+        ), line
+        assert "rita" not in log and "Traceback" not in log, log
+        serve.inside("filler").unlink()
+        assert smtp_send(serve.port, report(2), "rita2@example.net", ["conduct@example.org"]) == {}
+    finally:
+        serve.stop()
+
+
 def test_ingest_and_tick_on_a_full_archive_disk_say_so_and_keep_the_mail(tmp_path):
     disk = tmp_path / "disk"
     disk.mkdir()

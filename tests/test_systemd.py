@@ -15,7 +15,12 @@ ANALYZE = shutil.which("systemd-analyze")
 pytestmark = pytest.mark.skipif(
     ANALYZE is None, reason="systemd-analyze is not installed (Debian package: systemd)"
 )
-UNITS = ("casebook.service", "casebook-tick.service", "casebook-tick.timer")
+UNITS = (
+    "casebook.service",
+    "casebook-tick.service",
+    "casebook-tick.timer",
+    "casebook-failed@.service",
+)
 SERVICES = ("casebook.service", "casebook-tick.service")
 INSTALL_PATH = "/opt/casebook/venv/bin/casebook"
 
@@ -25,7 +30,7 @@ def unit_dir(tmp_path, installed) -> Path:
     """The units as shipped, with the install path pointing at a real installed casebook."""
     for name in UNITS:
         text = (ROOT / "systemd" / name).read_text()
-        assert INSTALL_PATH in text or name.endswith(".timer"), name
+        assert INSTALL_PATH in text or not name.startswith(SERVICES), name
         (tmp_path / name).write_text(text.replace(INSTALL_PATH, str(installed / "bin/casebook")))
     return tmp_path
 
@@ -61,3 +66,34 @@ def test_the_service_runs_serve_from_the_documented_install_path():
     assert "LoadCredential" not in unit  # only with a secret: the credentials.conf drop-in
     drop_in = (ROOT / "systemd" / "fixed-user.conf").read_text()
     assert "DynamicUser=no" in drop_in and "User=casebook" in drop_in
+
+
+def test_the_service_reloads_on_hup_and_is_not_restarted_into_a_broken_configuration():
+    unit = (ROOT / "systemd" / "casebook.service").read_text()
+    assert "ExecReload=/bin/kill -HUP $MAINPID" in unit
+    assert "RestartPreventExitStatus=78" in unit  # EX_CONFIG, casebook/errors.py
+    for service in SERVICES:
+        text = (ROOT / "systemd" / service).read_text()
+        assert "OnFailure=casebook-failed@%n.service" in text, service
+
+
+def test_the_failure_unit_mails_the_status_of_the_unit_that_failed(unit_dir):
+    text = (ROOT / "systemd" / "casebook-failed@.service").read_text()
+    assert "systemctl status" in text and "sendmail root" in text
+    done = analyze("verify", "./casebook-failed@casebook.service", cwd=unit_dir)
+    assert done.returncode == 0 and not done.stderr.strip(), done.stderr
+
+
+def test_the_install_path_drop_in_replaces_every_command(tmp_path, installed):
+    """The unit as shipped (its /opt path absent here) verifies only with the drop-in."""
+    shutil.copy(ROOT / "systemd" / "casebook.service", tmp_path)
+    shutil.copy(ROOT / "systemd" / "casebook-failed@.service", tmp_path)
+    bare = analyze("verify", "./casebook.service", cwd=tmp_path)
+    assert INSTALL_PATH in bare.stderr  # the check can fail: the path is really looked at
+    drop_in = (ROOT / "systemd" / "install-path.conf").read_text()
+    elsewhere = drop_in.replace("/srv/casebook/venv", str(installed))
+    assert elsewhere != drop_in
+    (tmp_path / "casebook.service.d").mkdir()
+    (tmp_path / "casebook.service.d" / "install-path.conf").write_text(elsewhere)
+    done = analyze("verify", "./casebook.service", cwd=tmp_path)
+    assert done.returncode == 0 and not done.stderr.strip(), done.stderr

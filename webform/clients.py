@@ -151,5 +151,6 @@ class ReportLimits:
         self.told_of_proxy = True
         log.warning("the web form's limit for one client (reports_per_client) refused a report"
                     " from this host: behind a reverse proxy here, list it in [intake.form]"
-                    " trusted_proxies and have it send X-Forwarded-For (docs/deploy.md), or"
-                    " every reporter shares one client's limit")  # fmt: skip
+                    " trusted_proxies and have it send X-Forwarded-For"
+                    " (docs/operators/deploy.md), or every reporter shares one client's"
+                    " limit")  # fmt: skip
