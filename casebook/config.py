@@ -14,6 +14,7 @@ import ipaddress
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -55,18 +56,20 @@ class ConfigError(Exception):
         super().__init__("; ".join(problems))
 
 
-def config_duration(text: str) -> timedelta:
+def config_duration(text: str, warn: Callable[[str], None]) -> timedelta:
     """A configuration's duration in the one grammar (archive.durations).
 
-    `m` meant minutes in this file before it was refused everywhere: the refusal names the
-    exact replacement an operator upgrading must write."""
+    `m` always meant minutes in this file (and months in `#ban`): an older configuration's `m`
+    is still read as minutes, with a warning naming the exact replacement, so an upgrade never
+    stops the service over it."""
     try:
         return parse_duration(text)
     except AmbiguousUnit as exc:
-        raise ValueError(
+        warn(
             f"{str(text).strip()!r}: m is no longer a unit (it meant months in #ban);"
-            f' write "{exc.number}min" for minutes'
-        ) from None
+            f' write "{exc.number}min" for minutes (read as minutes, as before)'
+        )
+        return timedelta(minutes=exc.number)
 
 
 def load_settings(path: Path, *, check_files: bool = False) -> Settings:
@@ -139,6 +142,10 @@ class _Reader:
 
     def problem(self, text: str) -> None:
         self.problems.append(text)
+
+    def warn_about(self, key: Key) -> Callable[[str], None]:
+        """A warning about `key`'s value: accepted, but to be written otherwise."""
+        return lambda text: self.warnings.append(f"{_where(key.section)} {key.leaf}: {text}")
 
     # -- walking the file -------------------------------------------------------------------
 
@@ -450,9 +457,9 @@ def _address(key: Key, value: object) -> str:
     return value
 
 
-def _duration(key: Key, value: object) -> timedelta:
+def _duration(key: Key, value: object, warn: Callable[[str], None]) -> timedelta:
     try:
-        duration = config_duration(_text(key, value))
+        duration = config_duration(_text(key, value), warn)
     except ValueError as exc:
         raise ValueError(f": {exc}") from None
     if key.low is not None and duration.total_seconds() < key.low:
@@ -460,11 +467,11 @@ def _duration(key: Key, value: object) -> timedelta:
     return duration
 
 
-def _durations(key: Key, value: object) -> tuple[timedelta, ...]:
+def _durations(key: Key, value: object, warn: Callable[[str], None]) -> tuple[timedelta, ...]:
     if not isinstance(value, list | tuple) or not value:
         raise ValueError(f'must be a list of durations such as ["1min", "1h"], not {value!r}')
     try:
-        return tuple(config_duration(_text(key, t)) for t in value)
+        return tuple(config_duration(_text(key, t), warn) for t in value)
     except ValueError as exc:
         raise ValueError(f": {exc}") from None
 
@@ -537,8 +544,8 @@ _READERS = {
     "bool": lambda r, k, v: _bool(k, v),
     "choice": lambda r, k, v: _choice(k, v),
     "address": lambda r, k, v: _address(k, v),
-    "duration": lambda r, k, v: _duration(k, v),
-    "durations": lambda r, k, v: _durations(k, v),
+    "duration": lambda r, k, v: _duration(k, v, r.warn_about(k)),
+    "durations": lambda r, k, v: _durations(k, v, r.warn_about(k)),
     "zone": lambda r, k, v: _zone(k, v),
     "clock": lambda r, k, v: _clock(k, v),
     "prefix": lambda r, k, v: _prefix(k, v),

@@ -10,6 +10,7 @@ import ssl
 import subprocess
 import sys
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -124,18 +125,7 @@ def proxy_that_is_no_address(tmp, config):
     return ["[intake.form] trusted_proxies 'proxy.example.org' is not an IP address or network"]
 
 
-def minutes_written_m(tmp, config):
-    # `m` meant minutes here and months in #ban: an upgrading operator is told what to write.
-    with_text(config, 'retry = ["1min", "5min"]', 'retry = ["1min", "5m"]')
-    with_text(config, "[intake.limits]", "[intake.limits]\ntimeout = '2m'")
-    return ["""[intake.limits] timeout: '2m': m is no longer a unit (it meant months in #ban);"""
-            """ write "2min" for minutes""",
-            """[mailer] retry: '5m': m is no longer a unit (it meant months in #ban);"""
-            """ write "5min" for minutes"""]  # fmt: skip
-
-
 DEFECTS = [
-    minutes_written_m,
     missing_dkim_key,
     dkim_without_key,
     nobody,
@@ -544,6 +534,26 @@ def test_connect_logs_in_to_dovecot(tmp_path, relay, dovecot):  # noqa: F811
     )
 
 
+def test_minutes_written_m_are_read_as_minutes_with_the_exact_replacement(tmp_path):
+    """`m` meant minutes in the configuration and months in #ban; an upgrading operator's
+    `2m` still means two minutes here (the service starts), and a warning says what to write."""
+    config = write_config(tmp_path)
+    with_text(config, 'retry = ["1min", "5min"]', 'retry = ["1min", "5m"]')
+    with_text(config, "[intake.limits]", "[intake.limits]\ntimeout = '2m'")
+    result = casebook("-c", str(config), "check-config")
+    assert result.returncode == 0, error_lines(result)
+    warnings = [line.split(" config: ", 1)[1] for line in error_lines(result) if "WARNING" in line]
+    assert warnings == [
+        """[intake.limits] timeout: '2m': m is no longer a unit (it meant months in #ban);"""
+        """ write "2min" for minutes (read as minutes, as before)""",
+        """[mailer] retry: '5m': m is no longer a unit (it meant months in #ban);"""
+        """ write "5min" for minutes (read as minutes, as before)""",
+    ]
+    settings = load_settings(config)
+    assert settings.limits.timeout == timedelta(minutes=2)
+    assert settings.retry_schedule[:2] == (timedelta(minutes=1), timedelta(minutes=5))
+
+
 def test_durations_in_hours_days_and_spelt_out_units_still_work(tmp_path):
     config = write_config(tmp_path)
     with_text(
@@ -560,7 +570,13 @@ def test_an_older_versions_own_example_is_accepted_with_the_exact_replacement(tm
     shutil.copy(ROOT / "tests" / "fixtures" / "configs" / "example-79068c6.toml", config)
     result = casebook("-c", str(config), "check-config")
     assert result.returncode == 0, result.stderr.decode()
-    [warning] = [line for line in error_lines(result) if "WARNING" in line]
+    warnings = [line for line in error_lines(result) if "WARNING" in line]
+    [warning] = [line for line in warnings if "appeal_quorum" in line]
+    assert [line.split(" config: ", 1)[1] for line in warnings if "retry" in line] == [
+        f"[mailer] retry: '{n}m': m is no longer a unit (it meant months in #ban);"
+        f' write "{n}min" for minutes (read as minutes, as before)'
+        for n in (1, 5, 15)
+    ]
     assert warning.endswith(
         "config: [policy] appeal_quorum = 0 is retired: remove the line (before 0.19, 0 meant"
         " the default: a majority of the non-conflicted)"
