@@ -35,8 +35,9 @@ def raws() -> list[bytes]:
 
 
 def reading(parsed) -> tuple:
+    headers = [str(v) for v in parsed.message.values()]  # every one, as the bytes gave them
     return (sorted(parsed.defects_categories), parsed.text_plain, parsed.text_html,
-            parsed.attachments, parsed.subject, [str(v) for v in parsed.message.values()])  # fmt: skip
+            parsed.attachments, parsed.subject, headers)  # fmt: skip
 
 
 def read(parse, raw: bytes) -> tuple:
