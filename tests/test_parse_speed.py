@@ -4,6 +4,7 @@ and the message keeps every header; all through mail-parser's public API (no pat
 
 from __future__ import annotations
 
+import ast
 import itertools
 import re
 from pathlib import Path
@@ -81,3 +82,69 @@ def test_no_library_is_patched_from_outside():
         for match in patch.finditer(path.read_text())
     ]
     assert found == []
+
+
+OUR_PACKAGES = ("intake", "archive", "mailer", "casebook", "webform")
+
+
+def assignments_into_imports(source: str) -> list[str]:
+    """`name.attr = …`, `setattr(name, …)` or `del name.attr` where `name` is something
+    imported from outside casebook (a module, or a class or function of one)."""
+    tree = ast.parse(source)
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {(a.asname or a.name).split(".")[0] for a in node.names
+                         if not a.name.startswith(OUR_PACKAGES)}  # fmt: skip
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            ours = (node.module or "").startswith(OUR_PACKAGES)
+            imported |= set() if ours else {a.asname or a.name for a in node.names}
+    found = [
+        f"line {method.lineno}: {node.name}.{method.name} overrides a private method"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef) and any(_root(b) in imported for b in node.bases)
+        for method in node.body
+        if isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef)
+        and method.name.startswith("_")
+        and not method.name.endswith("__")
+    ]
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete):
+            targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "setattr":
+            targets = node.args[:1]
+        for target in targets:
+            base = target.value if isinstance(target, ast.Attribute) else target
+            while isinstance(base, ast.Attribute):
+                base = base.value
+            if isinstance(base, ast.Name) and base.id in imported and target is not base:
+                found.append(f"line {node.lineno}: {ast.unparse(target)}")
+            elif isinstance(node, ast.Call) and isinstance(base, ast.Name) and base.id in imported:
+                found.append(f"line {node.lineno}: setattr({ast.unparse(target)}, …)")
+    return found
+
+
+def _root(node: ast.expr) -> str | None:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def test_nothing_is_assigned_into_an_imported_module_or_class():
+    found = [
+        f"{path.relative_to(ROOT)} {where}"
+        for package in OUR_PACKAGES
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for where in assignments_into_imports(path.read_text())
+    ]
+    assert found == []
+
+
+def test_the_check_finds_the_patches_casebook_once_made():
+    old = "import mailparser.core as mailparser_core\nmailparser_core.get_addresses = f\n"
+    assert assignments_into_imports(old) == ["line 2: mailparser_core.get_addresses"]
+    assert assignments_into_imports("from a import B\nsetattr(B, 'x', 1)\n")
+    assert assignments_into_imports("from intake import parse\nparse.x = 1\n") == []
+    subclass = "import mailparser\nclass P(mailparser.MailParser):\n    def _make_mail(self): ...\n"
+    assert assignments_into_imports(subclass) == ["line 3: P._make_mail overrides a private method"]
