@@ -8,18 +8,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import email
 import email.policy
-import functools
 import hashlib
 import re
-from contextvars import ContextVar
 from email.message import Message
 from email.parser import BytesHeaderParser
-
-import mailparser
-import mailparser.core as mailparser_core
 
 from archive.cases import find_case_tag
 from archive.formpages import FORM_TRANSPORT, KIND_HEADER, PAGE_HEADER
@@ -46,6 +40,7 @@ from intake.commands import find_commands
 from intake.conflicts import find_conflicts
 from intake.delegate import find_delegate, forwarded_sender, with_named_individual
 from intake.fields import extract_report_fields
+from intake.mailreading import read_mail
 from intake.parts import keep_first_parts
 from intake.provenance import authenticate_party, prove_list_copy
 from intake.reply import Reply, decode_flowed, split_html, split_text
@@ -245,20 +240,18 @@ def _provenance(raw, message, from_addr, envelope_from, route, *, automatic, set
 
 
 def _parse(raw: bytes, *, trace: bool = True):
-    """mail-parser over Python's email package; plainer parses when it gives up. `trace`:
-    whether its Received headers are read for defects (not for imported history).
+    """mail-parser over Python's email package (`intake/mailreading.py`); plainer parses when
+    it gives up. `trace`: whether its Received headers are read for defects (not for imported
+    history).
 
     Python's parser recurses once per MIME level, so a hostile, deeply nested message is read
     by its headers alone, its body kept as text: archived with a defect, never lost.
     """
-    reading = _READ_TRACE.set(trace)
     try:
-        parsed = _MailParser.from_bytes(raw)
+        parsed = read_mail(raw, trace=trace)
         return parsed, [str(d) for d in parsed.defects_categories or []]
     except Exception as exc:  # mail-parser raises assorted errors on hostile input
         problem = f"parser: {type(exc).__name__}"
-    finally:
-        _READ_TRACE.reset(reading)
     try:
         return _Fallback(email.message_from_bytes(raw, policy=email.policy.compat32)), [problem]
     except RecursionError:
@@ -267,58 +260,6 @@ def _parse(raw: bytes, *, trace: bool = True):
         fallback = _Fallback(headers, walk=False)
         fallback.text_plain = [body.decode("utf-8", errors="replace")]
         return fallback, [problem, "MIME structure nested too deeply: read as plain text"]
-
-
-# mail-parser parses every address header of every message (for its address defects); in a
-# list's archive the same few values (the list, its regular posters) come back all the time.
-# The same values give the same addresses and the same defects, so they are kept per value
-# (tests/test_parse_speed.py compares both ways over the fixtures and the corpus).
-_original_get_addresses = mailparser_core.get_addresses
-
-
-@functools.lru_cache(maxsize=8192)
-def _addresses_of(value: str, decode_names: bool) -> tuple[tuple, tuple]:
-    defects: list[dict] = []
-    found = _original_get_addresses(value, defects=defects, decode_names=decode_names)
-    return tuple(found), tuple(defects)
-
-
-def _get_addresses(raw_header, *, defects=None, decode_names=False):
-    if type(raw_header) is not str or len(raw_header) > 4096:
-        return _original_get_addresses(raw_header, defects=defects, decode_names=decode_names)
-    found, diagnostics = _addresses_of(raw_header, decode_names)
-    if defects is not None:
-        defects.extend(copy.deepcopy(d) for d in diagnostics)  # the caller adds to them
-    return list(found)
-
-
-mailparser_core.get_addresses = _get_addresses
-
-
-# mail-parser reads every Received header of every message (their hops, dates and defects:
-# two fifths of a list message's parse). casebook uses only whether they have defects, and
-# for imported history not even that: a list's past mail is archived with its trace headers
-# as they came (in its raw bytes), and they decide nothing. An import parses without them.
-_READ_TRACE: ContextVar[bool] = ContextVar("casebook_read_trace", default=True)
-_original_receiveds_parsing = mailparser_core.receiveds_parsing
-
-
-def _receiveds_parsing(receiveds, *args, **kwargs):
-    if not _READ_TRACE.get():
-        return []
-    return _original_receiveds_parsing(receiveds, *args, **kwargs)
-
-
-mailparser_core.receiveds_parsing = _receiveds_parsing
-
-
-class _MailParser(mailparser.MailParser):
-    """mail-parser, less the dicts of every header and part (`mail`, `mail_partial`) it
-    builds when a parse ends, which casebook never reads: a twentieth of a message's parse.
-    Everything casebook reads (the message, its parts, attachments, defects) is as before."""
-
-    def _make_mail(self, complete=True):
-        return {}
 
 
 class _Fallback:

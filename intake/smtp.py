@@ -26,6 +26,13 @@ TOO_BIG = "552 5.3.4 Message too big for system"
 # The stream reader's buffer, and so the longest command line. DATA lines may be longer:
 # they are read in pieces of this size.
 READ_LIMIT = 64 * 1024
+# aiosmtpd's DATA reader is not a method of its own, so IntakeSMTP replaces smtp_DATA whole,
+# with these of its private names (and one more to refuse a connection before its greeting).
+# aiosmtpd is pinned to this exact version (pyproject.toml); tests/test_aiosmtpd_pin.py fails
+# loudly, naming them, on any other version or when one is missing.
+AIOSMTPD_VERSION = "1.4.6"
+AIOSMTPD_PRIVATE_NAMES = ("_reader", "_reset_timeout", "_call_handler_hook",
+                          "_set_post_data_state", "_handler_coroutine")  # fmt: skip
 
 
 class IntakeHandler:
@@ -102,7 +109,7 @@ class IntakeHandler:
 class IntakeSMTP(SMTP):
     """aiosmtpd's SMTP, reading DATA as Postfix's `smtpd_forbid_bare_newline = normalize` does.
 
-    aiosmtpd (1.4.6) answers 500 to a DATA line over RFC 5321's 1,000 octets and needs CR LF
+    aiosmtpd (1.4.6, pinned) answers 500 to a DATA line over RFC 5321's 1,000 octets and needs CR LF
     to end a line; web-form scripts and some mailers send longer lines and bare LFs, and their
     reports would bounce. Here a line may be as long as a whole message (552 beyond), a line
     ending in a bare LF is taken as if it ended in CR LF, and still only <CR><LF>.<CR><LF>
@@ -119,9 +126,10 @@ class IntakeSMTP(SMTP):
         self.gate = gate
         self.client: str | None = None  # counted by the gate while connected
         self.reading_data = False
+        self.connected = False  # made once; again after STARTTLS, over TLS
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        starttls = self._original_transport is not None
+        starttls, self.connected = self.connected, True
         super().connection_made(transport)
         if starttls or self.gate is None:
             return  # the same connection, now over TLS: counted once

@@ -110,15 +110,11 @@ _PLAIN_NAME = re.compile(rf"[{_ATEXT}]+(?: [{_ATEXT}]+)*\Z")
 _PLAIN_MSGID = re.compile(rf"<{_DOT_ATOM}@{_DOT_ATOM}>\Z")
 _PLAIN_TEXT = re.compile(r"[!-~]+(?: [!-~]+)*\Z")  # printable ASCII words, single spaces
 _MAX_LINE = SMTP.max_line_length  # 78
-try:  # the package's own choice of transfer encoding for a text part
-    from email.contentmanager import _encode_text
-except ImportError:  # pragma: no cover - a Python without it composes everything the slow way
-    _encode_text = None
 
 
 def _plain_message(out: Outgoing) -> bytes | None:
     """The fast path of `compose_message`, or None when the message is not plain enough."""
-    if out.utf8 or out.html or _encode_text is None:
+    if out.utf8 or out.html:
         return None
     from_name = one_line(out.from_name)
     to = [one_line(a) for a in out.to]
@@ -152,7 +148,7 @@ def _plain_message(out: Outgoing) -> bytes | None:
             return None
         if name not in ("From", "To", "Date") and not _PLAIN_TEXT.match(value):
             return None
-    cte, payload = _encode_text(out.text, "utf-8", None, SMTP)
+    cte, payload = text_body(out.text)
     headers.append(("Content-Type", 'text/plain; charset="utf-8"'))
     headers.append(("Content-Transfer-Encoding", cte))
     headers.append(("MIME-Version", "1.0"))
@@ -162,6 +158,22 @@ def _plain_message(out: Outgoing) -> bytes | None:
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def text_body(text: str) -> tuple[str, str]:
+    """(Content-Transfer-Encoding, body) as the package's `set_content` writes a UTF-8 text
+    under policy SMTP (lines ending LF here; UTF-8 bytes as surrogate escapes).
+
+    Lines of at most 78 octets go as they are: 7bit when ASCII, else 8bit (policy SMTP allows
+    it), which is most of casebook's mail, said here directly. Longer lines: the package
+    chooses quoted-printable or base64 and encodes them."""
+    lines = text.encode("utf-8").splitlines()
+    if all(len(line) <= _MAX_LINE for line in lines):
+        body = b"\n".join(lines) + b"\n"
+        return ("7bit" if body.isascii() else "8bit"), body.decode("ascii", "surrogateescape")
+    part = EmailMessage(policy=SMTP)
+    part.set_content(text)
+    return str(part["Content-Transfer-Encoding"]), str(part.get_payload())
 
 
 def _email_message(out: Outgoing) -> bytes:

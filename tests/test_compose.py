@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+from email.policy import SMTP
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from mailer.compose import Outgoing, _email_message, _plain_message, compose_message
+from mailer.compose import Outgoing, _email_message, _plain_message, compose_message, text_body
 from tests.conftest import T0
 
 ACK_TEXT = (
@@ -139,3 +141,23 @@ TEXT = st.one_of(st.text(ASCII, max_size=300), st.text(ANY, max_size=300),
          in_reply_to=None, references=(), auto_submitted="auto-replied", case_ref=None)  # fmt: skip
 def test_any_message_is_the_same_bytes_either_way(**fields):
     same(outgoing(**fields))
+
+
+LONG_LINE = "word " * 40
+BODIES = ["", "a\n", ACK_TEXT, "no newline at the end", "x\r\ny\rz\n", LONG_LINE, "é\n",
+          "Grüße\n" * 12, "é" * 200, "\x0b\x0c\x1c in a line\n",
+          "日本語のテキスト\n" * 3]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", BODIES)
+@settings(deadline=None)
+@given(more=TEXT)
+def test_the_body_is_encoded_as_the_package_encodes_it(text, more):
+    """The plain path's text part (issue 19: no private `email` import) is the package's."""
+    for body in (text, text + more):
+        package = EmailMessage(policy=SMTP)
+        package.set_content(body)
+        cte, payload = text_body(body)
+        assert cte == package["Content-Transfer-Encoding"]
+        written = package.as_bytes().split(b"\r\n\r\n", 1)[1]
+        assert payload.encode("ascii", "surrogateescape").replace(b"\n", b"\r\n") == written
