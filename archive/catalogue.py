@@ -145,6 +145,7 @@ def _entry(
 
 
 _SIGNED = ("chair_name",)
+_CONFLICT = {"member": "bob@example.org", "name": "Bob", "reason": "named", "line": "Bob and I"}
 CATALOGUE: dict[str, Template] = {
     t.name: t
     for t in (
@@ -331,7 +332,14 @@ CATALOGUE: dict[str, Template] = {
         _entry(
             "chair/conflict",
             "chair",
-            {"conflicts": [{"member": "bob@example.org", "name": "Bob", "reason": "named"}]},
+            # kind: applied (recorded), named (a non-reporter party's mail: none recorded),
+            # not-applied (it would have left no member free); party: who wrote (a role)
+            {"kind": "applied", "party": None, "conflicts": [_CONFLICT]},
+        ),
+        _entry(
+            "council/conflict_not_applied",
+            "council",
+            {"kind": "not-applied", "party": "reporter", "conflicts": [_CONFLICT]},
         ),
         # The Executive Council.
         _entry(

@@ -20,6 +20,7 @@ from archive.cases import (
     set_urgent,
 )
 from archive.clock import from_text, to_text
+from archive.conflicts import REPORTER_SIDE, conflicts_of_followup
 from archive.consent import asks_no_contact, consent_in
 from archive.formpages import FORM_TRANSPORT, form_contact, record_page
 from archive.models import IncomingMessage
@@ -185,6 +186,15 @@ def _record_conflicts(
             detail={"member": conflict.member, "reason": conflict.reason},
             message_pk=message_pk,
         )
+    conflicts = [
+        {
+            "member": c.member,
+            "name": _name_of(settings, c.member),
+            "reason": c.reason,
+            "line": c.line,
+        }  # fmt: skip
+        for c in msg.conflicts
+    ]
     queue_mail(
         db,
         now=now,
@@ -192,13 +202,7 @@ def _record_conflicts(
         template="chair/conflict",
         audience=Audience.CHAIR,
         case=case,
-        context={
-            "case_ref": case.ref,
-            "conflicts": [
-                {"member": c.member, "name": _name_of(settings, c.member), "reason": c.reason}
-                for c in msg.conflicts
-            ],
-        },
+        context={"case_ref": case.ref, "kind": "applied", "party": None, "conflicts": conflicts},
     )
 
 
@@ -371,7 +375,8 @@ def record_followup(
 ) -> IngestResult:
     """More from a party: archived in the case, shown to the committee, acknowledged daily."""
     pk = store_message(db, msg, now, kind="followup", case=case)
-    added = _merge_fields(db, case, msg, now)
+    # Report fields are the reporter's to give: anyone else's mail is shown as it is.
+    added = _merge_fields(db, case, msg, now) if party.role in REPORTER_SIDE else []
     record_event(
         db,
         case,
@@ -384,7 +389,7 @@ def record_followup(
     if msg.historical:
         return IngestResult(pk, False, "followup", case.ref)
     # Before anything is queued: whoever it names gets neither it nor anything after.
-    case = _conflicts_of_message(db, msg, case, settings, now, pk, why="in a follow-up")
+    case = conflicts_of_followup(db, msg, case, party, settings, now, pk)
     feedback = _record_feedback(db, msg, case, party, settings, now, pk)
     _mediation_reply(db, msg, case, party, settings, now)
     if msg.urgent_reasons and not case.urgent:
@@ -629,63 +634,3 @@ def _relay_to_audience(
         in_reply_to=msg.message_id,
         refs=(*msg.references, msg.message_id),
     )
-
-
-def _conflicts_of_message(
-    db: Database, msg: IncomingMessage, case: Case, settings, now, pk: int, *, why: str
-) -> Case:
-    """The case after the members `msg` names are cut off from it (a member's own mail is
-    deliberation, and deliberation never creates a conflict)."""
-    if settings.person_for(msg.from_addr or ""):
-        return case
-    found = [(c.member, c.reason) for c in msg.conflicts]
-    if add_conflicts(db, case, found, settings, now, why=why, message_pk=pk):
-        return get_case(db, case.pk)
-    return case
-
-
-def add_conflicts(
-    db: Database,
-    case: Case,
-    conflicts: list[tuple[str, str]],
-    settings: Settings,
-    now: datetime,
-    *,
-    why: str,
-    message_pk: int | None = None,
-) -> list[str]:
-    """Members newly found conflicted in an open case: recorded, and the chair told privately.
-
-    Returns the addresses that were new; conflicts already recorded change nothing.
-    """
-    known = {member.lower() for member in case.conflicted}
-    new = [(m.lower(), reason) for m, reason in conflicts if m.lower() not in known]
-    if not new:
-        return []
-    set_conflicted(db, case, [*known, *(m for m, _ in new)], now)
-    for member, reason in new:
-        record_event(
-            db,
-            case,
-            now=now,
-            actor="casebook",
-            action="conflict-detected",
-            detail={"member": member, "reason": f"{reason} ({why})"},
-            message_pk=message_pk,
-        )
-    queue_mail(
-        db,
-        now=now,
-        settings=settings,
-        template="chair/conflict",
-        audience=Audience.CHAIR,
-        case=get_case(db, case.pk),
-        context={
-            "case_ref": case.ref,
-            "conflicts": [
-                {"member": m, "name": _name_of(settings, m), "reason": f"{r} ({why})"}
-                for m, r in new
-            ],
-        },
-    )
-    return [m for m, _ in new]

@@ -14,9 +14,9 @@ from archive.cases import (
 )
 from archive.clock import to_text
 from archive.commands.base import Command, Context, Refused
+from archive.conflicts import add_conflicts
 from archive.lifecycle import move_case
 from archive.models import CaseState
-from archive.reports import add_conflicts
 
 
 def run(ctx: Context, args: str) -> str:
