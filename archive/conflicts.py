@@ -39,7 +39,8 @@ def conflicts_of_followup(
     A member's own mail is deliberation, and deliberation never creates a conflict."""
     if settings.person_for(msg.from_addr or "") or not msg.conflicts:
         return case
-    new = [c for c in msg.conflicts if c.member.lower() not in case.excluded()]
+    known = {m.lower() for m in case.conflicted}
+    new = [c for c in msg.conflicts if c.member.lower() not in known]
     if not new:
         return case
     if party.role not in REPORTER_SIDE:
@@ -65,7 +66,7 @@ def _tell(db, case: Case, found: list[Conflict], settings, now, pk: int, *, kind
         "case_ref": case.ref,
         "kind": kind,
         "party": party,
-        "conflicts": [_entry(settings, c.member, c.reason, c.line) for c in found],
+        "conflicts": [_entry(settings, c.member, _in_message(c.reason), c.line) for c in found],
     }
     skip = " ".join(named) if kind == "named" else None
     queue_mail(db, now=now, settings=settings, template="chair/conflict",
@@ -73,6 +74,10 @@ def _tell(db, case: Case, found: list[Conflict], settings, now, pk: int, *, kind
     if kind == "not-applied" and settings.council:
         queue_mail(db, now=now, settings=settings, template="council/conflict_not_applied",
                    audience=Audience.COUNCIL, case=case, context=context)  # fmt: skip
+
+
+def _in_message(reason: str) -> str:
+    return "named in the message" if reason == "named in the report" else reason
 
 
 def _entry(settings: Settings, member: str, reason: str, line: str = "") -> dict:

@@ -115,7 +115,9 @@ def test_the_person_reported_naming_every_member_conflicts_nobody(casebook, rela
     # ...and the next free person his message does not name (the council's Erin) is told.
     wait_until(lambda: with_subject(relay, "erin", "Members named"), "the private notice")
     [notice] = with_subject(relay, "erin", "Members named")
+    assert str(notice["Subject"]).endswith("] Members named by a party of a case")
     text = notice.get_content()
+    assert "Alice Chair <alice@example.org>: named in the message" in text
     for name in ("Alice Chair <alice@example.org>", "Bob Member", "Carol Member"):
         assert name in text
     assert "discussed the sprint with Alice Chair" in text and "#conflict" in text
