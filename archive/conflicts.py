@@ -46,13 +46,28 @@ def conflicts_of_followup(
     if party.role not in REPORTER_SIDE:
         _tell(db, case, new, settings, now, pk, kind="named", party=party.role)
         return case
+    if unless_none_left(db, case, new, settings, now, pk, why=WHY_FOLLOWUP, writer=party.role):
+        return get_case(db, case.pk)
+    return case
+
+
+def unless_none_left(
+    db: Database, case: Case, found: list[Conflict], settings: Settings, now, pk: int, *,
+    why: str, writer: str | None,
+) -> list[str]:  # fmt: skip
+    """The conflicts one message brings, recorded, unless they would leave no member of the
+    committee free: then none is, and the chair and the council are told. Returns the
+    addresses recorded."""
+    known = {m.lower() for m in case.conflicted}
+    new = [c for c in found if c.member.lower() not in known]
+    if not new:
+        return []
     if not left_free(settings, case, {c.member for c in new}):
-        _tell(db, case, new, settings, now, pk, kind="not-applied", party=party.role)
-        return case
-    found = [(c.member, c.reason) for c in new]
+        _tell(db, case, new, settings, now, pk, kind="not-applied", party=writer)
+        return []
     lines = {c.member.lower(): c.line for c in new}
-    add_conflicts(db, case, found, settings, now, why=WHY_FOLLOWUP, message_pk=pk, lines=lines)
-    return get_case(db, case.pk)
+    return add_conflicts(db, case, [(c.member, c.reason) for c in new], settings, now,
+                         why=why, message_pk=pk, lines=lines)  # fmt: skip
 
 
 def _tell(db, case: Case, found: list[Conflict], settings, now, pk: int, *, kind, party) -> None:

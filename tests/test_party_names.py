@@ -193,3 +193,20 @@ def test_the_person_reported_cannot_fill_the_reports_fields(casebook, relay):
     assert "Witnesses: none" in followup.get_content()  # shown as he wrote it
     assert "New report fields" not in followup.get_content()
     assert not shown(casebook, ref)["fields"].get("witnesses")
+
+
+def test_a_held_message_naming_every_member_merged_conflicts_nobody(casebook, relay):
+    ref, _ = open_case(casebook, relay)
+    stranger = build(sender="Sam <sam@example.net>", to="conduct@example.org",
+                     subject=f"Re: [{ref}] what I saw", message_id="<sam-all@example.net>",
+                     body=f"{EVERY_MEMBER} were all there when it happened.")  # fmt: skip
+    assert smtp_send(casebook.port, stranger, "sam@example.net", ["conduct@example.org"]) == {}
+    wait_until(lambda: with_subject(relay, LIST, "was held"), "the held notice")
+    [held] = with_subject(relay, LIST, "was held")
+    merge = via_list(sign(build(subject=f"Re: [{ref}] A message for this case was held",
+                                body="#merge <sam-all@example.net>", message_id="<merge@x.org>",
+                                in_reply_to=held["Message-ID"])))  # fmt: skip
+    assert smtp_send(casebook.port, merge, "alice@example.org", [LIST]) == {}
+    wait_until(lambda: with_subject(relay, "alice", "not applied"), "the chair's notice")
+    wait_until(lambda: with_subject(relay, COUNCIL, "not applied"), "the council's notice")
+    assert shown(casebook, ref)["conflicted"] == []
