@@ -212,7 +212,8 @@ CATALOGUE: dict[str, Template] = {
         _entry("committee/commands_refused", "sender", {"token_mode": False}),
         # Inside the committee.
         _entry("committee/new_case", "committee", NEW_CASE),
-        _entry("committee/urgent", "committee", NEW_CASE),  # the same facts, flagged first
+        # the same facts, flagged first; `followup_from`: who wrote the follow-up that made it so
+        _entry("committee/urgent", "committee", NEW_CASE | {"followup_from": None}),
         _entry(
             "committee/followup",
             "committee",

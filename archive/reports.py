@@ -15,6 +15,7 @@ from archive.cases import (
     add_party,
     get_case,
     open_case,
+    parties_of,
     record_event,
     set_conflicted,
     set_urgent,
@@ -130,8 +131,13 @@ def _raise_urgent(db, msg, case: Case, party: Party, settings, now, pk: int) -> 
         message_pk=pk,
     )
     case = get_case(db, case.pk)
-    context = _committee_context(case, msg, party, urgent=True)
-    context["fields"] = {**msg.report.as_dict(), **{k: v for k, v in case.fields.items() if v}}
+    reporters = parties_of(db, case, "reporter")  # the report's reporter, whoever wrote now
+    context = _committee_context(case, msg, reporters[0] if reporters else party, urgent=True)
+    context["followup_from"] = _written_as(msg, party)
+    theirs = msg.report.as_dict()  # every field named; filled from the reporter's mail only
+    if party.role not in REPORTER_SIDE:
+        theirs = dict.fromkeys(theirs)
+    context["fields"] = {**theirs, **{k: v for k, v in case.fields.items() if v}}
     context |= {"acknowledgement": "followup", "ack_reason": None}
     queue_mail(
         db,

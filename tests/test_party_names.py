@@ -210,3 +210,17 @@ def test_a_held_message_naming_every_member_merged_conflicts_nobody(casebook, re
     wait_until(lambda: with_subject(relay, "alice", "not applied"), "the chair's notice")
     wait_until(lambda: with_subject(relay, COUNCIL, "not applied"), "the council's notice")
     assert shown(casebook, ref)["conflicted"] == []
+
+
+def test_the_urgent_alert_for_his_follow_up_shows_no_field_of_his_as_the_reports(casebook, relay):
+    ref, _ = open_case(casebook, relay)
+    mail = ask_dave(casebook, relay, ref)
+    body = "Names: nobody at all\nWhere: nowhere, it never happened\nOngoing: yes\n"
+    reply(casebook, mail, f"Dave Jones <{DAVE}>", body, "<dave-urgent@example.com>")
+    wait_until(lambda: with_subject(relay, LIST, "URGENT"), "the urgent alert")
+    [alert] = with_subject(relay, LIST, "URGENT")
+    text = alert.get_content()
+    assert "Where:    sprint" in text and "nowhere" not in text  # the report's, not his
+    assert "Names:    (not given)" in text and "nobody" not in text
+    assert "Reporter: rita@example.net" in text and "A follow-up from dave@example.com" in text
+    assert shown(casebook, ref)["fields"]["where"] == "sprint"
