@@ -147,6 +147,7 @@ def _entry(
 
 
 _SIGNED = ("chair_name",)
+_CONFLICT = {"member": "bob@example.org", "name": "Bob", "reason": "named", "line": "Bob and I"}
 
 
 def _resolution_entries() -> list[Template]:
@@ -218,7 +219,8 @@ CATALOGUE: dict[str, Template] = {
         _entry("committee/commands_refused", "sender", {"token_mode": False}),
         # Inside the committee.
         _entry("committee/new_case", "committee", NEW_CASE),
-        _entry("committee/urgent", "committee", NEW_CASE),  # the same facts, flagged first
+        # the same facts, flagged first; `followup_from`: who wrote the follow-up that made it so
+        _entry("committee/urgent", "committee", NEW_CASE | {"followup_from": None}),
         _entry(
             "committee/followup",
             "committee",
@@ -352,7 +354,14 @@ CATALOGUE: dict[str, Template] = {
         _entry(
             "chair/conflict",
             "chair",
-            {"conflicts": [{"member": "bob@example.org", "name": "Bob", "reason": "named"}]},
+            # kind: applied (recorded), named (a non-reporter party's mail: none recorded),
+            # not-applied (it would have left no member free); party: who wrote (a role)
+            {"kind": "applied", "party": None, "conflicts": [_CONFLICT]},
+        ),
+        _entry(
+            "council/conflict_not_applied",
+            "council",
+            {"kind": "not-applied", "party": "reporter", "conflicts": [_CONFLICT]},
         ),
         # The Executive Council.
         _entry(

@@ -98,6 +98,7 @@ class Delegate:
 class Conflict:
     member: str  # the member's or council member's address
     reason: str  # "named in the report", "sent the report", "listed as a witness"
+    line: str = ""  # the line of the message that names them, when one line does
 
 
 @dataclass(frozen=True)

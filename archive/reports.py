@@ -16,11 +16,13 @@ from archive.cases import (
     add_party,
     get_case,
     open_case,
+    parties_of,
     record_event,
     set_conflicted,
     set_urgent,
 )
 from archive.clock import from_text, to_text
+from archive.conflicts import REPORTER_SIDE, conflicts_of_followup
 from archive.consent import asks_no_contact, consent_in
 from archive.deadlines import cancel_deadlines
 from archive.formpages import FORM_TRANSPORT, form_contact, record_page
@@ -133,8 +135,13 @@ def _raise_urgent(db, msg, case: Case, party: Party, settings, now, pk: int) -> 
         message_pk=pk,
     )
     case = get_case(db, case.pk)
-    context = _committee_context(case, msg, party, urgent=True)
-    context["fields"] = {**msg.report.as_dict(), **{k: v for k, v in case.fields.items() if v}}
+    reporters = parties_of(db, case, "reporter")  # the report's reporter, whoever wrote now
+    context = _committee_context(case, msg, reporters[0] if reporters else party, urgent=True)
+    context["followup_from"] = _written_as(msg, party)
+    theirs = msg.report.as_dict()  # every field named; filled from the reporter's mail only
+    if party.role not in REPORTER_SIDE:
+        theirs = dict.fromkeys(theirs)
+    context["fields"] = {**theirs, **{k: v for k, v in case.fields.items() if v}}
     context |= {"acknowledgement": "followup", "ack_reason": None}
     queue_mail(
         db,
@@ -189,6 +196,15 @@ def _record_conflicts(
             detail={"member": conflict.member, "reason": conflict.reason},
             message_pk=message_pk,
         )
+    conflicts = [
+        {
+            "member": c.member,
+            "name": _name_of(settings, c.member),
+            "reason": c.reason,
+            "line": c.line,
+        }  # fmt: skip
+        for c in msg.conflicts
+    ]
     queue_mail(
         db,
         now=now,
@@ -196,13 +212,7 @@ def _record_conflicts(
         template="chair/conflict",
         audience=Audience.CHAIR,
         case=case,
-        context={
-            "case_ref": case.ref,
-            "conflicts": [
-                {"member": c.member, "name": _name_of(settings, c.member), "reason": c.reason}
-                for c in msg.conflicts
-            ],
-        },
+        context={"case_ref": case.ref, "kind": "applied", "party": None, "conflicts": conflicts},
     )
 
 
@@ -380,7 +390,8 @@ def record_followup(
 ) -> IngestResult:
     """More from a party: archived in the case, shown to the committee, acknowledged daily."""
     pk = store_message(db, msg, now, kind="followup", case=case)
-    added = _merge_fields(db, case, msg, now)
+    # Report fields are the reporter's to give: anyone else's mail is shown as it is.
+    added = _merge_fields(db, case, msg, now) if party.role in REPORTER_SIDE else []
     record_event(
         db,
         case,
@@ -393,7 +404,7 @@ def record_followup(
     if msg.historical:
         return IngestResult(pk, False, "followup", case.ref)
     # Before anything is queued: whoever it names gets neither it nor anything after.
-    case = _conflicts_of_message(db, msg, case, settings, now, pk, why="in a follow-up")
+    case = conflicts_of_followup(db, msg, case, party, settings, now, pk)
     party = _contact_again(db, msg, case, party, now, pk)
     feedback = _record_feedback(db, msg, case, party, settings, now, pk)
     _mediation_reply(db, msg, case, party, settings, now)
@@ -675,63 +686,3 @@ def _relay_to_audience(
         in_reply_to=msg.message_id,
         refs=(*msg.references, msg.message_id),
     )
-
-
-def _conflicts_of_message(
-    db: Database, msg: IncomingMessage, case: Case, settings, now, pk: int, *, why: str
-) -> Case:
-    """The case after the members `msg` names are cut off from it (a member's own mail is
-    deliberation, and deliberation never creates a conflict)."""
-    if settings.person_for(msg.from_addr or ""):
-        return case
-    found = [(c.member, c.reason) for c in msg.conflicts]
-    if add_conflicts(db, case, found, settings, now, why=why, message_pk=pk):
-        return get_case(db, case.pk)
-    return case
-
-
-def add_conflicts(
-    db: Database,
-    case: Case,
-    conflicts: list[tuple[str, str]],
-    settings: Settings,
-    now: datetime,
-    *,
-    why: str,
-    message_pk: int | None = None,
-) -> list[str]:
-    """Members newly found conflicted in an open case: recorded, and the chair told privately.
-
-    Returns the addresses that were new; conflicts already recorded change nothing.
-    """
-    known = {member.lower() for member in case.conflicted}
-    new = [(m.lower(), reason) for m, reason in conflicts if m.lower() not in known]
-    if not new:
-        return []
-    set_conflicted(db, case, [*known, *(m for m, _ in new)], now)
-    for member, reason in new:
-        record_event(
-            db,
-            case,
-            now=now,
-            actor="casebook",
-            action="conflict-detected",
-            detail={"member": member, "reason": f"{reason} ({why})"},
-            message_pk=message_pk,
-        )
-    queue_mail(
-        db,
-        now=now,
-        settings=settings,
-        template="chair/conflict",
-        audience=Audience.CHAIR,
-        case=get_case(db, case.pk),
-        context={
-            "case_ref": case.ref,
-            "conflicts": [
-                {"member": m, "name": _name_of(settings, m), "reason": f"{r} ({why})"}
-                for m, r in new
-            ],
-        },
-    )
-    return [m for m, _ in new]

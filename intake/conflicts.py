@@ -35,5 +35,16 @@ def find_conflicts(
         elif mentions(person, said) or mentions(person, names):
             reason = "named in the report"
         if reason:
-            conflicts.append(Conflict(person.email.lower(), reason))
+            line = naming_line(person, text) if reason == "named in the report" else ""
+            conflicts.append(Conflict(person.email.lower(), reason, line))
     return tuple(conflicts)
+
+
+def naming_line(person: Person, text: str) -> str:
+    """The first line of `text` that names the person (shortened), or "" when only a name
+    wrapped over lines or a field does."""
+    for line in text.splitlines():
+        if mentions(person, fold_text(line)):
+            line = " ".join(line.split())
+            return line if len(line) <= 200 else line[:199] + "…"
+    return ""

@@ -11,9 +11,9 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
 from archive.cases import get_case
+from archive.conflicts import REPORTER_SIDE, add_conflicts
 from archive.db import write_transaction
 from archive.models import CaseState
-from archive.reports import add_conflicts
 from archive.settings import Settings
 from intake.parse import parse_message
 
@@ -42,15 +42,17 @@ def recheck_conflicts(db: Database, settings: Settings, now: datetime) -> list[s
     changed = []
     if row:
         reports = db.execute(
-            "SELECT m.raw, m.case_pk, m.kind, COALESCE((SELECT d.envelope_from FROM deliveries d"
-            " WHERE d.message_pk = m.id ORDER BY d.id LIMIT 1), m.from_addr, '')"
+            "SELECT m.id, m.raw, m.case_pk, m.kind, COALESCE((SELECT d.envelope_from"
+            " FROM deliveries d WHERE d.message_pk = m.id ORDER BY d.id LIMIT 1), m.from_addr, '')"
             " FROM messages m JOIN cases c ON c.id = m.case_pk"
             # reports, follow-ups, and held messages #merge took in
             " WHERE (m.kind IN ('report', 'followup')"
             " OR (m.held_reason IS NOT NULL AND m.held = 0)) AND c.state NOT IN (?) ORDER BY c.id",
             list(CLOSED),
         ).fetchall()
-        for raw, case_pk, kind, envelope_from in reports:
+        for pk, raw, case_pk, kind, envelope_from in reports:
+            if kind == "followup" and not _reporter_side(db, pk):
+                continue  # another party's names conflict nobody (archive/conflicts.py)
             msg = parse_message(
                 raw,
                 envelope_from=envelope_from,
@@ -72,3 +74,13 @@ def recheck_conflicts(db: Database, settings: Settings, now: datetime) -> list[s
             [META_KEY, fingerprint],
         )
     return changed
+
+
+def _reporter_side(db: Database, message_pk: int) -> bool:
+    """Whether the reporter or their delegate wrote this follow-up (its audit entry says)."""
+    row = db.execute(
+        "SELECT json_extract(detail, '$.party') FROM events"
+        " WHERE message_pk = ? AND action = 'followup-received' LIMIT 1",
+        [message_pk],
+    ).fetchone()
+    return bool(row) and row[0] in REPORTER_SIDE

@@ -70,7 +70,9 @@ def resolve_copies(
         reply = settings.appeals if item.template.startswith("appellant/") else None
         return [Copy(item.to_addr.lower(), (item.to_addr,), item.message_id, reply)]
     if item.audience == Audience.CHAIR:
-        person = chair_for(case, settings)
+        # A notice about members a party's mail names skips them (`exclude`), while anyone is left.
+        skip = frozenset((item.exclude or "").lower().split())
+        person = chair_for(case, settings, skip=skip) or chair_for(case, settings)
         if person is None:
             raise Undeliverable("every member and council member is conflicted")
         return [_personal_copy(db, item, case, person, settings, now, single=True)]
@@ -150,9 +152,12 @@ def council_copies(
     return [_personal_copy(db, item, case, p, settings, now, role="council") for p in people]
 
 
-def chair_for(case: Case | None, settings: Settings) -> Person | None:
-    """The chair, or the next member (then council member) who is not conflicted."""
-    conflicted = conflicted_of(case)
+def chair_for(
+    case: Case | None, settings: Settings, *, skip: frozenset[str] = frozenset()
+) -> Person | None:
+    """The chair, or the next member (then council member) who is not conflicted (nor in
+    `skip`)."""
+    conflicted = conflicted_of(case) | skip
     ordered = sorted(settings.members, key=lambda m: m.role != "chair")
     ordered += sorted(settings.council, key=lambda m: m.role != "council-chair")
     ordered += list(settings.alternates)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import unicodedata
+from types import SimpleNamespace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from archive.conflicts import left_free
 from archive.folding import INVISIBLE_RE, LINE_BREAKS_RE, SPACES_RE
 from archive.settings import Person
+from intake.conflicts import naming_line
 from intake.mentions import fold_text, mentions
 from intake.parse import parse_message
 from intake.wholetext import html_as_quoted_text, without_own_quotes
@@ -86,3 +89,17 @@ def test_folding_ascii_text_is_the_same_as_the_general_folding(text):
     general = unicodedata.normalize("NFKC", text)
     general = SPACES_RE.sub(" ", INVISIBLE_RE.sub("", LINE_BREAKS_RE.sub("\n", general)))
     assert fold_text(text) == general.casefold()
+
+
+def test_the_line_that_names_a_member_is_kept_for_the_chair():
+    text = "Hello,\n\nThank you for the call yesterday,   Bobby.\nRita\n"
+    assert naming_line(BOB, text) == "Thank you for the call yesterday, Bobby."
+    assert naming_line(BOB, "It was Bob\nMember.") == ""  # only the wrapped name: no one line
+
+
+def test_free_members_are_those_neither_excluded_nor_newly_conflicted():
+    ann, bo = Person("Ann Lee", "Ann@example.org"), Person("Bo Ek", "bo@example.org")
+    settings = SimpleNamespace(committee=(ann, bo))
+    case = SimpleNamespace(excluded=lambda: {"bo@example.org"})
+    assert left_free(settings, case, set()) == ["ann@example.org"]
+    assert left_free(settings, case, {"ANN@example.org"}) == []

@@ -331,6 +331,37 @@ def test_conflicts_are_checked_again_when_the_members_change(tmp_path, relay):
     assert recheck_conflicts(db, settings, T0) == []  # unchanged again: nothing new
 
 
+def test_a_party_s_follow_up_names_nobody_into_a_conflict_when_the_members_change(tmp_path, relay):
+    """Members added later are looked for again in the reporter's follow-ups only: the names
+    in the person reported's follow-up conflict nobody (archive/conflicts.py)."""
+    from casebook.config import load_settings
+    from intake.recheck import recheck_conflicts
+    from tests.conftest import MEMBERS, write_config
+    from tests.mailbuild import build
+
+    settings = load_settings(write_config(tmp_path, relay_port=relay.port))
+    db = open_archive(settings.database)
+    deliver(db, settings, "plain_report.eml", now=T0)
+    case = find_case(db, "CoC-2026-001")
+    dave = add_party(db, case, role="party", name="Dave", email="dave@example.com", now=T0)
+    reply = f"conduct+{dave.token}@example.org"
+    raw = build(
+        sender="Dave <dave@example.com>",
+        to=reply,
+        subject="Re: [CoC-2026-001] Hello",
+        body="I talked it over with Dana Newmember.",
+        message_id="<dave-d@example.com>",
+    )
+    assert deliver(db, settings, raw, now=T0, sender="dave@example.com", to=(reply,)).kind == (
+        "followup"
+    )
+    assert recheck_conflicts(db, settings, T0) == []  # first run: nothing changed
+    joined = MEMBERS + '\n[[members]]\nname = "Dana Newmember"\nemail = "dana@example.org"\n'
+    settings = load_settings(write_config(tmp_path, relay_port=relay.port, members=joined))
+    assert recheck_conflicts(db, settings, T0) == []
+    assert find_case(db, "CoC-2026-001").conflicted == ()
+
+
 def test_missing_message_id_twice_is_one_message(db, settings):
     first = deliver(db, settings, "missing_message_id.eml", now=T0, sender="nora@example.net")
     again = deliver(

@@ -14,9 +14,9 @@ from archive.cases import (
 )
 from archive.clock import to_text
 from archive.commands.base import Command, Context, Refused
+from archive.conflicts import unless_none_left
 from archive.lifecycle import move_case
-from archive.models import CaseState
-from archive.reports import add_conflicts
+from archive.models import CaseState, Conflict
 
 
 def run(ctx: Context, args: str) -> str:
@@ -117,10 +117,11 @@ def _conflicts_of_held(ctx: Context, message_pk: int) -> list[str]:
     ).fetchone()
     if ctx.settings.person_for(from_addr or ""):
         return []
-    found = [(member, reason) for member, reason in json.loads(stored or "[]")]
+    found = [Conflict(member, reason) for member, reason in json.loads(stored or "[]")]
     why = "in a message merged into the case"
-    return add_conflicts(ctx.db, ctx.case, found, ctx.settings, ctx.now, why=why,
-                         message_pk=message_pk)  # fmt: skip
+    # Never every free member at once: then the chair and the council decide (archive/conflicts)
+    return unless_none_left(ctx.db, ctx.case, found, ctx.settings, ctx.now, message_pk,
+                            why=why, writer=None)  # fmt: skip
 
 
 COMMAND = Command(
