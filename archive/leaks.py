@@ -178,7 +178,7 @@ def case_sources(db: Database, case: Case | None, core_team: str = "") -> Iterat
     if case is None:
         return
     parties = parties_of(db, case)
-    audience = sending_audience(parties, core_team)
+    audience = sending_audience(parties, core_team, _appellants(db, case))
     reporters = {p.email.lower() for p in parties if p.email and p.role in CONFIDENTIAL_ROLES}
     mediators = {p.email.lower() for p in parties if p.email and p.role == "mediator"}
     # A web-form report or follow-up has no From: it is the form reporter's (FORM_SENDER).
@@ -204,11 +204,13 @@ def case_sources(db: Database, case: Case | None, core_team: str = "") -> Iterat
         yield Source(what, text or "", owners - {""}, sends=sends)
 
 
-def sending_audience(parties: list[Party], core_team: str) -> Audience:
+def sending_audience(
+    parties: list[Party], core_team: str, appellants: frozenset[str] = frozenset()
+) -> Audience:
     """Whom a member's sending command writes for: a `#to-reporter` the reporters (and their
     delegates, the form reporter), a `#to-party` those it names, a `#propose` the people and
-    venue its resolution goes to, `#mediation`/`#appeal` the case's parties; `#unilateral`
-    no one outside."""
+    venue its resolution goes to (and the core team), `#mediation`/`#appeal` the case's
+    parties, mediator and appellants; `#unilateral` no one outside."""
 
     def emails(*roles: str) -> frozenset[str]:
         return frozenset(p.email.lower() for p in parties if p.email and p.role in roles)
@@ -227,10 +229,17 @@ def sending_audience(parties: list[Party], core_team: str) -> Audience:
         if command == "propose":
             return emails("reported") | named | {core_team.lower()}
         if command in ("mediation", "appeal"):
-            return reporters | emails("reported", "mediator") | named
+            return reporters | emails("reported", "mediator") | named | appellants
         return frozenset()
 
     return audience
+
+
+def _appellants(db: Database, case: Case) -> frozenset[str]:
+    rows = db.execute(
+        "SELECT appellant FROM appeals WHERE case_pk = ? AND appellant IS NOT NULL", [case.pk]
+    )
+    return frozenset(row[0].lower() for row in rows)
 
 
 def _message_what(direction: str, kind: str, by_reporter: bool) -> str:
