@@ -22,9 +22,9 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
 from archive.cases import Case, Party, own_reporters, parties_of
-from archive.folding import fold_text
+from archive.folding import DENSE_NAME_RE, fold_text
 from archive.formpages import FORM_SENDER, FORM_TRANSPORT
-from archive.passages import CJK, SEA, Audience, Source, passage_hits
+from archive.passages import Audience, Source, passage_hits
 from archive.settings import Settings
 
 CONFIDENTIAL_ROLES = {
@@ -33,11 +33,6 @@ CONFIDENTIAL_ROLES = {
     "witness": "a witness's",
 }
 MIN_NAME = 3  # shorter names ("Al") would match ordinary words
-# A name in a script written without spaces (`passages.DENSE`) is found inside a longer run
-# of that script too ("山田花子さんから報告"), when it has this many characters or more: a
-# two-character name ("花子") is an ordinary word as often as a name: found only standing alone.
-MIN_DENSE_NAME = 3
-DENSE_NAME_RE = re.compile(f"[{CJK}{SEA}]{{{MIN_DENSE_NAME},}}")
 WITNESS_SPLIT = re.compile(r"[,;\n]|\band\b|&")
 REMARK_RE = re.compile(r"\([^)]*\)|\[[^\]]*\]")  # "Walter Otherwitness (the booth volunteer)"
 PARTICLES = {"van", "von", "de", "der", "den", "da", "di", "du", "del", "la", "le", "bin", "al"}
@@ -100,7 +95,9 @@ def _pattern(secret: Secret) -> re.Pattern | None:
         if len(words) > 1:  # "Canaryname, Rita" as lists and forms write it
             forms.append(r"\W*".join([words[-1], *words[:-1]]))
         pattern = r"(?<!\w)(?:" + "|".join(forms) + r")(?!\w)"
-        if DENSE_NAME_RE.fullmatch("".join(words)):  # "山田花子さんから": inside other words
+        # A name of 3 or more characters of a script without spaces ("山田 花子") is found
+        # inside a longer run of it too ("山田花子さんから"); a two-character one only alone.
+        if DENSE_NAME_RE.fullmatch("".join(words)):
             pattern += "|" + "|".join(forms)
         return re.compile(pattern)
     if secret.kind == "address":

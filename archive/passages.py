@@ -17,6 +17,8 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from archive.folding import CJK, SEA
+
 RUN = 7  # this many words in a row from a source is a passage of it
 WORD_RE = re.compile(r"\w+")
 # Scripts written without spaces, as a character class, with the run of their characters that
@@ -25,10 +27,6 @@ WORD_RE = re.compile(r"\w+")
 # letters are an alphabet's (a word is 3-6 of them once the guard's folding drops their marks),
 # so 24. Punctuation and spaces inside such a run (、。, a line break, a `| ` quote prefix) are
 # skipped; a letter or digit of another script ends it.
-CJK = "\u3005-\u3007\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff" + (
-    "\U00020000-\U0003134f"
-)
-SEA = "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff"
 DENSE = ((CJK, 13), (SEA, 24))
 DENSE_RUNS = tuple(
     (re.compile(f"[{chars}](?:[^\\w]*[{chars}])*"), re.compile(f"[^{chars}]+"), size)
