@@ -405,7 +405,7 @@ def test_scripts_without_spaces_are_compared_by_runs_of_characters():
     )
     assert _hits(f"ええ、{thirteen[:-1]}ですね", post) == []
     assert _hits("| スポンサー担当\n| 者にも、相談しま", post) != []
-    assert _hits("スポンサー担当者 and 者にも相談しました", post) == []  # another script ends a run
+    assert _hits("スポンサー担当 and 者にも相談しました", post) == []  # another script ends a run
     thai = Source("a note", "ขอบคุณที่แจ้งให้เราทราบเกี่ยวกับเหตุการณ์นี้")
     assert _hits("ขอบคุณที่แจ้งให้เราทราบเกี่ยวกับ", thai) != []
     assert _hits("ขอบคุณที่แจ้งให้เรา", thai) == []
