@@ -22,6 +22,15 @@ INVISIBLE_RE = re.compile(
     "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3"
     "\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
 )
+# Scripts written without spaces between words, as character-class ranges: Han and kana (CJK);
+# Thai, Lao, Myanmar, Khmer (SEA). The leak guard compares them by runs of characters, and
+# finds a name of MIN_DENSE_NAME such characters or more inside a longer run of them.
+CJK = "\u3005-\u3007\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff" + (
+    "\U00020000-\U0003134f"
+)
+SEA = "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff"
+MIN_DENSE_NAME = 3
+DENSE_NAME_RE = re.compile(f"[{CJK}{SEA}]{{{MIN_DENSE_NAME},}}")
 # Letters that carry their mark in the letter itself, so NFD does not split it off.
 BARE_LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ı": "i", "ŧ": "t"})
 

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-from archive.cases import Case, own_reporters, parties_of
-from archive.folding import fold_text
+from archive.cases import Case, Party, own_reporters, parties_of
+from archive.folding import DENSE_NAME_RE, fold_text
 from archive.formpages import FORM_SENDER, FORM_TRANSPORT
-from archive.passages import Source, passage_hits
+from archive.passages import Audience, Source, passage_hits
 from archive.settings import Settings
 
 CONFIDENTIAL_ROLES = {
@@ -42,6 +42,7 @@ CLOSING_RE = re.compile(
     r"sincerely|yours(?: truly| sincerely)?|all the best|warmly|love)?[\s,.!:;-]*"
 )
 SENTENCE_END_RE = re.compile(r"[.!?…]\s+(?=\S)")
+ADDRESS_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,12 @@ def _pattern(secret: Secret) -> re.Pattern | None:
         forms = [r"\W*".join(words)]
         if len(words) > 1:  # "Canaryname, Rita" as lists and forms write it
             forms.append(r"\W*".join([words[-1], *words[:-1]]))
-        return re.compile(r"(?<!\w)(?:" + "|".join(forms) + r")(?!\w)")
+        pattern = r"(?<!\w)(?:" + "|".join(forms) + r")(?!\w)"
+        # A name of 3 or more characters of a script without spaces ("山田 花子") is found
+        # inside a longer run of it too ("山田花子さんから"); a two-character one only alone.
+        if DENSE_NAME_RE.fullmatch("".join(words)):
+            pattern += "|" + "|".join(forms)
+        return re.compile(pattern)
     if secret.kind == "address":
         return (
             re.compile(r"(?<![\w.+-])" + re.escape(folded) + r"(?!\.?[\w-])")
@@ -162,12 +168,14 @@ def case_secrets(db: Database, case: Case | None, settings: Settings) -> list[Se
     return secrets
 
 
-def case_sources(db: Database, case: Case | None) -> Iterator[Source]:
-    """Every text the case holds, oldest first, with who wrote it or was sent it; read only
-    when iterated (mail with no field of RUN words reads nothing)."""
+def case_sources(db: Database, case: Case | None, core_team: str = "") -> Iterator[Source]:
+    """Every text the case holds, oldest first, with who wrote it or was sent it (and whom a
+    member's sending command wrote for); read only when iterated (mail with no field of RUN
+    words reads nothing)."""
     if case is None:
         return
     parties = parties_of(db, case)
+    audience = sending_audience(parties, core_team, _appellants(db, case))
     reporters = {p.email.lower() for p in parties if p.email and p.role in CONFIDENTIAL_ROLES}
     mediators = {p.email.lower() for p in parties if p.email and p.role == "mediator"}
     # A web-form report or follow-up has no From: it is the form reporter's (FORM_SENDER).
@@ -189,7 +197,46 @@ def case_sources(db: Database, case: Case | None) -> Iterator[Source]:
             continue
         owners = frozenset({sender, *(a.lower() for a in json.loads(to_addrs or "[]"))})
         what = _message_what(direction, kind, sender in reporters)
-        yield Source(what, text or "", owners - {""}, sends=kind == "deliberation")
+        sends = audience if kind == "deliberation" else None
+        yield Source(what, text or "", owners - {""}, sends=sends)
+
+
+def sending_audience(
+    parties: list[Party], core_team: str, appellants: frozenset[str] = frozenset()
+) -> Audience:
+    """Whom a member's sending command writes for: a `#to-reporter` the reporters (and their
+    delegates, the form reporter), a `#to-party` those it names, a `#propose` the people and
+    venue its resolution goes to (and the core team), `#mediation`/`#appeal` the case's
+    parties, mediator and appellants; `#unilateral` no one outside."""
+
+    def emails(*roles: str) -> frozenset[str]:
+        return frozenset(p.email.lower() for p in parties if p.email and p.role in roles)
+
+    reporters = emails("reporter", "delegate") | {FORM_SENDER}
+
+    def audience(command: str, args: str) -> frozenset[str]:
+        named = frozenset(a.lower() for a in ADDRESS_RE.findall(args))
+        first = args.split()[0].lower() if args.split() else ""
+        if command == "toreporter":
+            return reporters
+        if command == "toparty" and first in ("reported", "witness") and not named:
+            return emails(first)
+        if command == "toparty":
+            return named
+        if command == "propose":
+            return emails("reported") | named | {core_team.lower()}
+        if command in ("mediation", "appeal"):
+            return reporters | emails("reported", "mediator") | named | appellants
+        return frozenset()
+
+    return audience
+
+
+def _appellants(db: Database, case: Case) -> frozenset[str]:
+    rows = db.execute(
+        "SELECT appellant FROM appeals WHERE case_pk = ? AND appellant IS NOT NULL", [case.pk]
+    )
+    return frozenset(row[0].lower() for row in rows)
 
 
 def _message_what(direction: str, kind: str, by_reporter: bool) -> str:

@@ -95,7 +95,7 @@ def queue_mail(
         if party is not None and has_page(db, party.pk):  # the form reporter's own reports
             readers.add(FORM_SENDER)
         hits = find_leaks(context, case_secrets(db, case, settings), readers, spec.signed,
-                          case_sources(db, case))  # fmt: skip
+                          case_sources(db, case, settings.core_team))  # fmt: skip
     matched = [f"{h.what} in {h.field}" for h in hits]
     message_id = make_message_id(settings.domain)
     cursor = db.execute(

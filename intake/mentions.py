@@ -2,7 +2,9 @@
 
 Both sides are folded the same way (NFKC, every Unicode space a space, case-folded, diacritics
 stripped), so "Jose" finds "José" and "José" finds "Jose", and a no-break space or a line
-break (with `> ` quote prefixes after it) between first and last name still joins them.
+break (with `> ` quote prefixes after it) between first and last name still joins them. A
+name in a script written without spaces (Han, kana, Thai…) of 3 characters or more is found
+inside words too ("山田 花子" in "山田花子さんから").
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 
-from archive.folding import fold_text
+from archive.folding import DENSE_NAME_RE, fold_text
 from archive.settings import Person
 
 # Between two words of a name: spaces, or line breaks each followed by any quote prefix.
@@ -41,8 +43,12 @@ def person_pattern(person: Person) -> re.Pattern:
     tokens = _tokens(person)
     if not tokens:
         return re.compile(r"(?!)")  # nothing to find
+    ordered = sorted(tokens, key=len, reverse=True)
     alternatives = "|".join(
-        WORD_GAP.join(re.escape(word) for word in token.split(" "))
-        for token in sorted(tokens, key=len, reverse=True)
+        WORD_GAP.join(re.escape(word) for word in token.split(" ")) for token in ordered
     )
-    return re.compile(r"(?<![\w.@+-])(?:" + alternatives + r")(?![\w@-]|\.\w)")
+    # A name of 3 or more Han, kana, Thai… characters is found inside a longer run of its
+    # script too, its parts joined or not ("山田花子さんから"): those scripts have no spaces.
+    dense = [t.split(" ") for t in ordered if DENSE_NAME_RE.fullmatch(t.replace(" ", ""))]
+    inside = "".join("|" + r"(?: |\n[ >]*)*".join(map(re.escape, words)) for words in dense)
+    return re.compile(r"(?<![\w.@+-])(?:" + alternatives + r")(?![\w@-]|\.\w)" + inside)

@@ -30,9 +30,13 @@ email = "zoe@example.org"
 name = "Ann Lee"
 email = "ann@example.org"
 aliases = ["Ann"]
+
+[[members]]
+name = "山田 花子"
+email = "hanako@example.org"
 """
 )
-EVERYONE = ("alice", "bob", "carol", "jose", "zoe", "ann")
+EVERYONE = ("alice", "bob", "carol", "jose", "zoe", "ann", "hanako")
 
 
 @pytest.fixture
@@ -145,7 +149,13 @@ def test_member_named_anywhere_in_a_report_gets_no_notice(casebook, relay, case)
 
 @pytest.mark.parametrize(
     ("written", "conflicted"),
-    [("Jose Nunez", "jose"), ("JOSÉ NÚÑEZ", "jose"), ("Zoë Ädams", "zoe")],
+    [
+        ("Jose Nunez", "jose"),
+        ("JOSÉ NÚÑEZ", "jose"),
+        ("Zoë Ädams", "zoe"),
+        # Japanese is written without spaces: the name inside a longer word (issue 18 §3, R3).
+        ("山田花子さんが", "hanako"),
+    ],  # fmt: skip
 )
 def test_names_match_with_or_without_diacritics(casebook, relay, written, conflicted):
     send_report(casebook, relay, report(f"At the sprint {written} shouted at me.\n"))

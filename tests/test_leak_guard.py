@@ -16,8 +16,9 @@ from archive.cases import find_case, parties_of
 from archive.catalogue import CATALOGUE
 from archive.db import open_archive, write_transaction
 from archive.dsn import dsn_summary
-from archive.leaks import signed_name, witness_names
+from archive.leaks import Secret, find_leaks, fold, signed_name, witness_names
 from archive.outbox import Audience, queue_mail
+from archive.passages import Source, passage_hits
 from intake.text import html_to_text
 from mailer.send import send_due
 from tests.clientmail import client_reply
@@ -384,3 +385,58 @@ def test_a_quote_in_a_members_post_is_still_found_in_the_older_text_it_came_from
     c.say(f"About the report:\n\n> {mine} the project.\n\nI believe her.", sender=BOB)
     c.say(f"#to-reporter\nYou told us {mine}. We will be in touch.")
     assert outbox(c.db, "reporter/message")[-1]["status"] == "queued"
+
+
+POST = "スポンサー担当者にも相談しましたが、デイブさんの雇用主が大口の支援者です。"
+
+
+def _hits(text: str, source: Source, readers: frozenset[str] = frozenset({"dave@x.test"})):
+    return passage_hits([("text", fold(text))], [source], set(readers), fold)
+
+
+def test_scripts_without_spaces_are_compared_by_runs_of_characters():
+    """13 Han/kana characters in a row of a deliberation post are a passage of it, 12 are not;
+    punctuation, spaces and quote marks inside the run do not hide it; Thai by 24 letters."""
+    post = Source("a deliberation post", POST)
+    thirteen = POST[5:19]  # "担当者にも相談しましたが、デ": its comma is no character of a run
+    assert _hits(f"ええ、{thirteen}ですね", post)[0][:2] == (
+        "a deliberation post",
+        "担当者にも相談しましたかテ",
+    )
+    assert _hits(f"ええ、{thirteen[:-1]}ですね", post) == []
+    assert _hits("| スポンサー担当\n| 者にも、相談しま", post) != []
+    assert _hits("スポンサー担当 and 者にも相談しました", post) == []  # another script ends a run
+    thai = Source("a note", "ขอบคุณที่แจ้งให้เราทราบเกี่ยวกับเหตุการณ์นี้")
+    assert _hits("ขอบคุณที่แจ้งให้เราทราบเกี่ยวกับ", thai) != []
+    assert _hits("ขอบคุณที่แจ้งให้เรา", thai) == []
+
+
+def test_a_sending_commands_body_is_for_its_reader_only():
+    """The body of a `#to-reporter` may go to the reporter, not to the reported person; the
+    text above the command stays the committee's."""
+
+    def audience(command: str, args: str) -> frozenset[str]:
+        return frozenset({"rita@x.test"}) if command == "toreporter" else frozenset()
+
+    told = "your manager Victor Vulnerable saw it and fears retaliation"
+    post = Source("a deliberation post", f"Sent now.\n#to-reporter\nRita, {told}.",
+                  frozenset({"alice@x.test"}), sends=audience)  # fmt: skip
+    assert _hits(told, post, frozenset({"rita@x.test"})) == []
+    assert _hits(told, post)[0][0] == "a deliberation post"
+    inside = Source("a deliberation post", f"{told}\n#to-reporter\nThanks.", sends=audience)
+    assert _hits(told, inside, frozenset({"rita@x.test"}))[0][0] == "a deliberation post"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "held"),
+    [
+        ("山田 花子", "山田花子さんから報告がありました", True),
+        ("山田 花子", "花子・山田さんから", True),
+        ("山田花子", "報告者は山田花子です", True),
+        ("李明", "李明さんから", False),  # two characters: too short to hold on
+        ("Rita Canaryname", "ritacanarynamex wrote", False),  # Latin names: whole words only
+    ],
+)
+def test_names_in_scripts_without_spaces_are_found_inside_words(name, text, held):
+    secret = Secret("a reporter's name", name)
+    assert bool(find_leaks({"text": text}, [secret], {"dave@x.test"}, frozenset())) is held

@@ -47,6 +47,23 @@ SIGNED_REPORT = (
     "It is ongoing.\r\n\r\n…Sam Signedname\r\n"
 )
 BOBS_POST = "I think the sponsor liaison should hear about this before anyone writes to Dave again."
+CAROL = "Carol Member <carol@example.org>"
+HANAKO = "hanako@example.jp"
+# A Japanese reporter (CoC-2026-003): her name written the Japanese way, surname first.
+JAPANESE_REPORT = (
+    "From: =?utf-8?b?5bGx55SwIOiKseWtkA==?= <hanako@example.jp>\r\nTo: conduct@example.org\r\n"
+    "Subject: The party\r\nMessage-ID: <internal-3@example.jp>\r\n"
+    "Date: Mon, 2 Mar 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    "Names: Dave Jones <dave@example.com>\r\n"
+    "What happened: 懇親会でデイブさんに何度も容姿についてからかわれ、やめてほしいと言っても"
+    "笑って続けられました。\r\nOngoing: no\r\n"
+)
+# Bob's deliberation in Japanese: six \\w+ words, so no word passage at all.
+BOBS_JAPANESE_POST = (
+    "スポンサー担当者にも相談しましたが、デイブさんの雇用主が大口の支援者なので、"
+    "この件は委員会の外では絶対に話さないでください。"
+)
 
 
 class Service:
@@ -55,8 +72,10 @@ class Service:
     def __init__(self, directory, relay: RelaySink):
         self.relay = relay
         port = free_port()
+        # No wait after #consult: a resolution is enacted in the test that proposes it.
+        policy = '\n[policy]\nconsult_wait = "0s"\n'
         self.config = write_config(directory, relay_port=relay.port, intake_port=port,
-                                   extra="\n" + pinned_keys_toml())  # fmt: skip
+                                   extra="\n" + pinned_keys_toml() + policy)  # fmt: skip
         self.process = ServeProcess(self.config, port)
         self.port = port
 
@@ -106,7 +125,7 @@ def threaded(notice: EmailMessage) -> dict:
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     """One service, two cases: Rita's (CoC-2026-001) and Sam's signed one (CoC-2026-002),
-    each with Dave recorded as the person responsible."""
+    and Hanako's in Japanese (CoC-2026-003), each with Dave recorded as the person responsible."""
     relay = RelaySink()
     relay.controller.start()
     svc = Service(tmp_path_factory.mktemp("internal"), relay)
@@ -114,7 +133,8 @@ def service(tmp_path_factory):
     try:
         svc.send(REPORT.encode(), "rita@example.net", REPORTS)
         svc.send(SIGNED_REPORT.encode(), "sam@example.net", REPORTS)
-        for ref in ("CoC-2026-001", "CoC-2026-002"):
+        svc.send(JAPANESE_REPORT.encode(), HANAKO, REPORTS)
+        for ref in ("CoC-2026-001", "CoC-2026-002", "CoC-2026-003"):
             svc.post(ref, "#responsible Dave Jones <dave@example.com>")
         yield svc
     finally:
@@ -265,3 +285,66 @@ def test_an_anonymous_reporter_reads_their_own_words_and_the_reported_person_doe
         assert relay.to(DAVE) == []
     finally:
         site.service.stop()
+
+
+def test_a_to_reporter_body_pasted_to_the_reported_person_is_held(service):
+    """Issue 18 §3, R2: what a member wrote to the reporter is the reporter's to read, not
+    anyone's: pasted into a `#to-party` in a quote shape no reader cuts, it is held."""
+    before = len(service.mail("rita@example.net"))
+    told = ("Rita, thank you for telling us on the phone that your manager Victor Vulnerable saw"
+            " it and fears retaliation from Dave.")  # fmt: skip
+    service.post("CoC-2026-001", f"#to-reporter\n{told}")
+    [mail] = service.mail("rita@example.net")[before:]
+    assert "Victor Vulnerable saw it" in words(mail)
+    lines = ("Rita, thank you for telling us on the phone",
+             "that your manager Victor Vulnerable saw it and", "fears retaliation.")  # fmt: skip
+    quoted = "\n".join(f"| {line}" for line in lines)
+    notice = to_dave_is_held(service, f"We hear that:\n{quoted}\nIs that so?")
+    assert "a deliberation post (rita thank you for telling us on)" in notice
+
+
+def test_a_to_reporter_quoting_her_earlier_to_reporter_back_goes_out(service):
+    before = len(service.mail("sam@example.net"))
+    first = "We will speak with the chat moderators this week and write to you again on Friday."
+    service.post("CoC-2026-002", f"#to-reporter\n{first}")
+    service.post("CoC-2026-002", f"#to-reporter\nAs we wrote on Monday:\n| {first}\nDone now.")
+    assert "reporter/message) held" not in service.transcript()
+    assert [first in words(m) for m in service.mail("sam@example.net")[before:]] == [True, True]
+
+
+def test_an_enacted_statement_still_reaches_the_person_responsible(service):
+    """The statement under `#propose` is written for those the resolution goes to; the notices
+    to members that repeat it (the vote, the copy) do not make it the committee's."""
+    statement = ("Your messages in the project chat mocked a contributor's accent and broke our"
+                 " Code of Conduct; please stop.")  # fmt: skip
+    before = len(service.mail(DAVE))
+    service.post("CoC-2026-002", f"#violation yes\n#propose private-reprimand\n{statement}")
+    for member in (BOB, CAROL):
+        service.post("CoC-2026-002", "#agree", sender=member)
+    service.post("CoC-2026-002", "#consult")
+    service.post("CoC-2026-002", "#enact")
+    assert "enacted private-reprimand" in service.transcript(), service.transcript()
+    [reprimand] = service.mail(DAVE)[before:]
+    assert "mocked a contributor's accent and broke our Code of Conduct" in words(reprimand)
+
+
+def test_a_japanese_deliberation_pasted_into_to_party_is_held(service):
+    """Issue 18 §3, R3: Japanese is compared by runs of characters, not of words."""
+    service.post("CoC-2026-003", BOBS_JAPANESE_POST, sender=BOB)
+    pasted = "デイブさん、この件は委員会の外では絶対に話さないでください。以上です。"
+    assert "a deliberation post" in to_dave_is_held(service, pasted, "CoC-2026-003")
+
+
+def test_a_japanese_reporters_name_written_without_a_space_is_held(service):
+    notice = to_dave_is_held(service, "山田花子さんから報告がありました。", "CoC-2026-003")
+    assert "a reporter's name" in notice and "山田 花子" in notice
+
+
+def test_a_japanese_to_reporter_quoting_her_own_report_goes_out(service):
+    before = len(service.mail(HANAKO))
+    quote = "「懇親会でデイブさんに何度も容姿についてからかわれ」"
+    service.post("CoC-2026-003", f"#to-reporter\n山田様、ご報告ありがとうございます。\n{quote}"
+                 "たとのこと、調査を始めました。")  # fmt: skip
+    assert "reporter/message) held" not in service.transcript()
+    [mail] = service.mail(HANAKO)[before:]
+    assert "容姿についてからかわれ" in body(mail)
