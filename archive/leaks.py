@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
+from archive.address_grammar import find_addresses
 from archive.cases import Case, Party, own_reporters, parties_of
 from archive.folding import DENSE_NAME_RE, fold_text
 from archive.formpages import FORM_SENDER, FORM_TRANSPORT
@@ -42,7 +43,6 @@ CLOSING_RE = re.compile(
     r"sincerely|yours(?: truly| sincerely)?|all the best|warmly|love)?[\s,.!:;-]*"
 )
 SENTENCE_END_RE = re.compile(r"[.!?…]\s+(?=\S)")
-ADDRESS_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 @dataclass(frozen=True)
@@ -215,7 +215,7 @@ def sending_audience(
     reporters = emails("reporter", "delegate") | {FORM_SENDER}
 
     def audience(command: str, args: str) -> frozenset[str]:
-        named = frozenset(a.lower() for a in ADDRESS_RE.findall(args))
+        named = frozenset(a.lower() for a in find_addresses(args))
         first = args.split()[0].lower() if args.split() else ""
         if command == "toreporter":
             return reporters
