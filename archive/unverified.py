@@ -41,8 +41,11 @@ def unverified_word(
 ) -> IngestResult:
     """Held for the committee, marked unverified and why; the party asked to confirm."""
     who = ROLE_WORDS.get(party.role, party.role)
-    asked = may_ask(db, case, party, now) and not msg.no_reply_reason
-    then = "; they were asked to confirm through their reply address" if asked else ""
+    then = (
+        "; they were asked to confirm through their reply address"
+        if will_ask(db, msg, case, party, now)
+        else ""
+    )
     reason = f"unverified: From names the {who} of {case.ref}, but {msg.party_auth.reason}{then}"
     result = hold(db, msg, settings, now, reason, kind="held", case=case)
     ask_about(db, msg, case, party, settings, now, result.message_pk)
@@ -65,13 +68,19 @@ def ask_about(
     asked to confirm, unless asked in the last day. Returns the request's Message-ID, if one
     went."""
     request = None
-    if may_ask(db, case, party, now) and not msg.no_reply_reason:
+    if will_ask(db, msg, case, party, now):
         request = ask_to_confirm(db, case, party, settings, now, appeal=appeal_pk is not None)
     detail = {"party": party.pk, "role": party.role, "message_id": msg.message_id,
               "reason": msg.party_auth.reason, "appeal": appeal_pk, "request": request}  # fmt: skip
     record_event(db, case, now=now, actor="intake", action="unverified-word", detail=detail,
                  message_pk=message_pk)  # fmt: skip
     return request
+
+
+def will_ask(db: Database, msg: IncomingMessage, case: Case, party: Party, now: datetime) -> bool:
+    """Whether an unproven `msg` in `party`'s name gets them a request to confirm: they may be
+    asked today, and the message itself is not one casebook must never answer."""
+    return may_ask(db, case, party, now) and not msg.no_reply_reason
 
 
 def may_ask(db: Database, case: Case, party: Party, now: datetime) -> bool:
