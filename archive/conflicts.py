@@ -81,7 +81,9 @@ def _tell(db, case: Case, found: list[Conflict], settings, now, pk: int, *, kind
         "case_ref": case.ref,
         "kind": kind,
         "party": party,
-        "conflicts": [_entry(settings, c.member, _in_message(c.reason), c.line) for c in found],
+        "conflicts": [
+            conflict_entry(settings, c.member, _in_message(c.reason), c.line) for c in found
+        ],
     }
     skip = " ".join(named) if kind == "named" else None
     queue_mail(db, now=now, settings=settings, template="chair/conflict",
@@ -95,7 +97,8 @@ def _in_message(reason: str) -> str:
     return "named in the message" if reason == "named in the report" else reason
 
 
-def _entry(settings: Settings, member: str, reason: str, line: str = "") -> dict:
+def conflict_entry(settings: Settings, member: str, reason: str, line: str = "") -> dict:
+    """One member's line in a `chair/conflict` notice."""
     person = settings.person_for(member)
     return {"member": member, "name": person.name if person else member, "reason": reason,
             "line": line}  # fmt: skip
@@ -131,7 +134,9 @@ def add_conflicts(
         "case_ref": case.ref,
         "kind": "applied",
         "party": None,
-        "conflicts": [_entry(settings, m, f"{r} ({why})", lines.get(m, "")) for m, r in new],
+        "conflicts": [
+            conflict_entry(settings, m, f"{r} ({why})", lines.get(m, "")) for m, r in new
+        ],
     }
     queue_mail(db, now=now, settings=settings, template="chair/conflict",
                audience=Audience.CHAIR, case=get_case(db, case.pk), context=context)  # fmt: skip

@@ -22,7 +22,7 @@ from archive.cases import (
     set_urgent,
 )
 from archive.clock import from_text, to_text
-from archive.conflicts import REPORTER_SIDE, conflicts_of_followup
+from archive.conflicts import REPORTER_SIDE, conflict_entry, conflicts_of_followup
 from archive.consent import asks_no_contact, consent_in
 from archive.deadlines import cancel_deadlines
 from archive.formpages import FORM_TRANSPORT, form_contact, record_page
@@ -196,15 +196,7 @@ def _record_conflicts(
             detail={"member": conflict.member, "reason": conflict.reason},
             message_pk=message_pk,
         )
-    conflicts = [
-        {
-            "member": c.member,
-            "name": _name_of(settings, c.member),
-            "reason": c.reason,
-            "line": c.line,
-        }  # fmt: skip
-        for c in msg.conflicts
-    ]
+    conflicts = [conflict_entry(settings, c.member, c.reason, c.line) for c in msg.conflicts]
     queue_mail(
         db,
         now=now,
@@ -214,11 +206,6 @@ def _record_conflicts(
         case=case,
         context={"case_ref": case.ref, "kind": "applied", "party": None, "conflicts": conflicts},
     )
-
-
-def _name_of(settings: Settings, address: str) -> str:
-    person = settings.person_for(address)
-    return person.name if person else address
 
 
 def _committee_context(case: Case, msg: IncomingMessage, reporter: Party, *, urgent: bool) -> dict:
