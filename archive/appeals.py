@@ -24,7 +24,7 @@ from archive.clockwork import Clock, register
 from archive.deadlines import Deadline, add_deadline
 from archive.lifecycle import move_case
 from archive.models import CaseState, IncomingMessage
-from archive.outbox import Audience, queue_mail
+from archive.outbox import Audience, queue_mail, queued_today
 from archive.settings import Settings
 from archive.states import is_done
 from archive.store import IngestResult, store_message
@@ -172,7 +172,7 @@ def _acknowledge(db, msg: IncomingMessage, party_case: Case | None, due, setting
     named), to the envelope sender."""
     template = "appellant/appeal_ack" if party_case else "appellant/appeal_ack_generic"
     to_addr = party_address(db, party_case, msg.from_addr) if party_case else msg.envelope_from
-    if not party_case and _generic_acks_today(db, to_addr, now) >= settings.ack_daily_cap:
+    if not party_case and queued_today(db, template, to_addr, now) >= settings.ack_daily_cap:
         return  # anyone can forge an envelope: no address is mailed once per forgery
     queue_mail(db, now=now, settings=settings, template=template,
                audience=Audience.ADDRESS, to_addr=to_addr, case=party_case,
@@ -180,15 +180,6 @@ def _acknowledge(db, msg: IncomingMessage, party_case: Case | None, due, setting
                         "due": human_date(due, settings.zone)},
                in_reply_to=msg.message_id, refs=(*msg.references, msg.message_id),
                auto_submitted="auto-replied")  # fmt: skip
-
-
-def _generic_acks_today(db: Database, address: str, now: datetime) -> int:
-    row = db.execute(
-        "SELECT COUNT(*) FROM outbox WHERE template = 'appellant/appeal_ack_generic'"
-        " AND to_addr = ? COLLATE NOCASE AND created_at > ?",
-        [address, to_text(now - timedelta(days=1))],
-    ).fetchone()
-    return row[0]
 
 
 def start_appeal_clocks(db: Database, case: Case | None, appeal_pk: int, received: datetime,

@@ -168,6 +168,17 @@ def queued_by_fold_key(db: Database, fold_key: str) -> tuple[int, dict] | None:
     return row[0], json.loads(row[1])
 
 
+def queued_today(db: Database, template: str, address: str, now: datetime) -> int:
+    """How many `template` mails were queued for `address` in the day before `now` (a daily
+    cap's count)."""
+    row = db.execute(
+        "SELECT COUNT(*) FROM outbox WHERE template = ? AND to_addr = ? COLLATE NOCASE"
+        " AND created_at > ?",
+        [template, address, to_text(now - timedelta(days=1))],
+    ).fetchone()
+    return row[0]
+
+
 def update_context(db: Database, pk: int, context: dict) -> None:
     db.execute(
         "UPDATE outbox SET context = ? WHERE id = ?", [json.dumps(context, sort_keys=True), pk]

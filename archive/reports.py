@@ -32,6 +32,7 @@ from archive.outbox import (
     Audience,
     queue_mail,
     queued_by_fold_key,
+    queued_today,
     update_context,
 )
 from archive.report_clocks import start_report_clocks
@@ -243,7 +244,7 @@ def _ack_decision(
     reason = msg.no_reply_reason or (None if recipient else "null envelope sender")
     if reason or not recipient:
         return {"acknowledgement": "suppressed", "ack_reason": reason}
-    if _acks_today(db, recipient, now) >= settings.ack_daily_cap:
+    if queued_today(db, ACK_TEMPLATE, recipient, now) >= settings.ack_daily_cap:
         return {"acknowledgement": "folded", "ack_reason": None}
     to_delegate = msg.delegate and recipient.lower() != (reporter.email or "").lower()
     return {"acknowledgement": "delegate" if to_delegate else "sent", "ack_reason": None}
@@ -310,16 +311,6 @@ def _acknowledge(
         action="acknowledgement-queued",
         message_pk=message_pk,
     )
-
-
-def _acks_today(db: Database, recipient: str, now: datetime) -> int:
-    since = to_text(now - timedelta(days=1))
-    row = db.execute(
-        "SELECT COUNT(*) FROM outbox WHERE template = ? AND to_addr = ? COLLATE NOCASE"
-        " AND created_at > ?",
-        [ACK_TEMPLATE, recipient, since],
-    ).fetchone()
-    return row[0]
 
 
 def _fold_acknowledgement(
