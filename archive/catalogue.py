@@ -17,8 +17,14 @@ log = logging.getLogger(__name__)
 
 # Fields every template may show: the committee's public facts and the copy's own reply
 # address and addressee, added when a copy is rendered (not stored with the item).
+# The committee's pointers and resources ([links]) are None where it has none.
 GLOBAL_FIELDS = frozenset(
-    {"committee_name", "reports_address", "appeals_address", "reply_address", "recipient_name"}
+    {
+        *("committee_name", "reports_address", "appeals_address"),
+        *("reply_address", "recipient_name"),
+        *("code_of_conduct_url", "reporting_guide_url"),
+        *("reporter_support_url", "reported_resources_url"),
+    }
 )
 # Readers inside the committee (and the council, which the policy hands cases to).
 INSIDE = frozenset({"committee", "chair", "council"})
