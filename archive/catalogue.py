@@ -170,7 +170,7 @@ CATALOGUE: dict[str, Template] = {
         # To the reporter (and, for the acknowledgement, whoever sent the report).
         _entry("reporter/ack", "reporter", {"missing": ["when"], "urgent": False}),
         _entry("reporter/ack_folded", "reporter", {"case_refs": ["CoC-2026-001", "CoC-2026-002"]}),
-        _entry("reporter/followup_received", "reporter", {}),
+        _entry("reporter/followup_received", "reporter", {"for_reporter": True}),
         _entry("reporter/no_contact_confirmed", "reporter", {}),
         _entry("reporter/message", "reporter", {"text": "Hello"}),
         _entry("reporter/missing_information", "reporter", {"missing": []}),

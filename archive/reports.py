@@ -42,6 +42,7 @@ from archive.store import Binding, IngestResult, store_message
 ACK_TEMPLATE = "reporter/ack"
 FOLDED_ACK_TEMPLATE = "reporter/ack_folded"
 FOLLOWUP_ACK_TEMPLATE = "reporter/followup_received"
+REPORTING_ROLES = ("reporter", "delegate", "affected")  # who reported, for themselves or others
 NO_CONTACT_TEMPLATE = "reporter/no_contact_confirmed"
 CONSULT_TEMPLATE = "reporter/proposed_resolution"
 FOLD_DELAY = timedelta(hours=1)
@@ -296,7 +297,7 @@ def _acknowledge(
         to_addr=recipient,
         context={
             "case_ref": case.ref,
-            "missing": list(msg.report.missing()),
+            "missing": _still_to_ask(msg),
             "urgent": bool(msg.urgent_reasons),
         },
         in_reply_to=msg.message_id,
@@ -311,6 +312,15 @@ def _acknowledge(
         action="acknowledgement-queued",
         message_pk=message_pk,
     )
+
+
+def _still_to_ask(msg: IncomingMessage) -> list[str]:
+    """What the acknowledgement invites the reporter to add: never whether it is still going
+    on when the report already said someone is in danger or it is ongoing."""
+    missing = msg.report.missing()
+    if msg.urgent_reasons:
+        return [name for name in missing if name != "ongoing"]
+    return list(missing)
 
 
 def _fold_acknowledgement(
@@ -415,7 +425,9 @@ def record_followup(
             audience=Audience.PARTY,
             party=party,
             case=case,
-            context={"case_ref": case.ref},
+            # Only those who reported are pointed to the police: not a witness or the person
+            # reported, for whom that line in every receipt reads as a threat.
+            context={"case_ref": case.ref, "for_reporter": party.role in REPORTING_ROLES},
             in_reply_to=msg.message_id,
             refs=(*msg.references, msg.message_id),
             auto_submitted="auto-replied",
@@ -435,7 +447,7 @@ def _record_feedback(
     """A reporter's answer to #consult: recorded for the record (the committee need not follow
     it); an explicit yes or no is their consent, and a wish for no further contact is honoured
     by every later mail."""
-    if party.role not in ("reporter", "delegate", "affected"):
+    if party.role not in REPORTING_ROLES:
         return None
     text = msg.authored  # their own new words: the quoted proposal holds the same words
     wishes: dict = {}
