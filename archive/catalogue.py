@@ -202,6 +202,7 @@ CATALOGUE: dict[str, Template] = {
         _entry("reported/message", "reported", {"text": "Hello"}),
         _entry("reported/ask_account", "reported", {}),
         _entry("party/message", "party", {"text": "Hello"}),
+        _entry("party/how_to_appeal", "party", {}),
         _entry("party/confirm_message", "party", {"reporter": True, "appeal": False}),
         _entry("core/ban_notice", "core", CORE_BAN, _SIGNED),
         _entry("core/unban_notice", "core", {"spaces": "chat", "who": "Dave Jones"}),

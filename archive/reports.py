@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
+from archive.appeals import APPELLANTS, wishes_to_appeal
 from archive.cases import (
     Case,
     Party,
@@ -37,11 +38,13 @@ from archive.outbox import (
 )
 from archive.report_clocks import start_report_clocks
 from archive.settings import Settings
+from archive.states import is_done
 from archive.store import Binding, IngestResult, store_message
 
 ACK_TEMPLATE = "reporter/ack"
 FOLDED_ACK_TEMPLATE = "reporter/ack_folded"
 FOLLOWUP_ACK_TEMPLATE = "reporter/followup_received"
+HOW_TO_APPEAL = "party/how_to_appeal"
 REPORTING_ROLES = ("reporter", "delegate", "affected")  # who reported, for themselves or others
 NO_CONTACT_TEMPLATE = "reporter/no_contact_confirmed"
 CONSULT_TEMPLATE = "reporter/proposed_resolution"
@@ -416,7 +419,9 @@ def record_followup(
             "parts_left_out": msg.parts_left_out,
         },
     )
-    if not msg.no_reply_reason and _followup_ack_due(db, case, party, settings, now):
+    if _told_how_to_appeal(db, msg, case, party, settings, now):
+        pass  # that answer is their receipt too
+    elif not msg.no_reply_reason and _followup_ack_due(db, case, party, settings, now):
         queue_mail(
             db,
             now=now,
@@ -554,14 +559,37 @@ def _mediation_reply(db, msg: IncomingMessage, case: Case, party: Party, setting
                       now, mediator=mediator)  # fmt: skip
 
 
+def _told_how_to_appeal(db, msg: IncomingMessage, case: Case, party: Party, settings, now) -> bool:
+    """A party who answers the committee's decision by speaking of an appeal is told how to
+    appeal (to the Executive Council, at the appeals address): at most once per
+    `followup_ack_interval`, never to an automatic reply."""
+    if msg.no_reply_reason or party.role not in APPELLANTS or not is_done(case.state):
+        return False
+    if not wishes_to_appeal(msg.authored):
+        return False
+    if not _followup_ack_due(db, case, party, settings, now, HOW_TO_APPEAL):
+        return True  # told already today: no second answer, and no plain receipt either
+    queue_mail(db, now=now, settings=settings, template=HOW_TO_APPEAL, audience=Audience.PARTY,
+               party=party, case=case, context={"case_ref": case.ref},
+               in_reply_to=msg.message_id, refs=(*msg.references, msg.message_id),
+               auto_submitted="auto-replied")  # fmt: skip
+    return True
+
+
 def _followup_ack_due(
-    db: Database, case: Case, party: Party, settings: Settings, now: datetime
+    db: Database,
+    case: Case,
+    party: Party,
+    settings: Settings,
+    now: datetime,
+    template: str = FOLLOWUP_ACK_TEMPLATE,
 ) -> bool:
-    """At most one "we received your message" per interval for each party of the case: the
-    reporter's acknowledgement does not leave the reported person's first answer unanswered."""
+    """At most one "we received your message" (or `template`) per interval for each party of
+    the case: the reporter's acknowledgement does not leave the reported person's first answer
+    unanswered."""
     row = db.execute(
         "SELECT MAX(created_at) FROM outbox WHERE case_pk = ? AND template = ? AND party_pk = ?",
-        [case.pk, FOLLOWUP_ACK_TEMPLATE, party.pk],
+        [case.pk, template, party.pk],
     ).fetchone()
     return row[0] is None or from_text(row[0]) <= now - settings.followup_ack_interval
 
