@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 
 from archive.ladder import resolution_templates
+from archive.models import ASKED_FIELDS
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ CATALOGUE: dict[str, Template] = {
         _entry("reporter/followup_received", "reporter", {"for_reporter": True}),
         _entry("reporter/no_contact_confirmed", "reporter", {}),
         _entry("reporter/message", "reporter", {"text": "Hello"}),
-        _entry("reporter/missing_information", "reporter", {"missing": []}),
+        _entry("reporter/missing_information", "reporter", {"missing": ["when", "links"]}),
         _entry(
             "reporter/proposed_resolution",
             "reporter",
@@ -433,9 +434,12 @@ def template(name: str) -> Template:
         raise UnknownTemplate(f"{name!r} is not in the template catalogue") from None
 
 
-def send_context(name: str) -> dict:
-    """The fields of a template `#send` sends (no missing items: the committee asks anew)."""
-    return {"missing": []} if "missing" in template(name).fields else {}
+def send_context(name: str, case_fields: dict) -> dict:
+    """The fields of a template `#send` sends: what the case still lacks, when it asks for it
+    (the case's fields as they are when the mail is queued, links among them)."""
+    if "missing" not in template(name).fields:
+        return {}
+    return {"missing": [n for n in (*ASKED_FIELDS, "links") if not case_fields.get(n)]}
 
 
 def fit_context(name: str, context: dict) -> dict:
