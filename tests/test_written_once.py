@@ -3,10 +3,13 @@ thing in two places is one function, and both of its callers still do what they 
 
 from __future__ import annotations
 
+import json
+
 from archive.cases import find_case
 from tests.conftest import T0
 from tests.helpers import deliver, events, outbox
 from tests.test_intake_wording import followup
+from tests.test_mailer import send
 
 
 def test_an_urgent_report_and_an_urgent_followup_raise_one_alert_each_in_its_place(db, settings):
@@ -22,3 +25,31 @@ def test_an_urgent_report_and_an_urgent_followup_raise_one_alert_each_in_its_pla
     assert alert["in_reply_to"] is None  # a new case's alert starts its thread
     assert alert["context"]["acknowledgement"] == "sent"
     assert find_case(db, "CoC-2026-002").urgent
+
+
+def mailer_events(db) -> list[tuple]:
+    rows = db.execute("SELECT action, detail, message_pk FROM events WHERE actor = 'mailer'")
+    return [(action, json.loads(detail), pk) for action, detail, pk in rows]
+
+
+def test_the_mailer_words_sent_failed_and_bounced_mail_alike(db, settings, relay):
+    """Sent, failed and bounced: one function writes the audit entry, naming the template."""
+    relay.refuse["rita@example.net"] = "550 5.1.1 No such user"
+    deliver(db, settings, "plain_report.eml", now=T0)
+    send(db, settings)
+    ack_id = outbox(db, "reporter/ack")[0]["message_id"]
+    key = ack_id[1:].split("@", 1)[0]  # the bounce address's tag: the Message-ID's left part
+    deliver(db, settings, "dsn_bounce.eml", now=T0, sender="",
+            to=(f"conduct-bounces+{key}@example.org",), replace={"BOUNCE-KEY": key})  # fmt: skip
+    [failed, sent, bounced] = mailer_events(db)  # the ack first, then the notice
+    new_case_id = outbox(db, "committee/new_case")[0]["message_id"]
+    assert sent == (
+        "mail-sent",
+        {"template": "committee/new_case", "message_id": new_case_id},
+        None,
+    )
+    assert failed[0] == "delivery-failed" and failed[2] is None
+    assert failed[1] == {"template": "reporter/ack", "error": failed[1]["error"]}
+    assert "550 5.1.1" in failed[1]["error"]
+    assert bounced[0] == "delivery-failed" and bounced[2] is not None  # the bounce's own message
+    assert bounced[1] == {"template": "reporter/ack", "bounced_message": ack_id}
