@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from archive.cases import find_case
-from tests.conftest import T0
+from tests.conftest import ROOT, T0
 from tests.helpers import deliver, events, outbox
 from tests.test_intake_wording import followup
 from tests.test_mailer import send
@@ -53,3 +53,10 @@ def test_the_mailer_words_sent_failed_and_bounced_mail_alike(db, settings, relay
     assert "550 5.1.1" in failed[1]["error"]
     assert bounced[0] == "delivery-failed" and bounced[2] is not None  # the bounce's own message
     assert bounced[1] == {"template": "reporter/ack", "bounced_message": ack_id}
+
+
+def test_conflicts_already_recorded_are_filtered_out_in_one_place():
+    """A follow-up's conflicts, a merged message's and a members' recheck: one filter drops what
+    the case has recorded (`conflicts_of_followup` filtered, then filtered the same list again)."""
+    source = (ROOT / "archive" / "conflicts.py").read_text(encoding="utf-8")
+    assert source.count("not in known") == 1
