@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from archive.cases import find_case
-from tests.conftest import ROOT, T0
+from intake.parse import fallback_message, parse_message
+from tests.conftest import ROOT, T0, fixture_bytes
 from tests.helpers import deliver, events, outbox
 from tests.test_intake_wording import followup
 from tests.test_mailer import send
+
+# What a message's bytes, envelope and From give every reading of it alike.
+DELIVERED = ("raw", "sha256", "content_key", "envelope_from", "envelope_to", "route")
+DELIVERED += ("transport", "from_addr", "from_name", "from_problem", "bounce_key", "historical")
 
 
 def test_an_urgent_report_and_an_urgent_followup_raise_one_alert_each_in_its_place(db, settings):
@@ -60,3 +67,29 @@ def test_conflicts_already_recorded_are_filtered_out_in_one_place():
     the case has recorded (`conflicts_of_followup` filtered, then filtered the same list again)."""
     source = (ROOT / "archive" / "conflicts.py").read_text(encoding="utf-8")
     assert source.count("not in known") == 1
+
+
+@pytest.mark.parametrize(
+    ("fixture", "to"),
+    [
+        ("plain_report.eml", "conduct@example.org"),
+        ("dsn_bounce.eml", "conduct-bounces+k1@example.org"),
+    ],
+)
+def test_the_full_and_the_plain_reading_agree_on_what_was_delivered(settings, fixture, to):
+    """`parse_message` and `fallback_message` fill what came with the bytes from one function."""
+    raw = fixture_bytes(fixture)
+    delivery = {
+        "envelope_from": "rita@example.net",
+        "envelope_to": (to,),
+        "settings": settings,
+        "loop_id": "loop",
+        "transport": "lmtp",
+        "historical": True,
+    }
+    full = parse_message(raw, **delivery)
+    plain = fallback_message(raw, problem="a test", **delivery)
+    assert {name: getattr(plain, name) for name in DELIVERED} == {
+        name: getattr(full, name) for name in DELIVERED
+    }
+    assert full.transport == "lmtp" and full.historical and full.from_addr is not None
