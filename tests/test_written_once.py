@@ -13,6 +13,7 @@ from tests.conftest import ROOT, T0, fixture_bytes
 from tests.helpers import deliver, events, outbox
 from tests.test_intake_wording import followup
 from tests.test_mailer import send
+from webform.app import HONEYPOT, page_environment
 
 # What a message's bytes, envelope and From give every reading of it alike.
 DELIVERED = ("raw", "sha256", "content_key", "envelope_from", "envelope_to", "route")
@@ -93,3 +94,13 @@ def test_the_full_and_the_plain_reading_agree_on_what_was_delivered(settings, fi
         name: getattr(full, name) for name in DELIVERED
     }
     assert full.transport == "lmtp" and full.historical and full.from_addr is not None
+
+
+def test_every_form_has_the_one_honeypot_the_handlers_check():
+    """The report form and the follow-up page include one trap, named by the handlers' HONEYPOT."""
+    pages = sorted((ROOT / "webform" / "pages").glob("*.html"))
+    assert [p.name for p in pages if 'class="trap"' in p.read_text()] == ["trap.html"]
+    forms = [p.read_text() for p in pages if "<form" in p.read_text()]
+    assert len(forms) == 2 and all('{% include "trap.html"' in form for form in forms)
+    page = page_environment().get_template("trap.html").render()
+    assert f'name="{HONEYPOT}"' in page and f'id="{HONEYPOT}"' in page
