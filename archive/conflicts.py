@@ -73,7 +73,7 @@ def _record_unless_none_left(db, case, new: list[Conflict], settings, now, pk, w
     if not left_free(settings, case, {c.member for c in new}):
         _tell(db, case, new, settings, now, pk, kind="not-applied", party=writer)
         return []
-    return _record(db, case, new, settings, now, why=why, message_pk=pk)
+    return record_conflicts(db, case, new, settings, now, message_pk=pk, why=why)
 
 
 def _tell(db, case: Case, found: list[Conflict], settings, now, pk: int, *, kind, party) -> None:
@@ -125,26 +125,39 @@ def add_conflicts(
     Returns the addresses that were new; conflicts already recorded change nothing.
     """
     new = _unrecorded(case, [Conflict(member, reason) for member, reason in conflicts])
-    return _record(db, case, new, settings, now, why=why, message_pk=message_pk)
+    return record_conflicts(db, case, new, settings, now, message_pk=message_pk, why=why)
 
 
-def _record(db, case: Case, new: list[Conflict], settings, now, *, why, message_pk) -> list[str]:
-    """`new` conflicts (none recorded yet) recorded, and the chair told privately (with the
-    line that named them, when one did)."""
+def record_conflicts(
+    db: Database,
+    case: Case,
+    new: list[Conflict],
+    settings: Settings,
+    now: datetime,
+    *,
+    message_pk: int | None,
+    why: str | None = None,
+    actor: str = "casebook",
+) -> list[str]:
+    """`new` conflicts (none recorded yet) recorded, each in the audit log, and the chair told
+    privately (with the line that named them, when one did); `why`, when they came after the
+    report. Returns their addresses."""
     if not new:
         return []
     known = [member.lower() for member in case.conflicted]
     set_conflicted(db, case, [*known, *(c.member.lower() for c in new)], now)
-    for c in new:
-        record_event(db, case, now=now, actor="casebook", action="conflict-detected",
-                     detail={"member": c.member.lower(), "reason": f"{c.reason} ({why})"},
+    reasons = [f"{c.reason} ({why})" if why else c.reason for c in new]
+    for c, reason in zip(new, reasons, strict=True):
+        record_event(db, case, now=now, actor=actor, action="conflict-detected",
+                     detail={"member": c.member.lower(), "reason": reason},
                      message_pk=message_pk)  # fmt: skip
     context = {
         "case_ref": case.ref,
         "kind": "applied",
         "party": None,
         "conflicts": [
-            conflict_entry(settings, c.member.lower(), f"{c.reason} ({why})", c.line) for c in new
+            conflict_entry(settings, c.member.lower(), reason, c.line)
+            for c, reason in zip(new, reasons, strict=True)
         ],
     }
     queue_mail(db, now=now, settings=settings, template="chair/conflict",

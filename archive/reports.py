@@ -18,11 +18,10 @@ from archive.cases import (
     open_case,
     parties_of,
     record_event,
-    set_conflicted,
     set_urgent,
 )
 from archive.clock import from_text, to_text
-from archive.conflicts import REPORTER_SIDE, conflict_entry, conflicts_of_followup
+from archive.conflicts import REPORTER_SIDE, conflicts_of_followup, record_conflicts
 from archive.consent import asks_no_contact, consent_in
 from archive.deadlines import cancel_deadlines
 from archive.formpages import FORM_TRANSPORT, form_contact, record_page
@@ -82,7 +81,10 @@ def open_report(
         return IngestResult(pk, False, "report", case.ref)
     start_report_clocks(db, case, settings, now)
     if msg.conflicts:
-        _record_conflicts(db, msg, case, settings, now, pk)
+        # Everyone the report involves is cut off at once (archive/conflicts.py).
+        record_conflicts(
+            db, case, list(msg.conflicts), settings, now, message_pk=pk, actor="intake"
+        )
     # Decided first, so the urgent alert can say truthfully whether the reporter was answered.
     acknowledgement = _ack_decision(db, msg, reporter, settings, now)
     if via_form:  # the receipt page acknowledged it; nothing is mailed about the page
@@ -158,38 +160,6 @@ def _add_reporting_parties(
         delegate = add_party(db, case, role="delegate", name=msg.from_name, email=sender, now=now)
         return reporter, delegate
     return add_party(db, case, role="reporter", name=msg.from_name, email=sender, now=now), None
-
-
-def _record_conflicts(
-    db: Database,
-    msg: IncomingMessage,
-    case: Case,
-    settings: Settings,
-    now: datetime,
-    message_pk: int,
-) -> None:
-    members = sorted({c.member.lower() for c in msg.conflicts})
-    set_conflicted(db, case, members, now)
-    for conflict in msg.conflicts:
-        record_event(
-            db,
-            case,
-            now=now,
-            actor="intake",
-            action="conflict-detected",
-            detail={"member": conflict.member, "reason": conflict.reason},
-            message_pk=message_pk,
-        )
-    conflicts = [conflict_entry(settings, c.member, c.reason, c.line) for c in msg.conflicts]
-    queue_mail(
-        db,
-        now=now,
-        settings=settings,
-        template="chair/conflict",
-        audience=Audience.CHAIR,
-        case=case,
-        context={"case_ref": case.ref, "kind": "applied", "party": None, "conflicts": conflicts},
-    )
 
 
 def _committee_context(case: Case, msg: IncomingMessage, reporter: Party, *, urgent: bool) -> dict:

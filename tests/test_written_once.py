@@ -104,3 +104,18 @@ def test_every_form_has_the_one_honeypot_the_handlers_check():
     assert len(forms) == 2 and all('{% include "trap.html"' in form for form in forms)
     page = page_environment().get_template("trap.html").render()
     assert f'name="{HONEYPOT}"' in page and f'id="{HONEYPOT}"' in page
+
+
+def test_a_reports_conflicts_and_a_followups_are_recorded_by_one_function(db, settings):
+    """The report's own conflicts are recorded as a follow-up's are (`record_conflicts`; see
+    test_conflicts_everywhere), by intake and as found: no "(in a follow-up)"."""
+    deliver(db, settings, "report_naming_member.eml", now=T0, sender="paula@example.net")
+    rows = db.execute("SELECT actor, detail FROM events WHERE action = 'conflict-detected'")
+    [(actor, detail)] = [(actor, json.loads(detail)) for actor, detail in rows]
+    assert (actor, detail["member"]) == ("intake", "bob@example.org")
+    assert "(" not in detail["reason"]  # no "(in a follow-up)": it came with the report
+    [notice] = outbox(db, "chair/conflict")
+    assert notice["context"]["kind"] == "applied"
+    assert notice["context"]["conflicts"][0] | {"line": ""} == {
+        "member": "bob@example.org", "name": "Bob Member", "reason": detail["reason"], "line": ""
+    }  # fmt: skip
