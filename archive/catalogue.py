@@ -66,6 +66,21 @@ SAMPLE_FIELDS = {
     "law_enforcement": None,
     "other": None,
 }
+# What the council reads to decide (archive/case_brief.py), in council/case_brief.inc.
+BRIEF = {
+    "account": "He called me stupid on the list.",
+    "when": "yesterday",
+    "where": "the users list",
+    "responsible": ["Dave Jones <dave@example.com>"],
+    "finding": "yes",
+    "proposals": [
+        {"resolution": "private-reprimand", "status": "open", "statement": "S",
+         "objections": ["carol@example.org: too mild"]},
+    ],
+    "feedback": ["consent: agreed - Yes, that is fine with me."],
+    "unilateral": ["removed him from the chat for a day"],
+    "mediation": [],
+}  # fmt: skip
 RESOLUTION = {
     "statement": "S",
     "chair_name": "Alice",
@@ -375,7 +390,13 @@ CATALOGUE: dict[str, Template] = {
         _entry(
             "council/resolution_report",
             "council",
-            {"resolution": "private-reprimand", "violation": "yes", "opened_at": WHEN},
+            {
+                "resolution": "private-reprimand",
+                "violation": "yes",
+                "opened_at": WHEN,
+                "by_council": False,
+                "brief": BRIEF,
+            },
         ),
         _entry(
             "council/escalation",
@@ -386,6 +407,7 @@ CATALOGUE: dict[str, Template] = {
                 "opened_at": WHEN,
                 "proposal": "hiatus",
                 "votes": {"agree": 1, "object": 1, "abstain": 0},
+                "brief": BRIEF,
             },
         ),
         _entry("council/digest", "council", DIGEST),
@@ -399,6 +421,7 @@ CATALOGUE: dict[str, Template] = {
                 "subject": "Appeal",
                 "text": "T",
                 "due": "2026-03-16",
+                "brief": BRIEF,
             },
         ),
         _entry(

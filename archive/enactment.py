@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 from archive.appeals import blocking_appeal_of
 from archive.bans import add_ban, duration_fields, parse_ban_duration, who_text
+from archive.case_brief import case_brief
 from archive.cases import Case, Party, get_case, get_party, parties_of, record_event
 from archive.catalogue import send_context
 from archive.clockwork import Clock, register
@@ -156,7 +157,8 @@ def _queue_resolution_mail(out: _Writer, proposal: Proposal) -> str:
             done.append("resolution notice to the reporter")
     out.queue("council/resolution_report", Audience.COUNCIL,
               {"resolution": proposal.resolution, "violation": out.case.violation,
-               "opened_at": out.case.opened_at})  # fmt: skip
+               "opened_at": out.case.opened_at, "by_council": by_council,
+               "brief": case_brief(out.db, out.case)})  # fmt: skip
     done.append("resolution report to the Executive Council")
     return "; ".join(done)
 

@@ -429,8 +429,9 @@ def _record_feedback(
         wishes["consent"] = consent
     else:
         wishes["unclear"] = True  # feedback, not consent: the committee confirms with them
-    record_event(db, case, now=now, actor=party.email or party.role,
-                 action="feedback-received", detail=wishes, message_pk=pk)  # fmt: skip
+    # Their own words too, for the Executive Council's brief (archive/case_brief.py).
+    record_event(db, case, now=now, actor=party.email or party.role, action="feedback-received",
+                 detail={**wishes, "words": text[:2000]}, message_pk=pk)  # fmt: skip
     return {"received": True, **wishes}
 
 
