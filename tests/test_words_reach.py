@@ -1,0 +1,191 @@
+"""What reaches each mailbox when the council finishes a case alone, when a member answers
+casebook's own reminder, and when a statement is proposed (issue 20, items 4-6).
+
+Each walk runs the real pipeline (spool → archive → outbox → a real SMTP relay sink), with
+replies built as mail clients write them (quoting the mail they answer, DKIM-signed by the
+member's domain), and judges the mail as its recipient reads it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import getaddresses
+
+import pytest
+
+from archive.cases import find_case
+from archive.clocks import fire_due
+from archive.db import open_archive
+from mailer.send import send_due
+from tests.committee import ALICE, BOB, LIST, Committee, dkim_settings
+from tests.conftest import T0
+from tests.helpers import deliver
+from tests.mailbuild import build, sign, via_list
+from tests.test_appeals import COUNCIL
+
+ERIN = "Erin Council <erin@example.org>"  # the council's chair
+FRANK = "Frank Council <frank@example.org>"
+GINA = "Gina Council <gina@example.org>"
+DAVE = "dave@example.com"
+RITA = "rita@example.net"
+FORGED_WORDING = "someone may be using your address"
+ids = itertools.count(1)
+
+
+def text_of(message: EmailMessage) -> str:
+    part = message.get_body(("plain",)) or message
+    return part.get_content().replace("\r\n", "\n")
+
+
+def words(message: EmailMessage) -> str:
+    return " ".join(text_of(message).split())
+
+
+def address(person: str) -> str:
+    return person.split("<")[-1].rstrip(">")
+
+
+class Walk:
+    """The pipeline, its relay sink, and the clock the test moves."""
+
+    def __init__(self, db, settings, relay):
+        self.db, self.settings, self.relay = db, settings, relay
+        self.committee = Committee(db, settings)
+        self.now = T0
+        self.seen: dict[str, int] = {}
+
+    def at(self, delta: timedelta) -> None:
+        """Time passes (cron's `casebook tick`): clocks fire, mail leaves."""
+        self.now = T0 + delta
+        fire_due(self.db, self.settings, self.now)
+        self.sweep()
+
+    def sweep(self) -> None:
+        send_due(self.db, self.settings, self.now, holder="t", wall_clock=lambda: self.now)
+
+    def inbox(self, who: str) -> list[EmailMessage]:
+        return self.relay.to(address(who))
+
+    def new_mail(self, who: str) -> list[EmailMessage]:
+        mail = self.inbox(who)
+        start = self.seen.get(who, 0)
+        self.seen[who] = len(mail)
+        return mail[start:]
+
+    def last(self, who: str, subject: str) -> EmailMessage:
+        hits = [m for m in self.inbox(who) if subject in str(m["Subject"])]
+        assert hits, (subject, [str(m["Subject"]) for m in self.inbox(who)])
+        return hits[-1]
+
+    def reply(self, sender: str, original: EmailMessage, text: str, *, to: str | None = None):
+        """`sender` answers `original` from their mail client: to its Reply-To (or From), the
+        text on top, the original quoted below; their domain signs it."""
+        to = to or getaddresses([str(original["Reply-To"] or original["From"])])[0][1]
+        quote = "\n".join(f"> {line}".rstrip() for line in text_of(original).splitlines())
+        raw = build(
+            sender=sender,
+            to=to,
+            subject=f"Re: {original['Subject']}",
+            body=f"{text}\n\nOn Mon, 2 Mar 2026 at 10:00, casebook wrote:\n{quote}\n",
+            message_id=f"<words{next(ids)}@example.org>",
+            in_reply_to=original["Message-ID"],
+            references=(original["Message-ID"],),
+        )
+        raw = sign(raw)
+        if to == LIST:
+            raw = via_list(raw)
+        result = deliver(self.db, self.settings, raw, now=self.now, sender=address(sender),
+                         to=(to,))  # fmt: skip
+        self.sweep()
+        return result
+
+
+def walk_over(tmp_path, relay, **values):
+    settings = dkim_settings(tmp_path, relay_port=relay.port, **values)
+    db = open_archive(settings.database)
+    w = Walk(db, settings, relay)
+    w.committee.report()
+    w.sweep()
+    return w
+
+
+@pytest.fixture
+def council_walk(tmp_path, relay):
+    w = walk_over(tmp_path, relay, members=COUNCIL)
+    yield w
+    w.db.close()
+
+
+def deadlock_without_responsible(w: Walk) -> EmailMessage:
+    """The committee deadlocks before anyone recorded who is responsible; a week on the case
+    is the council's. Returns the council's escalation notice."""
+    notice = w.last(LIST, "New report")
+    w.reply(ALICE, notice, "#propose hiatus\nStatement:\nTake a break.\nEnd of statement")
+    w.reply(BOB, notice, "#object too harsh")
+    w.at(timedelta(days=7, minutes=1))
+    assert find_case(w.db, "CoC-2026-001").state == "escalated"
+    return w.last("council@example.org", "Case handed to the Executive Council")
+
+
+# -- item 4: the Executive Council finishes a case it holds on its own -----------------------
+
+
+def test_the_council_records_who_is_responsible_and_finishes_the_case(council_walk):
+    """Manual: a deadlock turns the matter over to the Executive Council "for resolution". The
+    committee never recorded the person responsible: the council does, and enacts."""
+    w = council_walk
+    escalation = deadlock_without_responsible(w)
+    w.at(timedelta(days=8))
+    w.reply(FRANK, escalation, "#status\n#help")
+    status = w.last(FRANK, "Commands applied")
+    assert "the case is escalated" in text_of(status)
+    w.reply(
+        FRANK,
+        escalation,
+        "#responsible Dave Jones <dave@example.com>\n#violation yes\n"
+        "#propose private-reprimand\nStatement:\nYour messages on the users list were hostile."
+        "\nEnd of statement",
+    )
+    transcript = text_of(w.last(FRANK, "Commands applied"))
+    assert "recorded as responsible: Dave Jones <dave@example.com>" in transcript
+    assert "finding recorded: violation yes" in transcript
+    w.reply(ERIN, escalation, "#agree\n#consult")
+    w.at(timedelta(days=14))  # consult_wait has passed
+    w.reply(ERIN, escalation, "#enact")
+    assert "enacted private-reprimand" in text_of(w.last(ERIN, "Commands applied"))
+    [reprimand] = w.inbox(DAVE)
+    assert "Your messages on the users list were hostile." in text_of(reprimand)
+    assert text_of(reprimand).rstrip().endswith("Erin Council\nChair, Executive Council")
+    assert find_case(w.db, "CoC-2026-001").state == "resolved"
+    for member in (ERIN, FRANK, GINA):
+        for mail in w.inbox(member):
+            assert mail["Subject"] != "Commands not applied", member
+            assert FORGED_WORDING not in text_of(mail), member
+
+
+def test_a_keyword_the_council_does_not_use_is_answered_in_its_transcript(council_walk):
+    """A council member's refusal says what the council may do; never that someone may be
+    using their address."""
+    w = council_walk
+    escalation = deadlock_without_responsible(w)
+    w.at(timedelta(days=8))
+    w.reply(GINA, escalation, "#assign Alice Chair\n#note I will read the record")
+    refused = w.last(GINA, "Commands not applied")
+    text = text_of(refused)
+    assert "[CoC-2026-001]" in str(refused["Subject"])
+    assert "the Executive Council does not use #assign" in words(refused)
+    assert "#responsible" in text and "#return" in text
+    assert FORGED_WORDING not in text
+    assert not [m for m in w.inbox(GINA) if FORGED_WORDING in text_of(m)]
+
+
+def test_a_council_member_in_a_case_the_committee_has_is_told_so(council_walk):
+    w = council_walk
+    notice = w.last(LIST, "New report")
+    # Erin is sent the case only when it is hers; she answers a forwarded notice.
+    w.reply(ERIN, notice, "#note I saw this on the list", to="conduct@example.org")
+    refused = w.last(ERIN, "Commands not applied")
+    assert "the committee has this case" in words(refused)
+    assert FORGED_WORDING not in text_of(refused)
