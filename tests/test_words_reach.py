@@ -19,7 +19,7 @@ from archive.cases import find_case
 from archive.clocks import fire_due
 from archive.db import open_archive
 from mailer.send import send_due
-from tests.committee import ALICE, BOB, LIST, Committee, dkim_settings
+from tests.committee import ALICE, BOB, CAROL, LIST, Committee, dkim_settings
 from tests.conftest import T0
 from tests.helpers import deliver
 from tests.mailbuild import build, sign, via_list
@@ -189,3 +189,35 @@ def test_a_council_member_in_a_case_the_committee_has_is_told_so(council_walk):
     refused = w.last(ERIN, "Commands not applied")
     assert "the committee has this case" in words(refused)
     assert FORGED_WORDING not in text_of(refused)
+
+
+# -- item 5: the 20-hour unilateral reminder is answered where it says ----------------------
+
+
+@pytest.mark.parametrize("mode", ["dkim", "token"])
+def test_a_member_answers_the_unilateral_reminder_where_it_says(tmp_path, relay, mode):
+    """Manual: a member who acts alone in an emergency reports it to the committee within 24
+    hours. casebook reminds them at 20 hours; their answer to that reminder is recorded."""
+    w = walk_over(tmp_path, relay, command_auth=mode)
+    if mode == "dkim":  # the committee's list carries the case; Bob answers on it
+        w.reply(BOB, w.last(LIST, "New report"), "#urgent he threatened her", to=LIST)
+    else:  # Bob's own copy, with his reply address
+        w.reply(BOB, w.last(BOB, "New report"), "#urgent he threatened her")
+    assert "the case is urgent" in text_of(w.last(BOB, "Commands applied"))
+    w.new_mail(BOB)
+    w.at(timedelta(hours=20, minutes=1))
+    [reminder] = [m for m in w.new_mail(BOB) if "Reminder" in str(m["Subject"])]
+    reply_to = getaddresses([str(reminder["Reply-To"])])[0][1]
+    assert reply_to.startswith("conduct+"), reminder["Reply-To"]  # Bob's own reply address
+    assert "Reply to this message" in words(reminder)
+    w.at(timedelta(hours=21))
+    w.reply(BOB, reminder, "#unilateral Removed his account from the chat and called the venue.")
+    [answer] = [m for m in w.new_mail(BOB) if "Commands" in str(m["Subject"])]
+    assert answer["Subject"] == "[CoC-2026-001] Commands applied"
+    assert "recorded and put on the committee's review list" in text_of(answer)
+    everyone = [m for who in (ALICE, BOB, CAROL, LIST) for m in w.inbox(who)]
+    assert not [m for m in everyone if "was held" in str(m["Subject"])]
+    assert not [m for m in everyone if FORGED_WORDING in text_of(m)]
+    unilateral = w.last(LIST if mode == "dkim" else ALICE, "nilateral")
+    assert "Removed his account from the chat" in text_of(unilateral)
+    w.db.close()
