@@ -221,3 +221,99 @@ def test_a_member_answers_the_unilateral_reminder_where_it_says(tmp_path, relay,
     unilateral = w.last(LIST if mode == "dkim" else ALICE, "nilateral")
     assert "Removed his account from the chat" in text_of(unilateral)
     w.db.close()
+
+
+# -- item 6: words meant for colleagues never reach the reported person -----------------------
+
+
+@pytest.fixture
+def committee_walk(tmp_path, relay):
+    w = walk_over(tmp_path, relay)
+    yield w
+    w.db.close()
+
+
+PROPOSAL = (
+    "#responsible Dave Jones <dave@example.com>\n#propose private-reprimand\nStatement:\n"
+    "Your messages on the users list were hostile and broke our Code of Conduct.\n"
+    "Please keep discussions technical and kind.\nEnd of statement\n\n"
+    "Thanks all, let's discuss Monday. I'm not sure he will take it well."
+)
+
+
+def previews_in(message: EmailMessage) -> dict[str, str]:
+    """The mails a committee notice previews, by recipient: subject line and text."""
+    found = {}
+    for block in text_of(message).split("======== To: ")[1:]:
+        to, _, rest = block.partition("\n")
+        found[to] = rest.split(f"======== end of the mail to {to}")[0].strip()
+    return found
+
+
+def test_the_statement_is_only_what_is_marked_and_the_committee_reads_each_mail_first(
+    committee_walk,
+):
+    """Manual: the committee contacts the reported person with the resolution; the proposer's
+    word to colleagues is not part of it. Before #enact, the committee reads each outside
+    person's mail exactly as it will be sent."""
+    w = committee_walk
+    notice = w.last(LIST, "New report")
+    w.reply(ALICE, notice, PROPOSAL, to=LIST)
+    transcript = text_of(w.last(ALICE, "Commands applied"))
+    assert "proposal #1: private-reprimand" in transcript
+    w.reply(BOB, notice, "#agree", to=LIST)
+    w.reply(CAROL, notice, "#agree", to=LIST)
+    # At consensus the case's audience reads what Dave and Rita will receive.
+    preview = w.last(LIST, "Agreed: private-reprimand")
+    shown = previews_in(preview)
+    dave = shown["Dave Jones <dave@example.com>"]
+    assert dave.startswith(
+        "Subject: [CoC-2026-001] A private message from the Code of Conduct Committee"
+    )
+    assert "Please keep discussions technical and kind." in dave
+    assert "discuss Monday" not in dave and "take it well" not in dave
+    [rita] = [text for to, text in shown.items() if RITA in to]
+    assert "Subject: [CoC-2026-001] Your report has been resolved" in rita
+    assert "Next: #consult the reporter" in words(preview)
+    assert len([m for m in w.inbox(LIST) if "Agreed:" in str(m["Subject"])]) == 1
+    w.reply(ALICE, notice, "#consult", to=LIST)
+    w.at(timedelta(days=6))  # consult_wait has passed without an answer
+    w.reply(ALICE, notice, "#enact", to=LIST)
+    enacted = w.last(ALICE, "Commands applied")
+    assert "enacted private-reprimand" in text_of(enacted)
+    in_transcript = previews_in(enacted)
+    # What reached each mailbox is what the committee read.
+    [reprimand] = w.inbox(DAVE)
+    text = text_of(reprimand)
+    assert "Please keep discussions technical and kind." in text
+    assert "discuss Monday" not in text and "take it well" not in text
+    assert "Thanks all" not in reprimand.as_string()
+    for shown_text in (dave, in_transcript["Dave Jones <dave@example.com>"]):
+        assert shown_text == f"Subject: {reprimand['Subject']}\n\n{text.rstrip()}"
+    [notice_to_rita] = [m for m in w.inbox(RITA) if "resolved" in str(m["Subject"])]
+    [rita_shown] = [text for to, text in in_transcript.items() if RITA in to]
+    assert (
+        rita_shown == f"Subject: {notice_to_rita['Subject']}\n\n{text_of(notice_to_rita).rstrip()}"
+    )
+
+
+def test_unmarked_words_below_propose_never_go_out(committee_walk):
+    """Text below #propose with no statement marked is refused with how to mark it, never
+    guessed at; a statement with no end line likewise."""
+    w = committee_walk
+    notice = w.last(LIST, "New report")
+    w.reply(ALICE, notice, "#responsible Dave Jones <dave@example.com>", to=LIST)
+    w.reply(ALICE, notice, "#propose private-reprimand\nYou were hostile.\n\nThanks all!",
+            to=LIST)  # fmt: skip
+    refused = w.last(ALICE, "Commands not applied")
+    assert "nothing below #propose is marked as the statement" in words(refused)
+    assert "a line 'Statement:' before what they will read and a line 'End of statement'" in (
+        words(refused)
+    )
+    w.reply(ALICE, notice, "#propose hiatus\nStatement: Please take a break.\n\nThanks all!",
+            to=LIST)  # fmt: skip
+    assert "no line 'End of statement'" in words(w.last(ALICE, "Commands not applied"))
+    w.reply(ALICE, notice, "#propose no-action\nI doubt there is more to do here. Thoughts?",
+            to=LIST)  # fmt: skip
+    assert "proposal #1: no-action" in text_of(w.last(ALICE, "Commands applied"))
+    assert w.inbox(DAVE) == []

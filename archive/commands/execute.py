@@ -237,6 +237,7 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) ->
             "results": [{"line": line, "status": s, "detail": d} for line, s, d in results],
             "applied": not failed,
             "captured": msg.commands.body if ctx.body_taken else "",
+            "previews": ctx.previews if not failed else [],
         },
         in_reply_to=msg.message_id,
         refs=(*msg.references, msg.message_id),

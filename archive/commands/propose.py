@@ -1,6 +1,9 @@
 """#propose RESOLUTION [ARGS]: a resolution from the manual's ladder; starts a new tally.
 
-The text below the command block is the statement the resolution's mail will carry.
+The statement the resolution's mail carries is only what is marked in the text below the
+command block: from a line `Statement:` to a line `End of statement`. The rest of the mail
+(a word to colleagues, a sign-off) is for the committee and never leaves it; text below a
+resolution that mails someone, with no statement marked, is refused rather than guessed at.
 """
 
 from archive.commands.base import Command, Context, Refused
@@ -8,7 +11,13 @@ from archive.council import council_holds
 from archive.deadlines import add_deadline, cancel_deadlines
 from archive.ladder import LADDER
 from archive.models import CaseState
-from archive.resolutions import add_proposal, cast_vote, check_resolution
+from archive.resolutions import (
+    add_proposal,
+    cast_vote,
+    check_resolution,
+    marked_statement,
+    statement_problem,
+)
 from archive.states import is_done
 
 WHY_NOT = {
@@ -27,11 +36,12 @@ def run(ctx: Context, args: str) -> str:
     if not words:
         raise Refused("#propose needs a resolution, e.g. #propose private-reprimand")
     resolution, rest = words[0].lower(), (words[1] if len(words) > 1 else "")
-    problem = check_resolution(resolution, rest)
+    problem = check_resolution(resolution, rest) or statement_problem(resolution, ctx.body)
     if problem:
         raise Refused(problem)
+    statement, _ = marked_statement(ctx.body)
     proposal = add_proposal(
-        ctx.db, ctx.case.pk, resolution, rest, ctx.body, ctx.actor.email.lower(), ctx.now
+        ctx.db, ctx.case.pk, resolution, rest, statement, ctx.actor.email.lower(), ctx.now
     )
     cast_vote(ctx.db, proposal, ctx.actor.email, "agree", "proposer", ctx.now)
     cancel_deadlines(ctx.db, ctx.case, ("deadlock", "consult-wait"), ctx.now)
@@ -52,7 +62,7 @@ def run(ctx: Context, args: str) -> str:
 COMMAND = Command(
     "propose",
     "#propose RESOLUTION [ARGS]",
-    f"propose a resolution ({', '.join(row.usage for row in LADDER)}); the text below is its"
-    " statement",
+    f"propose a resolution ({', '.join(row.usage for row in LADDER)}); its statement is the"
+    " text between a line 'Statement:' and a line 'End of statement' below it",
     run,
 )
