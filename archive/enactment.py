@@ -189,17 +189,23 @@ def preview_resolution_mail(db: Database, settings: Settings, now: datetime, cas
     """What each person outside the committee receives when `proposal` is enacted, for the
     committee to read first: one {to, template, context} per mail (the mailer renders each
     as it will be sent; `previews` in a committee template)."""
-    previews = []
-    for mail in plan_resolution_mail(db, settings, now, case, proposal, actor):
-        if not mail.outside:
-            continue
-        party = mail.party
-        to = mail.to_addr or (party.email if party else None) or "their follow-up page"
-        if party is not None and party.name:
-            to = f"{party.name} <{to}>"
-        context = fit_context(mail.template, {"case_ref": case.ref, **mail.context})
-        previews.append({"to": to, "template": mail.template, "context": context})
-    return previews
+    plan = plan_resolution_mail(db, settings, now, case, proposal, actor)
+    return [
+        preview_of(case, mail.template, mail.context, party=mail.party, to_addr=mail.to_addr)
+        for mail in plan
+        if mail.outside
+    ]
+
+
+def preview_of(case: Case, template: str, context: dict, *, party: Party | None = None,
+               to_addr: str | None = None) -> dict:  # fmt: skip
+    """One mail as a committee preview holds it, for the mailer to render: its reader, its
+    template and the context the template will get."""
+    to = to_addr or (party.email if party else None) or "their follow-up page"
+    if party is not None and party.name and party.email and not to_addr:
+        to = f"{party.name} <{to}>"
+    context = fit_context(template, {"case_ref": case.ref, **context})
+    return {"to": to, "template": template, "context": context}
 
 
 def _queue_resolution_mail(out: _Writer, proposal: Proposal) -> str:

@@ -152,11 +152,16 @@ def test_the_council_records_who_is_responsible_and_finishes_the_case(council_wa
     assert "recorded as responsible: Dave Jones <dave@example.com>" in transcript
     assert "finding recorded: violation yes" in transcript
     w.reply(ERIN, escalation, "#agree\n#consult")
+    # Those who decide read Dave's mail first, as he will read it.
+    preview = previews_in(w.last("council@example.org", "Agreed: private-reprimand"))
     w.at(timedelta(days=14))  # consult_wait has passed
     w.reply(ERIN, escalation, "#enact")
     assert "enacted private-reprimand" in text_of(w.last(ERIN, "Commands applied"))
     [reprimand] = w.inbox(DAVE)
     assert "Your messages on the users list were hostile." in text_of(reprimand)
+    assert preview["Dave Jones <dave@example.com>"] == (
+        f"Subject: {reprimand['Subject']}\n\n{text_of(reprimand).rstrip()}"
+    )
     assert text_of(reprimand).rstrip().endswith("Erin Council\nChair, Executive Council")
     assert find_case(w.db, "CoC-2026-001").state == "resolved"
     for member in (ERIN, FRANK, GINA):
@@ -241,12 +246,15 @@ PROPOSAL = (
 )
 
 
-def previews_in(message: EmailMessage) -> dict[str, str]:
-    """The mails a committee notice previews, by recipient: subject line and text."""
+def previews_in(message: EmailMessage, step: str = "#enact") -> dict[str, str]:
+    """The mails a committee notice previews (those sent at `step`), by recipient: the
+    subject line and the text."""
     found = {}
     for block in text_of(message).split("======== To: ")[1:]:
-        to, _, rest = block.partition("\n")
-        found[to] = rest.split(f"======== end of the mail to {to}")[0].strip()
+        heading, _, rest = block.partition("\n")
+        to, _, at = heading.partition(" (at ")
+        if at.rstrip(")") in ("", step):
+            found[to] = rest.split(f"======== end of the mail to {to}")[0].strip()
     return found
 
 
@@ -275,8 +283,12 @@ def test_the_statement_is_only_what_is_marked_and_the_committee_reads_each_mail_
     [rita] = [text for to, text in shown.items() if RITA in to]
     assert "Subject: [CoC-2026-001] Your report has been resolved" in rita
     assert "Next: #consult the reporter" in words(preview)
+    [asked] = previews_in(preview, "#consult").values()  # what #consult will ask Rita
+    assert "Subject: [CoC-2026-001] Proposed resolution" in asked
     assert len([m for m in w.inbox(LIST) if "Agreed:" in str(m["Subject"])]) == 1
     w.reply(ALICE, notice, "#consult", to=LIST)
+    [consult] = w.inbox(RITA)[-1:]
+    assert asked == f"Subject: {consult['Subject']}\n\n{text_of(consult).rstrip()}"
     w.at(timedelta(days=6))  # consult_wait has passed without an answer
     w.reply(ALICE, notice, "#enact", to=LIST)
     enacted = w.last(ALICE, "Commands applied")
@@ -317,3 +329,30 @@ def test_unmarked_words_below_propose_never_go_out(committee_walk):
             to=LIST)  # fmt: skip
     assert "proposal #1: no-action" in text_of(w.last(ALICE, "Commands applied"))
     assert w.inbox(DAVE) == []
+
+
+def test_a_ban_enacted_on_a_date_is_previewed_as_it_will_leave(committee_walk):
+    """`#enact DATE`: the transcript shows the ban notices to Dave and the core team as they
+    will be sent that day (its end counted from then), and that is what leaves."""
+    w = committee_walk
+    notice = w.last(LIST, "New report")
+    w.reply(ALICE, notice, "#responsible Dave Jones <dave@example.com>\n"
+            "#propose temporary-ban 30d chat\nStatement: You threatened a contributor.\n"
+            "End of statement\n\nBob, can you check the chat logs first?", to=LIST)  # fmt: skip
+    w.reply(BOB, notice, "#agree", to=LIST)
+    w.reply(CAROL, notice, "#agree", to=LIST)
+    w.reply(ALICE, notice, "#consult", to=LIST)
+    w.at(timedelta(days=6))
+    w.reply(ALICE, notice, "#enact 2026-03-20", to=LIST)
+    transcript = w.last(ALICE, "Commands applied")
+    shown = previews_in(transcript)
+    assert "until 19 April 2026" in " ".join(shown["Dave Jones <dave@example.com>"].split())
+    core = [text for to, text in shown.items() if "core" in to]
+    assert core and "Dave Jones <dave@example.com>" in core[0]
+    assert w.inbox(DAVE) == []
+    w.at(timedelta(days=18, hours=1))  # 09:00 on 20 March in the committee's zone has passed
+    [ban] = w.inbox(DAVE)
+    assert "check the chat logs" not in ban.as_string()
+    assert shown["Dave Jones <dave@example.com>"] == (
+        f"Subject: {ban['Subject']}\n\n{text_of(ban).rstrip()}"
+    )

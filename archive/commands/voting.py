@@ -3,9 +3,10 @@
 import json
 
 from archive.commands.base import Context, Refused
+from archive.commands.consult import CONSULT_TEMPLATE, consult_context, consulted_parties
 from archive.council import council_holds, deciders, proposal_agreed
 from archive.deadlines import cancel_deadlines
-from archive.enactment import preview_resolution_mail
+from archive.enactment import preview_of, preview_resolution_mail
 from archive.outbox import Audience
 from archive.resolutions import cast_vote, open_proposal, tally
 
@@ -53,8 +54,23 @@ def _preview(ctx: Context, proposal) -> None:
             "resolution": proposal.resolution,
             "by_council": council_holds(ctx.case),
             "consulted": proposal.consulted_at is not None,
-            "previews": preview_resolution_mail(
-                ctx.db, ctx.settings, ctx.now, ctx.case, proposal, ctx.actor.email
-            ),
+            "previews": _consult_previews(ctx, proposal)
+            + [
+                {**preview, "step": "#enact"}
+                for preview in preview_resolution_mail(
+                    ctx.db, ctx.settings, ctx.now, ctx.case, proposal, ctx.actor.email
+                )
+            ],
         },
     )
+
+
+def _consult_previews(ctx: Context, proposal) -> list[dict]:
+    """What `#consult` will send each party it asks (nothing once it was sent)."""
+    if proposal.consulted_at is not None:
+        return []
+    context = consult_context(ctx.case, proposal)
+    return [
+        {**preview_of(ctx.case, CONSULT_TEMPLATE, context, party=party), "step": "#consult"}
+        for party in consulted_parties(ctx.db, ctx.case)
+    ]
