@@ -356,3 +356,25 @@ def test_a_ban_enacted_on_a_date_is_previewed_as_it_will_leave(committee_walk):
     assert shown["Dave Jones <dave@example.com>"] == (
         f"Subject: {ban['Subject']}\n\n{text_of(ban).rstrip()}"
     )
+
+
+def test_an_unsigned_answer_to_the_reminder_is_not_called_a_forgery(tmp_path, relay):
+    """DKIM mode: Bob's provider did not sign his answer. It came from him to his own reply
+    address, answering casebook's reminder: he is told what to fix, never that someone may
+    be using his address."""
+    w = walk_over(tmp_path, relay)
+    w.reply(BOB, w.last(LIST, "New report"), "#urgent he threatened her", to=LIST)
+    w.at(timedelta(hours=20, minutes=1))
+    reminder = w.last(BOB, "Reminder")
+    w.at(timedelta(hours=21))
+    to = getaddresses([str(reminder["Reply-To"])])[0][1]
+    raw = build(sender=BOB, to=to, subject=f"Re: {reminder['Subject']}",
+                body="#unilateral Removed his account from the chat.\n",
+                message_id="<unsigned-answer@example.org>", in_reply_to=reminder["Message-ID"],
+                references=(reminder["Message-ID"],))  # fmt: skip
+    deliver(w.db, w.settings, raw, now=w.now, sender="bob@example.org", to=(to,))
+    w.sweep()
+    refused = w.last(BOB, "Commands not applied")
+    assert "DKIM signing on" in words(refused)
+    assert FORGED_WORDING not in text_of(refused)
+    w.db.close()

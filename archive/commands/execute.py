@@ -138,7 +138,8 @@ def run_commands(
         return None
     actor, refusal = authorize(msg, case, settings, binding)
     if actor is None:
-        _refuse_sender(db, msg, case, settings, now, message_pk, refusal.text)
+        own = _own_reply_address(msg, binding)
+        _refuse_sender(db, msg, case, settings, now, message_pk, refusal.text, own)
         outcome, reason = "refused", refusal.kind
     else:
         reason = _run_all_or_none(db, msg, case, settings, now, message_pk, actor)
@@ -277,7 +278,21 @@ def _token_mode(settings: Settings) -> bool:
     return settings.command_auth == "token" and not settings.insecure_from_only
 
 
-def _refuse_sender(db, msg, case, settings, now, message_pk, reason: str) -> None:
+def _own_reply_address(msg: IncomingMessage, binding: Binding) -> bool:
+    """Sent from a member's address to that member's own reply address for the case (as an
+    answer to casebook's mail to them is): only they were given it, so the refusal does not
+    suggest someone else wrote it."""
+    party = binding.via_party
+    return (
+        party is not None
+        and party.role in ("member", "council")
+        and (party.email or "").lower() == (msg.from_addr or "").lower()
+    )
+
+
+def _refuse_sender(
+    db, msg, case, settings, now, message_pk, reason: str, own_address: bool = False
+) -> None:
     record_event(
         db,
         case,
@@ -305,6 +320,8 @@ def _refuse_sender(db, msg, case, settings, now, message_pk, reason: str) -> Non
         template=f"committee/{REFUSAL_NOTICE}",
         audience=Audience.ADDRESS,
         to_addr=address,
-        context={"token_mode": _token_mode(settings)},
+        # `own_address` only when true: the notice to anyone else stays word for word the same
+        context={"token_mode": _token_mode(settings)}
+        | ({"own_address": True} if own_address else {}),
         auto_submitted="auto-replied",
     )
