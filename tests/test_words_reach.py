@@ -9,6 +9,7 @@ member's domain), and judges the mail as its recipient reads it.
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import getaddresses
@@ -378,3 +379,49 @@ def test_an_unsigned_answer_to_the_reminder_is_not_called_a_forgery(tmp_path, re
     assert "DKIM signing on" in words(refused)
     assert FORGED_WORDING not in text_of(refused)
     w.db.close()
+
+
+COUNCIL_EXAMPLES = {
+    "responsible": "#responsible Dave Jones <dave@example.com>",
+    "violation": "#violation yes",
+    "propose": "#propose no-action",
+    "agree": "#agree",
+    "object": "#object not yet",
+    "abstain": "#abstain",
+    "consult": "#consult",
+    "enact": "#enact",
+    "release": "#release 99",
+    "drop": "#drop 99",
+    "to-reporter": "#to-reporter\nThe council has your report.",
+    "to-party": "#to-party reported\nPlease tell us your side.",
+    "send": "#send followup-received to reporter",
+    "note": "#note read the record",
+    "summary": "#summary\nCalled Rita.",
+    "status": "#status",
+    "timeline": "#timeline 2026-04-01",
+    "help": "#help",
+    "return": "#return\nThe committee should hear Dave first.",
+}
+
+
+def test_every_keyword_the_docs_give_the_council_is_the_councils(council_walk):
+    """Each keyword the committee pages list for the council in a case it holds runs as the
+    council's (it may still be refused for the case's own reasons), never as a stranger's."""
+    from archive.council import COUNCIL_KEYWORDS
+    from tests.conftest import ROOT
+
+    page = (ROOT / "docs/committee/running-a-case.md").read_text()
+    section = page.split("## When the Executive Council has the case")[1].split("\n## ")[0]
+    said = section.split("Its non-conflicted members then")[1].split("under the council's rule")
+    listed = set(re.findall(r"`#([a-z-]+)", said[0]))
+    assert listed == set(COUNCIL_KEYWORDS) == set(COUNCIL_EXAMPLES)
+    w = council_walk
+    escalation = deadlock_without_responsible(w)
+    w.at(timedelta(days=8))
+    w.new_mail(FRANK)
+    for keyword, line in COUNCIL_EXAMPLES.items():
+        w.reply(FRANK, escalation, line)
+        [result] = [m for m in w.new_mail(FRANK) if "Commands" in str(m["Subject"])]
+        assert "does not use" not in words(result), keyword
+        assert FORGED_WORDING not in text_of(result), keyword
+        assert "[CoC-2026-001]" in str(result["Subject"]), keyword
