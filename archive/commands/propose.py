@@ -48,7 +48,7 @@ def run(ctx: Context, args: str) -> str:
     ctx.event("proposed", {"proposal": proposal.pk, "resolution": resolution, "args": rest})
     if council:  # the council decides: no deadlock to escalate, the case stays with it
         return f"proposal #{proposal.pk}: {resolution} {rest}".rstrip() + (
-            " (the council's: its chair decides, or a quorum agreeing)"
+            " (the council's: its chair decides, or a quorum agreeing)" + _said(statement)
         )
     add_deadline(ctx.db, ctx.case, "deadlock", ctx.now + ctx.settings.deadlock_after, ctx.now,
                  {"proposal": proposal.pk})  # fmt: skip
@@ -56,7 +56,17 @@ def run(ctx: Context, args: str) -> str:
     return (
         f"proposal #{proposal.pk}: {resolution} {rest}".rstrip()
         + " (your own vote counts as #agree; earlier votes no longer count)"
+        + _said(statement)
     )
+
+
+def _said(statement: str) -> str:
+    """For the transcript: how much of the mail was taken as the statement."""
+    if not statement:
+        return "; no statement"
+    lines = len(statement.splitlines())
+    first = " ".join(statement.split()[:6])
+    return f'; its statement: {lines} line(s), from "{first} …" (the rest of your mail stays here)'
 
 
 COMMAND = Command(
