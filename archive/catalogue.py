@@ -226,7 +226,7 @@ CATALOGUE: dict[str, Template] = {
         _entry("party/mediation_agreed", "party", {"mediator": "Max", "due": "16 March 2026"}),
         _entry("mediator/reminder", "mediator", {"due": "2026-03-16"}),
         # To whoever sent refused commands: it says nothing about any case.
-        _entry("committee/commands_refused", "sender", {"token_mode": False, "own_address": False}),
+        _entry("committee/commands_refused", "sender", {"token_mode": False, "proven": None}),
         # Inside the committee.
         _entry("committee/new_case", "committee", NEW_CASE),
         # the same facts, flagged first; `followup_from`: who wrote the follow-up that made it so

@@ -138,8 +138,9 @@ def run_commands(
         return None
     actor, refusal = authorize(msg, case, settings, binding)
     if actor is None:
-        own = _own_reply_address(msg, binding)
-        _refuse_sender(db, msg, case, settings, now, message_pk, refusal.text, own)
+        proven = "signed" if msg.auth.verified else None
+        proven = proven or ("reply-address" if _own_reply_address(msg, binding) else None)
+        _refuse_sender(db, msg, case, settings, now, message_pk, refusal.text, proven)
         outcome, reason = "refused", refusal.kind
     else:
         reason = _run_all_or_none(db, msg, case, settings, now, message_pk, actor)
@@ -280,8 +281,7 @@ def _token_mode(settings: Settings) -> bool:
 
 def _own_reply_address(msg: IncomingMessage, binding: Binding) -> bool:
     """Sent from a member's address to that member's own reply address for the case (as an
-    answer to casebook's mail to them is): only they were given it, so the refusal does not
-    suggest someone else wrote it."""
+    answer to casebook's mail to them is): only they were given it."""
     party = binding.via_party
     return (
         party is not None
@@ -291,8 +291,12 @@ def _own_reply_address(msg: IncomingMessage, binding: Binding) -> bool:
 
 
 def _refuse_sender(
-    db, msg, case, settings, now, message_pk, reason: str, own_address: bool = False
+    db, msg, case, settings, now, message_pk, reason: str, proven: str | None = None
 ) -> None:
+    """The refused sender's notice: the same words whatever the reason; only a sender proven
+    to be who their From says (`proven`: "signed" by their domain's DKIM, or through their
+    own "reply-address") is not told that someone may be using their address, since that is
+    then untrue."""
     record_event(
         db,
         case,
@@ -320,8 +324,7 @@ def _refuse_sender(
         template=f"committee/{REFUSAL_NOTICE}",
         audience=Audience.ADDRESS,
         to_addr=address,
-        # `own_address` only when true: the notice to anyone else stays word for word the same
-        context={"token_mode": _token_mode(settings)}
-        | ({"own_address": True} if own_address else {}),
+        # `proven` only when it is: the notice to anyone else stays word for word the same
+        context={"token_mode": _token_mode(settings)} | ({"proven": proven} if proven else {}),
         auto_submitted="auto-replied",
     )
