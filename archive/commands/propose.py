@@ -3,7 +3,17 @@
 The statement the resolution's mail carries is only what is marked in the text below the
 command block: from a line `Statement:` to a line `End of statement`. The rest of the mail
 (a word to colleagues, a sign-off) is for the committee and never leaves it; text below a
-resolution that mails someone, with no statement marked, is refused rather than guessed at.
+resolution that mails someone, with no statement marked, is refused rather than guessed at:
+
+    #propose private-reprimand
+    Statement:
+    Your messages on the users list were hostile. Please keep discussions kind.
+    End of statement
+
+    Thanks all, let's discuss Monday.
+
+At consensus the case's audience is sent each mail the resolution will send, as its reader
+will get it (`committee/resolution_preview`).
 """
 
 from archive.commands.base import Command, Context, Refused
