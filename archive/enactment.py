@@ -260,7 +260,7 @@ def fire_send(db, settings: Settings, now: datetime, deadline: Deadline, case: C
     if party.no_contact:
         return False
     template = deadline.payload["template"]
-    context = {"case_ref": case.ref, **send_context(template)}
+    context = {"case_ref": case.ref, **send_context(template, case.fields)}
     queue_mail(db, now=now, settings=settings, template=template, audience=Audience.PARTY,
                party=party, case=case, context=context)  # fmt: skip
     return True
