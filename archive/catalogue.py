@@ -138,6 +138,16 @@ DIGEST = {
     ],
     "chart": [{"week": "2026-03-09", "count": 2, "width": 200}],
 }
+# Mail a resolution will send, as the committee previews it (the mailer renders `text` and
+# `subject` from `template` and `context`; a sample comes rendered).
+PREVIEWS = [
+    {
+        "to": "Dave Jones <dave@example.com>",
+        "template": "reported/private_reprimand",
+        "subject": "[CoC-2026-001] A private message from the Code of Conduct Committee",
+        "text": "Hello,\n\nThe Code of Conduct Committee has looked into your recent conduct.",
+    }
+]
 WHEN = "2026-01-01T00:00:00+00:00"
 NEW_CASE = {
     "urgent": True,
@@ -239,7 +249,7 @@ CATALOGUE: dict[str, Template] = {
         _entry("party/mediation_agreed", "party", {"mediator": "Max", "due": "16 March 2026"}),
         _entry("mediator/reminder", "mediator", {"due": "2026-03-16"}),
         # To whoever sent refused commands: it says nothing about any case.
-        _entry("committee/commands_refused", "sender", {"token_mode": False}),
+        _entry("committee/commands_refused", "sender", {"token_mode": False, "proven": None}),
         # Inside the committee.
         _entry("committee/new_case", "committee", NEW_CASE),
         # the same facts, flagged first; `followup_from`: who wrote the follow-up that made it so
@@ -271,6 +281,18 @@ CATALOGUE: dict[str, Template] = {
                 "applied": True,
                 "results": [{"line": "#note x", "status": "done", "detail": "noted"}],
                 "captured": "",
+                "previews": [],
+            },
+        ),
+        _entry(
+            "committee/resolution_preview",
+            "committee",
+            {
+                "proposal": 1,
+                "resolution": "private-reprimand",
+                "by_council": False,
+                "consulted": False,
+                "previews": PREVIEWS,
             },
         ),
         _entry(

@@ -51,8 +51,9 @@ def test_the_council_reads_the_case_when_it_is_handed_over_and_when_it_is_resolv
            ALICE[1], to)  # fmt: skip
     w.expect(ALICE[1], "Commands applied")
     proposal = (
-        "#responsible Dave Jones <dave@example.com>\n#propose private-reprimand\n"
-        "Your messages on the users list were hostile and broke our Code of Conduct."
+        "#responsible Dave Jones <dave@example.com>\n#propose private-reprimand\nStatement:\n"
+        "Your messages on the users list were hostile and broke our Code of Conduct.\n"
+        "End of statement"
     )
     w.send(sign(outlook(ALICE, to, notice, proposal)), ALICE[1], to)
     w.expect(ALICE[1], "Commands applied", 2)
@@ -78,7 +79,8 @@ def test_the_council_reads_the_case_when_it_is_handed_over_and_when_it_is_resolv
     # The council decides; the reporter's feedback reaches its resolution report.
     council_to = reply_address(escalation)
     w.send(sign(thunderbird(FRANK, council_to, escalation,
-                            "#propose private-reprimand\nYour messages were hostile.")),
+                            "#propose private-reprimand\nStatement:\nYour messages were hostile.\n"
+                            "End of statement")),
            FRANK[1], council_to)  # fmt: skip
     w.expect(FRANK[1], "Commands applied")
     w.send(sign(outlook(ERIN, council_to, escalation, "#agree")), ERIN[1], council_to)

@@ -42,8 +42,9 @@ def test_the_person_reprimanded_who_wants_to_appeal_is_told_how(walk):
     carol_notice = w.expect(CAROL[1], "New report")
     to = reply_address(notice)
     proposal = (
-        "#responsible Dave Jones <dave@example.com>\n#propose private-reprimand\n"
-        "Your messages on the users list were hostile and broke our Code of Conduct."
+        "#responsible Dave Jones <dave@example.com>\n#propose private-reprimand\nStatement:\n"
+        "Your messages on the users list were hostile and broke our Code of Conduct.\n"
+        "End of statement"
     )
     w.send(sign(outlook(ALICE, to, notice, proposal)), ALICE[1], to)
     w.expect(ALICE[1], "Commands applied")
