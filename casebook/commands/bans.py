@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from casebook.commands.invocation import open_existing_archive, print_json
+from casebook.commands.invocation import open_existing_archive, print_json, print_rows
 
 
 def add_parser(commands) -> None:
@@ -14,13 +14,7 @@ def run(args) -> int:
     from archive.banlist import list_bans
 
     rows = list_bans(open_existing_archive(args))
-    if args.json:
-        return print_json(rows)
-    if not rows:
-        print("no bans")
-    for ban in rows:
-        print(ban_line(ban))
-    return 0
+    return print_json(rows) if args.json else print_rows(rows, ban_line, empty="no bans")
 
 
 def ban_line(ban: dict) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from casebook.commands.invocation import open_existing_archive, print_json
+from casebook.commands.invocation import open_existing_archive, print_json, print_rows
 
 
 def add_parser(commands) -> None:
@@ -14,13 +14,11 @@ def run(args) -> int:
     from archive.held import list_held
 
     rows = list_held(open_existing_archive(args))
-    if args.json:
-        return print_json(rows)
-    if not rows:
-        print("no held mail")
-    for row in rows:
-        print(
-            f"{row['id']:>5} {row['archived_at'][:16]} {row['case'] or '-':<15}"
-            f" {row['kind']:<12} {row['message_id']}\n    {row['reason']}"
-        )
-    return 0
+    return print_json(rows) if args.json else print_rows(rows, held_line, empty="no held mail")
+
+
+def held_line(row: dict) -> str:
+    return (
+        f"{row['id']:>5} {row['archived_at'][:16]} {row['case'] or '-':<15}"
+        f" {row['kind']:<12} {row['message_id']}\n    {row['reason']}"
+    )

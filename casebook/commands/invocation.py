@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -77,6 +78,15 @@ def now_from(text: str | None, settings: Settings) -> datetime:
 def print_json(value: object) -> int:
     """`--json`: the value, indented, and a clean exit."""
     print(json.dumps(value, indent=2))
+    return 0
+
+
+def print_rows(rows: list[dict], line: Callable[[dict], str], *, empty: str) -> int:
+    """A listing: each row as `line` writes it, or `empty` when there is none."""
+    if not rows:
+        print(empty)
+    for row in rows:
+        print(line(row))
     return 0
 
 

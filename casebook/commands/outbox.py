@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from casebook.commands.invocation import open_existing_archive, print_json
+from casebook.commands.invocation import open_existing_archive, print_json, print_rows
 from casebook.errors import EX_DATAERR, EX_USAGE, UserError
 
 
@@ -27,17 +27,19 @@ def run(args) -> int:
     rows = list_outbox(db, failed_only=args.failed)
     if args.json:
         return print_json(rows)
-    if not rows:
-        print("no failed mail" if args.failed else "nothing waiting or failed")
-    for row in rows:
-        when = f"next {row['next_attempt_at'][:16]}" if row["next_attempt_at"] else "stopped"
-        print(
-            f"{row['id']:>5} {row['case'] or '-':<15} {row['template']:<28} {row['audience']:<9}"
-            f" {row['state']:<6} {row['attempts']} attempt(s), {when}"
-        )
-        if row["last_error"]:
-            print(f"      {row['last_error'][:200]}")
-    return 0
+    return print_rows(
+        rows, item_line, empty="no failed mail" if args.failed else "nothing waiting or failed"
+    )
+
+
+def item_line(row: dict) -> str:
+    """One outbox item, and the relay's last answer under it."""
+    when = f"next {row['next_attempt_at'][:16]}" if row["next_attempt_at"] else "stopped"
+    line = (
+        f"{row['id']:>5} {row['case'] or '-':<15} {row['template']:<28} {row['audience']:<9}"
+        f" {row['state']:<6} {row['attempts']} attempt(s), {when}"
+    )
+    return f"{line}\n      {row['last_error'][:200]}" if row["last_error"] else line
 
 
 def retry_failed(args, db, now) -> int:

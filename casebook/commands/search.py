@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from casebook.commands.invocation import open_existing_archive, print_json
+from casebook.commands.invocation import open_existing_archive, print_json, print_rows
 from casebook.errors import EX_USAGE, UserError
 
 
@@ -25,16 +25,17 @@ def run(args) -> int:
         raise UserError(str(exc), EX_USAGE) from None
     if args.json:
         return print_json(hits)
-    if not hits:
-        print("no messages match")
-    for hit in hits:
-        print(
-            f"{hit['at'][:16]} {hit['case'] or '-':<15} {hit['direction']:>3} {hit['kind']:<14}"
-            f" {hit['from'] or '-'}  {hit['subject']}\n    {hit['snippet']}"
-        )
+    print_rows(hits, hit_line, empty="no messages match")
     if hits:
         print(f"{shown_of(len(hits), total)} (dated by each message's own Date header, UTC)")
     return 0
+
+
+def hit_line(hit: dict) -> str:
+    return (
+        f"{hit['at'][:16]} {hit['case'] or '-':<15} {hit['direction']:>3} {hit['kind']:<14}"
+        f" {hit['from'] or '-'}  {hit['subject']}\n    {hit['snippet']}"
+    )
 
 
 def shown_of(shown: int, total: int) -> str:
