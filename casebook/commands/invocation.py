@@ -21,7 +21,7 @@ from casebook.errors import EX_DATAERR, EX_NOINPUT, EX_TEMPFAIL, EX_USAGE, UserE
 DEFAULT_CONFIG = "config/casebook.toml"
 # `cases`, `show`, `search` and `stats` open the archive read-only with plain sqlite3; the first
 # three log nothing unless they find the archive open to others (see `open_existing_archive`),
-# so they load `logging` only then or with -v: ~6 ms of each start (README, "Scale").
+# so they load `logging` only then or with -v: ~6 ms of each start (docs/developers/testing.md).
 QUIET = frozenset({"cases", "show", "search"})
 
 
