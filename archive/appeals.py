@@ -156,6 +156,10 @@ def receive_appeal(
                      action="appeal-received", detail={"appeal": appeal_pk,
                                                        "by_party": is_party},
                      message_pk=pk)  # fmt: skip
+        if is_party:  # the committee learns its decision is appealed; never a stranger's word
+            told = {"case_ref": case.ref, "due": human_date(due, settings.zone)}
+            queue_mail(db, now=now, settings=settings, template="committee/appeal_received",
+                       audience=Audience.COMMITTEE, case=case, context=told)  # fmt: skip
         if is_party and is_done(case.state):  # never on a stranger's word
             move_case(db, case, CaseState.APPEALED, now=now, actor=msg.from_addr or "appellant",
                       reason="appeal", message_pk=pk)  # fmt: skip

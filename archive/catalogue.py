@@ -394,6 +394,7 @@ CATALOGUE: dict[str, Template] = {
         ),
         _entry("committee/ban_expired", "committee", {"spaces": "chat"}),
         _entry("committee/ban_review", "committee", {"spaces": "chat", "since": "2026-01-01"}),
+        _entry("committee/appeal_received", "committee", {"due": "16 March 2026"}),
         _entry("committee/appeal_decision", "committee", {"decision": "uphold", "text": "T"}),
         _entry("committee/mediation_update", "committee", {"what": "settled", "report": "R"}),
         _entry(

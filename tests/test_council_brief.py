@@ -16,6 +16,7 @@ from tests.test_walks_e2e import (
     ALICE,
     BOB,
     CAROL,
+    DAVE,
     ERIN,
     FRANK,
     REPORT,
@@ -98,3 +99,9 @@ def test_the_council_reads_the_case_when_it_is_handed_over_and_when_it_is_resolv
     assert "Please make sure he stops." in report  # her feedback, in her words
     assert "Objection from carol@example.org" in report
     assert "removed him from the chat for a day" in report
+
+    # The council's own decision offers no appeal to the council itself.
+    reprimand = body(w.expect(DAVE[1], "A private message"))
+    assert "no further" in reprimand and "you can appeal" not in reprimand
+    notice = body(w.expect(RITA[1], "Your report has been resolved"))
+    assert "no further" in notice and "you can appeal" not in notice
