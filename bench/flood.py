@@ -19,7 +19,7 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
-from archive.settings import IntakeLimits
+from archive.record.settings import IntakeLimits
 from bench.table import Row
 
 FLOODER = "flood@flood.example.com"

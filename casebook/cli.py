@@ -9,11 +9,11 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from archive.cases import UnknownCaseError, find_case
-from archive.clock import parse_now, utc_now
-from archive.db import ArchiveOutdated, ArchiveUnavailable, open_archive, open_reader
-from archive.private_files import open_to_others
-from archive.settings import Settings
+from archive.record.cases import UnknownCaseError, find_case
+from archive.record.db import ArchiveOutdated, ArchiveUnavailable, open_archive, open_reader
+from archive.record.private_files import open_to_others
+from archive.record.settings import Settings
+from archive.record.timestamps import parse_now, utc_now
 from casebook.config import ConfigError, load_settings
 from casebook.errors import (
     EX_CANTCREAT,
@@ -117,7 +117,7 @@ class VersionAction(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
 
     def __call__(self, parser, namespace, values, option_string=None):
-        from archive.schema import migrations
+        from archive.record.schema import migrations
 
         # The last migration names the archive this casebook reads and writes: a backup made
         # by another version restores only if it has no migration this one lacks.
@@ -444,12 +444,12 @@ def _now(text: str | None, settings: Settings):
 
 def cmd_cases(args) -> int:
     if args.state:
-        from archive.models import CaseState
+        from archive.record.models import CaseState
 
         if args.state not in {s.value for s in CaseState}:
             states = ", ".join(s.value for s in CaseState)
             raise UserError(f"unknown state {args.state!r}; states are: {states}", EX_USAGE)
-    from archive.queries import case_rows, case_summaries
+    from archive.record.queries import case_rows, case_summaries
 
     db = open_existing_archive(args, read_only=True)
     if args.json:
@@ -466,7 +466,7 @@ def cmd_cases(args) -> int:
 
 
 def cmd_show(args) -> int:
-    from archive.queries import case_detail
+    from archive.record.queries import case_detail
 
     db = open_existing_archive(args, read_only=True)
     try:
@@ -526,7 +526,7 @@ def deadline_mark(deadline: dict) -> str:
 
 
 def cmd_stats(args) -> int:
-    from archive.queries import archive_stats
+    from archive.record.queries import archive_stats
     from intake.spool import count_spooled, open_spool, spool_path
 
     settings = settings_for(args)
@@ -545,7 +545,7 @@ def cmd_stats(args) -> int:
 
 
 def cmd_search(args) -> int:
-    from archive.search import RANK_POOL, search_messages
+    from archive.record.search import RANK_POOL, search_messages
 
     if args.limit < 1:
         raise UserError("search: --limit must be 1 or more", EX_USAGE)
@@ -572,7 +572,7 @@ def cmd_search(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from archive.export import ExportRefused, export_case
+    from archive.record.export import ExportRefused, export_case
 
     db = open_existing_archive(args)
     try:
@@ -594,7 +594,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_backup(args) -> int:
-    from archive.search import backup_archive
+    from archive.record.search import backup_archive
 
     db = open_existing_archive(args)
     try:
@@ -632,8 +632,13 @@ def cmd_restore(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from archive.outbox import Audience, queue_mail
-    from archive.reporting import quarter_period, render_markdown, report_data, year_period
+    from archive.record.outbox import Audience, queue_mail
+    from archive.summaries.periodic_reports import (
+        quarter_period,
+        render_markdown,
+        report_data,
+        year_period,
+    )
     from mailer.send import send_due
 
     settings = settings_for(args)
@@ -648,7 +653,7 @@ def cmd_report(args) -> int:
     text = render_markdown(report_data(db, period), title)
     print(text, end="")
     if args.send:
-        from archive.db import write_transaction
+        from archive.record.db import write_transaction
 
         now = utc_now()
         with write_transaction(db):
@@ -661,7 +666,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_bans(args) -> int:
-    from archive.banlist import list_bans
+    from archive.workflow.ban_lookup import list_bans
 
     rows = list_bans(open_existing_archive(args))
     if args.json:
@@ -679,7 +684,7 @@ def cmd_bans(args) -> int:
 
 
 def cmd_digest(args) -> int:
-    from archive.digest import digest_data, digest_slot, queue_digest
+    from archive.summaries.digest import digest_data, digest_slot, queue_digest
     from mailer.render import make_environment, render_template
     from mailer.send import send_due
 
@@ -706,7 +711,7 @@ def cmd_digest(args) -> int:
 
 
 def cmd_held(args) -> int:
-    from archive.held import list_held
+    from archive.arrivals.held import list_held
 
     rows = list_held(open_existing_archive(args))
     if args.json:

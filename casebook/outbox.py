@@ -18,7 +18,7 @@ def add_outbox_parser(commands) -> None:
 
 
 def cmd_outbox(args, db, now) -> int:
-    from archive.outbox import NotRetryable, list_outbox, requeue_failed
+    from archive.record.outbox import NotRetryable, list_outbox, requeue_failed
 
     if args.action == "retry":
         if (args.id is None) == (not args.all_failed):

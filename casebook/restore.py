@@ -20,8 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
-from archive.db import open_archive
-from archive.schema import migrations
+from archive.record.db import open_archive
+from archive.record.schema import migrations
 
 
 class ArchiveInUse(Exception):

@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-from archive.db import installation_id, write_transaction
-from archive.fulltext import indexed_in_bulk
-from archive.held import quarantine
-from archive.ingest import ingest_message, record_delivery
-from archive.settings import Settings
-from archive.store import IngestResult
+from archive.arrivals.held import quarantine
+from archive.arrivals.ingest import ingest_message, record_delivery
+from archive.record.db import installation_id, write_transaction
+from archive.record.fulltext import indexed_in_bulk
+from archive.record.settings import Settings
+from archive.record.store import IngestResult
 from intake.addresses import stored_envelope_sender
 from intake.parse import parse_message, plain_form
 

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-from archive.cases import get_case
-from archive.conflicts import REPORTER_SIDE, add_conflicts
-from archive.db import write_transaction
-from archive.models import CaseState
-from archive.settings import Settings
+from archive.arrivals.conflicts import REPORTER_SIDE, add_conflicts
+from archive.record.cases import get_case
+from archive.record.db import write_transaction
+from archive.record.models import CaseState
+from archive.record.settings import Settings
 from intake.parse import parse_message
 
 META_KEY = "people_fingerprint"
@@ -52,7 +52,7 @@ def recheck_conflicts(db: Database, settings: Settings, now: datetime) -> list[s
         ).fetchall()
         for pk, raw, case_pk, kind, envelope_from in reports:
             if kind == "followup" and not _reporter_side(db, pk):
-                continue  # another party's names conflict nobody (archive/conflicts.py)
+                continue  # another party's names conflict nobody (archive/arrivals/conflicts.py)
             msg = parse_message(
                 raw,
                 envelope_from=envelope_from,

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from archive.cases import find_case
-from archive.clocks import HANDLERS, fire_due
-from archive.models import CaseState
-from archive.reporting import quarter_period, report_data
-from archive.states import DONE_STATES, TRANSITIONS, StateError, check_move, is_done
+from archive.record.cases import find_case
+from archive.record.models import CaseState
+from archive.summaries.periodic_reports import quarter_period, report_data
+from archive.workflow.clock_sweep import HANDLERS, fire_due
+from archive.workflow.states import DONE_STATES, TRANSITIONS, StateError, check_move, is_done
 from tests.committee import BOB, CAROL, reported
 from tests.conftest import T0
 from tests.helpers import TRUSTED, outbox
@@ -67,12 +67,12 @@ def test_nothing_but_the_door_writes_cases_state():
         for path in sorted((ROOT / folder).rglob("*.py")):
             text = path.read_text()
             rel = path.relative_to(ROOT).as_posix()
-            if rel != "archive/lifecycle.py" and (
+            if rel != "archive/workflow/lifecycle.py" and (
                 STATE_WRITE.search(text) or re.search(r"\bset_state\(", text)
             ):
                 offenders.append(rel)
     assert offenders == []
-    assert STATE_WRITE.search((ROOT / "archive/lifecycle.py").read_text())
+    assert STATE_WRITE.search((ROOT / "archive/workflow/lifecycle.py").read_text())
 
 
 def test_done_is_defined_once():
@@ -103,7 +103,7 @@ def test_every_deadline_kind_has_one_registered_handler():
 
 
 def test_clocks_import_no_command_module():
-    """The sweep and the commands share `archive.enactment`; no cycle, no function imports."""
+    """The sweep and the commands share `archive.workflow.enactment`; no cycle, no function imports."""
     for name in ("clocks", "enactment", "clockwork", "report_clocks", "deliberation"):
         text = (ROOT / "archive" / f"{name}.py").read_text()
         assert "archive.commands" not in text, name

@@ -2,8 +2,9 @@
 
 import json
 
-from archive.appeals import link_appeal
-from archive.cases import (
+from archive.arrivals.conflicts import unless_none_left
+from archive.commands.base import Command, Context, Refused
+from archive.record.cases import (
     Case,
     UnknownCaseError,
     find_case,
@@ -12,11 +13,10 @@ from archive.cases import (
     set_conflicted,
     set_recused,
 )
-from archive.clock import to_text
-from archive.commands.base import Command, Context, Refused
-from archive.conflicts import unless_none_left
-from archive.lifecycle import move_case
-from archive.models import CaseState, Conflict
+from archive.record.models import CaseState, Conflict
+from archive.record.timestamps import to_text
+from archive.workflow.appeals import link_appeal
+from archive.workflow.lifecycle import move_case
 
 
 def run(ctx: Context, args: str) -> str:
@@ -119,7 +119,7 @@ def _conflicts_of_held(ctx: Context, message_pk: int) -> list[str]:
         return []
     found = [Conflict(member, reason) for member, reason in json.loads(stored or "[]")]
     why = "in a message merged into the case"
-    # Never every free member at once: then the chair and the council decide (archive/conflicts)
+    # Never every free member at once: then the chair and the council decide (archive/arrivals/conflicts)
     return unless_none_left(ctx.db, ctx.case, found, ctx.settings, ctx.now, message_pk,
                             why=why, writer=None)  # fmt: skip
 

@@ -4,12 +4,12 @@ The text below the command block is the statement the resolution's mail will car
 """
 
 from archive.commands.base import Command, Context, Refused
-from archive.council import council_holds
-from archive.deadlines import add_deadline, cancel_deadlines
-from archive.ladder import LADDER
-from archive.models import CaseState
-from archive.resolutions import add_proposal, cast_vote, check_resolution
-from archive.states import is_done
+from archive.record.deadlines import add_deadline, cancel_deadlines
+from archive.record.models import CaseState
+from archive.workflow.council import council_holds
+from archive.workflow.ladder import LADDER
+from archive.workflow.resolutions import add_proposal, cast_vote, check_resolution
+from archive.workflow.states import is_done
 
 WHY_NOT = {
     "appealed": "an appeal is open; the Executive Council decides it with #appeal",

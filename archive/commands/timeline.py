@@ -3,7 +3,7 @@
 import json
 
 from archive.commands.base import Command, Context, Refused
-from archive.report_clocks import queue_reporter_update
+from archive.workflow.report_clocks import queue_reporter_update
 
 
 def run(ctx: Context, args: str) -> str:

@@ -2,10 +2,10 @@
 
 import json
 
-from archive.cases import UnknownCaseError, find_case, record_event, set_case_value
 from archive.commands.base import Command, Context, Refused
-from archive.lifecycle import move_case
-from archive.models import CaseState
+from archive.record.cases import UnknownCaseError, find_case, record_event, set_case_value
+from archive.record.models import CaseState
+from archive.workflow.lifecycle import move_case
 
 
 def run(ctx: Context, args: str) -> str:

@@ -1,9 +1,9 @@
 """Shared by #agree, #object and #abstain: a vote on the open proposal."""
 
 from archive.commands.base import Context, Refused
-from archive.council import council_holds, deciders, proposal_agreed
-from archive.deadlines import cancel_deadlines
-from archive.resolutions import cast_vote, open_proposal, tally
+from archive.record.deadlines import cancel_deadlines
+from archive.workflow.council import council_holds, deciders, proposal_agreed
+from archive.workflow.resolutions import cast_vote, open_proposal, tally
 
 
 def vote(ctx: Context, choice: str, reason: str | None) -> str:
