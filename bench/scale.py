@@ -8,16 +8,18 @@ search p95 over a fixed set of queries, the digest's time, `casebook cases` and 
 How the archive is built, and why it is the same as the real thing:
 
 - Cases go through the real pipeline: each report, follow-up and committee command is a raw
-  message parsed by `intake.parse.parse_message` and archived by `archive.arrivals.ingest.ingest_message`,
+  message parsed by `intake.parse.parse_message` and archived by
+  `archive.arrivals.ingest.ingest_message`,
   in simulated time (about one report every 1.7 hours over 2 years); each simulated day ends with
   the real deadline sweep (`archive.workflow.clock_sweep.fire_due`). Commands use token mode
   (`command_auth = "token"`: members write to their own reply address of the case), so no
   DKIM signing is needed per message.
-- Mail the archive queues is marked sent with `archive.record.send_results.finish_item` (what the mailer
-  records once the relay took every copy: the item sent, a `mail-sent` event, an acknowledged
+- Mail the archive queues is marked sent with `archive.record.send_results.finish_item` (what the
+  mailer records once the relay took every copy: the item sent, a `mail-sent` event, an acknowledged
   case), without rendering it or talking SMTP; so the sent copies themselves are not archived
   as outgoing messages. Members' reply-address parties are made with
-  `archive.record.send_results.member_party`, as the mailer makes them when it first writes to a member.
+  `archive.record.send_results.member_party`, as the mailer makes them when it first writes to a
+  member.
 - The rest is list history, as `casebook import` archives it: the linux-mips corpus
   (`../shared/corpus/linux-mips/`, synthesized text when it is absent) is parsed once with the
   importer's own settings (`historical=True`), and copy N of a message is the same

@@ -3,8 +3,8 @@
 `KEYS` (`casebook/configkeys.py`) names every key casebook reads (dotted name, kind, default,
 range or choices, help). The reader, `check-config`'s validation and the example-file test all
 come from it; the frozen
-`Settings` it builds are archive's (`archive/record/settings.py`), so intake, archive and mailer never
-import this module. Every problem is collected and reported at once, each once, one line each.
+`Settings` it builds are archive's (`archive/record/settings.py`), so intake, archive and mailer
+never import this module. Every problem is collected and reported at once, each once, one line each.
 Relative paths are taken from the configuration file's folder, never the working directory.
 """
 

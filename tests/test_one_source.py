@@ -51,8 +51,8 @@ def test_the_grammar_is_read_by_every_place_that_reads_an_address():
     readers = {name for name, text in sources() if "archive.record.address_grammar import" in text}
     assert readers >= {
         "intake/addresses.py", "intake/quotemarks.py", "casebook/config.py", "casebook/logs.py",
-        "mailer/compose.py", "webform/app.py", "archive/arrivals/dsn.py", "archive/workflow/resolutions.py",
-        "archive/commands/ban.py", "archive/commands/consult.py",
+        "mailer/compose.py", "webform/app.py", "archive/arrivals/dsn.py",
+        "archive/workflow/resolutions.py", "archive/commands/ban.py", "archive/commands/consult.py",
         "archive/commands/mediation.py", "archive/commands/responsible.py",
         "archive/commands/to_party.py",
     }  # fmt: skip

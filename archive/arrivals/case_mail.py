@@ -265,8 +265,9 @@ def _acknowledge(
     if decision["acknowledgement"] == "form":
         record_event(db, case, now=now, actor="web form", action="acknowledged-on-receipt-page",
                      message_pk=message_pk)  # fmt: skip
-        # The receipt page was the acknowledgement, as a sent ack mail is (archive.record.send_results):
-        # no "not yet acknowledged" alarm an hour later, no overdue acknowledgement in the digest.
+        # The receipt page was the acknowledgement, as a sent ack mail is
+        # (archive.record.send_results): no "not yet acknowledged" alarm an hour later, no overdue
+        # acknowledgement in the digest.
         cancel_deadlines(db, case, ("ack-watchdog",), now)
         move_case(db, case, CaseState.ACKNOWLEDGED, now=now, actor="web form",
                   reason="acknowledged on the receipt page", message_pk=message_pk)  # fmt: skip

@@ -119,7 +119,8 @@ def _conflicts_of_held(ctx: Context, message_pk: int) -> list[str]:
         return []
     found = [Conflict(member, reason) for member, reason in json.loads(stored or "[]")]
     why = "in a message merged into the case"
-    # Never every free member at once: then the chair and the council decide (archive/arrivals/conflicts)
+    # Never every free member at once: then the chair and the council decide
+    # (archive/arrivals/conflicts)
     return unless_none_left(ctx.db, ctx.case, found, ctx.settings, ctx.now, message_pk,
                             why=why, writer=None)  # fmt: skip
 

@@ -8,7 +8,8 @@ to be sent to them (the body of a `#to-reporter` to the reporter, of a `#to-part
 `#propose` to those its resolution goes to). So a member's own words go out to their reader,
 and a quote the reply reader failed to cut is caught by the older post, note or notice it came
 from. Scripts written without spaces between words (Han, kana, Thai, Lao, Khmer, Myanmar) are
-compared as runs of characters instead (`DENSE`). Pure: the sources come from `archive.outgoing.leaks`.
+compared as runs of characters instead (`DENSE`). Pure: the sources come from
+`archive.outgoing.leaks`.
 """
 
 from __future__ import annotations

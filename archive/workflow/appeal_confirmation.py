@@ -1,10 +1,10 @@
 """An appeal in a party's name that was not proved to be theirs, confirmed by the party.
 
-The appeal arrived unlinked (archive.workflow.appeals.appeal_case) and the party was asked, with their
-reply address, whether they sent it (archive.arrivals.unverified). Their "yes" through that address,
-in answer to the request, links the appeal to their case: the case moves to `appealed` if the
-committee had finished with it, the party is acknowledged at the address the case holds and
-the council hears that the appeal is now the party's.
+The appeal arrived unlinked (archive.workflow.appeals.appeal_case) and the party was asked,
+with their reply address, whether they sent it (archive.arrivals.unverified). Their "yes"
+through that address, in answer to the request, links the appeal to their case: the case
+moves to `appealed` if the committee had finished with it, the party is acknowledged at the
+address the case holds and the council hears that the appeal is now the party's.
 """
 
 from __future__ import annotations

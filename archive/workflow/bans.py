@@ -21,7 +21,8 @@ REVIEW_EVERY = timedelta(days=365)
 
 
 def parse_ban_duration(text: str) -> timedelta | None:
-    """`30d`, `2w`, `6mo`, `1y` (archive.record.durations); None for `permanent`; ValueError otherwise."""
+    """`30d`, `2w`, `6mo`, `1y` (archive.record.durations); None for `permanent`; ValueError
+    otherwise."""
     if text.lower() == "permanent":
         return None
     return parse_days(text)

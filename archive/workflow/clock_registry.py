@@ -1,8 +1,9 @@
 """What a policy feature registers for each kind of deadline it sets, the way command modules
 register keywords: the handler, the reminder chain it belongs to, whether it is held when late.
 
-Feature modules (`bans`, `appeals`, `mediation`, `deliberation`, `enactment`, `report_clocks`)
-each export `CLOCKS`; `archive.workflow.clock_sweep` collects them and runs the sweep.
+Feature modules (`bans`, `appeals`, `mediation`, `deliberation_clocks`, `enactment`,
+`report_clocks`) each export `CLOCKS`; `archive.workflow.clock_sweep` collects them and runs
+the sweep.
 """
 
 from __future__ import annotations

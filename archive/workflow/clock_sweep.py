@@ -1,7 +1,7 @@
 """The sweep of the policy's clocks (SPEC §4): every due deadline fires once, however late.
 
 What each kind does is registered by its feature (`CLOCKS` in `report_clocks`,
-`deliberation`, `enactment`, `mediation`, `appeals`, `appeal_requests`, `bans`), the way
+`deliberation_clocks`, `enactment`, `mediation`, `appeals`, `appeal_requests`, `bans`), the way
 command modules register keywords. A case's due deadlines fire together in one transaction.
 After downtime the committee gets one catch-up summary per case: what fired late, which
 reminders were skipped as stale (a later one of the same chain came due too), and which

@@ -1,5 +1,6 @@
 """The case's states: which moves are allowed, what counts as done, and the clocks that
-belong to a state. Plain values; `archive.workflow.lifecycle.move_case` is the one door that uses them.
+belong to a state. Plain values; `archive.workflow.lifecycle.move_case` is the one door that
+uses them.
 """
 
 from __future__ import annotations
