@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO
 
 from archive.record.db import open_archive
+from archive.record.leases import clear_leases
 from archive.record.schema import migrations
 
 
@@ -141,7 +142,7 @@ def _copy_backup(backup: Path, temp: Path) -> None:
     db = open_archive(temp)  # migrated now, so a backup too new or too odd fails before the swap
     # The backup's lease names the process that was sending when it was taken; that pid may
     # belong to someone else by now and would hold off sending until the lease expired.
-    db.execute("DELETE FROM leases")
+    clear_leases(db)
     db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.conn.close()  # the last connection: the WAL is folded in and removed
     os.chmod(temp, 0o600)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
 from archive.outgoing.catalogue import template as template_spec
-from archive.record.cases import get_case
+from archive.record.cases import case_ref_of, get_case
 from archive.record.db import installation_id, unsynced_commits, write_transaction
 from archive.record.fulltext import index_sent_copies
 from archive.record.leases import acquire_lease, release_lease
@@ -162,8 +162,7 @@ def log_item(
 ) -> None:
     """One line per mail out: case, template, outcome, outbox item; never a recipient."""
     if case_ref is UNREAD:
-        row = db.execute("SELECT ref FROM cases WHERE id = ?", [item.case_pk]).fetchone()
-        case_ref = row[0] if row else None
+        case_ref = case_ref_of(db, item.case_pk)
     case = case_ref
     log.log(level, "out %s %s: %s outbox %d%s", case or "-", item.template, outcome, item.pk,
             f" ({note})" if note else "",

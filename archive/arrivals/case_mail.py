@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -20,7 +19,9 @@ from archive.record.cases import (
     open_case,
     parties_of,
     record_event,
+    set_case_fields,
     set_conflicted,
+    set_party_value,
     set_urgent,
 )
 from archive.record.deadlines import cancel_deadlines
@@ -34,7 +35,7 @@ from archive.record.outbox import (
 )
 from archive.record.settings import Settings
 from archive.record.store import Binding, IngestResult, store_message
-from archive.record.timestamps import from_text, to_text
+from archive.record.timestamps import from_text
 from archive.workflow.consent import asks_no_contact, consent_in
 from archive.workflow.lifecycle import move_case
 from archive.workflow.report_clocks import start_report_clocks
@@ -456,7 +457,7 @@ def _record_feedback(
         return wishes or None
     consent = consent_in(text) if answering else None
     if consent:
-        db.execute("UPDATE parties SET consent = ? WHERE id = ?", [consent, party.pk])
+        set_party_value(db, party, "consent", consent)
         wishes["consent"] = consent
     else:
         wishes["unclear"] = True  # feedback, not consent: the committee confirms with them
@@ -491,7 +492,7 @@ def _contact_again(db, msg: IncomingMessage, case: Case, party: Party, now, pk: 
     reply is honoured again right after)."""
     if not party.no_contact or _parent_template(db, msg, case, party) != NO_CONTACT_TEMPLATE:
         return party
-    db.execute("UPDATE parties SET no_contact = 0 WHERE id = ?", [party.pk])
+    set_party_value(db, party, "no_contact", 0)
     record_event(db, case, now=now, actor=party.email or party.role,
                  action="no-contact-withdrawn", message_pk=pk)  # fmt: skip
     return replace(party, no_contact=False)
@@ -509,7 +510,7 @@ def _record_no_contact(db, case: Case, party: Party, settings: Settings, now, pk
         case=case,
         context={"case_ref": case.ref},
     )
-    db.execute("UPDATE parties SET no_contact = 1 WHERE id = ?", [party.pk])
+    set_party_value(db, party, "no_contact", 1)
     record_event(db, case, now=now, actor=party.email or party.role,
                  action="no-contact-requested", message_pk=pk)  # fmt: skip
 
@@ -571,10 +572,7 @@ def _merge_fields(db: Database, case: Case, msg: IncomingMessage, now: datetime)
             fields[name] = value
             added.append(name)
     if added:
-        db.execute(
-            "UPDATE cases SET fields = ?, updated_at = ? WHERE id = ?",
-            [json.dumps(fields), to_text(now), case.pk],
-        )
+        set_case_fields(db, case, fields, now)
     return added
 
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
 from archive.record.cases import Case, Party, get_case, record_event, set_conflicted
-from archive.record.models import Conflict, IncomingMessage
+from archive.record.models import CaseState, Conflict, IncomingMessage
 from archive.record.outbox import Audience, queue_mail
 from archive.record.settings import Settings
 
@@ -141,3 +141,30 @@ def add_conflicts(
     queue_mail(db, now=now, settings=settings, template="chair/conflict",
                audience=Audience.CHAIR, case=get_case(db, case.pk), context=context)  # fmt: skip
     return [m for m, _ in new]
+
+
+def messages_to_recheck(db: Database) -> list[tuple[int, bytes, int, str, str]]:
+    """What may name someone into a conflict, read again when the members change: every
+    unclosed case's reports, its reporter side's follow-ups and the held messages #merge took
+    in, as (id, raw, case, kind, envelope sender), in case order."""
+    rows = db.execute(
+        "SELECT m.id, m.raw, m.case_pk, m.kind, COALESCE((SELECT d.envelope_from"
+        " FROM deliveries d WHERE d.message_pk = m.id ORDER BY d.id LIMIT 1), m.from_addr, '')"
+        " FROM messages m JOIN cases c ON c.id = m.case_pk"
+        # reports, follow-ups, and held messages #merge took in
+        " WHERE (m.kind IN ('report', 'followup')"
+        " OR (m.held_reason IS NOT NULL AND m.held = 0)) AND c.state NOT IN (?) ORDER BY c.id",
+        [CaseState.CLOSED.value],
+    ).fetchall()
+    # another party's names conflict nobody (`conflicts_of_followup`)
+    return [row for row in rows if row[3] != "followup" or _reporter_side(db, row[0])]
+
+
+def _reporter_side(db: Database, message_pk: int) -> bool:
+    """Whether the reporter or their delegate wrote this follow-up (its audit entry says)."""
+    row = db.execute(
+        "SELECT json_extract(detail, '$.party') FROM events"
+        " WHERE message_pk = ? AND action = 'followup-received' LIMIT 1",
+        [message_pk],
+    ).fetchone()
+    return bool(row) and row[0] in REPORTER_SIDE

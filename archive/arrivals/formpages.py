@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-from archive.record.cases import Case, Party, get_case, get_party
+from archive.record.cases import Case, Party, add_follow_up_page, get_case, get_party
 from archive.record.timestamps import to_text
 
 FORM_TRANSPORT = "form"
@@ -45,11 +45,8 @@ def to_the_minute(moment: datetime) -> datetime:
 
 
 def record_page(db: Database, case: Case, party: Party, page_hash: str, now: datetime) -> None:
-    db.execute(
-        "INSERT OR IGNORE INTO follow_up_pages (secret_sha256, case_pk, party_pk, created_at)"
-        " VALUES (?, ?, ?, ?)",
-        [page_hash, case.pk, party.pk, to_text(to_the_minute(now))],
-    )
+    """The report's follow-up page, created to the minute."""
+    add_follow_up_page(db, case, party, page_hash, to_text(to_the_minute(now)))
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,62 @@ def set_case_value(db: Database, case: Case, column: str, value, now: datetime) 
     )
 
 
+def set_case_state(db: Database, case: Case, state: str, now: datetime) -> None:
+    """The state column alone: `archive.workflow.lifecycle.move_case` is the door that calls it."""
+    db.execute(
+        "UPDATE cases SET state = ?, updated_at = ? WHERE id = ?", [state, to_text(now), case.pk]
+    )
+
+
+def set_case_fields(db: Database, case: Case, fields: dict, now: datetime | None) -> None:
+    """The case's extracted fields; `now` also stamps `updated_at` (None leaves it)."""
+    if now is None:
+        db.execute("UPDATE cases SET fields = ? WHERE id = ?", [json.dumps(fields), case.pk])
+        return
+    db.execute(
+        "UPDATE cases SET fields = ?, updated_at = ? WHERE id = ?",
+        [json.dumps(fields), to_text(now), case.pk],
+    )
+
+
+def case_ref_of(db: Database, case_pk: int | None) -> str | None:
+    """A case's reference by its row id, or None when there is no such case."""
+    row = db.execute("SELECT ref FROM cases WHERE id = ?", [case_pk]).fetchone()
+    return row[0] if row else None
+
+
+def move_case_rows(db: Database, source: Case, target: Case) -> None:
+    """Every message and party of `source` now belongs to `target` (#merge)."""
+    db.execute("UPDATE messages SET case_pk = ? WHERE case_pk = ?", [target.pk, source.pk])
+    db.execute("UPDATE parties SET case_pk = ? WHERE case_pk = ?", [target.pk, source.pk])
+
+
+def file_message(db: Database, message_pk: int, case: Case, *, release: bool = False) -> None:
+    """A message now belongs to the case; `release` also lifts its hold."""
+    if release:
+        db.execute("UPDATE messages SET case_pk = ?, held = 0 WHERE id = ?", [case.pk, message_pk])
+    else:
+        db.execute("UPDATE messages SET case_pk = ? WHERE id = ?", [case.pk, message_pk])
+
+
+def set_party_value(db: Database, party: Party, column: str, value) -> None:
+    """One of a party's own answers: `consent` to a proposal, or a wish for `no_contact`."""
+    if column not in ("consent", "no_contact"):
+        raise ValueError(column)
+    db.execute(f"UPDATE parties SET {column} = ? WHERE id = ?", [value, party.pk])
+
+
+def add_follow_up_page(
+    db: Database, case: Case, party: Party, page_hash: str, created_at: str
+) -> None:
+    """A web form follow-up page: only the SHA-256 of its secret is kept."""
+    db.execute(
+        "INSERT OR IGNORE INTO follow_up_pages (secret_sha256, case_pk, party_pk, created_at)"
+        " VALUES (?, ?, ?, ?)",
+        [page_hash, case.pk, party.pk, created_at],
+    )
+
+
 def add_party(
     db: Database, case: Case, *, role: str, name: str | None, email: str | None, now: datetime
 ) -> Party:

@@ -225,6 +225,24 @@ def sync_wal(conn: sqlite3.Connection) -> None:
         os.close(fd)
 
 
+def read_meta(db: Database, key: str) -> str | None:
+    """One value of the `meta` table (installation id, import offsets, fingerprints…)."""
+    row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def write_meta(db: Database, key: str, value: str, *, keep: bool = False) -> None:
+    """Set one value of `meta`; `keep` leaves a value already there."""
+    if keep:
+        db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", [key, value])
+        return
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )
+
+
 def installation_id(db: Database) -> str:
     """A value unique to this installation, used in casebook's loop header."""
     return db.execute("SELECT value FROM meta WHERE key = 'installation_id'").fetchone()[0]

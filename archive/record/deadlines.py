@@ -66,6 +66,47 @@ def cancel_deadlines(
     return cancelled
 
 
+def cancel_deadline_ids(db: Database, ids: list[int], now: datetime) -> None:
+    """Cancel these deadlines (#merge stops the merged-away case's clocks)."""
+    db.execute(
+        f"UPDATE deadlines SET cancelled_at = ? WHERE id IN ({','.join('?' * len(ids))})",
+        [to_text(now), *ids],
+    )
+
+
+def resume_deadline(db: Database, pk: int) -> None:
+    """A cancelled deadline runs again where it stopped (#unmerge)."""
+    db.execute("UPDATE deadlines SET cancelled_at = NULL WHERE id = ?", [pk])
+
+
+def cancel_by_payload(db: Database, kinds: tuple[str, ...], key: str, value, now: datetime) -> None:
+    """Cancel pending deadlines of these kinds whose payload's `key` is `value`, linked to a
+    case or not (an appeal's clocks run before the appeal has a case)."""
+    db.execute(
+        f"UPDATE deadlines SET cancelled_at = ? WHERE fired_at IS NULL AND cancelled_at IS NULL"
+        f" AND kind IN ({','.join('?' * len(kinds))}) AND {_payload(key)} = ?",
+        [to_text(now), *kinds, value],
+    )
+
+
+def adopt_deadlines(db: Database, case: Case, kinds: tuple[str, ...], key: str, value) -> None:
+    """Pending deadlines of no case, of these kinds, whose payload's `key` is `value`, now
+    belong to the case."""
+    db.execute(
+        f"UPDATE deadlines SET case_pk = ? WHERE case_pk IS NULL AND fired_at IS NULL"
+        f" AND cancelled_at IS NULL AND kind IN ({','.join('?' * len(kinds))})"
+        f" AND {_payload(key)} = ?",
+        [case.pk, *kinds, value],
+    )
+
+
+def _payload(key: str) -> str:
+    """The SQL for one key of a deadline's payload (a name from our code, never from mail)."""
+    if not key.isidentifier():
+        raise ValueError(key)
+    return f"json_extract(payload, '$.{key}')"
+
+
 def pending_deadlines(db: Database, case: Case, kinds: tuple[str, ...] = ()) -> list[Deadline]:
     sql = (
         "SELECT id, case_pk, kind, due_at, payload FROM deadlines WHERE case_pk = ?"

@@ -39,6 +39,11 @@ def acquire_lease(
         return True
 
 
+def clear_leases(db: Database) -> None:
+    """No lease at all: a restored backup's leases name processes that are gone."""
+    db.execute("DELETE FROM leases")
+
+
 def release_lease(db: Database, name: str, holder: str) -> None:
     with write_transaction(db):
         db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", [name, holder])

@@ -87,3 +87,45 @@ def store_message(
             ],
         )
     return pk
+
+
+def already_ingested(db: Database, spool_key: str) -> bool:
+    row = db.execute("SELECT 1 FROM deliveries WHERE spool_key = ?", [spool_key]).fetchone()
+    return row is not None
+
+
+def record_delivery(
+    db: Database,
+    msg: IncomingMessage,
+    now: datetime,
+    spool_key: str | None,
+    received_at: datetime | None,
+    *,
+    message_pk: int | None,
+    error: str | None = None,
+) -> None:
+    """One delivery of a message; its bytes are kept unless identical to the archived copy."""
+    stored_sha = None
+    if message_pk is not None:
+        stored_sha = db.execute(
+            "SELECT sha256 FROM messages WHERE id = ?", [message_pk]
+        ).fetchone()[0]
+    db.execute(
+        "INSERT INTO deliveries (spool_key, received_at, transport, envelope_from, envelope_to,"
+        " size, sha256, raw, status, message_pk, processed_at, error)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            spool_key,
+            to_text(received_at or now),
+            msg.transport,
+            msg.envelope_from,
+            json.dumps(list(msg.envelope_to)),
+            len(msg.raw),
+            msg.sha256,
+            None if stored_sha == msg.sha256 else msg.raw,
+            "quarantined" if error else "processed",
+            message_pk,
+            to_text(now),
+            error,
+        ],
+    )

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-from archive.record.db import write_transaction
+from archive.record.db import read_meta, write_meta, write_transaction
 from archive.record.outbox import Audience, queue_mail
 from archive.record.settings import Settings
 from archive.record.timestamps import from_text, to_text
@@ -44,13 +44,12 @@ def digest_slot(settings: Settings, now: datetime) -> datetime:
 def digest_due(db: Database, settings: Settings, now: datetime) -> datetime | None:
     """This week's slot if its digest has not been queued (nor the installation is newer)."""
     slot = digest_slot(settings, now)
-    since = db.execute("SELECT value FROM meta WHERE key = 'digest_since'").fetchone()
+    since = read_meta(db, "digest_since")
     if since is None:
         with write_transaction(db):
-            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('digest_since', ?)",
-                       [to_text(now)])  # fmt: skip
+            write_meta(db, "digest_since", to_text(now), keep=True)
         return None
-    if slot < from_text(since[0]):
+    if slot < from_text(since):
         return None
     done = db.execute("SELECT 1 FROM digests WHERE slot = ?", [to_text(slot)]).fetchone()
     return None if done else slot

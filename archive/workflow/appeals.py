@@ -19,8 +19,15 @@ if TYPE_CHECKING:
 
 from archive.arrivals.threads import case_by_references, case_by_tag
 from archive.arrivals.unverified import ask_about
-from archive.record.cases import Case, Party, get_case, party_for_address, record_event
-from archive.record.deadlines import Deadline, add_deadline
+from archive.record.cases import (
+    Case,
+    Party,
+    file_message,
+    get_case,
+    party_for_address,
+    record_event,
+)
+from archive.record.deadlines import Deadline, add_deadline, adopt_deadlines, cancel_by_payload
 from archive.record.models import CaseState, IncomingMessage
 from archive.record.outbox import Audience, queue_mail, queued_today
 from archive.record.settings import Settings
@@ -201,19 +208,13 @@ def link_appeal(
         "UPDATE appeals SET case_pk = ?, previous_state = ? WHERE id = ?",
         [case.pk, case.state, appeal_pk],
     )
-    db.execute(
-        "UPDATE messages SET case_pk = ? WHERE id = (SELECT message_pk FROM appeals WHERE id = ?)",
-        [case.pk, appeal_pk],
-    )
+    message = db.execute("SELECT message_pk FROM appeals WHERE id = ?", [appeal_pk]).fetchone()
+    if message and message[0] is not None:
+        file_message(db, message[0], case)
     party = _case_of_appellant(db, appellant) == case
     if is_done(case.state) and party and (proved or not _unproven(db, appeal_pk)):
         move_case(db, case, CaseState.APPEALED, now=now, actor=by, reason=reason)
-    db.execute(
-        "UPDATE deadlines SET case_pk = ? WHERE case_pk IS NULL AND fired_at IS NULL"
-        " AND cancelled_at IS NULL AND kind IN ('appeal-reminder', 'appeal-due')"
-        " AND json_extract(payload, '$.appeal') = ?",
-        [case.pk, appeal_pk],
-    )
+    adopt_deadlines(db, case, ("appeal-reminder", "appeal-due"), "appeal", appeal_pk)
 
 
 def _unproven(db: Database, appeal_pk: int) -> bool:
@@ -278,11 +279,7 @@ def extend_appeal(db: Database, case: Case | None, appeal: Appeal, until: dateti
 
 def cancel_appeal_clocks(db: Database, appeal: Appeal, kinds: tuple[str, ...], now) -> None:
     """The appeal's pending clocks, linked to a case or not."""
-    db.execute(
-        f"UPDATE deadlines SET cancelled_at = ? WHERE fired_at IS NULL AND cancelled_at IS NULL"
-        f" AND kind IN ({','.join('?' * len(kinds))}) AND json_extract(payload, '$.appeal') = ?",
-        [to_text(now), *kinds, appeal.pk],
-    )
+    cancel_by_payload(db, kinds, "appeal", appeal.pk, now)
 
 
 def get_appeal(db: Database, pk: int) -> Appeal:

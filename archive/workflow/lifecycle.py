@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-from archive.record.cases import Case, get_case, record_event
+from archive.record.cases import Case, get_case, record_event, set_case_state
 from archive.record.deadlines import cancel_deadlines
 from archive.record.models import CaseState
 from archive.record.timestamps import to_text
@@ -41,10 +41,7 @@ def move_case(
     if current.state == target.value:
         return current
     check_move(current.state, target.value, restoring=restoring)
-    db.execute(
-        "UPDATE cases SET state = ?, updated_at = ? WHERE id = ?",
-        [target.value, to_text(now), case.pk],
-    )
+    set_case_state(db, case, target.value, now)
     record_event(
         db,
         current,

@@ -16,9 +16,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from archive.arrivals.held import quarantine
-from archive.arrivals.ingest import ingest_message, record_delivery
+from archive.arrivals.ingest import ingest_message
 from archive.record.db import installation_id, open_archive, write_transaction
 from archive.record.outbox import due_mail, mark_sent
+from archive.record.store import record_delivery
 from casebook.config import load_settings
 from intake.commands import find_commands
 from intake.parse import fallback_message, parse_message
