@@ -11,7 +11,7 @@ from __future__ import annotations
 
 RECORD = "archive/record/"
 
-# archive.db: table -> the package (ending in "/") or module that alone writes it.
+# The archive's tables: table -> the package (ending in "/") or module that alone writes it.
 OWNERS: dict[str, str] = {
     # shared: the record alone
     "messages": RECORD,
