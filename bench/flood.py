@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 
-from archive.settings import IntakeLimits
+from archive.record.settings import IntakeLimits
 from bench.table import Row
 
 FLOODER = "flood@flood.example.com"

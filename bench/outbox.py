@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from archive.clock import utc_now  # noqa: E402
+from archive.record.timestamps import utc_now  # noqa: E402
 from bench.probes import free_port  # noqa: E402
 from bench.table import Row  # noqa: E402
 from casebook.serve import SEND_CHUNK  # noqa: E402
@@ -62,9 +62,9 @@ def report(n: int) -> tuple[str, bytes]:
 
 def queue(tmp: Path, relay_port: int, reports: int):
     """An archive with `reports` reports ingested: 2 × reports mails queued, nothing sent."""
-    from archive.clock import utc_now
-    from archive.db import open_archive
-    from archive.ingest import ingest_message
+    from archive.arrivals.ingest import ingest_message
+    from archive.record.db import open_archive
+    from archive.record.timestamps import utc_now
     from casebook.config import load_settings
     from intake.parse import parse_message
 

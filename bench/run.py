@@ -158,11 +158,11 @@ def archive_measures() -> dict | None:
     latency and digest time."""
     if not CORPUS.exists():
         return None
-    from archive.clock import utc_now
-    from archive.db import open_archive
-    from archive.digest import digest_data
-    from archive.ingest import ingest_message
-    from archive.search import search_messages
+    from archive.arrivals.ingest import ingest_message
+    from archive.record.db import open_archive
+    from archive.record.search import search_messages
+    from archive.record.timestamps import utc_now
+    from archive.summaries.digest import digest_data
     from casebook.config import load_settings
     from intake.importer import import_paths
     from intake.parse import parse_message

@@ -8,16 +8,18 @@ search p95 over a fixed set of queries, the digest's time, `casebook cases` and 
 How the archive is built, and why it is the same as the real thing:
 
 - Cases go through the real pipeline: each report, follow-up and committee command is a raw
-  message parsed by `intake.parse.parse_message` and archived by `archive.ingest.ingest_message`,
+  message parsed by `intake.parse.parse_message` and archived by
+  `archive.arrivals.ingest.ingest_message`,
   in simulated time (about one report every 1.7 hours over 2 years); each simulated day ends with
-  the real deadline sweep (`archive.clocks.fire_due`). Commands use token mode
+  the real deadline sweep (`archive.workflow.clock_sweep.fire_due`). Commands use token mode
   (`command_auth = "token"`: members write to their own reply address of the case), so no
   DKIM signing is needed per message.
-- Mail the archive queues is marked sent with `archive.sending.finish_item` (what the mailer
-  records once the relay took every copy: the item sent, a `mail-sent` event, an acknowledged
+- Mail the archive queues is marked sent with `archive.record.send_results.finish_item` (what the
+  mailer records once the relay took every copy: the item sent, a `mail-sent` event, an acknowledged
   case), without rendering it or talking SMTP; so the sent copies themselves are not archived
   as outgoing messages. Members' reply-address parties are made with
-  `archive.sending.member_party`, as the mailer makes them when it first writes to a member.
+  `archive.record.send_results.member_party`, as the mailer makes them when it first writes to a
+  member.
 - The rest is list history, as `casebook import` archives it: the linux-mips corpus
   (`../shared/corpus/linux-mips/`, synthesized text when it is absent) is parsed once with the
   importer's own settings (`historical=True`), and copy N of a message is the same
@@ -106,7 +108,7 @@ def ensure_archive(messages: int, cases: int, log=print) -> Path:
 
 
 def build(path: Path, messages: int, cases: int, log=print) -> None:
-    from archive.db import installation_id, open_archive
+    from archive.record.db import installation_id, open_archive
     from casebook.config import load_settings
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -216,8 +218,8 @@ def _renamed(msg, generation: int):
 
 
 def _build_list(db, settings, corpus: list, count: int, log) -> None:
-    from archive.db import write_transaction
-    from archive.ingest import ingest_message
+    from archive.arrivals.ingest import ingest_message
+    from archive.record.db import write_transaction
 
     began = time.monotonic()
     now = END - timedelta(hours=1)
@@ -251,8 +253,8 @@ def _raw(sender: str, to: str, subject: str, body: str, mid: str, refs: tuple = 
 
 def _build_cases(db, settings, loop_id, cases: int, corpus: list, rng, log) -> int:
     """`cases` cases through the real pipeline, day by day; the messages they archived."""
-    from archive.clocks import fire_due
-    from archive.db import write_transaction
+    from archive.record.db import write_transaction
+    from archive.workflow.clock_sweep import fire_due
 
     began = time.monotonic()
     start = END - SPAN
@@ -322,9 +324,9 @@ COMMANDS = {
 
 
 def _act(db, settings, loop_id, n: int, action: str, now, refs, corpus, rng) -> int:
-    from archive.cases import find_case, parties_of
-    from archive.ingest import ingest_message
-    from archive.sending import member_party
+    from archive.arrivals.ingest import ingest_message
+    from archive.record.cases import find_case, parties_of
+    from archive.record.send_results import member_party
     from intake.parse import parse_message
 
     mid = f"<case{n}-{action}@bench.example.net>"
@@ -368,9 +370,9 @@ def _reply_address(settings, token: str) -> str:
 
 def _close_day(db, settings, day, fire_due) -> None:
     """The day's deadlines fire; everything queued counts as sent a minute after it was due."""
-    from archive.db import write_transaction
-    from archive.outbox import due_mail
-    from archive.sending import finish_item
+    from archive.record.db import write_transaction
+    from archive.record.outbox import due_mail
+    from archive.record.send_results import finish_item
 
     def send_all() -> None:
         with write_transaction(db):
@@ -394,8 +396,8 @@ def _parse_time(text: str) -> datetime:
 def measure_search(database: Path, rounds: int = 5) -> tuple[float, float, float]:
     """p50 and p95 (ms) of `search_messages` over SEARCHES, `rounds` times each (warm cache),
     opened as `casebook search` opens it; and the mean CPU time of one search."""
-    from archive.db import open_reader
-    from archive.search import search_messages
+    from archive.record.db import open_reader
+    from archive.record.search import search_messages
 
     db = open_reader(database)
     for query in SEARCHES:
@@ -414,8 +416,8 @@ def measure_search(database: Path, rounds: int = 5) -> tuple[float, float, float
 
 def measure_digest(database: Path, config: Path, rounds: int = 3) -> float:
     """Median ms of the digest's facts plus its rendering (text and HTML), at END."""
-    from archive.db import open_archive
-    from archive.digest import digest_data
+    from archive.record.db import open_archive
+    from archive.summaries.digest import digest_data
     from casebook.config import load_settings
     from mailer.render import make_environment, render_template
 
@@ -462,9 +464,9 @@ def measure_cli(config: Path, args: list[str], rounds: int = 9) -> tuple[float, 
 
 def measure_queries(database: Path, ref: str, rounds: int = 5) -> tuple[float, float]:
     """Median in-process ms of what `cases` and `show` query (no start-up, no printing)."""
-    from archive.cases import find_case
-    from archive.db import open_reader
-    from archive.queries import case_detail, case_summaries
+    from archive.record.cases import find_case
+    from archive.record.db import open_reader
+    from archive.record.queries import case_detail, case_summaries
 
     db = open_reader(database)
     cases_ms, show_ms = [], []
@@ -534,7 +536,7 @@ def serve_rss(database: Path, reports: int = 20, settle: float = 3.0) -> float:
 
 def measure(args) -> list[Row]:
     """The scale rows of `make bench`: 100k messages / 10k cases (and 10k messages for RSS)."""
-    from archive.db import open_archive
+    from archive.record.db import open_archive
 
     big = ensure_archive(100_000, 10_000)
     small = ensure_archive(10_000, 1_000)

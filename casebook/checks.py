@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from archive.catalogue import CATALOGUE
+from archive.outgoing.catalogue import CATALOGUE
 from casebook.config import ConfigError, load_settings
 from mailer.render import DEFAULT_TEMPLATES, check_templates, make_environment
 

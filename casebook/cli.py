@@ -14,7 +14,7 @@ import sqlite3
 import sys
 from types import ModuleType
 
-from archive.db import ArchiveUnavailable
+from archive.record.db import ArchiveUnavailable
 from casebook.commands.invocation import DEFAULT_CONFIG, QUIET, start_logging
 from casebook.config import ConfigError
 from casebook.errors import EX_CONFIG, EX_IOERR, EX_SOFTWARE, EX_TEMPFAIL, EX_USAGE, UserError
@@ -102,7 +102,7 @@ class VersionAction(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
 
     def __call__(self, parser, namespace, values, option_string=None):
-        from archive.schema import migrations
+        from archive.record.schema import migrations
 
         # The last migration names the archive this casebook reads and writes: a backup made
         # by another version restores only if it has no migration this one lacks.

@@ -3,8 +3,8 @@
 `KEYS` (`casebook/configkeys.py`) names every key casebook reads (dotted name, kind, default,
 range or choices, help). The reader, `check-config`'s validation and the example-file test all
 come from it; the frozen
-`Settings` it builds are archive's (`archive/settings.py`), so intake, archive and mailer never
-import this module. Every problem is collected and reported at once, each once, one line each.
+`Settings` it builds are archive's (`archive/record/settings.py`), so intake, archive and mailer
+never import this module. Every problem is collected and reported at once, each once, one line each.
 Relative paths are taken from the configuration file's folder, never the working directory.
 """
 
@@ -20,9 +20,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from archive.address_grammar import is_address
-from archive.durations import AmbiguousUnit, parse_duration
-from archive.settings import (
+from archive.record.address_grammar import is_address
+from archive.record.durations import AmbiguousUnit, parse_duration
+from archive.record.settings import (
     DkimSigning,
     EventDelegate,
     Imap,
@@ -88,7 +88,7 @@ class ConfigError(Exception):
 
 
 def config_duration(text: str, warn: Callable[[str], None]) -> timedelta:
-    """A configuration's duration in the one grammar (archive.durations).
+    """A configuration's duration in the one grammar (archive.record.durations).
 
     `m` always meant minutes in this file (and months in `#ban`): an older configuration's `m`
     is still read as minutes, with a warning naming the exact replacement, so an upgrade never

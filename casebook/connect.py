@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from archive.settings import Imap, Relay
+from archive.record.settings import Imap, Relay
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ import os
 import sys
 from pathlib import Path
 
-from archive.clock import utc_now
-from archive.db import open_archive
-from archive.settings import Settings
+from archive.record.db import open_archive
+from archive.record.settings import Settings
+from archive.record.timestamps import utc_now
 from casebook.errors import EX_DATAERR, EX_TEMPFAIL
 from casebook.restore import hold_archive
 from intake.addresses import stored_envelope_sender

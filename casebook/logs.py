@@ -14,7 +14,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-from archive.address_grammar import hide_addresses
+from archive.record.address_grammar import hide_addresses
 
 # Structured fields a log call may pass in `extra`, in the order JSON lines show them.
 FIELDS = (

@@ -20,8 +20,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
-from archive.db import open_archive
-from archive.schema import migrations
+from archive.record.db import open_archive
+from archive.record.leases import clear_leases
+from archive.record.schema import migrations
 
 
 class ArchiveInUse(Exception):
@@ -142,7 +143,7 @@ def _copy_backup(backup: Path, temp: Path) -> None:
     db = open_archive(temp)  # migrated now, so a backup too new or too odd fails before the swap
     # The backup's lease names the process that was sending when it was taken; that pid may
     # belong to someone else by now and would hold off sending until the lease expired.
-    db.execute("DELETE FROM leases")
+    clear_leases(db)
     db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.conn.close()  # the last connection: the WAL is folded in and removed
     os.chmod(temp, 0o600)

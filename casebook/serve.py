@@ -22,10 +22,10 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from archive.clock import utc_now
-from archive.db import open_archive
-from archive.outbox import due_mail
-from archive.settings import Settings
+from archive.record.db import open_archive
+from archive.record.outbox import due_mail
+from archive.record.settings import Settings
+from archive.record.timestamps import utc_now
 from casebook.config import ConfigError
 from casebook.restore import hold_archive
 from casebook.sink import sink_factory

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from aiosmtpd.smtp import SMTP
 
-from archive.private_files import make_private_folders, write_private_file
+from archive.record.private_files import make_private_folders, write_private_file
 
 
 class SinkHandler:

@@ -12,7 +12,7 @@ import logging
 import sqlite3
 from pathlib import Path
 
-from archive.db import ArchiveUnavailable, disk_full
+from archive.record.db import ArchiveUnavailable, disk_full
 
 log = logging.getLogger("casebook")
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from archive.clocks import Fired, fire_due
-from archive.db import open_archive
-from archive.digest import send_digest_if_due
-from archive.outbox import due_mail, guard_held_since, last_item
-from archive.settings import Settings
+from archive.record.db import open_archive
+from archive.record.outbox import due_mail, guard_held_since, last_item
+from archive.record.settings import Settings
+from archive.summaries.digest import send_digest_if_due
+from archive.workflow.clock_sweep import Fired, fire_due
 from intake.imap import ImapUnavailable, poll_imap
 from intake.process import log_guard_hold, process_spooled
 from intake.recheck import recheck_conflicts

@@ -2,7 +2,7 @@
 
 Python 3.11's `email.utils` has no strict mode (CVE-2023-27043), so a From header is accepted
 only when it is unmistakably one mailbox; anything else is "unknown", never guessed. What an
-address itself may look like is `archive/address_grammar.py`'s one grammar.
+address itself may look like is `archive/record/address_grammar.py`'s one grammar.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from email.header import Header, decode_header, make_header
 from email.utils import getaddresses, parseaddr
 
-from archive.address_grammar import is_address
-from archive.models import Route, RouteKind
-from archive.settings import Settings
+from archive.record.address_grammar import is_address
+from archive.record.models import Route, RouteKind
+from archive.record.settings import Settings
 
 TOKEN_RE = re.compile(r"^[a-z2-7]{24}$")
 BOUNCE_KEY_RE = re.compile(r"^cb-[a-z2-7]{24}$")

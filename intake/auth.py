@@ -17,9 +17,9 @@ from email.message import Message
 import dkim
 from dkim.canonicalization import CanonicalizationPolicy
 
-from archive.address_grammar import find_addresses
-from archive.models import SenderAuth
-from archive.settings import Settings
+from archive.record.address_grammar import find_addresses
+from archive.record.models import SenderAuth
+from archive.record.settings import Settings
 
 log = logging.getLogger(__name__)
 REQUIRED_HEADERS = ("from", "message-id", "subject")

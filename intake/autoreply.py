@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 
-from archive.settings import Settings
+from archive.record.settings import Settings
 from intake.addresses import decode_words
 
 LOOP_HEADER = "X-Casebook-Loop"

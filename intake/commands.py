@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from archive.models import CommandLine, FoundCommands
+from archive.record.models import CommandLine, FoundCommands
 from intake.reply import SIGNATURE_RE, split_text
 
 # As people type them: `#agree!`, `#note: text`, `#clear_urgent` (`_` read as `-`).

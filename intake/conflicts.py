@@ -7,8 +7,8 @@ read and `mentions` for how a name is found.
 
 from __future__ import annotations
 
-from archive.models import Conflict, ReportFields
-from archive.settings import Person
+from archive.record.models import Conflict, ReportFields
+from archive.record.settings import Person
 from intake.mentions import fold_text, mentions
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from archive.models import Delegate, ReportFields
-from archive.settings import Settings
+from archive.record.models import Delegate, ReportFields
+from archive.record.settings import Settings
 from intake.addresses import Mailbox, decode_words, parse_from
 
 FORWARD_MARKER_RE = re.compile(

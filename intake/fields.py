@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from archive.models import ReportFields
+from archive.record.models import ReportFields
 
 # Label spellings a reporter might use for each field (the acknowledgement's checklist first).
 LABELS: dict[str, tuple[str, ...]] = {

@@ -16,7 +16,7 @@ from datetime import datetime
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
-from archive.settings import Imap, Settings
+from archive.record.settings import Imap, Settings
 from intake.addresses import stored_envelope_sender
 from intake.spool import Arrival, spool_arrivals
 

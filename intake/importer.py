@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-from archive.db import installation_id, write_transaction
-from archive.fulltext import indexed_in_bulk
-from archive.held import quarantine
-from archive.ingest import ingest_message, record_delivery
-from archive.settings import Settings
-from archive.store import IngestResult
+from archive.arrivals.held import quarantine
+from archive.arrivals.ingest import ingest_message
+from archive.record.db import installation_id, read_meta, write_meta, write_transaction
+from archive.record.fulltext import indexed_in_bulk
+from archive.record.settings import Settings
+from archive.record.store import IngestResult, record_delivery
 from intake.addresses import stored_envelope_sender
 from intake.parse import parse_message, plain_form
 
@@ -119,8 +119,8 @@ def import_paths(
             size = sum(f.stat().st_size for f in path.glob("*/*") if f.is_file())
         else:
             key = _meta_key(path)
-            row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-            start = int(row[0]) if row else 0
+            offset = read_meta(db, key)
+            start = int(offset) if offset else 0
             report.skipped_bytes += start
             batches = _mbox_batches(path, start, key, progress)
             size = path.stat().st_size - start
@@ -223,11 +223,7 @@ def _ingest_batch(db, settings, parsed, now, loop_id, report, key, offset) -> No
             else:
                 report.new += 1
         if key is not None:
-            db.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [key, str(offset)],
-            )
+            write_meta(db, key, str(offset))
 
 
 def _ingest_or_quarantine(db, settings: Settings, msg, now, loop_id: str) -> IngestResult:

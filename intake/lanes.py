@@ -17,7 +17,7 @@ import re
 import sqlite3
 from datetime import datetime
 
-from archive.clock import to_text, utc_now
+from archive.record.timestamps import to_text, utc_now
 
 BIG_MESSAGE = 1024 * 1024  # bytes
 SMALL, BIG = "small", "big"

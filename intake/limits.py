@@ -30,8 +30,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from archive.models import RouteKind
-from archive.settings import IntakeLimits
+from archive.record.models import RouteKind
+from archive.record.settings import IntakeLimits
 
 REPORTS, REPLIES, LIST = "reports", "replies", "list"
 CLASSES = {

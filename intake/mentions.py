@@ -12,8 +12,8 @@ from __future__ import annotations
 import functools
 import re
 
-from archive.folding import DENSE_NAME_RE, fold_text
-from archive.settings import Person
+from archive.record.folding import DENSE_NAME_RE, fold_text
+from archive.record.settings import Person
 
 # Between two words of a name: spaces, or line breaks each followed by any quote prefix.
 WORD_GAP = r"(?: |\n[ >]*)+"

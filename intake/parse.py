@@ -15,9 +15,9 @@ import re
 from email.message import Message
 from email.parser import BytesHeaderParser
 
-from archive.cases import find_case_tag
-from archive.formpages import FORM_TRANSPORT, KIND_HEADER, PAGE_HEADER
-from archive.models import (
+from archive.arrivals.formpages import FORM_TRANSPORT, KIND_HEADER, PAGE_HEADER
+from archive.record.cases import find_case_tag
+from archive.record.models import (
     Attachment,
     FoundCommands,
     IncomingMessage,
@@ -26,7 +26,7 @@ from archive.models import (
     RouteKind,
     SenderAuth,
 )
-from archive.settings import Settings
+from archive.record.settings import Settings
 from intake.addresses import (
     Mailbox,
     decode_words,

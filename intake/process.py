@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-from archive.db import installation_id, write_transaction
-from archive.floods import record_flood
-from archive.formpages import FORM_TRANSPORT, to_the_minute
-from archive.held import quarantine
-from archive.ingest import IngestResult, already_ingested, ingest_message, record_delivery
-from archive.models import IncomingMessage
-from archive.settings import Settings
+from archive.arrivals.floods import record_flood
+from archive.arrivals.formpages import FORM_TRANSPORT, to_the_minute
+from archive.arrivals.held import quarantine
+from archive.arrivals.ingest import IngestResult, ingest_message
+from archive.record.db import installation_id, write_transaction
+from archive.record.models import IncomingMessage
+from archive.record.settings import Settings
+from archive.record.store import already_ingested, record_delivery
 from intake.lanes import BIG, lane_due
 from intake.parse import parse_message, plain_form
 from intake.spool import (

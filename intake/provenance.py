@@ -25,8 +25,8 @@ from __future__ import annotations
 import re
 from email.message import Message
 
-from archive.models import SenderAuth
-from archive.settings import Settings
+from archive.record.models import SenderAuth
+from archive.record.settings import Settings
 from intake.auth import SignatureCheck, aligned, arc_sealer, check_signatures
 
 AR_DKIM_RE = re.compile(r"^\s*dkim\s*=\s*([a-z]+)", re.IGNORECASE)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from archive.address_grammar import ends_with_address, find_addresses
+from archive.record.address_grammar import ends_with_address, find_addresses
 
 MAX_MARKER = 500  # no client writes a longer attribution; a longer line is prose
 VERB_REACH = 170  # "wrote" ends at most 160 characters before the colon ("… schrieb Ann <a@b>:")
@@ -46,7 +46,7 @@ OPENING_RE = re.compile(r"(?i)^(on|am|le|el|op|em|den|il|w dniu|vào|dne|в|у)\
 # Chinese, Japanese and Korean attributions ("… 于2026年3月2日周一 10:00写道："): no word boundary.
 CJK_RE = re.compile(r"^.{0,300}(写道|寫道|のメッセージ|님이 작성)\s*[:：]?\s*$")
 # An address just before the closing colon: "Ann <ann@example.org>:", "ann@example.org:";
-# this is what may follow the address (archive/address_grammar.py reads the address).
+# this is what may follow the address (archive/record/address_grammar.py reads the address).
 ADDRESS_TAIL_RE = re.compile(r"(?i)\s?(>|&gt;)?\)?\]?\s*[:：]$")
 CLOCK_RE = re.compile(r"(?<!\d)\d{1,2}[:.]\d\d(?!\d)")
 YEAR_RE = re.compile(r"(?<!\d)(19|20)\d\d(?!\d)")

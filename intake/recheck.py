@@ -10,15 +10,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-from archive.cases import get_case
-from archive.conflicts import REPORTER_SIDE, add_conflicts
-from archive.db import write_transaction
-from archive.models import CaseState
-from archive.settings import Settings
+from archive.arrivals.conflicts import add_conflicts, messages_to_recheck
+from archive.record.cases import get_case
+from archive.record.db import read_meta, write_meta, write_transaction
+from archive.record.settings import Settings
 from intake.parse import parse_message
 
 META_KEY = "people_fingerprint"
-CLOSED = (CaseState.CLOSED.value,)
 
 
 def people_fingerprint(settings: Settings) -> str:
@@ -36,23 +34,12 @@ def recheck_conflicts(db: Database, settings: Settings, now: datetime) -> list[s
     fingerprint: conflicts were checked when those reports arrived.
     """
     fingerprint = people_fingerprint(settings)
-    row = db.execute("SELECT value FROM meta WHERE key = ?", [META_KEY]).fetchone()
-    if row and row[0] == fingerprint:
+    known = read_meta(db, META_KEY)
+    if known == fingerprint:
         return []
     changed = []
-    if row:
-        reports = db.execute(
-            "SELECT m.id, m.raw, m.case_pk, m.kind, COALESCE((SELECT d.envelope_from"
-            " FROM deliveries d WHERE d.message_pk = m.id ORDER BY d.id LIMIT 1), m.from_addr, '')"
-            " FROM messages m JOIN cases c ON c.id = m.case_pk"
-            # reports, follow-ups, and held messages #merge took in
-            " WHERE (m.kind IN ('report', 'followup')"
-            " OR (m.held_reason IS NOT NULL AND m.held = 0)) AND c.state NOT IN (?) ORDER BY c.id",
-            list(CLOSED),
-        ).fetchall()
-        for pk, raw, case_pk, kind, envelope_from in reports:
-            if kind == "followup" and not _reporter_side(db, pk):
-                continue  # another party's names conflict nobody (archive/conflicts.py)
+    if known is not None:
+        for _, raw, case_pk, kind, envelope_from in messages_to_recheck(db):
             msg = parse_message(
                 raw,
                 envelope_from=envelope_from,
@@ -68,19 +55,5 @@ def recheck_conflicts(db: Database, settings: Settings, now: datetime) -> list[s
                 if add_conflicts(db, case, found, settings, now, why="members changed"):
                     changed.append(case.ref)
     with write_transaction(db):
-        db.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?)"
-            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [META_KEY, fingerprint],
-        )
+        write_meta(db, META_KEY, fingerprint)
     return changed
-
-
-def _reporter_side(db: Database, message_pk: int) -> bool:
-    """Whether the reporter or their delegate wrote this follow-up (its audit entry says)."""
-    row = db.execute(
-        "SELECT json_extract(detail, '$.party') FROM events"
-        " WHERE message_pk = ? AND action = 'followup-received' LIMIT 1",
-        [message_pk],
-    ).fetchone()
-    return bool(row) and row[0] in REPORTER_SIDE

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from archive.models import ReportFields
+from archive.record.models import ReportFields
 
 DANGER_PATTERNS = (
     r"threat(?:en(?:ed|ing|s)?|s)?",

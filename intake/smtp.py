@@ -12,9 +12,9 @@ from collections.abc import Callable
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session, syntax
 
-from archive.clock import utc_now
-from archive.models import RouteKind
-from archive.settings import Settings
+from archive.record.models import RouteKind
+from archive.record.settings import Settings
+from archive.record.timestamps import utc_now
 from intake.addresses import route_recipient
 from intake.limits import CLOSING, SESSION_REFUSALS, Gate
 from intake.spool import SpoolClosed, SpoolWriter

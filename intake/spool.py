@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from archive.clock import from_text, to_text, utc_now
-from archive.db import ArchiveUnavailable, connect_durable, disk_full
-from archive.settings import Settings
+from archive.record.db import ArchiveUnavailable, connect_durable, disk_full
+from archive.record.settings import Settings
+from archive.record.timestamps import from_text, to_text, utc_now
 from intake.lanes import DUE, message_id_of
 from intake.limits import Flood
 
@@ -74,7 +74,7 @@ def open_spool(path: Path) -> sqlite3.Connection:
         )
         upgrade_spool(conn)
         # Floods the SMTP edge refused (`intake/limits.py`), until the worker has told the
-        # committee (`archive/floods.py`); the archive remembers each by its key.
+        # committee (`archive/arrivals/floods.py`); the archive remembers each by its key.
         conn.execute(
             "CREATE TABLE IF NOT EXISTS floods (id INTEGER PRIMARY KEY, flood_key TEXT NOT NULL"
             " UNIQUE, address_class TEXT NOT NULL, reason TEXT NOT NULL, sender TEXT NOT NULL,"

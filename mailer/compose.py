@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8
 from email.utils import format_datetime
 
-from archive.address_grammar import is_plain_address
+from archive.record.address_grammar import is_plain_address
 from mailer.recipients import Undeliverable
 
 LOOP_HEADER = "X-Casebook-Loop"

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-from archive.cases import Case, get_case
-from archive.council import council_holds
-from archive.formpages import has_page
-from archive.outbox import Audience, OutboxItem
-from archive.sending import member_party, party_of
-from archive.settings import Person, Settings
+from archive.arrivals.formpages import has_page
+from archive.record.cases import Case, get_case
+from archive.record.outbox import Audience, OutboxItem
+from archive.record.send_results import member_party, party_of
+from archive.record.settings import Person, Settings
+from archive.workflow.council import council_holds
 
 # The one mail a no-contact wish lets through: the confirmation that it was heard.
 NO_CONTACT_EXEMPT = ("reporter/no_contact_confirmed",)

@@ -18,14 +18,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-from archive.cases import get_case
-from archive.catalogue import template as template_spec
-from archive.clock import from_text, utc_now
-from archive.db import installation_id, unsynced_commits, write_transaction
-from archive.fulltext import index_sent_copies
-from archive.leases import acquire_lease, release_lease
-from archive.outbox import OutboxItem, due_mail, retry_delay, sent_copies
-from archive.sending import (
+from archive.outgoing.catalogue import template as template_spec
+from archive.record.cases import case_ref_of, get_case
+from archive.record.db import installation_id, unsynced_commits, write_transaction
+from archive.record.fulltext import index_sent_copies
+from archive.record.leases import acquire_lease, release_lease
+from archive.record.outbox import OutboxItem, due_mail, retry_delay, sent_copies
+from archive.record.send_results import (
     fail_item,
     finish_item,
     postpone_item,
@@ -33,7 +32,8 @@ from archive.sending import (
     resend_what_was_folded_in,
     withhold_item,
 )
-from archive.settings import Settings
+from archive.record.settings import Settings
+from archive.record.timestamps import from_text, utc_now
 from mailer.compose import (
     NeedsSmtputf8,
     Outgoing,
@@ -163,8 +163,7 @@ def log_item(
 ) -> None:
     """One line per mail out: case, template, outcome, outbox item; never a recipient."""
     if case_ref is UNREAD:
-        row = db.execute("SELECT ref FROM cases WHERE id = ?", [item.case_pk]).fetchone()
-        case_ref = row[0] if row else None
+        case_ref = case_ref_of(db, item.case_pk)
     case = case_ref
     log.log(level, "out %s %s: %s outbox %d%s", case or "-", item.template, outcome, item.pk,
             f" ({note})" if note else "",

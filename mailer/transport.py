@@ -7,7 +7,7 @@ import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from archive.settings import Relay
+from archive.record.settings import Relay
 
 
 class TemporaryFailure(Exception):

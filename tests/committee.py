@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Iterator
 from datetime import datetime
 
-from archive.db import open_archive
+from archive.record.db import open_archive
 from casebook.config import load_settings
 from tests.conftest import T0, write_config
 from tests.helpers import deliver, outbox

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from archive.db import open_archive
+from archive.record.db import open_archive
 from casebook.config import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from archive.ingest import IngestResult
+from archive.arrivals.ingest import IngestResult
 from intake.process import process_spooled
 from intake.spool import Arrival, open_spool, spool_arrivals, spool_path
 from tests.conftest import ROOT, fixture_bytes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from archive.models import RouteKind
+from archive.record.models import RouteKind
 from intake.addresses import parse_from, route_message, route_recipient
 
 

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from archive.cases import find_case
-from archive.clocks import fire_due
-from archive.db import open_archive
-from archive.digest import digest_data
+from archive.record.cases import find_case
+from archive.record.db import open_archive
+from archive.summaries.digest import digest_data
+from archive.workflow.clock_sweep import fire_due
 from tests.committee import Committee, dkim_settings, reported
 from tests.conftest import MEMBERS, T0
 from tests.helpers import TRUSTED, deliver, outbox, vouched

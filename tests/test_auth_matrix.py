@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from archive.cases import find_case
-from archive.db import open_archive
+from archive.record.cases import find_case
+from archive.record.db import open_archive
 from tests.committee import ALICE, Committee, dkim_settings
 from tests.conftest import T0
 from tests.helpers import deliver, events, outbox
@@ -183,7 +183,7 @@ def test_token_mode_counts_only_the_members_own_reply_address(tmp_path):
     db = open_archive(settings.database)
     c = Committee(db, settings)
     c.report()
-    from archive.sending import member_party
+    from archive.record.send_results import member_party
 
     case = find_case(db, "CoC-2026-001")
     alice = member_party(db, case, "alice@example.org", "Alice Chair", T0)

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from archive.echoes import pastes_back
+from archive.arrivals.echoes import pastes_back
 from casebook.storage import storage_problem
 from intake.autoreply import is_auto_subject, quotes_own_mail
 

@@ -12,7 +12,7 @@ import os
 import signal
 from pathlib import Path
 
-from archive.db import open_archive
+from archive.record.db import open_archive
 from intake.lanes import (
     BIG,
     BIG_MESSAGE,

@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 from jinja2 import meta
 
-from archive.catalogue import CATALOGUE, GLOBAL_FIELDS, INSIDE, UnknownTemplate, fit_context
+from archive.outgoing.catalogue import (
+    CATALOGUE,
+    GLOBAL_FIELDS,
+    INSIDE,
+    UnknownTemplate,
+    fit_context,
+)
 from casebook.checks import COMMON
 from mailer.render import DEFAULT_TEMPLATES, make_environment, render_template
 

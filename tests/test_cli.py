@@ -220,7 +220,7 @@ def test_user_errors_are_one_line(config_path, db, tmp_path):
 
 def test_the_version_names_the_release_and_the_archive_schema_it_expects():
     """0.1.0 through 174 commits and 11 migrations told an operator nothing."""
-    from archive.schema import migrations
+    from archive.record.schema import migrations
 
     shown = casebook("--version").stdout.decode().strip()
     release, schema = shown.removeprefix("casebook ").split(" (archive schema ")
@@ -244,7 +244,7 @@ def test_version_and_a_closed_pipe(config_path, db):
 
 
 def test_bans_and_digest_commands(tmp_path, relay):
-    from archive.db import open_archive
+    from archive.record.db import open_archive
     from tests.committee import BOB, Committee, dkim_settings
 
     settings = dkim_settings(tmp_path, relay_port=relay.port)

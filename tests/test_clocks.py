@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from archive.cases import find_case
-from archive.clocks import fire_due
-from archive.db import open_archive
+from archive.record.cases import find_case
+from archive.record.db import open_archive
+from archive.workflow.clock_sweep import fire_due
 from mailer.send import send_due
 from tests.committee import BOB, CAROL, dkim_settings, reported
 from tests.conftest import T0
@@ -147,7 +147,7 @@ def test_scheduled_enact_and_send(committee):
 
 
 def test_imported_history_starts_no_clocks(tmp_path):
-    from archive.ingest import ingest_message
+    from archive.arrivals.ingest import ingest_message
     from intake.parse import parse_message
     from tests.conftest import fixture_bytes
 
@@ -168,7 +168,7 @@ def test_unilateral_ban_in_an_urgent_case_and_its_expiry(committee):
     assert [q["to_addr"] for q in outbox(c.db, "reported/ban_notice")] == ["dave@example.com"]
     assert outbox(c.db, "core/ban_notice")[0]["to_addr"] == "core@example.org"
     assert "unilateral-action" in events(c.db, "CoC-2026-001")
-    from archive.bans import list_bans
+    from archive.workflow.bans import list_bans
 
     [ban] = list_bans(c.db)
     assert (ban["who"], ban["spaces"], ban["status"], ban["unilateral"]) == (
@@ -190,7 +190,7 @@ def test_permanent_ban_by_enact_is_registered_reviewed_yearly_and_can_be_lifted(
     c.say("#agree", sender=CAROL)
     c.say("#consult")
     c.say("#enact", now=T0 + timedelta(days=6))
-    from archive.bans import list_bans
+    from archive.workflow.bans import list_bans
 
     [ban] = list_bans(c.db)
     assert ban["permanent"] and ban["review_at"].startswith("2027-03-08")

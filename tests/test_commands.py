@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from archive.cases import find_case, parties_of
-from archive.resolutions import open_proposal, tally
+from archive.record.cases import find_case, parties_of
+from archive.workflow.resolutions import open_proposal, tally
 from tests.committee import BOB, CAROL, reported
 from tests.conftest import T0
 from tests.helpers import events, outbox

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archive.models import RouteKind
+from archive.record.models import RouteKind
 from intake.commands import find_commands
 from intake.parse import parse_message
 

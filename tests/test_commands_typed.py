@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from archive.cases import find_case
-from archive.db import open_archive
-from archive.sending import member_party
+from archive.record.cases import find_case
+from archive.record.db import open_archive
+from archive.record.send_results import member_party
 from mailer.send import send_due
 from tests.committee import BOB, Committee, dkim_settings
 from tests.conftest import T0

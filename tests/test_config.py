@@ -607,7 +607,7 @@ def test_every_key_read_into_settings_by_name_has_its_field():
     without a field of that name would stop every start, so it fails here first."""
     from dataclasses import fields
 
-    from archive.settings import Settings
+    from archive.record.settings import Settings
     from casebook.config import DERIVED, FIELD_SECTIONS, RENAMED
 
     names = {field.name for field in fields(Settings)}

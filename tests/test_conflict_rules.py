@@ -8,9 +8,9 @@ from types import SimpleNamespace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archive.conflicts import left_free
-from archive.folding import INVISIBLE_RE, LINE_BREAKS_RE, SPACES_RE
-from archive.settings import Person
+from archive.arrivals.conflicts import left_free
+from archive.record.folding import INVISIBLE_RE, LINE_BREAKS_RE, SPACES_RE
+from archive.record.settings import Person
 from intake.conflicts import naming_line
 from intake.mentions import fold_text, mentions
 from intake.parse import parse_message

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from archive.cases import find_case, parties_of, set_conflicted
-from archive.clocks import fire_due
-from archive.outbox import due_mail
-from archive.resolutions import open_proposal
+from archive.record.cases import find_case, parties_of, set_conflicted
+from archive.record.outbox import due_mail
+from archive.workflow.clock_sweep import fire_due
+from archive.workflow.resolutions import open_proposal
 from tests.committee import BOB, CAROL, reported
 from tests.conftest import T0
 from tests.helpers import deliver, outbox

@@ -7,12 +7,12 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from html import unescape
 
-from archive.bans import add_ban
-from archive.cases import find_case, record_event
-from archive.clocks import fire_due
-from archive.db import open_archive, write_transaction
-from archive.digest import digest_data, digest_slot, send_digest_if_due
-from archive.models import CaseState
+from archive.record.cases import find_case, record_event
+from archive.record.db import open_archive, write_transaction
+from archive.record.models import CaseState
+from archive.summaries.digest import digest_data, digest_slot, send_digest_if_due
+from archive.workflow.bans import add_ban
+from archive.workflow.clock_sweep import fire_due
 from casebook.config import load_settings
 from mailer.render import make_environment, render_template
 from mailer.send import send_due

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.digest import digest_data
+from archive.summaries.digest import digest_data
 from tests.test_digest import NOW, rendered_digest, week_of_cases
 
 WIDTH, HEIGHT = 800, 1400

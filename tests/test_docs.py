@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from archive.catalogue import CATALOGUE
 from archive.commands import COMMANDS
+from archive.outgoing.catalogue import CATALOGUE
 from casebook import docsgen
 from casebook.cli import COMMANDS as CLI_COMMANDS
 from tests.conftest import ROOT
@@ -87,7 +87,7 @@ def test_developers_architecture_names_every_module():
 
 
 def test_every_table_is_named_in_the_readme_and_the_architecture():
-    schema = (ROOT / "archive" / "schema.py").read_text() + (
+    schema = (ROOT / "archive" / "record" / "schema.py").read_text() + (
         ROOT / "intake" / "spool.py"
     ).read_text()
     tables = set(re.findall(r"CREATE (?:VIRTUAL )?TABLE (?:IF NOT EXISTS )?(\w+)", schema))

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from archive.db import open_archive
-from archive.durations import AmbiguousUnit, parse_duration
+from archive.record.db import open_archive
+from archive.record.durations import AmbiguousUnit, parse_duration
 from tests.committee import BOB, CAROL, reported
 from tests.conftest import ROOT, T0
 from tests.helpers import outbox

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 import intake.parse
-from archive.cases import find_case
-from archive.db import open_archive
+from archive.record.cases import find_case
+from archive.record.db import open_archive
 from tests.committee import dkim_settings
 from tests.conftest import T0
 from tests.helpers import deliver

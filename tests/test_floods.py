@@ -14,9 +14,9 @@ import sqlite3
 import threading
 from datetime import timedelta
 
-from archive.clock import to_text, utc_now
-from archive.models import RouteKind
-from archive.settings import IntakeLimits
+from archive.record.models import RouteKind
+from archive.record.settings import IntakeLimits
+from archive.record.timestamps import to_text, utc_now
 from casebook.config import load_settings
 from intake.limits import Gate
 from intake.process import alert_floods

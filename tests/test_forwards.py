@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from archive.cases import find_case, parties_of
-from archive.clocks import fire_due
-from archive.db import open_archive
+from archive.record.cases import find_case, parties_of
+from archive.record.db import open_archive
+from archive.workflow.clock_sweep import fire_due
 from casebook.config import load_settings
 from tests.conftest import T0, fixture_bytes, write_config
 from tests.helpers import deliver, outbox

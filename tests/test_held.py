@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from archive.db import open_archive
+from archive.record.db import open_archive
 from casebook.config import load_settings
 from mailer.send import send_due
 from tests.conftest import MEMBERS, T0, fixture_bytes, write_config

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from archive.held import list_held
+from archive.arrivals.held import list_held
 from casebook.config import load_settings
 from tests.committee import LIST
 from tests.conftest import T0, write_config

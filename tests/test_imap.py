@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from imapclient import IMAPClient
 
-from archive.db import open_archive
-from archive.queries import archive_stats
+from archive.record.db import open_archive
+from archive.record.queries import archive_stats
 from casebook.config import load_settings
 from casebook.tick import run_tick
 from tests.conftest import T0, fixture_bytes, free_port, write_config

@@ -6,7 +6,7 @@ import mailbox
 
 import pytest
 
-from archive.queries import archive_stats
+from archive.record.queries import archive_stats
 from intake.importer import import_paths, iter_mbox, not_mail
 from tests.conftest import CORPUS, T0, fixture_bytes
 from tests.test_cli import casebook

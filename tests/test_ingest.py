@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from archive.cases import add_party, find_case, parties_of
-from archive.db import open_archive
-from archive.ingest import ingest_message
-from archive.queries import archive_stats
+from archive.arrivals.ingest import ingest_message
+from archive.record.cases import add_party, find_case, parties_of
+from archive.record.db import open_archive
+from archive.record.queries import archive_stats
 from casebook.config import load_settings
 from intake.parse import parse_message
 from tests.committee import dkim_settings
@@ -333,7 +333,7 @@ def test_conflicts_are_checked_again_when_the_members_change(tmp_path, relay):
 
 def test_a_party_s_follow_up_names_nobody_into_a_conflict_when_the_members_change(tmp_path, relay):
     """Members added later are looked for again in the reporter's follow-ups only: the names
-    in the person reported's follow-up conflict nobody (archive/conflicts.py)."""
+    in the person reported's follow-up conflict nobody (archive/arrivals/conflicts.py)."""
     from casebook.config import load_settings
     from intake.recheck import recheck_conflicts
     from tests.conftest import MEMBERS, write_config

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from archive.cases import find_case, parties_of
-from archive.db import open_archive
+from archive.record.cases import find_case, parties_of
+from archive.record.db import open_archive
 from casebook.config import load_settings
 from mailer.render import make_environment, render_template
 from tests.conftest import T0, write_config

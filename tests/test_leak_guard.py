@@ -12,13 +12,13 @@ from datetime import timedelta
 
 import pytest
 
-from archive.cases import find_case, parties_of
-from archive.catalogue import CATALOGUE
-from archive.db import open_archive, write_transaction
-from archive.dsn import dsn_summary
-from archive.leaks import Secret, find_leaks, fold, signed_name, witness_names
-from archive.outbox import Audience, queue_mail
-from archive.passages import Source, passage_hits
+from archive.arrivals.dsn import dsn_summary
+from archive.outgoing.catalogue import CATALOGUE
+from archive.outgoing.leaks import Secret, find_leaks, fold, signed_name, witness_names
+from archive.outgoing.passages import Source, passage_hits
+from archive.record.cases import find_case, parties_of
+from archive.record.db import open_archive, write_transaction
+from archive.record.outbox import Audience, queue_mail
 from intake.text import html_to_text
 from mailer.send import send_due
 from tests.clientmail import client_reply

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.db import ArchiveUnavailable
+from archive.record.db import ArchiveUnavailable
 from intake.spool import SpoolClosed, SpoolWriter, spool_path
 from tests.conftest import ServeProcess, free_port, write_config
 from tests.helpers import smtp_send

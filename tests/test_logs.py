@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.store import IngestResult
+from archive.record.store import IngestResult
 from casebook.logs import scrub_addresses
 from intake.process import describe_arrival
 from tests.committee import BOB, CAROL, reported

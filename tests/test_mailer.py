@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-import archive.sending
-from archive.cases import find_case, parties_of
-from archive.db import installation_id, open_archive
+import archive.record.send_results
+from archive.record.cases import find_case, parties_of
+from archive.record.db import installation_id, open_archive
 from casebook.config import load_settings
 from mailer.compose import Outgoing, compose_message
 from mailer.send import send_due
@@ -212,7 +212,7 @@ def test_crash_after_the_relay_accepted_sends_one_duplicate_with_the_same_messag
     db, settings, relay, monkeypatch
 ):
     deliver(db, settings, "plain_report.eml", now=T0)
-    real_record = archive.sending.record_copy
+    real_record = archive.record.send_results.record_copy
 
     class Crash(BaseException):
         pass

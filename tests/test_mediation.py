@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from archive.cases import find_case, parties_of
-from archive.clocks import fire_due
-from archive.db import open_archive
-from archive.mediation import current_mediation
+from archive.record.cases import find_case, parties_of
+from archive.record.db import open_archive
+from archive.workflow.clock_sweep import fire_due
+from archive.workflow.mediation import current_mediation
 from tests.committee import Committee, dkim_settings
 from tests.conftest import T0
 from tests.helpers import deliver, outbox
@@ -132,7 +132,7 @@ def test_a_mediators_question_is_not_the_report(committee):
 
 
 def test_a_reply_the_mediator_titles_as_the_report_is_the_report():
-    from archive.mediation import report_from_mediator
+    from archive.workflow.mediation import report_from_mediator
 
     assert report_from_mediator("All went well.", "Re: Mediation report") == "All went well."
     assert report_from_mediator("#mediation report\nAll went well.", "Re: x") == "All went well."
@@ -169,7 +169,7 @@ def test_an_overdue_mediation_is_raised_with_the_committee(committee):
 def test_a_question_that_starts_with_report_is_not_the_report():
     """Only a marker line is the mark ("Report:", "Report" alone, "#mediation report"): a
     mediator's "Report not ready yet, may I have more time?" goes to the committee only."""
-    from archive.mediation import report_from_mediator
+    from archive.workflow.mediation import report_from_mediator
 
     subject = "Re: [CoC-2026-001] Mediation: due by 9 December 2026"
     for text in (

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from archive.cases import find_case
-from archive.held import list_held
+from archive.arrivals.held import list_held
+from archive.record.cases import find_case
 from tests.committee import ALICE, BOB, LIST
 from tests.helpers import events
 from tests.mailbuild import build, sign

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from archive.cases import find_case
-from archive.clocks import fire_due
-from archive.db import open_archive
+from archive.record.cases import find_case
+from archive.record.db import open_archive
+from archive.workflow.clock_sweep import fire_due
 from tests.committee import BOB, CAROL, Committee, dkim_settings
 from tests.conftest import T0
 from tests.helpers import outbox

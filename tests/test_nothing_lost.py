@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from archive.db import open_archive
-from archive.queries import archive_stats
+from archive.record.db import open_archive
+from archive.record.queries import archive_stats
 from intake import process
 from intake.process import process_spooled
 from intake.spool import Arrival, count_spooled, open_spool, spool_arrivals, spool_path

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from archive.db import open_archive
+from archive.record.db import open_archive
 from mailer.send import send_due
 from tests.committee import BOB, CAROL, Committee, dkim_settings
 from tests.conftest import T0
@@ -109,7 +109,7 @@ def test_durations_in_mail_are_never_timedelta_text(c):
     c.say("#consult")
     c.say("#enact")  # too early: the refusal names consult_wait
     assert "5 days after #consult" in c.lines()[0][1]
-    from archive.clocks import fire_due
+    from archive.workflow.clock_sweep import fire_due
 
     fire_due(c.db, c.settings, T0 + timedelta(days=6, hours=1))
     sent = mail(c, "alice@example.org", T0 + timedelta(days=6, hours=1))

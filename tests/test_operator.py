@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from archive.db import open_archive
+from archive.record.db import open_archive
 from casebook.config import load_settings
 from tests.conftest import T0, fixture_bytes, free_port, write_config
 from tests.helpers import deliver, run_casebook

@@ -10,7 +10,7 @@ import sys
 from collections import Counter
 from datetime import timedelta
 
-from archive.db import open_archive
+from archive.record.db import open_archive
 from casebook.config import load_settings
 from tests.conftest import T0, RelaySink, write_config
 from tests.helpers import deliver

@@ -10,8 +10,8 @@ from datetime import timedelta
 
 import pytest
 
-from archive.cases import find_case
-from archive.db import open_archive
+from archive.record.cases import find_case
+from archive.record.db import open_archive
 from casebook.config import load_settings
 from mailer.send import send_due
 from mailer.transport import RelaySession

@@ -16,7 +16,7 @@ import time
 import tomllib
 from pathlib import Path
 
-from archive.schema import migrations
+from archive.record.schema import migrations
 from tests.conftest import NOT_SHIPPED, ROOT, free_port
 
 GENERIC_NAMES = ("intake", "archive", "mailer", "casebook")

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from archive.models import RouteKind
+from archive.record.models import RouteKind
 from intake.parse import parse_message
 from tests.conftest import fixture_bytes
 
@@ -148,7 +148,7 @@ def test_report_naming_a_member_marks_a_conflict(settings):
 
 
 def test_delegate_forward_keeps_original_reporter_and_actions(settings):
-    from archive.settings import EventDelegate
+    from archive.record.settings import EventDelegate
 
     settings = dataclasses.replace(
         settings, delegates=(EventDelegate("Dana Delegate", "dana@events.example.org"),)

@@ -18,9 +18,9 @@ from pathlib import Path
 import dkim
 import pytest
 
-from archive.cases import find_case, parties_of
-from archive.db import open_archive
-from archive.held import list_held
+from archive.arrivals.held import list_held
+from archive.record.cases import find_case, parties_of
+from archive.record.db import open_archive
 from casebook.config import load_settings
 from intake.process import process_spooled
 from intake.spool import SpoolWriter, open_spool, spool_path

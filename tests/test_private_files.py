@@ -14,10 +14,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from archive.cases import find_case
-from archive.db import open_archive
-from archive.export import export_case
-from archive.search import backup_archive
+from archive.record.cases import find_case
+from archive.record.db import open_archive
+from archive.record.export import export_case
+from archive.record.search import backup_archive
 from casebook.sink import SinkHandler
 from intake.spool import open_spool
 from tests.conftest import ROOT, T0, ServeProcess, fixture_bytes, free_port, run_async

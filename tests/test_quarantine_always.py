@@ -8,9 +8,9 @@ import json
 import sqlite3
 from datetime import timedelta
 
-from archive import held
-from archive.db import open_archive
-from archive.held import list_held
+from archive.arrivals import held
+from archive.arrivals.held import list_held
+from archive.record.db import open_archive
 from intake import process
 from intake.process import process_spooled
 from intake.spool import Arrival, count_spooled, open_spool, spool_arrivals, spool_path

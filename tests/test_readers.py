@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-import archive.search
-from archive.search import fts_query, search_messages, snippet_of
+import archive.record.search
+from archive.record.search import fts_query, search_messages, snippet_of
 from casebook import cli
 from tests.conftest import ROOT, T0
 from tests.helpers import deliver, run_casebook
@@ -44,7 +44,7 @@ def test_read_commands_load_nothing_they_do_not_use(config_path, db, settings):
         )  # fmt: skip
         assert done.returncode == 0, done.stderr.decode()[-500:]
         loaded = {line.split("|")[-1].strip() for line in done.stderr.decode().splitlines()}
-        assert "archive.db" in loaded  # the import trace was read
+        assert "archive.record.db" in loaded  # the import trace was read
         assert not {name for name in loaded if name.split(".")[0] in HEAVY}, args
 
 
@@ -111,7 +111,7 @@ def test_a_common_word_is_ranked_among_its_newest_matches(db, settings, monkeypa
         "SELECT m.message_id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
         f" WHERE messages_fts MATCH ? AND m.id IN ({','.join('?' * len(newest))})"
         " ORDER BY rank", [query, *newest])]  # fmt: skip
-    monkeypatch.setattr(archive.search, "RANK_POOL", 3)
+    monkeypatch.setattr(archive.record.search, "RANK_POOL", 3)
     hits, total = search_messages(db, "stupid", limit=2)
     assert total == 6
     assert [h["message_id"] for h in hits] == ranked[:2]

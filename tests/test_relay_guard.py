@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from archive.db import open_archive
+from archive.record.db import open_archive
 from casebook.config import load_settings
 from mailer.send import send_due
 from tests.conftest import T0, write_config

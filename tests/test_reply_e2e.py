@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from archive.cases import find_case, parties_of
+from archive.record.cases import find_case, parties_of
 from tests.clientmail import client_reply, leaked
 from tests.committee import reported
 from tests.helpers import outbox

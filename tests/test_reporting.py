@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from archive.db import open_archive
-from archive.reporting import quarter_period, render_markdown, report_data, year_period
+from archive.record.db import open_archive
+from archive.summaries.periodic_reports import (
+    quarter_period,
+    render_markdown,
+    report_data,
+    year_period,
+)
 from mailer.send import send_due
 from tests.committee import BOB, CAROL, Committee, dkim_settings
 from tests.conftest import T0

@@ -11,8 +11,8 @@ import uuid
 import pytest
 from sqlite_utils import Database
 
-from archive.db import open_archive
-from archive.schema import migrations
+from archive.record.db import open_archive
+from archive.record.schema import migrations
 from intake.process import process_spooled
 from intake.spool import Arrival, count_spooled, open_spool, spool_arrivals, spool_path
 from tests.conftest import T0, fixture_bytes, write_config

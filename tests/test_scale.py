@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from archive.cases import list_cases
-from archive.queries import case_summaries, case_summary
-from archive.search import fts_query, search_messages
+from archive.record.cases import list_cases
+from archive.record.queries import case_summaries, case_summary
+from archive.record.search import fts_query, search_messages
 from tests.conftest import T0
 from tests.helpers import deliver, run_casebook
 

@@ -9,9 +9,9 @@ import threading
 from datetime import timedelta
 
 import mailer.send
-from archive.cases import find_case, set_conflicted
-from archive.db import open_archive, write_transaction
-from archive.held import SUMMARY_DELAY, _fold
+from archive.arrivals.held import SUMMARY_DELAY, _fold
+from archive.record.cases import find_case, set_conflicted
+from archive.record.db import open_archive, write_transaction
 from mailer.send import send_due
 from tests.conftest import T0, RelaySink, write_config
 from tests.helpers import deliver

@@ -13,8 +13,8 @@ from datetime import timedelta
 from sqlite_utils import Database
 
 import mailer.send
-from archive.db import open_archive
-from archive.schema import migrations
+from archive.record.db import open_archive
+from archive.record.schema import migrations
 from mailer.send import send_due
 from tests.conftest import T0
 from tests.helpers import deliver, run_casebook

@@ -13,7 +13,7 @@ import socket
 import pytest
 from aiosmtpd.controller import Controller
 
-from archive.db import open_archive
+from archive.record.db import open_archive
 from casebook.config import load_settings
 from intake.process import process_spooled
 from intake.smtp import make_protocol_factory, read_data

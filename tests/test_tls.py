@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from archive.db import open_archive
+from archive.record.db import open_archive
 from casebook.config import load_settings
 from mailer.send import send_due
 from tests.conftest import T0, RelaySink, ServeProcess, fixture_bytes, free_port, write_config

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from archive.cases import find_case, parties_of
+from archive.record.cases import find_case, parties_of
 from tests.committee import reported
 from tests.conftest import T0
 from tests.helpers import deliver, outbox

@@ -13,8 +13,8 @@ from datetime import timedelta
 
 import pytest
 
-from archive.cases import find_case, parties_of
-from archive.held import list_held
+from archive.arrivals.held import list_held
+from archive.record.cases import find_case, parties_of
 from intake.process import process_spooled
 from intake.spool import open_spool, spool_path
 from mailer.send import send_due

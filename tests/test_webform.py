@@ -383,7 +383,7 @@ def test_the_honeypot_and_bad_screenshots_are_refused_and_nothing_is_stored(site
     "contact", ["rita(home)@example.net", "rita@example.net)", "rita@[1.2.3.4]"]
 )
 def test_a_contact_address_outside_the_one_address_grammar_is_refused(site, contact):
-    # The form reads the grammar the mail does (archive/address_grammar.py, issue 19): a
+    # The form reads the grammar the mail does (archive/record/address_grammar.py, issue 19): a
     # comment or a bracket in the address once passed the form's own looser pattern.
     status, html = site.report(contact=contact)
     assert status == 400 and "does not look like an email address" in html

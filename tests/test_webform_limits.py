@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from archive.settings import WebForm
+from archive.record.settings import WebForm
 from tests.test_webform import Site
 from webform.clients import ClientBuckets, Exhaustion, ReportLimits, client_address
 

@@ -16,9 +16,9 @@ from email.utils import getaddresses
 
 import pytest
 
-from archive.cases import find_case
-from archive.clocks import fire_due
-from archive.db import open_archive
+from archive.record.cases import find_case
+from archive.record.db import open_archive
+from archive.workflow.clock_sweep import fire_due
 from mailer.send import send_due
 from tests.committee import ALICE, BOB, CAROL, LIST, Committee, dkim_settings
 from tests.conftest import T0
@@ -409,7 +409,7 @@ COUNCIL_EXAMPLES = {
 def test_every_keyword_the_docs_give_the_council_is_the_councils(council_walk):
     """Each keyword the committee pages list for the council in a case it holds runs as the
     council's (it may still be refused for the case's own reasons), never as a stranger's."""
-    from archive.council import COUNCIL_KEYWORDS
+    from archive.workflow.council import COUNCIL_KEYWORDS
     from tests.conftest import ROOT
 
     page = (ROOT / "docs/committee/running-a-case.md").read_text()

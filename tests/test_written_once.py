@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from archive.cases import find_case
+from archive.record.cases import find_case
 from intake.parse import fallback_message, parse_message
 from tests.conftest import ROOT, T0, fixture_bytes
 from tests.helpers import deliver, events, outbox
@@ -66,7 +66,7 @@ def test_the_mailer_words_sent_failed_and_bounced_mail_alike(db, settings, relay
 def test_conflicts_already_recorded_are_filtered_out_in_one_place():
     """A follow-up's conflicts, a merged message's and a members' recheck: one filter drops what
     the case has recorded (`conflicts_of_followup` filtered, then filtered the same list again)."""
-    source = (ROOT / "archive" / "conflicts.py").read_text(encoding="utf-8")
+    source = (ROOT / "archive" / "arrivals" / "conflicts.py").read_text(encoding="utf-8")
     assert source.count("not in known") == 1
 
 

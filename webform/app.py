@@ -23,10 +23,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from archive.address_grammar import is_address
-from archive.clock import utc_now
-from archive.db import open_archive
-from archive.formpages import (
+from archive.arrivals.formpages import (
     FORM_SENDER,
     FORM_TRANSPORT,
     Page,
@@ -35,7 +32,10 @@ from archive.formpages import (
     secret_hash,
     to_the_minute,
 )
-from archive.settings import Settings, WebForm
+from archive.record.address_grammar import is_address
+from archive.record.db import open_archive
+from archive.record.settings import Settings, WebForm
+from archive.record.timestamps import utc_now
 from intake.limits import Buckets, Flood
 from webform.clients import ONE_CLIENT, ReportLimits
 from webform.guards import CsrfTokens

@@ -24,8 +24,8 @@ import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from archive.floods import WEB_FORM
-from archive.settings import WebForm
+from archive.arrivals.floods import WEB_FORM
+from archive.record.settings import WebForm
 from intake.limits import Buckets, Flood
 
 log = logging.getLogger(__name__)

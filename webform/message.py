@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 
-from archive.formpages import FORM_SENDER, KIND_HEADER, PAGE_HEADER, to_the_minute
+from archive.arrivals.formpages import FORM_SENDER, KIND_HEADER, PAGE_HEADER, to_the_minute
 from intake.fields import LABEL_RE, field_for_label
 from webform.images import Screenshot
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from archive.appeals import (
+from archive.commands.base import Command, Context, Refused
+from archive.record.cases import Case, record_event
+from archive.record.models import CaseState, IncomingMessage
+from archive.record.outbox import Audience, queue_mail
+from archive.record.settings import Person, Settings
+from archive.record.store import IngestResult, store_message
+from archive.record.timestamps import parse_date
+from archive.workflow.appeals import (
     DECISIONS,
     Appeal,
     appeal_message_id,
@@ -19,13 +26,6 @@ from archive.appeals import (
     open_appeal_of,
     vote_on_appeal,
 )
-from archive.cases import Case, record_event
-from archive.clock import parse_date
-from archive.commands.base import Command, Context, Refused
-from archive.models import CaseState, IncomingMessage
-from archive.outbox import Audience, queue_mail
-from archive.settings import Person, Settings
-from archive.store import IngestResult, store_message
 
 Queue = Callable[..., str]
 

@@ -1,8 +1,8 @@
 """#assign MEMBER: who leads the case."""
 
-from archive.cases import set_case_value
 from archive.commands.base import Command, Context, Refused
-from archive.models import CaseState
+from archive.record.cases import set_case_value
+from archive.record.models import CaseState
 
 EARLY = (CaseState.RECEIVED, CaseState.ACKNOWLEDGED)
 

@@ -4,10 +4,10 @@ Recorded as a unilateral action for the committee's review; outside urgent cases
 resolution (#propose temporary-ban / permanent-ban, then #enact).
 """
 
-from archive.address_grammar import bracketed_address
-from archive.bans import add_ban, duration_fields, parse_ban_duration
 from archive.commands.base import Command, Context, Refused
-from archive.outbox import Audience
+from archive.record.address_grammar import bracketed_address
+from archive.record.outbox import Audience
+from archive.workflow.bans import add_ban, duration_fields, parse_ban_duration
 
 
 def run(ctx: Context, args: str) -> str:

@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-from archive.appeals import blocking_appeal_of
-from archive.cases import Case, get_case, record_event
-from archive.clock import parse_date
-from archive.lifecycle import StateError, move_case
-from archive.models import CaseState, IncomingMessage
-from archive.outbox import queue_mail
-from archive.settings import Person, Settings
-from archive.states import DONE_STATES
+from archive.record.cases import Case, get_case, record_event
+from archive.record.models import CaseState, IncomingMessage
+from archive.record.outbox import queue_mail
+from archive.record.settings import Person, Settings
+from archive.record.timestamps import parse_date
+from archive.workflow.appeals import blocking_appeal_of
+from archive.workflow.lifecycle import StateError, move_case
+from archive.workflow.states import DONE_STATES
 
 
 class Refused(Exception):

@@ -1,7 +1,7 @@
 """#clear-urgent: the case is no longer urgent."""
 
-from archive.cases import set_urgent
 from archive.commands.base import Command, Context
+from archive.record.cases import set_urgent
 
 
 def run(ctx: Context, args: str) -> str:

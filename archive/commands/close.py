@@ -1,7 +1,7 @@
 """#close REASON: close the case."""
 
 from archive.commands.base import Command, Context, Refused
-from archive.models import CaseState
+from archive.record.models import CaseState
 
 
 def run(ctx: Context, args: str) -> str:

@@ -1,7 +1,7 @@
 """#conflict MEMBER: record a member's conflict of interest (they are cut off at once)."""
 
-from archive.cases import set_conflicted
 from archive.commands.base import Command, Context, Refused
+from archive.record.cases import set_conflicted
 
 
 def run(ctx: Context, args: str) -> str:

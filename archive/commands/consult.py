@@ -7,16 +7,16 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-from archive.address_grammar import find_addresses
-from archive.cases import Case, Party, add_party, parties_of
+from archive.arrivals.formpages import reachable
 from archive.commands.base import Command, Context, Refused
-from archive.council import council_holds, proposal_agreed
-from archive.deadlines import add_deadline
-from archive.formpages import reachable
-from archive.ladder import rung
-from archive.models import CaseState
-from archive.outbox import Audience
-from archive.resolutions import Proposal, mark_proposal, open_proposal, tally
+from archive.record.address_grammar import find_addresses
+from archive.record.cases import Case, Party, add_party, parties_of
+from archive.record.deadlines import add_deadline
+from archive.record.models import CaseState
+from archive.record.outbox import Audience
+from archive.workflow.council import council_holds, proposal_agreed
+from archive.workflow.ladder import rung
+from archive.workflow.resolutions import Proposal, mark_proposal, open_proposal, tally
 
 CONSULT_TEMPLATE = "reporter/proposed_resolution"
 

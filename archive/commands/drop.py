@@ -2,7 +2,7 @@
 
 from archive.commands.base import Command, Context
 from archive.commands.release import item_of
-from archive.outbox import drop_held
+from archive.record.outbox import drop_held
 
 
 def run(ctx: Context, args: str) -> str:

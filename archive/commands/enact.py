@@ -1,23 +1,23 @@
 """#enact [DATE]: carry out the agreed, consulted resolution, now or at 09:00 on DATE.
 
-The command checks the gates; `archive.enactment` does the carrying out (the `enact` clock
+The command checks the gates; `archive.workflow.enactment` does the carrying out (the `enact` clock
 calls it too). `#enact DATE` again moves the date; `#enact` alone enacts now.
 """
 
-from archive.cases import parties_of
-from archive.clock import from_text, human_duration
+from archive.arrivals.formpages import reachable
 from archive.commands.base import Command, Context, Refused
-from archive.council import council_holds, proposal_agreed
-from archive.enactment import (
+from archive.record.cases import parties_of
+from archive.record.models import CaseState
+from archive.record.timestamps import from_text, human_duration
+from archive.workflow.council import council_holds, proposal_agreed
+from archive.workflow.enactment import (
     enact_now,
     preview_resolution_mail,
     responsible_parties,
     schedule_enactment,
 )
-from archive.formpages import reachable
-from archive.ladder import rung
-from archive.models import CaseState
-from archive.resolutions import open_proposal, tally
+from archive.workflow.ladder import rung
+from archive.workflow.resolutions import open_proposal, tally
 
 
 def run(ctx: Context, args: str) -> str:

@@ -1,11 +1,11 @@
 """#escalate: hand the case to the Executive Council (e.g. a deadlock)."""
 
-from archive.case_brief import case_brief
 from archive.commands.base import Command, Context, Refused
-from archive.council import tell_reporter_council_has_case
-from archive.models import CaseState
-from archive.outbox import Audience
-from archive.resolutions import open_proposal, tally
+from archive.record.models import CaseState
+from archive.record.outbox import Audience
+from archive.workflow.case_brief import case_brief
+from archive.workflow.council import tell_reporter_council_has_case
+from archive.workflow.resolutions import open_proposal, tally
 
 
 def run(ctx: Context, args: str) -> str:

@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-from archive.cases import Case, get_case, record_event
-from archive.clock import to_text
 from archive.commands import COMMANDS
 from archive.commands.base import Context, Refused
-from archive.council import COUNCIL_ELSEWHERE, COUNCIL_KEYWORDS, DECIDING, council_holds
-from archive.models import IncomingMessage
-from archive.outbox import Audience, held_among, queue_mail
-from archive.sending import member_party
-from archive.settings import Person, Settings
-from archive.store import Binding
+from archive.record.cases import Case, get_case, record_event
+from archive.record.models import IncomingMessage
+from archive.record.outbox import Audience, held_among, queue_mail
+from archive.record.send_results import member_party
+from archive.record.settings import Person, Settings
+from archive.record.store import Binding
+from archive.record.timestamps import to_text
+from archive.workflow.council import COUNCIL_ELSEWHERE, COUNCIL_KEYWORDS, DECIDING, council_holds
 
 # What a refused sender is told: the same words whatever the reason, so a forger or a
 # conflicted member learns nothing about the case (the audit log has the real reason).

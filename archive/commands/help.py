@@ -1,7 +1,7 @@
 """#help: every command, generated from the command modules themselves."""
 
 from archive.commands.base import Command, Context
-from archive.durations import EXAMPLES
+from archive.record.durations import EXAMPLES
 
 
 def run(ctx: Context, args: str) -> str:

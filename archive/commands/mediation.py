@@ -1,8 +1,13 @@
 """#mediation propose|agree|decline|mediator|report: voluntary mediation, step by step."""
 
-from archive.address_grammar import split_address
 from archive.commands.base import Command, Context, Refused
-from archive.mediation import current_mediation, record_answer, record_report, start_mediation
+from archive.record.address_grammar import split_address
+from archive.workflow.mediation import (
+    current_mediation,
+    record_answer,
+    record_report,
+    start_mediation,
+)
 
 PARTIES = ("reporter", "reported")
 

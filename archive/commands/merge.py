@@ -2,21 +2,23 @@
 
 import json
 
-from archive.appeals import link_appeal
-from archive.cases import (
+from archive.arrivals.conflicts import unless_none_left
+from archive.commands.base import Command, Context, Refused
+from archive.record.cases import (
     Case,
     UnknownCaseError,
+    file_message,
     find_case,
+    move_case_rows,
     record_event,
     set_case_value,
     set_conflicted,
     set_recused,
 )
-from archive.clock import to_text
-from archive.commands.base import Command, Context, Refused
-from archive.conflicts import unless_none_left
-from archive.lifecycle import move_case
-from archive.models import CaseState, Conflict
+from archive.record.deadlines import cancel_deadline_ids
+from archive.record.models import CaseState, Conflict
+from archive.workflow.appeals import link_appeal
+from archive.workflow.lifecycle import move_case
 
 
 def run(ctx: Context, args: str) -> str:
@@ -33,8 +35,7 @@ def run(ctx: Context, args: str) -> str:
         r[0] for r in ctx.db.execute("SELECT id FROM messages WHERE case_pk = ?", [other.pk])
     ]
     parties = [r[0] for r in ctx.db.execute("SELECT id FROM parties WHERE case_pk = ?", [other.pk])]
-    ctx.db.execute("UPDATE messages SET case_pk = ? WHERE case_pk = ?", [ctx.case.pk, other.pk])
-    ctx.db.execute("UPDATE parties SET case_pk = ? WHERE case_pk = ?", [ctx.case.pk, other.pk])
+    move_case_rows(ctx.db, other, ctx.case)
     # Whoever may not see either case may not see the merged one.
     set_conflicted(ctx.db, ctx.case, [*ctx.case.conflicted, *other.conflicted], ctx.now)
     set_recused(ctx.db, ctx.case, [*ctx.case.recused, *other.recused], ctx.now)
@@ -73,10 +74,7 @@ def _stop_clocks(ctx: Context, other: Case) -> list[int]:
         [other.pk],
     ).fetchall()
     ids = [row[0] for row in rows]
-    ctx.db.execute(
-        f"UPDATE deadlines SET cancelled_at = ? WHERE id IN ({','.join('?' * len(ids))})",
-        [to_text(ctx.now), *ids],
-    )
+    cancel_deadline_ids(ctx.db, ids, ctx.now)
     return ids
 
 
@@ -101,7 +99,7 @@ def _merge_held(ctx: Context, message_id: str) -> str:
         ctx.event("appeal-linked", {"appeal": appeal[0], "message_id": message_id})
         ctx.reload()
         return f"the appeal {message_id} now belongs to this case; the council's clocks run"
-    ctx.db.execute("UPDATE messages SET case_pk = ?, held = 0 WHERE id = ?", [ctx.case.pk, row[0]])
+    file_message(ctx.db, row[0], ctx.case, release=True)
     ctx.event("held-message-merged", {"message_id": message_id})
     _conflicts_of_held(ctx, row[0])  # the chair is told privately (chair/conflict)
     ctx.reload()
@@ -119,7 +117,8 @@ def _conflicts_of_held(ctx: Context, message_pk: int) -> list[str]:
         return []
     found = [Conflict(member, reason) for member, reason in json.loads(stored or "[]")]
     why = "in a message merged into the case"
-    # Never every free member at once: then the chair and the council decide (archive/conflicts)
+    # Never every free member at once: then the chair and the council decide
+    # (archive/arrivals/conflicts)
     return unless_none_left(ctx.db, ctx.case, found, ctx.settings, ctx.now, message_pk,
                             why=why, writer=None)  # fmt: skip
 

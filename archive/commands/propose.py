@@ -17,18 +17,18 @@ will get it (`committee/resolution_preview`).
 """
 
 from archive.commands.base import Command, Context, Refused
-from archive.council import council_holds
-from archive.deadlines import add_deadline, cancel_deadlines
-from archive.ladder import LADDER
-from archive.models import CaseState
-from archive.resolutions import (
+from archive.record.deadlines import add_deadline, cancel_deadlines
+from archive.record.models import CaseState
+from archive.workflow.council import council_holds
+from archive.workflow.ladder import LADDER
+from archive.workflow.resolutions import (
     add_proposal,
     cast_vote,
     check_resolution,
     marked_statement,
     statement_problem,
 )
-from archive.states import is_done
+from archive.workflow.states import is_done
 
 WHY_NOT = {
     "appealed": "an appeal is open; the Executive Council decides it with #appeal",

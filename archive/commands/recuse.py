@@ -1,7 +1,7 @@
 """#recuse: the sender steps out of the case; they receive nothing more about it."""
 
-from archive.cases import set_recused
 from archive.commands.base import Command, Context, Refused
+from archive.record.cases import set_recused
 
 
 def run(ctx: Context, args: str) -> str:

@@ -1,7 +1,7 @@
 """#release ID: a mail the leak guard held goes out after all (a member has read it)."""
 
 from archive.commands.base import Command, Context, Refused
-from archive.outbox import held_item, release_held
+from archive.record.outbox import held_item, release_held
 
 
 def item_of(ctx: Context, args: str, keyword: str) -> tuple[int, str, str]:

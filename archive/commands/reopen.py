@@ -1,8 +1,8 @@
 """#reopen: take a closed or resolved case up again."""
 
 from archive.commands.base import Command, Context, Refused
-from archive.models import CaseState
-from archive.states import is_done
+from archive.record.models import CaseState
+from archive.workflow.states import is_done
 
 
 def run(ctx: Context, args: str) -> str:

@@ -1,8 +1,8 @@
 """#responsible NAME-OR-ADDRESS: the person responsible, who resolutions are addressed to."""
 
-from archive.address_grammar import split_address
-from archive.cases import add_party, parties_of
 from archive.commands.base import Command, Context, Refused
+from archive.record.address_grammar import split_address
+from archive.record.cases import add_party, parties_of
 
 
 def run(ctx: Context, args: str) -> str:

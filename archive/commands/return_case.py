@@ -1,9 +1,9 @@
 """#return [REASON]: the Executive Council hands an escalated case back to the committee."""
 
 from archive.commands.base import Command, Context, Refused
-from archive.council import council_holds
-from archive.deadlines import cancel_deadlines
-from archive.models import CaseState
+from archive.record.deadlines import cancel_deadlines
+from archive.record.models import CaseState
+from archive.workflow.council import council_holds
 
 
 def run(ctx: Context, args: str) -> str:

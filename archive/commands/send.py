@@ -1,11 +1,11 @@
 """#send TEMPLATE to PARTY: a non-resolution template to a party already on the case."""
 
-from archive.cases import parties_of
-from archive.catalogue import send_context
+from archive.arrivals.formpages import reachable
 from archive.commands.base import Command, Context, Refused
-from archive.deadlines import add_deadline
-from archive.formpages import reachable
-from archive.outbox import Audience
+from archive.outgoing.catalogue import send_context
+from archive.record.cases import parties_of
+from archive.record.deadlines import add_deadline
+from archive.record.outbox import Audience
 
 SENDABLE = {
     "missing-information": ("reporter/missing_information", ("reporter", "delegate")),

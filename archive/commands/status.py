@@ -1,9 +1,9 @@
 """#status [STATE]: show the case's state, or move it to a state without a gate."""
 
 from archive.commands.base import Command, Context, Refused
-from archive.enactment import scheduled_enactment
-from archive.models import CaseState
-from archive.states import is_done
+from archive.record.models import CaseState
+from archive.workflow.enactment import scheduled_enactment
+from archive.workflow.states import is_done
 
 OPEN_TO_STATUS = (CaseState.INVESTIGATING, CaseState.DELIBERATING)
 

@@ -1,9 +1,8 @@
 """#timeline DATE: the projected date of a resolution, for the reporter's one-week update."""
 
-import json
-
 from archive.commands.base import Command, Context, Refused
-from archive.report_clocks import queue_reporter_update
+from archive.record.cases import set_case_fields
+from archive.workflow.report_clocks import queue_reporter_update
 
 
 def run(ctx: Context, args: str) -> str:
@@ -14,7 +13,7 @@ def run(ctx: Context, args: str) -> str:
         raise Refused("the projected date is in the past")
     day = when.astimezone(ctx.settings.zone).date().isoformat()
     fields = {**ctx.case.fields, "timeline": day}
-    ctx.db.execute("UPDATE cases SET fields = ? WHERE id = ?", [json.dumps(fields), ctx.case.pk])
+    set_case_fields(ctx.db, ctx.case, fields, None)
     ctx.event("timeline-set", {"timeline": day})
     ctx.reload()
     updated = ctx.db.execute(

@@ -4,10 +4,10 @@ It goes from the committee's address with the party's own reply address, so an a
 back into the case as their follow-up. No member is named; the leak guard checks it.
 """
 
-from archive.address_grammar import is_address
-from archive.cases import Party, add_party, parties_of, party_for_address
 from archive.commands.base import Command, Context, Refused
-from archive.outbox import Audience
+from archive.record.address_grammar import is_address
+from archive.record.cases import Party, add_party, parties_of, party_for_address
+from archive.record.outbox import Audience
 
 USAGE = "#to-party reported|witness [ADDRESS]|ADDRESS, with the message below the command block"
 # The reader each role is for, as the catalogue and the leak guard know it.

@@ -1,9 +1,9 @@
 """#to-reporter: the rest of the message goes to the reporter, from the committee."""
 
-from archive.cases import merged_parties, own_reporters, parties_of
+from archive.arrivals.formpages import reachable
 from archive.commands.base import Command, Context, Refused
-from archive.formpages import reachable
-from archive.outbox import Audience
+from archive.record.cases import merged_parties, own_reporters, parties_of
+from archive.record.outbox import Audience
 
 
 def run(ctx: Context, args: str) -> str:

@@ -1,8 +1,8 @@
 """#unban WHO: lift the active bans of WHO in this case; the person and core team are told."""
 
-from archive.bans import active_bans, ban_row, end_ban, who_text
 from archive.commands.base import Command, Context, Refused
-from archive.outbox import Audience
+from archive.record.outbox import Audience
+from archive.workflow.bans import active_bans, ban_row, end_ban, who_text
 
 
 def run(ctx: Context, args: str) -> str:

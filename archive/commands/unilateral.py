@@ -1,8 +1,8 @@
 """#unilateral ACTION: what a member did on their own; it goes on the committee's review list."""
 
 from archive.commands.base import Command, Context, Refused
-from archive.deadlines import cancel_deadlines
-from archive.outbox import Audience
+from archive.record.deadlines import cancel_deadlines
+from archive.record.outbox import Audience
 
 
 def run(ctx: Context, args: str) -> str:

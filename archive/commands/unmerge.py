@@ -2,10 +2,11 @@
 
 import json
 
-from archive.cases import UnknownCaseError, find_case, record_event, set_case_value
 from archive.commands.base import Command, Context, Refused
-from archive.lifecycle import move_case
-from archive.models import CaseState
+from archive.record.cases import UnknownCaseError, find_case, record_event, set_case_value
+from archive.record.deadlines import resume_deadline
+from archive.record.models import CaseState
+from archive.workflow.lifecycle import move_case
 
 
 def run(ctx: Context, args: str) -> str:
@@ -34,7 +35,7 @@ def run(ctx: Context, args: str) -> str:
               reason=f"unmerged from {ctx.case.ref}", message_pk=ctx.message_pk,
               restoring=True)  # fmt: skip
     for pk in detail.get("deadlines", []):  # its clocks run again where they stopped
-        ctx.db.execute("UPDATE deadlines SET cancelled_at = NULL WHERE id = ?", [pk])
+        resume_deadline(ctx.db, pk)
     ctx.event("unmerged", {"case": other.ref})
     record_event(ctx.db, other, now=ctx.now, actor=ctx.actor.email, action="unmerged-from",
                  detail={"case": ctx.case.ref}, message_pk=ctx.message_pk)  # fmt: skip

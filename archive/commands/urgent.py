@@ -1,10 +1,10 @@
 """#urgent: mark the case urgent (shown in red; every free member alerted)."""
 
-from archive.cases import set_urgent
-from archive.clock import to_text
 from archive.commands.base import Command, Context
-from archive.deadlines import add_deadline
-from archive.outbox import Audience
+from archive.record.cases import set_urgent
+from archive.record.deadlines import add_deadline
+from archive.record.outbox import Audience
+from archive.record.timestamps import to_text
 
 
 def run(ctx: Context, args: str) -> str:

@@ -1,7 +1,7 @@
 """#violation yes|no|unclear: the committee's finding."""
 
-from archive.cases import set_case_value
 from archive.commands.base import Command, Context, Refused
+from archive.record.cases import set_case_value
 
 ANSWERS = ("yes", "no", "unclear")
 

@@ -4,11 +4,11 @@ import json
 
 from archive.commands.base import Context, Refused
 from archive.commands.consult import CONSULT_TEMPLATE, consult_context, consulted_parties
-from archive.council import council_holds, deciders, proposal_agreed
-from archive.deadlines import cancel_deadlines
-from archive.enactment import preview_of, preview_resolution_mail
-from archive.outbox import Audience
-from archive.resolutions import cast_vote, open_proposal, tally
+from archive.record.deadlines import cancel_deadlines
+from archive.record.outbox import Audience
+from archive.workflow.council import council_holds, deciders, proposal_agreed
+from archive.workflow.enactment import preview_of, preview_resolution_mail
+from archive.workflow.resolutions import cast_vote, open_proposal, tally
 
 
 def vote(ctx: Context, choice: str, reason: str | None) -> str:

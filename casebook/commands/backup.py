@@ -14,7 +14,7 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
-    from archive.search import backup_archive
+    from archive.record.search import backup_archive
 
     db = open_existing_archive(args)
     try:

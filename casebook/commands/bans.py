@@ -11,7 +11,7 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
-    from archive.banlist import list_bans
+    from archive.workflow.ban_lookup import list_bans
 
     rows = list_bans(open_existing_archive(args))
     return print_json(rows) if args.json else print_rows(rows, ban_line, empty="no bans")

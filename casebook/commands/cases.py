@@ -17,7 +17,7 @@ def add_parser(commands) -> None:
 def run(args) -> int:
     if args.state:
         check_state(args.state)
-    from archive.queries import case_rows, case_summaries
+    from archive.record.queries import case_rows, case_summaries
 
     db = open_existing_archive(args, read_only=True)
     if args.json:
@@ -35,7 +35,7 @@ def run(args) -> int:
 
 
 def check_state(state: str) -> None:
-    from archive.models import CaseState
+    from archive.record.models import CaseState
 
     if state not in {s.value for s in CaseState}:
         states = ", ".join(s.value for s in CaseState)

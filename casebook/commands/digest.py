@@ -14,7 +14,7 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
-    from archive.digest import digest_data
+    from archive.summaries.digest import digest_data
     from mailer.render import make_environment, render_template
 
     settings = settings_for(args)
@@ -34,7 +34,7 @@ def run(args) -> int:
 
 def send_digest(db, settings, now) -> int:
     """This week's digest queued (unless it already was) and sent."""
-    from archive.digest import digest_slot, queue_digest
+    from archive.summaries.digest import digest_slot, queue_digest
     from mailer.send import send_due
 
     copies = queue_digest(db, settings, now, digest_slot(settings, now))

@@ -18,8 +18,8 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
-    from archive.clock import utc_now
-    from archive.export import ExportRefused, export_case
+    from archive.record.export import ExportRefused, export_case
+    from archive.record.timestamps import utc_now
 
     db = open_existing_archive(args)
     case = case_named(db, args.case)

@@ -11,7 +11,7 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
-    from archive.held import list_held
+    from archive.arrivals.held import list_held
 
     rows = list_held(open_existing_archive(args))
     return print_json(rows) if args.json else print_rows(rows, held_line, empty="no held mail")

@@ -18,8 +18,8 @@ def add_parser(commands) -> None:
 def run(args) -> int:
     from tqdm import tqdm
 
-    from archive.clock import utc_now
-    from archive.db import open_archive
+    from archive.record.db import open_archive
+    from archive.record.timestamps import utc_now
     from intake.importer import import_paths
 
     settings = settings_for(args)

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from archive.cases import UnknownCaseError, find_case
-from archive.clock import parse_now, utc_now
-from archive.db import ArchiveOutdated, open_archive, open_reader
-from archive.private_files import open_to_others
-from archive.settings import Settings
+from archive.record.cases import UnknownCaseError, find_case
+from archive.record.db import ArchiveOutdated, open_archive, open_reader
+from archive.record.private_files import open_to_others
+from archive.record.settings import Settings
+from archive.record.timestamps import parse_now, utc_now
 from casebook.config import load_settings
 from casebook.errors import EX_DATAERR, EX_NOINPUT, EX_TEMPFAIL, EX_USAGE, UserError
 

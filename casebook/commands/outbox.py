@@ -17,12 +17,12 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
-    from archive.clock import utc_now
+    from archive.record.timestamps import utc_now
 
     db = open_existing_archive(args)
     if args.action == "retry":
         return retry_failed(args, db, utc_now())
-    from archive.outbox import list_outbox
+    from archive.record.outbox import list_outbox
 
     rows = list_outbox(db, failed_only=args.failed)
     if args.json:
@@ -44,7 +44,7 @@ def item_line(row: dict) -> str:
 
 def retry_failed(args, db, now) -> int:
     """`outbox retry`: one failed item, or every one, queued again with its Message-ID."""
-    from archive.outbox import NotRetryable, requeue_failed
+    from archive.record.outbox import NotRetryable, requeue_failed
 
     if (args.id is None) == (not args.all_failed):
         raise UserError("outbox retry: give one ID or --all-failed", EX_USAGE)

@@ -18,7 +18,12 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
-    from archive.reporting import quarter_period, render_markdown, report_data, year_period
+    from archive.summaries.periodic_reports import (
+        quarter_period,
+        render_markdown,
+        report_data,
+        year_period,
+    )
 
     settings = settings_for(args)
     try:
@@ -38,9 +43,9 @@ def run(args) -> int:
 
 def send_to_council(db, settings, title: str, text: str) -> None:
     """Queue the report for the council and send it now; how that went, on stderr."""
-    from archive.clock import utc_now
-    from archive.db import write_transaction
-    from archive.outbox import Audience, queue_mail
+    from archive.record.db import write_transaction
+    from archive.record.outbox import Audience, queue_mail
+    from archive.record.timestamps import utc_now
     from mailer.send import send_due
 
     now = utc_now()

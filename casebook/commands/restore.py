@@ -14,7 +14,7 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
-    from archive.clock import utc_now
+    from archive.record.timestamps import utc_now
     from casebook.restore import ArchiveInUse, NotABackup, restore_archive
     from intake.spool import count_spooled, open_spool, spool_path
 

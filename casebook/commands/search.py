@@ -14,7 +14,7 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
-    from archive.search import search_messages
+    from archive.record.search import search_messages
 
     if args.limit < 1:
         raise UserError("search: --limit must be 1 or more", EX_USAGE)
@@ -40,7 +40,7 @@ def hit_line(hit: dict) -> str:
 
 def shown_of(shown: int, total: int) -> str:
     """How many hits are shown, of how many, and when only the newest matches were ranked."""
-    from archive.search import RANK_POOL
+    from archive.record.search import RANK_POOL
 
     if total > RANK_POOL:
         return (

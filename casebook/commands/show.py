@@ -12,7 +12,7 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
-    from archive.queries import case_detail
+    from archive.record.queries import case_detail
 
     db = open_existing_archive(args, read_only=True)
     detail = case_detail(db, case_named(db, args.case))

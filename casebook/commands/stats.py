@@ -11,7 +11,7 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
-    from archive.queries import archive_stats
+    from archive.record.queries import archive_stats
     from intake.spool import count_spooled, open_spool, spool_path
 
     settings = settings_for(args)

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from archive.db import installation_id, open_archive, write_transaction
-from archive.held import quarantine
-from archive.ingest import ingest_message, record_delivery
-from archive.outbox import due_mail, mark_sent
+from archive.arrivals.held import quarantine
+from archive.arrivals.ingest import ingest_message
+from archive.record.db import installation_id, open_archive, write_transaction
+from archive.record.outbox import due_mail, mark_sent
+from archive.record.store import record_delivery
 from casebook.config import load_settings
 from intake.commands import find_commands
 from intake.parse import fallback_message, parse_message
@@ -39,7 +40,7 @@ CASEBOOK_REF = re.compile(rb"<casebook-ref-(\d+)>")
 class Crash:
     stage: str  # parse, commands, ingest, quarantine, archived, render
     error: str  # "KeyError: 'x'"
-    where: str  # the innermost frame in casebook's own code: "archive/ingest.py:42 in f"
+    where: str  # the innermost frame in casebook's own code: "archive/arrivals/ingest.py:42 in f"
     raw: bytes
     envelope_from: str
     envelope_to: tuple[str, ...]

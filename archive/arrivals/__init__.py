@@ -1,0 +1,1 @@
+"""What arriving mail does: ingest, threading, reports and follow-ups, held mail."""

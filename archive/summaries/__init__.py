@@ -1,0 +1,1 @@
+"""What the council and the public are told periodically: digest and reports."""

@@ -1,0 +1,1 @@
+"""The committee's rules: states and the one door, resolutions, appeals, clocks."""
