@@ -91,8 +91,9 @@ def fire_due(db: Database, settings: Settings, now: datetime) -> list[Fired]:
                 fired += _fire_case(db, settings, now, case_pk, deadlines)
 
 
-def _fire_case(db, settings: Settings, now: datetime, case_pk: int | None,
-               deadlines: list[Deadline]) -> list[Fired]:  # fmt: skip
+def _fire_case(
+    db, settings: Settings, now: datetime, case_pk: int | None, deadlines: list[Deadline]
+) -> list[Fired]:
     stale = stale_deadlines(deadlines)
     catch_up = _CatchUp()
     fired = []
@@ -110,8 +111,11 @@ def _fire_case(db, settings: Settings, now: datetime, case_pk: int | None,
             outcome = "held"
         elif clock:
             acted = bool(clock.fire(db, settings, now, deadline, case))
-        line = {"kind": deadline.kind, "due_at": deadline.due_at,
-                "hours_late": round(lateness.total_seconds() / 3600, 1)}  # fmt: skip
+        line = {
+            "kind": deadline.kind,
+            "due_at": deadline.due_at,
+            "hours_late": round(lateness.total_seconds() / 3600, 1),
+        }
         if outcome == "stale":
             catch_up.skipped.append(line)
         elif outcome == "held":
@@ -119,9 +123,20 @@ def _fire_case(db, settings: Settings, now: datetime, case_pk: int | None,
         elif late and acted:
             catch_up.fired.append(line)
         if case is not None:
-            record_event(db, case, now=now, actor="clock", action="deadline-fired",
-                         detail={"kind": deadline.kind, "due_at": deadline.due_at, "late": late,
-                                 "acted": acted, "outcome": outcome})  # fmt: skip
+            record_event(
+                db,
+                case,
+                now=now,
+                actor="clock",
+                action="deadline-fired",
+                detail={
+                    "kind": deadline.kind,
+                    "due_at": deadline.due_at,
+                    "late": late,
+                    "acted": acted,
+                    "outcome": outcome,
+                },
+            )
         fired.append(Fired(deadline.kind, case.ref if case else None, late, acted, outcome))
     if catch_up and case_pk:
         _tell_catch_up(db, settings, now, get_case(db, case_pk), catch_up)
@@ -136,8 +151,11 @@ def stale_deadlines(deadlines: list[Deadline]) -> set[int]:
         clock = HANDLERS.get(deadline.kind)
         if clock is None or clock.chain is None:
             continue
-        key = (deadline.case_pk, clock.chain,
-               deadline.payload.get(clock.chain_key) if clock.chain_key else None)  # fmt: skip
+        key = (
+            deadline.case_pk,
+            clock.chain,
+            deadline.payload.get(clock.chain_key) if clock.chain_key else None,
+        )
         chained.append((key, deadline))
         if key not in latest or (deadline.due_at, deadline.pk) > (
             latest[key].due_at,

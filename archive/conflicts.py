@@ -52,9 +52,16 @@ def conflicts_of_followup(
 
 
 def unless_none_left(
-    db: Database, case: Case, found: list[Conflict], settings: Settings, now, pk: int, *,
-    why: str, writer: str | None,
-) -> list[str]:  # fmt: skip
+    db: Database,
+    case: Case,
+    found: list[Conflict],
+    settings: Settings,
+    now,
+    pk: int,
+    *,
+    why: str,
+    writer: str | None,
+) -> list[str]:
     """The conflicts one message brings, recorded, unless they would leave no member of the
     committee free: then none is, and the chair and the council are told. Returns the
     addresses recorded."""
@@ -66,8 +73,16 @@ def unless_none_left(
         _tell(db, case, new, settings, now, pk, kind="not-applied", party=writer)
         return []
     lines = {c.member.lower(): c.line for c in new}
-    return add_conflicts(db, case, [(c.member, c.reason) for c in new], settings, now,
-                         why=why, message_pk=pk, lines=lines)  # fmt: skip
+    return add_conflicts(
+        db,
+        case,
+        [(c.member, c.reason) for c in new],
+        settings,
+        now,
+        why=why,
+        message_pk=pk,
+        lines=lines,
+    )
 
 
 def _tell(db, case: Case, found: list[Conflict], settings, now, pk: int, *, kind, party) -> None:
@@ -75,8 +90,15 @@ def _tell(db, case: Case, found: list[Conflict], settings, now, pk: int, *, kind
     member it does not name) told privately, and the council too when it names everyone."""
     named = sorted({c.member.lower() for c in found})
     action = "members-named" if kind == "named" else "conflicts-not-applied"
-    record_event(db, case, now=now, actor="casebook", action=action,
-                 detail={"members": named, "party": party}, message_pk=pk)  # fmt: skip
+    record_event(
+        db,
+        case,
+        now=now,
+        actor="casebook",
+        action=action,
+        detail={"members": named, "party": party},
+        message_pk=pk,
+    )
     context = {
         "case_ref": case.ref,
         "kind": kind,
@@ -86,11 +108,26 @@ def _tell(db, case: Case, found: list[Conflict], settings, now, pk: int, *, kind
         ],
     }
     skip = " ".join(named) if kind == "named" else None
-    queue_mail(db, now=now, settings=settings, template="chair/conflict",
-               audience=Audience.CHAIR, case=case, context=context, exclude=skip)  # fmt: skip
+    queue_mail(
+        db,
+        now=now,
+        settings=settings,
+        template="chair/conflict",
+        audience=Audience.CHAIR,
+        case=case,
+        context=context,
+        exclude=skip,
+    )
     if kind == "not-applied" and settings.council:
-        queue_mail(db, now=now, settings=settings, template="council/conflict_not_applied",
-                   audience=Audience.COUNCIL, case=case, context=context)  # fmt: skip
+        queue_mail(
+            db,
+            now=now,
+            settings=settings,
+            template="council/conflict_not_applied",
+            audience=Audience.COUNCIL,
+            case=case,
+            context=context,
+        )
 
 
 def _in_message(reason: str) -> str:
@@ -100,8 +137,12 @@ def _in_message(reason: str) -> str:
 def conflict_entry(settings: Settings, member: str, reason: str, line: str = "") -> dict:
     """One member's line in a `chair/conflict` notice."""
     person = settings.person_for(member)
-    return {"member": member, "name": person.name if person else member, "reason": reason,
-            "line": line}  # fmt: skip
+    return {
+        "member": member,
+        "name": person.name if person else member,
+        "reason": reason,
+        "line": line,
+    }
 
 
 def add_conflicts(
@@ -126,9 +167,15 @@ def add_conflicts(
         return []
     set_conflicted(db, case, [*known, *(m for m, _ in new)], now)
     for member, reason in new:
-        record_event(db, case, now=now, actor="casebook", action="conflict-detected",
-                     detail={"member": member, "reason": f"{reason} ({why})"},
-                     message_pk=message_pk)  # fmt: skip
+        record_event(
+            db,
+            case,
+            now=now,
+            actor="casebook",
+            action="conflict-detected",
+            detail={"member": member, "reason": f"{reason} ({why})"},
+            message_pk=message_pk,
+        )
     lines = lines or {}
     context = {
         "case_ref": case.ref,
@@ -138,6 +185,13 @@ def add_conflicts(
             conflict_entry(settings, m, f"{r} ({why})", lines.get(m, "")) for m, r in new
         ],
     }
-    queue_mail(db, now=now, settings=settings, template="chair/conflict",
-               audience=Audience.CHAIR, case=get_case(db, case.pk), context=context)  # fmt: skip
+    queue_mail(
+        db,
+        now=now,
+        settings=settings,
+        template="chair/conflict",
+        audience=Audience.CHAIR,
+        case=get_case(db, case.pk),
+        context=context,
+    )
     return [m for m, _ in new]

@@ -23,9 +23,21 @@ from archive.settings import Person, Settings
 
 # What the council may say in a case it holds (besides its own #appeal).
 COUNCIL_KEYWORDS = frozenset(
-    {"propose", "agree", "object", "abstain", "consult", "enact", "to-reporter", "to-party",
-     "send", "note", "summary", "return"}
-)  # fmt: skip
+    {
+        "propose",
+        "agree",
+        "object",
+        "abstain",
+        "consult",
+        "enact",
+        "to-reporter",
+        "to-party",
+        "send",
+        "note",
+        "summary",
+        "return",
+    }
+)
 # What the committee may no longer do while the council holds the case.
 DECIDING = frozenset({"propose", "agree", "object", "abstain", "consult", "enact"})
 
@@ -58,9 +70,17 @@ def tell_reporter_council_has_case(
     told = 0
     for party in own_reporters(db, case):
         if reachable(db, party):
-            queue_mail(db, now=now, settings=settings, template="reporter/council_has_case",
-                       audience=Audience.PARTY, case=case, party=party,
-                       context={"case_ref": case.ref}, auto_submitted="no")  # fmt: skip
+            queue_mail(
+                db,
+                now=now,
+                settings=settings,
+                template="reporter/council_has_case",
+                audience=Audience.PARTY,
+                case=case,
+                party=party,
+                context={"case_ref": case.ref},
+                auto_submitted="no",
+            )
             told += 1
     cancel_deadlines(db, case, ("reporter-update",), now)
     add_deadline(db, case, "reporter-update", now + settings.update_after, now)

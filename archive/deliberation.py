@@ -19,8 +19,15 @@ from archive.states import is_open
 
 
 def _committee(db, settings, now, case: Case, template: str, context: dict) -> None:
-    queue_mail(db, now=now, settings=settings, template=template, audience=Audience.COMMITTEE,
-               case=case, context={"case_ref": case.ref, **context})  # fmt: skip
+    queue_mail(
+        db,
+        now=now,
+        settings=settings,
+        template=template,
+        audience=Audience.COMMITTEE,
+        case=case,
+        context={"case_ref": case.ref, **context},
+    )
 
 
 def fire_deadlock(db, settings: Settings, now: datetime, deadline: Deadline, case: Case) -> bool:
@@ -46,25 +53,34 @@ def fire_deadlock(db, settings: Settings, now: datetime, deadline: Deadline, cas
             "state": case.state,
             "opened_at": case.opened_at,
             "proposal": proposal.resolution,
-            "votes": {k: sum(1 for v in votes.values() if v == k)
-                      for k in ("agree", "object", "abstain")},
+            "votes": {
+                k: sum(1 for v in votes.values() if v == k) for k in ("agree", "object", "abstain")
+            },
         },
-    )  # fmt: skip
+    )
     move_case(db, case, CaseState.ESCALATED, now=now, actor="clock", reason="deadlock")
-    record_event(db, case, now=now, actor="clock", action="deadlock-escalated",
-                 detail={"proposal": proposal.pk, "from": case.state})  # fmt: skip
+    record_event(
+        db,
+        case,
+        now=now,
+        actor="clock",
+        action="deadlock-escalated",
+        detail={"proposal": proposal.pk, "from": case.state},
+    )
     tell_reporter_council_has_case(db, get_case(db, case.pk), settings, now)
     _committee(db, settings, now, case, "committee/deadlock", {"proposal": proposal.resolution})
     return True
 
 
-def fire_consult_wait(db, settings: Settings, now: datetime, deadline: Deadline,
-                      case: Case) -> bool:  # fmt: skip
+def fire_consult_wait(
+    db, settings: Settings, now: datetime, deadline: Deadline, case: Case
+) -> bool:
     proposal = open_proposal(db, case.pk)
     if proposal is None or proposal.pk != deadline.payload.get("proposal"):
         return False
-    _committee(db, settings, now, case, "committee/feedback_wait_over",
-               {"resolution": proposal.resolution})  # fmt: skip
+    _committee(
+        db, settings, now, case, "committee/feedback_wait_over", {"resolution": proposal.resolution}
+    )
     return True
 
 

@@ -47,8 +47,9 @@ def digest_due(db: Database, settings: Settings, now: datetime) -> datetime | No
     since = db.execute("SELECT value FROM meta WHERE key = 'digest_since'").fetchone()
     if since is None:
         with write_transaction(db):
-            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('digest_since', ?)",
-                       [to_text(now)])  # fmt: skip
+            db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('digest_since', ?)", [to_text(now)]
+            )
         return None
     if slot < from_text(since[0]):
         return None
@@ -91,8 +92,15 @@ def queue_digest(db: Database, settings: Settings, now: datetime, slot: datetime
 
 
 def _queue(db, settings, now, context, audience, to_addr) -> None:
-    queue_mail(db, now=now, settings=settings, template="council/digest",
-               audience=audience, to_addr=to_addr, context=context)  # fmt: skip
+    queue_mail(
+        db,
+        now=now,
+        settings=settings,
+        template="council/digest",
+        audience=audience,
+        to_addr=to_addr,
+        context=context,
+    )
 
 
 def digest_data(db: Database, settings: Settings, now: datetime, reader: str | None = None) -> dict:

@@ -43,16 +43,30 @@ class _Writer:
     queued: list[str]
 
     def queue(self, template: str, audience: str, context: dict, **options) -> str:
-        message_id = queue_mail(self.db, now=self.now, settings=self.settings, template=template,
-                          audience=audience, case=self.case,
-                          context={"case_ref": self.case.ref, **context}, actor=self.actor,
-                          **options)  # fmt: skip
+        message_id = queue_mail(
+            self.db,
+            now=self.now,
+            settings=self.settings,
+            template=template,
+            audience=audience,
+            case=self.case,
+            context={"case_ref": self.case.ref, **context},
+            actor=self.actor,
+            **options,
+        )
         self.queued.append(message_id)
         return message_id
 
     def event(self, action: str, detail: dict) -> None:
-        record_event(self.db, self.case, now=self.now, actor=self.actor, action=action,
-                     detail=detail, message_pk=self.message_pk)  # fmt: skip
+        record_event(
+            self.db,
+            self.case,
+            now=self.now,
+            actor=self.actor,
+            action=action,
+            detail=detail,
+            message_pk=self.message_pk,
+        )
 
 
 def responsible_parties(db: Database, case: Case) -> list[Party]:
@@ -65,30 +79,52 @@ def scheduled_enactment(db: Database, case: Case) -> Deadline | None:
     return pending[-1] if pending else None
 
 
-def schedule_enactment(db: Database, case: Case, proposal: Proposal, when: datetime, *,
-                       now: datetime, actor: str, message_pk: int | None) -> str:  # fmt: skip
+def schedule_enactment(
+    db: Database,
+    case: Case,
+    proposal: Proposal,
+    when: datetime,
+    *,
+    now: datetime,
+    actor: str,
+    message_pk: int | None,
+) -> str:
     """`#enact DATE`: one scheduled enactment per case; a new date replaces the earlier one."""
     replaced = cancel_deadlines(db, case, ("enact",), now)
     add_deadline(db, case, "enact", when, now, {"proposal": proposal.pk, "actor": actor})
-    record_event(db, case, now=now, actor=actor, action="enactment-scheduled",
-                 detail={"proposal": proposal.pk, "at": when.isoformat(),
-                         "replaced": bool(replaced)},
-                 message_pk=message_pk)  # fmt: skip
+    record_event(
+        db,
+        case,
+        now=now,
+        actor=actor,
+        action="enactment-scheduled",
+        detail={"proposal": proposal.pk, "at": when.isoformat(), "replaced": bool(replaced)},
+        message_pk=message_pk,
+    )
     moved = "moved to" if replaced else "will be enacted at"
     return f"{proposal.resolution} {moved} {when.isoformat()}"
 
 
-def enact_now(db: Database, settings: Settings, now: datetime, case: Case, proposal: Proposal,
-              *, actor: str, message_pk: int | None = None,
-              queued: list[str] | None = None) -> str:  # fmt: skip
+def enact_now(
+    db: Database,
+    settings: Settings,
+    now: datetime,
+    case: Case,
+    proposal: Proposal,
+    *,
+    actor: str,
+    message_pk: int | None = None,
+    queued: list[str] | None = None,
+) -> str:
     """The resolution's mail goes out, the proposal is enacted, the case is resolved; the
     Message-IDs queued are added to `queued` (the transcript lists any the leak guard held)."""
     out = _Writer(db, settings, now, case, actor, message_pk, [] if queued is None else queued)
     sent = _queue_resolution_mail(out, proposal)
     mark_proposal(db, proposal, "enacted_at", now)
     out.event("enacted", {"proposal": proposal.pk, "resolution": proposal.resolution})
-    move_case(db, case, CaseState.RESOLVED, now=now, actor=actor, reason="enacted",
-              message_pk=message_pk)  # fmt: skip
+    move_case(
+        db, case, CaseState.RESOLVED, now=now, actor=actor, reason="enacted", message_pk=message_pk
+    )
     return f"{proposal.resolution}: {sent}"
 
 
@@ -121,42 +157,67 @@ def _queue_resolution_mail(out: _Writer, proposal: Proposal) -> str:
         "by_council": by_council,
         **_duration(words[0] if timed else None, out.now, settings),
         "spaces": " ".join(words[1:] if row.args.startswith(DURATION) else words)
-        if row.bans else None,
-    }  # fmt: skip
+        if row.bans
+        else None,
+    }
     ban = {"unilateral": False} if row.bans else {}
     done = []
     to_person, to_venue = row.to_responsible, row.to_venue
     if to_person:
         for party in responsible:
             out.queue(to_person, Audience.PARTY, common | ban, party=party, auto_submitted="no")
-        out.queue("committee/resolution_copy", Audience.COMMITTEE,
-                  {**common, "resolution": proposal.resolution, "template": to_person})  # fmt: skip
+        out.queue(
+            "committee/resolution_copy",
+            Audience.COMMITTEE,
+            {**common, "resolution": proposal.resolution, "template": to_person},
+        )
         done.append(f"{to_person} to {len(responsible)} person(s), a copy to the committee")
     if to_venue:
-        out.queue(to_venue, Audience.ADDRESS, common, to_addr=words[0].strip("<>"),
-                  auto_submitted="no")  # fmt: skip
+        out.queue(
+            to_venue, Audience.ADDRESS, common, to_addr=words[0].strip("<>"), auto_submitted="no"
+        )
         done.append(f"{to_venue} to {words[0]}")
     if row.bans:
         who = ", ".join(who_text(p.name, p.email) for p in responsible)
-        out.queue("core/ban_notice", Audience.ADDRESS, common | ban | {"who": who},
-                  to_addr=out.settings.core_team)  # fmt: skip
+        out.queue(
+            "core/ban_notice",
+            Audience.ADDRESS,
+            common | ban | {"who": who},
+            to_addr=out.settings.core_team,
+        )
         duration = parse_ban_duration(words[0]) if row.args.startswith(DURATION) else None
         for party in responsible:
-            ban = add_ban(out.db, out.case, who=party.email, email=party.email,
-                          spaces=common["spaces"], duration=duration, now=out.now,
-                          decided_by="committee", unilateral=False)  # fmt: skip
+            ban = add_ban(
+                out.db,
+                out.case,
+                who=party.email,
+                email=party.email,
+                spaces=common["spaces"],
+                duration=duration,
+                now=out.now,
+                decided_by="committee",
+                unilateral=False,
+            )
             out.event("ban-recorded", {"ban": ban, "spaces": common["spaces"]})
         done.append("ban notice to the core team; ban register updated")
     for reporter in parties_of(out.db, out.case, "reporter"):
         if reachable(out.db, reporter):
-            out.queue("reporter/resolution_notice", Audience.PARTY,
-                      {"resolution": proposal.resolution, "done": row.done,
-                       "by_council": by_council},
-                      party=reporter)  # fmt: skip
+            out.queue(
+                "reporter/resolution_notice",
+                Audience.PARTY,
+                {"resolution": proposal.resolution, "done": row.done, "by_council": by_council},
+                party=reporter,
+            )
             done.append("resolution notice to the reporter")
-    out.queue("council/resolution_report", Audience.COUNCIL,
-              {"resolution": proposal.resolution, "violation": out.case.violation,
-               "opened_at": out.case.opened_at})  # fmt: skip
+    out.queue(
+        "council/resolution_report",
+        Audience.COUNCIL,
+        {
+            "resolution": proposal.resolution,
+            "violation": out.case.violation,
+            "opened_at": out.case.opened_at,
+        },
+    )
     done.append("resolution report to the Executive Council")
     return "; ".join(done)
 
@@ -182,8 +243,16 @@ def fire_send(db, settings: Settings, now: datetime, deadline: Deadline, case: C
         return False
     template = deadline.payload["template"]
     context = {"case_ref": case.ref, **send_context(template)}
-    queue_mail(db, now=now, settings=settings, template=template, audience=Audience.PARTY,
-               party=party, case=case, context=context)  # fmt: skip
+    queue_mail(
+        db,
+        now=now,
+        settings=settings,
+        template=template,
+        audience=Audience.PARTY,
+        party=party,
+        case=case,
+        context=context,
+    )
     return True
 
 

@@ -48,8 +48,14 @@ def record_flood(
     if not cursor.rowcount:
         return False
     burst, per_hour = _limit(settings, address_class, reason)
-    record_event(db, None, now=now, actor="intake", action="flood",
-                 detail={"key": key, "addresses": address_class, "reason": reason})  # fmt: skip
+    record_event(
+        db,
+        None,
+        now=now,
+        actor="intake",
+        action="flood",
+        detail={"key": key, "addresses": address_class, "reason": reason},
+    )
     queue_mail(
         db,
         now=now,

@@ -81,10 +81,22 @@ def _tell_case(
     flood of forgeries or strangers' mail to a case tag is two mails an hour, not one each)."""
     told = _last_notice(db, case, now)
     if told is not None:
-        entry = {"archive_id": pk, "message_id": msg.message_id, "reason": reason,
-                 "at": to_text(now)[:16]}  # fmt: skip
-        _fold(f"held-case:{case.pk}", "committee/held_folded", entry, settings, db, now,
-              told + NOTICE_INTERVAL - now, case=case)  # fmt: skip
+        entry = {
+            "archive_id": pk,
+            "message_id": msg.message_id,
+            "reason": reason,
+            "at": to_text(now)[:16],
+        }
+        _fold(
+            f"held-case:{case.pk}",
+            "committee/held_folded",
+            entry,
+            settings,
+            db,
+            now,
+            told + NOTICE_INTERVAL - now,
+            case=case,
+        )
         return
     queue_mail(
         db,
@@ -178,9 +190,15 @@ def quarantine(
         raise
     except Exception as exc:  # noqa: BLE001 - the plain reading failed: the bytes still go in
         bare = dataclasses.replace(
-            msg, subject="", text="", authored="", html=None, attachments=(), conflicts=(),
+            msg,
+            subject="",
+            text="",
+            authored="",
+            html=None,
+            attachments=(),
+            conflicts=(),
             defects=(*msg.defects, f"quarantined by its bytes alone: {type(exc).__name__}"),
-        )  # fmt: skip
+        )
         return _quarantine(db, bare, settings, now, error)
 
 
@@ -188,8 +206,15 @@ def _quarantine(db, msg: IncomingMessage, settings: Settings, now, error: str) -
     reason = f"could not be processed: {error}"[:500]
     pk = store_message(db, msg, now, kind="quarantined", held_reason=reason)
     detail = {"message_id": msg.message_id, "claimed_id": msg.claimed_id, "error": error[:300]}
-    record_event(db, None, now=now, actor="intake", action="message-quarantined", detail=detail,
-                 message_pk=pk)  # fmt: skip
+    record_event(
+        db,
+        None,
+        now=now,
+        actor="intake",
+        action="message-quarantined",
+        detail=detail,
+        message_pk=pk,
+    )
     if not msg.historical:
         entry = {"archive_id": pk, "at": to_text(now)[:16], "error": error[:200]}
         _fold("quarantine", "committee/quarantined", entry, settings, db, now, timedelta(0))

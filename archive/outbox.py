@@ -94,8 +94,13 @@ def queue_mail(
         readers = {a.lower() for a in (to_addr, party.email if party else None, shows) if a}
         if party is not None and has_page(db, party.pk):  # the form reporter's own reports
             readers.add(FORM_SENDER)
-        hits = find_leaks(context, case_secrets(db, case, settings), readers, spec.signed,
-                          case_sources(db, case, settings.core_team))  # fmt: skip
+        hits = find_leaks(
+            context,
+            case_secrets(db, case, settings),
+            readers,
+            spec.signed,
+            case_sources(db, case, settings.core_team),
+        )
     matched = [f"{h.what} in {h.field}" for h in hits]
     message_id = make_message_id(settings.domain)
     cursor = db.execute(
@@ -131,8 +136,14 @@ def queue_mail(
 
 def _tell_held(db, now, settings, case, spec, pk: int, hits, matched, actor) -> None:
     """The leak guard held a mail: the audit log and the committee learn what matched."""
-    record_event(db, case, now=now, actor=actor or "leak-guard", action="mail-held",
-                 detail={"item": pk, "template": spec.name, "matched": matched})  # fmt: skip
+    record_event(
+        db,
+        case,
+        now=now,
+        actor=actor or "leak-guard",
+        action="mail-held",
+        detail={"item": pk, "template": spec.name, "matched": matched},
+    )
     queue_mail(
         db,
         now=now,
@@ -321,8 +332,18 @@ def list_outbox(db: Database, *, failed_only: bool = False) -> list[dict]:
         f" WHERE o.status IN ({', '.join('?' for _ in statuses)}) ORDER BY o.id",
         list(statuses),
     )
-    keys = ("id", "case", "template", "audience", "state", "attempts", "next_attempt_at",
-            "last_error", "message_id", "created_at")  # fmt: skip
+    keys = (
+        "id",
+        "case",
+        "template",
+        "audience",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "message_id",
+        "created_at",
+    )
     items = [dict(zip(keys, row, strict=True)) for row in rows]
     for item in items:
         if item["state"] == "failed":
@@ -351,15 +372,21 @@ def _requeue(db: Database, pks: list[int] | None, now: datetime) -> list[dict]:
             raise NotRetryable(f"no outbox item {pk} (`casebook outbox --failed` lists them)")
         status, case_pk, template, message_id, attempts, last_error = row
         if status != "failed":
-            raise NotRetryable(f"outbox item {pk} is {status}, not failed; only failed mail is"
-                               " sent again")  # fmt: skip
+            raise NotRetryable(
+                f"outbox item {pk} is {status}, not failed; only failed mail is sent again"
+            )
         db.execute(
             "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = ?,"
             " requeued_at = ? WHERE id = ?",
             [to_text(now), to_text(now), pk],
         )
-        detail = {"outbox_id": pk, "template": template, "message_id": message_id,
-                  "attempts": attempts, "last_error": (last_error or "")[:300]}  # fmt: skip
+        detail = {
+            "outbox_id": pk,
+            "template": template,
+            "message_id": message_id,
+            "attempts": attempts,
+            "last_error": (last_error or "")[:300],
+        }
         case = get_case(db, case_pk) if case_pk else None
         record_event(db, case, now=now, actor="operator", action="mail-requeued", detail=detail)
         requeued.append({"id": pk, "case": case.ref if case else None, "template": template})

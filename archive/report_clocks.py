@@ -28,12 +28,20 @@ def start_report_clocks(db: Database, case: Case, settings: Settings, now: datet
 
 
 def _committee(db, settings, now, case: Case, template: str, context: dict) -> None:
-    queue_mail(db, now=now, settings=settings, template=template, audience=Audience.COMMITTEE,
-               case=case, context={"case_ref": case.ref, **context})  # fmt: skip
+    queue_mail(
+        db,
+        now=now,
+        settings=settings,
+        template=template,
+        audience=Audience.COMMITTEE,
+        case=case,
+        context={"case_ref": case.ref, **context},
+    )
 
 
-def fire_ack_watchdog(db, settings: Settings, now: datetime, deadline: Deadline,
-                      case: Case) -> bool:  # fmt: skip
+def fire_ack_watchdog(
+    db, settings: Settings, now: datetime, deadline: Deadline, case: Case
+) -> bool:
     if case.state != CaseState.RECEIVED:
         return False
     record_event(db, case, now=now, actor="clock", action="ack-overdue")
@@ -41,18 +49,27 @@ def fire_ack_watchdog(db, settings: Settings, now: datetime, deadline: Deadline,
     return True
 
 
-def fire_timeline_request(db, settings: Settings, now: datetime, deadline: Deadline,
-                          case: Case) -> bool:  # fmt: skip
+def fire_timeline_request(
+    db, settings: Settings, now: datetime, deadline: Deadline, case: Case
+) -> bool:
     if not is_open(case.state) or case.fields.get("timeline"):
         return False
-    _committee(db, settings, now, case, "committee/timeline_request", {
-        "update_in": human_duration(settings.update_after - settings.timeline_request_after),
-    })  # fmt: skip
+    _committee(
+        db,
+        settings,
+        now,
+        case,
+        "committee/timeline_request",
+        {
+            "update_in": human_duration(settings.update_after - settings.timeline_request_after),
+        },
+    )
     return True
 
 
-def fire_reporter_update(db, settings: Settings, now: datetime, deadline: Deadline,
-                         case: Case) -> bool:  # fmt: skip
+def fire_reporter_update(
+    db, settings: Settings, now: datetime, deadline: Deadline, case: Case
+) -> bool:
     if case.state == CaseState.ESCALATED:  # weekly while the council has the case
         add_deadline(db, case, "reporter-update", now + settings.update_after, now)
     elif not is_open(case.state):
@@ -70,18 +87,31 @@ def queue_reporter_update(db, settings: Settings, now: datetime, case: Case) -> 
     sent = 0
     for party in own_reporters(db, case):
         if reachable(db, party):
-            queue_mail(db, now=now, settings=settings, template="reporter/update",
-                       audience=Audience.PARTY, case=case, party=party,
-                       context={"case_ref": case.ref, "timeline": timeline})  # fmt: skip
+            queue_mail(
+                db,
+                now=now,
+                settings=settings,
+                template="reporter/update",
+                audience=Audience.PARTY,
+                case=case,
+                party=party,
+                context={"case_ref": case.ref, "timeline": timeline},
+            )
             sent += 1
-    record_event(db, case, now=now, actor="clock", action="reporter-updated",
-                 detail={"timeline": timeline, "set_by_committee": bool(
-                     case.fields.get("timeline"))})  # fmt: skip
+    record_event(
+        db,
+        case,
+        now=now,
+        actor="clock",
+        action="reporter-updated",
+        detail={"timeline": timeline, "set_by_committee": bool(case.fields.get("timeline"))},
+    )
     return max(sent, 1)
 
 
-def fire_unilateral_reminder(db, settings: Settings, now: datetime, deadline: Deadline,
-                             case: Case) -> bool:  # fmt: skip
+def fire_unilateral_reminder(
+    db, settings: Settings, now: datetime, deadline: Deadline, case: Case
+) -> bool:
     member = deadline.payload.get("member")
     since = deadline.payload.get("since")
     row = db.execute(
@@ -91,9 +121,16 @@ def fire_unilateral_reminder(db, settings: Settings, now: datetime, deadline: De
     ).fetchone()
     if row or not member:
         return False
-    queue_mail(db, now=now, settings=settings, template="committee/unilateral_reminder",
-               audience=Audience.ADDRESS, to_addr=member, case=case,
-               context={"case_ref": case.ref, "since": since})  # fmt: skip
+    queue_mail(
+        db,
+        now=now,
+        settings=settings,
+        template="committee/unilateral_reminder",
+        audience=Audience.ADDRESS,
+        to_addr=member,
+        case=case,
+        context={"case_ref": case.ref, "since": since},
+    )
     return True
 
 

@@ -64,8 +64,7 @@ def open_report(
     pk = store_message(db, msg, now, kind="report", case=case)
     delegate = None
     if via_form:  # nobody's name; the address only if they chose to give one
-        reporter = add_party(db, case, role="reporter", name=None, email=fields["contact"],
-                             now=now)  # fmt: skip
+        reporter = add_party(db, case, role="reporter", name=None, email=fields["contact"], now=now)
         record_page(db, case, reporter, msg.form_page or "", now)
     else:
         reporter, delegate = _add_reporting_parties(db, msg, case, now)
@@ -263,13 +262,26 @@ def _acknowledge(
     """Every new case is acknowledged, unless RFC 3834 forbids an answer; floods are folded."""
     recipient = msg.envelope_from or ""
     if decision["acknowledgement"] == "form":
-        record_event(db, case, now=now, actor="web form", action="acknowledged-on-receipt-page",
-                     message_pk=message_pk)  # fmt: skip
+        record_event(
+            db,
+            case,
+            now=now,
+            actor="web form",
+            action="acknowledged-on-receipt-page",
+            message_pk=message_pk,
+        )
         # The receipt page was the acknowledgement, as a sent ack mail is (archive.sending):
         # no "not yet acknowledged" alarm an hour later, no overdue acknowledgement in the digest.
         cancel_deadlines(db, case, ("ack-watchdog",), now)
-        move_case(db, case, CaseState.ACKNOWLEDGED, now=now, actor="web form",
-                  reason="acknowledged on the receipt page", message_pk=message_pk)  # fmt: skip
+        move_case(
+            db,
+            case,
+            CaseState.ACKNOWLEDGED,
+            now=now,
+            actor="web form",
+            reason="acknowledged on the receipt page",
+            message_pk=message_pk,
+        )
         return
     if decision["acknowledgement"] == "suppressed":
         record_event(
@@ -459,8 +471,15 @@ def _record_feedback(
         wishes["consent"] = consent
     else:
         wishes["unclear"] = True  # feedback, not consent: the committee confirms with them
-    record_event(db, case, now=now, actor=party.email or party.role,
-                 action="feedback-received", detail=wishes, message_pk=pk)  # fmt: skip
+    record_event(
+        db,
+        case,
+        now=now,
+        actor=party.email or party.role,
+        action="feedback-received",
+        detail=wishes,
+        message_pk=pk,
+    )
     return {"received": True, **wishes}
 
 
@@ -491,8 +510,14 @@ def _contact_again(db, msg: IncomingMessage, case: Case, party: Party, now, pk: 
     if not party.no_contact or _parent_template(db, msg, case, party) != NO_CONTACT_TEMPLATE:
         return party
     db.execute("UPDATE parties SET no_contact = 0 WHERE id = ?", [party.pk])
-    record_event(db, case, now=now, actor=party.email or party.role,
-                 action="no-contact-withdrawn", message_pk=pk)  # fmt: skip
+    record_event(
+        db,
+        case,
+        now=now,
+        actor=party.email or party.role,
+        action="no-contact-withdrawn",
+        message_pk=pk,
+    )
     return replace(party, no_contact=False)
 
 
@@ -509,8 +534,14 @@ def _record_no_contact(db, case: Case, party: Party, settings: Settings, now, pk
         context={"case_ref": case.ref},
     )
     db.execute("UPDATE parties SET no_contact = 1 WHERE id = ?", [party.pk])
-    record_event(db, case, now=now, actor=party.email or party.role,
-                 action="no-contact-requested", message_pk=pk)  # fmt: skip
+    record_event(
+        db,
+        case,
+        now=now,
+        actor=party.email or party.role,
+        action="no-contact-requested",
+        message_pk=pk,
+    )
 
 
 def _mediation_reply(db, msg: IncomingMessage, case: Case, party: Party, settings, now) -> None:
@@ -538,8 +569,16 @@ def _mediation_reply(db, msg: IncomingMessage, case: Case, party: Party, setting
         return
     answer, mediator = answer_from_reply(text)
     if answer or mediator:
-        record_answer(db, settings, get_case(db, case.pk), mediation, party.role, answer or "",
-                      now, mediator=mediator)  # fmt: skip
+        record_answer(
+            db,
+            settings,
+            get_case(db, case.pk),
+            mediation,
+            party.role,
+            answer or "",
+            now,
+            mediator=mediator,
+        )
 
 
 def _followup_ack_due(

@@ -74,11 +74,19 @@ def search_messages(db: Database, text: str, limit: int = 50) -> tuple[list[dict
     )
     words = WORD_RE.findall(text)
     found = {
-        row[0]: {"message_id": row[1], "case": row[2], "direction": row[3], "kind": row[4],
-                 "from": row[5], "subject": row[6], "at": message_date(row[7], row[8]),
-                 "archived_at": row[9], "snippet": snippet_of(row[10] or "", words)}
+        row[0]: {
+            "message_id": row[1],
+            "case": row[2],
+            "direction": row[3],
+            "kind": row[4],
+            "from": row[5],
+            "subject": row[6],
+            "at": message_date(row[7], row[8]),
+            "archived_at": row[9],
+            "snippet": snippet_of(row[10] or "", words),
+        }
         for row in rows
-    }  # fmt: skip
+    }
     for pk, hit in found.items():
         if hit["snippet"] is None:  # the words are not in the text as written: ask the index
             hit["snippet"] = db.execute(
@@ -112,8 +120,11 @@ def snippet_of(text: str, words: list[str]) -> str | None:
             break
         ahead = ahead[1:] + list(itertools.islice(matches, 1))
     near = max(0, first.start() - 200)
-    tokens = [t for t in TOKEN_RE.finditer(text, near, first.end() + 400)
-              if t.start() > near or near == 0 or not text[near - 1].isalnum()]  # fmt: skip
+    tokens = [
+        t
+        for t in TOKEN_RE.finditer(text, near, first.end() + 400)
+        if t.start() > near or near == 0 or not text[near - 1].isalnum()
+    ]
     at = next((i for i, t in enumerate(tokens) if t.end() > first.start()), 0)
     window = tokens[max(0, at - 3) : max(0, at - 3) + SNIPPET_TOKENS]
     start = min(window[0].start(), first.start()) if window else first.start()

@@ -104,8 +104,14 @@ def finish_item(db: Database, item: OutboxItem, now: datetime) -> None:
         if item.template in ACK_TEMPLATES:
             cancel_deadlines(db, case, ("ack-watchdog",), now)
         if item.template in ACK_TEMPLATES and case.state == CaseState.RECEIVED:
-            move_case(db, case, CaseState.ACKNOWLEDGED, now=now, actor="mailer",
-                      reason="acknowledgement sent")  # fmt: skip
+            move_case(
+                db,
+                case,
+                CaseState.ACKNOWLEDGED,
+                now=now,
+                actor="mailer",
+                reason="acknowledgement sent",
+            )
 
 
 def resend_what_was_folded_in(

@@ -70,10 +70,23 @@ def ask_about(
     request = None
     if will_ask(db, msg, case, party, now):
         request = ask_to_confirm(db, case, party, settings, now, appeal=appeal_pk is not None)
-    detail = {"party": party.pk, "role": party.role, "message_id": msg.message_id,
-              "reason": msg.party_auth.reason, "appeal": appeal_pk, "request": request}  # fmt: skip
-    record_event(db, case, now=now, actor="intake", action="unverified-word", detail=detail,
-                 message_pk=message_pk)  # fmt: skip
+    detail = {
+        "party": party.pk,
+        "role": party.role,
+        "message_id": msg.message_id,
+        "reason": msg.party_auth.reason,
+        "appeal": appeal_pk,
+        "request": request,
+    }
+    record_event(
+        db,
+        case,
+        now=now,
+        actor="intake",
+        action="unverified-word",
+        detail=detail,
+        message_pk=message_pk,
+    )
     return request
 
 

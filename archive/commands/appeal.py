@@ -34,8 +34,18 @@ def run(ctx: Context, args: str) -> str:
     appeal = open_appeal_of(ctx.db, ctx.case)
     if appeal is None:
         raise Refused("there is no open appeal in this case")
-    outcome = apply(ctx.db, ctx.settings, ctx.now, ctx.case, appeal, ctx.actor, args, ctx.body,
-                    ctx.queue, ctx.event)  # fmt: skip
+    outcome = apply(
+        ctx.db,
+        ctx.settings,
+        ctx.now,
+        ctx.case,
+        appeal,
+        ctx.actor,
+        args,
+        ctx.body,
+        ctx.queue,
+        ctx.event,
+    )
     if outcome in DECISIONS:
         if outcome != "uphold":
             ctx.move_to(CaseState.DELIBERATING, "appeal decided: " + outcome)
@@ -45,8 +55,18 @@ def run(ctx: Context, args: str) -> str:
     return outcome
 
 
-def apply(db, settings: Settings, now: datetime, case: Case | None, appeal: Appeal,
-          actor: Person, args: str, body: str, queue: Queue, event) -> str:  # fmt: skip
+def apply(
+    db,
+    settings: Settings,
+    now: datetime,
+    case: Case | None,
+    appeal: Appeal,
+    actor: Person,
+    args: str,
+    body: str,
+    queue: Queue,
+    event,
+) -> str:
     """Extend or vote; the decision's name when it now stands, else what was done."""
     words = args.split(maxsplit=1)
     verb = words[0].lower() if words else ""
@@ -63,9 +83,14 @@ def apply(db, settings: Settings, now: datetime, case: Case | None, appeal: Appe
         event("appeal-extended", {"appeal": appeal.pk, "until": until.isoformat()})
         day = until.astimezone(settings.zone).date().isoformat()
         if appeal.appellant:
-            queue("appellant/appeal_extended", Audience.ADDRESS, {"until": day},
-                  to_addr=appeal.appellant, in_reply_to=thread,
-                  refs=(thread,) if thread else ())  # fmt: skip
+            queue(
+                "appellant/appeal_extended",
+                Audience.ADDRESS,
+                {"until": day},
+                to_addr=appeal.appellant,
+                in_reply_to=thread,
+                refs=(thread,) if thread else (),
+            )
         return f"the appellant was told the council needs until {day}"
     if verb not in DECISIONS:
         raise Refused("#appeal takes uphold, modify, overturn (with the decision) or extend DATE")
@@ -80,9 +105,15 @@ def apply(db, settings: Settings, now: datetime, case: Case | None, appeal: Appe
     event("appeal-decided", {"appeal": appeal.pk, "decision": verb})
     context = {"decision": verb, "text": text}
     if appeal.appellant:
-        queue("appellant/appeal_decision", Audience.ADDRESS, context, to_addr=appeal.appellant,
-              auto_submitted="no", in_reply_to=thread,
-              refs=(thread,) if thread else ())  # fmt: skip
+        queue(
+            "appellant/appeal_decision",
+            Audience.ADDRESS,
+            context,
+            to_addr=appeal.appellant,
+            auto_submitted="no",
+            in_reply_to=thread,
+            refs=(thread,) if thread else (),
+        )
     queue("committee/appeal_decision", Audience.COMMITTEE, context)
     return verb
 
@@ -102,21 +133,35 @@ def decide_unlinked(
         or msg.sender_header_problem
         or not (settings.insecure_from_only or msg.auth.verified)
     ):
-        record_event(db, None, now=now, actor=msg.from_addr or "unknown sender",
-                     action="commands-refused", detail={"appeal": appeal.pk},
-                     message_pk=pk)  # fmt: skip
+        record_event(
+            db,
+            None,
+            now=now,
+            actor=msg.from_addr or "unknown sender",
+            action="commands-refused",
+            detail={"appeal": appeal.pk},
+            message_pk=pk,
+        )
         why = "not-a-member" if person is None else "not-authenticated"
         return IngestResult(pk, False, "deliberation", None, commands="refused", refusal=why)
     results, applied = [], True
 
     def queue(template, audience, context, **options):
-        return queue_mail(db, now=now, settings=settings, template=template, audience=audience,
-                          context={"case_ref": None, **context}, actor=person.email,
-                          **options)  # fmt: skip
+        return queue_mail(
+            db,
+            now=now,
+            settings=settings,
+            template=template,
+            audience=audience,
+            context={"case_ref": None, **context},
+            actor=person.email,
+            **options,
+        )
 
     def event(action, detail):
-        record_event(db, None, now=now, actor=person.email, action=action, detail=detail,
-                     message_pk=pk)  # fmt: skip
+        record_event(
+            db, None, now=now, actor=person.email, action=action, detail=detail, message_pk=pk
+        )
 
     db.execute("SAVEPOINT unlinked_appeal")
     for command in found:
@@ -125,26 +170,58 @@ def decide_unlinked(
                 raise Refused("an appeal not linked to a case takes only #appeal")
             if appeal.status == "decided":
                 raise Refused("the appeal was decided already")
-            done = apply(db, settings, now, None, appeal, person, command.args,
-                         msg.commands.body, queue, event)  # fmt: skip
+            done = apply(
+                db,
+                settings,
+                now,
+                None,
+                appeal,
+                person,
+                command.args,
+                msg.commands.body,
+                queue,
+                event,
+            )
             results.append({"line": command.line, "status": "done", "detail": done})
         except Refused as exc:
-            results = [{"line": c.line, "status": "refused" if c is command else "not run",
-                        "detail": str(exc) if c is command else "all or none"}
-                       for c in found]  # fmt: skip
+            results = [
+                {
+                    "line": c.line,
+                    "status": "refused" if c is command else "not run",
+                    "detail": str(exc) if c is command else "all or none",
+                }
+                for c in found
+            ]
             applied = False
             break
     if not applied:
         db.execute("ROLLBACK TO SAVEPOINT unlinked_appeal")
     db.execute("RELEASE SAVEPOINT unlinked_appeal")
-    queue_mail(db, now=now, settings=settings, template="committee/command_result",
-               audience=Audience.ADDRESS, to_addr=person.email,
-               context={"case_ref": f"appeal {appeal.pk} (no case)", "state": appeal.status,
-                        "urgent": False, "results": results, "applied": applied},
-               in_reply_to=msg.message_id, refs=(*msg.references, msg.message_id))  # fmt: skip
-    return IngestResult(pk, False, "deliberation", None,
-                        commands="applied" if applied else "refused",
-                        refusal=None if applied else "command-refused")  # fmt: skip
+    queue_mail(
+        db,
+        now=now,
+        settings=settings,
+        template="committee/command_result",
+        audience=Audience.ADDRESS,
+        to_addr=person.email,
+        context={
+            "case_ref": f"appeal {appeal.pk} (no case)",
+            "state": appeal.status,
+            "urgent": False,
+            "results": results,
+            "applied": applied,
+        },
+        in_reply_to=msg.message_id,
+        refs=(*msg.references, msg.message_id),
+    )
+    return IngestResult(
+        pk,
+        False,
+        "deliberation",
+        None,
+        commands="applied" if applied else "refused",
+        refusal=None if applied else "command-refused",
+    )
 
 
 COMMAND = Command(

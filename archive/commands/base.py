@@ -74,9 +74,15 @@ class Context:
         if state in DONE_STATES and self.command != "appeal":
             self.refuse_while_appealed()
         try:
-            self.case = move_case(self.db, self.case, state, now=self.now, actor=self.actor.email,
-                                  reason=reason or f"#{self.command}",
-                                  message_pk=self.message_pk)  # fmt: skip
+            self.case = move_case(
+                self.db,
+                self.case,
+                state,
+                now=self.now,
+                actor=self.actor.email,
+                reason=reason or f"#{self.command}",
+                message_pk=self.message_pk,
+            )
         except StateError as error:
             raise Refused(f"the case is {previous}: {error}") from None
         return self.case.state != previous
