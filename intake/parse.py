@@ -66,8 +66,14 @@ def parse_message(
     Whatever goes wrong in the full parse, the message is still archived: a plainer reading
     (headers decoded leniently, the body as text, no commands) with the failure as a defect.
     """
-    options = dict(envelope_from=envelope_from, envelope_to=envelope_to, settings=settings,
-                   loop_id=loop_id, transport=transport, historical=historical)  # fmt: skip
+    options = dict(
+        envelope_from=envelope_from,
+        envelope_to=envelope_to,
+        settings=settings,
+        loop_id=loop_id,
+        transport=transport,
+        historical=historical,
+    )
     try:
         return _parse_fully(raw, **options)
     except Exception as exc:  # a parser bug must never lose a message
@@ -92,8 +98,10 @@ def _parse_fully(
     sender = parse_from([raw_header_text(v) for v in message.get_all("From") or []])
     defects = list(defects)
     if trimmed.left_out:
-        defects.append(f"{trimmed.left_out} MIME part(s) beyond the first {settings.max_parts}"
-                       " were not split out: they are in the raw message")  # fmt: skip
+        defects.append(
+            f"{trimmed.left_out} MIME part(s) beyond the first {settings.max_parts}"
+            " were not split out: they are in the raw message"
+        )
     if sender.problem:
         defects.append(f"From: {sender.problem}")
     subject = _header_text(parsed, message, "Subject")
@@ -152,8 +160,15 @@ def _parse_fully(
     auth = SenderAuth(False, "none", "no commands to authenticate")
     if commands.commands or _names_member_publicly(route, sender.address, settings):
         auth = authenticate_sender(raw, message, sender.address, settings)
-    party_auth, list_proof = _provenance(raw, message, sender.address, envelope_from, route,
-                                         automatic=rule.automatic, settings=settings)  # fmt: skip
+    party_auth, list_proof = _provenance(
+        raw,
+        message,
+        sender.address,
+        envelope_from,
+        route,
+        automatic=rule.automatic,
+        settings=settings,
+    )
     return IncomingMessage(
         raw=raw,
         sha256=sha256,
@@ -449,9 +464,12 @@ def fallback_message(
     conflicts: tuple = ()
     if not automatic:  # every byte as text: a member it names gets none of it
         try:
-            conflicts = find_conflicts(settings.everyone, sender=sender.address,
-                                       fields=ReportFields(),
-                                       text=raw.decode("utf-8", "replace"))  # fmt: skip
+            conflicts = find_conflicts(
+                settings.everyone,
+                sender=sender.address,
+                fields=ReportFields(),
+                text=raw.decode("utf-8", "replace"),
+            )
         except Exception:  # noqa: BLE001 - the fallback itself must never raise
             conflicts = ()
     return IncomingMessage(
@@ -485,9 +503,16 @@ def fallback_message(
 
 def plain_form(msg: IncomingMessage, problem: str, settings: Settings, loop_id: str):
     """`msg` read again the plainest way, for the quarantine (whatever failed stays out)."""
-    return fallback_message(msg.raw, problem=problem[:300], envelope_from=msg.envelope_from,
-                            envelope_to=msg.envelope_to, settings=settings, loop_id=loop_id,
-                            transport=msg.transport, historical=msg.historical)  # fmt: skip
+    return fallback_message(
+        msg.raw,
+        problem=problem[:300],
+        envelope_from=msg.envelope_from,
+        envelope_to=msg.envelope_to,
+        settings=settings,
+        loop_id=loop_id,
+        transport=msg.transport,
+        historical=msg.historical,
+    )
 
 
 HEADER_LINE_RE = re.compile(rb"^([!-9;-~]+):[ \t]*(.*)$")
