@@ -348,8 +348,10 @@ class _Reader:
                 self.problem(f"[[{array}]] lists {email} more than once")
         quorum, council = v["policy.appeal_quorum"], len(self.entries["council"])
         if quorum and council and quorum > council:
-            self.problem(f"[policy] appeal_quorum {quorum} is more than the {council} council"
-                         " member(s): no appeal could be decided")  # fmt: skip
+            self.problem(
+                f"[policy] appeal_quorum {quorum} is more than the {council} council"
+                " member(s): no appeal could be decided"
+            )
         if bool(v["intake.smtp.tls_cert"]) != bool(v["intake.smtp.tls_key"]):
             self.problem("[intake.smtp] tls_cert and tls_key go together")
         if "intake.form" in self.present:
@@ -371,13 +373,17 @@ class _Reader:
     def check_own_addresses(self, people: dict[str, tuple[Person, ...]]) -> None:
         """Nothing casebook mails may be its own intake address: it would mail itself."""
         v = self.values
-        own = {a.lower(): f"the {k} address" for k in ("reports", "appeals")
-               if (a := v[f"addresses.{k}"])}  # fmt: skip
+        own = {
+            a.lower(): f"the {k} address"
+            for k in ("reports", "appeals")
+            if (a := v[f"addresses.{k}"])
+        }
         for leaf in ("committee_list", "council", "core_team"):
             address = v[f"addresses.{leaf}"]
             if address and address.lower() in own:
-                self.problem(f"[addresses] {leaf} is {own[address.lower()]}: casebook would"
-                             " mail itself")  # fmt: skip
+                self.problem(
+                    f"[addresses] {leaf} is {own[address.lower()]}: casebook would mail itself"
+                )
         for array, found in people.items():
             for person in found:
                 for address in (person.email, *person.aliases):
@@ -389,8 +395,9 @@ class _Reader:
                         )
         host = v["security.list_host"]
         if host is not None and not HOST_RE.match(host):
-            self.problem(f"[security] list_host must be a host name, e.g. lists.example.org,"
-                         f" not {host!r}")  # fmt: skip
+            self.problem(
+                f"[security] list_host must be a host name, e.g. lists.example.org, not {host!r}"
+            )
 
     def check_people(self, people: dict[str, tuple[Person, ...]]) -> None:
         """One person, one seat: no council member on the committee, no alias of another."""
@@ -407,8 +414,9 @@ class _Reader:
                 for alias in person.aliases:
                     owner = owners.get(alias.lower())
                     if owner is not None and owner != person.name:
-                        self.problem(f"[[{array}]] ({person.name}) alias {alias} is {owner}'s"
-                                     " address")  # fmt: skip
+                        self.problem(
+                            f"[[{array}]] ({person.name}) alias {alias} is {owner}'s address"
+                        )
 
 
 # -- readers by kind: each returns the value or raises ValueError with what is wrong ---------

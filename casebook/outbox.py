@@ -30,8 +30,10 @@ def cmd_outbox(args, db, now) -> int:
         if not done:
             print("no failed mail")
         for item in done:
-            print(f"{item['id']} {item['case'] or '-'} {item['template']}: queued again"
-                  " (same Message-ID; logged in the case)")  # fmt: skip
+            print(
+                f"{item['id']} {item['case'] or '-'} {item['template']}: queued again"
+                " (same Message-ID; logged in the case)"
+            )
         if done:
             print("casebook serve sends it at its next sweep, or run casebook tick")
         return 0
@@ -43,8 +45,10 @@ def cmd_outbox(args, db, now) -> int:
         print("no failed mail" if args.failed else "nothing waiting or failed")
     for row in rows:
         when = f"next {row['next_attempt_at'][:16]}" if row["next_attempt_at"] else "stopped"
-        print(f"{row['id']:>5} {row['case'] or '-':<15} {row['template']:<28} {row['audience']:<9}"
-              f" {row['state']:<6} {row['attempts']} attempt(s), {when}")  # fmt: skip
+        print(
+            f"{row['id']:>5} {row['case'] or '-':<15} {row['template']:<28} {row['audience']:<9}"
+            f" {row['state']:<6} {row['attempts']} attempt(s), {when}"
+        )
         if row["last_error"]:
             print(f"      {row['last_error'][:200]}")
     return 0

@@ -147,8 +147,16 @@ class Worker:
                 # Only what is due: a message waiting for its retry must not spin this loop.
                 if not await asyncio.to_thread(lane_has_work, spool, lane, utc_now()):
                     return
-                await asyncio.to_thread(process_spooled, db, spool, self.settings, utc_now,
-                                        chunk, lane=lane, committed=committed)  # fmt: skip
+                await asyncio.to_thread(
+                    process_spooled,
+                    db,
+                    spool,
+                    self.settings,
+                    utc_now,
+                    chunk,
+                    lane=lane,
+                    committed=committed,
+                )
             except Exception as exc:
                 self.trouble(exc, "processing the spool failed")
                 return
@@ -205,8 +213,12 @@ class Worker:
             )
             handled = report.sent + report.postponed + report.failed
             if handled:
-                log.info("mail: %d sent, %d postponed, %d failed",
-                         report.sent, report.postponed, report.failed)  # fmt: skip
+                log.info(
+                    "mail: %d sent, %d postponed, %d failed",
+                    report.sent,
+                    report.postponed,
+                    report.failed,
+                )
             if report.busy:
                 await asyncio.sleep(BUSY_RETRY)
                 continue
@@ -287,9 +299,12 @@ class Intake:
                 )
                 print(f"[sink] outgoing mail is kept in {sink_dir}/new and listed here", flush=True)
             servers.append(
-                await listen(make_protocol_factory(settings, spool), settings.intake_host,
-                             settings.intake_port)
-            )  # fmt: skip
+                await listen(
+                    make_protocol_factory(settings, spool),
+                    settings.intake_host,
+                    settings.intake_port,
+                )
+            )
             web_runner = await self.start_form(spool)
         except CannotListen:
             for server in servers:
@@ -314,8 +329,11 @@ class Intake:
             )
         if settings.form:
             scheme = "https" if settings.form.tls_cert else "http"
-            print(f"casebook: web form on {scheme}://{settings.form.host}:{settings.form.port}"
-                  "/report", flush=True)  # fmt: skip
+            print(
+                f"casebook: web form on {scheme}://{settings.form.host}:{settings.form.port}"
+                "/report",
+                flush=True,
+            )
         poller = asyncio.create_task(self.imap_loop()) if settings.imap else None
         await self.stopping.wait()
         # Closing the loop would give SIGHUP back its default (death) while this process
@@ -377,8 +395,12 @@ def mail_renderer(settings: Settings):
     env = make_environment(settings.templates_override)
 
     def render(template: str, context: dict) -> tuple[str, str]:
-        fields = {**context, **committee_facts(settings),
-                  "reply_address": None, "recipient_name": None}  # fmt: skip
+        fields = {
+            **context,
+            **committee_facts(settings),
+            "reply_address": None,
+            "recipient_name": None,
+        }
         try:
             rendered = render_template(env, template, fields)
         except TemplateProblem:
@@ -390,11 +412,13 @@ def mail_renderer(settings: Settings):
 
 
 _ON_THE_PAGE = (
-    (re.compile(r"\b[Rr]eply to this message to answer the committee\b"),
-     "Answer the committee with the form below"),
+    (
+        re.compile(r"\b[Rr]eply to this message to answer the committee\b"),
+        "Answer the committee with the form below",
+    ),
     (re.compile(r"\breply to this message\b"), "answer with the form below"),
     (re.compile(r"\bReply to this message\b"), "Answer with the form below"),
-)  # fmt: skip
+)
 
 
 def for_the_page(text: str) -> str:
