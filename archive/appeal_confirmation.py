@@ -21,7 +21,7 @@ from archive.cases import Case, Party, get_case, record_event
 from archive.clock import from_text, human_date
 from archive.consent import consent_in
 from archive.models import IncomingMessage
-from archive.outbox import Audience, queue_mail
+from archive.outbox import Audience, Mail, queue_mail
 from archive.settings import Settings
 from archive.unverified import CONFIRM_TEMPLATE
 
@@ -106,24 +106,28 @@ def _link(db, msg: IncomingMessage, case: Case, party: Party, appeal_pk: int, se
     due = human_date(from_text(get_appeal(db, appeal_pk).due_at), settings.zone)
     queue_mail(
         db,
+        Mail(
+            template="appellant/appeal_ack",
+            audience=Audience.ADDRESS,
+            to_addr=party.email,
+            case=case,
+            context={"case_ref": case.ref, "due": due},
+            auto_submitted="auto-replied",
+        ),
         now=now,
         settings=settings,
-        template="appellant/appeal_ack",
-        audience=Audience.ADDRESS,
-        to_addr=party.email,
-        case=case,
-        context={"case_ref": case.ref, "due": due},
-        auto_submitted="auto-replied",
     )
     text = f"The appellant ({PARTY.get(party.role, party.role)}) confirmed this appeal through "
     text += f"the reply address casebook gave them; it now belongs to case {case.ref}."
     queue_mail(
         db,
+        Mail(
+            template="council/appeal_followup",
+            audience=Audience.COUNCIL,
+            case=case,
+            context={"case_ref": case.ref, "appeal": appeal_pk, "from": actor, "text": text},
+            in_reply_to=msg.message_id,
+        ),
         now=now,
         settings=settings,
-        template="council/appeal_followup",
-        audience=Audience.COUNCIL,
-        case=case,
-        context={"case_ref": case.ref, "appeal": appeal_pk, "from": actor, "text": text},
-        in_reply_to=msg.message_id,
     )

@@ -24,7 +24,7 @@ from archive.clockwork import Clock, register
 from archive.deadlines import Deadline, add_deadline
 from archive.lifecycle import move_case
 from archive.models import CaseState, IncomingMessage
-from archive.outbox import Audience, queue_mail, queued_today
+from archive.outbox import Audience, Mail, queue_mail, queued_today
 from archive.settings import Settings
 from archive.states import is_done
 from archive.store import IngestResult, store_message
@@ -169,21 +169,23 @@ def receive_appeal(
         _acknowledge(db, msg, case if is_party else None, due, settings, now)
     queue_mail(
         db,
+        Mail(
+            template="council/appeal",
+            audience=Audience.COUNCIL,
+            case=case,
+            context={
+                "case_ref": case.ref if case else None,
+                "appeal": appeal_pk,
+                "appellant": msg.from_addr or "unknown",
+                "by_party": is_party,
+                "subject": msg.subject,
+                "text": msg.text[:20000],
+                "due": human_date(due, settings.zone),
+            },
+            in_reply_to=msg.message_id,
+        ),
         now=now,
         settings=settings,
-        template="council/appeal",
-        audience=Audience.COUNCIL,
-        case=case,
-        context={
-            "case_ref": case.ref if case else None,
-            "appeal": appeal_pk,
-            "appellant": msg.from_addr or "unknown",
-            "by_party": is_party,
-            "subject": msg.subject,
-            "text": msg.text[:20000],
-            "due": human_date(due, settings.zone),
-        },
-        in_reply_to=msg.message_id,
     )
     return IngestResult(pk, False, "appeal", case.ref if case else None)
 
@@ -206,19 +208,21 @@ def _acknowledge(db, msg: IncomingMessage, party_case: Case | None, due, setting
         return  # anyone can forge an envelope: no address is mailed once per forgery
     queue_mail(
         db,
+        Mail(
+            template=template,
+            audience=Audience.ADDRESS,
+            to_addr=to_addr,
+            case=party_case,
+            context={
+                "case_ref": party_case.ref if party_case else None,
+                "due": human_date(due, settings.zone),
+            },
+            in_reply_to=msg.message_id,
+            refs=(*msg.references, msg.message_id),
+            auto_submitted="auto-replied",
+        ),
         now=now,
         settings=settings,
-        template=template,
-        audience=Audience.ADDRESS,
-        to_addr=to_addr,
-        case=party_case,
-        context={
-            "case_ref": party_case.ref if party_case else None,
-            "due": human_date(due, settings.zone),
-        },
-        in_reply_to=msg.message_id,
-        refs=(*msg.references, msg.message_id),
-        auto_submitted="auto-replied",
     )
 
 
@@ -389,19 +393,21 @@ def record_appeal_followup(
     if not (msg.automatic or msg.historical):
         queue_mail(
             db,
+            Mail(
+                template="council/appeal_followup",
+                audience=Audience.COUNCIL,
+                case=case,
+                context={
+                    "case_ref": case.ref if case else None,
+                    "appeal": appeal.pk,
+                    "from": msg.from_addr or "unknown sender",
+                    "text": msg.text[:20000],
+                },
+                in_reply_to=msg.message_id,
+                refs=(*msg.references, msg.message_id),
+            ),
             now=now,
             settings=settings,
-            template="council/appeal_followup",
-            audience=Audience.COUNCIL,
-            case=case,
-            context={
-                "case_ref": case.ref if case else None,
-                "appeal": appeal.pk,
-                "from": msg.from_addr or "unknown sender",
-                "text": msg.text[:20000],
-            },
-            in_reply_to=msg.message_id,
-            refs=(*msg.references, msg.message_id),
         )
     return IngestResult(pk, False, "appeal", case.ref if case else None)
 
@@ -434,13 +440,15 @@ def fire_appeal_reminder(
         return False
     queue_mail(
         db,
+        Mail(
+            template="council/appeal_reminder",
+            audience=Audience.COUNCIL,
+            case=case,
+            **_appeal_thread(db, appeal[0]),
+            context=_due_context(case, appeal, settings),
+        ),
         now=now,
         settings=settings,
-        template="council/appeal_reminder",
-        audience=Audience.COUNCIL,
-        case=case,
-        **_appeal_thread(db, appeal[0]),
-        context=_due_context(case, appeal, settings),
     )
     return True
 
@@ -454,13 +462,15 @@ def fire_appeal_due(db, settings: Settings, now: datetime, deadline: Deadline, c
     )
     queue_mail(
         db,
+        Mail(
+            template="council/appeal_overdue",
+            audience=Audience.COUNCIL,
+            case=case,
+            **_appeal_thread(db, appeal[0]),
+            context=_due_context(case, appeal, settings),
+        ),
         now=now,
         settings=settings,
-        template="council/appeal_overdue",
-        audience=Audience.COUNCIL,
-        case=case,
-        **_appeal_thread(db, appeal[0]),
-        context=_due_context(case, appeal, settings),
     )
     return True
 

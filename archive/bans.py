@@ -14,7 +14,7 @@ from archive.clock import human_date, human_duration, to_text
 from archive.clockwork import Clock, register
 from archive.deadlines import Deadline, add_deadline, cancel_deadlines
 from archive.durations import parse_days
-from archive.outbox import Audience, queue_mail
+from archive.outbox import Audience, Mail, queue_mail
 from archive.settings import Settings
 
 REVIEW_EVERY = timedelta(days=365)
@@ -108,34 +108,40 @@ def fire_ban_expiry(db, settings: Settings, now: datetime, deadline: Deadline, c
     context = {"case_ref": case.ref, "spaces": record["spaces"]}
     queue_mail(
         db,
+        Mail(
+            template="committee/ban_expired",
+            audience=Audience.COMMITTEE,
+            case=case,
+            context=context,
+        ),
         now=now,
         settings=settings,
-        template="committee/ban_expired",
-        audience=Audience.COMMITTEE,
-        case=case,
-        context=context,
     )
     if record["email"]:
         queue_mail(
             db,
+            Mail(
+                template="reported/unban_notice",
+                audience=Audience.ADDRESS,
+                to_addr=record["email"],
+                case=case,
+                context=context,
+            ),
             now=now,
             settings=settings,
-            template="reported/unban_notice",
-            audience=Audience.ADDRESS,
-            to_addr=record["email"],
-            case=case,
-            context=context,
         )
     who = record["who"] or record["email"] or "(not recorded)"
     queue_mail(
         db,
+        Mail(
+            template="core/unban_notice",
+            audience=Audience.ADDRESS,
+            to_addr=settings.core_team,
+            case=case,
+            context={**context, "who": who},
+        ),
         now=now,
         settings=settings,
-        template="core/unban_notice",
-        audience=Audience.ADDRESS,
-        to_addr=settings.core_team,
-        case=case,
-        context={**context, "who": who},
     )
     return True
 
@@ -147,16 +153,18 @@ def fire_ban_review(db, settings: Settings, now: datetime, deadline: Deadline, c
         return False
     queue_mail(
         db,
+        Mail(
+            template="committee/ban_review",
+            audience=Audience.COMMITTEE,
+            case=case,
+            context={
+                "case_ref": case.ref,
+                "spaces": record["spaces"],
+                "since": record["start_at"][:10],
+            },
+        ),
         now=now,
         settings=settings,
-        template="committee/ban_review",
-        audience=Audience.COMMITTEE,
-        case=case,
-        context={
-            "case_ref": case.ref,
-            "spaces": record["spaces"],
-            "since": record["start_at"][:10],
-        },
     )
     next_review = now + REVIEW_EVERY
     db.execute("UPDATE bans SET review_at = ? WHERE id = ?", [to_text(next_review), record["id"]])

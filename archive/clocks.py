@@ -33,7 +33,7 @@ from archive.clock import parse_date as _parse_date
 from archive.clockwork import Clock
 from archive.db import write_transaction
 from archive.deadlines import LATE_AFTER, Deadline, claim_deadline, due_deadlines
-from archive.outbox import Audience, queue_mail
+from archive.outbox import Audience, Mail, queue_mail
 from archive.report_clocks import start_report_clocks
 from archive.settings import Settings
 
@@ -168,18 +168,20 @@ def stale_deadlines(deadlines: list[Deadline]) -> set[int]:
 def _tell_catch_up(db, settings: Settings, now: datetime, case: Case, catch_up: _CatchUp) -> None:
     queue_mail(
         db,
+        Mail(
+            template="committee/catch_up",
+            audience=Audience.COMMITTEE,
+            case=case,
+            context={
+                "case_ref": case.ref,
+                "fired": catch_up.fired,
+                "skipped": catch_up.skipped,
+                "held": catch_up.held,
+                "hold_after": _in_words(settings.late_send_hold),
+            },
+        ),
         now=now,
         settings=settings,
-        template="committee/catch_up",
-        audience=Audience.COMMITTEE,
-        case=case,
-        context={
-            "case_ref": case.ref,
-            "fired": catch_up.fired,
-            "skipped": catch_up.skipped,
-            "held": catch_up.held,
-            "hold_after": _in_words(settings.late_send_hold),
-        },
     )
 
 

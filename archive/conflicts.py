@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 from archive.cases import Case, Party, get_case, record_event, set_conflicted
 from archive.models import Conflict, IncomingMessage
-from archive.outbox import Audience, queue_mail
+from archive.outbox import Audience, Mail, queue_mail
 from archive.settings import Settings
 
 # The parties whose follow-ups still cut a member they name off at once.
@@ -110,23 +110,27 @@ def _tell(db, case: Case, found: list[Conflict], settings, now, pk: int, *, kind
     skip = " ".join(named) if kind == "named" else None
     queue_mail(
         db,
+        Mail(
+            template="chair/conflict",
+            audience=Audience.CHAIR,
+            case=case,
+            context=context,
+            exclude=skip,
+        ),
         now=now,
         settings=settings,
-        template="chair/conflict",
-        audience=Audience.CHAIR,
-        case=case,
-        context=context,
-        exclude=skip,
     )
     if kind == "not-applied" and settings.council:
         queue_mail(
             db,
+            Mail(
+                template="council/conflict_not_applied",
+                audience=Audience.COUNCIL,
+                case=case,
+                context=context,
+            ),
             now=now,
             settings=settings,
-            template="council/conflict_not_applied",
-            audience=Audience.COUNCIL,
-            case=case,
-            context=context,
         )
 
 
@@ -187,11 +191,13 @@ def add_conflicts(
     }
     queue_mail(
         db,
+        Mail(
+            template="chair/conflict",
+            audience=Audience.CHAIR,
+            case=get_case(db, case.pk),
+            context=context,
+        ),
         now=now,
         settings=settings,
-        template="chair/conflict",
-        audience=Audience.CHAIR,
-        case=get_case(db, case.pk),
-        context=context,
     )
     return [m for m, _ in new]

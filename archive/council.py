@@ -18,7 +18,7 @@ from archive.cases import Case, own_reporters
 from archive.deadlines import add_deadline, cancel_deadlines
 from archive.formpages import reachable
 from archive.models import CaseState
-from archive.outbox import Audience, queue_mail
+from archive.outbox import Audience, Mail, queue_mail
 from archive.settings import Person, Settings
 
 # What the council may say in a case it holds (besides its own #appeal).
@@ -72,14 +72,16 @@ def tell_reporter_council_has_case(
         if reachable(db, party):
             queue_mail(
                 db,
+                Mail(
+                    template="reporter/council_has_case",
+                    audience=Audience.PARTY,
+                    case=case,
+                    party=party,
+                    context={"case_ref": case.ref},
+                    auto_submitted="no",
+                ),
                 now=now,
                 settings=settings,
-                template="reporter/council_has_case",
-                audience=Audience.PARTY,
-                case=case,
-                party=party,
-                context={"case_ref": case.ref},
-                auto_submitted="no",
             )
             told += 1
     cancel_deadlines(db, case, ("reporter-update",), now)

@@ -12,7 +12,7 @@ from archive.council import tell_reporter_council_has_case
 from archive.deadlines import Deadline
 from archive.lifecycle import move_case
 from archive.models import CaseState
-from archive.outbox import Audience, queue_mail
+from archive.outbox import Audience, Mail, queue_mail
 from archive.resolutions import has_consensus, open_proposal, tally
 from archive.settings import Settings
 from archive.states import is_open
@@ -21,12 +21,14 @@ from archive.states import is_open
 def _committee(db, settings, now, case: Case, template: str, context: dict) -> None:
     queue_mail(
         db,
+        Mail(
+            template=template,
+            audience=Audience.COMMITTEE,
+            case=case,
+            context={"case_ref": case.ref, **context},
+        ),
         now=now,
         settings=settings,
-        template=template,
-        audience=Audience.COMMITTEE,
-        case=case,
-        context={"case_ref": case.ref, **context},
     )
 
 
@@ -40,23 +42,27 @@ def fire_deadlock(db, settings: Settings, now: datetime, deadline: Deadline, cas
     votes = tally(db, proposal)
     if has_consensus(votes, voters):
         return False
+    waited = human_duration(settings.deadlock_after)
     queue_mail(
         db,
+        Mail(
+            template="council/escalation",
+            audience=Audience.COUNCIL,
+            case=case,
+            context={
+                "case_ref": case.ref,
+                "reason": f"no consensus {waited} after the proposal",
+                "state": case.state,
+                "opened_at": case.opened_at,
+                "proposal": proposal.resolution,
+                "votes": {
+                    k: sum(1 for v in votes.values() if v == k)
+                    for k in ("agree", "object", "abstain")
+                },
+            },
+        ),
         now=now,
         settings=settings,
-        template="council/escalation",
-        audience=Audience.COUNCIL,
-        case=case,
-        context={
-            "case_ref": case.ref,
-            "reason": f"no consensus {human_duration(settings.deadlock_after)} after the proposal",
-            "state": case.state,
-            "opened_at": case.opened_at,
-            "proposal": proposal.resolution,
-            "votes": {
-                k: sum(1 for v in votes.values() if v == k) for k in ("agree", "object", "abstain")
-            },
-        },
     )
     move_case(db, case, CaseState.ESCALATED, now=now, actor="clock", reason="deadlock")
     record_event(

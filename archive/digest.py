@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 from archive.clock import from_text, to_text
 from archive.db import write_transaction
 from archive.digest_facts import collect_facts
-from archive.outbox import Audience, queue_mail
+from archive.outbox import Audience, Mail, queue_mail
 from archive.settings import Settings
 
 
@@ -94,12 +94,9 @@ def queue_digest(db: Database, settings: Settings, now: datetime, slot: datetime
 def _queue(db, settings, now, context, audience, to_addr) -> None:
     queue_mail(
         db,
+        Mail(template="council/digest", audience=audience, to_addr=to_addr, context=context),
         now=now,
         settings=settings,
-        template="council/digest",
-        audience=audience,
-        to_addr=to_addr,
-        context=context,
     )
 
 

@@ -25,7 +25,7 @@ from archive.formpages import reachable
 from archive.ladder import DURATION, rung
 from archive.lifecycle import move_case
 from archive.models import CaseState
-from archive.outbox import Audience, queue_mail
+from archive.outbox import Audience, Mail, queue_mail
 from archive.resolutions import Proposal, mark_proposal, open_proposal
 from archive.settings import Settings
 
@@ -45,14 +45,16 @@ class _Writer:
     def queue(self, template: str, audience: str, context: dict, **options) -> str:
         message_id = queue_mail(
             self.db,
+            Mail(
+                template=template,
+                audience=audience,
+                case=self.case,
+                context={"case_ref": self.case.ref, **context},
+                actor=self.actor,
+                **options,
+            ),
             now=self.now,
             settings=self.settings,
-            template=template,
-            audience=audience,
-            case=self.case,
-            context={"case_ref": self.case.ref, **context},
-            actor=self.actor,
-            **options,
         )
         self.queued.append(message_id)
         return message_id
@@ -245,13 +247,9 @@ def fire_send(db, settings: Settings, now: datetime, deadline: Deadline, case: C
     context = {"case_ref": case.ref, **send_context(template)}
     queue_mail(
         db,
+        Mail(template=template, audience=Audience.PARTY, party=party, case=case, context=context),
         now=now,
         settings=settings,
-        template=template,
-        audience=Audience.PARTY,
-        party=party,
-        case=case,
-        context=context,
     )
     return True
 

@@ -15,7 +15,7 @@ from sqlite_utils import Database
 
 from archive.cases import record_event
 from archive.clock import to_text
-from archive.outbox import Audience, queue_mail
+from archive.outbox import Audience, Mail, queue_mail
 from archive.settings import Settings
 
 ADDRESSES = {
@@ -58,19 +58,21 @@ def record_flood(
     )
     queue_mail(
         db,
+        Mail(
+            template="committee/flood",
+            audience=Audience.COMMITTEE,
+            context={
+                "addresses": ADDRESSES.get(address_class, address_class),
+                "reason": reason,
+                "started_at": to_text(started_at)[:16].replace("T", " "),
+                "burst": burst,
+                "per_hour": per_hour,
+                "quiet": _duration(settings.limits.flood_quiet),
+                "web_form": address_class == WEB_FORM,
+            },
+        ),
         now=now,
         settings=settings,
-        template="committee/flood",
-        audience=Audience.COMMITTEE,
-        context={
-            "addresses": ADDRESSES.get(address_class, address_class),
-            "reason": reason,
-            "started_at": to_text(started_at)[:16].replace("T", " "),
-            "burst": burst,
-            "per_hour": per_hour,
-            "quiet": _duration(settings.limits.flood_quiet),
-            "web_form": address_class == WEB_FORM,
-        },
     )
     return True
 

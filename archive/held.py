@@ -22,7 +22,7 @@ from archive.clock import from_text, to_text
 from archive.db import write_transaction
 from archive.identity import free_id
 from archive.models import IncomingMessage
-from archive.outbox import Audience, queue_mail, queued_by_fold_key, update_context
+from archive.outbox import Audience, Mail, queue_mail, queued_by_fold_key, update_context
 from archive.settings import Settings
 from archive.store import IngestResult, store_message
 
@@ -100,20 +100,22 @@ def _tell_case(
         return
     queue_mail(
         db,
+        Mail(
+            template=NOTICE_TEMPLATE,
+            audience=Audience.COMMITTEE,
+            case=case,
+            context={
+                "case_ref": case.ref,
+                "reason": reason,
+                "from": msg.from_addr or "an unknown sender",
+                "subject": NAMES_HIDDEN if _names_someone(msg, settings) else msg.subject,
+                "message_id": msg.message_id,
+                "excerpt": NAMES_HIDDEN if _names_someone(msg, settings) else msg.text[:EXCERPT],
+                "parts_left_out": msg.parts_left_out,
+            },
+        ),
         now=now,
         settings=settings,
-        template=NOTICE_TEMPLATE,
-        audience=Audience.COMMITTEE,
-        case=case,
-        context={
-            "case_ref": case.ref,
-            "reason": reason,
-            "from": msg.from_addr or "an unknown sender",
-            "subject": NAMES_HIDDEN if _names_someone(msg, settings) else msg.subject,
-            "message_id": msg.message_id,
-            "excerpt": NAMES_HIDDEN if _names_someone(msg, settings) else msg.text[:EXCERPT],
-            "parts_left_out": msg.parts_left_out,
-        },
     )
 
 
@@ -152,14 +154,16 @@ def _fold(
         return
     queue_mail(
         db,
+        Mail(
+            template=template,
+            audience=Audience.COMMITTEE,
+            case=case,
+            context={"case_ref": case.ref, "items": [entry]} if case else {"items": [entry]},
+            not_before=now + delay,
+            fold_key=key,
+        ),
         now=now,
         settings=settings,
-        template=template,
-        audience=Audience.COMMITTEE,
-        case=case,
-        context={"case_ref": case.ref, "items": [entry]} if case else {"items": [entry]},
-        not_before=now + delay,
-        fold_key=key,
     )
 
 

@@ -24,7 +24,7 @@ from archive.clockwork import Clock, register
 from archive.deadlines import Deadline, add_deadline, cancel_deadlines
 from archive.lifecycle import move_case
 from archive.models import CaseState
-from archive.outbox import Audience, queue_mail
+from archive.outbox import Audience, Mail, queue_mail
 from archive.settings import Settings
 
 DURATION = timedelta(days=14)
@@ -84,14 +84,16 @@ def _invite(db, settings, case, party, mediator, name, now) -> None:
     # show (a member who mediates).
     queue_mail(
         db,
+        Mail(
+            template="party/mediation_invitation",
+            audience=Audience.PARTY,
+            party=party,
+            case=case,
+            shows=mediator,
+            context={"case_ref": case.ref, "mediator": name or mediator},
+        ),
         now=now,
         settings=settings,
-        template="party/mediation_invitation",
-        audience=Audience.PARTY,
-        party=party,
-        case=case,
-        shows=mediator,
-        context={"case_ref": case.ref, "mediator": name or mediator},
     )
 
 
@@ -168,13 +170,15 @@ def _settle(db, settings, case: Case, mediation: Mediation, now: datetime) -> st
     parties = [_named(p) for role in ("reporter", "reported") for p in _reachable(db, case, role)]
     queue_mail(
         db,
+        Mail(
+            template="mediator/brief",
+            audience=Audience.PARTY,
+            party=mediator,
+            case=case,
+            context={"case_ref": case.ref, "due": due_text, "parties": parties},
+        ),
         now=now,
         settings=settings,
-        template="mediator/brief",
-        audience=Audience.PARTY,
-        party=mediator,
-        case=case,
-        context={"case_ref": case.ref, "due": due_text, "parties": parties},
     )
     agreed = {
         "case_ref": case.ref,
@@ -185,14 +189,16 @@ def _settle(db, settings, case: Case, mediation: Mediation, now: datetime) -> st
         for party in _reachable(db, case, role):
             queue_mail(
                 db,
+                Mail(
+                    template="party/mediation_agreed",
+                    audience=Audience.PARTY,
+                    party=party,
+                    case=case,
+                    context=agreed,
+                    shows=mediation.mediator,
+                ),
                 now=now,
                 settings=settings,
-                template="party/mediation_agreed",
-                audience=Audience.PARTY,
-                party=party,
-                case=case,
-                context=agreed,
-                shows=mediation.mediator,
             )
     for after in REMINDERS:
         add_deadline(db, case, "mediation-reminder", now + after, now, {"mediation": mediation.pk})
@@ -231,13 +237,15 @@ def record_report(
         for party in _reachable(db, case, role):
             queue_mail(
                 db,
+                Mail(
+                    template="party/mediation_report",
+                    audience=Audience.PARTY,
+                    party=party,
+                    case=case,
+                    context={"case_ref": case.ref, "report": text},
+                ),
                 now=now,
                 settings=settings,
-                template="party/mediation_report",
-                audience=Audience.PARTY,
-                party=party,
-                case=case,
-                context={"case_ref": case.ref, "report": text},
             )
     _committee(
         db,
@@ -277,12 +285,14 @@ def _back_to_deliberation(db, case: Case, now: datetime, reason: str) -> None:
 def _committee(db, settings, case, now, template, context) -> None:
     queue_mail(
         db,
+        Mail(
+            template=template,
+            audience=Audience.COMMITTEE,
+            case=case,
+            context={"case_ref": case.ref, "report": None, **context},
+        ),
         now=now,
         settings=settings,
-        template=template,
-        audience=Audience.COMMITTEE,
-        case=case,
-        context={"case_ref": case.ref, "report": None, **context},
     )
 
 
@@ -351,13 +361,15 @@ def fire_mediation_reminder(
     for party in parties_of(db, case, "mediator"):
         queue_mail(
             db,
+            Mail(
+                template="mediator/reminder",
+                audience=Audience.PARTY,
+                party=party,
+                case=case,
+                context=context,
+            ),
             now=now,
             settings=settings,
-            template="mediator/reminder",
-            audience=Audience.PARTY,
-            party=party,
-            case=case,
-            context=context,
         )
     _committee(
         db,

@@ -15,7 +15,7 @@ from archive.clockwork import Clock, register
 from archive.deadlines import Deadline, add_deadline
 from archive.formpages import reachable
 from archive.models import CaseState
-from archive.outbox import Audience, queue_mail
+from archive.outbox import Audience, Mail, queue_mail
 from archive.settings import Settings
 from archive.states import is_open
 
@@ -30,12 +30,14 @@ def start_report_clocks(db: Database, case: Case, settings: Settings, now: datet
 def _committee(db, settings, now, case: Case, template: str, context: dict) -> None:
     queue_mail(
         db,
+        Mail(
+            template=template,
+            audience=Audience.COMMITTEE,
+            case=case,
+            context={"case_ref": case.ref, **context},
+        ),
         now=now,
         settings=settings,
-        template=template,
-        audience=Audience.COMMITTEE,
-        case=case,
-        context={"case_ref": case.ref, **context},
     )
 
 
@@ -89,13 +91,15 @@ def queue_reporter_update(db, settings: Settings, now: datetime, case: Case) -> 
         if reachable(db, party):
             queue_mail(
                 db,
+                Mail(
+                    template="reporter/update",
+                    audience=Audience.PARTY,
+                    case=case,
+                    party=party,
+                    context={"case_ref": case.ref, "timeline": timeline},
+                ),
                 now=now,
                 settings=settings,
-                template="reporter/update",
-                audience=Audience.PARTY,
-                case=case,
-                party=party,
-                context={"case_ref": case.ref, "timeline": timeline},
             )
             sent += 1
     record_event(
@@ -123,13 +127,15 @@ def fire_unilateral_reminder(
         return False
     queue_mail(
         db,
+        Mail(
+            template="committee/unilateral_reminder",
+            audience=Audience.ADDRESS,
+            to_addr=member,
+            case=case,
+            context={"case_ref": case.ref, "since": since},
+        ),
         now=now,
         settings=settings,
-        template="committee/unilateral_reminder",
-        audience=Audience.ADDRESS,
-        to_addr=member,
-        case=case,
-        context={"case_ref": case.ref, "since": since},
     )
     return True
 

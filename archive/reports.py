@@ -30,6 +30,7 @@ from archive.lifecycle import move_case
 from archive.models import CaseState, IncomingMessage
 from archive.outbox import (
     Audience,
+    Mail,
     queue_mail,
     queued_by_fold_key,
     queued_today,
@@ -99,25 +100,29 @@ def open_report(
         )
         queue_mail(
             db,
+            Mail(
+                template="committee/urgent",
+                audience=Audience.COMMITTEE,
+                case=case,
+                context=_committee_context(case, msg, reporter, urgent=True) | acknowledgement,
+            ),
             now=now,
             settings=settings,
-            template="committee/urgent",
-            audience=Audience.COMMITTEE,
-            case=case,
-            context=_committee_context(case, msg, reporter, urgent=True) | acknowledgement,
         )
     # A delegate is answered with their own reply address: their replies are their word.
     answered = delegate if acknowledgement["acknowledgement"] == "delegate" else reporter
     _acknowledge(db, msg, case, answered, settings, now, pk, acknowledgement)
     queue_mail(
         db,
+        Mail(
+            template="committee/new_case",
+            audience=Audience.COMMITTEE,
+            case=case,
+            context=_committee_context(case, msg, reporter, urgent=bool(msg.urgent_reasons))
+            | acknowledgement,
+        ),
         now=now,
         settings=settings,
-        template="committee/new_case",
-        audience=Audience.COMMITTEE,
-        case=case,
-        context=_committee_context(case, msg, reporter, urgent=bool(msg.urgent_reasons))
-        | acknowledgement,
     )
     return IngestResult(pk, False, "report", case.ref)
 
@@ -145,14 +150,16 @@ def _raise_urgent(db, msg, case: Case, party: Party, settings, now, pk: int) -> 
     context |= {"acknowledgement": "followup", "ack_reason": None}
     queue_mail(
         db,
+        Mail(
+            template="committee/urgent",
+            audience=Audience.COMMITTEE,
+            case=case,
+            context=context,
+            in_reply_to=msg.message_id,
+            refs=(*msg.references, msg.message_id),
+        ),
         now=now,
         settings=settings,
-        template="committee/urgent",
-        audience=Audience.COMMITTEE,
-        case=case,
-        context=context,
-        in_reply_to=msg.message_id,
-        refs=(*msg.references, msg.message_id),
     )
     return case
 
@@ -199,12 +206,19 @@ def _record_conflicts(
     conflicts = [conflict_entry(settings, c.member, c.reason, c.line) for c in msg.conflicts]
     queue_mail(
         db,
+        Mail(
+            template="chair/conflict",
+            audience=Audience.CHAIR,
+            case=case,
+            context={
+                "case_ref": case.ref,
+                "kind": "applied",
+                "party": None,
+                "conflicts": conflicts,
+            },
+        ),
         now=now,
         settings=settings,
-        template="chair/conflict",
-        audience=Audience.CHAIR,
-        case=case,
-        context={"case_ref": case.ref, "kind": "applied", "party": None, "conflicts": conflicts},
     )
 
 
@@ -299,21 +313,23 @@ def _acknowledge(
         return
     queue_mail(
         db,
+        Mail(
+            template=ACK_TEMPLATE,
+            audience=Audience.PARTY,
+            party=party,
+            case=case,
+            to_addr=recipient,
+            context={
+                "case_ref": case.ref,
+                "missing": list(msg.report.missing()),
+                "urgent": bool(msg.urgent_reasons),
+            },
+            in_reply_to=msg.message_id,
+            refs=(*msg.references, msg.message_id),
+            auto_submitted="auto-replied",
+        ),
         now=now,
         settings=settings,
-        template=ACK_TEMPLATE,
-        audience=Audience.PARTY,
-        party=party,
-        case=case,
-        to_addr=recipient,
-        context={
-            "case_ref": case.ref,
-            "missing": list(msg.report.missing()),
-            "urgent": bool(msg.urgent_reasons),
-        },
-        in_reply_to=msg.message_id,
-        refs=(*msg.references, msg.message_id),
-        auto_submitted="auto-replied",
     )
     record_event(
         db,
@@ -343,17 +359,19 @@ def _fold_acknowledgement(
     else:
         queue_mail(
             db,
+            Mail(
+                template=FOLDED_ACK_TEMPLATE,
+                audience=Audience.PARTY,
+                party=reporter,
+                case=case,
+                to_addr=recipient,
+                context={"case_refs": [case.ref]},
+                auto_submitted="auto-replied",
+                not_before=now + FOLD_DELAY,
+                fold_key=fold_key,
+            ),
             now=now,
             settings=settings,
-            template=FOLDED_ACK_TEMPLATE,
-            audience=Audience.PARTY,
-            party=reporter,
-            case=case,
-            to_addr=recipient,
-            context={"case_refs": [case.ref]},
-            auto_submitted="auto-replied",
-            not_before=now + FOLD_DELAY,
-            fold_key=fold_key,
         )
     record_event(db, case, now=now, actor="intake", action="acknowledgement-folded")
 
@@ -402,35 +420,39 @@ def record_followup(
         case = _raise_urgent(db, msg, case, party, settings, now, pk)
     queue_mail(
         db,
+        Mail(
+            template="committee/followup",
+            audience=Audience.COMMITTEE,
+            case=case,
+            context={
+                "case_ref": case.ref,
+                "party": PARTY_WORDS.get(party.role, party.role),
+                "from": _written_as(msg, party),
+                "fields_added": added,
+                "feedback": feedback,
+                "text": msg.text[:20000],
+                "attachments": [a.filename or a.content_type for a in msg.attachments],
+                "parts_left_out": msg.parts_left_out,
+            },
+        ),
         now=now,
         settings=settings,
-        template="committee/followup",
-        audience=Audience.COMMITTEE,
-        case=case,
-        context={
-            "case_ref": case.ref,
-            "party": PARTY_WORDS.get(party.role, party.role),
-            "from": _written_as(msg, party),
-            "fields_added": added,
-            "feedback": feedback,
-            "text": msg.text[:20000],
-            "attachments": [a.filename or a.content_type for a in msg.attachments],
-            "parts_left_out": msg.parts_left_out,
-        },
     )
     if not msg.no_reply_reason and _followup_ack_due(db, case, party, settings, now):
         queue_mail(
             db,
+            Mail(
+                template=FOLLOWUP_ACK_TEMPLATE,
+                audience=Audience.PARTY,
+                party=party,
+                case=case,
+                context={"case_ref": case.ref},
+                in_reply_to=msg.message_id,
+                refs=(*msg.references, msg.message_id),
+                auto_submitted="auto-replied",
+            ),
             now=now,
             settings=settings,
-            template=FOLLOWUP_ACK_TEMPLATE,
-            audience=Audience.PARTY,
-            party=party,
-            case=case,
-            context={"case_ref": case.ref},
-            in_reply_to=msg.message_id,
-            refs=(*msg.references, msg.message_id),
-            auto_submitted="auto-replied",
         )
     return IngestResult(pk, False, "followup", case.ref)
 
@@ -525,13 +547,15 @@ def _record_no_contact(db, case: Case, party: Party, settings: Settings, now, pk
     """Honoured by every later mail; confirmed back to them once, so they know it was heard."""
     queue_mail(
         db,
+        Mail(
+            template=NO_CONTACT_TEMPLATE,
+            audience=Audience.PARTY,
+            party=party,
+            case=case,
+            context={"case_ref": case.ref},
+        ),
         now=now,
         settings=settings,
-        template=NO_CONTACT_TEMPLATE,
-        audience=Audience.PARTY,
-        party=party,
-        case=case,
-        context={"case_ref": case.ref},
     )
     db.execute("UPDATE parties SET no_contact = 1 WHERE id = ?", [party.pk])
     record_event(
@@ -687,19 +711,21 @@ def _relay_to_audience(
         return
     queue_mail(
         db,
+        Mail(
+            template="committee/relay",
+            audience=Audience.COMMITTEE,
+            case=case,
+            context={
+                "case_ref": case.ref,
+                "author": party.name or party.email,
+                "subject": msg.subject,
+                "text": msg.text[:50000],
+            },
+            from_name=f"{party.name or party.email} via casebook",
+            exclude=party.email,
+            in_reply_to=msg.message_id,
+            refs=(*msg.references, msg.message_id),
+        ),
         now=now,
         settings=settings,
-        template="committee/relay",
-        audience=Audience.COMMITTEE,
-        case=case,
-        context={
-            "case_ref": case.ref,
-            "author": party.name or party.email,
-            "subject": msg.subject,
-            "text": msg.text[:50000],
-        },
-        from_name=f"{party.name or party.email} via casebook",
-        exclude=party.email,
-        in_reply_to=msg.message_id,
-        refs=(*msg.references, msg.message_id),
     )

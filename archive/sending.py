@@ -26,6 +26,7 @@ from archive.lifecycle import move_case
 from archive.models import CaseState
 from archive.outbox import (
     Audience,
+    Mail,
     OutboxItem,
     mark_failed,
     mark_retry,
@@ -129,20 +130,22 @@ def resend_what_was_folded_in(
         return None
     return queue_mail(
         db,
+        Mail(
+            template=item.template,
+            audience=item.audience,
+            context=context,
+            case=get_case(db, item.case_pk) if item.case_pk else None,
+            party=get_party(db, item.party_pk) if item.party_pk else None,
+            to_addr=item.to_addr,
+            in_reply_to=item.in_reply_to,
+            refs=item.refs,
+            auto_submitted=item.auto_submitted,
+            fold_key=row[1],
+            from_name=item.from_name,
+            exclude=item.exclude,
+        ),
         now=now,
         settings=settings,
-        template=item.template,
-        audience=item.audience,
-        context=context,
-        case=get_case(db, item.case_pk) if item.case_pk else None,
-        party=get_party(db, item.party_pk) if item.party_pk else None,
-        to_addr=item.to_addr,
-        in_reply_to=item.in_reply_to,
-        refs=item.refs,
-        auto_submitted=item.auto_submitted,
-        fold_key=row[1],
-        from_name=item.from_name,
-        exclude=item.exclude,
     )
 
 
@@ -205,17 +208,19 @@ def tell_delivery_problem(
         return
     queue_mail(
         db,
+        Mail(
+            template="committee/delivery_problem",
+            audience=Audience.COMMITTEE,
+            case=case,
+            context={
+                "case_ref": case.ref,
+                "template": item.template,
+                "problem": problem,
+                "detail": detail[:2000],
+            },
+        ),
         now=now,
         settings=settings,
-        template="committee/delivery_problem",
-        audience=Audience.COMMITTEE,
-        case=case,
-        context={
-            "case_ref": case.ref,
-            "template": item.template,
-            "problem": problem,
-            "detail": detail[:2000],
-        },
     )
 
 

@@ -22,7 +22,7 @@ from archive.cases import Case, Party, record_event
 from archive.clock import to_text
 from archive.held import hold
 from archive.models import IncomingMessage
-from archive.outbox import Audience, queue_mail
+from archive.outbox import Audience, Mail, queue_mail
 from archive.settings import Settings
 from archive.store import IngestResult
 
@@ -121,12 +121,14 @@ def ask_to_confirm(
     """Queues the request; returns its Message-ID (the party's answer refers to it)."""
     return queue_mail(
         db,
+        Mail(
+            template=CONFIRM_TEMPLATE,
+            audience=Audience.PARTY,
+            party=party,
+            case=case,
+            context={"case_ref": case.ref, "reporter": party.role == "reporter", "appeal": appeal},
+            auto_submitted="auto-replied",
+        ),
         now=now,
         settings=settings,
-        template=CONFIRM_TEMPLATE,
-        audience=Audience.PARTY,
-        party=party,
-        case=case,
-        context={"case_ref": case.ref, "reporter": party.role == "reporter", "appeal": appeal},
-        auto_submitted="auto-replied",
     )

@@ -23,7 +23,7 @@ from archive.cases import Case, record_event
 from archive.clock import parse_date
 from archive.commands.base import Command, Context, Refused
 from archive.models import CaseState, IncomingMessage
-from archive.outbox import Audience, queue_mail
+from archive.outbox import Audience, Mail, queue_mail
 from archive.settings import Person, Settings
 from archive.store import IngestResult, store_message
 
@@ -149,13 +149,15 @@ def decide_unlinked(
     def queue(template, audience, context, **options):
         return queue_mail(
             db,
+            Mail(
+                template=template,
+                audience=audience,
+                context={"case_ref": None, **context},
+                actor=person.email,
+                **options,
+            ),
             now=now,
             settings=settings,
-            template=template,
-            audience=audience,
-            context={"case_ref": None, **context},
-            actor=person.email,
-            **options,
         )
 
     def event(action, detail):
@@ -199,20 +201,22 @@ def decide_unlinked(
     db.execute("RELEASE SAVEPOINT unlinked_appeal")
     queue_mail(
         db,
+        Mail(
+            template="committee/command_result",
+            audience=Audience.ADDRESS,
+            to_addr=person.email,
+            context={
+                "case_ref": f"appeal {appeal.pk} (no case)",
+                "state": appeal.status,
+                "urgent": False,
+                "results": results,
+                "applied": applied,
+            },
+            in_reply_to=msg.message_id,
+            refs=(*msg.references, msg.message_id),
+        ),
         now=now,
         settings=settings,
-        template="committee/command_result",
-        audience=Audience.ADDRESS,
-        to_addr=person.email,
-        context={
-            "case_ref": f"appeal {appeal.pk} (no case)",
-            "state": appeal.status,
-            "urgent": False,
-            "results": results,
-            "applied": applied,
-        },
-        in_reply_to=msg.message_id,
-        refs=(*msg.references, msg.message_id),
     )
     return IngestResult(
         pk,

@@ -15,7 +15,7 @@ from archive.cases import Case, get_case, record_event
 from archive.clock import parse_date
 from archive.lifecycle import StateError, move_case
 from archive.models import CaseState, IncomingMessage
-from archive.outbox import queue_mail
+from archive.outbox import Mail, queue_mail
 from archive.settings import Person, Settings
 from archive.states import DONE_STATES
 
@@ -102,14 +102,16 @@ class Context:
     def queue(self, template: str, audience: str, context: dict, **options) -> str:
         message_id = queue_mail(
             self.db,
+            Mail(
+                template=template,
+                audience=audience,
+                case=self.case,
+                context={"case_ref": self.case.ref, **context},
+                actor=self.actor.email,
+                **options,
+            ),
             now=self.now,
             settings=self.settings,
-            template=template,
-            audience=audience,
-            case=self.case,
-            context={"case_ref": self.case.ref, **context},
-            actor=self.actor.email,
-            **options,
         )
         self.queued.append(message_id)
         return message_id

@@ -16,7 +16,7 @@ from archive.commands import COMMANDS
 from archive.commands.base import Context, Refused
 from archive.council import COUNCIL_KEYWORDS, DECIDING, council_holds
 from archive.models import IncomingMessage
-from archive.outbox import Audience, held_among, queue_mail
+from archive.outbox import Audience, Mail, held_among, queue_mail
 from archive.sending import member_party
 from archive.settings import Person, Settings
 from archive.store import Binding
@@ -199,22 +199,24 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) ->
     party = member_party(db, ctx.case, actor.email, actor.name, now, role)
     queue_mail(
         db,
+        Mail(
+            template="committee/command_result",
+            audience=Audience.PARTY,
+            case=ctx.case,
+            party=party,
+            context={
+                "case_ref": ctx.case.ref,
+                "state": ctx.case.state,
+                "urgent": ctx.case.urgent,
+                "results": [{"line": line, "status": s, "detail": d} for line, s, d in results],
+                "applied": not failed,
+                "captured": msg.commands.body if ctx.body_taken else "",
+            },
+            in_reply_to=msg.message_id,
+            refs=(*msg.references, msg.message_id),
+        ),
         now=now,
         settings=settings,
-        template="committee/command_result",
-        audience=Audience.PARTY,
-        case=ctx.case,
-        party=party,
-        context={
-            "case_ref": ctx.case.ref,
-            "state": ctx.case.state,
-            "urgent": ctx.case.urgent,
-            "results": [{"line": line, "status": s, "detail": d} for line, s, d in results],
-            "applied": not failed,
-            "captured": msg.commands.body if ctx.body_taken else "",
-        },
-        in_reply_to=msg.message_id,
-        refs=(*msg.references, msg.message_id),
     )
     return kind if failed else None
 
@@ -227,22 +229,24 @@ def _tell_outcome(db, msg, case: Case, settings, now, actor: Person, outcome: st
     """One line for the members who were not sent a command-only mail."""
     queue_mail(
         db,
+        Mail(
+            template="committee/command_outcome",
+            audience=Audience.COMMITTEE,
+            case=case,
+            context={
+                "case_ref": case.ref,
+                "author": actor.name or actor.email,
+                "commands": [f"#{c.keyword} {c.args}".strip() for c in msg.commands.commands],
+                "applied": outcome == "applied",
+                "state": case.state,
+                "urgent": case.urgent,
+            },
+            exclude=actor.email,
+            in_reply_to=msg.message_id,
+            refs=(*msg.references, msg.message_id),
+        ),
         now=now,
         settings=settings,
-        template="committee/command_outcome",
-        audience=Audience.COMMITTEE,
-        case=case,
-        context={
-            "case_ref": case.ref,
-            "author": actor.name or actor.email,
-            "commands": [f"#{c.keyword} {c.args}".strip() for c in msg.commands.commands],
-            "applied": outcome == "applied",
-            "state": case.state,
-            "urgent": case.urgent,
-        },
-        exclude=actor.email,
-        in_reply_to=msg.message_id,
-        refs=(*msg.references, msg.message_id),
     )
 
 
@@ -274,11 +278,13 @@ def _refuse_sender(db, msg, case, settings, now, message_pk, reason: str) -> Non
         return
     queue_mail(
         db,
+        Mail(
+            template=f"committee/{REFUSAL_NOTICE}",
+            audience=Audience.ADDRESS,
+            to_addr=address,
+            context={"token_mode": _token_mode(settings)},
+            auto_submitted="auto-replied",
+        ),
         now=now,
         settings=settings,
-        template=f"committee/{REFUSAL_NOTICE}",
-        audience=Audience.ADDRESS,
-        to_addr=address,
-        context={"token_mode": _token_mode(settings)},
-        auto_submitted="auto-replied",
     )
