@@ -141,43 +141,13 @@ def _unknown(keyword: str) -> str:
 def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) -> str | None:
     """None when every command ran; else the class of the refusal."""
     commands = msg.commands.commands
-    results: list[tuple[str, str, str]] = []
-    problems = [(c, _unknown(c.keyword)) for c in commands if c.keyword not in COMMANDS]
-    kind = "unknown-command" if problems else "chair-only"
-    problems += [
-        (c, "only the chair may do this")
-        for c in commands
-        if c.keyword in COMMANDS and COMMANDS[c.keyword].chair_only and actor.role != "chair"
-    ]
-    if council_holds(case) and not _is_council(actor, settings):
-        kind = kind if problems else "council-holds"
-        problems += [
-            (c, "the Executive Council has this case; it hands it back with #return")
-            for c in commands
-            if c.keyword in DECIDING
-        ]
+    problems, kind = _refused_before_running(commands, case, actor, settings)
     ctx = Context(db, settings, now, case, actor, msg, message_pk, msg.commands.body)
-    failed = None
+    results: list[tuple[str, str, str]] = []
+    failed = problems[0] if problems else None
     if not problems:
-        db.execute("SAVEPOINT commands")
-        for command in commands:
-            ctx.command = command.keyword
-            try:
-                done = COMMANDS[command.keyword].run(ctx, command.args)
-            except Refused as exc:
-                failed, kind = (command, str(exc)), "command-refused"
-                break
-            results.append((command.line, "done", done))
-        if not failed:
-            results += [
-                ("(leak guard)", "held", f"mail {pk} ({template}) held: see the notice")
-                for pk, template in held_among(db, ctx.queued)
-            ]
-        if failed:
-            db.execute("ROLLBACK TO SAVEPOINT commands")
-        db.execute("RELEASE SAVEPOINT commands")
-    else:
-        failed = problems[0]
+        results, failed = _run_in_savepoint(db, ctx, commands)
+        kind = "command-refused"
     if failed:
         bad = {id(c): why for c, why in (problems or [failed])}
         results = [
@@ -194,6 +164,58 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) ->
         detail={"commands": [c.line for c in commands], "reason": failed[1] if failed else None},
         message_pk=message_pk,
     )
+    _reply_with_results(db, msg, ctx, settings, now, results, applied=not failed)
+    return kind if failed else None
+
+
+def _refused_before_running(commands, case: Case, actor: Person, settings: Settings):
+    """The commands refused before any runs (unknown, the chair's, the council's while it holds
+    the case), and the class of the refusal."""
+    problems = [(c, _unknown(c.keyword)) for c in commands if c.keyword not in COMMANDS]
+    kind = "unknown-command" if problems else "chair-only"
+    problems += [
+        (c, "only the chair may do this")
+        for c in commands
+        if c.keyword in COMMANDS and COMMANDS[c.keyword].chair_only and actor.role != "chair"
+    ]
+    if council_holds(case) and not _is_council(actor, settings):
+        kind = kind if problems else "council-holds"
+        problems += [
+            (c, "the Executive Council has this case; it hands it back with #return")
+            for c in commands
+            if c.keyword in DECIDING
+        ]
+    return problems, kind
+
+
+def _run_in_savepoint(db, ctx: Context, commands):
+    """Runs the commands in order, all or none: the first refusal rolls back the others.
+    Returns each line's result and the refused command with its reason, if any."""
+    results: list[tuple[str, str, str]] = []
+    failed = None
+    db.execute("SAVEPOINT commands")
+    for command in commands:
+        ctx.command = command.keyword
+        try:
+            done = COMMANDS[command.keyword].run(ctx, command.args)
+        except Refused as exc:
+            failed = (command, str(exc))
+            break
+        results.append((command.line, "done", done))
+    if failed:
+        db.execute("ROLLBACK TO SAVEPOINT commands")
+    else:
+        results += [
+            ("(leak guard)", "held", f"mail {pk} ({template}) held: see the notice")
+            for pk, template in held_among(db, ctx.queued)
+        ]
+    db.execute("RELEASE SAVEPOINT commands")
+    return results, failed
+
+
+def _reply_with_results(db, msg, ctx: Context, settings, now, results, *, applied: bool) -> None:
+    """The member who wrote the commands is told, line by line, what each did."""
+    actor = ctx.actor
     # their own reply address: a council member's (not under the interim rule) is a council one
     role = "council" if settings.members and _is_council(actor, settings) else "member"
     party = member_party(db, ctx.case, actor.email, actor.name, now, role)
@@ -209,7 +231,7 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) ->
                 "state": ctx.case.state,
                 "urgent": ctx.case.urgent,
                 "results": [{"line": line, "status": s, "detail": d} for line, s, d in results],
-                "applied": not failed,
+                "applied": applied,
                 "captured": msg.commands.body if ctx.body_taken else "",
             },
             in_reply_to=msg.message_id,
@@ -218,7 +240,6 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) ->
         now=now,
         settings=settings,
     )
-    return kind if failed else None
 
 
 def _is_council(actor: Person, settings: Settings) -> bool:
