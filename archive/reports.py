@@ -55,10 +55,43 @@ def open_report(
     db: Database, msg: IncomingMessage, settings: Settings, now: datetime
 ) -> IngestResult:
     """A new report: a case, its parties, the audit entries and the mail it causes."""
+    via_form = msg.transport == FORM_TRANSPORT
+    case, pk, reporter, delegate = _open_case_of(db, msg, settings, now, via_form=via_form)
+    if msg.historical:
+        return IngestResult(pk, False, "report", case.ref)
+    start_report_clocks(db, case, settings, now)
+    if msg.conflicts:
+        _record_conflicts(db, msg, case, settings, now, pk)
+    # Decided first, so the urgent alert can say truthfully whether the reporter was answered.
+    acknowledgement = _ack_decision(db, msg, reporter, settings, now)
+    if via_form:  # the receipt page acknowledged it; nothing is mailed about the page
+        acknowledgement = {"acknowledgement": "form", "ack_reason": None}
+    if msg.urgent_reasons:
+        _alert_urgent_report(db, msg, case, reporter, settings, now, pk, acknowledgement)
+    # A delegate is answered with their own reply address: their replies are their word.
+    answered = delegate if acknowledgement["acknowledgement"] == "delegate" else reporter
+    _acknowledge(db, msg, case, answered, settings, now, pk, acknowledgement)
+    queue_mail(
+        db,
+        Mail(
+            template="committee/new_case",
+            audience=Audience.COMMITTEE,
+            case=case,
+            context=_committee_context(case, msg, reporter, urgent=bool(msg.urgent_reasons))
+            | acknowledgement,
+        ),
+        now=now,
+        settings=settings,
+    )
+    return IngestResult(pk, False, "report", case.ref)
+
+
+def _open_case_of(db, msg: IncomingMessage, settings: Settings, now: datetime, *, via_form: bool):
+    """The case a new report opens, its message, its reporter (and delegate) and the audit
+    entry; returns the case, the message's pk, the reporter and the delegate."""
     fields = msg.report.as_dict()
     if msg.delegate:
         fields["delegate_actions"] = msg.delegate.actions_taken
-    via_form = msg.transport == FORM_TRANSPORT
     if via_form:
         fields["contact"] = form_contact(fields.get("contact"))
     case = open_case(db, prefix=settings.case_prefix, now=now, fields=fields)
@@ -78,53 +111,32 @@ def open_report(
         detail={"via": msg.transport, "delegated": msg.delegate is not None},
         message_pk=pk,
     )
-    if msg.historical:
-        return IngestResult(pk, False, "report", case.ref)
-    start_report_clocks(db, case, settings, now)
-    if msg.conflicts:
-        _record_conflicts(db, msg, case, settings, now, pk)
-    # Decided first, so the urgent alert can say truthfully whether the reporter was answered.
-    acknowledgement = _ack_decision(db, msg, reporter, settings, now)
-    if via_form:  # the receipt page acknowledged it; nothing is mailed about the page
-        acknowledgement = {"acknowledgement": "form", "ack_reason": None}
-    if msg.urgent_reasons:
-        set_urgent(db, case, True, now)
-        record_event(
-            db,
-            case,
-            now=now,
-            actor="intake",
-            action="marked-urgent",
-            detail={"reasons": list(msg.urgent_reasons)},
-            message_pk=pk,
-        )
-        queue_mail(
-            db,
-            Mail(
-                template="committee/urgent",
-                audience=Audience.COMMITTEE,
-                case=case,
-                context=_committee_context(case, msg, reporter, urgent=True) | acknowledgement,
-            ),
-            now=now,
-            settings=settings,
-        )
-    # A delegate is answered with their own reply address: their replies are their word.
-    answered = delegate if acknowledgement["acknowledgement"] == "delegate" else reporter
-    _acknowledge(db, msg, case, answered, settings, now, pk, acknowledgement)
+    return case, pk, reporter, delegate
+
+
+def _alert_urgent_report(db, msg, case: Case, reporter: Party, settings, now, pk, ack) -> None:
+    """Danger words or "Ongoing: yes" in a new report: marked urgent, the committee alerted."""
+    set_urgent(db, case, True, now)
+    record_event(
+        db,
+        case,
+        now=now,
+        actor="intake",
+        action="marked-urgent",
+        detail={"reasons": list(msg.urgent_reasons)},
+        message_pk=pk,
+    )
     queue_mail(
         db,
         Mail(
-            template="committee/new_case",
+            template="committee/urgent",
             audience=Audience.COMMITTEE,
             case=case,
-            context=_committee_context(case, msg, reporter, urgent=bool(msg.urgent_reasons))
-            | acknowledgement,
+            context=_committee_context(case, msg, reporter, urgent=True) | ack,
         ),
         now=now,
         settings=settings,
     )
-    return IngestResult(pk, False, "report", case.ref)
 
 
 def _raise_urgent(db, msg, case: Case, party: Party, settings, now, pk: int) -> Case:
@@ -276,26 +288,7 @@ def _acknowledge(
     """Every new case is acknowledged, unless RFC 3834 forbids an answer; floods are folded."""
     recipient = msg.envelope_from or ""
     if decision["acknowledgement"] == "form":
-        record_event(
-            db,
-            case,
-            now=now,
-            actor="web form",
-            action="acknowledged-on-receipt-page",
-            message_pk=message_pk,
-        )
-        # The receipt page was the acknowledgement, as a sent ack mail is (archive.sending):
-        # no "not yet acknowledged" alarm an hour later, no overdue acknowledgement in the digest.
-        cancel_deadlines(db, case, ("ack-watchdog",), now)
-        move_case(
-            db,
-            case,
-            CaseState.ACKNOWLEDGED,
-            now=now,
-            actor="web form",
-            reason="acknowledged on the receipt page",
-            message_pk=message_pk,
-        )
+        _acknowledged_on_receipt_page(db, case, now, message_pk)
         return
     if decision["acknowledgement"] == "suppressed":
         record_event(
@@ -337,6 +330,29 @@ def _acknowledge(
         now=now,
         actor="intake",
         action="acknowledgement-queued",
+        message_pk=message_pk,
+    )
+
+
+def _acknowledged_on_receipt_page(db: Database, case: Case, now: datetime, message_pk: int):
+    """The receipt page was the acknowledgement, as a sent ack mail is (archive.sending): no
+    "not yet acknowledged" alarm an hour later, no overdue acknowledgement in the digest."""
+    record_event(
+        db,
+        case,
+        now=now,
+        actor="web form",
+        action="acknowledged-on-receipt-page",
+        message_pk=message_pk,
+    )
+    cancel_deadlines(db, case, ("ack-watchdog",), now)
+    move_case(
+        db,
+        case,
+        CaseState.ACKNOWLEDGED,
+        now=now,
+        actor="web form",
+        reason="acknowledged on the receipt page",
         message_pk=message_pk,
     )
 
@@ -418,6 +434,28 @@ def record_followup(
     _mediation_reply(db, msg, case, party, settings, now)
     if msg.urgent_reasons and not case.urgent:
         case = _raise_urgent(db, msg, case, party, settings, now, pk)
+    _show_followup(db, msg, case, party, settings, now, added=added, feedback=feedback)
+    if not msg.no_reply_reason and _followup_ack_due(db, case, party, settings, now):
+        queue_mail(
+            db,
+            Mail(
+                template=FOLLOWUP_ACK_TEMPLATE,
+                audience=Audience.PARTY,
+                party=party,
+                case=case,
+                context={"case_ref": case.ref},
+                in_reply_to=msg.message_id,
+                refs=(*msg.references, msg.message_id),
+                auto_submitted="auto-replied",
+            ),
+            now=now,
+            settings=settings,
+        )
+    return IngestResult(pk, False, "followup", case.ref)
+
+
+def _show_followup(db, msg, case: Case, party: Party, settings, now, *, added, feedback) -> None:
+    """The committee sees a party's follow-up: who wrote it, what it added, its text."""
     queue_mail(
         db,
         Mail(
@@ -438,23 +476,6 @@ def record_followup(
         now=now,
         settings=settings,
     )
-    if not msg.no_reply_reason and _followup_ack_due(db, case, party, settings, now):
-        queue_mail(
-            db,
-            Mail(
-                template=FOLLOWUP_ACK_TEMPLATE,
-                audience=Audience.PARTY,
-                party=party,
-                case=case,
-                context={"case_ref": case.ref},
-                in_reply_to=msg.message_id,
-                refs=(*msg.references, msg.message_id),
-                auto_submitted="auto-replied",
-            ),
-            now=now,
-            settings=settings,
-        )
-    return IngestResult(pk, False, "followup", case.ref)
 
 
 def _record_feedback(
