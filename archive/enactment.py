@@ -142,26 +142,10 @@ def _duration(text: str | None, now: datetime, settings: Settings) -> dict:
 
 
 def _queue_resolution_mail(out: _Writer, proposal: Proposal) -> str:
-    # Signed by the committee's chair, or the council's when the council decided the case.
-    settings = out.settings
-    person = settings.person_for(out.actor)
-    by_council = council_holds(out.case) or (
-        person in settings.council and person not in settings.members
-    )
-    chair = (settings.council_chair or person) if by_council else settings.chair
     words = proposal.args.split()
     row = rung(proposal.resolution)
-    timed = DURATION in row.args and words
     responsible = responsible_parties(out.db, out.case)
-    common = {
-        "statement": proposal.text,
-        "chair_name": chair.name if chair else out.settings.committee_name,
-        "by_council": by_council,
-        **_duration(words[0] if timed else None, out.now, settings),
-        "spaces": " ".join(words[1:] if row.args.startswith(DURATION) else words)
-        if row.bans
-        else None,
-    }
+    by_council, common = _resolution_context(out, proposal, row, words)
     ban = {"unilateral": False} if row.bans else {}
     done = []
     to_person, to_venue = row.to_responsible, row.to_venue
@@ -180,28 +164,7 @@ def _queue_resolution_mail(out: _Writer, proposal: Proposal) -> str:
         )
         done.append(f"{to_venue} to {words[0]}")
     if row.bans:
-        who = ", ".join(who_text(p.name, p.email) for p in responsible)
-        out.queue(
-            "core/ban_notice",
-            Audience.ADDRESS,
-            common | ban | {"who": who},
-            to_addr=out.settings.core_team,
-        )
-        duration = parse_ban_duration(words[0]) if row.args.startswith(DURATION) else None
-        for party in responsible:
-            ban = add_ban(
-                out.db,
-                out.case,
-                who=party.email,
-                email=party.email,
-                spaces=common["spaces"],
-                duration=duration,
-                now=out.now,
-                decided_by="committee",
-                unilateral=False,
-            )
-            out.event("ban-recorded", {"ban": ban, "spaces": common["spaces"]})
-        done.append("ban notice to the core team; ban register updated")
+        done.append(_ban_responsible(out, row, words, common | ban, responsible))
     for reporter in parties_of(out.db, out.case, "reporter"):
         if reachable(out.db, reporter):
             out.queue(
@@ -222,6 +185,50 @@ def _queue_resolution_mail(out: _Writer, proposal: Proposal) -> str:
     )
     done.append("resolution report to the Executive Council")
     return "; ".join(done)
+
+
+def _resolution_context(out: _Writer, proposal: Proposal, row, words: list[str]):
+    """Whether the council decided, and the fields every mail of the resolution shows: signed
+    by the committee's chair, or the council's when the council decided the case."""
+    settings = out.settings
+    person = settings.person_for(out.actor)
+    by_council = council_holds(out.case) or (
+        person in settings.council and person not in settings.members
+    )
+    chair = (settings.council_chair or person) if by_council else settings.chair
+    timed = DURATION in row.args and words
+    return by_council, {
+        "statement": proposal.text,
+        "chair_name": chair.name if chair else settings.committee_name,
+        "by_council": by_council,
+        **_duration(words[0] if timed else None, out.now, settings),
+        "spaces": " ".join(words[1:] if row.args.startswith(DURATION) else words)
+        if row.bans
+        else None,
+    }
+
+
+def _ban_responsible(out: _Writer, row, words: list[str], context: dict, responsible) -> str:
+    """A ban resolution: the core team is told, each responsible person is in the register."""
+    who = ", ".join(who_text(p.name, p.email) for p in responsible)
+    out.queue(
+        "core/ban_notice", Audience.ADDRESS, context | {"who": who}, to_addr=out.settings.core_team
+    )
+    duration = parse_ban_duration(words[0]) if row.args.startswith(DURATION) else None
+    for party in responsible:
+        ban = add_ban(
+            out.db,
+            out.case,
+            who=party.email,
+            email=party.email,
+            spaces=context["spaces"],
+            duration=duration,
+            now=out.now,
+            decided_by="committee",
+            unilateral=False,
+        )
+        out.event("ban-recorded", {"ban": ban, "spaces": context["spaces"]})
+    return "ban notice to the core team; ban register updated"
 
 
 def fire_enactment(db, settings: Settings, now: datetime, deadline: Deadline, case: Case) -> bool:
