@@ -129,19 +129,7 @@ def receive_appeal(
     if msg.automatic or msg.historical:
         return IngestResult(pk, False, "appeal", case.ref if case else None)
     due = now + settings.appeal_due
-    cursor = db.execute(
-        "INSERT INTO appeals (case_pk, message_pk, appellant, received_at, due_at, previous_state)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            case.pk if case else None,
-            pk,
-            msg.from_addr,
-            to_text(now),
-            to_text(due),
-            case.state if case else None,
-        ],
-    )
-    appeal_pk = cursor.lastrowid
+    appeal_pk = _insert_appeal(db, case, pk, msg.from_addr, now, due)
     if unproven is not None:  # linked only once the party confirms through their reply address
         _ask_party(db, msg, unproven, settings, now, pk, appeal_pk)
     if case is not None:
@@ -188,6 +176,23 @@ def receive_appeal(
         settings=settings,
     )
     return IngestResult(pk, False, "appeal", case.ref if case else None)
+
+
+def _insert_appeal(db, case: Case | None, pk: int, appellant, now: datetime, due: datetime) -> int:
+    """The appeal's row, with the state its case was in (a decided appeal may return to it)."""
+    cursor = db.execute(
+        "INSERT INTO appeals (case_pk, message_pk, appellant, received_at, due_at, previous_state)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            case.pk if case else None,
+            pk,
+            appellant,
+            to_text(now),
+            to_text(due),
+            case.state if case else None,
+        ],
+    )
+    return cursor.lastrowid
 
 
 def _ask_party(

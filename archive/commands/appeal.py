@@ -71,27 +71,8 @@ def apply(
     words = args.split(maxsplit=1)
     verb = words[0].lower() if words else ""
     rest = words[1] if len(words) > 1 else ""
-    thread = appeal_message_id(db, appeal)
     if verb == "extend":
-        try:
-            until = parse_date(rest.split()[0], settings.zone) if rest else None
-        except ValueError:
-            until = None
-        if until is None or until <= now:
-            raise Refused("#appeal extend needs a future date, e.g. #appeal extend 2026-04-15")
-        extend_appeal(db, case, appeal, until, now)
-        event("appeal-extended", {"appeal": appeal.pk, "until": until.isoformat()})
-        day = until.astimezone(settings.zone).date().isoformat()
-        if appeal.appellant:
-            queue(
-                "appellant/appeal_extended",
-                Audience.ADDRESS,
-                {"until": day},
-                to_addr=appeal.appellant,
-                in_reply_to=thread,
-                refs=(thread,) if thread else (),
-            )
-        return f"the appellant was told the council needs until {day}"
+        return _extend(db, settings, now, case, appeal, rest, queue, event)
     if verb not in DECISIONS:
         raise Refused("#appeal takes uphold, modify, overturn (with the decision) or extend DATE")
     text = "\n".join(t for t in (rest, body) if t).strip()
@@ -105,6 +86,7 @@ def apply(
     event("appeal-decided", {"appeal": appeal.pk, "decision": verb})
     context = {"decision": verb, "text": text}
     if appeal.appellant:
+        thread = appeal_message_id(db, appeal)
         queue(
             "appellant/appeal_decision",
             Audience.ADDRESS,
@@ -116,6 +98,30 @@ def apply(
         )
     queue("committee/appeal_decision", Audience.COMMITTEE, context)
     return verb
+
+
+def _extend(db, settings: Settings, now, case, appeal: Appeal, rest: str, queue, event) -> str:
+    """`#appeal extend DATE`: the council needs longer; the appellant is told until when."""
+    try:
+        until = parse_date(rest.split()[0], settings.zone) if rest else None
+    except ValueError:
+        until = None
+    if until is None or until <= now:
+        raise Refused("#appeal extend needs a future date, e.g. #appeal extend 2026-04-15")
+    extend_appeal(db, case, appeal, until, now)
+    event("appeal-extended", {"appeal": appeal.pk, "until": until.isoformat()})
+    day = until.astimezone(settings.zone).date().isoformat()
+    if appeal.appellant:
+        thread = appeal_message_id(db, appeal)
+        queue(
+            "appellant/appeal_extended",
+            Audience.ADDRESS,
+            {"until": day},
+            to_addr=appeal.appellant,
+            in_reply_to=thread,
+            refs=(thread,) if thread else (),
+        )
+    return f"the appellant was told the council needs until {day}"
 
 
 def decide_unlinked(
@@ -144,6 +150,22 @@ def decide_unlinked(
         )
         why = "not-a-member" if person is None else "not-authenticated"
         return IngestResult(pk, False, "deliberation", None, commands="refused", refusal=why)
+    results, applied = _run_unlinked(db, msg, appeal, person, settings, now, pk)
+    _reply_unlinked(db, msg, appeal, person, settings, now, results, applied)
+    return IngestResult(
+        pk,
+        False,
+        "deliberation",
+        None,
+        commands="applied" if applied else "refused",
+        refusal=None if applied else "command-refused",
+    )
+
+
+def _run_unlinked(db, msg, appeal: Appeal, person: Person, settings, now, pk: int):
+    """The council member's commands on an unlinked appeal, all or none: only #appeal, and
+    only while the appeal is undecided. Returns each line's result and whether all ran."""
+    found = msg.commands.commands
     results, applied = [], True
 
     def queue(template, audience, context, **options):
@@ -199,6 +221,11 @@ def decide_unlinked(
     if not applied:
         db.execute("ROLLBACK TO SAVEPOINT unlinked_appeal")
     db.execute("RELEASE SAVEPOINT unlinked_appeal")
+    return results, applied
+
+
+def _reply_unlinked(db, msg, appeal: Appeal, person: Person, settings, now, results, applied):
+    """The council member is told, line by line, what their commands did."""
     queue_mail(
         db,
         Mail(
@@ -217,14 +244,6 @@ def decide_unlinked(
         ),
         now=now,
         settings=settings,
-    )
-    return IngestResult(
-        pk,
-        False,
-        "deliberation",
-        None,
-        commands="applied" if applied else "refused",
-        refusal=None if applied else "command-refused",
     )
 
 
