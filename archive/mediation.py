@@ -165,6 +165,34 @@ def _settle(db, settings, case: Case, mediation: Mediation, now: datetime) -> st
     mediator = add_party(
         db, case, role="mediator", name=mediation.mediator_name, email=mediation.mediator, now=now
     )
+    _brief_mediator_and_parties(db, settings, case, mediation, mediator, due, now)
+    for after in REMINDERS:
+        add_deadline(db, case, "mediation-reminder", now + after, now, {"mediation": mediation.pk})
+    # Past the due date without a report: raised with the committee (never the parties).
+    add_deadline(
+        db, case, "mediation-reminder", due, now, {"mediation": mediation.pk, "overdue": True}
+    )
+    record_event(
+        db,
+        case,
+        now=now,
+        actor="casebook",
+        action="mediation-settled",
+        detail={"due": to_text(due)},
+    )
+    _committee(
+        db,
+        settings,
+        case,
+        now,
+        "committee/mediation_update",
+        {"what": "both parties agreed on the mediator; two weeks start now"},
+    )
+    return "both parties agreed: the mediator is briefed, two weeks start now"
+
+
+def _brief_mediator_and_parties(db, settings, case, mediation, mediator: Party, due, now) -> None:
+    """Both parties agreed: the mediator learns whom to talk to, the parties who mediates."""
     due_text = human_date(due, settings.zone)
     # Both parties agreed to this mediator: the mediator needs to know whom to talk to.
     parties = [_named(p) for role in ("reporter", "reported") for p in _reachable(db, case, role)]
@@ -200,29 +228,6 @@ def _settle(db, settings, case: Case, mediation: Mediation, now: datetime) -> st
                 now=now,
                 settings=settings,
             )
-    for after in REMINDERS:
-        add_deadline(db, case, "mediation-reminder", now + after, now, {"mediation": mediation.pk})
-    # Past the due date without a report: raised with the committee (never the parties).
-    add_deadline(
-        db, case, "mediation-reminder", due, now, {"mediation": mediation.pk, "overdue": True}
-    )
-    record_event(
-        db,
-        case,
-        now=now,
-        actor="casebook",
-        action="mediation-settled",
-        detail={"due": to_text(due)},
-    )
-    _committee(
-        db,
-        settings,
-        case,
-        now,
-        "committee/mediation_update",
-        {"what": "both parties agreed on the mediator; two weeks start now"},
-    )
-    return "both parties agreed: the mediator is briefed, two weeks start now"
 
 
 def record_report(
