@@ -44,24 +44,7 @@ def search_messages(db: Database, text: str, limit: int = 50) -> tuple[list[dict
     page shown is joined and has its snippet made.
     """
     query = fts_query(text)
-    total = db.execute(
-        "SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH ?", [query]
-    ).fetchone()[0]
-    floor = 0
-    if total > RANK_POOL:
-        floor = db.execute(
-            "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?"
-            " ORDER BY rowid DESC LIMIT 1 OFFSET ?",
-            [query, RANK_POOL - 1],
-        ).fetchone()[0]
-    best = [
-        row[0]
-        for row in db.execute(
-            "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? AND rowid >= ?"
-            " ORDER BY bm25(messages_fts) LIMIT ?",
-            [query, floor, limit],
-        )
-    ]
+    best, total = _best_ranked(db, query, limit)
     if not best:
         return [], total
     rows = db.execute(
@@ -95,6 +78,30 @@ def search_messages(db: Database, text: str, limit: int = 50) -> tuple[list[dict
                 [SNIPPET_TOKENS, query, pk],
             ).fetchone()[0]
     return [found[pk] for pk in best if pk in found], total
+
+
+def _best_ranked(db: Database, query: str, limit: int) -> tuple[list[int], int]:
+    """The pks of the `limit` best matches by bm25 (among the newest RANK_POOL when more
+    match), and how many match in all."""
+    total = db.execute(
+        "SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH ?", [query]
+    ).fetchone()[0]
+    floor = 0
+    if total > RANK_POOL:
+        floor = db.execute(
+            "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?"
+            " ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+            [query, RANK_POOL - 1],
+        ).fetchone()[0]
+    best = [
+        row[0]
+        for row in db.execute(
+            "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? AND rowid >= ?"
+            " ORDER BY bm25(messages_fts) LIMIT ?",
+            [query, floor, limit],
+        )
+    ]
+    return best, total
 
 
 def snippet_of(text: str, words: list[str]) -> str | None:
