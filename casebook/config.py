@@ -252,13 +252,30 @@ class _Reader:
         if self.problems:
             return None
         v = self.values
-        reports = v["addresses.reports"]
-        local, domain = reports.rsplit("@", 1)
         return Settings(
             database=v["casebook.database"],
             spool=v["casebook.spool"],
             timezone=v["casebook.timezone"],
             case_prefix=v["casebook.case_prefix"],
+            committee_name=v["casebook.committee_name"],
+            templates_override=v["casebook.templates"],
+            sweep_interval=v["casebook.sweep_interval"],
+            members=people["members"],
+            council=people["council"],
+            alternates=people["alternates"],
+            delegates=delegates,
+            **self.address_settings(),
+            **self.intake_settings(),
+            **self.mailer_and_security_settings(),
+            **self.policy_settings(),
+        )
+
+    def address_settings(self) -> dict:
+        """The [addresses] section; bounces default to the reports address's `-bounces`."""
+        v = self.values
+        reports = v["addresses.reports"]
+        local, domain = reports.rsplit("@", 1)
+        return dict(
             reports=reports,
             appeals=v["addresses.appeals"],
             committee_list=v["addresses.committee_list"],
@@ -266,11 +283,12 @@ class _Reader:
             core_team=v["addresses.core_team"],
             list_subscriber=v["addresses.list_subscriber"],
             bounces=v["addresses.bounces"] or f"{local}-bounces@{domain}",
-            committee_name=v["casebook.committee_name"],
-            members=people["members"],
-            council=people["council"],
-            alternates=people["alternates"],
-            delegates=delegates,
+        )
+
+    def intake_settings(self) -> dict:
+        """The [intake] sections: the SMTP edge, its limits, IMAP and the web form if present."""
+        v = self.values
+        return dict(
             intake_host=v["intake.smtp.host"],
             intake_port=v["intake.smtp.port"],
             lmtp=v["intake.smtp.lmtp"],
@@ -279,21 +297,31 @@ class _Reader:
             tls_cert=v["intake.smtp.tls_cert"],
             tls_key=v["intake.smtp.tls_key"],
             limits=IntakeLimits(**self.group("intake.limits")),
+            ack_daily_cap=v["intake.ack_daily_cap"],
+            followup_ack_interval=v["intake.followup_ack_interval"],
+            imap=Imap(**self.group("intake.imap")) if "intake.imap" in self.present else None,
+            form=WebForm(**self.group("intake.form")) if "intake.form" in self.present else None,
+        )
+
+    def mailer_and_security_settings(self) -> dict:
+        """The [mailer] sections (relay, retries, DKIM signing) and [security]."""
+        v = self.values
+        return dict(
             relay=Relay(**self.group("mailer.smtp")),
             retry_schedule=v["mailer.retry"],
             give_up_after=v["mailer.give_up_after"],
+            dkim_signing=self.dkim_signing(),
             command_auth=v["security.command_auth"],
             insecure_from_only=v["security.insecure_from_only"],
             dkim_pinned_keys=tuple(sorted(v["security.dkim_pinned_keys"].items())),
-            templates_override=v["casebook.templates"],
-            ack_daily_cap=v["intake.ack_daily_cap"],
-            followup_ack_interval=v["intake.followup_ack_interval"],
             trusted_hosts=v["security.trusted_hosts"],
             list_host_domain=v["security.list_host"],
-            sweep_interval=v["casebook.sweep_interval"],
-            imap=Imap(**self.group("intake.imap")) if "intake.imap" in self.present else None,
-            form=WebForm(**self.group("intake.form")) if "intake.form" in self.present else None,
-            dkim_signing=self.dkim_signing(),
+        )
+
+    def policy_settings(self) -> dict:
+        """The committee's [policy] and when its [digest] goes out."""
+        v = self.values
+        return dict(
             enact_by_any_member=v["policy.enact_by_any_member"],
             consult_wait=v["policy.consult_wait"],
             late_send_hold=v["policy.late_send_hold"],
