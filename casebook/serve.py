@@ -290,50 +290,13 @@ class Intake:
             on_failure=lambda reason: loop.call_soon_threadsafe(self.fail, reason),
         )
         spool.start()
-        servers = []
-        try:
-            if self.with_sink:
-                sink_dir = Path(settings.database).parent / "sink"
-                servers.append(
-                    await listen(sink_factory(sink_dir), settings.relay.host, settings.relay.port)
-                )
-                print(f"[sink] outgoing mail is kept in {sink_dir}/new and listed here", flush=True)
-            servers.append(
-                await listen(
-                    make_protocol_factory(settings, spool),
-                    settings.intake_host,
-                    settings.intake_port,
-                )
-            )
-            web_runner = await self.start_form(spool)
-        except CannotListen:
-            for server in servers:
-                server.close()
-            spool.stop()
-            raise
+        servers, web_runner = await self._listen_all(spool)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.stopping.set)
         loop.add_signal_handler(signal.SIGHUP, self.on_hangup)
         if self.worker is not None:
             loop.add_reader(self.worker.sentinel, self._on_worker_exit)
-        protocol = "LMTP" if settings.lmtp else "SMTP"
-        print(
-            f"casebook: {protocol} intake on {settings.intake_host}:{settings.intake_port},"
-            f" reports to {settings.reports}, relay {settings.relay.host}:{settings.relay.port}",
-            flush=True,
-        )
-        if settings.insecure_from_only:
-            log.warning(
-                "INSECURE: insecure_from_only = true: commands are trusted on the From header"
-                " alone. Never use this outside development."
-            )
-        if settings.form:
-            scheme = "https" if settings.form.tls_cert else "http"
-            print(
-                f"casebook: web form on {scheme}://{settings.form.host}:{settings.form.port}"
-                "/report",
-                flush=True,
-            )
+        self._announce()
         poller = asyncio.create_task(self.imap_loop()) if settings.imap else None
         await self.stopping.wait()
         # Closing the loop would give SIGHUP back its default (death) while this process
@@ -355,6 +318,55 @@ class Intake:
             for server in servers:
                 await server.wait_closed()
         spool.stop()
+
+    async def _listen_all(self, spool: SpoolWriter):
+        """The sink (with --with-sink), the SMTP or LMTP edge and the web form, listening; if
+        one cannot, those already listening close and the spool stops."""
+        settings = self.settings
+        servers = []
+        try:
+            if self.with_sink:
+                sink_dir = Path(settings.database).parent / "sink"
+                servers.append(
+                    await listen(sink_factory(sink_dir), settings.relay.host, settings.relay.port)
+                )
+                print(f"[sink] outgoing mail is kept in {sink_dir}/new and listed here", flush=True)
+            servers.append(
+                await listen(
+                    make_protocol_factory(settings, spool),
+                    settings.intake_host,
+                    settings.intake_port,
+                )
+            )
+            web_runner = await self.start_form(spool)
+        except CannotListen:
+            for server in servers:
+                server.close()
+            spool.stop()
+            raise
+        return servers, web_runner
+
+    def _announce(self) -> None:
+        """What listens where, on the terminal; a loud warning for an insecure setting."""
+        settings = self.settings
+        protocol = "LMTP" if settings.lmtp else "SMTP"
+        print(
+            f"casebook: {protocol} intake on {settings.intake_host}:{settings.intake_port},"
+            f" reports to {settings.reports}, relay {settings.relay.host}:{settings.relay.port}",
+            flush=True,
+        )
+        if settings.insecure_from_only:
+            log.warning(
+                "INSECURE: insecure_from_only = true: commands are trusted on the From header"
+                " alone. Never use this outside development."
+            )
+        if settings.form:
+            scheme = "https" if settings.form.tls_cert else "http"
+            print(
+                f"casebook: web form on {scheme}://{settings.form.host}:{settings.form.port}"
+                "/report",
+                flush=True,
+            )
 
     def on_hangup(self) -> None:
         """SIGHUP: a valid configuration restarts intake and worker with it; else it is said."""
