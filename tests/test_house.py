@@ -14,6 +14,10 @@ from tests.conftest import ROOT
 
 FOLDERS = ("archive", "intake", "mailer", "webform", "casebook")
 MAX_FMT_SKIPS = 19  # only where a table reads better aligned
+MAX_FUNCTION_LINES = 60
+# casebook/cli.py's build_parser is split with the CLI's subcommands, one module each
+# (issue 19); until then it is the one function allowed past the limit.
+LONG_ALLOWED = {("casebook/cli.py", "build_parser")}
 
 
 def sources():
@@ -30,6 +34,17 @@ def test_fewer_than_twenty_fmt_skips_in_product_code():
         if "fmt: skip" in line
     ]
     assert len(skips) <= MAX_FMT_SKIPS, skips
+
+
+def test_no_product_function_is_longer_than_sixty_lines():
+    long = {
+        (name, node.name): node.end_lineno - node.lineno + 1
+        for name, text in sources()
+        for node in ast.walk(ast.parse(text))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+    }
+    assert set(long) <= LONG_ALLOWED, long
 
 
 def _queue_mail_calls():
