@@ -10,6 +10,7 @@ the appellant more time is needed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
 from archive.appeal_requests import ask_later
+from archive.case_brief import case_brief
 from archive.cases import Case, Party, get_case, party_for_address, record_event
 from archive.clock import from_text, human_date, to_text
 from archive.clockwork import Clock, register
@@ -33,6 +35,17 @@ from archive.unverified import ask_about
 
 REMINDERS = (timedelta(days=7), timedelta(days=12))
 DECISIONS = ("uphold", "modify", "overturn")
+# A party's own words about appealing ("I want to appeal", "how do I appeal?"), in English and
+# the languages the guide's readers most write: the committee answers with how to appeal.
+APPEAL_WISH_RE = re.compile(
+    r"(?i)\b(appeal(s|ing|ed)?|einspruch|widerspruch|berufung|faire appel|recours|apelar|"
+    r"apelaci[oó]n|recurrir|recorrer|ricorso|bezwaar)\b"
+)
+
+
+def wishes_to_appeal(text: str) -> bool:
+    """Whether a party's own words speak of appealing."""
+    return APPEAL_WISH_RE.search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -169,6 +182,9 @@ def receive_appeal(
                 "subject": msg.subject,
                 "text": msg.text[:20000],
                 "due": human_date(due, settings.zone),
+                # The facts only for a party's appeal: a stranger quoting a tag is
+                # shown to the council as the words they sent, nothing more.
+                "brief": case_brief(db, case) if case and is_party else None,
             },
             in_reply_to=msg.message_id,
         ),

@@ -12,13 +12,20 @@ import os
 from dataclasses import dataclass, field
 
 from archive.ladder import resolution_templates
+from archive.models import ASKED_FIELDS
 
 log = logging.getLogger(__name__)
 
 # Fields every template may show: the committee's public facts and the copy's own reply
 # address and addressee, added when a copy is rendered (not stored with the item).
+# The committee's pointers and resources ([links]) are None where it has none.
 GLOBAL_FIELDS = frozenset(
-    {"committee_name", "reports_address", "appeals_address", "reply_address", "recipient_name"}
+    {
+        *("committee_name", "reports_address", "appeals_address"),
+        *("reply_address", "recipient_name"),
+        *("code_of_conduct_url", "reporting_guide_url"),
+        *("reporter_support_url", "reported_resources_url"),
+    }
 )
 # Readers inside the committee (and the council, which the policy hands cases to).
 INSIDE = frozenset({"committee", "chair", "council"})
@@ -58,6 +65,25 @@ SAMPLE_FIELDS = {
     "ongoing": "no",
     "law_enforcement": None,
     "other": None,
+}
+# What the council reads to decide (archive/case_brief.py), in council/case_brief.inc.
+BRIEF = {
+    "account": "He called me stupid on the list.",
+    "when": "yesterday",
+    "where": "the users list",
+    "responsible": ["Dave Jones <dave@example.com>"],
+    "finding": "yes",
+    "proposals": [
+        {
+            "resolution": "private-reprimand",
+            "status": "open",
+            "statement": "S",
+            "objections": ["carol@example.org: too mild"],
+        },
+    ],
+    "feedback": ["consent: agreed - Yes, that is fine with me."],
+    "unilateral": ["removed him from the chat for a day"],
+    "mediation": [],
 }
 RESOLUTION = {
     "statement": "S",
@@ -164,10 +190,10 @@ CATALOGUE: dict[str, Template] = {
         # To the reporter (and, for the acknowledgement, whoever sent the report).
         _entry("reporter/ack", "reporter", {"missing": ["when"], "urgent": False}),
         _entry("reporter/ack_folded", "reporter", {"case_refs": ["CoC-2026-001", "CoC-2026-002"]}),
-        _entry("reporter/followup_received", "reporter", {}),
+        _entry("reporter/followup_received", "reporter", {"for_reporter": True}),
         _entry("reporter/no_contact_confirmed", "reporter", {}),
         _entry("reporter/message", "reporter", {"text": "Hello"}),
-        _entry("reporter/missing_information", "reporter", {"missing": []}),
+        _entry("reporter/missing_information", "reporter", {"missing": ["when", "links"]}),
         _entry(
             "reporter/proposed_resolution",
             "reporter",
@@ -196,6 +222,7 @@ CATALOGUE: dict[str, Template] = {
         _entry("reported/message", "reported", {"text": "Hello"}),
         _entry("reported/ask_account", "reported", {}),
         _entry("party/message", "party", {"text": "Hello"}),
+        _entry("party/how_to_appeal", "party", {}),
         _entry("party/confirm_message", "party", {"reporter": True, "appeal": False}),
         _entry("core/ban_notice", "core", CORE_BAN, _SIGNED),
         _entry("core/unban_notice", "core", {"spaces": "chat", "who": "Dave Jones"}),
@@ -367,7 +394,13 @@ CATALOGUE: dict[str, Template] = {
         _entry(
             "council/resolution_report",
             "council",
-            {"resolution": "private-reprimand", "violation": "yes", "opened_at": WHEN},
+            {
+                "resolution": "private-reprimand",
+                "violation": "yes",
+                "opened_at": WHEN,
+                "by_council": False,
+                "brief": BRIEF,
+            },
         ),
         _entry(
             "council/escalation",
@@ -378,6 +411,7 @@ CATALOGUE: dict[str, Template] = {
                 "opened_at": WHEN,
                 "proposal": "hiatus",
                 "votes": {"agree": 1, "object": 1, "abstain": 0},
+                "brief": BRIEF,
             },
         ),
         _entry("council/digest", "council", DIGEST),
@@ -391,6 +425,7 @@ CATALOGUE: dict[str, Template] = {
                 "subject": "Appeal",
                 "text": "T",
                 "due": "2026-03-16",
+                "brief": BRIEF,
             },
         ),
         _entry(
@@ -426,9 +461,12 @@ def template(name: str) -> Template:
         raise UnknownTemplate(f"{name!r} is not in the template catalogue") from None
 
 
-def send_context(name: str) -> dict:
-    """The fields of a template `#send` sends (no missing items: the committee asks anew)."""
-    return {"missing": []} if "missing" in template(name).fields else {}
+def send_context(name: str, case_fields: dict) -> dict:
+    """The fields of a template `#send` sends: what the case still lacks, when it asks for it
+    (the case's fields as they are when the mail is queued, links among them)."""
+    if "missing" not in template(name).fields:
+        return {}
+    return {"missing": [n for n in (*ASKED_FIELDS, "links") if not case_fields.get(n)]}
 
 
 def fit_context(name: str, context: dict) -> dict:

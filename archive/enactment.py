@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 from archive.appeals import blocking_appeal_of
 from archive.bans import add_ban, duration_fields, parse_ban_duration, who_text
+from archive.case_brief import case_brief
 from archive.cases import Case, Party, get_case, get_party, parties_of, record_event
 from archive.catalogue import send_context
 from archive.clockwork import Clock, register
@@ -181,6 +182,8 @@ def _queue_resolution_mail(out: _Writer, proposal: Proposal) -> str:
             "resolution": proposal.resolution,
             "violation": out.case.violation,
             "opened_at": out.case.opened_at,
+            "by_council": by_council,
+            "brief": case_brief(out.db, out.case),
         },
     )
     done.append("resolution report to the Executive Council")
@@ -251,7 +254,7 @@ def fire_send(db, settings: Settings, now: datetime, deadline: Deadline, case: C
     if party.no_contact:
         return False
     template = deadline.payload["template"]
-    context = {"case_ref": case.ref, **send_context(template)}
+    context = {"case_ref": case.ref, **send_context(template, case.fields)}
     queue_mail(
         db,
         Mail(template=template, audience=Audience.PARTY, party=party, case=case, context=context),

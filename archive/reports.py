@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
+from archive.appeals import APPELLANTS, wishes_to_appeal
 from archive.cases import (
     Case,
     Party,
@@ -18,11 +19,10 @@ from archive.cases import (
     open_case,
     parties_of,
     record_event,
-    set_conflicted,
     set_urgent,
 )
 from archive.clock import from_text, to_text
-from archive.conflicts import REPORTER_SIDE, conflict_entry, conflicts_of_followup
+from archive.conflicts import REPORTER_SIDE, conflicts_of_followup, record_conflicts
 from archive.consent import asks_no_contact, consent_in
 from archive.deadlines import cancel_deadlines
 from archive.formpages import FORM_TRANSPORT, form_contact, record_page
@@ -38,11 +38,14 @@ from archive.outbox import (
 )
 from archive.report_clocks import start_report_clocks
 from archive.settings import Settings
+from archive.states import is_done
 from archive.store import Binding, IngestResult, store_message
 
 ACK_TEMPLATE = "reporter/ack"
 FOLDED_ACK_TEMPLATE = "reporter/ack_folded"
 FOLLOWUP_ACK_TEMPLATE = "reporter/followup_received"
+HOW_TO_APPEAL = "party/how_to_appeal"
+REPORTING_ROLES = ("reporter", "delegate", "affected")  # who reported, for themselves or others
 NO_CONTACT_TEMPLATE = "reporter/no_contact_confirmed"
 CONSULT_TEMPLATE = "reporter/proposed_resolution"
 FOLD_DELAY = timedelta(hours=1)
@@ -55,43 +58,10 @@ def open_report(
     db: Database, msg: IncomingMessage, settings: Settings, now: datetime
 ) -> IngestResult:
     """A new report: a case, its parties, the audit entries and the mail it causes."""
-    via_form = msg.transport == FORM_TRANSPORT
-    case, pk, reporter, delegate = _open_case_of(db, msg, settings, now, via_form=via_form)
-    if msg.historical:
-        return IngestResult(pk, False, "report", case.ref)
-    start_report_clocks(db, case, settings, now)
-    if msg.conflicts:
-        _record_conflicts(db, msg, case, settings, now, pk)
-    # Decided first, so the urgent alert can say truthfully whether the reporter was answered.
-    acknowledgement = _ack_decision(db, msg, reporter, settings, now)
-    if via_form:  # the receipt page acknowledged it; nothing is mailed about the page
-        acknowledgement = {"acknowledgement": "form", "ack_reason": None}
-    if msg.urgent_reasons:
-        _alert_urgent_report(db, msg, case, reporter, settings, now, pk, acknowledgement)
-    # A delegate is answered with their own reply address: their replies are their word.
-    answered = delegate if acknowledgement["acknowledgement"] == "delegate" else reporter
-    _acknowledge(db, msg, case, answered, settings, now, pk, acknowledgement)
-    queue_mail(
-        db,
-        Mail(
-            template="committee/new_case",
-            audience=Audience.COMMITTEE,
-            case=case,
-            context=_committee_context(case, msg, reporter, urgent=bool(msg.urgent_reasons))
-            | acknowledgement,
-        ),
-        now=now,
-        settings=settings,
-    )
-    return IngestResult(pk, False, "report", case.ref)
-
-
-def _open_case_of(db, msg: IncomingMessage, settings: Settings, now: datetime, *, via_form: bool):
-    """The case a new report opens, its message, its reporter (and delegate) and the audit
-    entry; returns the case, the message's pk, the reporter and the delegate."""
     fields = msg.report.as_dict()
     if msg.delegate:
         fields["delegate_actions"] = msg.delegate.actions_taken
+    via_form = msg.transport == FORM_TRANSPORT
     if via_form:
         fields["contact"] = form_contact(fields.get("contact"))
     case = open_case(db, prefix=settings.case_prefix, now=now, fields=fields)
@@ -111,28 +81,56 @@ def _open_case_of(db, msg: IncomingMessage, settings: Settings, now: datetime, *
         detail={"via": msg.transport, "delegated": msg.delegate is not None},
         message_pk=pk,
     )
-    return case, pk, reporter, delegate
-
-
-def _alert_urgent_report(db, msg, case: Case, reporter: Party, settings, now, pk, ack) -> None:
-    """Danger words or "Ongoing: yes" in a new report: marked urgent, the committee alerted."""
-    set_urgent(db, case, True, now)
-    record_event(
+    if msg.historical:
+        return IngestResult(pk, False, "report", case.ref)
+    start_report_clocks(db, case, settings, now)
+    if msg.conflicts:
+        # Everyone the report involves is cut off at once (archive/conflicts.py).
+        record_conflicts(
+            db, case, list(msg.conflicts), settings, now, message_pk=pk, actor="intake"
+        )
+    # Decided first, so the urgent alert can say truthfully whether the reporter was answered.
+    acknowledgement = _ack_decision(db, msg, reporter, settings, now)
+    if via_form:  # the receipt page acknowledged it; nothing is mailed about the page
+        acknowledgement = {"acknowledgement": "form", "ack_reason": None}
+    if msg.urgent_reasons:
+        context = _committee_context(case, msg, reporter, urgent=True) | acknowledgement
+        _alert_urgent(db, msg, case, settings, now, pk, context, in_followup=False)
+    # A delegate is answered with their own reply address: their replies are their word.
+    answered = delegate if acknowledgement["acknowledgement"] == "delegate" else reporter
+    _acknowledge(db, msg, case, answered, settings, now, pk, acknowledgement)
+    queue_mail(
         db,
-        case,
+        Mail(
+            template="committee/new_case",
+            audience=Audience.COMMITTEE,
+            case=case,
+            context=_committee_context(case, msg, reporter, urgent=bool(msg.urgent_reasons))
+            | acknowledgement,
+        ),
         now=now,
-        actor="intake",
-        action="marked-urgent",
-        detail={"reasons": list(msg.urgent_reasons)},
-        message_pk=pk,
+        settings=settings,
     )
+    return IngestResult(pk, False, "report", case.ref)
+
+
+def _alert_urgent(db, msg, case: Case, settings, now, pk: int, context: dict, *, in_followup):
+    """Danger words or "Ongoing: yes": the case is marked urgent and the committee alerted at
+    once, for a new report and for a party's follow-up alike (the latter in its thread)."""
+    set_urgent(db, case, True, now)
+    detail = {"reasons": list(msg.urgent_reasons)} | ({"in": "a follow-up"} if in_followup else {})
+    record_event(
+        db, case, now=now, actor="intake", action="marked-urgent", detail=detail, message_pk=pk
+    )
+    thread = {"in_reply_to": msg.message_id, "refs": (*msg.references, msg.message_id)}
     queue_mail(
         db,
         Mail(
             template="committee/urgent",
             audience=Audience.COMMITTEE,
             case=case,
-            context=_committee_context(case, msg, reporter, urgent=True) | ack,
+            context=context,
+            **(thread if in_followup else {}),
         ),
         now=now,
         settings=settings,
@@ -141,17 +139,6 @@ def _alert_urgent_report(db, msg, case: Case, reporter: Party, settings, now, pk
 
 def _raise_urgent(db, msg, case: Case, party: Party, settings, now, pk: int) -> Case:
     """Danger words or "Ongoing: yes" in a party's follow-up: the same alert as a new report."""
-    set_urgent(db, case, True, now)
-    record_event(
-        db,
-        case,
-        now=now,
-        actor="intake",
-        action="marked-urgent",
-        detail={"reasons": list(msg.urgent_reasons), "in": "a follow-up"},
-        message_pk=pk,
-    )
-    case = get_case(db, case.pk)
     reporters = parties_of(db, case, "reporter")  # the report's reporter, whoever wrote now
     context = _committee_context(case, msg, reporters[0] if reporters else party, urgent=True)
     context["followup_from"] = _written_as(msg, party)
@@ -160,20 +147,8 @@ def _raise_urgent(db, msg, case: Case, party: Party, settings, now, pk: int) -> 
         theirs = dict.fromkeys(theirs)
     context["fields"] = {**theirs, **{k: v for k, v in case.fields.items() if v}}
     context |= {"acknowledgement": "followup", "ack_reason": None}
-    queue_mail(
-        db,
-        Mail(
-            template="committee/urgent",
-            audience=Audience.COMMITTEE,
-            case=case,
-            context=context,
-            in_reply_to=msg.message_id,
-            refs=(*msg.references, msg.message_id),
-        ),
-        now=now,
-        settings=settings,
-    )
-    return case
+    _alert_urgent(db, msg, case, settings, now, pk, context, in_followup=True)
+    return get_case(db, case.pk)
 
 
 def _add_reporting_parties(
@@ -193,45 +168,6 @@ def _add_reporting_parties(
         delegate = add_party(db, case, role="delegate", name=msg.from_name, email=sender, now=now)
         return reporter, delegate
     return add_party(db, case, role="reporter", name=msg.from_name, email=sender, now=now), None
-
-
-def _record_conflicts(
-    db: Database,
-    msg: IncomingMessage,
-    case: Case,
-    settings: Settings,
-    now: datetime,
-    message_pk: int,
-) -> None:
-    members = sorted({c.member.lower() for c in msg.conflicts})
-    set_conflicted(db, case, members, now)
-    for conflict in msg.conflicts:
-        record_event(
-            db,
-            case,
-            now=now,
-            actor="intake",
-            action="conflict-detected",
-            detail={"member": conflict.member, "reason": conflict.reason},
-            message_pk=message_pk,
-        )
-    conflicts = [conflict_entry(settings, c.member, c.reason, c.line) for c in msg.conflicts]
-    queue_mail(
-        db,
-        Mail(
-            template="chair/conflict",
-            audience=Audience.CHAIR,
-            case=case,
-            context={
-                "case_ref": case.ref,
-                "kind": "applied",
-                "party": None,
-                "conflicts": conflicts,
-            },
-        ),
-        now=now,
-        settings=settings,
-    )
 
 
 def _committee_context(case: Case, msg: IncomingMessage, reporter: Party, *, urgent: bool) -> dict:
@@ -314,7 +250,7 @@ def _acknowledge(
             to_addr=recipient,
             context={
                 "case_ref": case.ref,
-                "missing": list(msg.report.missing()),
+                "missing": _still_to_ask(msg),
                 "urgent": bool(msg.urgent_reasons),
             },
             in_reply_to=msg.message_id,
@@ -332,6 +268,15 @@ def _acknowledge(
         action="acknowledgement-queued",
         message_pk=message_pk,
     )
+
+
+def _still_to_ask(msg: IncomingMessage) -> list[str]:
+    """What the acknowledgement invites the reporter to add: never whether it is still going
+    on when the report already said someone is in danger or it is ongoing."""
+    missing = msg.report.missing()
+    if msg.urgent_reasons:
+        return [name for name in missing if name != "ongoing"]
+    return list(missing)
 
 
 def _acknowledged_on_receipt_page(db: Database, case: Case, now: datetime, message_pk: int):
@@ -435,7 +380,9 @@ def record_followup(
     if msg.urgent_reasons and not case.urgent:
         case = _raise_urgent(db, msg, case, party, settings, now, pk)
     _show_followup(db, msg, case, party, settings, now, added=added, feedback=feedback)
-    if not msg.no_reply_reason and _followup_ack_due(db, case, party, settings, now):
+    if _told_how_to_appeal(db, msg, case, party, settings, now):
+        pass  # that answer is their receipt too
+    elif not msg.no_reply_reason and _followup_ack_due(db, case, party, settings, now):
         queue_mail(
             db,
             Mail(
@@ -443,7 +390,7 @@ def record_followup(
                 audience=Audience.PARTY,
                 party=party,
                 case=case,
-                context={"case_ref": case.ref},
+                context={"case_ref": case.ref, "for_reporter": party.role in REPORTING_ROLES},
                 in_reply_to=msg.message_id,
                 refs=(*msg.references, msg.message_id),
                 auto_submitted="auto-replied",
@@ -490,7 +437,7 @@ def _record_feedback(
     """A reporter's answer to #consult: recorded for the record (the committee need not follow
     it); an explicit yes or no is their consent, and a wish for no further contact is honoured
     by every later mail."""
-    if party.role not in ("reporter", "delegate", "affected"):
+    if party.role not in REPORTING_ROLES:
         return None
     text = msg.authored  # their own new words: the quoted proposal holds the same words
     wishes: dict = {}
@@ -514,13 +461,14 @@ def _record_feedback(
         wishes["consent"] = consent
     else:
         wishes["unclear"] = True  # feedback, not consent: the committee confirms with them
+    # Their own words too, for the Executive Council's brief (archive/case_brief.py).
     record_event(
         db,
         case,
         now=now,
         actor=party.email or party.role,
         action="feedback-received",
-        detail=wishes,
+        detail={**wishes, "words": text[:2000]},
         message_pk=pk,
     )
     return {"received": True, **wishes}
@@ -626,14 +574,48 @@ def _mediation_reply(db, msg: IncomingMessage, case: Case, party: Party, setting
         )
 
 
+def _told_how_to_appeal(db, msg: IncomingMessage, case: Case, party: Party, settings, now) -> bool:
+    """A party who answers the committee's decision by speaking of an appeal is told how to
+    appeal (to the Executive Council, at the appeals address): at most once per
+    `followup_ack_interval`, never to an automatic reply."""
+    if msg.no_reply_reason or party.role not in APPELLANTS or not is_done(case.state):
+        return False
+    if not wishes_to_appeal(msg.authored):
+        return False
+    if not _followup_ack_due(db, case, party, settings, now, HOW_TO_APPEAL):
+        return True  # told already today: no second answer, and no plain receipt either
+    queue_mail(
+        db,
+        Mail(
+            template=HOW_TO_APPEAL,
+            audience=Audience.PARTY,
+            party=party,
+            case=case,
+            context={"case_ref": case.ref},
+            in_reply_to=msg.message_id,
+            refs=(*msg.references, msg.message_id),
+            auto_submitted="auto-replied",
+        ),
+        now=now,
+        settings=settings,
+    )
+    return True
+
+
 def _followup_ack_due(
-    db: Database, case: Case, party: Party, settings: Settings, now: datetime
+    db: Database,
+    case: Case,
+    party: Party,
+    settings: Settings,
+    now: datetime,
+    template: str = FOLLOWUP_ACK_TEMPLATE,
 ) -> bool:
-    """At most one "we received your message" per interval for each party of the case: the
-    reporter's acknowledgement does not leave the reported person's first answer unanswered."""
+    """At most one "we received your message" (or `template`) per interval for each party of
+    the case: the reporter's acknowledgement does not leave the reported person's first answer
+    unanswered."""
     row = db.execute(
         "SELECT MAX(created_at) FROM outbox WHERE case_pk = ? AND template = ? AND party_pk = ?",
-        [case.pk, FOLLOWUP_ACK_TEMPLATE, party.pk],
+        [case.pk, template, party.pk],
     ).fetchone()
     return row[0] is None or from_text(row[0]) <= now - settings.followup_ack_interval
 

@@ -28,6 +28,7 @@ from archive.models import (
 )
 from archive.settings import Settings
 from intake.addresses import (
+    Mailbox,
     decode_words,
     parse_from,
     plain_addresses,
@@ -109,15 +110,8 @@ def _parse_fully(
     )
     commands, auth = _commands_and_auth(raw, message, reply, rule, route, sender.address, settings)
     return IncomingMessage(
-        raw=raw,
+        **_as_delivered(raw, envelope_from, envelope_to, route, transport, sender, historical),
         sha256=hashlib.sha256(raw).hexdigest(),
-        envelope_from=envelope_from,
-        envelope_to=envelope_to,
-        route=route,
-        transport=transport,
-        from_addr=sender.address,
-        from_name=sender.name,
-        from_problem=sender.problem,
         subject=subject,
         subject_tag=find_case_tag(subject, settings.case_prefix),
         text=text,
@@ -129,8 +123,6 @@ def _parse_fully(
         no_reply_reason=rule.reason,
         automatic=rule.automatic,
         looped=rule.looped,
-        bounce_key=route.token if route.kind is RouteKind.BOUNCE else None,
-        historical=historical,
         commands=commands,
         auth=auth,
         **_headers_read(raw, parsed, message, sender.address),
@@ -191,7 +183,6 @@ def _headers_read(raw: bytes, parsed, message: Message, from_addr: str) -> dict:
     """What the headers say: identity, threading, recipients, date, a forged-looking From."""
     return {
         "message_id": _message_id(message, raw),
-        "content_key": content_key(raw),
         "to_addrs": plain_addresses(
             [str(v) for v in (message.get_all("To") or []) + (message.get_all("Cc") or [])]
         ),
@@ -518,17 +509,9 @@ def fallback_message(
     # Every byte as text: a member it names gets none of it.
     conflicts = () if automatic else _lenient_conflicts(raw, sender.address, settings)
     return IncomingMessage(
-        raw=raw,
+        **_as_delivered(raw, envelope_from, envelope_to, route, transport, sender, historical),
         sha256=hashlib.sha256(raw).hexdigest(),
         message_id=_first_id(headers.get("message-id")) or _message_id(Message(), raw),
-        content_key=content_key(raw),
-        envelope_from=envelope_from,
-        envelope_to=envelope_to,
-        route=route,
-        transport=transport,
-        from_addr=sender.address,
-        from_name=sender.name,
-        from_problem=sender.problem,
         subject=subject,
         date=headers.get("date"),
         in_reply_to=_first_id(headers.get("in-reply-to")),
@@ -540,8 +523,6 @@ def fallback_message(
         no_reply_reason="envelope sender is empty or a mailer daemon" if automatic else None,
         automatic=automatic,
         looped=loop_id in headers.get(LOOP_HEADER.lower(), ""),
-        bounce_key=route.token if route.kind is RouteKind.BOUNCE else None,
-        historical=historical,
         conflicts=conflicts,
     )
 
@@ -565,6 +546,32 @@ def _lenient_conflicts(raw: bytes, from_addr: str, settings: Settings) -> tuple:
         )
     except Exception:  # noqa: BLE001 - the fallback itself must never raise
         return ()
+
+
+def _as_delivered(
+    raw: bytes,
+    envelope_from: str,
+    envelope_to: tuple[str, ...],
+    route: Route,
+    transport: str,
+    sender: Mailbox,
+    historical: bool,
+) -> dict:
+    """What the full reading and the plain one (`fallback_message`) take alike: the bytes as
+    delivered, the envelope and where it routes, and the From as `parse_from` read it."""
+    return {
+        "raw": raw,
+        "content_key": content_key(raw),
+        "envelope_from": envelope_from,
+        "envelope_to": envelope_to,
+        "route": route,
+        "transport": transport,
+        "from_addr": sender.address,
+        "from_name": sender.name,
+        "from_problem": sender.problem,
+        "bounce_key": route.token if route.kind is RouteKind.BOUNCE else None,
+        "historical": historical,
+    }
 
 
 def plain_form(msg: IncomingMessage, problem: str, settings: Settings, loop_id: str):
