@@ -102,8 +102,9 @@ def check_imap(imap: Imap) -> Outcome:
     done = []
     try:
         try:
-            client = IMAPClient(imap.host, port=imap.port, ssl=imap.ssl, ssl_context=context,
-                                timeout=imap.timeout)  # fmt: skip
+            client = IMAPClient(
+                imap.host, port=imap.port, ssl=imap.ssl, ssl_context=context, timeout=imap.timeout
+            )
         except (ssl.SSLError, ssl.CertificateError) as exc:
             raise _Failed(f"TLS failed: {_reason(exc)}") from None
         except (OSError, IMAPClientError) as exc:

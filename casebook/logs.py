@@ -18,9 +18,16 @@ from archive.record.address_grammar import hide_addresses
 
 # Structured fields a log call may pass in `extra`, in the order JSON lines show them.
 FIELDS = (
-    "case", "route", "template", "outcome", "message_number", "reason", "outbox_id", "attempts",
+    "case",
+    "route",
+    "template",
+    "outcome",
+    "message_number",
+    "reason",
+    "outbox_id",
+    "attempts",
     "hint",
-)  # fmt: skip
+)
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 

@@ -419,11 +419,13 @@ def mail_renderer(settings: Settings):
 
 
 _ON_THE_PAGE = (
-    (re.compile(r"\b[Rr]eply to this message to answer the committee\b"),
-     "Answer the committee with the form below"),
+    (
+        re.compile(r"\b[Rr]eply to this message to answer the committee\b"),
+        "Answer the committee with the form below",
+    ),
     (re.compile(r"\breply to this message\b"), "answer with the form below"),
     (re.compile(r"\bReply to this message\b"), "Answer with the form below"),
-)  # fmt: skip
+)
 
 
 def for_the_page(text: str) -> str:

@@ -44,13 +44,20 @@ class StorageWatch:
             return
         self.problem = problem
         spool = f"; {waiting} message(s) wait in the spool" if waiting is not None else ""
-        log.warning("archive write failed: %s%s; nothing is lost, retrying by itself",
-                    problem, spool, extra={"outcome": "archive-unwritable"})  # fmt: skip
+        log.warning(
+            "archive write failed: %s%s; nothing is lost, retrying by itself",
+            problem,
+            spool,
+            extra={"outcome": "archive-unwritable"},
+        )
 
     def succeeded(self) -> None:
         """An archive write went through: if it was failing, say it recovered."""
         if self.problem is None:
             return
-        log.warning("archive writes again (after: %s); the spool is processed",
-                    self.problem, extra={"outcome": "archive-writable"})  # fmt: skip
+        log.warning(
+            "archive writes again (after: %s); the spool is processed",
+            self.problem,
+            extra={"outcome": "archive-writable"},
+        )
         self.problem = None

@@ -41,8 +41,9 @@ def poll_imap(settings: Settings, spool: sqlite3.Connection, now: datetime) -> i
     cafile = str(imap.ca_file) if imap.ca_file else None
     try:
         context = ssl.create_default_context(cafile=cafile)
-        client = IMAPClient(imap.host, port=imap.port, ssl=imap.ssl, ssl_context=context,
-                            timeout=imap.timeout)  # fmt: skip
+        client = IMAPClient(
+            imap.host, port=imap.port, ssl=imap.ssl, ssl_context=context, timeout=imap.timeout
+        )
     except (TimeoutError, OSError, ssl.SSLError, IMAPClientError) as exc:
         raise ImapUnavailable(f"cannot connect to {imap.host}:{imap.port}: {exc}") from None
     try:

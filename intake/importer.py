@@ -183,8 +183,9 @@ def _parsed(batches, settings: Settings, loop_id: str, workers: int) -> Iterator
             yield [_parse(raw, settings, loop_id) for raw in raws], key, offset, done
         return
     context = multiprocessing.get_context("spawn")  # no fork of a process with threads
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start,
-                               initargs=(settings, loop_id))  # fmt: skip
+    pool = ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_worker_start, initargs=(settings, loop_id)
+    )
     try:
         pending: deque = deque()
         for raws, key, offset, done in batches:

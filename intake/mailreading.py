@@ -53,9 +53,14 @@ def read_mail(raw: bytes, *, trace: bool = True) -> MailReading:
     categories = set(parsed.defects_categories)
     if has_address_defects(message):
         categories.add(ADDRESS_DEFECT)
-    return MailReading(message=message, subject=parsed.subject, text_plain=parsed.text_plain,
-                       text_html=parsed.text_html, attachments=parsed.attachments,
-                       defects_categories=frozenset(categories))  # fmt: skip
+    return MailReading(
+        message=message,
+        subject=parsed.subject,
+        text_plain=parsed.text_plain,
+        text_html=parsed.text_html,
+        attachments=parsed.attachments,
+        defects_categories=frozenset(categories),
+    )
 
 
 def _view(message: Message, *, trace: bool) -> Message:

@@ -36,7 +36,7 @@ from intake.addresses import (
     route_message,
 )
 from intake.auth import authenticate_sender, sender_header_problem
-from intake.autoreply import LOOP_HEADER, check_reply_rules, is_null_sender
+from intake.autoreply import LOOP_HEADER, ReplyRule, check_reply_rules, is_null_sender
 from intake.commands import find_commands
 from intake.conflicts import find_conflicts
 from intake.delegate import find_delegate, forwarded_sender, with_named_individual
@@ -67,8 +67,14 @@ def parse_message(
     Whatever goes wrong in the full parse, the message is still archived: a plainer reading
     (headers decoded leniently, the body as text, no commands) with the failure as a defect.
     """
-    options = dict(envelope_from=envelope_from, envelope_to=envelope_to, settings=settings,
-                   loop_id=loop_id, transport=transport, historical=historical)  # fmt: skip
+    options = dict(
+        envelope_from=envelope_from,
+        envelope_to=envelope_to,
+        settings=settings,
+        loop_id=loop_id,
+        transport=transport,
+        historical=historical,
+    )
     try:
         return _parse_fully(raw, **options)
     except Exception as exc:  # a parser bug must never lose a message
@@ -85,50 +91,132 @@ def _parse_fully(
     transport: str,
     historical: bool,
 ) -> IncomingMessage:
-    sha256 = hashlib.sha256(raw).hexdigest()
     trimmed = keep_first_parts(raw, settings.max_parts)
     parsed, defects = _parse(trimmed.raw, trace=not historical)
     message: Message = parsed.message
     route = route_message(envelope_to, settings)
     sender = parse_from([raw_header_text(v) for v in message.get_all("From") or []])
-    defects = list(defects)
-    if trimmed.left_out:
-        defects.append(f"{trimmed.left_out} MIME part(s) beyond the first {settings.max_parts}"
-                       " were not split out: they are in the raw message")  # fmt: skip
-    if sender.problem:
-        defects.append(f"From: {sender.problem}")
+    defects = [*defects, *_trim_and_sender_defects(trimmed.left_out, sender, settings)]
     subject = _header_text(parsed, message, "Subject")
-    text, html = _bodies(parsed)
-    if not text.strip() and not html and not parsed.attachments:
-        # No part could be read (a multipart whose boundary never appears): keep the raw body.
-        text = _split_head(raw)[1].decode("utf-8", "replace")[:200_000].replace("\r\n", "\n")
-        if text.strip():
-            defects.append("no readable part: the body is shown as it came")
+    text, html = _text_or_raw_body(raw, parsed, defects)
     reply = _own_reply(message)
     # No part of the sender's own (only attached messages): shown, but never commanded from.
     own = reply or split_text(text)
-    authored = own.authored
-    rule = check_reply_rules(
+    rule = _reply_rule(
+        message, envelope_from, sender.address, route, subject, own, settings, loop_id
+    )
+    found = _read_report(
+        message, subject, text, own.authored, sender.address, route, rule, transport, settings
+    )
+    commands, auth = _commands_and_auth(raw, message, reply, rule, route, sender.address, settings)
+    return IncomingMessage(
+        **_as_delivered(raw, envelope_from, envelope_to, route, transport, sender, historical),
+        sha256=hashlib.sha256(raw).hexdigest(),
+        subject=subject,
+        subject_tag=find_case_tag(subject, settings.case_prefix),
+        text=text,
+        authored=own.authored,
+        html=html,
+        attachments=_attachments(parsed),
+        parts_left_out=trimmed.left_out,
+        defects=tuple(defects),
+        no_reply_reason=rule.reason,
+        automatic=rule.automatic,
+        looped=rule.looped,
+        commands=commands,
+        auth=auth,
+        **_headers_read(raw, parsed, message, sender.address),
+        **found,
+        **_provenance(raw, message, sender.address, envelope_from, route, rule.automatic, settings),
+        **_form_marks(message, transport),
+    )
+
+
+def _reply_rule(
+    message: Message,
+    envelope_from: str,
+    from_addr: str,
+    route: Route,
+    subject: str,
+    own: Reply,
+    settings: Settings,
+    loop_id: str,
+) -> ReplyRule:
+    """Whether the message is automatic, looped or otherwise not to be answered."""
+    return check_reply_rules(
         message,
         envelope_from=envelope_from,
-        from_addr=sender.address,
+        from_addr=from_addr,
         settings=settings,
         loop_id=loop_id,
         answers_casebook=route.kind in (RouteKind.REPLY, RouteKind.LIST)
         or find_case_tag(subject, settings.case_prefix) is not None,
         unquoted=f"{own.new}\n{own.below}\n{own.signature}",
     )
+
+
+def _trim_and_sender_defects(left_out: int, sender, settings: Settings) -> list[str]:
+    """What the reading leaves out: MIME parts beyond the limit, a From it could not read."""
+    defects = []
+    if left_out:
+        defects.append(
+            f"{left_out} MIME part(s) beyond the first {settings.max_parts}"
+            " were not split out: they are in the raw message"
+        )
+    if sender.problem:
+        defects.append(f"From: {sender.problem}")
+    return defects
+
+
+def _text_or_raw_body(raw: bytes, parsed, defects: list[str]) -> tuple[str, str | None]:
+    """The message's text and HTML; when no part could be read (a multipart whose boundary
+    never appears), the raw body as it came, with a defect saying so."""
+    text, html = _bodies(parsed)
+    if not text.strip() and not html and not parsed.attachments:
+        text = _split_head(raw)[1].decode("utf-8", "replace")[:200_000].replace("\r\n", "\n")
+        if text.strip():
+            defects.append("no readable part: the body is shown as it came")
+    return text, html
+
+
+def _headers_read(raw: bytes, parsed, message: Message, from_addr: str) -> dict:
+    """What the headers say: identity, threading, recipients, date, a forged-looking From."""
+    return {
+        "message_id": _message_id(message, raw),
+        "to_addrs": plain_addresses(
+            [str(v) for v in (message.get_all("To") or []) + (message.get_all("Cc") or [])]
+        ),
+        "date": _header_text(parsed, message, "Date") or None,
+        "in_reply_to": _first_id(message.get("In-Reply-To")),
+        "references": tuple(MSGID_RE.findall(str(message.get("References", "")))),
+        "sender_header_problem": sender_header_problem(message, from_addr),
+    }
+
+
+def _read_report(
+    message: Message,
+    subject: str,
+    text: str,
+    authored: str,
+    from_addr: str,
+    route: Route,
+    rule: ReplyRule,
+    transport: str,
+    settings: Settings,
+) -> dict:
+    """The report a message makes: who it is for (a delegate, a forwarded mail's sender),
+    its fields, the members it names (conflicts) and why it may be urgent."""
     forwarded_from = _attached_message_from(message)
     delegate, forwarded = None, None
     report_text = authored
     if route.reports and not rule.automatic:
-        delegate = find_delegate(text, sender.address, forwarded_from, settings)
+        delegate = find_delegate(text, from_addr, forwarded_from, settings)
         forwarded = None if delegate else forwarded_sender(text, forwarded_from)
         # A forwarded mail is the evidence: the report is the whole text, not only the intro.
         report_text = text if delegate or forwarded else authored
     # A form report's sender is the form's own placeholder: never the reporter's contact.
     fields = extract_report_fields(
-        report_text, sender=None if transport == FORM_TRANSPORT else sender.address
+        report_text, sender=None if transport == FORM_TRANSPORT else from_addr
     )
     if forwarded is not None:
         fields = with_named_individual(fields, forwarded)
@@ -136,7 +224,7 @@ def _parse_fully(
     if not rule.automatic:  # the archive decides where they count: never in deliberation
         conflicts = find_conflicts(
             settings.everyone,
-            sender=sender.address,
+            sender=from_addr,
             text=_conflict_text(message, subject, text, settings),
             fields=fields,
             original_reporter=delegate.original_address if delegate else None,
@@ -145,48 +233,32 @@ def _parse_fully(
     if route.kind in (RouteKind.REPORT, RouteKind.REPLY) and not rule.automatic:
         # A party's follow-up too (its new text only); the archive ignores it in deliberation.
         urgent = find_urgent_reasons(f"{subject}\n{report_text}", fields)
-    in_reply_to = _first_id(message.get("In-Reply-To"))
-    # Commands only from the new text of the sender's own part, never a quote (SPEC §5).
+    return {
+        "report": fields,
+        "urgent_reasons": urgent,
+        "conflicts": conflicts,
+        "delegate": delegate,
+    }
+
+
+def _commands_and_auth(
+    raw: bytes,
+    message: Message,
+    reply: Reply | None,
+    rule: ReplyRule,
+    route: Route,
+    from_addr: str,
+    settings: Settings,
+) -> tuple[FoundCommands, SenderAuth]:
+    """Commands only from the new text of the sender's own part, never a quote (SPEC §5); the
+    sender authenticated only when a command or a member's public word needs it."""
     commands = FoundCommands()
     if reply is not None and reply.new and not rule.automatic:
         commands = find_commands(reply.new)
     auth = SenderAuth(False, "none", "no commands to authenticate")
-    if commands.commands or _names_member_publicly(route, sender.address, settings):
-        auth = authenticate_sender(raw, message, sender.address, settings)
-    party_auth, list_proof = _provenance(raw, message, sender.address, envelope_from, route,
-                                         automatic=rule.automatic, settings=settings)  # fmt: skip
-    return IncomingMessage(
-        **_as_delivered(raw, envelope_from, envelope_to, route, transport, sender, historical),
-        sha256=sha256,
-        message_id=_message_id(message, raw),
-        to_addrs=plain_addresses(
-            [str(v) for v in (message.get_all("To") or []) + (message.get_all("Cc") or [])]
-        ),
-        subject=subject,
-        date=_header_text(parsed, message, "Date") or None,
-        in_reply_to=in_reply_to,
-        references=tuple(MSGID_RE.findall(str(message.get("References", "")))),
-        subject_tag=find_case_tag(subject, settings.case_prefix),
-        text=text,
-        authored=authored,
-        html=html,
-        attachments=_attachments(parsed),
-        parts_left_out=trimmed.left_out,
-        defects=tuple(defects),
-        no_reply_reason=rule.reason,
-        automatic=rule.automatic,
-        looped=rule.looped,
-        report=fields,
-        urgent_reasons=urgent,
-        conflicts=conflicts,
-        delegate=delegate,
-        commands=commands,
-        auth=auth,
-        sender_header_problem=sender_header_problem(message, sender.address),
-        party_auth=party_auth,
-        list_proof=list_proof,
-        **_form_marks(message, transport),
-    )
+    if commands.commands or _names_member_publicly(route, from_addr, settings):
+        auth = authenticate_sender(raw, message, from_addr, settings)
+    return commands, auth
 
 
 def _form_marks(message: Message, transport: str) -> dict:
@@ -218,7 +290,7 @@ def _names_member_publicly(route, from_addr: str | None, settings: Settings) -> 
     return public and bool(from_addr) and settings.person_for(from_addr or "") is not None
 
 
-def _provenance(raw, message, from_addr, envelope_from, route, *, automatic, settings):
+def _provenance(raw, message, from_addr, envelope_from, route, automatic, settings) -> dict:
     """A party's word (mail to the reports or appeals address) and the list host's vouching
     (list mail): DKIM is checked only where it decides something."""
     not_needed = SenderAuth(False, "none", "not needed for this address")
@@ -227,7 +299,7 @@ def _provenance(raw, message, from_addr, envelope_from, route, *, automatic, set
         party_auth = authenticate_party(raw, message, from_addr, envelope_from, settings)
     if route.kind is RouteKind.LIST:
         list_proof = prove_list_copy(raw, message, settings)
-    return party_auth, list_proof
+    return {"party_auth": party_auth, "list_proof": list_proof}
 
 
 def _parse(raw: bytes, *, trace: bool = True):
@@ -431,20 +503,11 @@ def fallback_message(
     headers = _lenient_headers(head)
     text = (body if headers else raw).decode("utf-8", "replace")[:200_000].replace("\r\n", "\n")
     subject = " ".join(decode_words(headers.get("subject", "")).split())[:998]
-    try:
-        sender = parse_from([headers["from"]] if "from" in headers else [])
-    except Exception:  # noqa: BLE001 - the fallback itself must never raise
-        sender = parse_from([])
+    sender = _lenient_sender(headers)
     automatic = is_null_sender(envelope_from)
     route = _safe_route(envelope_to, settings)
-    conflicts: tuple = ()
-    if not automatic:  # every byte as text: a member it names gets none of it
-        try:
-            conflicts = find_conflicts(settings.everyone, sender=sender.address,
-                                       fields=ReportFields(),
-                                       text=raw.decode("utf-8", "replace"))  # fmt: skip
-        except Exception:  # noqa: BLE001 - the fallback itself must never raise
-            conflicts = ()
+    # Every byte as text: a member it names gets none of it.
+    conflicts = () if automatic else _lenient_conflicts(raw, sender.address, settings)
     return IncomingMessage(
         **_as_delivered(raw, envelope_from, envelope_to, route, transport, sender, historical),
         sha256=hashlib.sha256(raw).hexdigest(),
@@ -462,6 +525,27 @@ def fallback_message(
         looped=loop_id in headers.get(LOOP_HEADER.lower(), ""),
         conflicts=conflicts,
     )
+
+
+def _lenient_sender(headers: dict):
+    """The From header as well as it reads; nobody when it does not."""
+    try:
+        return parse_from([headers["from"]] if "from" in headers else [])
+    except Exception:  # noqa: BLE001 - the fallback itself must never raise
+        return parse_from([])
+
+
+def _lenient_conflicts(raw: bytes, from_addr: str, settings: Settings) -> tuple:
+    """The members a message's bytes name, read as text; none when even that fails."""
+    try:
+        return find_conflicts(
+            settings.everyone,
+            sender=from_addr,
+            fields=ReportFields(),
+            text=raw.decode("utf-8", "replace"),
+        )
+    except Exception:  # noqa: BLE001 - the fallback itself must never raise
+        return ()
 
 
 def _as_delivered(
@@ -492,9 +576,16 @@ def _as_delivered(
 
 def plain_form(msg: IncomingMessage, problem: str, settings: Settings, loop_id: str):
     """`msg` read again the plainest way, for the quarantine (whatever failed stays out)."""
-    return fallback_message(msg.raw, problem=problem[:300], envelope_from=msg.envelope_from,
-                            envelope_to=msg.envelope_to, settings=settings, loop_id=loop_id,
-                            transport=msg.transport, historical=msg.historical)  # fmt: skip
+    return fallback_message(
+        msg.raw,
+        problem=problem[:300],
+        envelope_from=msg.envelope_from,
+        envelope_to=msg.envelope_to,
+        settings=settings,
+        loop_id=loop_id,
+        transport=msg.transport,
+        historical=msg.historical,
+    )
 
 
 HEADER_LINE_RE = re.compile(rb"^([!-9;-~]+):[ \t]*(.*)$")

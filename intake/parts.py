@@ -83,8 +83,10 @@ def _multipart_body(body: bytes, boundary: bytes, budget: _Budget, depth: int) -
         budget.left -= 1
         following = next(found, None)
         part_end = following.start() if following is not None else len(body)
-        pieces += [body[start : line.end()], _entity(body[line.end() : part_end], budget,
-                                                     depth + 1)]  # fmt: skip
+        pieces += [
+            body[start : line.end()],
+            _entity(body[line.end() : part_end], budget, depth + 1),
+        ]
         start, line = part_end, following
     pieces.append(body[start:])
     return b"".join(pieces)

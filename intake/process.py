@@ -117,8 +117,11 @@ def alert_floods(db: Database, spool: sqlite3.Connection, settings: Settings, no
             )
     release_floods(spool, [pk for pk, _ in notes])
     if new:
-        log.warning("%d flood(s) at the SMTP edge: the committee is alerted (see the floods"
-                    " table for the sender)", new)  # fmt: skip
+        log.warning(
+            "%d flood(s) at the SMTP edge: the committee is alerted (see the floods"
+            " table for the sender)",
+            new,
+        )
     return new
 
 
@@ -133,8 +136,14 @@ def _ingest_one(
         raise
     except Exception as exc:  # this message's problem: the others go on
         error = f"{type(exc).__name__}: {exc}"
-        log.error("spooled message %d could not be processed (attempt %d of %d): %s",
-                  row.spool_id, row.attempts + 1, MAX_ATTEMPTS, error, exc_info=True)  # fmt: skip
+        log.error(
+            "spooled message %d could not be processed (attempt %d of %d): %s",
+            row.spool_id,
+            row.attempts + 1,
+            MAX_ATTEMPTS,
+            error,
+            exc_info=True,
+        )
         if row.attempts + 1 < MAX_ATTEMPTS:
             return error
     try:
@@ -194,10 +203,23 @@ def log_arrival(result: IngestResult) -> None:
     level, route, outcome, hint = describe_arrival(result)
     case, number = result.case_ref, result.message_pk
     reason = result.refusal if outcome == "refused" else result.kind if outcome == "held" else None
-    log.log(level, "in %s %s: %s message %d%s", case or "-", route, outcome, number,
-            f" ({hint})" if hint else "",
-            extra={"case": case, "route": route, "outcome": outcome, "message_number": number,
-                   "reason": reason, "hint": hint})  # fmt: skip
+    log.log(
+        level,
+        "in %s %s: %s message %d%s",
+        case or "-",
+        route,
+        outcome,
+        number,
+        f" ({hint})" if hint else "",
+        extra={
+            "case": case,
+            "route": route,
+            "outcome": outcome,
+            "message_number": number,
+            "reason": reason,
+            "hint": hint,
+        },
+    )
     for item, template in result.guard_held:
         log_guard_hold(case, template, item)
 
@@ -205,9 +227,20 @@ def log_arrival(result: IngestResult) -> None:
 def log_guard_hold(case: str | None, template: str, item: int) -> None:
     """Mail the leak guard held (while a message was processed, or a clock fired)."""
     hint = "the committee is told; `casebook outbox` lists it"
-    log.warning("out %s %s: held by the leak guard, outbox %d (%s)", case or "-", template,
-                item, hint, extra={"case": case, "template": template, "outcome": "held",
-                                   "outbox_id": item, "hint": hint})  # fmt: skip
+    log.warning(
+        "out %s %s: held by the leak guard, outbox %d (%s)",
+        case or "-",
+        template,
+        item,
+        hint,
+        extra={
+            "case": case,
+            "template": template,
+            "outcome": "held",
+            "outbox_id": item,
+            "hint": hint,
+        },
+    )
 
 
 def _parse(row: Spooled, settings: Settings, loop_id: str) -> IncomingMessage:

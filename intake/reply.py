@@ -44,10 +44,18 @@ RULE_LINE_RE = re.compile(r"^[\s\-_=*~#+.\u1427]*$")
 TAG_RE = re.compile(r"<[^<>]*>")
 QUOTE_TAGS = ("blockquote", "hr")
 QUOTE_CLASSES = (
-    "gmail_quote", "gmail_attr", "divrplyfwdmsg", "appendonsend", "moz-cite-prefix",
-    "moz-forward-container", "yahoo_quoted", "outlookmessageheader", "mail-reply-to",
-    "protonmail_quote", "zmail_extra",
-)  # fmt: skip
+    "gmail_quote",
+    "gmail_attr",
+    "divrplyfwdmsg",
+    "appendonsend",
+    "moz-cite-prefix",
+    "moz-forward-container",
+    "yahoo_quoted",
+    "outlookmessageheader",
+    "mail-reply-to",
+    "protonmail_quote",
+    "zmail_extra",
+)
 OUTLOOK_BORDER_RE = re.compile(r"border-top:\s*solid\s+#[0-9a-f]{6}")
 
 

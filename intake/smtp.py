@@ -31,8 +31,13 @@ READ_LIMIT = 64 * 1024
 # aiosmtpd is pinned to this exact version (pyproject.toml); tests/test_aiosmtpd_pin.py fails
 # loudly, naming them, on any other version or when one is missing.
 AIOSMTPD_VERSION = "1.4.6"
-AIOSMTPD_PRIVATE_NAMES = ("_reader", "_reset_timeout", "_call_handler_hook",
-                          "_set_post_data_state", "_handler_coroutine")  # fmt: skip
+AIOSMTPD_PRIVATE_NAMES = (
+    "_reader",
+    "_reset_timeout",
+    "_call_handler_hook",
+    "_set_post_data_state",
+    "_handler_coroutine",
+)
 
 
 class IntakeHandler:
@@ -69,9 +74,10 @@ class IntakeHandler:
                 # No address in the log: the committee's alert names the sender.
                 log.warning(
                     "flood at the %s addresses (%s): refusing with 451 4.7.1; the committee"
-                    " is told once", flood.address_class,
+                    " is told once",
+                    flood.address_class,
                     "one sender over its limit" if flood.reason == "sender" else "all senders",
-                )  # fmt: skip
+                )
                 self.spool.note_flood(flood)
             await asyncio.sleep(self.settings.limits.refusal_delay.total_seconds())
             refused = session.__dict__["refusals"] = session.__dict__.get("refusals", 0) + 1
@@ -140,8 +146,11 @@ class IntakeSMTP(SMTP):
             self.client = client
             return
         if self.gate.should_log_refused_connection(time.monotonic()):
-            log.warning("refusing connections: %s (%d so far; logged once a minute)",
-                        refusal[10:], self.gate.refused_connections)  # fmt: skip
+            log.warning(
+                "refusing connections: %s (%d so far; logged once a minute)",
+                refusal[10:],
+                self.gate.refused_connections,
+            )
         self._handler_coroutine.cancel()  # never greeted: the 421 is the whole conversation
         transport.write(refusal.encode() + b"\r\n")
         transport.close()
@@ -177,9 +186,11 @@ class IntakeSMTP(SMTP):
         finally:
             self.reading_data = False
         if content is None:
-            log.info("refused a message over max_message_size (%d bytes) with 552; its sender"
-                     " is told; raise [intake] max_message_size to take bigger mail",
-                     self.data_size_limit)  # fmt: skip
+            log.info(
+                "refused a message over max_message_size (%d bytes) with 552; its sender"
+                " is told; raise [intake] max_message_size to take bigger mail",
+                self.data_size_limit,
+            )
             await self.answer_data(TOO_BIG)
             self._set_post_data_state()
             return

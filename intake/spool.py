@@ -230,7 +230,7 @@ def read_spooled(
     return [
         Spooled(
             pk, key, Arrival(raw, sender, tuple(json.loads(to)), transport, from_text(at)), tries
-        )  # fmt: skip
+        )
         for pk, key, at, transport, sender, to, raw, tries in rows
     ]
 
@@ -271,8 +271,10 @@ def full_disk_hint(exc: BaseException, path: Path) -> str:
     full = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
     if not (full or (isinstance(exc, sqlite3.OperationalError | OSError) and disk_full(path))):
         return ""
-    return (f" (disk full: answered 451, so the senders keep the mail and retry; free space"
-            f" in {Path(path).parent})")  # fmt: skip
+    return (
+        f" (disk full: answered 451, so the senders keep the mail and retry; free space"
+        f" in {Path(path).parent})"
+    )
 
 
 class SpoolWriter:
@@ -319,8 +321,14 @@ class SpoolWriter:
         with self._lock:
             self._refusal = self._refusal or reason
 
-    async def store(self, raw: bytes, envelope_from: str, envelope_to: tuple[str, ...],
-                    transport: str, received_at: datetime | None = None) -> int:  # fmt: skip
+    async def store(
+        self,
+        raw: bytes,
+        envelope_from: str,
+        envelope_to: tuple[str, ...],
+        transport: str,
+        received_at: datetime | None = None,
+    ) -> int:
         """`received_at` defaults to now (the web form passes it to the minute)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
@@ -392,8 +400,12 @@ class SpoolWriter:
         try:
             ids = spool_arrivals(self.conn, [arrival for arrival, _, _ in batch])
         except Exception as exc:  # any storage failure becomes a 451 for each waiting session
-            log.error("spool write failed for %d message(s): %s%s", len(batch), exc,
-                      full_disk_hint(exc, self.path))  # fmt: skip
+            log.error(
+                "spool write failed for %d message(s): %s%s",
+                len(batch),
+                exc,
+                full_disk_hint(exc, self.path),
+            )
             for _, future, loop in batch:
                 loop.call_soon_threadsafe(_settle, future, None, exc)
             return

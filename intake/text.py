@@ -21,9 +21,23 @@ HIDING_STYLE_RE = re.compile(
     r"|opacity\s*:\s*0*(?:\.0+)?\s*(?:!important)?\s*(?:;|$))"
 )
 VOID_TAGS = frozenset(
-    ("area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
-     "source", "track", "wbr")
-)  # fmt: skip
+    (
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    )
+)
 
 
 def sanitize_html(markup: str) -> str:

@@ -87,8 +87,11 @@ OUTLOOK_FROM_RE = re.compile(r"(?i)^\s*\*?(?:from|von|de|da|van|fra|från)\s*:")
 OUTLOOK_SENT_RE = re.compile(
     r"(?i)^\s*\*?(?:sent|date|gesendet|datum|envoy[ée]|enviado|inviato|verzonden|skickat)\s*:"
 )
-OUTLOOK_RULE_RE = re.compile(r"^\s*(?:_{10,}|-{3,}\s*(?:original message|ursprüngliche nachricht)"
-                             r"\s*-{3,})\s*$", re.I)  # fmt: skip
+OUTLOOK_RULE_RE = re.compile(
+    r"^\s*(?:_{10,}|-{3,}\s*(?:original message|ursprüngliche nachricht)"
+    r"\s*-{3,})\s*$",
+    re.I,
+)
 
 
 def _outlook_own_header(lines: list[str], index: int, own: re.Pattern) -> bool:

@@ -91,8 +91,17 @@ def sign_message(raw: bytes, domain: str, selector: str, key: bytes) -> bytes:
     """A DKIM-Signature over the headers that matter for threading and replay, prepended."""
     import dkim
 
-    headers = [b"from", b"to", b"subject", b"date", b"message-id", b"in-reply-to",
-               b"references", b"reply-to", b"auto-submitted"]  # fmt: skip
+    headers = [
+        b"from",
+        b"to",
+        b"subject",
+        b"date",
+        b"message-id",
+        b"in-reply-to",
+        b"references",
+        b"reply-to",
+        b"auto-submitted",
+    ]
     present = [h for h in headers if h + b":" in raw.split(b"\r\n\r\n", 1)[0].lower()]
     return dkim.sign(raw, selector.encode(), domain.encode(), key, include_headers=present) + raw
 

@@ -152,10 +152,14 @@ def environment(override):
 
 def _log_outage(settings: Settings, error: str, report: SendReport) -> None:
     relay = f"{settings.relay.host}:{settings.relay.port}"
-    log.warning("relay %s unreachable (%s): %d mail(s) postponed, retried by themselves"
-                " (check the relay and [mailer.smtp]; `casebook outbox` lists what waits)",
-                relay, error.removeprefix("relay unreachable: "), report.postponed,
-                extra={"outcome": "relay-unreachable"})  # fmt: skip
+    log.warning(
+        "relay %s unreachable (%s): %d mail(s) postponed, retried by themselves"
+        " (check the relay and [mailer.smtp]; `casebook outbox` lists what waits)",
+        relay,
+        error.removeprefix("relay unreachable: "),
+        report.postponed,
+        extra={"outcome": "relay-unreachable"},
+    )
 
 
 def log_item(
@@ -165,10 +169,22 @@ def log_item(
     if case_ref is UNREAD:
         case_ref = case_ref_of(db, item.case_pk)
     case = case_ref
-    log.log(level, "out %s %s: %s outbox %d%s", case or "-", item.template, outcome, item.pk,
-            f" ({note})" if note else "",
-            extra={"case": case, "template": item.template, "outcome": outcome,
-                   "outbox_id": item.pk, "attempts": item.attempts + 1})  # fmt: skip
+    log.log(
+        level,
+        "out %s %s: %s outbox %d%s",
+        case or "-",
+        item.template,
+        outcome,
+        item.pk,
+        f" ({note})" if note else "",
+        extra={
+            "case": case,
+            "template": item.template,
+            "outcome": outcome,
+            "outbox_id": item.pk,
+            "attempts": item.attempts + 1,
+        },
+    )
 
 
 @dataclass
@@ -205,8 +221,7 @@ class Sweep:
             raise  # the archive's trouble (a full disk), not this item's: the sweep stops here
         except Exception as exc:
             fields = {"outbox_id": item.pk, "template": item.template}
-            log.exception("outbox %d (%s): unexpected error", item.pk, item.template,
-                          extra=fields)  # fmt: skip
+            log.exception("outbox %d (%s): unexpected error", item.pk, item.template, extra=fields)
             error = f"unexpected {type(exc).__name__}: {exc}"
             if item.attempts + 1 >= CRASH_ATTEMPTS:
                 error = f"gave up after {CRASH_ATTEMPTS} attempts: {error}"
@@ -254,12 +269,23 @@ class Sweep:
         cannot be made (a broken template) fails the item before any copy is sent."""
         done = sent_copies(self.db, item)
         return [
-            Composed(copy, *compose_copy(self.db, self.settings, self.env, item, copy, self.now,
-                                         self.loop_id, smtputf8=self.relay.offers_smtputf8,
-                                         case=case))
+            Composed(
+                copy,
+                *compose_copy(
+                    self.db,
+                    self.settings,
+                    self.env,
+                    item,
+                    copy,
+                    self.now,
+                    self.loop_id,
+                    smtputf8=self.relay.offers_smtputf8,
+                    case=case,
+                ),
+            )
             for copy in copies
             if copy.key not in done
-        ]  # fmt: skip
+        ]
 
 
 def _fail(db, settings: Settings, item: OutboxItem, error: str, now, report) -> None:

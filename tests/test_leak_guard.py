@@ -18,7 +18,7 @@ from archive.outgoing.leaks import Secret, find_leaks, fold, signed_name, witnes
 from archive.outgoing.passages import Source, passage_hits
 from archive.record.cases import find_case, parties_of
 from archive.record.db import open_archive, write_transaction
-from archive.record.outbox import Audience, queue_mail
+from archive.record.outbox import Audience, Mail, queue_mail
 from intake.text import html_to_text
 from mailer.send import send_due
 from tests.clientmail import client_reply
@@ -70,14 +70,16 @@ def queue(c, name: str, context: dict, *, to: str = "dave@example.com", party=No
     with write_transaction(c.db):
         queue_mail(
             c.db,
+            Mail(
+                template=name,
+                audience=audience,
+                context=context,
+                case=case_of(c),
+                party=party,
+                to_addr=None if party else to,
+            ),
             now=T0,
             settings=c.settings,
-            template=name,
-            audience=audience,
-            context=context,
-            case=case_of(c),
-            party=party,
-            to_addr=None if party else to,
         )
     return [m for m in outbox(c.db) if m["template"] == name][-1]
 
@@ -139,12 +141,14 @@ def test_inside_mail_is_not_guarded(committee):
     with write_transaction(committee.db):
         queue_mail(
             committee.db,
+            Mail(
+                template="committee/relay",
+                audience=Audience.COMMITTEE,
+                case=case_of(committee),
+                context=context,
+            ),
             now=T0,
             settings=committee.settings,
-            template="committee/relay",
-            audience=Audience.COMMITTEE,
-            case=case_of(committee),
-            context=context,
         )
     assert outbox(committee.db, "committee/relay")[-1]["status"] == "queued"
 

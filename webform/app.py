@@ -298,8 +298,12 @@ class WebFormApp:
             return await request.post()
         except (ValueError, LookupError) as exc:  # "Reading after EOF", an unknown charset…
             where = request.path.split("/")[1]  # "report" or "follow", never a page's secret
-            log.info("the web form got a cut-off or malformed upload at /%s (%s): answered"
-                     " 400 with the form, nothing stored", where, type(exc).__name__)  # fmt: skip
+            log.info(
+                "the web form got a cut-off or malformed upload at /%s (%s): answered"
+                " 400 with the form, nothing stored",
+                where,
+                type(exc).__name__,
+            )
             return None
 
     def admit_report(self, request: web.Request, *, take: bool) -> str | None:

@@ -137,8 +137,10 @@ class ReportLimits:
         return None
 
     def _tell_committee(self, wall: datetime) -> None:
-        log.warning("the web form's limit for all reports (reports_per_hour) is reached:"
-                    " refusing reports with 429; the committee is told once")  # fmt: skip
+        log.warning(
+            "the web form's limit for all reports (reports_per_hour) is reached:"
+            " refusing reports with 429; the committee is told once"
+        )
         if self.note_flood is not None:
             self.note_flood(Flood(str(uuid.uuid4()), WEB_FORM, "global", "", wall))
 
@@ -149,8 +151,10 @@ class ReportLimits:
         if self.proxies or self.told_of_proxy or address is None or not address.is_loopback:
             return
         self.told_of_proxy = True
-        log.warning("the web form's limit for one client (reports_per_client) refused a report"
-                    " from this host: behind a reverse proxy here, list it in [intake.form]"
-                    " trusted_proxies and have it send X-Forwarded-For"
-                    " (docs/operators/deploy.md), or every reporter shares one client's"
-                    " limit")  # fmt: skip
+        log.warning(
+            "the web form's limit for one client (reports_per_client) refused a report"
+            " from this host: behind a reverse proxy here, list it in [intake.form]"
+            " trusted_proxies and have it send X-Forwarded-For"
+            " (docs/operators/deploy.md), or every reporter shares one client's"
+            " limit"
+        )

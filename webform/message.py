@@ -83,6 +83,10 @@ def build_message(
     msg.set_content(text, charset="utf-8")
     for number, shot in enumerate(screenshots, 1):
         maintype, subtype = shot.content_type.split("/")
-        msg.add_attachment(shot.data, maintype=maintype, subtype=subtype,
-                           filename=f"screenshot-{number}.{shot.extension}")  # fmt: skip
+        msg.add_attachment(
+            shot.data,
+            maintype=maintype,
+            subtype=subtype,
+            filename=f"screenshot-{number}.{shot.extension}",
+        )
     return msg.as_bytes()

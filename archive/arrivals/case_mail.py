@@ -27,6 +27,7 @@ from archive.record.deadlines import cancel_deadlines
 from archive.record.models import CaseState, IncomingMessage
 from archive.record.outbox import (
     Audience,
+    Mail,
     queue_mail,
     queued_by_fold_key,
     queued_today,
@@ -68,8 +69,7 @@ def open_report(
     pk = store_message(db, msg, now, kind="report", case=case)
     delegate = None
     if via_form:  # nobody's name; the address only if they chose to give one
-        reporter = add_party(db, case, role="reporter", name=None, email=fields["contact"],
-                             now=now)  # fmt: skip
+        reporter = add_party(db, case, role="reporter", name=None, email=fields["contact"], now=now)
         record_page(db, case, reporter, msg.form_page or "", now)
     else:
         reporter, delegate = _add_reporting_parties(db, msg, case, now)
@@ -102,13 +102,15 @@ def open_report(
     _acknowledge(db, msg, case, answered, settings, now, pk, acknowledgement)
     queue_mail(
         db,
+        Mail(
+            template="committee/new_case",
+            audience=Audience.COMMITTEE,
+            case=case,
+            context=_committee_context(case, msg, reporter, urgent=bool(msg.urgent_reasons))
+            | acknowledgement,
+        ),
         now=now,
         settings=settings,
-        template="committee/new_case",
-        audience=Audience.COMMITTEE,
-        case=case,
-        context=_committee_context(case, msg, reporter, urgent=bool(msg.urgent_reasons))
-        | acknowledgement,
     )
     return IngestResult(pk, False, "report", case.ref)
 
@@ -124,13 +126,15 @@ def _alert_urgent(db, msg, case: Case, settings, now, pk: int, context: dict, *,
     thread = {"in_reply_to": msg.message_id, "refs": (*msg.references, msg.message_id)}
     queue_mail(
         db,
+        Mail(
+            template="committee/urgent",
+            audience=Audience.COMMITTEE,
+            case=case,
+            context=context,
+            **(thread if in_followup else {}),
+        ),
         now=now,
         settings=settings,
-        template="committee/urgent",
-        audience=Audience.COMMITTEE,
-        case=case,
-        context=context,
-        **(thread if in_followup else {}),
     )
 
 
@@ -221,14 +225,7 @@ def _acknowledge(
     """Every new case is acknowledged, unless RFC 3834 forbids an answer; floods are folded."""
     recipient = msg.envelope_from or ""
     if decision["acknowledgement"] == "form":
-        record_event(db, case, now=now, actor="web form", action="acknowledged-on-receipt-page",
-                     message_pk=message_pk)  # fmt: skip
-        # The receipt page was the acknowledgement, as a sent ack mail is
-        # (archive.record.send_results): no "not yet acknowledged" alarm an hour later, no overdue
-        # acknowledgement in the digest.
-        cancel_deadlines(db, case, ("ack-watchdog",), now)
-        move_case(db, case, CaseState.ACKNOWLEDGED, now=now, actor="web form",
-                  reason="acknowledged on the receipt page", message_pk=message_pk)  # fmt: skip
+        _acknowledged_on_receipt_page(db, case, now, message_pk)
         return
     if decision["acknowledgement"] == "suppressed":
         record_event(
@@ -246,21 +243,23 @@ def _acknowledge(
         return
     queue_mail(
         db,
+        Mail(
+            template=ACK_TEMPLATE,
+            audience=Audience.PARTY,
+            party=party,
+            case=case,
+            to_addr=recipient,
+            context={
+                "case_ref": case.ref,
+                "missing": _still_to_ask(msg),
+                "urgent": bool(msg.urgent_reasons),
+            },
+            in_reply_to=msg.message_id,
+            refs=(*msg.references, msg.message_id),
+            auto_submitted="auto-replied",
+        ),
         now=now,
         settings=settings,
-        template=ACK_TEMPLATE,
-        audience=Audience.PARTY,
-        party=party,
-        case=case,
-        to_addr=recipient,
-        context={
-            "case_ref": case.ref,
-            "missing": _still_to_ask(msg),
-            "urgent": bool(msg.urgent_reasons),
-        },
-        in_reply_to=msg.message_id,
-        refs=(*msg.references, msg.message_id),
-        auto_submitted="auto-replied",
     )
     record_event(
         db,
@@ -281,6 +280,30 @@ def _still_to_ask(msg: IncomingMessage) -> list[str]:
     return list(missing)
 
 
+def _acknowledged_on_receipt_page(db: Database, case: Case, now: datetime, message_pk: int):
+    """The receipt page was the acknowledgement, as a sent ack mail is
+    (archive.record.send_results): no "not yet acknowledged" alarm an hour later, no overdue
+    acknowledgement in the digest."""
+    record_event(
+        db,
+        case,
+        now=now,
+        actor="web form",
+        action="acknowledged-on-receipt-page",
+        message_pk=message_pk,
+    )
+    cancel_deadlines(db, case, ("ack-watchdog",), now)
+    move_case(
+        db,
+        case,
+        CaseState.ACKNOWLEDGED,
+        now=now,
+        actor="web form",
+        reason="acknowledged on the receipt page",
+        message_pk=message_pk,
+    )
+
+
 def _fold_acknowledgement(
     db: Database,
     case: Case,
@@ -299,17 +322,19 @@ def _fold_acknowledgement(
     else:
         queue_mail(
             db,
+            Mail(
+                template=FOLDED_ACK_TEMPLATE,
+                audience=Audience.PARTY,
+                party=reporter,
+                case=case,
+                to_addr=recipient,
+                context={"case_refs": [case.ref]},
+                auto_submitted="auto-replied",
+                not_before=now + FOLD_DELAY,
+                fold_key=fold_key,
+            ),
             now=now,
             settings=settings,
-            template=FOLDED_ACK_TEMPLATE,
-            audience=Audience.PARTY,
-            party=reporter,
-            case=case,
-            to_addr=recipient,
-            context={"case_refs": [case.ref]},
-            auto_submitted="auto-replied",
-            not_before=now + FOLD_DELAY,
-            fold_key=fold_key,
         )
     record_event(db, case, now=now, actor="intake", action="acknowledgement-folded")
 
@@ -356,43 +381,50 @@ def record_followup(
     _mediation_reply(db, msg, case, party, settings, now)
     if msg.urgent_reasons and not case.urgent:
         case = _raise_urgent(db, msg, case, party, settings, now, pk)
-    queue_mail(
-        db,
-        now=now,
-        settings=settings,
-        template="committee/followup",
-        audience=Audience.COMMITTEE,
-        case=case,
-        context={
-            "case_ref": case.ref,
-            "party": PARTY_WORDS.get(party.role, party.role),
-            "from": _written_as(msg, party),
-            "fields_added": added,
-            "feedback": feedback,
-            "text": msg.text[:20000],
-            "attachments": [a.filename or a.content_type for a in msg.attachments],
-            "parts_left_out": msg.parts_left_out,
-        },
-    )
+    _show_followup(db, msg, case, party, settings, now, added=added, feedback=feedback)
     if _told_how_to_appeal(db, msg, case, party, settings, now):
         pass  # that answer is their receipt too
     elif not msg.no_reply_reason and _followup_ack_due(db, case, party, settings, now):
         queue_mail(
             db,
+            Mail(
+                template=FOLLOWUP_ACK_TEMPLATE,
+                audience=Audience.PARTY,
+                party=party,
+                case=case,
+                context={"case_ref": case.ref, "for_reporter": party.role in REPORTING_ROLES},
+                in_reply_to=msg.message_id,
+                refs=(*msg.references, msg.message_id),
+                auto_submitted="auto-replied",
+            ),
             now=now,
             settings=settings,
-            template=FOLLOWUP_ACK_TEMPLATE,
-            audience=Audience.PARTY,
-            party=party,
-            case=case,
-            # Only those who reported are pointed to the police: not a witness or the person
-            # reported, for whom that line in every receipt reads as a threat.
-            context={"case_ref": case.ref, "for_reporter": party.role in REPORTING_ROLES},
-            in_reply_to=msg.message_id,
-            refs=(*msg.references, msg.message_id),
-            auto_submitted="auto-replied",
         )
     return IngestResult(pk, False, "followup", case.ref)
+
+
+def _show_followup(db, msg, case: Case, party: Party, settings, now, *, added, feedback) -> None:
+    """The committee sees a party's follow-up: who wrote it, what it added, its text."""
+    queue_mail(
+        db,
+        Mail(
+            template="committee/followup",
+            audience=Audience.COMMITTEE,
+            case=case,
+            context={
+                "case_ref": case.ref,
+                "party": PARTY_WORDS.get(party.role, party.role),
+                "from": _written_as(msg, party),
+                "fields_added": added,
+                "feedback": feedback,
+                "text": msg.text[:20000],
+                "attachments": [a.filename or a.content_type for a in msg.attachments],
+                "parts_left_out": msg.parts_left_out,
+            },
+        ),
+        now=now,
+        settings=settings,
+    )
 
 
 def _record_feedback(
@@ -432,8 +464,15 @@ def _record_feedback(
     else:
         wishes["unclear"] = True  # feedback, not consent: the committee confirms with them
     # Their own words too, for the Executive Council's brief (archive/workflow/case_brief.py).
-    record_event(db, case, now=now, actor=party.email or party.role, action="feedback-received",
-                 detail={**wishes, "words": text[:2000]}, message_pk=pk)  # fmt: skip
+    record_event(
+        db,
+        case,
+        now=now,
+        actor=party.email or party.role,
+        action="feedback-received",
+        detail={**wishes, "words": text[:2000]},
+        message_pk=pk,
+    )
     return {"received": True, **wishes}
 
 
@@ -464,8 +503,14 @@ def _contact_again(db, msg: IncomingMessage, case: Case, party: Party, now, pk: 
     if not party.no_contact or _parent_template(db, msg, case, party) != NO_CONTACT_TEMPLATE:
         return party
     set_party_value(db, party, "no_contact", 0)
-    record_event(db, case, now=now, actor=party.email or party.role,
-                 action="no-contact-withdrawn", message_pk=pk)  # fmt: skip
+    record_event(
+        db,
+        case,
+        now=now,
+        actor=party.email or party.role,
+        action="no-contact-withdrawn",
+        message_pk=pk,
+    )
     return replace(party, no_contact=False)
 
 
@@ -473,17 +518,25 @@ def _record_no_contact(db, case: Case, party: Party, settings: Settings, now, pk
     """Honoured by every later mail; confirmed back to them once, so they know it was heard."""
     queue_mail(
         db,
+        Mail(
+            template=NO_CONTACT_TEMPLATE,
+            audience=Audience.PARTY,
+            party=party,
+            case=case,
+            context={"case_ref": case.ref},
+        ),
         now=now,
         settings=settings,
-        template=NO_CONTACT_TEMPLATE,
-        audience=Audience.PARTY,
-        party=party,
-        case=case,
-        context={"case_ref": case.ref},
     )
     set_party_value(db, party, "no_contact", 1)
-    record_event(db, case, now=now, actor=party.email or party.role,
-                 action="no-contact-requested", message_pk=pk)  # fmt: skip
+    record_event(
+        db,
+        case,
+        now=now,
+        actor=party.email or party.role,
+        action="no-contact-requested",
+        message_pk=pk,
+    )
 
 
 def _mediation_reply(db, msg: IncomingMessage, case: Case, party: Party, settings, now) -> None:
@@ -511,8 +564,16 @@ def _mediation_reply(db, msg: IncomingMessage, case: Case, party: Party, setting
         return
     answer, mediator = answer_from_reply(text)
     if answer or mediator:
-        record_answer(db, settings, get_case(db, case.pk), mediation, party.role, answer or "",
-                      now, mediator=mediator)  # fmt: skip
+        record_answer(
+            db,
+            settings,
+            get_case(db, case.pk),
+            mediation,
+            party.role,
+            answer or "",
+            now,
+            mediator=mediator,
+        )
 
 
 def _told_how_to_appeal(db, msg: IncomingMessage, case: Case, party: Party, settings, now) -> bool:
@@ -525,10 +586,21 @@ def _told_how_to_appeal(db, msg: IncomingMessage, case: Case, party: Party, sett
         return False
     if not _followup_ack_due(db, case, party, settings, now, HOW_TO_APPEAL):
         return True  # told already today: no second answer, and no plain receipt either
-    queue_mail(db, now=now, settings=settings, template=HOW_TO_APPEAL, audience=Audience.PARTY,
-               party=party, case=case, context={"case_ref": case.ref},
-               in_reply_to=msg.message_id, refs=(*msg.references, msg.message_id),
-               auto_submitted="auto-replied")  # fmt: skip
+    queue_mail(
+        db,
+        Mail(
+            template=HOW_TO_APPEAL,
+            audience=Audience.PARTY,
+            party=party,
+            case=case,
+            context={"case_ref": case.ref},
+            in_reply_to=msg.message_id,
+            refs=(*msg.references, msg.message_id),
+            auto_submitted="auto-replied",
+        ),
+        now=now,
+        settings=settings,
+    )
     return True
 
 
@@ -641,19 +713,21 @@ def _relay_to_audience(
         return
     queue_mail(
         db,
+        Mail(
+            template="committee/relay",
+            audience=Audience.COMMITTEE,
+            case=case,
+            context={
+                "case_ref": case.ref,
+                "author": party.name or party.email,
+                "subject": msg.subject,
+                "text": msg.text[:50000],
+            },
+            from_name=f"{party.name or party.email} via casebook",
+            exclude=party.email,
+            in_reply_to=msg.message_id,
+            refs=(*msg.references, msg.message_id),
+        ),
         now=now,
         settings=settings,
-        template="committee/relay",
-        audience=Audience.COMMITTEE,
-        case=case,
-        context={
-            "case_ref": case.ref,
-            "author": party.name or party.email,
-            "subject": msg.subject,
-            "text": msg.text[:50000],
-        },
-        from_name=f"{party.name or party.email} via casebook",
-        exclude=party.email,
-        in_reply_to=msg.message_id,
-        refs=(*msg.references, msg.message_id),
     )

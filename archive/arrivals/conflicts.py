@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 from archive.record.cases import Case, Party, get_case, record_event, set_conflicted
 from archive.record.models import CaseState, Conflict, IncomingMessage
-from archive.record.outbox import Audience, queue_mail
+from archive.record.outbox import Audience, Mail, queue_mail
 from archive.record.settings import Settings
 
 # The parties whose follow-ups still cut a member they name off at once.
@@ -51,9 +51,16 @@ def conflicts_of_followup(
 
 
 def unless_none_left(
-    db: Database, case: Case, found: list[Conflict], settings: Settings, now, pk: int, *,
-    why: str, writer: str | None,
-) -> list[str]:  # fmt: skip
+    db: Database,
+    case: Case,
+    found: list[Conflict],
+    settings: Settings,
+    now,
+    pk: int,
+    *,
+    why: str,
+    writer: str | None,
+) -> list[str]:
     """The conflicts one message brings, recorded, unless they would leave no member of the
     committee free: then none is, and the chair and the council are told. Returns the
     addresses recorded."""
@@ -81,8 +88,15 @@ def _tell(db, case: Case, found: list[Conflict], settings, now, pk: int, *, kind
     member it does not name) told privately, and the council too when it names everyone."""
     named = sorted({c.member.lower() for c in found})
     action = "members-named" if kind == "named" else "conflicts-not-applied"
-    record_event(db, case, now=now, actor="casebook", action=action,
-                 detail={"members": named, "party": party}, message_pk=pk)  # fmt: skip
+    record_event(
+        db,
+        case,
+        now=now,
+        actor="casebook",
+        action=action,
+        detail={"members": named, "party": party},
+        message_pk=pk,
+    )
     context = {
         "case_ref": case.ref,
         "kind": kind,
@@ -92,11 +106,30 @@ def _tell(db, case: Case, found: list[Conflict], settings, now, pk: int, *, kind
         ],
     }
     skip = " ".join(named) if kind == "named" else None
-    queue_mail(db, now=now, settings=settings, template="chair/conflict",
-               audience=Audience.CHAIR, case=case, context=context, exclude=skip)  # fmt: skip
+    queue_mail(
+        db,
+        Mail(
+            template="chair/conflict",
+            audience=Audience.CHAIR,
+            case=case,
+            context=context,
+            exclude=skip,
+        ),
+        now=now,
+        settings=settings,
+    )
     if kind == "not-applied" and settings.council:
-        queue_mail(db, now=now, settings=settings, template="council/conflict_not_applied",
-                   audience=Audience.COUNCIL, case=case, context=context)  # fmt: skip
+        queue_mail(
+            db,
+            Mail(
+                template="council/conflict_not_applied",
+                audience=Audience.COUNCIL,
+                case=case,
+                context=context,
+            ),
+            now=now,
+            settings=settings,
+        )
 
 
 def _in_message(reason: str) -> str:
@@ -106,8 +139,12 @@ def _in_message(reason: str) -> str:
 def conflict_entry(settings: Settings, member: str, reason: str, line: str = "") -> dict:
     """One member's line in a `chair/conflict` notice."""
     person = settings.person_for(member)
-    return {"member": member, "name": person.name if person else member, "reason": reason,
-            "line": line}  # fmt: skip
+    return {
+        "member": member,
+        "name": person.name if person else member,
+        "reason": reason,
+        "line": line,
+    }
 
 
 def add_conflicts(
@@ -148,9 +185,15 @@ def record_conflicts(
     set_conflicted(db, case, [*known, *(c.member.lower() for c in new)], now)
     reasons = [f"{c.reason} ({why})" if why else c.reason for c in new]
     for c, reason in zip(new, reasons, strict=True):
-        record_event(db, case, now=now, actor=actor, action="conflict-detected",
-                     detail={"member": c.member.lower(), "reason": reason},
-                     message_pk=message_pk)  # fmt: skip
+        record_event(
+            db,
+            case,
+            now=now,
+            actor=actor,
+            action="conflict-detected",
+            detail={"member": c.member.lower(), "reason": reason},
+            message_pk=message_pk,
+        )
     context = {
         "case_ref": case.ref,
         "kind": "applied",
@@ -160,8 +203,17 @@ def record_conflicts(
             for c, reason in zip(new, reasons, strict=True)
         ],
     }
-    queue_mail(db, now=now, settings=settings, template="chair/conflict",
-               audience=Audience.CHAIR, case=get_case(db, case.pk), context=context)  # fmt: skip
+    queue_mail(
+        db,
+        Mail(
+            template="chair/conflict",
+            audience=Audience.CHAIR,
+            case=get_case(db, case.pk),
+            context=context,
+        ),
+        now=now,
+        settings=settings,
+    )
     return [c.member.lower() for c in new]
 
 

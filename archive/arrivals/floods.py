@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from archive.record.cases import record_event
-from archive.record.outbox import Audience, queue_mail
+from archive.record.outbox import Audience, Mail, queue_mail
 from archive.record.settings import Settings
 from archive.record.timestamps import to_text
 
@@ -48,23 +48,31 @@ def record_flood(
     if not cursor.rowcount:
         return False
     burst, per_hour = _limit(settings, address_class, reason)
-    record_event(db, None, now=now, actor="intake", action="flood",
-                 detail={"key": key, "addresses": address_class, "reason": reason})  # fmt: skip
+    record_event(
+        db,
+        None,
+        now=now,
+        actor="intake",
+        action="flood",
+        detail={"key": key, "addresses": address_class, "reason": reason},
+    )
     queue_mail(
         db,
+        Mail(
+            template="committee/flood",
+            audience=Audience.COMMITTEE,
+            context={
+                "addresses": ADDRESSES.get(address_class, address_class),
+                "reason": reason,
+                "started_at": to_text(started_at)[:16].replace("T", " "),
+                "burst": burst,
+                "per_hour": per_hour,
+                "quiet": _duration(settings.limits.flood_quiet),
+                "web_form": address_class == WEB_FORM,
+            },
+        ),
         now=now,
         settings=settings,
-        template="committee/flood",
-        audience=Audience.COMMITTEE,
-        context={
-            "addresses": ADDRESSES.get(address_class, address_class),
-            "reason": reason,
-            "started_at": to_text(started_at)[:16].replace("T", " "),
-            "burst": burst,
-            "per_hour": per_hour,
-            "quiet": _duration(settings.limits.flood_quiet),
-            "web_form": address_class == WEB_FORM,
-        },
     )
     return True
 

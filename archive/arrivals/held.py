@@ -21,7 +21,7 @@ from archive.record.cases import Case, record_event
 from archive.record.db import write_transaction
 from archive.record.identity import free_id
 from archive.record.models import IncomingMessage
-from archive.record.outbox import Audience, queue_mail, queued_by_fold_key, update_context
+from archive.record.outbox import Audience, Mail, queue_mail, queued_by_fold_key, update_context
 from archive.record.settings import Settings
 from archive.record.store import IngestResult, store_message
 from archive.record.timestamps import from_text, to_text
@@ -81,27 +81,41 @@ def _tell_case(
     flood of forgeries or strangers' mail to a case tag is two mails an hour, not one each)."""
     told = _last_notice(db, case, now)
     if told is not None:
-        entry = {"archive_id": pk, "message_id": msg.message_id, "reason": reason,
-                 "at": to_text(now)[:16]}  # fmt: skip
-        _fold(f"held-case:{case.pk}", "committee/held_folded", entry, settings, db, now,
-              told + NOTICE_INTERVAL - now, case=case)  # fmt: skip
+        entry = {
+            "archive_id": pk,
+            "message_id": msg.message_id,
+            "reason": reason,
+            "at": to_text(now)[:16],
+        }
+        _fold(
+            f"held-case:{case.pk}",
+            "committee/held_folded",
+            entry,
+            settings,
+            db,
+            now,
+            told + NOTICE_INTERVAL - now,
+            case=case,
+        )
         return
     queue_mail(
         db,
+        Mail(
+            template=NOTICE_TEMPLATE,
+            audience=Audience.COMMITTEE,
+            case=case,
+            context={
+                "case_ref": case.ref,
+                "reason": reason,
+                "from": msg.from_addr or "an unknown sender",
+                "subject": NAMES_HIDDEN if _names_someone(msg, settings) else msg.subject,
+                "message_id": msg.message_id,
+                "excerpt": NAMES_HIDDEN if _names_someone(msg, settings) else msg.text[:EXCERPT],
+                "parts_left_out": msg.parts_left_out,
+            },
+        ),
         now=now,
         settings=settings,
-        template=NOTICE_TEMPLATE,
-        audience=Audience.COMMITTEE,
-        case=case,
-        context={
-            "case_ref": case.ref,
-            "reason": reason,
-            "from": msg.from_addr or "an unknown sender",
-            "subject": NAMES_HIDDEN if _names_someone(msg, settings) else msg.subject,
-            "message_id": msg.message_id,
-            "excerpt": NAMES_HIDDEN if _names_someone(msg, settings) else msg.text[:EXCERPT],
-            "parts_left_out": msg.parts_left_out,
-        },
     )
 
 
@@ -140,14 +154,16 @@ def _fold(
         return
     queue_mail(
         db,
+        Mail(
+            template=template,
+            audience=Audience.COMMITTEE,
+            case=case,
+            context={"case_ref": case.ref, "items": [entry]} if case else {"items": [entry]},
+            not_before=now + delay,
+            fold_key=key,
+        ),
         now=now,
         settings=settings,
-        template=template,
-        audience=Audience.COMMITTEE,
-        case=case,
-        context={"case_ref": case.ref, "items": [entry]} if case else {"items": [entry]},
-        not_before=now + delay,
-        fold_key=key,
     )
 
 
@@ -178,9 +194,15 @@ def quarantine(
         raise
     except Exception as exc:  # noqa: BLE001 - the plain reading failed: the bytes still go in
         bare = dataclasses.replace(
-            msg, subject="", text="", authored="", html=None, attachments=(), conflicts=(),
+            msg,
+            subject="",
+            text="",
+            authored="",
+            html=None,
+            attachments=(),
+            conflicts=(),
             defects=(*msg.defects, f"quarantined by its bytes alone: {type(exc).__name__}"),
-        )  # fmt: skip
+        )
         return _quarantine(db, bare, settings, now, error)
 
 
@@ -188,8 +210,15 @@ def _quarantine(db, msg: IncomingMessage, settings: Settings, now, error: str) -
     reason = f"could not be processed: {error}"[:500]
     pk = store_message(db, msg, now, kind="quarantined", held_reason=reason)
     detail = {"message_id": msg.message_id, "claimed_id": msg.claimed_id, "error": error[:300]}
-    record_event(db, None, now=now, actor="intake", action="message-quarantined", detail=detail,
-                 message_pk=pk)  # fmt: skip
+    record_event(
+        db,
+        None,
+        now=now,
+        actor="intake",
+        action="message-quarantined",
+        detail=detail,
+        message_pk=pk,
+    )
     if not msg.historical:
         entry = {"archive_id": pk, "at": to_text(now)[:16], "error": error[:200]}
         _fold("quarantine", "committee/quarantined", entry, settings, db, now, timedelta(0))

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 from archive.arrivals.held import hold
 from archive.record.cases import Case, Party, record_event
 from archive.record.models import IncomingMessage
-from archive.record.outbox import Audience, queue_mail
+from archive.record.outbox import Audience, Mail, queue_mail
 from archive.record.settings import Settings
 from archive.record.store import IngestResult
 from archive.record.timestamps import to_text
@@ -70,10 +70,23 @@ def ask_about(
     request = None
     if will_ask(db, msg, case, party, now):
         request = ask_to_confirm(db, case, party, settings, now, appeal=appeal_pk is not None)
-    detail = {"party": party.pk, "role": party.role, "message_id": msg.message_id,
-              "reason": msg.party_auth.reason, "appeal": appeal_pk, "request": request}  # fmt: skip
-    record_event(db, case, now=now, actor="intake", action="unverified-word", detail=detail,
-                 message_pk=message_pk)  # fmt: skip
+    detail = {
+        "party": party.pk,
+        "role": party.role,
+        "message_id": msg.message_id,
+        "reason": msg.party_auth.reason,
+        "appeal": appeal_pk,
+        "request": request,
+    }
+    record_event(
+        db,
+        case,
+        now=now,
+        actor="intake",
+        action="unverified-word",
+        detail=detail,
+        message_pk=message_pk,
+    )
     return request
 
 
@@ -108,12 +121,14 @@ def ask_to_confirm(
     """Queues the request; returns its Message-ID (the party's answer refers to it)."""
     return queue_mail(
         db,
+        Mail(
+            template=CONFIRM_TEMPLATE,
+            audience=Audience.PARTY,
+            party=party,
+            case=case,
+            context={"case_ref": case.ref, "reporter": party.role == "reporter", "appeal": appeal},
+            auto_submitted="auto-replied",
+        ),
         now=now,
         settings=settings,
-        template=CONFIRM_TEMPLATE,
-        audience=Audience.PARTY,
-        party=party,
-        case=case,
-        context={"case_ref": case.ref, "reporter": party.role == "reporter", "appeal": appeal},
-        auto_submitted="auto-replied",
     )

@@ -26,10 +26,13 @@ def run(ctx: Context, args: str) -> str:
     email = (bracketed_address(who) or "").lower() or None
     if email and ctx.settings.person_for(email):
         raise Refused("a committee or council member cannot be banned by one member's command")
-    ban = record_ban(ctx, who=email or who, email=email, spaces=spaces, duration=duration,
-                     unilateral=True)  # fmt: skip
-    ctx.event("unilateral-action", {"member": ctx.actor.email.lower(),
-                                    "action": f"ban #{ban} of {who} from {spaces}"})  # fmt: skip
+    ban = record_ban(
+        ctx, who=email or who, email=email, spaces=spaces, duration=duration, unilateral=True
+    )
+    ctx.event(
+        "unilateral-action",
+        {"member": ctx.actor.email.lower(), "action": f"ban #{ban} of {who} from {spaces}"},
+    )
     span = duration_fields(duration, ctx.now, ctx.settings)
     length = f"for {span['duration']}, until {span['until']}" if duration else "permanently"
     action = f"banned {who} from {spaces} {length}"
@@ -41,9 +44,16 @@ def run(ctx: Context, args: str) -> str:
 
 def record_ban(ctx: Context, *, who, email, spaces, duration, unilateral) -> int:
     ban = add_ban(
-        ctx.db, ctx.case, who=who, email=email, spaces=spaces, duration=duration, now=ctx.now,
-        decided_by=ctx.actor.email.lower(), unilateral=unilateral,
-    )  # fmt: skip
+        ctx.db,
+        ctx.case,
+        who=who,
+        email=email,
+        spaces=spaces,
+        duration=duration,
+        now=ctx.now,
+        decided_by=ctx.actor.email.lower(),
+        unilateral=unilateral,
+    )
     ctx.event("ban-recorded", {"ban": ban, "spaces": spaces, "unilateral": unilateral})
     # One member's ban at once is theirs: signed by them, never "the Committee has decided".
     context = {
@@ -55,10 +65,12 @@ def record_ban(ctx: Context, *, who, email, spaces, duration, unilateral) -> int
         **duration_fields(duration, ctx.now, ctx.settings),
     }
     if email:
-        ctx.queue("reported/ban_notice", Audience.ADDRESS, context, to_addr=email,
-                  auto_submitted="no")  # fmt: skip
-    ctx.queue("core/ban_notice", Audience.ADDRESS, {**context, "who": who},
-              to_addr=ctx.settings.core_team)  # fmt: skip
+        ctx.queue(
+            "reported/ban_notice", Audience.ADDRESS, context, to_addr=email, auto_submitted="no"
+        )
+    ctx.queue(
+        "core/ban_notice", Audience.ADDRESS, {**context, "who": who}, to_addr=ctx.settings.core_team
+    )
     return ban
 
 

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 from archive.record.cases import Case, get_case, record_event
 from archive.record.models import CaseState, IncomingMessage
-from archive.record.outbox import queue_mail
+from archive.record.outbox import Mail, queue_mail
 from archive.record.settings import Person, Settings
 from archive.record.timestamps import parse_date
 from archive.workflow.appeals import blocking_appeal_of
@@ -75,9 +75,15 @@ class Context:
         if state in DONE_STATES and self.command != "appeal":
             self.refuse_while_appealed()
         try:
-            self.case = move_case(self.db, self.case, state, now=self.now, actor=self.actor.email,
-                                  reason=reason or f"#{self.command}",
-                                  message_pk=self.message_pk)  # fmt: skip
+            self.case = move_case(
+                self.db,
+                self.case,
+                state,
+                now=self.now,
+                actor=self.actor.email,
+                reason=reason or f"#{self.command}",
+                message_pk=self.message_pk,
+            )
         except StateError as error:
             raise Refused(f"the case is {previous}: {error}") from None
         return self.case.state != previous
@@ -97,14 +103,16 @@ class Context:
     def queue(self, template: str, audience: str, context: dict, **options) -> str:
         message_id = queue_mail(
             self.db,
+            Mail(
+                template=template,
+                audience=audience,
+                case=self.case,
+                context={"case_ref": self.case.ref, **context},
+                actor=self.actor.email,
+                **options,
+            ),
             now=self.now,
             settings=self.settings,
-            template=template,
-            audience=audience,
-            case=self.case,
-            context={"case_ref": self.case.ref, **context},
-            actor=self.actor.email,
-            **options,
         )
         self.queued.append(message_id)
         return message_id

@@ -54,16 +54,23 @@ def run(ctx: Context, args: str) -> str:
         if ctx.settings.person_for(address):
             raise Refused(f"{address} is a committee or council member, not an affected party")
         if address.lower() not in known:
-            add_party(ctx.db, ctx.case, role="affected", name=None, email=address.lower(),
-                      now=ctx.now)  # fmt: skip
+            add_party(
+                ctx.db, ctx.case, role="affected", name=None, email=address.lower(), now=ctx.now
+            )
     reporters = consulted_parties(ctx.db, ctx.case)
     for reporter in reporters:
         ctx.queue(
             CONSULT_TEMPLATE, Audience.PARTY, consult_context(ctx.case, proposal), party=reporter
         )
     mark_proposal(ctx.db, proposal, "consulted_at", ctx.now)
-    add_deadline(ctx.db, ctx.case, "consult-wait", ctx.now + ctx.settings.consult_wait, ctx.now,
-                 {"proposal": proposal.pk})  # fmt: skip
+    add_deadline(
+        ctx.db,
+        ctx.case,
+        "consult-wait",
+        ctx.now + ctx.settings.consult_wait,
+        ctx.now,
+        {"proposal": proposal.pk},
+    )
     ctx.event("consulted", {"proposal": proposal.pk, "parties": len(reporters)})
     if not council_holds(ctx.case):  # the case stays with the council until it is enacted
         ctx.move_to(CaseState.REPORTER_CONSULTED)

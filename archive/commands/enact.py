@@ -51,13 +51,29 @@ def run(ctx: Context, args: str) -> str:
         raise Refused("no responsible person with an address: #responsible ADDRESS first")
     ctx.move_to(CaseState.ENACTING, "enactment")
     # The transcript shows what each outside reader gets, as they will read it.
-    ctx.previews = preview_resolution_mail(ctx.db, settings, when or ctx.now, ctx.case, proposal,
-                                           ctx.actor.email)  # fmt: skip
+    ctx.previews = preview_resolution_mail(
+        ctx.db, settings, when or ctx.now, ctx.case, proposal, ctx.actor.email
+    )
     if when is not None:
-        return schedule_enactment(ctx.db, ctx.case, proposal, when, now=ctx.now,
-                                  actor=ctx.actor.email, message_pk=ctx.message_pk)  # fmt: skip
-    done = enact_now(ctx.db, settings, ctx.now, ctx.case, proposal, actor=ctx.actor.email,
-                     message_pk=ctx.message_pk, queued=ctx.queued)  # fmt: skip
+        return schedule_enactment(
+            ctx.db,
+            ctx.case,
+            proposal,
+            when,
+            now=ctx.now,
+            actor=ctx.actor.email,
+            message_pk=ctx.message_pk,
+        )
+    done = enact_now(
+        ctx.db,
+        settings,
+        ctx.now,
+        ctx.case,
+        proposal,
+        actor=ctx.actor.email,
+        message_pk=ctx.message_pk,
+        queued=ctx.queued,
+    )
     ctx.reload()
     return "enacted " + done
 

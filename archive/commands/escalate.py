@@ -23,11 +23,12 @@ def run(ctx: Context, args: str) -> str:
             "state": ctx.case.state,
             "opened_at": ctx.case.opened_at,
             "proposal": proposal.resolution if proposal else None,
-            "votes": {k: sum(1 for v in votes.values() if v == k)
-                      for k in ("agree", "object", "abstain")},
+            "votes": {
+                k: sum(1 for v in votes.values() if v == k) for k in ("agree", "object", "abstain")
+            },
             "brief": case_brief(ctx.db, ctx.case),
         },
-    )  # fmt: skip
+    )
     ctx.event("escalated", {"reason": args or None})
     ctx.move_to(CaseState.ESCALATED)
     tell_reporter_council_has_case(ctx.db, ctx.case, ctx.settings, ctx.now)

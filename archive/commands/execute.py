@@ -14,7 +14,7 @@ from archive.commands import COMMANDS
 from archive.commands.base import Context, Refused
 from archive.record.cases import Case, get_case, record_event
 from archive.record.models import IncomingMessage
-from archive.record.outbox import Audience, held_among, queue_mail
+from archive.record.outbox import Audience, Mail, held_among, queue_mail
 from archive.record.send_results import member_party
 from archive.record.settings import Person, Settings
 from archive.record.store import Binding
@@ -163,7 +163,36 @@ def _unknown(keyword: str) -> str:
 def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) -> str | None:
     """None when every command ran; else the class of the refusal."""
     commands = msg.commands.commands
+    problems, kind = _refused_before_running(commands, case, actor, settings)
+    ctx = Context(db, settings, now, case, actor, msg, message_pk, msg.commands.body)
     results: list[tuple[str, str, str]] = []
+    failed = problems[0] if problems else None
+    if not problems:
+        results, failed = _run_in_savepoint(db, ctx, commands)
+        kind = "command-refused"
+    if failed:
+        bad = {id(c): why for c, why in (problems or [failed])}
+        results = [
+            (c.line, "refused", bad[id(c)]) if id(c) in bad else (c.line, "not run", "all or none")
+            for c in commands
+        ]
+    ctx.reload()
+    record_event(
+        db,
+        case,
+        now=now,
+        actor=actor.email,
+        action="commands-refused" if failed else "commands-applied",
+        detail={"commands": [c.line for c in commands], "reason": failed[1] if failed else None},
+        message_pk=message_pk,
+    )
+    _reply_with_results(db, msg, ctx, settings, now, results, applied=not failed)
+    return kind if failed else None
+
+
+def _refused_before_running(commands, case: Case, actor: Person, settings: Settings):
+    """The commands refused before any runs (unknown, the chair's, the council's while it holds
+    the case), and the class of the refusal."""
     problems = [(c, _unknown(c.keyword)) for c in commands if c.keyword not in COMMANDS]
     kind = "unknown-command" if problems else "chair-only"
     problems += [
@@ -183,68 +212,62 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) ->
             for c in commands
             if c.keyword in DECIDING
         ]
-    ctx = Context(db, settings, now, case, actor, msg, message_pk, msg.commands.body)
+    return problems, kind
+
+
+def _run_in_savepoint(db, ctx: Context, commands):
+    """Runs the commands in order, all or none: the first refusal rolls back the others.
+    Returns each line's result and the refused command with its reason, if any."""
+    results: list[tuple[str, str, str]] = []
     failed = None
-    if not problems:
-        db.execute("SAVEPOINT commands")
-        for command in commands:
-            ctx.command = command.keyword
-            try:
-                done = COMMANDS[command.keyword].run(ctx, command.args)
-            except Refused as exc:
-                failed, kind = (command, str(exc)), "command-refused"
-                break
-            results.append((command.line, "done", done))
-        if not failed:
-            results += [
-                ("(leak guard)", "held", f"mail {pk} ({template}) held: see the notice")
-                for pk, template in held_among(db, ctx.queued)
-            ]
-        if failed:
-            db.execute("ROLLBACK TO SAVEPOINT commands")
-        db.execute("RELEASE SAVEPOINT commands")
-    else:
-        failed = problems[0]
+    db.execute("SAVEPOINT commands")
+    for command in commands:
+        ctx.command = command.keyword
+        try:
+            done = COMMANDS[command.keyword].run(ctx, command.args)
+        except Refused as exc:
+            failed = (command, str(exc))
+            break
+        results.append((command.line, "done", done))
     if failed:
-        bad = {id(c): why for c, why in (problems or [failed])}
-        results = [
-            (c.line, "refused", bad[id(c)]) if id(c) in bad else (c.line, "not run", "all or none")
-            for c in commands
+        db.execute("ROLLBACK TO SAVEPOINT commands")
+    else:
+        results += [
+            ("(leak guard)", "held", f"mail {pk} ({template}) held: see the notice")
+            for pk, template in held_among(db, ctx.queued)
         ]
-    ctx.reload()
-    record_event(
-        db,
-        case,
-        now=now,
-        actor=actor.email,
-        action="commands-refused" if failed else "commands-applied",
-        detail={"commands": [c.line for c in commands], "reason": failed[1] if failed else None},
-        message_pk=message_pk,
-    )
+    db.execute("RELEASE SAVEPOINT commands")
+    return results, failed
+
+
+def _reply_with_results(db, msg, ctx: Context, settings, now, results, *, applied: bool) -> None:
+    """The member who wrote the commands is told, line by line, what each did."""
+    actor = ctx.actor
     # their own reply address: a council member's (not under the interim rule) is a council one
     role = "council" if settings.members and _is_council(actor, settings) else "member"
     party = member_party(db, ctx.case, actor.email, actor.name, now, role)
     queue_mail(
         db,
+        Mail(
+            template="committee/command_result",
+            audience=Audience.PARTY,
+            case=ctx.case,
+            party=party,
+            context={
+                "case_ref": ctx.case.ref,
+                "state": ctx.case.state,
+                "urgent": ctx.case.urgent,
+                "results": [{"line": line, "status": s, "detail": d} for line, s, d in results],
+                "applied": applied,
+                "captured": msg.commands.body if ctx.body_taken else "",
+                "previews": ctx.previews if applied else [],
+            },
+            in_reply_to=msg.message_id,
+            refs=(*msg.references, msg.message_id),
+        ),
         now=now,
         settings=settings,
-        template="committee/command_result",
-        audience=Audience.PARTY,
-        case=ctx.case,
-        party=party,
-        context={
-            "case_ref": ctx.case.ref,
-            "state": ctx.case.state,
-            "urgent": ctx.case.urgent,
-            "results": [{"line": line, "status": s, "detail": d} for line, s, d in results],
-            "applied": not failed,
-            "captured": msg.commands.body if ctx.body_taken else "",
-            "previews": ctx.previews if not failed else [],
-        },
-        in_reply_to=msg.message_id,
-        refs=(*msg.references, msg.message_id),
     )
-    return kind if failed else None
 
 
 def _is_council(actor: Person, settings: Settings) -> bool:
@@ -255,22 +278,24 @@ def _tell_outcome(db, msg, case: Case, settings, now, actor: Person, outcome: st
     """One line for the members who were not sent a command-only mail."""
     queue_mail(
         db,
+        Mail(
+            template="committee/command_outcome",
+            audience=Audience.COMMITTEE,
+            case=case,
+            context={
+                "case_ref": case.ref,
+                "author": actor.name or actor.email,
+                "commands": [f"#{c.keyword} {c.args}".strip() for c in msg.commands.commands],
+                "applied": outcome == "applied",
+                "state": case.state,
+                "urgent": case.urgent,
+            },
+            exclude=actor.email,
+            in_reply_to=msg.message_id,
+            refs=(*msg.references, msg.message_id),
+        ),
         now=now,
         settings=settings,
-        template="committee/command_outcome",
-        audience=Audience.COMMITTEE,
-        case=case,
-        context={
-            "case_ref": case.ref,
-            "author": actor.name or actor.email,
-            "commands": [f"#{c.keyword} {c.args}".strip() for c in msg.commands.commands],
-            "applied": outcome == "applied",
-            "state": case.state,
-            "urgent": case.urgent,
-        },
-        exclude=actor.email,
-        in_reply_to=msg.message_id,
-        refs=(*msg.references, msg.message_id),
     )
 
 
@@ -319,12 +344,14 @@ def _refuse_sender(
         return
     queue_mail(
         db,
+        Mail(
+            template=f"committee/{REFUSAL_NOTICE}",
+            audience=Audience.ADDRESS,
+            to_addr=address,
+            # `proven` only when it is: the notice to anyone else stays word for word the same
+            context={"token_mode": _token_mode(settings)} | ({"proven": proven} if proven else {}),
+            auto_submitted="auto-replied",
+        ),
         now=now,
         settings=settings,
-        template=f"committee/{REFUSAL_NOTICE}",
-        audience=Audience.ADDRESS,
-        to_addr=address,
-        # `proven` only when it is: the notice to anyone else stays word for word the same
-        context={"token_mode": _token_mode(settings)} | ({"proven": proven} if proven else {}),
-        auto_submitted="auto-replied",
     )

@@ -22,8 +22,9 @@ def run(ctx: Context, args: str) -> str:
             raise Refused("a mediation is already under way in this case")
         address, name = _mediator(rest)
         try:
-            done = start_mediation(ctx.db, ctx.settings, ctx.case, address, name,
-                                   ctx.actor.email.lower(), ctx.now)  # fmt: skip
+            done = start_mediation(
+                ctx.db, ctx.settings, ctx.case, address, name, ctx.actor.email.lower(), ctx.now
+            )
         except ValueError as exc:
             raise Refused(str(exc)) from None
         ctx.event("mediation-proposed", {"mediator": address})
@@ -42,8 +43,16 @@ def run(ctx: Context, args: str) -> str:
         if len(parts) < 2 or parts[0].lower() not in PARTIES:
             raise Refused("usage: #mediation mediator reporter|reported ADDRESS [NAME]")
         address, name = _mediator(parts[1])
-        done = record_answer(ctx.db, ctx.settings, ctx.case, mediation, parts[0].lower(), "",
-                             ctx.now, mediator=(address, name))  # fmt: skip
+        done = record_answer(
+            ctx.db,
+            ctx.settings,
+            ctx.case,
+            mediation,
+            parts[0].lower(),
+            "",
+            ctx.now,
+            mediator=(address, name),
+        )
     elif verb == "report":
         text = "\n".join(t for t in (rest, ctx.body) if t).strip()
         if not text or mediation.status != "settled":

@@ -41,13 +41,32 @@ def run(ctx: Context, args: str) -> str:
     set_recused(ctx.db, ctx.case, [*ctx.case.recused, *other.recused], ctx.now)
     stopped = _stop_clocks(ctx, other)
     set_case_value(ctx.db, other, "merged_into", ctx.case.pk, ctx.now)
-    move_case(ctx.db, other, CaseState.CLOSED, now=ctx.now, actor=ctx.actor.email,
-              reason=f"merged into {ctx.case.ref}", message_pk=ctx.message_pk)  # fmt: skip
-    detail = {"case": other.ref, "state": other.state, "messages": messages, "parties": parties,
-              "deadlines": stopped}  # fmt: skip
+    move_case(
+        ctx.db,
+        other,
+        CaseState.CLOSED,
+        now=ctx.now,
+        actor=ctx.actor.email,
+        reason=f"merged into {ctx.case.ref}",
+        message_pk=ctx.message_pk,
+    )
+    detail = {
+        "case": other.ref,
+        "state": other.state,
+        "messages": messages,
+        "parties": parties,
+        "deadlines": stopped,
+    }
     ctx.event("merged", detail)
-    record_event(ctx.db, other, now=ctx.now, actor=ctx.actor.email, action="merged-into",
-                 detail={"case": ctx.case.ref}, message_pk=ctx.message_pk)  # fmt: skip
+    record_event(
+        ctx.db,
+        other,
+        now=ctx.now,
+        actor=ctx.actor.email,
+        action="merged-into",
+        detail={"case": ctx.case.ref},
+        message_pk=ctx.message_pk,
+    )
     ctx.reload()
     return f"{other.ref} merged into {ctx.case.ref} ({len(messages)} messages)"
 
@@ -119,8 +138,9 @@ def _conflicts_of_held(ctx: Context, message_pk: int) -> list[str]:
     why = "in a message merged into the case"
     # Never every free member at once: then the chair and the council decide
     # (archive/arrivals/conflicts)
-    return unless_none_left(ctx.db, ctx.case, found, ctx.settings, ctx.now, message_pk,
-                            why=why, writer=None)  # fmt: skip
+    return unless_none_left(
+        ctx.db, ctx.case, found, ctx.settings, ctx.now, message_pk, why=why, writer=None
+    )
 
 
 COMMAND = Command(

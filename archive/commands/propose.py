@@ -60,8 +60,14 @@ def run(ctx: Context, args: str) -> str:
         return f"proposal #{proposal.pk}: {resolution} {rest}".rstrip() + (
             " (the council's: its chair decides, or a quorum agreeing)" + _said(statement)
         )
-    add_deadline(ctx.db, ctx.case, "deadlock", ctx.now + ctx.settings.deadlock_after, ctx.now,
-                 {"proposal": proposal.pk})  # fmt: skip
+    add_deadline(
+        ctx.db,
+        ctx.case,
+        "deadlock",
+        ctx.now + ctx.settings.deadlock_after,
+        ctx.now,
+        {"proposal": proposal.pk},
+    )
     ctx.move_to(CaseState.RESOLUTION_PROPOSED)
     return (
         f"proposal #{proposal.pk}: {resolution} {rest}".rstrip()

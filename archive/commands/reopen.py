@@ -7,8 +7,9 @@ from archive.workflow.states import is_done
 
 def run(ctx: Context, args: str) -> str:
     if ctx.case.state == CaseState.ESCALATED:
-        raise Refused("the case is not closed: the Executive Council has it and hands it back"
-                      " with #return")  # fmt: skip
+        raise Refused(
+            "the case is not closed: the Executive Council has it and hands it back with #return"
+        )
     if ctx.case.state == CaseState.APPEALED:
         raise Refused("the case is not closed: an appeal is open, which the council decides")
     if not is_done(ctx.case.state):

@@ -35,8 +35,9 @@ def run(ctx: Context, args: str) -> str:
         raise Refused(f"no {role} on this case can be reached")
     if when is not None:
         for party in parties:
-            add_deadline(ctx.db, ctx.case, "send", when, ctx.now,
-                         {"template": template, "party": party.pk})  # fmt: skip
+            add_deadline(
+                ctx.db, ctx.case, "send", when, ctx.now, {"template": template, "party": party.pk}
+            )
         ctx.event("template-scheduled", {"template": template, "to": role, "at": when.isoformat()})
         return f"{name} will be sent to the {role} at {when.isoformat()}"
     for party in parties:

@@ -19,8 +19,9 @@ def run(ctx: Context, args: str) -> str:
     if not found:
         raise Refused("the reporter cannot be reached (anonymous or asked for no contact)")
     for party in found:
-        ctx.queue("reporter/message", Audience.PARTY, {"text": text}, party=party,
-                  auto_submitted="no")  # fmt: skip
+        ctx.queue(
+            "reporter/message", Audience.PARTY, {"text": text}, party=party, auto_submitted="no"
+        )
     ctx.event("message-to-reporter", {"length": len(text)})
     return "sent to the reporter from the committee's address" + ctx.unsent_attachments()
 

@@ -18,8 +18,13 @@ def run(ctx: Context, args: str) -> str:
         ctx.event("ban-lifted", {"ban": ban})
         context = {"spaces": record["spaces"]}
         if record["email"]:
-            ctx.queue("reported/unban_notice", Audience.ADDRESS, context, to_addr=record["email"],
-                      auto_submitted="no")  # fmt: skip
+            ctx.queue(
+                "reported/unban_notice",
+                Audience.ADDRESS,
+                context,
+                to_addr=record["email"],
+                auto_submitted="no",
+            )
         core = {**context, "who": who_text(None, record["who"] or record["email"])}
         ctx.queue("core/unban_notice", Audience.ADDRESS, core, to_addr=ctx.settings.core_team)
     return f"lifted {len(bans)} ban(s) of {who}"

@@ -31,14 +31,28 @@ def run(ctx: Context, args: str) -> str:
             ctx.db.execute(f"UPDATE {table} SET case_pk = ? WHERE id = ?", [other.pk, pk])
     set_case_value(ctx.db, other, "merged_into", None, ctx.now)
     # The door first: entering the old state must not stop the clocks given back below.
-    move_case(ctx.db, other, CaseState(detail["state"]), now=ctx.now, actor=ctx.actor.email,
-              reason=f"unmerged from {ctx.case.ref}", message_pk=ctx.message_pk,
-              restoring=True)  # fmt: skip
+    move_case(
+        ctx.db,
+        other,
+        CaseState(detail["state"]),
+        now=ctx.now,
+        actor=ctx.actor.email,
+        reason=f"unmerged from {ctx.case.ref}",
+        message_pk=ctx.message_pk,
+        restoring=True,
+    )
     for pk in detail.get("deadlines", []):  # its clocks run again where they stopped
         resume_deadline(ctx.db, pk)
     ctx.event("unmerged", {"case": other.ref})
-    record_event(ctx.db, other, now=ctx.now, actor=ctx.actor.email, action="unmerged-from",
-                 detail={"case": ctx.case.ref}, message_pk=ctx.message_pk)  # fmt: skip
+    record_event(
+        ctx.db,
+        other,
+        now=ctx.now,
+        actor=ctx.actor.email,
+        action="unmerged-from",
+        detail={"case": ctx.case.ref},
+        message_pk=ctx.message_pk,
+    )
     return f"{other.ref} is separate again ({len(detail['messages'])} messages moved back)"
 
 

@@ -74,13 +74,17 @@ BRIEF = {
     "responsible": ["Dave Jones <dave@example.com>"],
     "finding": "yes",
     "proposals": [
-        {"resolution": "private-reprimand", "status": "open", "statement": "S",
-         "objections": ["carol@example.org: too mild"]},
+        {
+            "resolution": "private-reprimand",
+            "status": "open",
+            "statement": "S",
+            "objections": ["carol@example.org: too mild"],
+        },
     ],
     "feedback": ["consent: agreed - Yes, that is fine with me."],
     "unilateral": ["removed him from the chat for a day"],
     "mediation": [],
-}  # fmt: skip
+}
 RESOLUTION = {
     "statement": "S",
     "chair_name": "Alice",

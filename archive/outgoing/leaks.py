@@ -118,8 +118,12 @@ def find_leaks(
 ) -> list[Hit]:
     """What in `context` (but the fields in `skip`) names a secret not about one of `readers`,
     or carries a passage of a source none of them wrote or was sent."""
-    texts = [(name, fold(text)) for key, value in context.items() if key not in skip
-             for name, text in strings(value, key)]  # fmt: skip
+    texts = [
+        (name, fold(text))
+        for key, value in context.items()
+        if key not in skip
+        for name, text in strings(value, key)
+    ]
     hits: dict[tuple[str, str], Hit] = {}
     for secret in secrets:
         if secret.owners & readers:
@@ -144,8 +148,12 @@ def case_secrets(db: Database, case: Case | None, settings: Settings) -> list[Se
     for person in settings.everyone:
         secrets += _person(person.name, person.email, "a member's")
         for alias in person.aliases:  # another address, or a name they go by
-            secrets += _person(None if "@" in alias else alias, alias if "@" in alias else None,
-                               "a member's", owner=person.email)  # fmt: skip
+            secrets += _person(
+                None if "@" in alias else alias,
+                alias if "@" in alias else None,
+                "a member's",
+                owner=person.email,
+            )
     if case is None:
         return secrets
     parties = parties_of(db, case)  # the merged cases' parties among them
@@ -314,8 +322,11 @@ def _capitalised_runs(words: list[str]) -> list[str]:
 def signed_name(text: str) -> str | None:
     """The full name a message is signed with on its last line ("Thanks, Rita Canaryname",
     "…told me to leave. Rita Canaryname"), or on the line after a `-- ` separator."""
-    lines = [line.strip() for line in text.splitlines()
-             if line.strip() and not line.lstrip().startswith(">")]  # fmt: skip
+    lines = [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith(">")
+    ]
     if not lines:
         return None
     candidates = [lines[-1]]

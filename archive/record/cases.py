@@ -92,9 +92,18 @@ def open_case(db: Database, *, prefix: str, now: datetime, fields: dict) -> Case
 def _case_from_row(row) -> Case:
     pk, ref, state, urgent, opened_at, updated_at, fields, conflicted, recused = row[:9]
     return Case(
-        pk, ref, state, bool(urgent), opened_at, updated_at, json.loads(fields),
-        tuple(json.loads(conflicted)), tuple(json.loads(recused)), row[9], row[10],
-    )  # fmt: skip
+        pk,
+        ref,
+        state,
+        bool(urgent),
+        opened_at,
+        updated_at,
+        json.loads(fields),
+        tuple(json.loads(conflicted)),
+        tuple(json.loads(recused)),
+        row[9],
+        row[10],
+    )
 
 
 CASE_COLUMNS = (

@@ -88,9 +88,12 @@ def open_reader(path: Path | str) -> ArchiveReader:
         for each in (path, *side_files(path)):  # what an older casebook left readable
             tighten(each)
         conn = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
-            timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False,
-        )  # fmt: skip
+            f"{path.resolve().as_uri()}?mode=ro",
+            uri=True,
+            isolation_level=None,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            check_same_thread=False,
+        )
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         applied = {
             row[0]

@@ -37,13 +37,25 @@ def export_case(
     person = next((p for p in settings.council if p.matches_address(requester)), None)
     if person is None:  # refused requests are logged too: someone asked for this case
         with write_transaction(db):
-            record_event(db, case, now=now, actor=requester, action="export-refused",
-                         detail={"reason": reason, "why": "not on the council"})  # fmt: skip
+            record_event(
+                db,
+                case,
+                now=now,
+                actor=requester,
+                action="export-refused",
+                detail={"reason": reason, "why": "not on the council"},
+            )
         raise ExportRefused(f"{requester} is not a member of the Executive Council")
     if person.email.lower() in case.excluded():
         with write_transaction(db):
-            record_event(db, case, now=now, actor=person.email, action="export-refused",
-                         detail={"reason": reason, "why": "conflicted"})  # fmt: skip
+            record_event(
+                db,
+                case,
+                now=now,
+                actor=person.email,
+                action="export-refused",
+                detail={"reason": reason, "why": "conflicted"},
+            )
         raise ExportRefused(f"{person.name} is conflicted in {case.ref}")
     if not reason.strip():
         raise ExportRefused("a justified request needs a reason")

@@ -37,8 +37,9 @@ BARE_LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ı": 
 
 # For ASCII text, what the regular expressions below do (line breaks to "\n", other spaces
 # to " "), as a table: most text is ASCII, and NFKC, case-folding and diacritics leave it be.
-ASCII_SPACES = str.maketrans({"\x0b": "\n", "\x0c": "\n", "\t": " ", "\x1c": " ", "\x1d": " ",
-                              "\x1e": " ", "\x1f": " "})  # fmt: skip
+ASCII_SPACES = str.maketrans(
+    {"\x0b": "\n", "\x0c": "\n", "\t": " ", "\x1c": " ", "\x1d": " ", "\x1e": " ", "\x1f": " "}
+)
 
 
 def fold_text(text: str) -> str:

@@ -99,8 +99,7 @@ def tighten(path: Path) -> None:
     except FileNotFoundError:
         return
     except PermissionError:
-        _log().warning("%s is open to others (mode %o) and not ours to make private", path,
-                       current)  # fmt: skip
+        _log().warning("%s is open to others (mode %o) and not ours to make private", path, current)
         return
     _log().warning("%s was open to others (mode %o); made private", path, current)
 

@@ -42,10 +42,16 @@ def case_rows(db: Database, state: str | None = None):
 def case_summaries(db: Database, state: str | None = None) -> list[dict]:
     """`case_summary` of every case (in `state`), in case order, in one query."""
     return [
-        {"id": ref, "state": state, "urgent": bool(urgent), "opened_at": opened_at,
-         "reporter": reporter, "conflicted": json.loads(conflicted) if conflicted != "[]" else []}
+        {
+            "id": ref,
+            "state": state,
+            "urgent": bool(urgent),
+            "opened_at": opened_at,
+            "reporter": reporter,
+            "conflicted": json.loads(conflicted) if conflicted != "[]" else [],
+        }
         for ref, state, urgent, opened_at, conflicted, reporter in case_rows(db, state)
-    ]  # fmt: skip
+    ]
 
 
 def case_detail(db: Database, case: Case) -> dict:

@@ -44,6 +44,45 @@ def search_messages(db: Database, text: str, limit: int = 50) -> tuple[list[dict
     page shown is joined and has its snippet made.
     """
     query = fts_query(text)
+    best, total = _best_ranked(db, query, limit)
+    if not best:
+        return [], total
+    rows = db.execute(
+        "SELECT m.id, m.message_id, c.ref, m.direction, m.kind, m.from_addr, m.subject, m.date,"
+        " COALESCE((SELECT MIN(d.received_at) FROM deliveries d WHERE d.message_pk = m.id),"
+        " m.archived_at), m.archived_at, m.body_text"
+        " FROM messages m LEFT JOIN cases c ON c.id = m.case_pk"
+        f" WHERE m.id IN ({','.join('?' * len(best))})",
+        best,
+    )
+    words = WORD_RE.findall(text)
+    found = {
+        row[0]: {
+            "message_id": row[1],
+            "case": row[2],
+            "direction": row[3],
+            "kind": row[4],
+            "from": row[5],
+            "subject": row[6],
+            "at": message_date(row[7], row[8]),
+            "archived_at": row[9],
+            "snippet": snippet_of(row[10] or "", words),
+        }
+        for row in rows
+    }
+    for pk, hit in found.items():
+        if hit["snippet"] is None:  # the words are not in the text as written: ask the index
+            hit["snippet"] = db.execute(
+                "SELECT snippet(messages_fts, 2, '[', ']', ' … ', ?) FROM messages_fts"
+                " WHERE messages_fts MATCH ? AND rowid = ?",
+                [SNIPPET_TOKENS, query, pk],
+            ).fetchone()[0]
+    return [found[pk] for pk in best if pk in found], total
+
+
+def _best_ranked(db: Database, query: str, limit: int) -> tuple[list[int], int]:
+    """The pks of the `limit` best matches by bm25 (among the newest RANK_POOL when more
+    match), and how many match in all."""
     total = db.execute(
         "SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH ?", [query]
     ).fetchone()[0]
@@ -62,31 +101,7 @@ def search_messages(db: Database, text: str, limit: int = 50) -> tuple[list[dict
             [query, floor, limit],
         )
     ]
-    if not best:
-        return [], total
-    rows = db.execute(
-        "SELECT m.id, m.message_id, c.ref, m.direction, m.kind, m.from_addr, m.subject, m.date,"
-        " COALESCE((SELECT MIN(d.received_at) FROM deliveries d WHERE d.message_pk = m.id),"
-        " m.archived_at), m.archived_at, m.body_text"
-        " FROM messages m LEFT JOIN cases c ON c.id = m.case_pk"
-        f" WHERE m.id IN ({','.join('?' * len(best))})",
-        best,
-    )
-    words = WORD_RE.findall(text)
-    found = {
-        row[0]: {"message_id": row[1], "case": row[2], "direction": row[3], "kind": row[4],
-                 "from": row[5], "subject": row[6], "at": message_date(row[7], row[8]),
-                 "archived_at": row[9], "snippet": snippet_of(row[10] or "", words)}
-        for row in rows
-    }  # fmt: skip
-    for pk, hit in found.items():
-        if hit["snippet"] is None:  # the words are not in the text as written: ask the index
-            hit["snippet"] = db.execute(
-                "SELECT snippet(messages_fts, 2, '[', ']', ' … ', ?) FROM messages_fts"
-                " WHERE messages_fts MATCH ? AND rowid = ?",
-                [SNIPPET_TOKENS, query, pk],
-            ).fetchone()[0]
-    return [found[pk] for pk in best if pk in found], total
+    return best, total
 
 
 def snippet_of(text: str, words: list[str]) -> str | None:
@@ -112,8 +127,11 @@ def snippet_of(text: str, words: list[str]) -> str | None:
             break
         ahead = ahead[1:] + list(itertools.islice(matches, 1))
     near = max(0, first.start() - 200)
-    tokens = [t for t in TOKEN_RE.finditer(text, near, first.end() + 400)
-              if t.start() > near or near == 0 or not text[near - 1].isalnum()]  # fmt: skip
+    tokens = [
+        t
+        for t in TOKEN_RE.finditer(text, near, first.end() + 400)
+        if t.start() > near or near == 0 or not text[near - 1].isalnum()
+    ]
     at = next((i for i, t in enumerate(tokens) if t.end() > first.start()), 0)
     window = tokens[max(0, at - 3) : max(0, at - 3) + SNIPPET_TOKENS]
     start = min(window[0].start(), first.start()) if window else first.start()

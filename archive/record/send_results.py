@@ -24,6 +24,7 @@ from archive.record.deadlines import cancel_deadlines
 from archive.record.models import CaseState
 from archive.record.outbox import (
     Audience,
+    Mail,
     OutboxItem,
     mark_failed,
     mark_retry,
@@ -96,8 +97,14 @@ def finish_item(db: Database, item: OutboxItem, now: datetime) -> None:
         if item.template in ACK_TEMPLATES:
             cancel_deadlines(db, case, ("ack-watchdog",), now)
         if item.template in ACK_TEMPLATES and case.state == CaseState.RECEIVED:
-            move_case(db, case, CaseState.ACKNOWLEDGED, now=now, actor="mailer",
-                      reason="acknowledgement sent")  # fmt: skip
+            move_case(
+                db,
+                case,
+                CaseState.ACKNOWLEDGED,
+                now=now,
+                actor="mailer",
+                reason="acknowledgement sent",
+            )
 
 
 def resend_what_was_folded_in(
@@ -115,20 +122,22 @@ def resend_what_was_folded_in(
         return None
     return queue_mail(
         db,
+        Mail(
+            template=item.template,
+            audience=item.audience,
+            context=context,
+            case=get_case(db, item.case_pk) if item.case_pk else None,
+            party=get_party(db, item.party_pk) if item.party_pk else None,
+            to_addr=item.to_addr,
+            in_reply_to=item.in_reply_to,
+            refs=item.refs,
+            auto_submitted=item.auto_submitted,
+            fold_key=row[1],
+            from_name=item.from_name,
+            exclude=item.exclude,
+        ),
         now=now,
         settings=settings,
-        template=item.template,
-        audience=item.audience,
-        context=context,
-        case=get_case(db, item.case_pk) if item.case_pk else None,
-        party=get_party(db, item.party_pk) if item.party_pk else None,
-        to_addr=item.to_addr,
-        in_reply_to=item.in_reply_to,
-        refs=item.refs,
-        auto_submitted=item.auto_submitted,
-        fold_key=row[1],
-        from_name=item.from_name,
-        exclude=item.exclude,
     )
 
 
@@ -190,17 +199,19 @@ def tell_delivery_problem(
         return
     queue_mail(
         db,
+        Mail(
+            template="committee/delivery_problem",
+            audience=Audience.COMMITTEE,
+            case=case,
+            context={
+                "case_ref": case.ref,
+                "template": item.template,
+                "problem": problem,
+                "detail": detail[:2000],
+            },
+        ),
         now=now,
         settings=settings,
-        template="committee/delivery_problem",
-        audience=Audience.COMMITTEE,
-        case=case,
-        context={
-            "case_ref": case.ref,
-            "template": item.template,
-            "problem": problem,
-            "detail": detail[:2000],
-        },
     )
 
 

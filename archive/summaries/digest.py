@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
 from archive.record.db import read_meta, write_meta, write_transaction
-from archive.record.outbox import Audience, queue_mail
+from archive.record.outbox import Audience, Mail, queue_mail
 from archive.record.settings import Settings
 from archive.record.timestamps import from_text, to_text
 from archive.summaries.digest_facts import collect_facts
@@ -90,8 +90,12 @@ def queue_digest(db: Database, settings: Settings, now: datetime, slot: datetime
 
 
 def _queue(db, settings, now, context, audience, to_addr) -> None:
-    queue_mail(db, now=now, settings=settings, template="council/digest",
-               audience=audience, to_addr=to_addr, context=context)  # fmt: skip
+    queue_mail(
+        db,
+        Mail(template="council/digest", audience=audience, to_addr=to_addr, context=context),
+        now=now,
+        settings=settings,
+    )
 
 
 def digest_data(db: Database, settings: Settings, now: datetime, reader: str | None = None) -> dict:

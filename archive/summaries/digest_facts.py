@@ -74,9 +74,18 @@ def visible_cases(db: Database, reader: str | None) -> dict[int, CaseRow]:
         if reader and reader.lower() in {c.lower() for c in json.loads(conflicted)}:
             continue
         history = pk in imported
-        cases[pk] = CaseRow(pk, ref, state, bool(urgent), opened_at, json.loads(fields),
-                            history, not history and pk not in suppressed, acked.get(pk),
-                            answered.get(pk))  # fmt: skip
+        cases[pk] = CaseRow(
+            pk,
+            ref,
+            state,
+            bool(urgent),
+            opened_at,
+            json.loads(fields),
+            history,
+            not history and pk not in suppressed,
+            acked.get(pk),
+            answered.get(pk),
+        )
     return cases
 
 
@@ -173,8 +182,11 @@ def _kept(spans: Iterable[tuple[datetime, str | None]], within: timedelta, now: 
 
 def ack_promise(db: Database, cases: dict[int, CaseRow], start: datetime, now: datetime) -> dict:
     """Reports received since `start`: acknowledged within 24 hours of arriving."""
-    spans = [(opened, case.acked_at) for case in cases.values()
-             if case.owes_ack and (opened := from_text(case.opened_at)) >= start]  # fmt: skip
+    spans = [
+        (opened, case.acked_at)
+        for case in cases.values()
+        if case.owes_ack and (opened := from_text(case.opened_at)) >= start
+    ]
     return _kept(spans, ACK_WITHIN, now)
 
 
@@ -182,8 +194,11 @@ def resolve_promise(
     db: Database, cases: dict[int, CaseRow], start: datetime, now: datetime
 ) -> dict:
     """Reports received since `start`: resolved, or the reporter updated, within 7 days."""
-    spans = [(opened, case.answered_at) for case in cases.values()
-             if not case.imported and (opened := from_text(case.opened_at)) >= start]  # fmt: skip
+    spans = [
+        (opened, case.answered_at)
+        for case in cases.values()
+        if not case.imported and (opened := from_text(case.opened_at)) >= start
+    ]
     return _kept(spans, RESOLVE_WITHIN, now)
 
 
@@ -193,8 +208,11 @@ def appeal_promise(db: Database, cases: dict[int, CaseRow], start: datetime, now
         "SELECT case_pk, received_at, decided_at FROM appeals WHERE received_at >= ?",
         [to_text(start)],
     )
-    spans = [(from_text(received_at), decided_at) for case_pk, received_at, decided_at in rows
-             if case_pk is None or case_pk in cases]  # fmt: skip
+    spans = [
+        (from_text(received_at), decided_at)
+        for case_pk, received_at, decided_at in rows
+        if case_pk is None or case_pk in cases
+    ]
     return _kept(spans, APPEAL_WITHIN, now)
 
 
@@ -211,11 +229,16 @@ def open_appeals(db: Database, cases: dict[int, CaseRow], now: datetime, day) ->
         " ORDER BY due_at"
     )
     return [
-        {"ref": cases[pk].ref if pk is not None else "(not linked)", "received": day(received),
-         "due": day(due_at), "overdue": due_at < to_text(now), "status": status}
+        {
+            "ref": cases[pk].ref if pk is not None else "(not linked)",
+            "received": day(received),
+            "due": day(due_at),
+            "overdue": due_at < to_text(now),
+            "status": status,
+        }
         for pk, received, due_at, status in rows
         if pk is None or pk in cases
-    ]  # fmt: skip
+    ]
 
 
 def unreviewed_unilateral(db: Database, cases: dict[int, CaseRow], day) -> list[dict]:
@@ -289,11 +312,14 @@ def resolved_since(db: Database, cases: dict[int, CaseRow], start: datetime, day
         [to_text(start)],
     )
     return [
-        {"ref": cases[pk].ref, "at": day(at),
-         "resolution": json.loads(detail).get("resolution") if action == "enacted" else "closed"}
+        {
+            "ref": cases[pk].ref,
+            "at": day(at),
+            "resolution": json.loads(detail).get("resolution") if action == "enacted" else "closed",
+        }
         for pk, at, action, detail in rows
         if pk in cases
-    ]  # fmt: skip
+    ]
 
 
 def bans_since(db: Database, cases: dict[int, CaseRow], start: datetime, day) -> list[dict]:
@@ -305,12 +331,17 @@ def bans_since(db: Database, cases: dict[int, CaseRow], start: datetime, day) ->
         [since, since],
     )
     return [
-        {"ref": cases[pk].ref, "start": day(start_at),
-         "end": day(ended_at or end_at) if (ended_at or end_at) else "permanent",
-         "status": status, "spaces": spaces, "unilateral": bool(unilateral)}
+        {
+            "ref": cases[pk].ref,
+            "start": day(start_at),
+            "end": day(ended_at or end_at) if (ended_at or end_at) else "permanent",
+            "status": status,
+            "spaces": spaces,
+            "unilateral": bool(unilateral),
+        }
         for pk, start_at, end_at, ended_at, status, spaces, unilateral in rows
         if pk in cases
-    ]  # fmt: skip
+    ]
 
 
 def volume_chart(cases: dict[int, CaseRow], now: datetime, zone) -> list[dict]:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 from archive.arrivals.unverified import CONFIRM_TEMPLATE
 from archive.record.cases import Case, Party, get_case, record_event
 from archive.record.models import IncomingMessage
-from archive.record.outbox import Audience, queue_mail
+from archive.record.outbox import Audience, Mail, queue_mail
 from archive.record.settings import Settings
 from archive.record.timestamps import from_text, human_date
 from archive.workflow.appeal_requests import appeals_asked_in
@@ -74,8 +74,14 @@ def _pending_appeals(db: Database, case: Case, party: Party, requests: set[str])
             continue
         if _still_open(db, wish["appeal"]) and wish["appeal"] not in found:
             found.append(wish["appeal"])
-    return [*found, *(pk for pk in appeals_asked_in(db, case, party, requests)
-                      if pk not in found and _still_open(db, pk))]  # fmt: skip
+    return [
+        *found,
+        *(
+            pk
+            for pk in appeals_asked_in(db, case, party, requests)
+            if pk not in found and _still_open(db, pk)
+        ),
+    ]
 
 
 def _still_open(db: Database, appeal_pk: int) -> bool:
@@ -85,19 +91,43 @@ def _still_open(db: Database, appeal_pk: int) -> bool:
 
 def _link(db, msg: IncomingMessage, case: Case, party: Party, appeal_pk: int, settings, now):
     actor = party.email or party.role
-    link_appeal(db, case, appeal_pk, now, by=actor, reason="appeal confirmed by the party",
-                proved=True)  # fmt: skip
-    record_event(db, case, now=now, actor=actor, action="appeal-confirmed",
-                 detail={"appeal": appeal_pk, "by_party": True})  # fmt: skip
+    link_appeal(
+        db, case, appeal_pk, now, by=actor, reason="appeal confirmed by the party", proved=True
+    )
+    record_event(
+        db,
+        case,
+        now=now,
+        actor=actor,
+        action="appeal-confirmed",
+        detail={"appeal": appeal_pk, "by_party": True},
+    )
     case = get_case(db, case.pk)
     due = human_date(from_text(get_appeal(db, appeal_pk).due_at), settings.zone)
-    queue_mail(db, now=now, settings=settings, template="appellant/appeal_ack",
-               audience=Audience.ADDRESS, to_addr=party.email, case=case,
-               context={"case_ref": case.ref, "due": due},
-               auto_submitted="auto-replied")  # fmt: skip
+    queue_mail(
+        db,
+        Mail(
+            template="appellant/appeal_ack",
+            audience=Audience.ADDRESS,
+            to_addr=party.email,
+            case=case,
+            context={"case_ref": case.ref, "due": due},
+            auto_submitted="auto-replied",
+        ),
+        now=now,
+        settings=settings,
+    )
     text = f"The appellant ({PARTY.get(party.role, party.role)}) confirmed this appeal through "
     text += f"the reply address casebook gave them; it now belongs to case {case.ref}."
-    queue_mail(db, now=now, settings=settings, template="council/appeal_followup",
-               audience=Audience.COUNCIL, case=case,
-               context={"case_ref": case.ref, "appeal": appeal_pk, "from": actor, "text": text},
-               in_reply_to=msg.message_id)  # fmt: skip
+    queue_mail(
+        db,
+        Mail(
+            template="council/appeal_followup",
+            audience=Audience.COUNCIL,
+            case=case,
+            context={"case_ref": case.ref, "appeal": appeal_pk, "from": actor, "text": text},
+            in_reply_to=msg.message_id,
+        ),
+        now=now,
+        settings=settings,
+    )

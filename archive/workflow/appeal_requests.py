@@ -42,8 +42,7 @@ def ask_later(db: Database, msg: IncomingMessage, case: Case, party: Party, now)
         return
     if any(d.payload.get("party") == party.pk for d in pending_deadlines(db, case, (KIND,))):
         return
-    add_deadline(db, case, KIND, _next_request_at(db, case, party, now), now,
-                 {"party": party.pk})  # fmt: skip
+    add_deadline(db, case, KIND, _next_request_at(db, case, party, now), now, {"party": party.pk})
 
 
 def _next_request_at(db: Database, case: Case, party: Party, now: datetime) -> datetime:
@@ -55,20 +54,28 @@ def _next_request_at(db: Database, case: Case, party: Party, now: datetime) -> d
     return from_text(row[0]) + CONFIRM_INTERVAL if row[0] else now
 
 
-def fire_appeal_confirm(db, settings: Settings, now: datetime, deadline: Deadline,
-                        case: Case) -> bool:  # fmt: skip
+def fire_appeal_confirm(
+    db, settings: Settings, now: datetime, deadline: Deadline, case: Case
+) -> bool:
     """The day has passed: one request about the party's appeals nobody asked about yet."""
     party = get_party(db, deadline.payload["party"])
     appeals = unasked_appeals(db, case, party)
     if not appeals or not askable(party):
         return False
     if not may_ask(db, case, party, now):  # asked about something else since: another day
-        add_deadline(db, case, KIND, _next_request_at(db, case, party, now), now,
-                     {"party": party.pk})  # fmt: skip
+        add_deadline(
+            db, case, KIND, _next_request_at(db, case, party, now), now, {"party": party.pk}
+        )
         return False
     request = ask_to_confirm(db, case, party, settings, now, appeal=True)
-    record_event(db, case, now=now, actor="clock", action=ASKED,
-                 detail={"party": party.pk, "appeals": appeals, "request": request})  # fmt: skip
+    record_event(
+        db,
+        case,
+        now=now,
+        actor="clock",
+        action=ASKED,
+        detail={"party": party.pk, "appeals": appeals, "request": request},
+    )
     return True
 
 

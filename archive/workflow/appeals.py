@@ -30,7 +30,7 @@ from archive.record.cases import (
 )
 from archive.record.deadlines import Deadline, add_deadline, adopt_deadlines, cancel_by_payload
 from archive.record.models import CaseState, IncomingMessage
-from archive.record.outbox import Audience, queue_mail, queued_today
+from archive.record.outbox import Audience, Mail, queue_mail, queued_today
 from archive.record.settings import Settings
 from archive.record.store import IngestResult, store_message
 from archive.record.timestamps import from_text, human_date, to_text
@@ -149,45 +149,107 @@ def receive_appeal(
     if msg.automatic or msg.historical:
         return IngestResult(pk, False, "appeal", case.ref if case else None)
     due = now + settings.appeal_due
-    cursor = db.execute(
-        "INSERT INTO appeals (case_pk, message_pk, appellant, received_at, due_at, previous_state)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [case.pk if case else None, pk, msg.from_addr, to_text(now), to_text(due),
-         case.state if case else None],
-    )  # fmt: skip
-    appeal_pk = cursor.lastrowid
+    appeal_pk = _insert_appeal(db, case, pk, msg.from_addr, now, due)
     if unproven is not None:  # linked only once the party confirms through their reply address
         _ask_party(db, msg, unproven, settings, now, pk, appeal_pk)
     if case is not None:
-        record_event(db, case, now=now, actor=msg.from_addr or "unknown sender",
-                     action="appeal-received", detail={"appeal": appeal_pk,
-                                                       "by_party": is_party},
-                     message_pk=pk)  # fmt: skip
-        if is_party:  # the committee learns its decision is appealed; never a stranger's word
-            told = {"case_ref": case.ref, "due": human_date(due, settings.zone)}
-            queue_mail(db, now=now, settings=settings, template="committee/appeal_received",
-                       audience=Audience.COMMITTEE, case=case, context=told)  # fmt: skip
-        if is_party and is_done(case.state):  # never on a stranger's word
-            move_case(db, case, CaseState.APPEALED, now=now, actor=msg.from_addr or "appellant",
-                      reason="appeal", message_pk=pk)  # fmt: skip
+        _appeal_on_case(db, msg, case, appeal_pk, is_party, due, settings, now, pk)
     start_appeal_clocks(db, case, appeal_pk, now, due, now)  # linked or not: two weeks
     if not msg.no_reply_reason and msg.envelope_from:
         _acknowledge(db, msg, case if is_party else None, due, settings, now)
-    queue_mail(db, now=now, settings=settings, template="council/appeal",
-               audience=Audience.COUNCIL, case=case,
-               context={"case_ref": case.ref if case else None, "appeal": appeal_pk,
-                        "appellant": msg.from_addr or "unknown", "by_party": is_party,
-                        "subject": msg.subject, "text": msg.text[:20000],
-                        "due": human_date(due, settings.zone),
-                        # The facts only for a party's appeal: a stranger quoting a tag is
-                        # shown to the council as the words they sent, nothing more.
-                        "brief": case_brief(db, case) if case and is_party else None},
-               in_reply_to=msg.message_id)  # fmt: skip
+    queue_mail(
+        db,
+        Mail(
+            template="council/appeal",
+            audience=Audience.COUNCIL,
+            case=case,
+            context={
+                "case_ref": case.ref if case else None,
+                "appeal": appeal_pk,
+                "appellant": msg.from_addr or "unknown",
+                "by_party": is_party,
+                "subject": msg.subject,
+                "text": msg.text[:20000],
+                "due": human_date(due, settings.zone),
+                # The facts only for a party's appeal: a stranger quoting a tag is
+                # shown to the council as the words they sent, nothing more.
+                "brief": case_brief(db, case) if case and is_party else None,
+            },
+            in_reply_to=msg.message_id,
+        ),
+        now=now,
+        settings=settings,
+    )
     return IngestResult(pk, False, "appeal", case.ref if case else None)
 
 
-def _ask_party(db, msg: IncomingMessage, unproven: tuple[Case, Party], settings, now, pk: int,
-               appeal_pk: int) -> None:  # fmt: skip
+def _appeal_on_case(
+    db,
+    msg: IncomingMessage,
+    case: Case,
+    appeal_pk: int,
+    is_party: bool,
+    due,
+    settings: Settings,
+    now: datetime,
+    pk: int,
+) -> None:
+    """The appeal in its case's record; a party's appeal tells the committee, and moves a
+    decided case to the council."""
+    record_event(
+        db,
+        case,
+        now=now,
+        actor=msg.from_addr or "unknown sender",
+        action="appeal-received",
+        detail={"appeal": appeal_pk, "by_party": is_party},
+        message_pk=pk,
+    )
+    if is_party:  # the committee learns its decision is appealed; never a stranger's word
+        told = {"case_ref": case.ref, "due": human_date(due, settings.zone)}
+        queue_mail(
+            db,
+            Mail(
+                template="committee/appeal_received",
+                audience=Audience.COMMITTEE,
+                case=case,
+                context=told,
+            ),
+            now=now,
+            settings=settings,
+        )
+    if is_party and is_done(case.state):  # never on a stranger's word
+        move_case(
+            db,
+            case,
+            CaseState.APPEALED,
+            now=now,
+            actor=msg.from_addr or "appellant",
+            reason="appeal",
+            message_pk=pk,
+        )
+
+
+def _insert_appeal(db, case: Case | None, pk: int, appellant, now: datetime, due: datetime) -> int:
+    """The appeal's row, with the state its case was in (a decided appeal may return to it)."""
+    cursor = db.execute(
+        "INSERT INTO appeals (case_pk, message_pk, appellant, received_at, due_at, previous_state)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            case.pk if case else None,
+            pk,
+            appellant,
+            to_text(now),
+            to_text(due),
+            case.state if case else None,
+        ],
+    )
+    return cursor.lastrowid
+
+
+def _ask_party(
+    db, msg: IncomingMessage, unproven: tuple[Case, Party], settings, now, pk: int, appeal_pk: int
+) -> None:
     """The party is asked whether the appeal is theirs: now, or once the day's request (spent
     on something else) is a day old."""
     if ask_about(db, msg, *unproven, settings, now, pk, appeal_pk=appeal_pk) is None:
@@ -201,25 +263,49 @@ def _acknowledge(db, msg: IncomingMessage, party_case: Case | None, due, setting
     to_addr = party_address(db, party_case, msg.from_addr) if party_case else msg.envelope_from
     if not party_case and queued_today(db, template, to_addr, now) >= settings.ack_daily_cap:
         return  # anyone can forge an envelope: no address is mailed once per forgery
-    queue_mail(db, now=now, settings=settings, template=template,
-               audience=Audience.ADDRESS, to_addr=to_addr, case=party_case,
-               context={"case_ref": party_case.ref if party_case else None,
-                        "due": human_date(due, settings.zone)},
-               in_reply_to=msg.message_id, refs=(*msg.references, msg.message_id),
-               auto_submitted="auto-replied")  # fmt: skip
+    queue_mail(
+        db,
+        Mail(
+            template=template,
+            audience=Audience.ADDRESS,
+            to_addr=to_addr,
+            case=party_case,
+            context={
+                "case_ref": party_case.ref if party_case else None,
+                "due": human_date(due, settings.zone),
+            },
+            in_reply_to=msg.message_id,
+            refs=(*msg.references, msg.message_id),
+            auto_submitted="auto-replied",
+        ),
+        now=now,
+        settings=settings,
+    )
 
 
-def start_appeal_clocks(db: Database, case: Case | None, appeal_pk: int, received: datetime,
-                        due: datetime, now: datetime) -> None:  # fmt: skip
+def start_appeal_clocks(
+    db: Database,
+    case: Case | None,
+    appeal_pk: int,
+    received: datetime,
+    due: datetime,
+    now: datetime,
+) -> None:
     for after in REMINDERS:
         add_deadline(db, case, "appeal-reminder", received + after, now, {"appeal": appeal_pk})
     add_deadline(db, case, "appeal-due", due, now, {"appeal": appeal_pk})
 
 
 def link_appeal(
-    db: Database, case: Case, appeal_pk: int, now: datetime, *, by: str = "committee",
-    reason: str = "appeal linked by #merge", proved: bool = False,
-) -> None:  # fmt: skip
+    db: Database,
+    case: Case,
+    appeal_pk: int,
+    now: datetime,
+    *,
+    by: str = "committee",
+    reason: str = "appeal linked by #merge",
+    proved: bool = False,
+) -> None:
     """An appeal that arrived unlinked now belongs to `case` (a member's #merge, or the party's
     confirmation: `proved`): its clocks, running since it arrived, go with it; a stranger's
     appeal never flips the case, nor one whose From named a party without proof."""
@@ -342,17 +428,34 @@ def record_appeal_followup(
     case = get_case(db, appeal.case_pk) if appeal.case_pk else None
     pk = store_message(db, msg, now, kind="appeal-followup", case=case)
     if case is not None:
-        record_event(db, case, now=now, actor=msg.from_addr or "unknown sender",
-                     action="appeal-followup", detail={"appeal": appeal.pk},
-                     message_pk=pk)  # fmt: skip
+        record_event(
+            db,
+            case,
+            now=now,
+            actor=msg.from_addr or "unknown sender",
+            action="appeal-followup",
+            detail={"appeal": appeal.pk},
+            message_pk=pk,
+        )
     if not (msg.automatic or msg.historical):
-        queue_mail(db, now=now, settings=settings, template="council/appeal_followup",
-                   audience=Audience.COUNCIL, case=case,
-                   context={"case_ref": case.ref if case else None, "appeal": appeal.pk,
-                            "from": msg.from_addr or "unknown sender",
-                            "text": msg.text[:20000]},
-                   in_reply_to=msg.message_id,
-                   refs=(*msg.references, msg.message_id))  # fmt: skip
+        queue_mail(
+            db,
+            Mail(
+                template="council/appeal_followup",
+                audience=Audience.COUNCIL,
+                case=case,
+                context={
+                    "case_ref": case.ref if case else None,
+                    "appeal": appeal.pk,
+                    "from": msg.from_addr or "unknown sender",
+                    "text": msg.text[:20000],
+                },
+                in_reply_to=msg.message_id,
+                refs=(*msg.references, msg.message_id),
+            ),
+            now=now,
+            settings=settings,
+        )
     return IngestResult(pk, False, "appeal", case.ref if case else None)
 
 
@@ -364,8 +467,10 @@ def _open_appeal(db, deadline: Deadline):
 
 
 def _due_context(case: Case | None, appeal, settings: Settings) -> dict:
-    return {"case_ref": case.ref if case else None,
-            "due": human_date(from_text(appeal[1]), settings.zone)}  # fmt: skip
+    return {
+        "case_ref": case.ref if case else None,
+        "due": human_date(from_text(appeal[1]), settings.zone),
+    }
 
 
 def _appeal_thread(db, appeal_pk: int) -> dict:
@@ -374,27 +479,46 @@ def _appeal_thread(db, appeal_pk: int) -> dict:
     return {"in_reply_to": thread, "refs": (thread,)} if thread else {}
 
 
-def fire_appeal_reminder(db, settings: Settings, now: datetime, deadline: Deadline,
-                         case: Case) -> bool:  # fmt: skip
+def fire_appeal_reminder(
+    db, settings: Settings, now: datetime, deadline: Deadline, case: Case
+) -> bool:
     appeal = _open_appeal(db, deadline)
     if appeal is None:
         return False
-    queue_mail(db, now=now, settings=settings, template="council/appeal_reminder",
-               audience=Audience.COUNCIL, case=case, **_appeal_thread(db, appeal[0]),
-               context=_due_context(case, appeal, settings))  # fmt: skip
+    queue_mail(
+        db,
+        Mail(
+            template="council/appeal_reminder",
+            audience=Audience.COUNCIL,
+            case=case,
+            **_appeal_thread(db, appeal[0]),
+            context=_due_context(case, appeal, settings),
+        ),
+        now=now,
+        settings=settings,
+    )
     return True
 
 
-def fire_appeal_due(db, settings: Settings, now: datetime, deadline: Deadline,
-                    case: Case) -> bool:  # fmt: skip
+def fire_appeal_due(db, settings: Settings, now: datetime, deadline: Deadline, case: Case) -> bool:
     appeal = _open_appeal(db, deadline)
     if appeal is None:
         return False
-    record_event(db, case, now=now, actor="clock", action="appeal-overdue",
-                 detail={"appeal": appeal[0]})  # fmt: skip
-    queue_mail(db, now=now, settings=settings, template="council/appeal_overdue",
-               audience=Audience.COUNCIL, case=case, **_appeal_thread(db, appeal[0]),
-               context=_due_context(case, appeal, settings))  # fmt: skip
+    record_event(
+        db, case, now=now, actor="clock", action="appeal-overdue", detail={"appeal": appeal[0]}
+    )
+    queue_mail(
+        db,
+        Mail(
+            template="council/appeal_overdue",
+            audience=Audience.COUNCIL,
+            case=case,
+            **_appeal_thread(db, appeal[0]),
+            context=_due_context(case, appeal, settings),
+        ),
+        now=now,
+        settings=settings,
+    )
     return True
 
 

@@ -13,8 +13,20 @@ BAN_SELECT = (
     " b.status, b.unilateral, b.decided_by, b.ended_at FROM bans b"
     " JOIN cases c ON c.id = b.case_pk"
 )
-BAN_KEYS = ("id", "case", "who", "email", "spaces", "start_at", "end_at", "review_at", "status",
-            "unilateral", "decided_by", "ended_at")  # fmt: skip
+BAN_KEYS = (
+    "id",
+    "case",
+    "who",
+    "email",
+    "spaces",
+    "start_at",
+    "end_at",
+    "review_at",
+    "status",
+    "unilateral",
+    "decided_by",
+    "ended_at",
+)
 
 
 def ban_dict(row) -> dict:

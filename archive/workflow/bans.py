@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 from archive.record.cases import Case, record_event
 from archive.record.deadlines import Deadline, add_deadline, cancel_deadlines
 from archive.record.durations import parse_days
-from archive.record.outbox import Audience, queue_mail
+from archive.record.outbox import Audience, Mail, queue_mail
 from archive.record.settings import Settings
 from archive.record.timestamps import human_date, human_duration, to_text
 from archive.workflow.ban_lookup import BAN_SELECT, ban_dict, list_bans  # noqa: F401 (list_bans: read here too)
@@ -59,9 +59,18 @@ def add_ban(
     cursor = db.execute(
         "INSERT INTO bans (case_pk, who, email, spaces, start_at, end_at, review_at, unilateral,"
         " decided_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [case.pk, who, email, spaces, to_text(now), to_text(end) if end else None,
-         to_text(review) if review else None, int(unilateral), decided_by],
-    )  # fmt: skip
+        [
+            case.pk,
+            who,
+            email,
+            spaces,
+            to_text(now),
+            to_text(end) if end else None,
+            to_text(review) if review else None,
+            int(unilateral),
+            decided_by,
+        ],
+    )
     ban_pk = cursor.lastrowid
     if end:
         add_deadline(db, case, "ban-expiry", end, now, {"ban": ban_pk})
@@ -96,19 +105,45 @@ def fire_ban_expiry(db, settings: Settings, now: datetime, deadline: Deadline, c
     if record["status"] != "active":
         return False
     end_ban(db, case, record["id"], "ended", now)
-    record_event(db, case, now=now, actor="clock", action="ban-ended",
-                 detail={"ban": record["id"]})  # fmt: skip
+    record_event(db, case, now=now, actor="clock", action="ban-ended", detail={"ban": record["id"]})
     context = {"case_ref": case.ref, "spaces": record["spaces"]}
-    queue_mail(db, now=now, settings=settings, template="committee/ban_expired",
-               audience=Audience.COMMITTEE, case=case, context=context)  # fmt: skip
+    queue_mail(
+        db,
+        Mail(
+            template="committee/ban_expired",
+            audience=Audience.COMMITTEE,
+            case=case,
+            context=context,
+        ),
+        now=now,
+        settings=settings,
+    )
     if record["email"]:
-        queue_mail(db, now=now, settings=settings, template="reported/unban_notice",
-                   audience=Audience.ADDRESS, to_addr=record["email"], case=case,
-                   context=context)  # fmt: skip
+        queue_mail(
+            db,
+            Mail(
+                template="reported/unban_notice",
+                audience=Audience.ADDRESS,
+                to_addr=record["email"],
+                case=case,
+                context=context,
+            ),
+            now=now,
+            settings=settings,
+        )
     who = record["who"] or record["email"] or "(not recorded)"
-    queue_mail(db, now=now, settings=settings, template="core/unban_notice",
-               audience=Audience.ADDRESS, to_addr=settings.core_team, case=case,
-               context={**context, "who": who})  # fmt: skip
+    queue_mail(
+        db,
+        Mail(
+            template="core/unban_notice",
+            audience=Audience.ADDRESS,
+            to_addr=settings.core_team,
+            case=case,
+            context={**context, "who": who},
+        ),
+        now=now,
+        settings=settings,
+    )
     return True
 
 
@@ -117,10 +152,21 @@ def fire_ban_review(db, settings: Settings, now: datetime, deadline: Deadline, c
     record = ban_row(db, deadline.payload["ban"])
     if record["status"] != "active":
         return False
-    queue_mail(db, now=now, settings=settings, template="committee/ban_review",
-               audience=Audience.COMMITTEE, case=case,
-               context={"case_ref": case.ref, "spaces": record["spaces"],
-                        "since": record["start_at"][:10]})  # fmt: skip
+    queue_mail(
+        db,
+        Mail(
+            template="committee/ban_review",
+            audience=Audience.COMMITTEE,
+            case=case,
+            context={
+                "case_ref": case.ref,
+                "spaces": record["spaces"],
+                "since": record["start_at"][:10],
+            },
+        ),
+        now=now,
+        settings=settings,
+    )
     next_review = now + REVIEW_EVERY
     db.execute("UPDATE bans SET review_at = ? WHERE id = ?", [to_text(next_review), record["id"]])
     add_deadline(db, case, "ban-review", next_review, now, {"ban": record["id"]})

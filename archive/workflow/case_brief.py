@@ -48,13 +48,16 @@ def _proposals(db: Database, case: Case) -> list[dict]:
             " ORDER BY at",
             [pk],
         ).fetchall()
-        proposals.append({
-            "resolution": f"{resolution} {args}".strip(),
-            "status": status,
-            "statement": _cut(text),
-            "objections": [f"{member}: {reason or '(no reason given)'}"
-                           for member, reason in objections],
-        })  # fmt: skip
+        proposals.append(
+            {
+                "resolution": f"{resolution} {args}".strip(),
+                "status": status,
+                "statement": _cut(text),
+                "objections": [
+                    f"{member}: {reason or '(no reason given)'}" for member, reason in objections
+                ],
+            }
+        )
     return proposals
 
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 from archive.record.cases import Case, get_case, record_event
 from archive.record.db import write_transaction
 from archive.record.deadlines import LATE_AFTER, Deadline, claim_deadline, due_deadlines
-from archive.record.outbox import Audience, queue_mail
+from archive.record.outbox import Audience, Mail, queue_mail
 from archive.record.settings import Settings
 from archive.record.timestamps import parse_date as _parse_date
 from archive.workflow import (
@@ -99,8 +99,9 @@ def fire_due(db: Database, settings: Settings, now: datetime) -> list[Fired]:
                 fired += _fire_case(db, settings, now, case_pk, deadlines)
 
 
-def _fire_case(db, settings: Settings, now: datetime, case_pk: int | None,
-               deadlines: list[Deadline]) -> list[Fired]:  # fmt: skip
+def _fire_case(
+    db, settings: Settings, now: datetime, case_pk: int | None, deadlines: list[Deadline]
+) -> list[Fired]:
     stale = stale_deadlines(deadlines)
     catch_up = _CatchUp()
     fired = []
@@ -118,8 +119,11 @@ def _fire_case(db, settings: Settings, now: datetime, case_pk: int | None,
             outcome = "held"
         elif clock:
             acted = bool(clock.fire(db, settings, now, deadline, case))
-        line = {"kind": deadline.kind, "due_at": deadline.due_at,
-                "hours_late": round(lateness.total_seconds() / 3600, 1)}  # fmt: skip
+        line = {
+            "kind": deadline.kind,
+            "due_at": deadline.due_at,
+            "hours_late": round(lateness.total_seconds() / 3600, 1),
+        }
         if outcome == "stale":
             catch_up.skipped.append(line)
         elif outcome == "held":
@@ -127,9 +131,20 @@ def _fire_case(db, settings: Settings, now: datetime, case_pk: int | None,
         elif late and acted:
             catch_up.fired.append(line)
         if case is not None:
-            record_event(db, case, now=now, actor="clock", action="deadline-fired",
-                         detail={"kind": deadline.kind, "due_at": deadline.due_at, "late": late,
-                                 "acted": acted, "outcome": outcome})  # fmt: skip
+            record_event(
+                db,
+                case,
+                now=now,
+                actor="clock",
+                action="deadline-fired",
+                detail={
+                    "kind": deadline.kind,
+                    "due_at": deadline.due_at,
+                    "late": late,
+                    "acted": acted,
+                    "outcome": outcome,
+                },
+            )
         fired.append(Fired(deadline.kind, case.ref if case else None, late, acted, outcome))
     if catch_up and case_pk:
         _tell_catch_up(db, settings, now, get_case(db, case_pk), catch_up)
@@ -144,8 +159,11 @@ def stale_deadlines(deadlines: list[Deadline]) -> set[int]:
         clock = HANDLERS.get(deadline.kind)
         if clock is None or clock.chain is None:
             continue
-        key = (deadline.case_pk, clock.chain,
-               deadline.payload.get(clock.chain_key) if clock.chain_key else None)  # fmt: skip
+        key = (
+            deadline.case_pk,
+            clock.chain,
+            deadline.payload.get(clock.chain_key) if clock.chain_key else None,
+        )
         chained.append((key, deadline))
         if key not in latest or (deadline.due_at, deadline.pk) > (
             latest[key].due_at,
@@ -158,18 +176,20 @@ def stale_deadlines(deadlines: list[Deadline]) -> set[int]:
 def _tell_catch_up(db, settings: Settings, now: datetime, case: Case, catch_up: _CatchUp) -> None:
     queue_mail(
         db,
+        Mail(
+            template="committee/catch_up",
+            audience=Audience.COMMITTEE,
+            case=case,
+            context={
+                "case_ref": case.ref,
+                "fired": catch_up.fired,
+                "skipped": catch_up.skipped,
+                "held": catch_up.held,
+                "hold_after": _in_words(settings.late_send_hold),
+            },
+        ),
         now=now,
         settings=settings,
-        template="committee/catch_up",
-        audience=Audience.COMMITTEE,
-        case=case,
-        context={
-            "case_ref": case.ref,
-            "fired": catch_up.fired,
-            "skipped": catch_up.skipped,
-            "held": catch_up.held,
-            "hold_after": _in_words(settings.late_send_hold),
-        },
     )
 
 

@@ -18,17 +18,35 @@ from archive.arrivals.formpages import reachable
 from archive.record.cases import Case, own_reporters
 from archive.record.deadlines import add_deadline, cancel_deadlines
 from archive.record.models import CaseState
-from archive.record.outbox import Audience, queue_mail
+from archive.record.outbox import Audience, Mail, queue_mail
 from archive.record.settings import Person, Settings
 
 # What the council may say in a case it holds (besides its own #appeal): all it needs to
 # finish the case on its own (the person responsible and the finding, mail the leak guard
 # held from its enactment) and to see where the case stands.
 COUNCIL_KEYWORDS = frozenset(
-    {"propose", "agree", "object", "abstain", "consult", "enact", "to-reporter", "to-party",
-     "send", "note", "summary", "return", "responsible", "violation", "release", "drop",
-     "help", "status", "timeline"}
-)  # fmt: skip
+    {
+        "propose",
+        "agree",
+        "object",
+        "abstain",
+        "consult",
+        "enact",
+        "to-reporter",
+        "to-party",
+        "send",
+        "note",
+        "summary",
+        "return",
+        "responsible",
+        "violation",
+        "release",
+        "drop",
+        "help",
+        "status",
+        "timeline",
+    }
+)
 # What a council member may say in a case the committee has: the council's own keywords.
 COUNCIL_ELSEWHERE = frozenset({"help"})
 # What the committee may no longer do while the council holds the case.
@@ -63,9 +81,19 @@ def tell_reporter_council_has_case(
     told = 0
     for party in own_reporters(db, case):
         if reachable(db, party):
-            queue_mail(db, now=now, settings=settings, template="reporter/council_has_case",
-                       audience=Audience.PARTY, case=case, party=party,
-                       context={"case_ref": case.ref}, auto_submitted="no")  # fmt: skip
+            queue_mail(
+                db,
+                Mail(
+                    template="reporter/council_has_case",
+                    audience=Audience.PARTY,
+                    case=case,
+                    party=party,
+                    context={"case_ref": case.ref},
+                    auto_submitted="no",
+                ),
+                now=now,
+                settings=settings,
+            )
             told += 1
     cancel_deadlines(db, case, ("reporter-update",), now)
     add_deadline(db, case, "reporter-update", now + settings.update_after, now)

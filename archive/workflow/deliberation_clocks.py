@@ -8,7 +8,7 @@ from datetime import datetime
 from archive.record.cases import Case, get_case, record_event
 from archive.record.deadlines import Deadline
 from archive.record.models import CaseState
-from archive.record.outbox import Audience, queue_mail
+from archive.record.outbox import Audience, Mail, queue_mail
 from archive.record.settings import Settings
 from archive.record.timestamps import human_duration
 from archive.workflow.case_brief import case_brief
@@ -20,8 +20,17 @@ from archive.workflow.states import is_open
 
 
 def _committee(db, settings, now, case: Case, template: str, context: dict) -> None:
-    queue_mail(db, now=now, settings=settings, template=template, audience=Audience.COMMITTEE,
-               case=case, context={"case_ref": case.ref, **context})  # fmt: skip
+    queue_mail(
+        db,
+        Mail(
+            template=template,
+            audience=Audience.COMMITTEE,
+            case=case,
+            context={"case_ref": case.ref, **context},
+        ),
+        now=now,
+        settings=settings,
+    )
 
 
 def fire_deadlock(db, settings: Settings, now: datetime, deadline: Deadline, case: Case) -> bool:
@@ -34,39 +43,52 @@ def fire_deadlock(db, settings: Settings, now: datetime, deadline: Deadline, cas
     votes = tally(db, proposal)
     if has_consensus(votes, voters):
         return False
+    waited = human_duration(settings.deadlock_after)
     queue_mail(
         db,
+        Mail(
+            template="council/escalation",
+            audience=Audience.COUNCIL,
+            case=case,
+            context={
+                "case_ref": case.ref,
+                "reason": f"no consensus {waited} after the proposal",
+                "state": case.state,
+                "opened_at": case.opened_at,
+                "proposal": proposal.resolution,
+                "votes": {
+                    k: sum(1 for v in votes.values() if v == k)
+                    for k in ("agree", "object", "abstain")
+                },
+                "brief": case_brief(db, case),
+            },
+        ),
         now=now,
         settings=settings,
-        template="council/escalation",
-        audience=Audience.COUNCIL,
-        case=case,
-        context={
-            "case_ref": case.ref,
-            "reason": f"no consensus {human_duration(settings.deadlock_after)} after the proposal",
-            "state": case.state,
-            "opened_at": case.opened_at,
-            "proposal": proposal.resolution,
-            "votes": {k: sum(1 for v in votes.values() if v == k)
-                      for k in ("agree", "object", "abstain")},
-            "brief": case_brief(db, case),
-        },
-    )  # fmt: skip
+    )
     move_case(db, case, CaseState.ESCALATED, now=now, actor="clock", reason="deadlock")
-    record_event(db, case, now=now, actor="clock", action="deadlock-escalated",
-                 detail={"proposal": proposal.pk, "from": case.state})  # fmt: skip
+    record_event(
+        db,
+        case,
+        now=now,
+        actor="clock",
+        action="deadlock-escalated",
+        detail={"proposal": proposal.pk, "from": case.state},
+    )
     tell_reporter_council_has_case(db, get_case(db, case.pk), settings, now)
     _committee(db, settings, now, case, "committee/deadlock", {"proposal": proposal.resolution})
     return True
 
 
-def fire_consult_wait(db, settings: Settings, now: datetime, deadline: Deadline,
-                      case: Case) -> bool:  # fmt: skip
+def fire_consult_wait(
+    db, settings: Settings, now: datetime, deadline: Deadline, case: Case
+) -> bool:
     proposal = open_proposal(db, case.pk)
     if proposal is None or proposal.pk != deadline.payload.get("proposal"):
         return False
-    _committee(db, settings, now, case, "committee/feedback_wait_over",
-               {"resolution": proposal.resolution})  # fmt: skip
+    _committee(
+        db, settings, now, case, "committee/feedback_wait_over", {"resolution": proposal.resolution}
+    )
     return True
 
 

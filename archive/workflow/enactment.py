@@ -19,7 +19,7 @@ from archive.outgoing.catalogue import fit_context, send_context
 from archive.record.cases import Case, Party, get_case, get_party, parties_of, record_event
 from archive.record.deadlines import Deadline, add_deadline, cancel_deadlines, pending_deadlines
 from archive.record.models import CaseState
-from archive.record.outbox import Audience, queue_mail
+from archive.record.outbox import Audience, Mail, queue_mail
 from archive.record.settings import Settings
 from archive.workflow.appeals import blocking_appeal_of
 from archive.workflow.bans import add_ban, duration_fields, parse_ban_duration, who_text
@@ -44,16 +44,32 @@ class _Writer:
     queued: list[str]
 
     def queue(self, template: str, audience: str, context: dict, **options) -> str:
-        message_id = queue_mail(self.db, now=self.now, settings=self.settings, template=template,
-                          audience=audience, case=self.case,
-                          context={"case_ref": self.case.ref, **context}, actor=self.actor,
-                          **options)  # fmt: skip
+        message_id = queue_mail(
+            self.db,
+            Mail(
+                template=template,
+                audience=audience,
+                case=self.case,
+                context={"case_ref": self.case.ref, **context},
+                actor=self.actor,
+                **options,
+            ),
+            now=self.now,
+            settings=self.settings,
+        )
         self.queued.append(message_id)
         return message_id
 
     def event(self, action: str, detail: dict) -> None:
-        record_event(self.db, self.case, now=self.now, actor=self.actor, action=action,
-                     detail=detail, message_pk=self.message_pk)  # fmt: skip
+        record_event(
+            self.db,
+            self.case,
+            now=self.now,
+            actor=self.actor,
+            action=action,
+            detail=detail,
+            message_pk=self.message_pk,
+        )
 
 
 def responsible_parties(db: Database, case: Case) -> list[Party]:
@@ -66,30 +82,52 @@ def scheduled_enactment(db: Database, case: Case) -> Deadline | None:
     return pending[-1] if pending else None
 
 
-def schedule_enactment(db: Database, case: Case, proposal: Proposal, when: datetime, *,
-                       now: datetime, actor: str, message_pk: int | None) -> str:  # fmt: skip
+def schedule_enactment(
+    db: Database,
+    case: Case,
+    proposal: Proposal,
+    when: datetime,
+    *,
+    now: datetime,
+    actor: str,
+    message_pk: int | None,
+) -> str:
     """`#enact DATE`: one scheduled enactment per case; a new date replaces the earlier one."""
     replaced = cancel_deadlines(db, case, ("enact",), now)
     add_deadline(db, case, "enact", when, now, {"proposal": proposal.pk, "actor": actor})
-    record_event(db, case, now=now, actor=actor, action="enactment-scheduled",
-                 detail={"proposal": proposal.pk, "at": when.isoformat(),
-                         "replaced": bool(replaced)},
-                 message_pk=message_pk)  # fmt: skip
+    record_event(
+        db,
+        case,
+        now=now,
+        actor=actor,
+        action="enactment-scheduled",
+        detail={"proposal": proposal.pk, "at": when.isoformat(), "replaced": bool(replaced)},
+        message_pk=message_pk,
+    )
     moved = "moved to" if replaced else "will be enacted at"
     return f"{proposal.resolution} {moved} {when.isoformat()}"
 
 
-def enact_now(db: Database, settings: Settings, now: datetime, case: Case, proposal: Proposal,
-              *, actor: str, message_pk: int | None = None,
-              queued: list[str] | None = None) -> str:  # fmt: skip
+def enact_now(
+    db: Database,
+    settings: Settings,
+    now: datetime,
+    case: Case,
+    proposal: Proposal,
+    *,
+    actor: str,
+    message_pk: int | None = None,
+    queued: list[str] | None = None,
+) -> str:
     """The resolution's mail goes out, the proposal is enacted, the case is resolved; the
     Message-IDs queued are added to `queued` (the transcript lists any the leak guard held)."""
     out = _Writer(db, settings, now, case, actor, message_pk, [] if queued is None else queued)
     sent = _queue_resolution_mail(out, proposal)
     mark_proposal(db, proposal, "enacted_at", now)
     out.event("enacted", {"proposal": proposal.pk, "resolution": proposal.resolution})
-    move_case(db, case, CaseState.RESOLVED, now=now, actor=actor, reason="enacted",
-              message_pk=message_pk)  # fmt: skip
+    move_case(
+        db, case, CaseState.RESOLVED, now=now, actor=actor, reason="enacted", message_pk=message_pk
+    )
     return f"{proposal.resolution}: {sent}"
 
 
@@ -129,10 +167,58 @@ class PlannedMail:
         return {key: value for key, value in found.items() if value is not None}
 
 
-def plan_resolution_mail(db: Database, settings: Settings, now: datetime, case: Case,
-                         proposal: Proposal, actor: str) -> list[PlannedMail]:  # fmt: skip
+def plan_resolution_mail(
+    db: Database, settings: Settings, now: datetime, case: Case, proposal: Proposal, actor: str
+) -> list[PlannedMail]:
     """Every mail enacting `proposal` now sends, in order, with the context each carries."""
-    # Signed by the committee's chair, or the council's when the council decided the case.
+    words = proposal.args.split()
+    row = rung(proposal.resolution)
+    responsible = responsible_parties(db, case)
+    by_council, common = _resolution_common(settings, now, case, proposal, actor)
+    ban = {"unilateral": False} if row.bans else {}
+    plan = []
+    if row.to_responsible:
+        plan += [
+            PlannedMail(
+                row.to_responsible, Audience.PARTY, common | ban, party=party, auto_submitted="no"
+            )
+            for party in responsible
+        ]
+        plan.append(
+            PlannedMail(
+                "committee/resolution_copy",
+                Audience.COMMITTEE,
+                {**common, "resolution": proposal.resolution, "template": row.to_responsible},
+            )
+        )
+    if row.to_venue:
+        plan.append(
+            PlannedMail(
+                row.to_venue,
+                Audience.ADDRESS,
+                common,
+                to_addr=words[0].strip("<>"),
+                auto_submitted="no",
+            )
+        )
+    if row.bans:
+        who = ", ".join(who_text(p.name, p.email) for p in responsible)
+        plan.append(
+            PlannedMail(
+                "core/ban_notice",
+                Audience.ADDRESS,
+                common | ban | {"who": who},
+                to_addr=settings.core_team,
+            )
+        )
+    return plan + _reports_of_resolution(db, case, proposal, row, by_council)
+
+
+def _resolution_common(
+    settings: Settings, now: datetime, case: Case, proposal: Proposal, actor: str
+) -> tuple[bool, dict]:
+    """Whether the council decided, and what every resolution mail shows: the statement,
+    signed by the committee's chair, or the council's when the council decided the case."""
     person = settings.person_for(actor)
     by_council = council_holds(case) or (
         person in settings.council and person not in settings.members
@@ -141,53 +227,49 @@ def plan_resolution_mail(db: Database, settings: Settings, now: datetime, case: 
     words = proposal.args.split()
     row = rung(proposal.resolution)
     timed = DURATION in row.args and words
-    responsible = responsible_parties(db, case)
-    common = {
+    spaces = " ".join(words[1:] if row.args.startswith(DURATION) else words)
+    return by_council, {
         "statement": proposal.text,
         "chair_name": chair.name if chair else settings.committee_name,
         "by_council": by_council,
         **_duration(words[0] if timed else None, now, settings),
-        "spaces": " ".join(words[1:] if row.args.startswith(DURATION) else words)
-        if row.bans else None,
-    }  # fmt: skip
-    ban = {"unilateral": False} if row.bans else {}
-    plan = []
-    if row.to_responsible:
-        plan += [
-            PlannedMail(
-                row.to_responsible, Audience.PARTY, common | ban, party=party, auto_submitted="no"
-            )  # fmt: skip
-            for party in responsible
-        ]
-        plan.append(PlannedMail("committee/resolution_copy", Audience.COMMITTEE,
-                                {**common, "resolution": proposal.resolution,
-                                 "template": row.to_responsible}))  # fmt: skip
-    if row.to_venue:
-        plan.append(PlannedMail(row.to_venue, Audience.ADDRESS, common,
-                                to_addr=words[0].strip("<>"), auto_submitted="no"))  # fmt: skip
-    if row.bans:
-        who = ", ".join(who_text(p.name, p.email) for p in responsible)
-        plan.append(PlannedMail("core/ban_notice", Audience.ADDRESS, common | ban | {"who": who},
-                                to_addr=settings.core_team))  # fmt: skip
-    plan += [
+        "spaces": spaces if row.bans else None,
+    }
+
+
+def _reports_of_resolution(
+    db: Database, case: Case, proposal: Proposal, row, by_council: bool
+) -> list[PlannedMail]:
+    """The reporter's notice and the council's report of a resolution carried out."""
+    plan = [
         PlannedMail(
             "reporter/resolution_notice",
             Audience.PARTY,
             {"resolution": proposal.resolution, "done": row.done, "by_council": by_council},
             party=reporter,
-        )  # fmt: skip
+        )
         for reporter in parties_of(db, case, "reporter")
         if reachable(db, reporter)
     ]
-    plan.append(PlannedMail("council/resolution_report", Audience.COUNCIL,
-                            {"resolution": proposal.resolution, "violation": case.violation,
-                             "opened_at": case.opened_at, "by_council": by_council,
-                             "brief": case_brief(db, case)}))  # fmt: skip
+    plan.append(
+        PlannedMail(
+            "council/resolution_report",
+            Audience.COUNCIL,
+            {
+                "resolution": proposal.resolution,
+                "violation": case.violation,
+                "opened_at": case.opened_at,
+                "by_council": by_council,
+                "brief": case_brief(db, case),
+            },
+        )
+    )
     return plan
 
 
-def preview_resolution_mail(db: Database, settings: Settings, now: datetime, case: Case,
-                            proposal: Proposal, actor: str) -> list[dict]:  # fmt: skip
+def preview_resolution_mail(
+    db: Database, settings: Settings, now: datetime, case: Case, proposal: Proposal, actor: str
+) -> list[dict]:
     """What each person outside the committee receives when `proposal` is enacted, for the
     committee to read first: one {to, template, context} per mail (the mailer renders each
     as it will be sent; `previews` in a committee template)."""
@@ -199,8 +281,14 @@ def preview_resolution_mail(db: Database, settings: Settings, now: datetime, cas
     ]
 
 
-def preview_of(case: Case, template: str, context: dict, *, party: Party | None = None,
-               to_addr: str | None = None) -> dict:  # fmt: skip
+def preview_of(
+    case: Case,
+    template: str,
+    context: dict,
+    *,
+    party: Party | None = None,
+    to_addr: str | None = None,
+) -> dict:
     """One mail as a committee preview holds it, for the mailer to render: its reader, its
     template and the context the template will get."""
     to = to_addr or (party.email if party else None) or "their follow-up page"
@@ -228,9 +316,17 @@ def _queue_resolution_mail(out: _Writer, proposal: Proposal) -> str:
         spaces = " ".join(words[1:] if row.args.startswith(DURATION) else words)
         duration = parse_ban_duration(words[0]) if row.args.startswith(DURATION) else None
         for party in responsible:
-            ban = add_ban(out.db, out.case, who=party.email, email=party.email, spaces=spaces,
-                          duration=duration, now=out.now, decided_by="committee",
-                          unilateral=False)  # fmt: skip
+            ban = add_ban(
+                out.db,
+                out.case,
+                who=party.email,
+                email=party.email,
+                spaces=spaces,
+                duration=duration,
+                now=out.now,
+                decided_by="committee",
+                unilateral=False,
+            )
             out.event("ban-recorded", {"ban": ban, "spaces": spaces})
         done.append("ban notice to the core team; ban register updated")
     done += [
@@ -240,6 +336,50 @@ def _queue_resolution_mail(out: _Writer, proposal: Proposal) -> str:
     ]
     done.append("resolution report to the Executive Council")
     return "; ".join(done)
+
+
+def _resolution_context(out: _Writer, proposal: Proposal, row, words: list[str]):
+    """Whether the council decided, and the fields every mail of the resolution shows: signed
+    by the committee's chair, or the council's when the council decided the case."""
+    settings = out.settings
+    person = settings.person_for(out.actor)
+    by_council = council_holds(out.case) or (
+        person in settings.council and person not in settings.members
+    )
+    chair = (settings.council_chair or person) if by_council else settings.chair
+    timed = DURATION in row.args and words
+    return by_council, {
+        "statement": proposal.text,
+        "chair_name": chair.name if chair else settings.committee_name,
+        "by_council": by_council,
+        **_duration(words[0] if timed else None, out.now, settings),
+        "spaces": " ".join(words[1:] if row.args.startswith(DURATION) else words)
+        if row.bans
+        else None,
+    }
+
+
+def _ban_responsible(out: _Writer, row, words: list[str], context: dict, responsible) -> str:
+    """A ban resolution: the core team is told, each responsible person is in the register."""
+    who = ", ".join(who_text(p.name, p.email) for p in responsible)
+    out.queue(
+        "core/ban_notice", Audience.ADDRESS, context | {"who": who}, to_addr=out.settings.core_team
+    )
+    duration = parse_ban_duration(words[0]) if row.args.startswith(DURATION) else None
+    for party in responsible:
+        ban = add_ban(
+            out.db,
+            out.case,
+            who=party.email,
+            email=party.email,
+            spaces=context["spaces"],
+            duration=duration,
+            now=out.now,
+            decided_by="committee",
+            unilateral=False,
+        )
+        out.event("ban-recorded", {"ban": ban, "spaces": context["spaces"]})
+    return "ban notice to the core team; ban register updated"
 
 
 def fire_enactment(db, settings: Settings, now: datetime, deadline: Deadline, case: Case) -> bool:
@@ -263,8 +403,12 @@ def fire_send(db, settings: Settings, now: datetime, deadline: Deadline, case: C
         return False
     template = deadline.payload["template"]
     context = {"case_ref": case.ref, **send_context(template, case.fields)}
-    queue_mail(db, now=now, settings=settings, template=template, audience=Audience.PARTY,
-               party=party, case=case, context=context)  # fmt: skip
+    queue_mail(
+        db,
+        Mail(template=template, audience=Audience.PARTY, party=party, case=case, context=context),
+        now=now,
+        settings=settings,
+    )
     return True
 
 

@@ -37,44 +37,80 @@ class Rung:
 
 
 LADDER: tuple[Rung, ...] = (
-    Rung("no-action", "", "to take no further action",
-         "the committee decided to take no further action"),
-    Rung("mediation", "", "to offer voluntary mediation between the people involved",
-         "", enacted=False),
-    Rung("public-reminder", VENUE,
-         "a public reminder, in the place where it happened, of the behaviour the community"
-         " expects",
-         "a public reminder of the behaviour the community expects was posted where it"
-         " happened",
-         to_venue="venue/public_reminder"),
-    Rung("private-reprimand", "", "a private reprimand to the person responsible",
-         "the person responsible received a private reprimand",
-         to_responsible="reported/private_reprimand"),
-    Rung("public-reprimand", VENUE,
-         "a public reprimand of the person responsible, in the place where it happened",
-         "the person responsible was reprimanded publicly, where it happened",
-         to_venue="venue/public_reprimand"),
-    Rung("apology-request", "",
-         "to ask the person responsible for an apology (only if you agree to this; you may"
-         " also refuse any further contact with them)",
-         "the person responsible was asked to apologise, as you agreed",
-         to_responsible="reported/apology_request", needs_consent=True),
-    Rung("hiatus", "", "to ask the person responsible to take a break from the community",
-         "the person responsible was asked to take a break from the community",
-         to_responsible="reported/hiatus"),
-    Rung("cooling-off", f"[{DURATION}]",
-         "a mandatory cooling-off period for the person responsible",
-         "the person responsible must observe a cooling-off period away from the community",
-         to_responsible="reported/cooling_off"),
-    Rung("temporary-ban", f"{DURATION} SPACES",
-         "a temporary ban of the person responsible from some community spaces",
-         "the person responsible is banned from some community spaces for a time",
-         to_responsible="reported/ban_notice", bans=True),
-    Rung("permanent-ban", "SPACES",
-         "a permanent ban of the person responsible from some community spaces",
-         "the person responsible is banned permanently from some community spaces",
-         to_responsible="reported/ban_notice", bans=True),
-)  # fmt: skip
+    Rung(
+        "no-action",
+        "",
+        "to take no further action",
+        "the committee decided to take no further action",
+    ),
+    Rung(
+        "mediation",
+        "",
+        "to offer voluntary mediation between the people involved",
+        "",
+        enacted=False,
+    ),
+    Rung(
+        "public-reminder",
+        VENUE,
+        "a public reminder, in the place where it happened, of the behaviour the community expects",
+        "a public reminder of the behaviour the community expects was posted where it happened",
+        to_venue="venue/public_reminder",
+    ),
+    Rung(
+        "private-reprimand",
+        "",
+        "a private reprimand to the person responsible",
+        "the person responsible received a private reprimand",
+        to_responsible="reported/private_reprimand",
+    ),
+    Rung(
+        "public-reprimand",
+        VENUE,
+        "a public reprimand of the person responsible, in the place where it happened",
+        "the person responsible was reprimanded publicly, where it happened",
+        to_venue="venue/public_reprimand",
+    ),
+    Rung(
+        "apology-request",
+        "",
+        "to ask the person responsible for an apology (only if you agree to this; you may"
+        " also refuse any further contact with them)",
+        "the person responsible was asked to apologise, as you agreed",
+        to_responsible="reported/apology_request",
+        needs_consent=True,
+    ),
+    Rung(
+        "hiatus",
+        "",
+        "to ask the person responsible to take a break from the community",
+        "the person responsible was asked to take a break from the community",
+        to_responsible="reported/hiatus",
+    ),
+    Rung(
+        "cooling-off",
+        f"[{DURATION}]",
+        "a mandatory cooling-off period for the person responsible",
+        "the person responsible must observe a cooling-off period away from the community",
+        to_responsible="reported/cooling_off",
+    ),
+    Rung(
+        "temporary-ban",
+        f"{DURATION} SPACES",
+        "a temporary ban of the person responsible from some community spaces",
+        "the person responsible is banned from some community spaces for a time",
+        to_responsible="reported/ban_notice",
+        bans=True,
+    ),
+    Rung(
+        "permanent-ban",
+        "SPACES",
+        "a permanent ban of the person responsible from some community spaces",
+        "the person responsible is banned permanently from some community spaces",
+        to_responsible="reported/ban_notice",
+        bans=True,
+    ),
+)
 RUNGS: dict[str, Rung] = {rung.name: rung for rung in LADDER}
 
 

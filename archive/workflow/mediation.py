@@ -21,7 +21,7 @@ from archive.record.address_grammar import find_addresses
 from archive.record.cases import Case, Party, add_party, get_case, parties_of, record_event
 from archive.record.deadlines import Deadline, add_deadline, cancel_deadlines
 from archive.record.models import CaseState
-from archive.record.outbox import Audience, queue_mail
+from archive.record.outbox import Audience, Mail, queue_mail
 from archive.record.settings import Settings
 from archive.record.timestamps import from_text, human_date, to_text
 from archive.workflow.clock_registry import Clock, register
@@ -61,8 +61,9 @@ def _reachable(db: Database, case: Case, role: str) -> list[Party]:
     return [p for p in parties_of(db, case, role) if p.email and not p.no_contact]
 
 
-def start_mediation(db, settings: Settings, case: Case, mediator: str, name: str | None,
-                    by: str, now: datetime) -> str:  # fmt: skip
+def start_mediation(
+    db, settings: Settings, case: Case, mediator: str, name: str | None, by: str, now: datetime
+) -> str:
     """Propose mediation: ask the reporter(s) first. Returns what happened, for a transcript."""
     reporters = _reachable(db, case, "reporter")
     if not reporters:
@@ -81,14 +82,31 @@ def start_mediation(db, settings: Settings, case: Case, mediator: str, name: str
 def _invite(db, settings, case, party, mediator, name, now) -> None:
     # The guard reads the whole of what the member wrote; only the mediator's own identity may
     # show (a member who mediates).
-    queue_mail(db, now=now, settings=settings, template="party/mediation_invitation",
-               audience=Audience.PARTY, party=party, case=case, shows=mediator,
-               context={"case_ref": case.ref, "mediator": name or mediator})  # fmt: skip
+    queue_mail(
+        db,
+        Mail(
+            template="party/mediation_invitation",
+            audience=Audience.PARTY,
+            party=party,
+            case=case,
+            shows=mediator,
+            context={"case_ref": case.ref, "mediator": name or mediator},
+        ),
+        now=now,
+        settings=settings,
+    )
 
 
-def record_answer(db, settings: Settings, case: Case, mediation: Mediation, role: str,
-                  answer: str, now: datetime, mediator: tuple[str, str | None] | None = None,
-                  ) -> str:  # fmt: skip
+def record_answer(
+    db,
+    settings: Settings,
+    case: Case,
+    mediation: Mediation,
+    role: str,
+    answer: str,
+    now: datetime,
+    mediator: tuple[str, str | None] | None = None,
+) -> str:
     """A party's consent, decline or counter-proposed mediator; settles when both agree."""
     column = "reporter_answer" if role == "reporter" else "reported_answer"
     if mediator is not None:
@@ -99,8 +117,7 @@ def record_answer(db, settings: Settings, case: Case, mediation: Mediation, role
             " reported_answer = NULL, status = 'asking-reporter' WHERE id = ?",
             [address.lower(), name, "agreed" if role == "reporter" else None, mediation.pk],
         )
-        record_event(db, case, now=now, actor=role, action="mediator-proposed",
-                     detail={"by": role})  # fmt: skip
+        record_event(db, case, now=now, actor=role, action="mediator-proposed", detail={"by": role})
         if role == "reporter":
             return _ask_reported(db, settings, case, mediation.pk, address, name, now)
         for party in _reachable(db, case, "reporter"):
@@ -110,13 +127,20 @@ def record_answer(db, settings: Settings, case: Case, mediation: Mediation, role
     record_event(db, case, now=now, actor=role, action=f"mediation-{answer}")
     if answer == "declined":
         _end(db, case, mediation.pk, "declined", now)
-        _committee(db, settings, case, now, "committee/mediation_update",
-                   {"what": f"the {role} declined mediation; nobody will press them"})  # fmt: skip
+        _committee(
+            db,
+            settings,
+            case,
+            now,
+            "committee/mediation_update",
+            {"what": f"the {role} declined mediation; nobody will press them"},
+        )
         return f"the {role} declined; mediation is off"
     fresh = current_mediation(db, case)
     if role == "reporter" and fresh.reported_answer is None:
-        return _ask_reported(db, settings, case, mediation.pk, fresh.mediator,
-                             fresh.mediator_name, now)  # fmt: skip
+        return _ask_reported(
+            db, settings, case, mediation.pk, fresh.mediator, fresh.mediator_name, now
+        )
     if fresh.reporter_answer == "agreed" and fresh.reported_answer == "agreed":
         return _settle(db, settings, case, fresh, now)
     return "recorded"
@@ -138,48 +162,107 @@ def _settle(db, settings, case: Case, mediation: Mediation, now: datetime) -> st
         "UPDATE mediations SET status = 'settled', settled_at = ?, due_at = ? WHERE id = ?",
         [to_text(now), to_text(due), mediation.pk],
     )
-    mediator = add_party(db, case, role="mediator", name=mediation.mediator_name,
-                         email=mediation.mediator, now=now)  # fmt: skip
-    due_text = human_date(due, settings.zone)
-    # Both parties agreed to this mediator: the mediator needs to know whom to talk to.
-    parties = [_named(p) for role in ("reporter", "reported") for p in _reachable(db, case, role)]
-    queue_mail(db, now=now, settings=settings, template="mediator/brief",
-               audience=Audience.PARTY, party=mediator, case=case,
-               context={"case_ref": case.ref, "due": due_text, "parties": parties})  # fmt: skip
-    agreed = {"case_ref": case.ref, "due": due_text,
-              "mediator": mediation.mediator_name or mediation.mediator}  # fmt: skip
-    for role in ("reporter", "reported"):
-        for party in _reachable(db, case, role):
-            queue_mail(db, now=now, settings=settings, template="party/mediation_agreed",
-                       audience=Audience.PARTY, party=party, case=case, context=agreed,
-                       shows=mediation.mediator)  # fmt: skip
+    mediator = add_party(
+        db, case, role="mediator", name=mediation.mediator_name, email=mediation.mediator, now=now
+    )
+    _brief_mediator_and_parties(db, settings, case, mediation, mediator, due, now)
     for after in REMINDERS:
-        add_deadline(db, case, "mediation-reminder", now + after, now,
-                     {"mediation": mediation.pk})  # fmt: skip
+        add_deadline(db, case, "mediation-reminder", now + after, now, {"mediation": mediation.pk})
     # Past the due date without a report: raised with the committee (never the parties).
-    add_deadline(db, case, "mediation-reminder", due, now,
-                 {"mediation": mediation.pk, "overdue": True})  # fmt: skip
-    record_event(db, case, now=now, actor="casebook", action="mediation-settled",
-                 detail={"due": to_text(due)})  # fmt: skip
-    _committee(db, settings, case, now, "committee/mediation_update",
-               {"what": "both parties agreed on the mediator; two weeks start now"})  # fmt: skip
+    add_deadline(
+        db, case, "mediation-reminder", due, now, {"mediation": mediation.pk, "overdue": True}
+    )
+    record_event(
+        db,
+        case,
+        now=now,
+        actor="casebook",
+        action="mediation-settled",
+        detail={"due": to_text(due)},
+    )
+    _committee(
+        db,
+        settings,
+        case,
+        now,
+        "committee/mediation_update",
+        {"what": "both parties agreed on the mediator; two weeks start now"},
+    )
     return "both parties agreed: the mediator is briefed, two weeks start now"
 
 
-def record_report(db, settings: Settings, case: Case, mediation: Mediation, text: str,
-                  now: datetime) -> str:  # fmt: skip
-    db.execute("UPDATE mediations SET report = ?, status = 'reported' WHERE id = ?",
-               [text, mediation.pk])  # fmt: skip
+def _brief_mediator_and_parties(db, settings, case, mediation, mediator: Party, due, now) -> None:
+    """Both parties agreed: the mediator learns whom to talk to, the parties who mediates."""
+    due_text = human_date(due, settings.zone)
+    # Both parties agreed to this mediator: the mediator needs to know whom to talk to.
+    parties = [_named(p) for role in ("reporter", "reported") for p in _reachable(db, case, role)]
+    queue_mail(
+        db,
+        Mail(
+            template="mediator/brief",
+            audience=Audience.PARTY,
+            party=mediator,
+            case=case,
+            context={"case_ref": case.ref, "due": due_text, "parties": parties},
+        ),
+        now=now,
+        settings=settings,
+    )
+    agreed = {
+        "case_ref": case.ref,
+        "due": due_text,
+        "mediator": mediation.mediator_name or mediation.mediator,
+    }
+    for role in ("reporter", "reported"):
+        for party in _reachable(db, case, role):
+            queue_mail(
+                db,
+                Mail(
+                    template="party/mediation_agreed",
+                    audience=Audience.PARTY,
+                    party=party,
+                    case=case,
+                    context=agreed,
+                    shows=mediation.mediator,
+                ),
+                now=now,
+                settings=settings,
+            )
+
+
+def record_report(
+    db, settings: Settings, case: Case, mediation: Mediation, text: str, now: datetime
+) -> str:
+    db.execute(
+        "UPDATE mediations SET report = ?, status = 'reported' WHERE id = ?", [text, mediation.pk]
+    )
     _end(db, case, mediation.pk, "reported", now)
     record_event(db, case, now=now, actor="mediator", action="mediation-report")
     for role in ("reporter", "reported"):
         for party in _reachable(db, case, role):
-            queue_mail(db, now=now, settings=settings, template="party/mediation_report",
-                       audience=Audience.PARTY, party=party, case=case,
-                       context={"case_ref": case.ref, "report": text})  # fmt: skip
-    _committee(db, settings, case, now, "committee/mediation_update",
-               {"what": "the mediator's report arrived; it was sent to the parties to vet",
-                "report": text})  # fmt: skip
+            queue_mail(
+                db,
+                Mail(
+                    template="party/mediation_report",
+                    audience=Audience.PARTY,
+                    party=party,
+                    case=case,
+                    context={"case_ref": case.ref, "report": text},
+                ),
+                now=now,
+                settings=settings,
+            )
+    _committee(
+        db,
+        settings,
+        case,
+        now,
+        "committee/mediation_update",
+        {
+            "what": "the mediator's report arrived; it was sent to the parties to vet",
+            "report": text,
+        },
+    )
     _back_to_deliberation(db, case, now, "mediator's report")
     return "report recorded and sent to the parties to vet; the case is back in deliberation"
 
@@ -189,8 +272,10 @@ def _named(party: Party) -> str:
 
 
 def _end(db, case, mediation_pk, status, now) -> None:
-    db.execute("UPDATE mediations SET status = ?, ended_at = ? WHERE id = ?",
-               [status, to_text(now), mediation_pk])  # fmt: skip
+    db.execute(
+        "UPDATE mediations SET status = ?, ended_at = ? WHERE id = ?",
+        [status, to_text(now), mediation_pk],
+    )
     cancel_deadlines(db, case, ("mediation-reminder",), now)
     if status == "declined":
         _back_to_deliberation(db, case, now, "mediation declined")
@@ -203,9 +288,17 @@ def _back_to_deliberation(db, case: Case, now: datetime, reason: str) -> None:
 
 
 def _committee(db, settings, case, now, template, context) -> None:
-    queue_mail(db, now=now, settings=settings, template=template,
-               audience=Audience.COMMITTEE, case=case,
-               context={"case_ref": case.ref, "report": None, **context})  # fmt: skip
+    queue_mail(
+        db,
+        Mail(
+            template=template,
+            audience=Audience.COMMITTEE,
+            case=case,
+            context={"case_ref": case.ref, "report": None, **context},
+        ),
+        now=now,
+        settings=settings,
+    )
 
 
 # How the mediator marks a reply as the report (the brief tells them): `#mediation report` or
@@ -248,8 +341,9 @@ def answer_from_reply(text: str) -> tuple[str | None, tuple[str, str | None] | N
     return None, None
 
 
-def fire_mediation_reminder(db, settings: Settings, now: datetime, deadline: Deadline,
-                            case: Case) -> bool:  # fmt: skip
+def fire_mediation_reminder(
+    db, settings: Settings, now: datetime, deadline: Deadline, case: Case
+) -> bool:
     """Reminders go to the mediator and the committee only: never to the parties."""
     row = db.execute(
         "SELECT due_at FROM mediations WHERE id = ? AND status = 'settled'",
@@ -259,16 +353,37 @@ def fire_mediation_reminder(db, settings: Settings, now: datetime, deadline: Dea
         return False
     due = human_date(from_text(row[0]), settings.zone)
     if deadline.payload.get("overdue"):  # the committee decides what next, not the parties
-        _committee(db, settings, case, now, "committee/mediation_update",
-                   {"what": f"overdue: no report from the mediator by {due}",
-                    "report": None})  # fmt: skip
+        _committee(
+            db,
+            settings,
+            case,
+            now,
+            "committee/mediation_update",
+            {"what": f"overdue: no report from the mediator by {due}", "report": None},
+        )
         return True
     context = {"case_ref": case.ref, "due": due}
     for party in parties_of(db, case, "mediator"):
-        queue_mail(db, now=now, settings=settings, template="mediator/reminder",
-                   audience=Audience.PARTY, party=party, case=case, context=context)  # fmt: skip
-    _committee(db, settings, case, now, "committee/mediation_update",
-               {"what": f"the mediation is due by {due}", "report": None})  # fmt: skip
+        queue_mail(
+            db,
+            Mail(
+                template="mediator/reminder",
+                audience=Audience.PARTY,
+                party=party,
+                case=case,
+                context=context,
+            ),
+            now=now,
+            settings=settings,
+        )
+    _committee(
+        db,
+        settings,
+        case,
+        now,
+        "committee/mediation_update",
+        {"what": f"the mediation is due by {due}", "report": None},
+    )
     return True
 
 

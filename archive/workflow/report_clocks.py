@@ -13,7 +13,7 @@ from archive.arrivals.formpages import reachable
 from archive.record.cases import Case, own_reporters, record_event
 from archive.record.deadlines import Deadline, add_deadline
 from archive.record.models import CaseState
-from archive.record.outbox import Audience, queue_mail
+from archive.record.outbox import Audience, Mail, queue_mail
 from archive.record.send_results import member_party
 from archive.record.settings import Settings
 from archive.record.timestamps import human_date, human_duration, parse_date
@@ -29,12 +29,22 @@ def start_report_clocks(db: Database, case: Case, settings: Settings, now: datet
 
 
 def _committee(db, settings, now, case: Case, template: str, context: dict) -> None:
-    queue_mail(db, now=now, settings=settings, template=template, audience=Audience.COMMITTEE,
-               case=case, context={"case_ref": case.ref, **context})  # fmt: skip
+    queue_mail(
+        db,
+        Mail(
+            template=template,
+            audience=Audience.COMMITTEE,
+            case=case,
+            context={"case_ref": case.ref, **context},
+        ),
+        now=now,
+        settings=settings,
+    )
 
 
-def fire_ack_watchdog(db, settings: Settings, now: datetime, deadline: Deadline,
-                      case: Case) -> bool:  # fmt: skip
+def fire_ack_watchdog(
+    db, settings: Settings, now: datetime, deadline: Deadline, case: Case
+) -> bool:
     if case.state != CaseState.RECEIVED:
         return False
     record_event(db, case, now=now, actor="clock", action="ack-overdue")
@@ -42,18 +52,27 @@ def fire_ack_watchdog(db, settings: Settings, now: datetime, deadline: Deadline,
     return True
 
 
-def fire_timeline_request(db, settings: Settings, now: datetime, deadline: Deadline,
-                          case: Case) -> bool:  # fmt: skip
+def fire_timeline_request(
+    db, settings: Settings, now: datetime, deadline: Deadline, case: Case
+) -> bool:
     if not is_open(case.state) or case.fields.get("timeline"):
         return False
-    _committee(db, settings, now, case, "committee/timeline_request", {
-        "update_in": human_duration(settings.update_after - settings.timeline_request_after),
-    })  # fmt: skip
+    _committee(
+        db,
+        settings,
+        now,
+        case,
+        "committee/timeline_request",
+        {
+            "update_in": human_duration(settings.update_after - settings.timeline_request_after),
+        },
+    )
     return True
 
 
-def fire_reporter_update(db, settings: Settings, now: datetime, deadline: Deadline,
-                         case: Case) -> bool:  # fmt: skip
+def fire_reporter_update(
+    db, settings: Settings, now: datetime, deadline: Deadline, case: Case
+) -> bool:
     if case.state == CaseState.ESCALATED:  # weekly while the council has the case
         add_deadline(db, case, "reporter-update", now + settings.update_after, now)
     elif not is_open(case.state):
@@ -71,18 +90,33 @@ def queue_reporter_update(db, settings: Settings, now: datetime, case: Case) -> 
     sent = 0
     for party in own_reporters(db, case):
         if reachable(db, party):
-            queue_mail(db, now=now, settings=settings, template="reporter/update",
-                       audience=Audience.PARTY, case=case, party=party,
-                       context={"case_ref": case.ref, "timeline": timeline})  # fmt: skip
+            queue_mail(
+                db,
+                Mail(
+                    template="reporter/update",
+                    audience=Audience.PARTY,
+                    case=case,
+                    party=party,
+                    context={"case_ref": case.ref, "timeline": timeline},
+                ),
+                now=now,
+                settings=settings,
+            )
             sent += 1
-    record_event(db, case, now=now, actor="clock", action="reporter-updated",
-                 detail={"timeline": timeline, "set_by_committee": bool(
-                     case.fields.get("timeline"))})  # fmt: skip
+    record_event(
+        db,
+        case,
+        now=now,
+        actor="clock",
+        action="reporter-updated",
+        detail={"timeline": timeline, "set_by_committee": bool(case.fields.get("timeline"))},
+    )
     return max(sent, 1)
 
 
-def fire_unilateral_reminder(db, settings: Settings, now: datetime, deadline: Deadline,
-                             case: Case) -> bool:  # fmt: skip
+def fire_unilateral_reminder(
+    db, settings: Settings, now: datetime, deadline: Deadline, case: Case
+) -> bool:
     member = deadline.payload.get("member")
     since = deadline.payload.get("since")
     row = db.execute(
@@ -97,9 +131,19 @@ def fire_unilateral_reminder(db, settings: Settings, now: datetime, deadline: De
     # asks for is then theirs by the reply address too, never a stranger's word.
     role = "council" if settings.members and person not in settings.members else "member"
     party = member_party(db, case, person.email, person.name, now, role)
-    queue_mail(db, now=now, settings=settings, template="committee/unilateral_reminder",
-               audience=Audience.PARTY, party=party, to_addr=member, case=case,
-               context={"case_ref": case.ref, "since": since})  # fmt: skip
+    queue_mail(
+        db,
+        Mail(
+            template="committee/unilateral_reminder",
+            audience=Audience.PARTY,
+            party=party,
+            to_addr=member,
+            case=case,
+            context={"case_ref": case.ref, "since": since},
+        ),
+        now=now,
+        settings=settings,
+    )
     return True
 
 

@@ -174,8 +174,15 @@ def votes_of_case(db: Database, case_pk: int) -> list[dict]:
         [case_pk],
     )
     return [
-        {"proposal": r[0], "resolution": r[1], "status": r[2], "member": r[3], "vote": r[4],
-         "reason": r[5], "at": r[6]}
+        {
+            "proposal": r[0],
+            "resolution": r[1],
+            "status": r[2],
+            "member": r[3],
+            "vote": r[4],
+            "reason": r[5],
+            "at": r[6],
+        }
         for r in rows
         if r[3] is not None
-    ]  # fmt: skip
+    ]

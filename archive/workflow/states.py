@@ -14,9 +14,16 @@ WITH_COUNCIL: frozenset[S] = frozenset({S.ESCALATED, S.APPEALED})
 
 OPEN_STATES: frozenset[S] = frozenset(S) - DONE_STATES - WITH_COUNCIL
 _WORKING = frozenset(
-    {S.RECEIVED, S.ACKNOWLEDGED, S.INVESTIGATING, S.MEDIATION, S.DELIBERATING,
-     S.RESOLUTION_PROPOSED, S.REPORTER_CONSULTED}
-)  # fmt: skip
+    {
+        S.RECEIVED,
+        S.ACKNOWLEDGED,
+        S.INVESTIGATING,
+        S.MEDIATION,
+        S.DELIBERATING,
+        S.RESOLUTION_PROPOSED,
+        S.REPORTER_CONSULTED,
+    }
+)
 
 # to-state <- the states it may be reached from. One table; README's state table mirrors it.
 _REACHED_FROM: dict[S, frozenset[S]] = {
@@ -46,13 +53,21 @@ TRANSITIONS: dict[S, frozenset[S]] = {
 # Clocks that belong to a state: entering (or leaving) it stops them.
 STOP_ON_ENTER: dict[S, tuple[str, ...]] = {
     S.RESOLVED: (
-        "timeline-request", "reporter-update", "deadlock", "consult-wait", "unilateral-reminder",
+        "timeline-request",
+        "reporter-update",
+        "deadlock",
+        "consult-wait",
+        "unilateral-reminder",
     ),
     S.CLOSED: (
-        "timeline-request", "reporter-update", "deadlock", "consult-wait", "unilateral-reminder",
+        "timeline-request",
+        "reporter-update",
+        "deadlock",
+        "consult-wait",
+        "unilateral-reminder",
     ),
     S.ENACTING: ("consult-wait", "deadlock"),
-}  # fmt: skip
+}
 STOP_ON_LEAVE: dict[S, tuple[str, ...]] = {
     S.MEDIATION: ("mediation-reminder",),
     S.ENACTING: ("enact",),
