@@ -4,20 +4,13 @@ short enough to read, and mail is queued as one value."""
 from __future__ import annotations
 
 import ast
-from datetime import UTC, datetime
 
-import pytest
-
-from archive.record.db import write_transaction
-from archive.record.outbox import Audience, Mail, queue_mail
 from tests.conftest import ROOT
 
 FOLDERS = ("archive", "intake", "mailer", "webform", "casebook")
 MAX_FMT_SKIPS = 19  # only where a table reads better aligned
 MAX_FUNCTION_LINES = 60
-# casebook/cli.py's build_parser is split with the CLI's subcommands, one module each
-# (issue 19); until then it is the one function allowed past the limit.
-LONG_ALLOWED = {("casebook/cli.py", "build_parser")}
+LONG_ALLOWED: set[tuple[str, str]] = set()  # none: split a longer one where a name explains it
 
 
 def sources():
@@ -66,46 +59,10 @@ def _is_mail(node: ast.expr) -> bool:
 
 
 def test_mail_is_queued_as_one_value():
-    # `casebook report --send` still uses the keyword form until the CLI's subcommands move
-    # out of casebook/cli.py (issue 19); then it passes a Mail and the keyword form goes.
     loose = [
         f"{name}:{call.lineno}"
         for name, call in _queue_mail_calls()
         if not (len(call.args) == 2 and _is_mail(call.args[1]))
-        and _template_of(call) != "council/report"
     ]
     assert not loose
     assert sum(1 for _ in _queue_mail_calls()) > 50  # the walk finds the callers
-
-
-def test_the_keyword_form_queues_the_same_row_as_a_mail(db, settings):
-    # Until `casebook report --send` moves out of casebook/cli.py, its keyword call must queue
-    # exactly what the Mail does.
-    now = datetime(2026, 3, 2, 9, tzinfo=UTC)
-    context = {"title": "Quarterly report: 2026 Q1", "text": "nothing to report"}
-    with write_transaction(db):
-        queue_mail(
-            db, Mail("council/report", Audience.COUNCIL, context), now=now, settings=settings
-        )
-        queue_mail(
-            db,
-            now=now,
-            settings=settings,
-            template="council/report",
-            audience=Audience.COUNCIL,
-            context=context,
-        )
-    rows = [
-        {k: v for k, v in row.items() if k not in ("id", "message_id")}
-        for row in db.query("SELECT * FROM outbox ORDER BY id")
-    ]
-    assert len(rows) == 2
-    assert rows[0] == rows[1]
-    with pytest.raises(TypeError), write_transaction(db):
-        queue_mail(
-            db,
-            Mail("council/report", Audience.COUNCIL, context),
-            now=now,
-            settings=settings,
-            template="council/report",
-        )

@@ -85,20 +85,12 @@ class Mail:
     shows: str | None = None
 
 
-def queue_mail(
-    db: Database, mail: Mail | None = None, *, now: datetime, settings: Settings, **fields
-) -> str:
+def queue_mail(db: Database, mail: Mail, *, now: datetime, settings: Settings) -> str:
     """Queue one mail; returns its Message-ID. Call inside the causing write transaction.
 
     The context is kept to the fields the catalogue lets the template show. Mail for someone
     outside the committee passes the leak guard first: a hit holds it and tells the committee.
     """
-    if mail is None:
-        # The keyword form, left for casebook/cli.py's `report --send` alone until the CLI's
-        # split moves that call (issue 19); tests/test_house.py refuses any other caller.
-        mail = Mail(**fields)
-    elif fields:
-        raise TypeError(f"queue_mail takes a Mail or keywords, not both: {sorted(fields)}")
     spec = catalogued(mail.template)
     context = fit_context(mail.template, mail.context)
     hits = _leaks_in(db, mail, context, spec, settings) if spec.outside else []

@@ -44,19 +44,15 @@ def run(args) -> int:
 def send_to_council(db, settings, title: str, text: str) -> None:
     """Queue the report for the council and send it now; how that went, on stderr."""
     from archive.record.db import write_transaction
-    from archive.record.outbox import Audience, queue_mail
+    from archive.record.outbox import Audience, Mail, queue_mail
     from archive.record.timestamps import utc_now
     from mailer.send import send_due
 
     now = utc_now()
     with write_transaction(db):
+        context = {"title": title, "text": text}
         queue_mail(
-            db,
-            now=now,
-            settings=settings,
-            template="council/report",
-            audience=Audience.COUNCIL,
-            context={"title": title, "text": text},
+            db, Mail("council/report", Audience.COUNCIL, context), now=now, settings=settings
         )
     sent = send_due(db, settings, now)
     print(f"sent to the council: {sent.sent} sent, {sent.postponed} postponed", file=sys.stderr)
