@@ -26,9 +26,9 @@ from intake.parts import keep_first_parts
 from intake.process import process_spooled
 from intake.smtp import read_data
 from intake.spool import Arrival, count_spooled, open_spool, spool_arrivals, spool_path
-from tests.service.test_walks_e2e import wait_until
 from tests.support.base import T0, ServeProcess, free_port, write_config
 from tests.support.helpers import deliver, outbox, run_casebook, smtp_send
+from tests.support.waiting import wait_until
 
 REPORTS = "conduct@example.org"
 LIST = "conduct-committee@lists.example.org"

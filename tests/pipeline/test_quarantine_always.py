@@ -14,9 +14,9 @@ from archive.held import list_held
 from intake import process
 from intake.process import process_spooled
 from intake.spool import Arrival, count_spooled, open_spool, spool_arrivals, spool_path
-from tests.service.test_walks_e2e import wait_until
 from tests.support.base import T0, fixture_bytes
 from tests.support.helpers import deliver, outbox, run_casebook, smtp_send
+from tests.support.waiting import wait_until
 
 REPORTS = "conduct@example.org"
 LIST = "conduct-committee@lists.example.org"

@@ -4,7 +4,6 @@ never receives it (SPEC §3). Real mail over SMTP into `casebook serve`, read at
 from __future__ import annotations
 
 import email.policy
-import time
 from email.message import EmailMessage
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from tests.support.base import MEMBERS, ServeProcess, free_port, write_config
 from tests.support.helpers import smtp_send
 from tests.support.mailbuild import build, pinned_keys_toml, sign, via_list
+from tests.support.waiting import wait_until
 
 LIST = "conduct-committee@lists.example.org"
 RITA = "rita@example.net"
@@ -48,15 +48,6 @@ def casebook(tmp_path, relay):
     process.start()
     yield process
     process.stop()
-
-
-def wait_until(predicate, what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def with_subject(relay, who: str, subject: str) -> list[EmailMessage]:

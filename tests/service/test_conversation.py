@@ -6,26 +6,16 @@ import itertools
 import json
 import subprocess
 import sys
-import time
 
 import pytest
 
 from tests.support.base import ROOT, ServeProcess, free_port, write_config
 from tests.support.helpers import smtp_send
 from tests.support.mailbuild import build, pinned_keys_toml, sign, via_list
+from tests.support.waiting import wait_until
 
 LIST = "conduct-committee@lists.example.org"
 ids = itertools.count(1)
-
-
-def wait_until(predicate, what: str, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Conversation:

@@ -21,10 +21,11 @@ from casebook.config import load_settings
 from intake.limits import Gate
 from intake.process import alert_floods
 from intake.spool import open_spool, spool_floods, spool_path
-from tests.service.test_service import converse, read_reply, report, wait_until
+from tests.service.test_service import converse, read_reply, report
 from tests.service.test_smtp_lines import Intake
 from tests.support.base import T0, ServeProcess, free_port, write_config
 from tests.support.helpers import outbox
+from tests.support.waiting import wait_until
 
 REPORTS = RouteKind.REPORT
 LIMITS = IntakeLimits(sender_burst=3, sender_per_hour=60, global_burst=5, global_per_hour=60)

@@ -16,9 +16,10 @@ import pytest
 
 from archive.db import ArchiveUnavailable
 from intake.spool import SpoolClosed, SpoolWriter, spool_path
-from tests.service.test_service import report, wait_until
+from tests.service.test_service import report
 from tests.support.base import ServeProcess, free_port, write_config
 from tests.support.helpers import smtp_send
+from tests.support.waiting import wait_until
 
 
 def children(pid: int) -> list[int]:

@@ -8,13 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import socket
-import subprocess
-import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -22,56 +17,13 @@ from archive.store import IngestResult
 from casebook.logs import scrub_addresses
 from intake.process import describe_arrival
 from tests.pipeline.test_appeals import COUNCIL
-from tests.support.base import ROOT, T0, fixture_bytes, free_port, write_config
+from tests.support.base import T0, fixture_bytes, free_port, write_config
 from tests.support.committee import BOB, CAROL, reported
-from tests.support.helpers import INSTALLED_CASEBOOK, TRUSTED, run_casebook, smtp_send, vouched
+from tests.support.helpers import TRUSTED, run_casebook, smtp_send, vouched
 from tests.support.mailbuild import build, pinned_keys_toml, sign
+from tests.support.serving import LoggedServe
 
 REPORTER = ("Rita Reporter", "rita@example.net")
-
-
-class LoggedServe:
-    """The installed `casebook serve`, its stderr (the log) kept apart from its stdout."""
-
-    def __init__(self, config: Path, port: int, *global_args: str):
-        self.port = port
-        self.stderr = config.parent / "serve.stderr"
-        with open(self.stderr, "wb") as err, open(config.parent / "serve.stdout", "wb") as out:
-            self.proc = subprocess.Popen(
-                [INSTALLED_CASEBOOK, "-c", str(config), *global_args, "serve"],
-                cwd=ROOT, env=dict(os.environ, PYTHONUNBUFFERED="1"),
-                stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-            )  # fmt: skip
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log()
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError("casebook serve did not start listening")
-
-    def log(self) -> str:
-        return self.stderr.read_text(errors="replace")
-
-    def wait_for_line(self, text: str, count: int = 1, timeout: float = 15) -> list[str]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            lines = [line for line in self.log().splitlines() if text in line]
-            if len(lines) >= count:
-                return lines
-            time.sleep(0.05)
-        raise AssertionError(f"no {count} log line(s) with {text!r} in:\n{self.log()}")
-
-    def stop(self) -> str:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        return self.log()
 
 
 @pytest.fixture(params=["text", "json"])
@@ -143,9 +95,9 @@ def test_serve_logs_a_whole_case_by_numbers_and_classes_never_by_people(logged_c
     style, serve = logged_case
     relay.refuse[CANARY[1]] = f"550 5.1.1 <{CANARY[1]}>: no such user here"
     run_small_case(serve.port)
-    serve.wait_for_line("command: applied", count=2)
-    serve.wait_for_line("command: refused")
-    serve.wait_for_line("committee/delivery_problem")  # the failed ack's notice went out
+    serve.wait_for("command: applied", count=2)
+    serve.wait_for("command: refused")
+    serve.wait_for("committee/delivery_problem")  # the failed ack's notice went out
     log = serve.stop()
     for word in CANARY_WORDS:  # no name, address, domain or Message-ID of anyone
         assert word not in log, word

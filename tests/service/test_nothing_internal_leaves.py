@@ -17,11 +17,12 @@ from email.utils import getaddresses
 
 import pytest
 
-from tests.service.test_walks_e2e import body, wait_until, words
+from tests.service.test_walks_e2e import body, words
 from tests.service.test_webform import Site, member_reply, open_report
 from tests.support.base import RelaySink, ServeProcess, free_port, write_config
 from tests.support.helpers import run_casebook, smtp_send
 from tests.support.mailbuild import build, pinned_keys_toml, sign, via_list
+from tests.support.waiting import wait_until
 
 LIST = "conduct-committee@lists.example.org"
 REPORTS = "conduct@example.org"

@@ -6,13 +6,13 @@ Real mail over SMTP into `casebook serve`, read at the relay; the case read with
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from tests.support.base import ServeProcess, free_port, write_config
 from tests.support.helpers import run_casebook, smtp_send
 from tests.support.mailbuild import build, pinned_keys_toml, sign, via_list
+from tests.support.waiting import wait_until
 
 LIST = "conduct-committee@lists.example.org"
 COUNCIL = "council@example.org"
@@ -31,15 +31,6 @@ def casebook(tmp_path, relay):
     process.start()
     yield process
     process.stop()
-
-
-def wait_until(predicate, what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def with_subject(relay, who: str, subject: str) -> list:

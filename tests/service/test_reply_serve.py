@@ -5,13 +5,13 @@ committee's notice that their client quoted."""
 from __future__ import annotations
 
 import itertools
-import time
 
 import pytest
 
 from tests.support.base import ServeProcess, free_port, write_config
 from tests.support.helpers import smtp_send
 from tests.support.mailbuild import build, pinned_keys_toml, sign, via_list
+from tests.support.waiting import wait_until
 
 LIST = "conduct-committee@lists.example.org"
 RITA = "rita@example.net"
@@ -42,16 +42,6 @@ SHAPES = {
         "Спасибо, мы занимаемся вашим сообщением.",
     ),
 }
-
-
-def wait_until(predicate, what: str, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

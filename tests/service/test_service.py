@@ -6,12 +6,12 @@ import smtplib
 import socket
 import sqlite3
 import threading
-import time
 
 import pytest
 
 from tests.support.base import ServeProcess, fixture_bytes, free_port, write_config
 from tests.support.helpers import smtp_send
+from tests.support.waiting import wait_until
 
 
 def report(n: int, sender: str) -> bytes:
@@ -41,15 +41,6 @@ def converse(sock: socket.socket, commands: list[bytes]) -> list[bytes]:
         sock.sendall(command + b"\r\n")
         replies.append(read_reply(sock))
     return replies
-
-
-def wait_until(predicate, timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_report_over_smtp_is_acknowledged_in_its_thread(serve, relay):

@@ -4,12 +4,9 @@ archive disk is logged once as what it is, the mail waits in the spool and goes 
 from __future__ import annotations
 
 import errno
-import os
 import shutil
 import smtplib
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +16,7 @@ from intake.smtp import IntakeHandler
 from intake.spool import SpoolWriter, open_spool, spool_path
 from tests.support.base import RelaySink, fixture_bytes, free_port, write_config
 from tests.support.helpers import INSTALLED_CASEBOOK, smtp_send
+from tests.support.serving import LoggedServe
 
 
 def test_locked_archive_gets_451_and_the_sender_can_retry(settings):
@@ -57,7 +55,7 @@ def can_mount_tmpfs() -> bool:
     return probe.returncode == 0
 
 
-class SmallDiskServe:
+class SmallDiskServe(LoggedServe):
     """`casebook serve` whose archive lies on a 4 MB tmpfs only it sees; the spool and the
     log are on the ordinary disk. The test fills and empties the small disk from outside,
     through /proc/PID/root."""
@@ -65,63 +63,30 @@ class SmallDiskServe:
     def __init__(self, tmp_path: Path, relay, *global_args: str, spool_too: bool = False):
         self.disk = tmp_path / "disk"
         self.disk.mkdir()
-        self.port = free_port()
-        config = write_config(tmp_path, relay_port=relay.port, intake_port=self.port)
+        port = free_port()
+        config = write_config(tmp_path, relay_port=relay.port, intake_port=port)
         text = config.read_text().replace(str(tmp_path / "casebook.db"),
                                           str(self.disk / "casebook.db"))  # fmt: skip
         if spool_too:  # the spool on the small disk as well: intake cannot store either
             text = text.replace(str(tmp_path / "spool"), str(self.disk / "spool"))
         config.write_text(text.replace('case_prefix = "CoC"', 'case_prefix = "CoC"\n'
                                        'sweep_interval = "1s"'))  # fmt: skip
-        self.stderr = tmp_path / "serve.stderr"
         mount = 'mount -t tmpfs -o size=4m tmpfs "$0" && exec "$@"'
-        with open(self.stderr, "wb") as err:
-            self.proc = subprocess.Popen(
-                ["unshare", "-rm", "sh", "-c", mount, str(self.disk), INSTALLED_CASEBOOK,
-                 "-c", str(config), *global_args, "serve"],
-                env=dict(os.environ, PYTHONUNBUFFERED="1"), stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=err,
-            )  # fmt: skip
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log()
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError("casebook serve did not start listening")
+        wrapper = ("unshare", "-rm", "sh", "-c", mount, str(self.disk))
+        super().__init__(config, port, *global_args, wrapper=wrapper)
 
     def inside(self, name: str) -> Path:
         """A file on the small disk, as serve sees it."""
         return Path(f"/proc/{self.proc.pid}/root{self.disk}/{name}")
 
     def fill_disk(self) -> None:
-        with open(self.inside("filler"), "wb") as filler, pytest.raises(OSError) as full:
+        # Unbuffered: what a write could not place is not kept for close() to flush (and fail
+        # on) once the disk is full, which depended on how full serve had left it.
+        filler = open(self.inside("filler"), "wb", buffering=0)  # noqa: SIM115
+        with filler, pytest.raises(OSError) as full:
             for _ in range(128):  # 8 MB at most: the disk has 4
                 filler.write(b"\0" * 65536)
-                filler.flush()
         assert full.value.errno == errno.ENOSPC
-
-    def log(self) -> str:
-        return self.stderr.read_text(errors="replace")
-
-    def wait_for(self, text: str, count: int = 1, timeout: float = 20) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.log().count(text) >= count:
-                return self.log()
-            time.sleep(0.05)
-        raise AssertionError(f"no {count} x {text!r} in the log:\n{self.log()}")
-
-    def stop(self) -> str:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        return self.log()
 
 
 def report(n: int) -> bytes:

@@ -16,7 +16,6 @@ import itertools
 import json
 import re
 import subprocess
-import time
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import getaddresses
@@ -30,6 +29,7 @@ from tests.pipeline.test_appeals import COUNCIL
 from tests.support.base import ServeProcess, free_port, write_config
 from tests.support.helpers import run_casebook, smtp_send
 from tests.support.mailbuild import SIGNED, pinned_keys_toml, sign, via_list
+from tests.support.waiting import wait_until
 
 LIST = "conduct-committee@lists.example.org"
 REPORTS = "conduct@example.org"
@@ -47,16 +47,6 @@ MEMBER_NAMES = ("Alice", "Bob", "Carol", "Erin", "Frank", "Gina")
 MEMBER_ADDRESSES = tuple(a for _, a in (ALICE, BOB, CAROL, ERIN, FRANK, GINA))
 INSIDE = {*MEMBER_ADDRESSES, LIST, "council@example.org"}
 ids = itertools.count(1)
-
-
-def wait_until(predicate, what: str, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def body(message: EmailMessage) -> str:

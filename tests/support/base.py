@@ -24,6 +24,7 @@ from aiosmtpd.controller import Controller
 
 from archive.db import open_archive
 from casebook.config import load_settings
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -166,13 +167,7 @@ class RelaySink:
             ]
 
     def wait_for(self, count: int, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.messages) >= count:
-                    return
-            time.sleep(0.01)
-        raise AssertionError(f"expected {count} messages at the relay, got {len(self.messages)}")
+        wait_until(lambda: len(self.messages) >= count, f"{count} messages at the relay", timeout)
 
 
 @pytest.fixture
@@ -226,16 +221,16 @@ class ServeProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(self.output())
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError("casebook serve did not start listening")
+        wait_until(self.listening, "casebook serve to listen", timeout=15)
+
+    def listening(self) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(self.output())
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
