@@ -9,6 +9,7 @@ from email.message import EmailMessage
 import pytest
 
 from tests.support.base import MEMBERS, ServeProcess, free_port, write_config
+from tests.support.exchange import answer, with_subject
 from tests.support.helpers import smtp_send
 from tests.support.mailbuild import build, pinned_keys_toml, sign, via_list
 from tests.support.waiting import wait_until
@@ -50,11 +51,6 @@ def casebook(tmp_path, relay):
     process.stop()
 
 
-def with_subject(relay, who: str, subject: str) -> list[EmailMessage]:
-    address = who if "@" in who else f"{who}@example.org"
-    return [m for m in relay.to(address) if subject in str(m["Subject"])]
-
-
 def report(body: str, *, subject: str = "Trouble at the sprint", html: bool = False) -> bytes:
     kind = "html" if html else "plain"
     return (
@@ -79,13 +75,6 @@ def send_report(casebook, relay, raw: bytes) -> None:
     assert smtp_send(casebook.port, raw, RITA, ["conduct@example.org"]) == {}
     wait_until(lambda: relay.to(RITA) and (relay.to(LIST) or with_subject(relay, "carol", "New")),
                "the acknowledgement and the new-case notice")  # fmt: skip
-
-
-def answer(casebook, ack: EmailMessage, body: str, message_id: str) -> None:
-    """The reporter replies to the acknowledgement, at its personal reply address."""
-    raw = build(sender=f"Rita <{RITA}>", to=ack["Reply-To"], subject=f"Re: {ack['Subject']}",
-                body=body, message_id=message_id, in_reply_to=ack["Message-ID"])  # fmt: skip
-    assert smtp_send(casebook.port, raw, RITA, [ack["Reply-To"]]) == {}
 
 
 def assert_only_conflicted_left_out(relay, subject: str, conflicted: str) -> None:
@@ -163,7 +152,13 @@ def test_member_named_in_a_follow_up_is_cut_off_before_it_is_distributed(caseboo
     send_report(casebook, relay, report("Someone shouted at me at the sprint.\n"))
     assert with_subject(relay, LIST, "New report")  # nobody named: the list had the notice
     [ack] = relay.to(RITA)
-    answer(casebook, ack, "I remembered: it was Bob\nMember who shouted.", "<rita-more@x.net>")
+    answer(
+        casebook.port,
+        ack,
+        f"Rita <{RITA}>",
+        "I remembered: it was Bob\nMember who shouted.",
+        "<rita-more@x.net>",
+    )
     assert_only_conflicted_left_out(relay, "More information", "bob")
     [notice] = with_subject(relay, "alice", "Conflict of interest")
     assert "Bob Member <bob@example.org>: named in the report (in a follow-up)" in (
@@ -188,5 +183,5 @@ def test_member_named_in_a_merged_message_is_cut_off(casebook, relay):
                        in_reply_to=held["Message-ID"])))  # fmt: skip
     assert smtp_send(casebook.port, merge, "alice@example.org", [LIST]) == {}
     wait_until(lambda: with_subject(relay, "alice", "Conflict of interest"), "the chair's notice")
-    answer(casebook, ack, "Is there any news?", "<rita-news@example.net>")
+    answer(casebook.port, ack, f"Rita <{RITA}>", "Is there any news?", "<rita-news@example.net>")
     assert_only_conflicted_left_out(relay, "More information", "bob")

@@ -10,11 +10,11 @@ import sys
 import pytest
 
 from tests.support.base import ROOT, ServeProcess, free_port, write_config
+from tests.support.exchange import LIST, expect, list_post, send
 from tests.support.helpers import smtp_send
-from tests.support.mailbuild import build, pinned_keys_toml, sign, via_list
+from tests.support.mailbuild import pinned_keys_toml
 from tests.support.waiting import wait_until
 
-LIST = "conduct-committee@lists.example.org"
 ids = itertools.count(1)
 
 
@@ -23,27 +23,13 @@ class Conversation:
         self.relay, self.port, self.config = relay, port, config
 
     def mail_to(self, address: str, subject_part: str, count: int = 1):
-        def found():
-            hits = [m for m in self.relay.to(address) if subject_part in m["Subject"]]
-            return hits if len(hits) >= count else None
-
-        return wait_until(found, f"{subject_part!r} to {address}")
+        return expect(self.relay, address, subject_part, count)
 
     def member_says(self, who: str, address: str, text: str, thread) -> None:
         """A member replies in the list thread; the list delivers its copy to casebook."""
         before = len(self.relay.to(address))
-        raw = sign(
-            build(
-                sender=f"{who} <{address}>",
-                to=LIST,
-                subject=f"Re: {thread['Subject']}",
-                body=text,
-                message_id=f"<conv{next(ids)}@example.org>",
-                in_reply_to=thread["Message-ID"],
-                references=(thread["Message-ID"],),
-            )
-        )
-        smtp_send(self.port, via_list(raw), address, [LIST])
+        raw = list_post(f"{who} <{address}>", text, thread, f"<conv{next(ids)}@example.org>")
+        send(self.port, raw, address, LIST)
         wait_until(lambda: len(self.relay.to(address)) > before, f"transcript to {address}")
 
     def transcript(self, address: str) -> str:

@@ -10,6 +10,7 @@ import json
 import pytest
 
 from tests.support.base import ServeProcess, free_port, write_config
+from tests.support.exchange import answer, with_subject
 from tests.support.helpers import run_casebook, smtp_send
 from tests.support.mailbuild import build, pinned_keys_toml, sign, via_list
 from tests.support.waiting import wait_until
@@ -31,11 +32,6 @@ def casebook(tmp_path, relay):
     process.start()
     yield process
     process.stop()
-
-
-def with_subject(relay, who: str, subject: str) -> list:
-    address = who if "@" in who else f"{who}@example.org"
-    return [m for m in relay.to(address) if subject in str(m["Subject"])]
 
 
 def open_case(casebook, relay) -> tuple[str, object]:
@@ -70,20 +66,6 @@ def ask_dave(casebook, relay, ref: str):
     return mail
 
 
-def reply(casebook, mail, sender: str, body: str, message_id: str) -> None:
-    """An answer at the personal reply address `mail` carries."""
-    raw = build(
-        sender=sender,
-        to=mail["Reply-To"],
-        subject=f"Re: {mail['Subject']}",
-        body=body,
-        message_id=message_id,
-        in_reply_to=mail["Message-ID"],
-    )
-    envelope = sender.split("<")[-1].rstrip(">")
-    assert smtp_send(casebook.port, raw, envelope, [mail["Reply-To"]]) == {}
-
-
 def shown(casebook, ref: str) -> dict:
     done = run_casebook("-c", str(casebook.config), "show", ref, "--json")
     assert done.returncode == 0, done.stderr
@@ -93,8 +75,8 @@ def shown(casebook, ref: str) -> dict:
 def test_the_person_reported_naming_every_member_conflicts_nobody(casebook, relay):
     ref, _ = open_case(casebook, relay)
     mail = ask_dave(casebook, relay, ref)
-    reply(
-        casebook,
+    answer(
+        casebook.port,
         mail,
         f"Dave Jones <{DAVE}>",
         f"I already discussed the sprint with {EVERY_MEMBER}.\n",
@@ -116,14 +98,14 @@ def test_the_person_reported_naming_every_member_conflicts_nobody(casebook, rela
     assert all(with_subject(relay, m, "Conflict of interest") == [] for m in ("alice", "erin"))
     # The case is not stuck: the reporter's next word reaches the committee too.
     [ack] = relay.to(RITA)
-    reply(casebook, ack, f"Rita <{RITA}>", "Any news?", "<rita-news@example.net>")
+    answer(casebook.port, ack, f"Rita <{RITA}>", "Any news?", "<rita-news@example.net>")
     wait_until(lambda: len(with_subject(relay, LIST, "More information")) == 2, "her follow-up")
 
 
 def test_the_reporter_naming_every_member_does_not_strand_the_case(casebook, relay):
     ref, ack = open_case(casebook, relay)
-    reply(
-        casebook,
+    answer(
+        casebook.port,
         ack,
         f"Rita <{RITA}>",
         f"Thank you for the call yesterday, {EVERY_MEMBER}.",
@@ -143,8 +125,8 @@ def test_the_reporter_naming_one_member_still_conflicts_them_and_the_chair_sees_
     casebook, relay
 ):
     ref, ack = open_case(casebook, relay)
-    reply(
-        casebook,
+    answer(
+        casebook.port,
         ack,
         f"Rita <{RITA}>",
         "Thank you for the call yesterday, Alice Chair.",
@@ -172,8 +154,8 @@ def test_the_reporter_naming_one_member_still_conflicts_them_and_the_chair_sees_
 def test_the_person_reported_cannot_fill_the_reports_fields(casebook, relay):
     ref, _ = open_case(casebook, relay)
     mail = ask_dave(casebook, relay, ref)
-    reply(
-        casebook,
+    answer(
+        casebook.port,
         mail,
         f"Dave Jones <{DAVE}>",
         "Witnesses: none\nThis never happened.\n",
@@ -207,7 +189,7 @@ def test_the_urgent_alert_for_his_follow_up_shows_no_field_of_his_as_the_reports
     ref, _ = open_case(casebook, relay)
     mail = ask_dave(casebook, relay, ref)
     body = "Names: nobody at all\nWhere: nowhere, it never happened\nOngoing: yes\n"
-    reply(casebook, mail, f"Dave Jones <{DAVE}>", body, "<dave-urgent@example.com>")
+    answer(casebook.port, mail, f"Dave Jones <{DAVE}>", body, "<dave-urgent@example.com>")
     wait_until(lambda: with_subject(relay, LIST, "URGENT"), "the urgent alert")
     [alert] = with_subject(relay, LIST, "URGENT")
     text = alert.get_content()

@@ -9,11 +9,11 @@ import itertools
 import pytest
 
 from tests.support.base import ServeProcess, free_port, write_config
+from tests.support.exchange import LIST, expect, list_post, send
 from tests.support.helpers import smtp_send
-from tests.support.mailbuild import build, pinned_keys_toml, sign, via_list
+from tests.support.mailbuild import pinned_keys_toml
 from tests.support.waiting import wait_until
 
-LIST = "conduct-committee@lists.example.org"
 RITA = "rita@example.net"
 ids = itertools.count(1)
 REPORT = (
@@ -62,19 +62,13 @@ def test_the_command_runs_and_no_quoted_line_reaches_the_reporter(served, relay,
     quoted_lines = [line for line in notice.get_content().splitlines() if line.strip()]
     template, sentence = SHAPES[shape]
     text = template.format(subject=notice["Subject"], quote="\n".join(quoted_lines))
-    raw = build(sender="Alice Chair <alice@example.org>", to=LIST,
-                subject=f"Re: {notice['Subject']}", body=text,
-                message_id=f"<rs{next(ids)}@example.org>", in_reply_to=notice["Message-ID"],
-                references=(notice["Message-ID"],))  # fmt: skip
-    smtp_send(served, via_list(sign(raw)), "alice@example.org", [LIST])
+    raw = list_post("Alice Chair <alice@example.org>", text, notice, f"<rs{next(ids)}@example.org>")
+    send(served, raw, "alice@example.org", LIST)
     transcript = wait_until(lambda: relay.to("alice@example.org"), "the transcript")[-1]
     applied = transcript.get_content()
     assert applied.startswith("Your commands for case CoC-2026-001 were applied"), applied
     assert "held" not in applied  # the leak guard found nothing of the notice to hold
-    [message] = wait_until(
-        lambda: [m for m in relay.to(RITA) if "message from the committee" in m["Subject"]],
-        "the member's message to the reporter",
-    )
+    [message] = expect(relay, RITA, "message from the committee")
     sent = message.get_content()
     assert sentence in " ".join(sent.split())
     assert "CANARY-REPORT-TEXT" not in sent

@@ -27,11 +27,11 @@ import pytest
 
 from tests.pipeline.test_appeals import COUNCIL
 from tests.support.base import ServeProcess, free_port, write_config
-from tests.support.helpers import run_casebook, smtp_send
+from tests.support.exchange import LIST, expect, send
+from tests.support.helpers import run_casebook
 from tests.support.mailbuild import SIGNED, pinned_keys_toml, sign, via_list
 from tests.support.waiting import wait_until
 
-LIST = "conduct-committee@lists.example.org"
 REPORTS = "conduct@example.org"
 ALICE = ("Alice Chair", "alice@example.org")
 BOB = ("Bob Member", "bob@example.org")
@@ -99,12 +99,7 @@ class Walk:
 
     def expect(self, address: str, subject: str, count: int = 1) -> EmailMessage:
         """Wait until `address` has received `count` mails whose subject holds `subject`."""
-
-        def found():
-            hits = [m for m in self.inbox(address) if subject in str(m["Subject"])]
-            return hits if len(hits) >= count else None
-
-        return wait_until(found, f"{subject!r} to {address}")[count - 1]
+        return expect(self.relay, address, subject, count)[count - 1]
 
     def quiet(self) -> None:
         """Until the worker has done all it can: nothing spooled, nothing queued. (Mail is in
@@ -138,7 +133,7 @@ class Walk:
 
     # -- what people send ---------------------------------------------------------------------
     def send(self, raw: bytes, envelope: str, to: str) -> None:
-        assert smtp_send(self.port, raw, envelope, [to]) == {}
+        send(self.port, raw, envelope, to)
 
     def signed_by_example_net(self, raw: bytes) -> bytes:
         """As the reporter's provider sends her mail: DKIM-signed, d=example.net."""
