@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import smtplib
-import time
 from datetime import timedelta
 
 import pytest
@@ -17,6 +16,7 @@ from mailer.send import send_due
 from mailer.transport import RelaySession
 from tests.support.base import ROOT, T0, RelaySink, write_config
 from tests.support.helpers import deliver, events
+from tests.support.waiting import wait_until
 
 IDN_REPORTER = "rité@exämple.net"
 IDN_DOMAIN_REPORTER = "rita@exämple.net"
@@ -221,9 +221,8 @@ def test_serve_acknowledges_an_ascii_reporter_after_an_smtputf8_report(serve, re
     with smtplib.SMTP("127.0.0.1", serve.port, timeout=10) as client:
         client.sendmail(IDN_REPORTER, ["conduct@example.org"], idn, mail_options=["SMTPUTF8"])
         client.sendmail("sam@example.net", ["conduct@example.org"], ascii_report)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and not acks_to(relay, "sam@example.net"):
-        time.sleep(0.05)
-    assert len(acks_to(relay, "sam@example.net")) == 1, serve.output()
+    acks = wait_until(lambda: acks_to(relay, "sam@example.net"), "Sam's acknowledgement", 15,
+                      detail=serve.output)  # fmt: skip
+    assert len(acks) == 1, serve.output()
     relay.wait_for(4)  # and, this relay offering SMTPUTF8, Rité's ack and both new-case notices
     assert len(acks_to(relay, IDN_REPORTER)) == 1

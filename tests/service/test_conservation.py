@@ -9,12 +9,12 @@ from __future__ import annotations
 import email
 import smtplib
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.support.base import CORPUS, FIXTURES, ServeProcess, free_port, write_config
+from tests.support.waiting import wait_until
 
 CPYTHON_EMAIL_DATA = Path(email.__file__).resolve().parent.parent / "test" / "test_email" / "data"
 MBOX = CORPUS / "linux-mips" / "linux-mips-1996-2002.mbox"
@@ -74,15 +74,18 @@ def send_all(port: int, batches: list[tuple[str, list[bytes]]]) -> int:
 
 
 def wait_for_archive(database: Path, accepted: int, spool: Path, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def counts() -> tuple[int, int]:
         with sqlite3.connect(database) as db, sqlite3.connect(spool) as sp:
             done = db.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0]
             waiting = sp.execute("SELECT COUNT(*) FROM spooled").fetchone()[0]
-        if done >= accepted and waiting == 0:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{done} of {accepted} accepted messages archived, {waiting} spooled")
+        return done, waiting
+
+    def archived() -> bool:
+        done, waiting = counts()
+        return done >= accepted and waiting == 0
+
+    wait_until(archived, f"{accepted} accepted messages archived, none left spooled", timeout,
+               detail=lambda: f"archived and spooled: {counts()}")  # fmt: skip
 
 
 SOURCES = {

@@ -7,11 +7,11 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 
 import pytest
 
 from tests.support.base import ROOT
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 
@@ -54,11 +54,12 @@ def test_port_moves_intake_the_sink_and_the_form(tmp_path):
         demo = subprocess.Popen(["make", "run", f"PORT={base}"], cwd=ROOT, start_new_session=True,
                                 stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
-        while not all(listening(base + n) for n in range(3)):
+
+        def all_three() -> bool:
             assert demo.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "the demo did not listen on PORT, +1 and +2"
-            time.sleep(0.1)
+            return all(listening(base + n) for n in range(3))
+
+        wait_until(all_three, "the demo to listen on PORT, +1 and +2", 30, detail=log.read_text)
     finally:
         os.killpg(demo.pid, signal.SIGTERM)
         demo.wait(timeout=20)

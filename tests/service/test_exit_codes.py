@@ -97,8 +97,9 @@ def documented_commands() -> set[str]:
     return {re.match(r"`([\w-]+)", row[0]).group(1) for row in readme_table("| command | does")}
 
 
-# Every command the README documents, run once as an operator would (serve: tests/test_logs.py
-# runs the installed `casebook serve` and reads its log). Arguments after -c CONFIG; stdout.
+# Every command the README documents, run once as an operator would (serve:
+# tests/service/test_logs.py runs the installed `casebook serve` and reads its log). Arguments
+# after -c CONFIG; stdout.
 SMOKE = {
     "ingest": (["ingest", "--sender", "chris@example.net"], "checklist_report.eml", ""),
     "import": (["import", "{t}/list.mbox"], None, "1 messages read: 1 new"),

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,8 @@ from archive.db import open_archive
 from archive.queries import archive_stats
 from casebook.config import load_settings
 from casebook.tick import run_tick
-from tests.support.base import T0, fixture_bytes, free_port, write_config
+from tests.support.base import T0, fixture_bytes, free_port, listening_on, write_config
+from tests.support.waiting import wait_until
 
 DOVECOT = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists()
                                       else None)  # fmt: skip
@@ -73,16 +72,12 @@ def dovecot():
     (root / "dovecot.conf").write_text(CONFIG.format(root=root, port=port))
     proc = subprocess.Popen([DOVECOT, "-F", "-c", str(root / "dovecot.conf")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-        except OSError:
-            time.sleep(0.05)
-    else:
+    try:
+        wait_until(lambda: listening_on(port), "Dovecot to listen", 15,
+                   detail=lambda: (root / "dovecot.log").read_text(errors="replace"))  # fmt: skip
+    except AssertionError:
         proc.kill()
-        pytest.fail("Dovecot did not start: " + (root / "dovecot.log").read_text(errors="replace"))
+        raise
     yield port
     proc.terminate()
     proc.wait(timeout=10)

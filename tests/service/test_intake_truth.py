@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import itertools
 import json
-import time
 from email.message import EmailMessage
 
 import pytest
 
 from tests.support.base import ServeProcess, free_port, write_config
 from tests.support.committee import reported
+from tests.support.exchange import idle
 from tests.support.helpers import events, run_casebook, smtp_send
 from tests.support.mailbuild import build, pinned_keys_toml, sign
+from tests.support.waiting import wait_until
 
 REPORTS = "conduct@example.org"
 RITA = ("Rita Reporter", "rita@example.net")
@@ -45,13 +46,8 @@ class Service:
 
     def quiet(self, timeout: float = 30) -> None:
         """Until nothing is spooled or queued: all that mail caused has been sent."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            stats = json.loads(self.cli("stats", "--json"))
-            if not stats["spooled"] and not stats["outbox"].get("queued"):
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"casebook did not go quiet:\n{self.process.output()}")
+        wait_until(lambda: idle(self.config), "casebook to go quiet", timeout,
+                   detail=self.process.output)  # fmt: skip
 
     def cli(self, *args: str) -> str:
         done = run_casebook("-c", str(self.config), *args)

@@ -280,7 +280,7 @@ def test_an_anonymous_reporter_reads_their_own_words_and_the_reported_person_doe
         member_reply(site, ref, "#responsible Dave Jones <dave@example.com>")
         member_reply(site, ref, "#to-party reported\nWe were told you shouted at me in the chat"
                      " on Friday night in front of everyone.")  # fmt: skip
-        held = site.wait(lambda: [m for m in relay.parsed() if "Mail held" in m["Subject"]],
+        held = wait_until(lambda: [m for m in relay.parsed() if "Mail held" in m["Subject"]],
                          "the committee's notice of held mail")[0]  # fmt: skip
         assert "a message of the case" in body(held)
         assert relay.to(DAVE) == []

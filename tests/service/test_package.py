@@ -1,6 +1,6 @@
 """The distribution as an operator installs it: a wheel in a fresh venv outside the checkout.
 
-The venv is the `installed` fixture of tests/conftest.py (shared with the Postfix tests).
+The venv is the `installed` fixture of tests/support/base.py (shared with the Postfix tests).
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import shutil
 import smtplib
 import subprocess
 import sys
-import time
 import tomllib
 from pathlib import Path
 
 from archive.schema import migrations
-from tests.support.base import NOT_SHIPPED, ROOT, free_port
+from tests.support.base import NOT_SHIPPED, ROOT, free_port, listening_on
+from tests.support.waiting import wait_until
 
 GENERIC_NAMES = ("intake", "archive", "mailer", "casebook")
 
@@ -94,16 +94,13 @@ def test_installed_casebook_checks_the_example_config_serves_and_acknowledges(
             [casebook, "-c", str(config), "serve"], cwd=tmp_path, stdout=out, stderr=out
         )
     try:
-        deadline = time.monotonic() + 20
-        while True:
+
+        def listening() -> bool:
             assert proc.poll() is None, log.read_text()
-            try:
-                client = smtplib.SMTP("127.0.0.1", port, timeout=5)
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "serve never listened:\n" + log.read_text()
-                time.sleep(0.1)
-        with client:
+            return listening_on(port)
+
+        wait_until(listening, "serve to listen", 20, detail=log.read_text)
+        with smtplib.SMTP("127.0.0.1", port, timeout=5) as client:
             client.sendmail(
                 "rita@example.net",
                 ["conduct@example.org"],
@@ -111,11 +108,8 @@ def test_installed_casebook_checks_the_example_config_serves_and_acknowledges(
                 b"Subject: Rude replies\r\nMessage-ID: <pkg-1@example.net>\r\n\r\n"
                 b"Someone was rude to me on the users list yesterday.\r\n",
             )
-        deadline = time.monotonic() + 20
-        while not relay.to("rita@example.net"):
-            assert time.monotonic() < deadline, "no acknowledgement:\n" + log.read_text()
-            time.sleep(0.05)
-        (ack,) = relay.to("rita@example.net")
+        (ack,) = wait_until(lambda: relay.to("rita@example.net"), "the acknowledgement", 20,
+                            detail=log.read_text)  # fmt: skip
         assert "We received your report" in ack["Subject"]
         assert (tmp_path / "var" / "casebook.db").exists()  # relative paths: from the config
     finally:

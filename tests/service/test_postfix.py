@@ -21,7 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.base import ROOT, ServeProcess, free_port, write_config
+from tests.support.base import ROOT, ServeProcess, free_port, listening_on, write_config
+from tests.support.exchange import with_subject
+from tests.support.waiting import wait_until
 
 POSTFIX = Path("/usr/sbin/postfix")
 DOCS = ROOT / "docs" / "operators" / "deploy.md"
@@ -111,25 +113,20 @@ class PrivatePostfix:
 
     def start(self) -> None:
         self.postfix("start")
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                with smtplib.SMTP("127.0.0.1", self.port, timeout=5):
-                    return
-            except OSError:
-                assert time.monotonic() < deadline, "Postfix did not listen:\n" + self.log()
-                time.sleep(0.1)
+        wait_until(lambda: listening_on(self.port), "Postfix to listen", 15, detail=self.log)
 
     def stop(self) -> None:
         self.postfix("stop", check=False)
         pid_file = self.base / "queue" / "pid" / "master.pid"
-        deadline = time.monotonic() + 10
-        while pid_file.exists() and time.monotonic() < deadline:
+
+        def stopped() -> bool:
             try:
                 os.kill(int(pid_file.read_text().split()[0]), 0)
-            except (ProcessLookupError, ValueError):
-                break
-            time.sleep(0.1)
+            except (FileNotFoundError, ProcessLookupError, ValueError):
+                return True
+            return False
+
+        wait_until(stopped, "Postfix's master to exit", 10, detail=self.log)
 
     def log(self) -> str:
         path = self.base / "maillog"
@@ -152,36 +149,33 @@ class PrivatePostfix:
 
     def wait_deferred(self, reason: str, timeout: float = 20) -> str:
         """Wait until the queue holds a deferred message whose reason contains `reason`."""
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def deferred() -> str | None:
             listing = self.queue()
-            if reason in listing:
-                return listing
-            assert time.monotonic() < deadline, f"not deferred:\n{listing}\n{self.log()}"
-            time.sleep(0.2)
+            return listing if reason in listing else None
+
+        return wait_until(deferred, f"a message deferred for {reason!r}", timeout,
+                          detail=lambda: f"{self.queue()}\n{self.log()}")  # fmt: skip
 
     def wait_empty(self, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while "Mail queue is empty" not in (listing := self.queue()):
-            assert time.monotonic() < deadline, f"queue not empty:\n{listing}\n{self.log()}"
-            time.sleep(0.2)
+        wait_until(lambda: "Mail queue is empty" in self.queue(), "Postfix's queue to empty",
+                   timeout, detail=lambda: f"{self.queue()}\n{self.log()}")  # fmt: skip
 
 
 def wait_for(relay, address: str, subject: str, postfix: PrivatePostfix, timeout: float = 20,
              tick=None):  # fmt: skip
     """`tick`: what casebook-tick.timer does in the pipe recipe (`ingest` never sends)."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def found() -> list:
         if tick is not None:
             tick()
-        found = [m for m in relay.to(address) if subject in str(m["Subject"])]
-        if found:
-            return found
+        return with_subject(relay, address, subject)
+
+    def detail() -> str:
         sink = [(m["To"], m["Subject"]) for m in relay.parsed()]
-        assert time.monotonic() < deadline, (
-            f"no '{subject}' to {address}; sink has {sink}\n{postfix.queue()}\n{postfix.log()}"
-        )
-        time.sleep(0.1)
+        return f"the sink has {sink}\n{postfix.queue()}\n{postfix.log()}"
+
+    return wait_until(found, f"{subject!r} to {address}", timeout, detail=detail)
 
 
 def report(sender: str, to: str, n: int, body: str = "Someone was rude to me yesterday.") -> bytes:

@@ -8,7 +8,6 @@ import smtplib
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -23,6 +22,7 @@ from intake.spool import open_spool
 from tests.support.base import ROOT, T0, ServeProcess, fixture_bytes, free_port, run_async
 from tests.support.base import write_config as write_base_config
 from tests.support.helpers import deliver
+from tests.support.waiting import wait_until
 
 
 def write_config(tmp_path: Path, **values) -> Path:
@@ -114,12 +114,12 @@ def test_serve_with_sink_keeps_everything_private(tmp_path):
             smtp.sendmail("rita@example.net", ["conduct@example.org"],
                           fixture_bytes("plain_report.eml"))  # fmt: skip
         kept = tmp_path / "var" / "sink" / "new"
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if kept.is_dir() and len(list(kept.iterdir())) >= 2:  # the ack, the new-case notice
-                break
-            time.sleep(0.05)
-        assert len(list(kept.iterdir())) >= 2, process.output()
+        wait_until(
+            lambda: kept.is_dir() and len(list(kept.iterdir())) >= 2,
+            "the ack and the new-case notice in the sink",
+            20,
+            detail=process.output,
+        )
         var = tmp_path / "var"
         # While serve runs, SQLite's side files exist next to both databases.
         for side in ("casebook.db-wal", "casebook.db-shm", "spool/spool.db-wal"):

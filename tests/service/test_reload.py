@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import signal
-import time
 
-from tests.support.base import fixture_bytes
+from tests.support.base import fixture_bytes, listening_on
 from tests.support.helpers import smtp_send
+from tests.support.waiting import wait_until
 
 
 def wait_for_line(serve, text: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if text in serve.output():
-            return
+    def logged() -> bool:
         assert serve.proc.poll() is None, serve.output()
-        time.sleep(0.05)
-    raise AssertionError(f"no {text!r} in the log:\n{serve.output()}")
+        return text in serve.output()
+
+    wait_until(logged, f"{text!r} in the log", timeout, detail=serve.output)
 
 
 def report_acknowledged(serve, relay, sender: str, count: int):
@@ -46,13 +44,8 @@ def test_hangup_reloads_the_configuration_without_losing_mail(serve, relay):
     )
     serve.proc.send_signal(signal.SIGHUP)
     wait_for_line(serve, "configuration reloaded")
-    deadline = time.monotonic() + 15
-    while True:  # intake listens again a moment after the reload
-        try:
-            second = report_acknowledged(serve, relay, "sam@example.net", 4)
-            break
-        except ConnectionRefusedError:
-            assert time.monotonic() < deadline, serve.output()
-            time.sleep(0.05)
+    # intake listens again a moment after the reload
+    wait_until(lambda: listening_on(serve.port), "intake to listen again", 15, detail=serve.output)
+    second = report_acknowledged(serve, relay, "sam@example.net", 4)
     assert "Reloaded" in second["From"]
     assert serve.proc.poll() is None

@@ -181,7 +181,9 @@ def test_a_cr_lf_split_between_pieces_of_a_long_line_still_ends_the_line():
         reader = asyncio.StreamReader(limit=16)  # lines longer than 16 octets come in pieces
         reader.feed_data(b"x" * 40 + b"\r")
         reading = asyncio.create_task(read_data(reader, 1000))
-        await asyncio.sleep(0)
+        # The behaviour under test: the reader has taken the first piece when the rest comes
+        # (one turn of the loop, not a wait).
+        await asyncio.sleep(0)  # the behaviour under test
         reader.feed_data(b"\n.\r\n")
         return await asyncio.wait_for(reading, 5)
 

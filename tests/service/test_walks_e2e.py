@@ -27,7 +27,7 @@ import pytest
 
 from tests.pipeline.test_appeals import COUNCIL
 from tests.support.base import ServeProcess, free_port, write_config
-from tests.support.exchange import LIST, expect, send
+from tests.support.exchange import LIST, expect, idle, send
 from tests.support.helpers import run_casebook
 from tests.support.mailbuild import SIGNED, pinned_keys_toml, sign, via_list
 from tests.support.waiting import wait_until
@@ -102,14 +102,8 @@ class Walk:
         return expect(self.relay, address, subject, count)[count - 1]
 
     def quiet(self) -> None:
-        """Until the worker has done all it can: nothing spooled, nothing queued. (Mail is in
-        the spool before intake answers 250, and leaves it in the same commit that queues what
-        it causes, so there is no gap between the two.)"""
-        wait_until(self.idle, "the worker to go idle")
-
-    def idle(self) -> bool:
-        stats = self.stats()
-        return not stats["spooled"] and not stats["outbox"].get("queued")
+        """Until the worker has done all it can: nothing spooled, nothing queued."""
+        wait_until(lambda: idle(self.config), "the worker to go idle")
 
     def stats(self) -> dict:
         return json.loads(run_casebook("-c", str(self.config), "stats", "--json").stdout)

@@ -15,6 +15,7 @@ import pytest
 
 from archive.settings import WebForm
 from tests.service.test_webform import Site
+from tests.support.waiting import wait_until
 from webform.clients import ClientBuckets, Exhaustion, ReportLimits, client_address
 
 T = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -57,12 +58,12 @@ def test_the_bucket_for_everyone_still_caps_and_the_committee_is_told_once(site)
     _, _, html = site.post("/report", {"csrf_token": site.token(), "account": "Rita's account"})
     assert "taking no more reports for now" in html
     assert "Rita&#39;s account</textarea>" in html  # the form again, with what they wrote
-    alert = site.wait(lambda: flood_alerts(site), "the committee's flood alert")[0]
+    alert = wait_until(lambda: flood_alerts(site), "the committee's flood alert")[0]
     assert alert["Subject"].endswith("The web form is taking no reports for now (a flood)")
     body = alert.get_body(("plain",)).get_content()
     assert "takes\n12 at once" in body.replace("\r\n", "\n") and "127.0." not in body
     # A sweep later, still exactly one alert, and one row in `floods` for the operator.
-    site.wait(lambda: flood_alerts(site, "bob@example.org"), "another member's copy")
+    wait_until(lambda: flood_alerts(site, "bob@example.org"), "another member's copy")
     assert len(flood_alerts(site)) == 1
     with site.db() as db:
         assert db.execute("SELECT address_class, reason, sender FROM floods").fetchall() == [

@@ -1,6 +1,6 @@
 """What every test stands on: paths, a configuration, a relay sink, `casebook serve` as a
 process, and the shared fixtures (real SQLite files, real SMTP servers on loopback, the real
-templates), registered for every test by tests/conftest.py."""
+templates), registered for every test by tests/support/base.py."""
 
 from __future__ import annotations
 
@@ -62,6 +62,15 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def listening_on(port: int) -> bool:
+    """Whether something on loopback accepts connections on `port`."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
 
 
 def write_config(directory: Path, *, relay_port: int = 1, extra: str = "", **values) -> Path:
@@ -226,11 +235,7 @@ class ServeProcess:
     def listening(self) -> bool:
         if self.proc.poll() is not None:
             raise AssertionError(self.output())
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                return True
-        except OSError:
-            return False
+        return listening_on(self.port)
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from email.message import EmailMessage
+from pathlib import Path
 
-from tests.support.helpers import smtp_send
+from tests.support.helpers import run_casebook, smtp_send
 from tests.support.mailbuild import build, sign, via_list
 from tests.support.waiting import wait_until
 
@@ -14,6 +16,16 @@ LIST = "conduct-committee@lists.example.org"
 def send(port: int, raw: bytes, envelope: str, to: str) -> None:
     """One message over SMTP to the intake on `port`, its recipient accepted."""
     assert smtp_send(port, raw, envelope, [to]) == {}
+
+
+def idle(config: Path) -> bool:
+    """Nothing spooled, nothing queued (`casebook stats`): the worker has done all it will with
+    the mail in. (Mail is spooled before intake answers 250 and leaves the spool in the commit
+    that queues what it causes, so there is no gap between the two.)"""
+    done = run_casebook("-c", str(config), "stats", "--json")
+    assert done.returncode == 0, done.stderr
+    stats = json.loads(done.stdout)
+    return not stats["spooled"] and not stats["outbox"].get("queued")
 
 
 def with_subject(relay, who: str, subject: str) -> list[EmailMessage]:

@@ -4,11 +4,10 @@ operator reads it."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 from pathlib import Path
 
-from tests.support.base import ROOT
+from tests.support.base import ROOT, listening_on
 from tests.support.helpers import INSTALLED_CASEBOOK
 from tests.support.waiting import wait_until
 
@@ -31,11 +30,7 @@ class LoggedServe:
 
     def listening(self) -> bool:
         assert self.proc.poll() is None, self.log()
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                return True
-        except OSError:
-            return False
+        return listening_on(self.port)
 
     def log(self) -> str:
         return self.stderr.read_text(errors="replace")
@@ -47,10 +42,7 @@ class LoggedServe:
             log = self.log()
             return log if log.count(text) >= count else None
 
-        try:
-            return wait_until(logged, f"{count} x {text!r} in the log", timeout)
-        except AssertionError as late:
-            raise AssertionError(f"{late}\n{self.log()}") from None
+        return wait_until(logged, f"{count} x {text!r} in the log", timeout, detail=self.log)
 
     def stop(self) -> str:
         self.proc.terminate()

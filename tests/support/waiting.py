@@ -13,14 +13,23 @@ T = TypeVar("T")
 POLL = 0.02
 
 
-def wait_until(predicate: Callable[[], T], what: str = "the condition", timeout: float = 30.0) -> T:
+def wait_until(
+    predicate: Callable[[], T],
+    what: str = "the condition",
+    timeout: float = 30.0,
+    *,
+    detail: Callable[[], str] | None = None,
+) -> T:
     """Ask `predicate` until it answers something true and return that answer; after `timeout`
-    seconds fail, naming `what` was awaited and the last answer."""
+    seconds fail, naming `what` was awaited, the last answer and `detail()` (a log, a queue)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() >= deadline:
-            raise AssertionError(f"waited {timeout:g}s for {what}; the last answer was {value!r}")
+            more = f"\n{detail()}" if detail else ""
+            raise AssertionError(
+                f"waited {timeout:g}s for {what}; the last answer was {value!r}{more}"
+            )
         time.sleep(POLL)
