@@ -12,10 +12,7 @@ import re
 
 import pytest
 
-from tests.conftest import ServeProcess, free_port, write_config
-from tests.helpers import run_casebook, smtp_send
-from tests.mailbuild import pinned_keys_toml, sign
-from tests.test_walks_e2e import (
+from tests.service.test_walks_e2e import (
     ALICE,
     DAVE,
     REPORT,
@@ -24,8 +21,11 @@ from tests.test_walks_e2e import (
     body,
     outlook,
     reply_address,
-    wait_until,
 )
+from tests.support.base import ServeProcess, free_port, write_config
+from tests.support.exchange import expect
+from tests.support.helpers import run_casebook, smtp_send
+from tests.support.mailbuild import pinned_keys_toml, sign
 
 LINKS = """
 [links]
@@ -45,11 +45,7 @@ def serve(tmp_path, relay, links: str) -> ServeProcess:
 
 
 def first(relay, address: str, subject: str):
-    def found():
-        hits = [m for m in relay.to(address) if subject in str(m["Subject"])]
-        return hits[0] if hits else None
-
-    return wait_until(found, f"{subject!r} to {address}")
+    return expect(relay, address, subject)[0]
 
 
 def test_the_reporter_and_the_reported_person_get_the_committees_links(tmp_path, relay):

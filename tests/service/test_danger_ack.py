@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ServeProcess, free_port, write_config
-from tests.helpers import smtp_send
-from tests.mailbuild import pinned_keys_toml, sign
-from tests.test_walks_e2e import (
+from tests.service.test_walks_e2e import (
     ALICE,
     LIST,
     REPORTS,
@@ -22,8 +19,11 @@ from tests.test_walks_e2e import (
     body,
     outlook,
     reply_address,
-    wait_until,
 )
+from tests.support.base import ServeProcess, free_port, write_config
+from tests.support.exchange import expect
+from tests.support.helpers import smtp_send
+from tests.support.mailbuild import pinned_keys_toml, sign
 
 WALTER = ("Walter Witness", "walter@example.com")
 IN_DANGER = (
@@ -52,11 +52,7 @@ def service(tmp_path, relay):
 
 
 def first(relay, address: str, subject: str, count: int = 1):
-    def found():
-        hits = [m for m in relay.to(address) if subject in str(m["Subject"])]
-        return hits if len(hits) >= count else None
-
-    return wait_until(found, f"{subject!r} to {address}")[count - 1]
+    return expect(relay, address, subject, count)[count - 1]
 
 
 def test_a_reporter_in_danger_is_told_what_the_committee_does_first(service, relay):

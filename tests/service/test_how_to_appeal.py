@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.mailbuild import sign
-from tests.test_walks_e2e import (
+from tests.service.test_walks_e2e import (
     ALICE,
     CAROL,
     DAVE,
@@ -25,6 +24,7 @@ from tests.test_walks_e2e import (
     outlook,
     reply_address,
 )
+from tests.support.mailbuild import sign
 
 
 @pytest.fixture
