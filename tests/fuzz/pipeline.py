@@ -27,8 +27,8 @@ from mailer.compose import NeedsSmtputf8
 from mailer.recipients import Undeliverable, resolve_copies
 from mailer.render import make_environment
 from mailer.send import compose_copy
-from tests.conftest import T0, write_config
 from tests.fuzz.strategies import FuzzInput, split_message
+from tests.support.base import T0, write_config
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PACKAGES = {"intake", "archive", "mailer", "casebook"}
