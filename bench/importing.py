@@ -27,7 +27,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.table import Row  # noqa: E402
-from tests.conftest import write_config  # noqa: E402
+from tests.support.base import write_config  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "linux-mips" / "linux-mips-1996-2002.mbox"
 TARGET = 2.0  # × notmuch's rate

@@ -29,7 +29,7 @@ from bench.probes import free_port  # noqa: E402
 from bench.table import Row  # noqa: E402
 from casebook.serve import SEND_CHUNK  # noqa: E402
 from mailer.send import send_due  # noqa: E402
-from tests.conftest import write_config  # noqa: E402
+from tests.support.base import write_config  # noqa: E402
 
 TARGET = 0.5  # of smtplib's rate
 

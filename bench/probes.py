@@ -7,7 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.conftest import free_port  # the tests' own: a free port on 127.0.0.1
+from tests.support.base import free_port  # the tests' own: a free port on 127.0.0.1
 
 __all__ = ["free_port", "median", "percentile", "proc_status_mib", "wait_for_port"]
 

@@ -29,7 +29,7 @@ from bench import bigmail, flood, importing, outbox  # noqa: E402
 from bench.probes import free_port, percentile, proc_status_mib, wait_for_port  # noqa: E402
 from bench.service import report, running  # noqa: E402
 from bench.table import Row, markdown, write_results  # noqa: E402
-from tests.conftest import write_config  # noqa: E402  (the same config the tests use)
+from tests.support.base import write_config  # noqa: E402  (the same config the tests use)
 
 RESULTS = ROOT / "bench" / "results.json"
 PARTS = {"bigmail": bigmail.measure, "flood": flood.measure}  # `--only`: one part alone

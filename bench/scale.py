@@ -81,7 +81,7 @@ def archive_path(messages: int, cases: int) -> Path:
 
 def config_for(directory: Path, database: Path, relay_port: int = 1, intake_port: int = 0) -> Path:
     """The tests' configuration (members Alice, Bob, Carol; council Erin), token mode."""
-    from tests.conftest import write_config
+    from tests.support.base import write_config
 
     path = write_config(directory, relay_port=relay_port, command_auth="token",
                         intake_port=intake_port or free_port(), ack_daily_cap=1000)  # fmt: skip
@@ -497,7 +497,7 @@ def serve_rss(database: Path, reports: int = 20, settle: float = 3.0) -> float:
     `reports` reports went through intake and their acknowledgements to a loopback relay."""
     import smtplib
 
-    from tests.conftest import RelaySink
+    from tests.support.base import RelaySink
 
     sink = RelaySink()
     sink.controller.start()

@@ -20,7 +20,7 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 
 from bench.probes import free_port, wait_for_port
-from tests.conftest import write_config  # the same config the tests use
+from tests.support.base import write_config  # the same config the tests use
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -96,12 +96,13 @@ def starts_history(lines: list[str], index: int) -> bool:
     stripped = lines[index].strip()
     if stripped.startswith(">"):
         return True
+    if not stripped or len(stripped) > MAX_MARKER:
+        # A longer line is prose, but for Yahoo's run-on attribution at its start (bounded).
+        return _run_on_attribution(stripped)
     if not _may_start(stripped):
         return False
     if _run_on_attribution(stripped):
         return True
-    if not stripped or len(stripped) > MAX_MARKER:
-        return False
     if SEPARATOR_RE.match(stripped) or FORWARD_RE.match(stripped):
         return True
     if ONE_LINE_HEADER_RE.match(stripped) or CJK_RE.match(stripped):
