@@ -166,6 +166,7 @@ CATALOGUE: dict[str, Template] = {
         _entry("reporter/ack_folded", "reporter", {"case_refs": ["CoC-2026-001", "CoC-2026-002"]}),
         _entry("reporter/followup_received", "reporter", {}),
         _entry("reporter/no_contact_confirmed", "reporter", {}),
+        _entry("reporter/no_contact_question", "reporter", {}),
         _entry("reporter/message", "reporter", {"text": "Hello"}),
         _entry("reporter/missing_information", "reporter", {"missing": []}),
         _entry(
@@ -286,7 +287,11 @@ CATALOGUE: dict[str, Template] = {
         _entry("committee/deadlock", "committee", {"proposal": "hiatus"}),
         _entry("committee/returned", "committee", {"reason": "The committee can decide."}),
         _entry("committee/unilateral_reminder", "committee", {"since": WHEN}),
-        _entry("committee/feedback_wait_over", "committee", {"resolution": "hiatus"}),
+        _entry(
+            "committee/feedback_wait_over",
+            "committee",
+            {"resolution": "hiatus", "enactor": "The chair", "blocked": None},
+        ),
         _entry(
             "committee/catch_up",
             "committee",

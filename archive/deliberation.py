@@ -10,6 +10,7 @@ from archive.clock import human_duration
 from archive.clockwork import Clock, register
 from archive.council import tell_reporter_council_has_case
 from archive.deadlines import Deadline
+from archive.enactment import enact_gate, who_enacts
 from archive.lifecycle import move_case
 from archive.models import CaseState
 from archive.outbox import Audience, queue_mail
@@ -63,8 +64,11 @@ def fire_consult_wait(db, settings: Settings, now: datetime, deadline: Deadline,
     proposal = open_proposal(db, case.pk)
     if proposal is None or proposal.pk != deadline.payload.get("proposal"):
         return False
+    # What the notice says next is what #enact would do now: never "may now #enact" when it
+    # would be refused (no address for a member responsible, no consent, an open appeal).
     _committee(db, settings, now, case, "committee/feedback_wait_over",
-               {"resolution": proposal.resolution})  # fmt: skip
+               {"resolution": proposal.resolution, "enactor": who_enacts(case, settings),
+                "blocked": enact_gate(db, settings, now, case, proposal)})  # fmt: skip
     return True
 
 

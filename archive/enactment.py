@@ -7,6 +7,7 @@ Scheduled `#send … on DATE` mail goes out here too.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -18,15 +19,16 @@ from archive.appeals import blocking_appeal_of
 from archive.bans import add_ban, duration_fields, parse_ban_duration, who_text
 from archive.cases import Case, Party, get_case, get_party, parties_of, record_event
 from archive.catalogue import send_context
+from archive.clock import from_text, human_duration
 from archive.clockwork import Clock, register
-from archive.council import council_holds
+from archive.council import acting_chair, council_holds, proposal_agreed
 from archive.deadlines import Deadline, add_deadline, cancel_deadlines, pending_deadlines
 from archive.formpages import reachable
-from archive.ladder import DURATION, rung
+from archive.ladder import DURATION, Rung, rung
 from archive.lifecycle import move_case
 from archive.models import CaseState
-from archive.outbox import Audience, queue_mail
-from archive.resolutions import Proposal, mark_proposal, open_proposal
+from archive.outbox import Audience, drop_held, held_among, queue_mail, release_held
+from archive.resolutions import Proposal, mark_proposal, open_proposal, tally
 from archive.settings import Settings
 
 
@@ -78,18 +80,184 @@ def schedule_enactment(db: Database, case: Case, proposal: Proposal, when: datet
     return f"{proposal.resolution} {moved} {when.isoformat()}"
 
 
+def enact_gate(db: Database, settings: Settings, now: datetime, case: Case,
+               proposal: Proposal) -> str | None:  # fmt: skip
+    """Why the open proposal cannot be enacted now, in words for members; None when it can.
+    `#enact` refuses with it and the end of the feedback wait says it: no notice tells the
+    committee a step is possible when it is not."""
+    if blocking_appeal_of(db, case) is not None:
+        return "an appeal of this case is open: the council decides it first"
+    if not proposal_agreed(tally(db, proposal), case, settings):
+        who = "council" if council_holds(case) else "committee"
+        return f"the {who} has not agreed on the proposal"
+    row = rung(proposal.resolution)
+    if not row.enacted:
+        return "mediation is arranged with #mediation, not enacted"
+    if proposal.consulted_at is None:
+        return "the reporter has not been consulted yet: #consult first"
+    reporters = parties_of(db, case, "reporter")
+    if not _feedback_or_waited(db, settings, now, case, proposal, reporters):
+        return (
+            "no feedback from the reporter yet; #enact is possible once they answer or"
+            f" {human_duration(settings.consult_wait)} after #consult"
+        )
+    if row.needs_consent and not any(p.consent == "agreed" for p in reporters):
+        return "an apology request needs the reporter's explicit agreement"
+    if row.needs_responsible and not responsible_parties(db, case):
+        return "no responsible person with an address: #responsible ADDRESS first"
+    return None
+
+
+def _feedback_or_waited(db: Database, settings: Settings, now: datetime, case: Case,
+                        proposal: Proposal, reporters: list[Party]) -> bool:  # fmt: skip
+    consulted = from_text(proposal.consulted_at)
+    if not [p for p in reporters if reachable(db, p)]:
+        return True
+    if now >= consulted + settings.consult_wait:
+        return True
+    row = db.execute(
+        "SELECT 1 FROM events WHERE case_pk = ? AND action = 'feedback-received' AND at >= ?",
+        [case.pk, proposal.consulted_at],
+    ).fetchone()
+    return row is not None
+
+
+def who_enacts(case: Case, settings: Settings) -> str:
+    """Who may `#enact` the case, as a notice to the committee says it."""
+    if settings.enact_by_any_member:
+        return "Any member"
+    chair = acting_chair(case, settings)
+    usual = settings.council_chair if council_holds(case) else settings.chair
+    if chair is None and council_holds(case):
+        return "Any council member"
+    if chair is None:
+        return "Nobody: no chair is configured ([policy] enact_by_any_member lets any member)"
+    if chair != usual:
+        return f"{chair.name}, for the chair (who takes no part in this case),"
+    return "The chair"
+
+
 def enact_now(db: Database, settings: Settings, now: datetime, case: Case, proposal: Proposal,
               *, actor: str, message_pk: int | None = None,
               queued: list[str] | None = None) -> str:  # fmt: skip
     """The resolution's mail goes out, the proposal is enacted, the case is resolved; the
-    Message-IDs queued are added to `queued` (the transcript lists any the leak guard held)."""
+    Message-IDs queued are added to `queued` (the transcript lists any the leak guard held).
+
+    When the leak guard holds any of the resolution's own mail (to the person responsible, the
+    venue, the core team), none of it leaves: the rest waits with it, and the case stays
+    `enacting` until a member releases it (then the enactment completes: the committee's copy,
+    the reporter's notice, the council's report) or drops it (the case goes back)."""
     out = _Writer(db, settings, now, case, actor, message_pk, [] if queued is None else queued)
-    sent = _queue_resolution_mail(out, proposal)
-    mark_proposal(db, proposal, "enacted_at", now)
-    out.event("enacted", {"proposal": proposal.pk, "resolution": proposal.resolution})
-    move_case(db, case, CaseState.RESOLVED, now=now, actor=actor, reason="enacted",
-              message_pk=message_pk)  # fmt: skip
-    return f"{proposal.resolution}: {sent}"
+    resolution = _resolution(out, proposal)
+    outward, sent = _queue_outward_mail(out, resolution)
+    held = [pk for pk, _ in held_among(db, outward)]
+    if held:
+        return _hold_enactment(out, resolution, outward, held)
+    sent += _complete_enactment(out, resolution, now)
+    return f"{proposal.resolution}: {'; '.join(sent)}"
+
+
+def _hold_enactment(out: _Writer, resolution: _Resolution, outward: list[str],
+                    held: list[int]) -> str:  # fmt: skip
+    """Nothing of the resolution leaves while the guard holds part of it."""
+    marks = ",".join("?" * len(outward))
+    items = [row[0] for row in out.db.execute(
+        f"SELECT id FROM outbox WHERE message_id IN ({marks}) ORDER BY id", outward)]  # fmt: skip
+    waiting = [pk for pk in items if pk not in held]
+    for pk in waiting:
+        out.db.execute(
+            "UPDATE outbox SET status = 'held', last_error = ? WHERE id = ? AND status = 'queued'",
+            [f"waits with held mail {', '.join(map(str, held))}: a resolution leaves whole", pk],
+        )
+    proposal = resolution.proposal
+    out.event("enactment-held", {"proposal": proposal.pk, "resolution": proposal.resolution,
+                                 "held": held, "waiting": waiting, "actor": out.actor,
+                                 "at": out.now.isoformat()})  # fmt: skip
+    numbers = ", ".join(map(str, held))
+    return (
+        f"{proposal.resolution}: held by the leak guard, nothing sent (mail {numbers}); the"
+        f" reporter and the council are told, and the case resolved, once it is released"
+        f" (#release {held[0]}); #drop {held[0]} calls the enactment off"
+    )
+
+
+def held_enactment(db: Database, case: Case) -> dict | None:
+    """The enactment of the open proposal whose mail the leak guard holds (none of it has
+    left): its `enactment-held` record, or None."""
+    row = db.execute(
+        "SELECT detail FROM events WHERE case_pk = ? AND action = 'enactment-held'"
+        " ORDER BY id DESC LIMIT 1",
+        [case.pk],
+    ).fetchone()
+    proposal = open_proposal(db, case.pk)
+    if row is None or proposal is None or case.state != CaseState.ENACTING:
+        return None
+    detail = json.loads(row[0])
+    if detail["proposal"] != proposal.pk or not _still_held(db, detail["held"] + detail["waiting"]):
+        return None
+    return detail
+
+
+def _still_held(db: Database, items: list[int]) -> list[int]:
+    if not items:
+        return []
+    marks = ",".join("?" * len(items))
+    rows = db.execute(f"SELECT id FROM outbox WHERE id IN ({marks}) AND status = 'held'", items)
+    return [row[0] for row in rows]
+
+
+def release_enactment(
+    db: Database, settings: Settings, now: datetime, case: Case, item: int, *, actor: str,
+    message_pk: int | None, queued: list[str],
+) -> str | None:  # fmt: skip
+    """`#release ITEM` of a held enactment's mail (call before releasing it): once no mail the
+    guard held is left, the mail waiting with it goes too and the enactment completes, as it
+    would have at `#enact`. What was done, for the transcript; None for other mail."""
+    detail = held_enactment(db, case)
+    if detail is None or item not in detail["held"] + detail["waiting"]:
+        return None
+    release_held(db, item, actor, now)
+    left = _still_held(db, detail["held"])
+    if left:
+        return f"the resolution still waits for held mail {', '.join(map(str, left))}"
+    for pk in _still_held(db, detail["waiting"]):
+        release_held(db, pk, actor, now)
+    proposal = open_proposal(db, case.pk)
+    out = _Writer(db, settings, now, case, detail["actor"], message_pk, queued)
+    done = _complete_enactment(out, _resolution(out, proposal), from_text(detail["at"]))
+    return f"the resolution's mail goes out; enacted {proposal.resolution}: {'; '.join(done)}"
+
+
+def drop_enactment(db: Database, settings: Settings, now: datetime, case: Case, item: int,
+                   *, actor: str, message_pk: int | None) -> str | None:  # fmt: skip
+    """`#drop ITEM` of a held enactment's mail: none of the resolution is sent, and the case
+    goes back to where it was before `#enact` (agreed and consulted, or the council's), where
+    a member can enact again or propose a corrected one. None for other mail."""
+    detail = held_enactment(db, case)
+    if detail is None or item not in detail["held"] + detail["waiting"]:
+        return None
+    for pk in _still_held(db, detail["held"] + detail["waiting"]):
+        drop_held(db, pk)
+    back = _state_before_enacting(db, case)
+    items = detail["held"] + detail["waiting"]
+    record_event(db, case, now=now, actor=actor, action="enactment-dropped",
+                 detail={"proposal": detail["proposal"], "items": items},
+                 message_pk=message_pk)  # fmt: skip
+    move_case(db, case, back, now=now, actor=actor, reason="#drop", message_pk=message_pk)
+    return (
+        f"the resolution was not carried out and nothing of it was sent; the case is back to"
+        f" {back}: #enact sends the same again, #propose a corrected one"
+    )
+
+
+def _state_before_enacting(db: Database, case: Case) -> CaseState:
+    row = db.execute(
+        "SELECT detail FROM events WHERE case_pk = ? AND action = 'state-changed'"
+        " AND json_extract(detail, '$.to') = ? ORDER BY id DESC LIMIT 1",
+        [case.pk, CaseState.ENACTING.value],
+    ).fetchone()
+    earlier = json.loads(row[0]).get("from") if row else None
+    return CaseState.ESCALATED if earlier == CaseState.ESCALATED else CaseState.REPORTER_CONSULTED
 
 
 def _duration(text: str | None, now: datetime, settings: Settings) -> dict:
@@ -103,18 +271,38 @@ def _duration(text: str | None, now: datetime, settings: Settings) -> dict:
     return duration_fields(span, now, settings)
 
 
-def _queue_resolution_mail(out: _Writer, proposal: Proposal) -> str:
-    # Signed by the committee's chair, or the council's when the council decided the case.
+@dataclass(frozen=True)
+class _Resolution:
+    """What a resolution's mail says, worked out once for its outward mail and its copies."""
+
+    proposal: Proposal
+    row: Rung
+    words: list[str]
+    common: dict
+    ban: dict
+    by_council: bool
+    responsible: list[Party]
+
+
+def _resolution(out: _Writer, proposal: Proposal) -> _Resolution:
+    # Signed by the committee's chair, or the council's when the council decided the case;
+    # never by a chair the case is about (the first free member signs for them).
     settings = out.settings
     person = settings.person_for(out.actor)
     by_council = council_holds(out.case) or (
         person in settings.council and person not in settings.members
     )
-    chair = (settings.council_chair or person) if by_council else settings.chair
+    if by_council:
+        chair = settings.council_chair or person
+        if chair is not None and chair.email.lower() in out.case.excluded():
+            chair = person
+    else:
+        chair = settings.chair
+        if chair is not None and chair.email.lower() in out.case.excluded():
+            chair = acting_chair(out.case, settings) or person
     words = proposal.args.split()
     row = rung(proposal.resolution)
     timed = DURATION in row.args and words
-    responsible = responsible_parties(out.db, out.case)
     common = {
         "statement": proposal.text,
         "chair_name": chair.name if chair else out.settings.committee_name,
@@ -124,41 +312,66 @@ def _queue_resolution_mail(out: _Writer, proposal: Proposal) -> str:
         if row.bans else None,
     }  # fmt: skip
     ban = {"unilateral": False} if row.bans else {}
-    done = []
-    to_person, to_venue = row.to_responsible, row.to_venue
-    if to_person:
+    return _Resolution(proposal, row, words, common, ban, by_council,
+                       responsible_parties(out.db, out.case))  # fmt: skip
+
+
+def _queue_outward_mail(out: _Writer, res: _Resolution) -> tuple[list[str], list[str]]:
+    """The resolution's own mail, to the person responsible, the venue and the core team:
+    (its Message-IDs, what the transcript says of it)."""
+    row, common, ban, responsible = res.row, res.common, res.ban, res.responsible
+    ids, done = [], []
+    if row.to_responsible:
         for party in responsible:
-            out.queue(to_person, Audience.PARTY, common | ban, party=party, auto_submitted="no")
-        out.queue("committee/resolution_copy", Audience.COMMITTEE,
-                  {**common, "resolution": proposal.resolution, "template": to_person})  # fmt: skip
-        done.append(f"{to_person} to {len(responsible)} person(s), a copy to the committee")
-    if to_venue:
-        out.queue(to_venue, Audience.ADDRESS, common, to_addr=words[0].strip("<>"),
-                  auto_submitted="no")  # fmt: skip
-        done.append(f"{to_venue} to {words[0]}")
+            ids.append(out.queue(row.to_responsible, Audience.PARTY, common | ban, party=party,
+                                 auto_submitted="no"))  # fmt: skip
+        done.append(f"{row.to_responsible} to {len(responsible)} person(s)")
+    if row.to_venue:
+        ids.append(out.queue(row.to_venue, Audience.ADDRESS, common,
+                             to_addr=res.words[0].strip("<>"), auto_submitted="no"))  # fmt: skip
+        done.append(f"{row.to_venue} to {res.words[0]}")
     if row.bans:
         who = ", ".join(who_text(p.name, p.email) for p in responsible)
-        out.queue("core/ban_notice", Audience.ADDRESS, common | ban | {"who": who},
-                  to_addr=out.settings.core_team)  # fmt: skip
-        duration = parse_ban_duration(words[0]) if row.args.startswith(DURATION) else None
-        for party in responsible:
+        ids.append(out.queue("core/ban_notice", Audience.ADDRESS, common | ban | {"who": who},
+                             to_addr=out.settings.core_team))  # fmt: skip
+        done.append("ban notice to the core team")
+    return ids, done
+
+
+def _complete_enactment(out: _Writer, res: _Resolution, started: datetime) -> list[str]:
+    """Once the resolution's own mail goes: the committee's copy, the ban register, the
+    reporter's notice and the council's report; the proposal is enacted, the case resolved."""
+    proposal, row, common = res.proposal, res.row, res.common
+    done = []
+    if row.to_responsible:
+        out.queue("committee/resolution_copy", Audience.COMMITTEE,
+                  {**common, "resolution": proposal.resolution,
+                   "template": row.to_responsible})  # fmt: skip
+        done.append("a copy to the committee")
+    if row.bans:
+        duration = parse_ban_duration(res.words[0]) if row.args.startswith(DURATION) else None
+        for party in res.responsible:
             ban = add_ban(out.db, out.case, who=party.email, email=party.email,
-                          spaces=common["spaces"], duration=duration, now=out.now,
+                          spaces=common["spaces"], duration=duration, now=started,
                           decided_by="committee", unilateral=False)  # fmt: skip
             out.event("ban-recorded", {"ban": ban, "spaces": common["spaces"]})
-        done.append("ban notice to the core team; ban register updated")
+        done.append("ban register updated")
     for reporter in parties_of(out.db, out.case, "reporter"):
         if reachable(out.db, reporter):
             out.queue("reporter/resolution_notice", Audience.PARTY,
                       {"resolution": proposal.resolution, "done": row.done,
-                       "by_council": by_council},
+                       "by_council": res.by_council},
                       party=reporter)  # fmt: skip
             done.append("resolution notice to the reporter")
     out.queue("council/resolution_report", Audience.COUNCIL,
               {"resolution": proposal.resolution, "violation": out.case.violation,
                "opened_at": out.case.opened_at})  # fmt: skip
     done.append("resolution report to the Executive Council")
-    return "; ".join(done)
+    mark_proposal(out.db, proposal, "enacted_at", out.now)
+    out.event("enacted", {"proposal": proposal.pk, "resolution": proposal.resolution})
+    move_case(out.db, out.case, CaseState.RESOLVED, now=out.now, actor=out.actor,
+              reason="enacted", message_pk=out.message_pk)  # fmt: skip
+    return done
 
 
 def fire_enactment(db, settings: Settings, now: datetime, deadline: Deadline, case: Case) -> bool:

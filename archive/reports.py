@@ -23,9 +23,17 @@ from archive.cases import (
 )
 from archive.clock import from_text, to_text
 from archive.conflicts import REPORTER_SIDE, conflict_entry, conflicts_of_followup
-from archive.consent import asks_no_contact, consent_in
+from archive.consent import (
+    COMMITTEE,
+    REPORTED,
+    UNCLEAR,
+    consent_in,
+    contact_meant,
+    no_contact_wish,
+)
 from archive.deadlines import cancel_deadlines
 from archive.formpages import FORM_TRANSPORT, form_contact, record_page
+from archive.ladder import RUNGS
 from archive.lifecycle import move_case
 from archive.models import CaseState, IncomingMessage
 from archive.outbox import (
@@ -43,6 +51,7 @@ ACK_TEMPLATE = "reporter/ack"
 FOLDED_ACK_TEMPLATE = "reporter/ack_folded"
 FOLLOWUP_ACK_TEMPLATE = "reporter/followup_received"
 NO_CONTACT_TEMPLATE = "reporter/no_contact_confirmed"
+NO_CONTACT_QUESTION = "reporter/no_contact_question"  # whom did they mean?
 CONSULT_TEMPLATE = "reporter/proposed_resolution"
 FOLD_DELAY = timedelta(hours=1)
 
@@ -438,9 +447,8 @@ def _record_feedback(
     if party.role not in ("reporter", "delegate", "affected"):
         return None
     text = msg.authored  # their own new words: the quoted proposal holds the same words
-    wishes: dict = {}
     consulted = db.execute(
-        "SELECT 1 FROM proposals WHERE case_pk = ? AND status = 'open'"
+        "SELECT resolution FROM proposals WHERE case_pk = ? AND status = 'open'"
         " AND consulted_at IS NOT NULL",
         [case.pk],
     ).fetchone()
@@ -448,9 +456,9 @@ def _record_feedback(
     # to confirm an unproven message, or "Yes, twice on Sunday" to a #to-reporter question,
     # says nothing of it. Feedback then, and the committee confirms (#consult asks again).
     answering = bool(consulted) and not _answers_another_mail(db, msg, case, party)
-    if asks_no_contact(text, answering_proposal=answering) and not party.no_contact:
-        _record_no_contact(db, case, party, settings, now, pk)
-        wishes["no_contact"] = True
+    # The apology request's mail offers "no further contact with the person involved".
+    invited = answering and RUNGS[consulted[0]].needs_consent
+    wishes = _no_contact_wish(db, msg, case, party, settings, now, pk, invited=invited)
     if not consulted:
         return wishes or None
     consent = consent_in(text) if answering else None
@@ -462,6 +470,51 @@ def _record_feedback(
     record_event(db, case, now=now, actor=party.email or party.role,
                  action="feedback-received", detail=wishes, message_pk=pk)  # fmt: skip
     return {"received": True, **wishes}
+
+
+def _no_contact_wish(
+    db: Database, msg: IncomingMessage, case: Case, party: Party, settings: Settings,
+    now: datetime, pk: int, *, invited: bool,
+) -> dict:  # fmt: skip
+    """A wish for no further contact, told apart: with the committee (honoured by every later
+    mail), with the person reported (the manual's apology clause: recorded for the committee,
+    the party still hears from it), or unsaid (they are asked which, and cut off only if they
+    say so). What the committee's notice says of it."""
+    if party.no_contact:
+        return {}
+    if _parent_template(db, msg, case, party) == NO_CONTACT_QUESTION:
+        meant = contact_meant(msg.authored)
+        if meant is None:
+            return {"no_contact_unclear": True}
+    else:
+        meant = no_contact_wish(msg.authored, invited=invited)
+    if meant == COMMITTEE:
+        _record_no_contact(db, case, party, settings, now, pk)
+        return {"no_contact": True}
+    if meant == REPORTED:
+        record_event(db, case, now=now, actor=party.email or party.role,
+                     action="no-contact-with-reported", message_pk=pk)  # fmt: skip
+        return {"no_contact_with_reported": True}
+    if meant == UNCLEAR:
+        return {"no_contact_asked": _ask_which_contact(db, case, party, settings, now, pk)}
+    return {}
+
+
+def _ask_which_contact(db, case: Case, party: Party, settings: Settings, now, pk: int) -> bool:
+    """Ask the party whom they want no further contact with (at most once a day): whether it
+    was asked now."""
+    row = db.execute(
+        "SELECT MAX(created_at) FROM outbox WHERE case_pk = ? AND template = ? AND party_pk = ?",
+        [case.pk, NO_CONTACT_QUESTION, party.pk],
+    ).fetchone()
+    if row[0] is not None and from_text(row[0]) > now - timedelta(days=1):
+        return False
+    queue_mail(db, now=now, settings=settings, template=NO_CONTACT_QUESTION,
+               audience=Audience.PARTY, party=party, case=case,
+               context={"case_ref": case.ref})  # fmt: skip
+    record_event(db, case, now=now, actor=party.email or party.role,
+                 action="no-contact-unclear", message_pk=pk)  # fmt: skip
+    return True
 
 
 def _parent_template(db: Database, msg: IncomingMessage, case: Case, party: Party) -> str | None:

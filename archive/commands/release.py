@@ -1,6 +1,7 @@
 """#release ID: a mail the leak guard held goes out after all (a member has read it)."""
 
 from archive.commands.base import Command, Context, Refused
+from archive.enactment import release_enactment
 from archive.outbox import held_item, release_held
 
 
@@ -19,9 +20,16 @@ def run(ctx: Context, args: str) -> str:
     pk, template, status = item_of(ctx, args, "release")
     if status != "held":
         return f"no change: mail {pk} ({template}) is no longer held ({status})"
-    release_held(ctx.db, pk, ctx.actor.email, ctx.now)
+    # A resolution's held mail: the enactment completes once none of it is held any more.
+    enacted = release_enactment(ctx.db, ctx.settings, ctx.now, ctx.case, pk,
+                                actor=ctx.actor.email, message_pk=ctx.message_pk,
+                                queued=ctx.queued)  # fmt: skip
+    if enacted is None:
+        release_held(ctx.db, pk, ctx.actor.email, ctx.now)
     ctx.event("mail-released", {"item": pk, "template": template})
-    return f"mail {pk} ({template}) released: it goes out as it is"
+    ctx.reload()
+    done = f"mail {pk} ({template}) released: it goes out as it is"
+    return f"{done}; {enacted}" if enacted else done
 
 
 COMMAND = Command(
