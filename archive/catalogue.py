@@ -280,6 +280,7 @@ CATALOGUE: dict[str, Template] = {
                 "hits": [
                     {"what": "the reporter's name", "text": "Rita Reporter", "in": "statement"}
                 ],
+                "resolution": True,
             },
         ),
         _entry("committee/ack_overdue", "committee", {"opened_at": WHEN}),

@@ -27,7 +27,14 @@ from archive.formpages import reachable
 from archive.ladder import DURATION, Rung, rung
 from archive.lifecycle import move_case
 from archive.models import CaseState
-from archive.outbox import Audience, drop_held, held_among, queue_mail, release_held
+from archive.outbox import (
+    WAITS_WITH_HELD,
+    Audience,
+    drop_held,
+    held_among,
+    queue_mail,
+    release_held,
+)
 from archive.resolutions import Proposal, mark_proposal, open_proposal, tally
 from archive.settings import Settings
 
@@ -167,7 +174,7 @@ def _hold_enactment(out: _Writer, resolution: _Resolution, outward: list[str],
     for pk in waiting:
         out.db.execute(
             "UPDATE outbox SET status = 'held', last_error = ? WHERE id = ? AND status = 'queued'",
-            [f"waits with held mail {', '.join(map(str, held))}: a resolution leaves whole", pk],
+            [f"{WAITS_WITH_HELD} {', '.join(map(str, held))}: a resolution leaves whole", pk],
         )
     proposal = resolution.proposal
     out.event("enactment-held", {"proposal": proposal.pk, "resolution": proposal.resolution,
@@ -185,14 +192,14 @@ def held_enactment(db: Database, case: Case) -> dict | None:
     """The enactment of the open proposal whose mail the leak guard holds (none of it has
     left): its `enactment-held` record, or None."""
     row = db.execute(
-        "SELECT detail FROM events WHERE case_pk = ? AND action = 'enactment-held'"
+        "SELECT detail, id FROM events WHERE case_pk = ? AND action = 'enactment-held'"
         " ORDER BY id DESC LIMIT 1",
         [case.pk],
     ).fetchone()
     proposal = open_proposal(db, case.pk)
     if row is None or proposal is None or case.state != CaseState.ENACTING:
         return None
-    detail = json.loads(row[0])
+    detail = json.loads(row[0]) | {"event": row[1]}
     if detail["proposal"] != proposal.pk or not _still_held(db, detail["held"] + detail["waiting"]):
         return None
     return detail
@@ -209,23 +216,40 @@ def _still_held(db: Database, items: list[int]) -> list[int]:
 def release_enactment(
     db: Database, settings: Settings, now: datetime, case: Case, item: int, *, actor: str,
     message_pk: int | None, queued: list[str],
-) -> str | None:  # fmt: skip
-    """`#release ITEM` of a held enactment's mail (call before releasing it): once no mail the
-    guard held is left, the mail waiting with it goes too and the enactment completes, as it
-    would have at `#enact`. What was done, for the transcript; None for other mail."""
+) -> tuple[bool, str] | None:  # fmt: skip
+    """`#release ITEM` of a held enactment's mail. A resolution leaves whole: once every mail
+    the guard held of it is vouched for, all of it goes (the mail waiting with it too) and the
+    enactment completes, as it would have at `#enact`; until then nothing is sent. What
+    happened (whether ITEM was vouched for, and the transcript's words); None for mail of no
+    held enactment."""
     detail = held_enactment(db, case)
     if detail is None or item not in detail["held"] + detail["waiting"]:
         return None
-    release_held(db, item, actor, now)
-    left = _still_held(db, detail["held"])
+    vouched = _vouched(db, case, detail["event"]) | {item}
+    left = [pk for pk in _still_held(db, detail["held"]) if pk not in vouched]
     if left:
-        return f"the resolution still waits for held mail {', '.join(map(str, left))}"
-    for pk in _still_held(db, detail["waiting"]):
+        numbers = ", ".join(map(str, left))
+        if item in detail["waiting"]:
+            return False, f"not sent: it waits with the resolution's held mail {numbers}," \
+                f" which #release {left[0]} sends with it"  # fmt: skip
+        return True, f"vouched for; nothing is sent until mail {numbers} is released too"
+    for pk in _still_held(db, detail["held"] + detail["waiting"]):
         release_held(db, pk, actor, now)
     proposal = open_proposal(db, case.pk)
     out = _Writer(db, settings, now, case, detail["actor"], message_pk, queued)
     done = _complete_enactment(out, _resolution(out, proposal), from_text(detail["at"]))
-    return f"the resolution's mail goes out; enacted {proposal.resolution}: {'; '.join(done)}"
+    return True, f"released: it goes out as it is, with the rest of the resolution's mail;" \
+        f" enacted {proposal.resolution}: {'; '.join(done)}"  # fmt: skip
+
+
+def _vouched(db: Database, case: Case, since: int) -> set[int]:
+    """Held mail a member released since the enactment was held."""
+    rows = db.execute(
+        "SELECT json_extract(detail, '$.item') FROM events WHERE case_pk = ? AND id > ?"
+        " AND action = 'mail-released'",
+        [case.pk, since],
+    )
+    return {row[0] for row in rows}
 
 
 def drop_enactment(db: Database, settings: Settings, now: datetime, case: Case, item: int,

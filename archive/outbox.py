@@ -20,6 +20,7 @@ from archive.catalogue import template as catalogued
 from archive.clock import to_text
 from archive.db import write_transaction
 from archive.formpages import FORM_SENDER, has_page
+from archive.ladder import resolution_templates
 from archive.leaks import case_secrets, case_sources, find_leaks
 from archive.settings import Settings
 
@@ -147,6 +148,8 @@ def _tell_held(db, now, settings, case, spec, pk: int, hits, matched, actor) -> 
             "reader": READERS[spec.reader],
             "queued_by": actor,
             "hits": [{"what": h.what, "text": h.text, "in": h.field} for h in hits],
+            # a resolution's own mail: its #release and #drop carry the enactment with them
+            "resolution": spec.name in resolution_templates(),
         },
     )
 
@@ -294,14 +297,19 @@ def guard_held_since(db: Database, after: int) -> list[tuple[int, str, str | Non
     return [(row[0], row[1], row[2]) for row in rows]
 
 
+# A resolution's mail held only because the guard held another of its mails: it leaves whole.
+WAITS_WITH_HELD = "waits with held mail"
+
+
 def held_among(db: Database, message_ids: list[str]) -> list[tuple[int, str]]:
     """Which of these just-queued mails the leak guard held: (item, template)."""
     if not message_ids:
         return []
     marks = ",".join("?" * len(message_ids))
     rows = db.execute(
-        f"SELECT id, template FROM outbox WHERE status = 'held' AND message_id IN ({marks})",
-        message_ids,
+        f"SELECT id, template FROM outbox WHERE status = 'held' AND message_id IN ({marks})"
+        " AND COALESCE(last_error, '') NOT LIKE ?",
+        [*message_ids, WAITS_WITH_HELD + "%"],
     )
     return [(row[0], row[1]) for row in rows]
 

@@ -396,3 +396,44 @@ def test_a_held_public_reprimand_is_reported_only_once_it_leaves(desk):
     desk.last(COUNCIL, "Resolution report")
     assert desk.state() == "resolved"
     assert events(desk.db, "CoC-2026-001").count("enacted") == 1
+
+
+def test_a_resolution_to_two_people_leaves_whole_or_not_at_all(desk):
+    """Dave and Carol (a member) both broke the Code of Conduct; the statement names them both.
+    Carol may read her own name, Dave may not read a member's: his reprimand is held, and
+    Carol's, which the guard let through, waits with it. Releasing hers alone sends nothing;
+    releasing his sends both, and only then are the reporter and the council told."""
+    desk.report(RITA, "Problem on the users list", "Dave Jones called me stupid yesterday.\n")
+    desk.member(ALICE, "#violation yes\n#responsible Dave Jones <dave@example.com>\n"
+                       "#responsible Carol Member <carol@example.org>\n"
+                       "#propose private-reprimand\n"
+                       "Dave Jones and Carol Member were hostile in the thread.")  # fmt: skip
+    desk.member(BOB, "#agree")
+    desk.member(ALICE, "#consult")
+    desk.reply(RITA, desk.last(RITA[1], "Proposed resolution"), "Yes, go ahead.")
+    carol_before = len(desk.inbox(CAROL[1]))
+    said = desk.member(ALICE, "#enact")
+    assert "held by the leak guard, nothing sent" in said
+    assert said.count("(leak guard) held") == 1  # the notice's one, not the mail waiting
+    held = desk.last(BOB[1], "Mail held")
+    assert "It is a resolution's mail: nothing of the resolution has been sent" in words(held)
+    number = int(re.search(r"#release (\d+)", body(held)).group(1))
+    desk.days_pass(0.01)
+    assert desk.inbox(DAVE[1]) == [] and desk.inbox(CAROL[1])[carol_before:] == []
+    waiting = desk.db.execute(
+        "SELECT id FROM outbox WHERE template = 'reported/private_reprimand' AND id != ?",
+        [number],
+    ).fetchone()[0]
+    said = desk.member(BOB, f"#release {waiting}")
+    assert f"not sent: it waits with the resolution's held mail {number}" in said
+    desk.days_pass(0.01)
+    assert desk.inbox(DAVE[1]) == [] and desk.inbox(CAROL[1])[carol_before:] == []
+    assert desk.state() == "enacting"
+    assert "enacted private-reprimand" in desk.member(BOB, f"#release {number}")
+    desk.days_pass(0.01)
+    [to_dave] = desk.inbox(DAVE[1])
+    [to_carol] = desk.inbox(CAROL[1])[carol_before:]
+    assert "were hostile in the thread" in words(to_dave) and words(to_carol) == words(to_dave)
+    desk.last(RITA[1], "Your report has been resolved")
+    desk.last(COUNCIL, "Resolution report")
+    assert desk.state() == "resolved"

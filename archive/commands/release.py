@@ -20,16 +20,18 @@ def run(ctx: Context, args: str) -> str:
     pk, template, status = item_of(ctx, args, "release")
     if status != "held":
         return f"no change: mail {pk} ({template}) is no longer held ({status})"
-    # A resolution's held mail: the enactment completes once none of it is held any more.
+    # A resolution's held mail leaves whole, and its enactment completes when it does.
     enacted = release_enactment(ctx.db, ctx.settings, ctx.now, ctx.case, pk,
                                 actor=ctx.actor.email, message_pk=ctx.message_pk,
                                 queued=ctx.queued)  # fmt: skip
     if enacted is None:
         release_held(ctx.db, pk, ctx.actor.email, ctx.now)
-    ctx.event("mail-released", {"item": pk, "template": template})
+        enacted = True, "released: it goes out as it is"
+    vouched, done = enacted
+    if vouched:
+        ctx.event("mail-released", {"item": pk, "template": template})
     ctx.reload()
-    done = f"mail {pk} ({template}) released: it goes out as it is"
-    return f"{done}; {enacted}" if enacted else done
+    return f"mail {pk} ({template}) {done}"
 
 
 COMMAND = Command(
