@@ -33,9 +33,11 @@ from casebook.tick import run_tick
 from intake.process import process_spooled
 from intake.spool import SpoolWriter, open_spool, spool_path
 from mailer.send import send_due
+from tests.conftest import MEMBERS as MEMBERS_TOML
 from tests.conftest import T0, write_config
 from tests.helpers import events, smtp_send
 from tests.mailbuild import build, pinned_keys_toml, sign, via_list
+from tests.test_appeals import COUNCIL as WITH_COUNCIL
 from tests.test_smtp_lines import IntakeController
 
 REPORTS = "conduct@example.org"
@@ -47,6 +49,9 @@ CAROL = ("Carol Member", "carol@example.org")
 PAULA = ("Paula Pointer", "paula@example.net")
 RITA = ("Rita Reporter", "rita@example.net")
 DAVE = ("Dave Jones", "dave@example.com")
+ERIN = ("Erin Council", "erin@example.org")  # the council's chair (WITH_COUNCIL)
+FRANK = ("Frank Council", "frank@example.org")
+GINA = ("Gina Council", "gina@example.org")
 VENUE = "users@lists.example.org"
 MEMBERS = (ALICE[1], BOB[1], CAROL[1])
 ids = itertools.count(1)
@@ -56,8 +61,9 @@ class Desk:
     """casebook's SMTP intake, its processing and its mailer over one archive, the relay
     sink's mailboxes, and a clock the test moves as cron's `casebook tick --now` would."""
 
-    def __init__(self, tmp_path, relay):
-        config = write_config(tmp_path, relay_port=relay.port, extra="\n" + pinned_keys_toml())
+    def __init__(self, tmp_path, relay, members: str = MEMBERS_TOML):
+        config = write_config(tmp_path, relay_port=relay.port, members=members,
+                              extra="\n" + pinned_keys_toml())  # fmt: skip
         self.settings, self.relay, self.now = load_settings(config), relay, T0
         self.db = open_archive(self.settings.database)
         self.spool = SpoolWriter(spool_path(self.settings))
@@ -107,10 +113,10 @@ class Desk:
         raw = sign(raw) if signed else raw
         self.send(via_list(raw) if address == LIST else raw, who[1], address)
 
-    def member(self, who: tuple[str, str], text: str) -> str:
+    def member(self, who: tuple[str, str], text: str, notice: str = "New report") -> str:
         """A member answers the case's notice they received (their own, or the list's when
         nobody is conflicted); the transcript they get back."""
-        notice = self.last(who[1], "New report")
+        notice = self.last(who[1], notice)
         before = len(self.inbox(who[1]))
         self.reply(who, notice, text, signed=True)
         answers = [m for m in self.inbox(who[1])[before:] if "Commands" in m["Subject"]]
@@ -271,6 +277,48 @@ def test_the_end_of_the_feedback_wait_never_offers_an_enactment_that_would_be_re
     assert desk.state() == "resolved"
     [reprimand] = desk.inbox(CAROL[1])[before:]  # not the transcript's echo, nor the copy
     assert "Your messages were hostile." in words(reprimand)
+
+
+def test_a_case_about_the_councils_chair_goes_to_the_council_and_is_carried_out(tmp_path, relay):
+    """The council's chair is reported; the committee deadlocks and hands the case to the
+    council, which decides it without her: its next free member enacts and signs, she gets
+    only the resolution, and the council's report reaches the other council members."""
+    desk = Desk(tmp_path, relay, members=WITH_COUNCIL)
+    try:
+        desk.report(
+            PAULA,
+            "About a council member",
+            "Erin Council mocked my talk proposal in the council's public channel.\n",
+        )
+        assert find_case(desk.db, "CoC-2026-001").conflicted == ("erin@example.org",)
+        desk.member(ALICE, "#violation yes\n#responsible Erin Council <erin@example.org>\n"
+                           "#propose private-reprimand\nMocking a proposal in public broke"
+                           " our Code of Conduct.")  # fmt: skip
+        desk.member(BOB, "#object too mild")
+        desk.member(ALICE, "#escalate we are deadlocked")
+        escalation = desk.last(FRANK[1], "Case handed to the Executive Council")
+        to_gina = desk.last(GINA[1], "Case handed to the Executive Council")
+        assert desk.inbox(ERIN[1]) == []
+        desk.reply(FRANK, escalation, "#propose private-reprimand\nMocking a proposal in"
+                   " public broke our Code of Conduct.", signed=True)  # fmt: skip
+        desk.reply(GINA, to_gina, "#agree", signed=True)
+        desk.reply(FRANK, escalation, "#consult", signed=True)
+        desk.reply(PAULA, desk.last(PAULA[1], "Proposed resolution"), "Yes, thank you.")
+        desk.reply(GINA, to_gina, "#enact", signed=True)
+        assert "only Frank Council enacts here" in words(desk.inbox(GINA[1])[-1])
+        desk.reply(FRANK, escalation, "#enact", signed=True)
+        assert "enacted private-reprimand" in words(desk.inbox(FRANK[1])[-1])
+        [reprimand] = desk.inbox(ERIN[1])  # nothing of the case but the resolution
+        assert "The Executive Council has looked into your recent conduct" in words(reprimand)
+        assert body(reprimand).rstrip().endswith("Frank Council\nChair, Executive Council")
+        for member in (FRANK[1], GINA[1]):
+            desk.last(member, "Resolution report")
+        assert desk.inbox(COUNCIL) == []  # the council's address would reach Erin
+        notice = desk.last(PAULA[1], "Your report has been resolved")
+        assert "Executive Council" in words(notice)
+        assert desk.state() == "resolved"
+    finally:
+        desk.close()
 
 
 def consulted_on(desk, resolution: str, statement: str, who=RITA) -> EmailMessage:
