@@ -224,6 +224,9 @@ def release_enactment(
     held enactment."""
     detail = held_enactment(db, case)
     if detail is None or item not in detail["held"] + detail["waiting"]:
+        if _of_an_enactment(db, case, item):  # superseded, closed: it never goes alone
+            return False, "not sent: it is the mail of an enactment that was called off" \
+                " (the proposal or the case moved on); #drop it"  # fmt: skip
         return None
     vouched = _vouched(db, case, detail["event"]) | {item}
     left = [pk for pk in _still_held(db, detail["held"]) if pk not in vouched]
@@ -240,6 +243,14 @@ def release_enactment(
     done = _complete_enactment(out, _resolution(out, proposal), from_text(detail["at"]))
     return True, f"released: it goes out as it is, with the rest of the resolution's mail;" \
         f" enacted {proposal.resolution}: {'; '.join(done)}"  # fmt: skip
+
+
+def _of_an_enactment(db: Database, case: Case, item: int) -> bool:
+    """Whether held mail `item` is a resolution's, held at some enactment of the case."""
+    rows = db.execute(
+        "SELECT detail FROM events WHERE case_pk = ? AND action = 'enactment-held'", [case.pk]
+    )
+    return any(item in d["held"] + d["waiting"] for d in (json.loads(r[0]) for r in rows))
 
 
 def _vouched(db: Database, case: Case, since: int) -> set[int]:

@@ -485,3 +485,24 @@ def test_a_resolution_to_two_people_leaves_whole_or_not_at_all(desk):
     desk.last(RITA[1], "Your report has been resolved")
     desk.last(COUNCIL, "Resolution report")
     assert desk.state() == "resolved"
+
+
+def test_a_called_off_enactments_held_mail_never_goes_alone(desk):
+    """The statement of a held public reprimand is wrong; instead of dropping it, a member
+    proposes a corrected one. The first one's held mail is then no resolution of the case:
+    releasing it sends nothing."""
+    desk.report(RITA, "Problem on the users list", "Dave Jones called me stupid yesterday.\n")
+    desk.member(ALICE, PUBLIC_REPRIMAND)
+    desk.member(BOB, "#agree")
+    desk.member(CAROL, "#agree")
+    desk.member(ALICE, "#consult")
+    desk.reply(RITA, desk.last(RITA[1], "Proposed resolution"), "Yes, please do.")
+    assert "held by the leak guard" in desk.member(ALICE, "#enact")
+    number = re.search(r"#release (\d+)", body(desk.last(BOB[1], "Mail held"))).group(1)
+    desk.member(BOB, f"#propose public-reprimand {VENUE}\nA member of this list was told to"
+                     " leave the project. That broke our Code of Conduct.")  # fmt: skip
+    said = desk.member(CAROL, f"#release {number}")
+    assert "not sent: it is the mail of an enactment that was called off" in said
+    desk.days_pass(0.01)
+    assert desk.inbox(VENUE) == []
+    assert desk.state() == "resolution-proposed"
