@@ -147,8 +147,8 @@ def who_enacts(case: Case, settings: Settings) -> str:
 def enact_now(db: Database, settings: Settings, now: datetime, case: Case, proposal: Proposal,
               *, actor: str, message_pk: int | None = None,
               queued: list[str] | None = None) -> str:  # fmt: skip
-    """The resolution's mail goes out, the proposal is enacted, the case is resolved; the
-    Message-IDs queued are added to `queued` (the transcript lists any the leak guard held).
+    """The resolution's mail goes out, the proposal is enacted, the case is resolved; what was
+    done, for the transcript. The Message-IDs queued are added to `queued`.
 
     When the leak guard holds any of the resolution's own mail (to the person responsible, the
     venue, the core team), none of it leaves: the rest waits with it, and the case stays
@@ -161,7 +161,7 @@ def enact_now(db: Database, settings: Settings, now: datetime, case: Case, propo
     if held:
         return _hold_enactment(out, resolution, outward, held)
     sent += _complete_enactment(out, resolution, now)
-    return f"{proposal.resolution}: {'; '.join(sent)}"
+    return f"enacted {proposal.resolution}: {'; '.join(sent)}"
 
 
 def _hold_enactment(out: _Writer, resolution: _Resolution, outward: list[str],
@@ -182,9 +182,9 @@ def _hold_enactment(out: _Writer, resolution: _Resolution, outward: list[str],
                                  "at": out.now.isoformat()})  # fmt: skip
     numbers = ", ".join(map(str, held))
     return (
-        f"{proposal.resolution}: held by the leak guard, nothing sent (mail {numbers}); the"
-        f" reporter and the council are told, and the case resolved, once it is released"
-        f" (#release {held[0]}); #drop {held[0]} calls the enactment off"
+        f"not enacted yet: the {proposal.resolution}'s mail is held by the leak guard, nothing"
+        f" sent (mail {numbers}); the reporter and the council are told, and the case resolved,"
+        f" once it is released (#release {held[0]}); #drop {held[0]} calls the enactment off"
     )
 
 

@@ -27,6 +27,7 @@ from email.utils import getaddresses
 import pytest
 
 from archive.cases import find_case, parties_of
+from archive.consent import contact_meant, no_contact_wish
 from archive.db import open_archive
 from casebook.config import load_settings
 from casebook.tick import run_tick
@@ -356,6 +357,48 @@ def test_no_further_contact_with_him_keeps_the_reporter_informed(desk):
     assert "the last message" not in words(notice)
 
 
+@pytest.mark.parametrize(
+    ("text", "meant"),
+    [
+        ("No further contact with him.", "reported"),
+        ("Yes, that is fine. But I do not want any further contact with him.", "reported"),
+        ("He should never contact me again.", "reported"),
+        ("Tell him to stop contacting me.", "reported"),
+        ("Please make sure he does not e-mail me.", "reported"),
+        ("I don't want him to contact me", "reported"),
+        ("I do not want to be contacted by him.", "reported"),
+        ("I don't want to hear from him again", "reported"),
+        ("No further contact with Dave Jones, please", "reported"),
+        ("Thank you, but I want no further contact with him.", "reported"),
+        ("Please do not contact me again.", "committee"),
+        ("Please stop e-mailing me about this.", "committee"),
+        ("No more emails please", "committee"),
+        ("I do not want to be contacted again.", "committee"),
+        ("I don't want to hear from you again", "committee"),
+        ("I want no further contact with you or him", "committee"),
+        ("No further contact.", "unclear"),
+        ("Yes. But I don't want any further contact.", "unclear"),
+        ("Thank you, glad to hear from you.", None),
+        ("No, I had contact with him at the sprint.", None),
+        ("I want him to contact me.", None),
+    ],
+)
+def test_whom_a_no_contact_wish_is_about(text, meant):
+    assert no_contact_wish(text) == meant
+    if meant == "unclear":  # in answer to an apology request, whose mail offers it so
+        assert no_contact_wish(text, invited=True) == "reported"
+
+
+@pytest.mark.parametrize(
+    ("answer", "meant"),
+    [("The person I reported.", "reported"), ("him", "reported"), ("I meant her", "reported"),
+     ("Stop.", "committee"), ("Both, please.", "committee"), ("the committee", "committee"),
+     ("Please stop writing to me", "committee"), ("Not sure, sorry", None)],
+)  # fmt: skip
+def test_the_answer_to_whom_did_you_mean(answer, meant):
+    assert contact_meant(answer) == meant
+
+
 def test_a_bare_no_further_contact_is_asked_about_never_a_cut_off(desk):
     """ "No further contact." says no one: Rita is asked which she means, keeps receiving the
     committee's mail, and is cut off only when she says so ("stop")."""
@@ -412,9 +455,11 @@ def test_a_held_public_reprimand_is_reported_only_once_it_leaves(desk):
         desk.new_mail(address)
 
     said = desk.member(ALICE, "#enact")
-    assert "held by the leak guard, nothing sent" in said
-    assert "resolution notice to the reporter" not in said
+    assert "not enacted yet: the public-reprimand's mail is held by the leak guard" in said
+    assert "enacted public-reprimand" not in said and "notice to the reporter" not in said
+    assert "The case is now enacting." in said
     held = desk.last(BOB[1], "Mail held: it names someone the committee protects")
+    assert "nothing of the resolution has been sent" in words(held)
     number = re.search(r"#release (\d+)", body(held)).group(1)
     assert desk.new_mail(VENUE) == []
     assert [m for m in desk.new_mail(RITA[1]) if "resolved" in str(m["Subject"])] == []
@@ -461,7 +506,7 @@ def test_a_resolution_to_two_people_leaves_whole_or_not_at_all(desk):
     desk.reply(RITA, desk.last(RITA[1], "Proposed resolution"), "Yes, go ahead.")
     carol_before = len(desk.inbox(CAROL[1]))
     said = desk.member(ALICE, "#enact")
-    assert "held by the leak guard, nothing sent" in said
+    assert "not enacted yet" in said and "held by the leak guard, nothing sent" in said
     assert said.count("(leak guard) held") == 1  # the notice's one, not the mail waiting
     held = desk.last(BOB[1], "Mail held")
     assert "It is a resolution's mail: nothing of the resolution has been sent" in words(held)

@@ -35,7 +35,7 @@ def run(ctx: Context, args: str) -> str:
     done = enact_now(ctx.db, settings, ctx.now, ctx.case, proposal, actor=ctx.actor.email,
                      message_pk=ctx.message_pk, queued=ctx.queued)  # fmt: skip
     ctx.reload()
-    return "enacted " + done
+    return done
 
 
 def _may_enact(ctx: Context) -> bool:
