@@ -102,16 +102,17 @@ def enact_gate(db: Database, settings: Settings, now: datetime, case: Case,
         return "mediation is arranged with #mediation, not enacted"
     if proposal.consulted_at is None:
         return "the reporter has not been consulted yet: #consult first"
+    # What no wait mends comes first: "possible once they answer" must be true when said.
+    if row.needs_responsible and not responsible_parties(db, case):
+        return "no responsible person with an address: #responsible ADDRESS first"
     reporters = parties_of(db, case, "reporter")
+    if row.needs_consent and not any(p.consent == "agreed" for p in reporters):
+        return "an apology request needs the reporter's explicit agreement"
     if not _feedback_or_waited(db, settings, now, case, proposal, reporters):
         return (
             "no feedback from the reporter yet; #enact is possible once they answer or"
             f" {human_duration(settings.consult_wait)} after #consult"
         )
-    if row.needs_consent and not any(p.consent == "agreed" for p in reporters):
-        return "an apology request needs the reporter's explicit agreement"
-    if row.needs_responsible and not responsible_parties(db, case):
-        return "no responsible person with an address: #responsible ADDRESS first"
     return None
 
 

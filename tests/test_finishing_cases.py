@@ -262,6 +262,8 @@ def test_the_end_of_the_feedback_wait_never_offers_an_enactment_that_would_be_re
     desk.member(BOB, "#agree")
     desk.member(CAROL, "#agree")
     desk.member(ALICE, "#consult")
+    said = desk.member(ALICE, "#enact")  # never "possible once they answer": it would not be
+    assert "no responsible person with an address" in said and "possible once" not in said
     desk.days_pass(5.1)
     over = words(desk.last(ALICE[1], "feedback period is over"))
     assert "may now #enact" not in over
