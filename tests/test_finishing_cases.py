@@ -553,3 +553,16 @@ def test_a_called_off_enactments_held_mail_never_goes_alone(desk):
     desk.days_pass(0.01)
     assert desk.inbox(VENUE) == []
     assert desk.state() == "resolution-proposed"
+
+
+def test_the_reporters_update_never_promises_a_day_that_has_passed(desk):
+    """The committee projected a resolution by 5 March, then handed the case to the council;
+    the reporter's weekly update on 9 March must not say "we expect to by 5 March 2026"."""
+    desk.report(RITA, "Problem on the users list", "Dave Jones called me stupid yesterday.\n")
+    desk.member(ALICE, "#timeline 2026-03-05")
+    desk.member(ALICE, "#escalate we cannot agree")
+    desk.last(RITA[1], "Your report is now with the Executive Council")
+    desk.days_pass(7.1)
+    update = words(desk.last(RITA[1], "An update on your report"))
+    assert "5 March 2026" not in update
+    assert "we expect to by 23 March 2026" in update  # the default projection from 9 March
