@@ -231,10 +231,11 @@ def test_a_case_about_a_committee_member_is_carried_out(desk):
 
 def test_a_case_about_the_chair_is_enacted_and_signed_by_the_next_member(desk):
     """The chair is the person reported: she takes no part, so the next free member enacts
-    and signs (never she, nor a refusal nobody can get past); the notices say who."""
+    and signs (never she, nor a refusal nobody can get past); the notices say who. Bob names
+    her by her name alone: a member's name is their configured address."""
     desk.report(PAULA, "About the chair", "Alice Chair shouted at me in the community call.\n")
     assert find_case(desk.db, "CoC-2026-001").conflicted == ("alice@example.org",)
-    desk.member(BOB, "#responsible Alice Chair <alice@example.org>\n#propose hiatus\n"
+    desk.member(BOB, "#responsible Alice Chair\n#propose hiatus\n"
                      "Please take two weeks away from the community calls.")  # fmt: skip
     desk.member(CAROL, "#agree")
     desk.member(BOB, "#consult")

@@ -1,8 +1,8 @@
 """#responsible NAME-OR-ADDRESS: the person responsible, who resolutions are addressed to.
 
-A committee or council member can be the person responsible (a report about one of them): the
-manual keeps them out of the case, so naming them records their conflict too, unless no member
-would be left free to decide it.
+A committee or council member can be the person responsible (a report about one of them),
+named by address or by their configured name: the manual keeps them out of the case, so naming
+them records their conflict too, unless no member would be left free to decide it.
 """
 
 from archive.address_grammar import split_address
@@ -17,7 +17,9 @@ def run(ctx: Context, args: str) -> str:
         raise Refused("#responsible needs a name or an address")
     email, name = split_address(args)
     name = name or None
-    member = ctx.settings.person_for(email) if email else None
+    member = ctx.settings.person_for(email) if email else _member_named(ctx, name)
+    if member and not email:  # "#responsible Bob Member": the member's own address
+        email = member.email.lower()
     for party in parties_of(ctx.db, ctx.case, "reported"):
         if (email and party.email == email) or (not email and party.name == name):
             raise Refused("that person is already recorded as responsible")
@@ -25,6 +27,13 @@ def run(ctx: Context, args: str) -> str:
     add_party(ctx.db, ctx.case, role="reported", name=name, email=email, now=ctx.now)
     ctx.event("responsible-recorded", {"name": name, "email": email})
     return f"recorded as responsible: {name or ''} <{email or 'no address'}>{kept_out}"
+
+
+def _member_named(ctx: Context, name: str | None) -> Person | None:
+    """The member or council member whose configured name is exactly `name`, if any."""
+    wanted = " ".join((name or "").split()).lower()
+    people = (*ctx.settings.members, *ctx.settings.council)
+    return next((p for p in people if wanted and p.name.lower() == wanted), None)
 
 
 def _keep_out(ctx: Context, member: Person) -> str:
