@@ -27,6 +27,7 @@ from email.utils import getaddresses
 import pytest
 
 from archive.cases import find_case, parties_of
+from archive.clock import from_text, to_text
 from archive.consent import contact_meant, no_contact_wish
 from archive.db import open_archive
 from casebook.config import load_settings
@@ -89,7 +90,21 @@ class Desk:
         send_due(self.db, self.settings, self.now)
 
     def days_pass(self, days: float) -> None:
-        self.now += timedelta(days=days)
+        """Time passes with casebook running: cron's sweep runs a minute after each deadline
+        comes due (never late, so nothing is caught up after a downtime), and at the end."""
+        end = self.now + timedelta(days=days)
+        while True:
+            row = self.db.execute(
+                "SELECT MIN(due_at) FROM deadlines WHERE fired_at IS NULL"
+                " AND cancelled_at IS NULL AND due_at > ?",
+                [to_text(self.now)],
+            ).fetchone()
+            due = from_text(row[0]) + timedelta(minutes=1) if row[0] else end
+            if due >= end:
+                break
+            self.now = due
+            run_tick(self.settings, self.now)
+        self.now = end
         run_tick(self.settings, self.now)
 
     # -- people --------------------------------------------------------------------------------
@@ -227,6 +242,17 @@ def test_a_case_about_a_committee_member_is_carried_out(desk):
     assert "I did not mean to put anyone off" in body(answer)
     assert desk.subjects(BOB[1])[1:] == ["[CoC-2026-001] We received your message"]
     assert not [s for s in desk.subjects(CAROL[1]) + desk.subjects(ALICE[1]) if "not applied" in s]
+
+    # Who received what, in the end: each mail once, nothing promised that did not happen.
+    assert desk.subjects(PAULA[1]) == [
+        "[CoC-2026-001] We received your report",
+        "[CoC-2026-001] Proposed resolution of your report",
+        "[CoC-2026-001] Your report has been resolved",
+    ]
+    assert desk.subjects(COUNCIL) == ["[CoC-2026-001] Resolution report"]
+    assert desk.inbox(LIST) == []  # a member is conflicted: never the list
+    for mail in desk.inbox(PAULA[1]) + desk.inbox(COUNCIL):
+        assert "Bob" not in mail.as_string() and "Carol" not in mail.as_string()
 
 
 def test_a_case_about_the_chair_is_enacted_and_signed_by_the_next_member(desk):
@@ -492,6 +518,13 @@ def test_a_held_public_reprimand_is_reported_only_once_it_leaves(desk):
     desk.last(COUNCIL, "Resolution report")
     assert desk.state() == "resolved"
     assert events(desk.db, "CoC-2026-001").count("enacted") == 1
+    # Each told once, and only of what happened: one statement, one notice, one report.
+    assert statement["Subject"] == "A statement from the Code of Conduct Committee"
+    assert [s for s in desk.subjects(RITA[1]) if "resolved" in s] == [
+        "[CoC-2026-001] Your report has been resolved"
+    ]
+    assert desk.subjects(COUNCIL) == ["[CoC-2026-001] Resolution report"]
+    assert desk.inbox(DAVE[1]) == []  # a public reprimand goes to the venue
 
 
 def test_a_resolution_to_two_people_leaves_whole_or_not_at_all(desk):
