@@ -103,14 +103,16 @@ def _clause_wish(clause: str) -> str | None:
     return None
 
 
-# An answer to casebook's question "with whom?": a word or two, or the wish in full.
-_MEANT_OTHER = re.compile(
-    r"(?i)^\W*(?:i meant |i mean )?(?:1|one|the first|(?:(?:contact )?(?:with|from) )?(?:him|her|"
-    r"them|the person|that person|this person|the reported person))\b"
+# An answer to casebook's question "with whom?": a word or two on its first line (the whole
+# line, so "You know, he wrote again" is no "you"), or the wish written out in full.
+_OTHER_WORDS = (
+    r"(?P<other>1|one|the first(?: one)?|him|her|them|that person|this person|the reported "
+    r"person|the person(?: i reported)?)"
 )
-_MEANT_US = re.compile(
-    r"(?i)^\W*(?:i meant |i mean )?(?:2|two|the second|stop|both|no more mail|(?:(?:contact )?"
-    r"(?:with|from) )?(?:you|the committee))\b"
+_US_WORDS = r"(?P<us>2|two|the second(?: one)?|stop|both|you|the committee|no more mail)"
+_SHORT_ANSWER = re.compile(
+    r"(?i)\W*(?:yes,? |no,? )?(?:i meant |i mean )?(?:(?:no )?contact )?(?:with |from )?"
+    r"(?:" + _OTHER_WORDS + "|" + _US_WORDS + r")(?:,? please|,? thanks|,? thank you)?\W*"
 )
 
 
@@ -119,11 +121,11 @@ def contact_meant(text: str) -> str | None:
     wish = no_contact_wish(text)
     if wish in (COMMITTEE, REPORTED):
         return wish
-    if _MEANT_US.match(text):
-        return COMMITTEE
-    if _MEANT_OTHER.match(text):
-        return REPORTED
-    return None
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    short = _SHORT_ANSWER.fullmatch(first.strip())
+    if short is None:
+        return None
+    return REPORTED if short.group("other") else COMMITTEE
 
 
 def consent_in(text: str) -> str | None:

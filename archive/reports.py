@@ -482,12 +482,15 @@ def _no_contact_wish(
     say so). What the committee's notice says of it."""
     if party.no_contact:
         return {}
-    if _parent_template(db, msg, case, party) == NO_CONTACT_QUESTION:
+    parent = _parent_template(db, msg, case, party)
+    meant = None
+    # The answer to the question: a reply to it, or (a web-form reporter's page threads
+    # nothing) a fresh message while it is open, when it says which.
+    if parent == NO_CONTACT_QUESTION or (parent is None and _asked_which(db, case, party)):
         meant = contact_meant(msg.authored)
-        if meant is None:
+        if meant is None and parent == NO_CONTACT_QUESTION:
             return {"no_contact_unclear": True}
-    else:
-        meant = no_contact_wish(msg.authored, invited=invited)
+    meant = meant or no_contact_wish(msg.authored, invited=invited)
     if meant == COMMITTEE:
         _record_no_contact(db, case, party, settings, now, pk)
         return {"no_contact": True}
@@ -498,6 +501,17 @@ def _no_contact_wish(
     if meant == UNCLEAR:
         return {"no_contact_asked": _ask_which_contact(db, case, party, settings, now, pk)}
     return {}
+
+
+def _asked_which(db: Database, case: Case, party: Party) -> bool:
+    """The party was asked whom they want no contact with and has not said since."""
+    row = db.execute(
+        "SELECT action FROM events WHERE case_pk = ? AND actor = ? AND action IN"
+        " ('no-contact-unclear', 'no-contact-requested', 'no-contact-with-reported')"
+        " ORDER BY id DESC LIMIT 1",
+        [case.pk, party.email or party.role],
+    ).fetchone()
+    return row is not None and row[0] == "no-contact-unclear"
 
 
 def _ask_which_contact(db, case: Case, party: Party, settings: Settings, now, pk: int) -> bool:

@@ -41,6 +41,7 @@ from tests.helpers import events, smtp_send
 from tests.mailbuild import build, pinned_keys_toml, sign, via_list
 from tests.test_appeals import COUNCIL as WITH_COUNCIL
 from tests.test_smtp_lines import IntakeController
+from tests.test_webform import Site, member_reply, open_report
 
 REPORTS = "conduct@example.org"
 LIST = "conduct-committee@lists.example.org"
@@ -422,7 +423,8 @@ def test_whom_a_no_contact_wish_is_about(text, meant):
     ("answer", "meant"),
     [("The person I reported.", "reported"), ("him", "reported"), ("I meant her", "reported"),
      ("Stop.", "committee"), ("Both, please.", "committee"), ("the committee", "committee"),
-     ("Please stop writing to me", "committee"), ("Not sure, sorry", None)],
+     ("Please stop writing to me", "committee"), ("Not sure, sorry", None),
+     ("You know, he wrote to me again.", None), ("Both of them were rude.", None)],
 )  # fmt: skip
 def test_the_answer_to_whom_did_you_mean(answer, meant):
     assert contact_meant(answer) == meant
@@ -600,3 +602,28 @@ def test_the_reporters_update_never_promises_a_day_that_has_passed(desk):
     update = words(desk.last(RITA[1], "An update on your report"))
     assert "5 March 2026" not in update
     assert "we expect to by 23 March 2026" in update  # the default projection from 9 March
+
+
+def test_a_form_reporter_answers_the_question_on_their_follow_up_page(tmp_path, relay):
+    """A web-form reporter without an address reads the question on their follow-up page and
+    answers with the page's form (which threads nothing): the answer is read as theirs."""
+    site = Site(tmp_path, relay)
+    site.start()
+    try:
+        ref, page = open_report(site)
+        site.post(page, {"csrf_token": site.token(page), "text": "No further contact."})
+        site.page_showing(page, "with whom")
+        site.post(page, {"csrf_token": site.token(page), "text": "The person I reported."})
+
+        def recorded():
+            with site.db() as db:
+                return db.execute(
+                    "SELECT 1 FROM events e JOIN cases c ON c.id = e.case_pk WHERE c.ref = ?"
+                    " AND e.action = 'no-contact-with-reported'", [ref]
+                ).fetchone()  # fmt: skip
+
+        site.wait(recorded, "the wish about the person reported")
+        member_reply(site, ref, "#to-reporter\nUnderstood: we will not ask him to write to you.")
+        site.page_showing(page, "we will not ask him to write to you")
+    finally:
+        site.service.stop()
