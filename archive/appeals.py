@@ -10,6 +10,7 @@ the appellant more time is needed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -33,6 +34,17 @@ from archive.unverified import ask_about
 
 REMINDERS = (timedelta(days=7), timedelta(days=12))
 DECISIONS = ("uphold", "modify", "overturn")
+# A party's own words about appealing ("I want to appeal", "how do I appeal?"), in English and
+# the languages the guide's readers most write: the committee answers with how to appeal.
+APPEAL_WISH_RE = re.compile(
+    r"(?i)\b(appeal(s|ing|ed)?|einspruch|widerspruch|berufung|faire appel|recours|apelar|"
+    r"apelaci[oó]n|recurrir|recorrer|ricorso|bezwaar)\b"
+)
+
+
+def wishes_to_appeal(text: str) -> bool:
+    """Whether a party's own words speak of appealing."""
+    return APPEAL_WISH_RE.search(text) is not None
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,14 @@ log = logging.getLogger(__name__)
 
 # Fields every template may show: the committee's public facts and the copy's own reply
 # address and addressee, added when a copy is rendered (not stored with the item).
+# The committee's pointers and resources ([links]) are None where it has none.
 GLOBAL_FIELDS = frozenset(
-    {"committee_name", "reports_address", "appeals_address", "reply_address", "recipient_name"}
+    {
+        *("committee_name", "reports_address", "appeals_address"),
+        *("reply_address", "recipient_name"),
+        *("code_of_conduct_url", "reporting_guide_url"),
+        *("reporter_support_url", "reported_resources_url"),
+    }
 )
 # Readers inside the committee (and the council, which the policy hands cases to).
 INSIDE = frozenset({"committee", "chair", "council"})
@@ -164,7 +170,7 @@ CATALOGUE: dict[str, Template] = {
         # To the reporter (and, for the acknowledgement, whoever sent the report).
         _entry("reporter/ack", "reporter", {"missing": ["when"], "urgent": False}),
         _entry("reporter/ack_folded", "reporter", {"case_refs": ["CoC-2026-001", "CoC-2026-002"]}),
-        _entry("reporter/followup_received", "reporter", {}),
+        _entry("reporter/followup_received", "reporter", {"for_reporter": True}),
         _entry("reporter/no_contact_confirmed", "reporter", {}),
         _entry("reporter/no_contact_question", "reporter", {}),
         _entry("reporter/message", "reporter", {"text": "Hello"}),
@@ -197,6 +203,7 @@ CATALOGUE: dict[str, Template] = {
         _entry("reported/message", "reported", {"text": "Hello"}),
         _entry("reported/ask_account", "reported", {}),
         _entry("party/message", "party", {"text": "Hello"}),
+        _entry("party/how_to_appeal", "party", {}),
         _entry("party/confirm_message", "party", {"reporter": True, "appeal": False}),
         _entry("core/ban_notice", "core", CORE_BAN, _SIGNED),
         _entry("core/unban_notice", "core", {"spaces": "chat", "who": "Dave Jones"}),

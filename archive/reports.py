@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
+from archive.appeals import APPELLANTS, wishes_to_appeal
 from archive.cases import (
     Case,
     Party,
@@ -45,11 +46,14 @@ from archive.outbox import (
 )
 from archive.report_clocks import start_report_clocks
 from archive.settings import Settings
+from archive.states import is_done
 from archive.store import Binding, IngestResult, store_message
 
 ACK_TEMPLATE = "reporter/ack"
 FOLDED_ACK_TEMPLATE = "reporter/ack_folded"
 FOLLOWUP_ACK_TEMPLATE = "reporter/followup_received"
+HOW_TO_APPEAL = "party/how_to_appeal"
+REPORTING_ROLES = ("reporter", "delegate", "affected")  # who reported, for themselves or others
 NO_CONTACT_TEMPLATE = "reporter/no_contact_confirmed"
 NO_CONTACT_QUESTION = "reporter/no_contact_question"  # whom did they mean?
 CONSULT_TEMPLATE = "reporter/proposed_resolution"
@@ -305,7 +309,7 @@ def _acknowledge(
         to_addr=recipient,
         context={
             "case_ref": case.ref,
-            "missing": list(msg.report.missing()),
+            "missing": _still_to_ask(msg),
             "urgent": bool(msg.urgent_reasons),
         },
         in_reply_to=msg.message_id,
@@ -320,6 +324,15 @@ def _acknowledge(
         action="acknowledgement-queued",
         message_pk=message_pk,
     )
+
+
+def _still_to_ask(msg: IncomingMessage) -> list[str]:
+    """What the acknowledgement invites the reporter to add: never whether it is still going
+    on when the report already said someone is in danger or it is ongoing."""
+    missing = msg.report.missing()
+    if msg.urgent_reasons:
+        return [name for name in missing if name != "ongoing"]
+    return list(missing)
 
 
 def _fold_acknowledgement(
@@ -415,7 +428,9 @@ def record_followup(
             "parts_left_out": msg.parts_left_out,
         },
     )
-    if not msg.no_reply_reason and _followup_ack_due(db, case, party, settings, now):
+    if _told_how_to_appeal(db, msg, case, party, settings, now):
+        pass  # that answer is their receipt too
+    elif not msg.no_reply_reason and _followup_ack_due(db, case, party, settings, now):
         queue_mail(
             db,
             now=now,
@@ -424,7 +439,9 @@ def record_followup(
             audience=Audience.PARTY,
             party=party,
             case=case,
-            context={"case_ref": case.ref},
+            # Only those who reported are pointed to the police: not a witness or the person
+            # reported, for whom that line in every receipt reads as a threat.
+            context={"case_ref": case.ref, "for_reporter": party.role in REPORTING_ROLES},
             in_reply_to=msg.message_id,
             refs=(*msg.references, msg.message_id),
             auto_submitted="auto-replied",
@@ -444,7 +461,7 @@ def _record_feedback(
     """A reporter's answer to #consult: recorded for the record (the committee need not follow
     it); an explicit yes or no is their consent, and a wish for no further contact is honoured
     by every later mail."""
-    if party.role not in ("reporter", "delegate", "affected"):
+    if party.role not in REPORTING_ROLES:
         return None
     text = msg.authored  # their own new words: the quoted proposal holds the same words
     consulted = db.execute(
@@ -609,14 +626,37 @@ def _mediation_reply(db, msg: IncomingMessage, case: Case, party: Party, setting
                       now, mediator=mediator)  # fmt: skip
 
 
+def _told_how_to_appeal(db, msg: IncomingMessage, case: Case, party: Party, settings, now) -> bool:
+    """A party who answers the committee's decision by speaking of an appeal is told how to
+    appeal (to the Executive Council, at the appeals address): at most once per
+    `followup_ack_interval`, never to an automatic reply."""
+    if msg.no_reply_reason or party.role not in APPELLANTS or not is_done(case.state):
+        return False
+    if not wishes_to_appeal(msg.authored):
+        return False
+    if not _followup_ack_due(db, case, party, settings, now, HOW_TO_APPEAL):
+        return True  # told already today: no second answer, and no plain receipt either
+    queue_mail(db, now=now, settings=settings, template=HOW_TO_APPEAL, audience=Audience.PARTY,
+               party=party, case=case, context={"case_ref": case.ref},
+               in_reply_to=msg.message_id, refs=(*msg.references, msg.message_id),
+               auto_submitted="auto-replied")  # fmt: skip
+    return True
+
+
 def _followup_ack_due(
-    db: Database, case: Case, party: Party, settings: Settings, now: datetime
+    db: Database,
+    case: Case,
+    party: Party,
+    settings: Settings,
+    now: datetime,
+    template: str = FOLLOWUP_ACK_TEMPLATE,
 ) -> bool:
-    """At most one "we received your message" per interval for each party of the case: the
-    reporter's acknowledgement does not leave the reported person's first answer unanswered."""
+    """At most one "we received your message" (or `template`) per interval for each party of
+    the case: the reporter's acknowledgement does not leave the reported person's first answer
+    unanswered."""
     row = db.execute(
         "SELECT MAX(created_at) FROM outbox WHERE case_pk = ? AND template = ? AND party_pk = ?",
-        [case.pk, FOLLOWUP_ACK_TEMPLATE, party.pk],
+        [case.pk, template, party.pk],
     ).fetchone()
     return row[0] is None or from_text(row[0]) <= now - settings.followup_ack_interval
 

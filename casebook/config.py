@@ -17,6 +17,7 @@ import tomllib
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from archive.address_grammar import is_address
@@ -26,6 +27,7 @@ from archive.settings import (
     EventDelegate,
     Imap,
     IntakeLimits,
+    Links,
     Person,
     Relay,
     Settings,
@@ -306,6 +308,7 @@ class _Reader:
             appeal_quorum=v["policy.appeal_quorum"] or 0,
             digest_weekday=WEEKDAYS.index(v["digest.weekday"]),
             digest_time=v["digest.time"],
+            links=Links(**self.group("links")),
         )
 
     def group(self, section: str) -> dict:
@@ -418,6 +421,22 @@ def _text(key: Key, value: object) -> str:
     if not isinstance(value, str):
         raise ValueError(f"must be text, not {value!r}")
     return value
+
+
+def _url(key: Key, value: object) -> str:
+    """An http(s) address a reader can open: a host, no spaces, nothing a mail could misread."""
+    text = _text(key, value)
+    parts = urlsplit(text)
+    if (
+        parts.scheme not in ("http", "https")
+        or not HOST_RE.match(parts.hostname or "")
+        or any(c.isspace() or not c.isprintable() for c in text)
+        or len(text) > 500
+    ):
+        raise ValueError(
+            f'must be an http(s) address, e.g. "https://example.org/conduct", not {text!r}'
+        )
+    return text
 
 
 def _number(key: Key, value: object) -> int | float:
@@ -539,6 +558,7 @@ def _map(key: Key, value: object) -> dict[str, str]:
 
 _READERS = {
     "text": lambda r, k, v: _text(k, v),
+    "url": lambda r, k, v: _url(k, v),
     "int": lambda r, k, v: _number(k, v),
     "float": lambda r, k, v: _number(k, v),
     "bool": lambda r, k, v: _bool(k, v),

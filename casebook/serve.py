@@ -44,7 +44,7 @@ from webform.server import start_web_form
 
 log = logging.getLogger("casebook")
 PROCESS_CHUNK = 32  # spooled messages per archive commit
-SEND_CHUNK = 50  # outbox items per lease and relay connection
+SEND_CHUNK = 200  # outbox items per lease, relay connection and WAL fsync (about 0.3 s of mail)
 BUSY_RETRY = 0.5  # seconds between tries while another sender holds the lease
 
 

@@ -377,6 +377,7 @@ def committee_facts(settings: Settings) -> dict:
         "committee_name": settings.committee_name,
         "reports_address": settings.reports,
         "appeals_address": settings.appeals,
+        **{f"{name}_url": url for name, url in vars(settings.links).items()},
     }
 
 
