@@ -148,8 +148,10 @@ def _tell_held(db, now, settings, case, spec, pk: int, hits, matched, actor) -> 
             "reader": READERS[spec.reader],
             "queued_by": actor,
             "hits": [{"what": h.what, "text": h.text, "in": h.field} for h in hits],
-            # a resolution's own mail: its #release and #drop carry the enactment with them
-            "resolution": spec.name in resolution_templates(),
+            # a resolution's own mail (at #enact, not one member's #ban): its #release and
+            # #drop carry the enactment with them
+            "resolution": case.state == "enacting"
+            and spec.name in {*resolution_templates(), "core/ban_notice"},
         },
     )
 
