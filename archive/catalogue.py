@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 
 from archive.ladder import resolution_templates
+from archive.models import ASKED_FIELDS
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,21 @@ SAMPLE_FIELDS = {
     "law_enforcement": None,
     "other": None,
 }
+# What the council reads to decide (archive/case_brief.py), in council/case_brief.inc.
+BRIEF = {
+    "account": "He called me stupid on the list.",
+    "when": "yesterday",
+    "where": "the users list",
+    "responsible": ["Dave Jones <dave@example.com>"],
+    "finding": "yes",
+    "proposals": [
+        {"resolution": "private-reprimand", "status": "open", "statement": "S",
+         "objections": ["carol@example.org: too mild"]},
+    ],
+    "feedback": ["consent: agreed - Yes, that is fine with me."],
+    "unilateral": ["removed him from the chat for a day"],
+    "mediation": [],
+}  # fmt: skip
 RESOLUTION = {
     "statement": "S",
     "chair_name": "Alice",
@@ -122,6 +138,16 @@ DIGEST = {
     ],
     "chart": [{"week": "2026-03-09", "count": 2, "width": 200}],
 }
+# Mail a resolution will send, as the committee previews it (the mailer renders `text` and
+# `subject` from `template` and `context`; a sample comes rendered).
+PREVIEWS = [
+    {
+        "to": "Dave Jones <dave@example.com>",
+        "template": "reported/private_reprimand",
+        "subject": "[CoC-2026-001] A private message from the Code of Conduct Committee",
+        "text": "Hello,\n\nThe Code of Conduct Committee has looked into your recent conduct.",
+    }
+]
 WHEN = "2026-01-01T00:00:00+00:00"
 NEW_CASE = {
     "urgent": True,
@@ -174,7 +200,7 @@ CATALOGUE: dict[str, Template] = {
         _entry("reporter/no_contact_confirmed", "reporter", {}),
         _entry("reporter/no_contact_question", "reporter", {}),
         _entry("reporter/message", "reporter", {"text": "Hello"}),
-        _entry("reporter/missing_information", "reporter", {"missing": []}),
+        _entry("reporter/missing_information", "reporter", {"missing": ["when", "links"]}),
         _entry(
             "reporter/proposed_resolution",
             "reporter",
@@ -224,7 +250,7 @@ CATALOGUE: dict[str, Template] = {
         _entry("party/mediation_agreed", "party", {"mediator": "Max", "due": "16 March 2026"}),
         _entry("mediator/reminder", "mediator", {"due": "2026-03-16"}),
         # To whoever sent refused commands: it says nothing about any case.
-        _entry("committee/commands_refused", "sender", {"token_mode": False}),
+        _entry("committee/commands_refused", "sender", {"token_mode": False, "proven": None}),
         # Inside the committee.
         _entry("committee/new_case", "committee", NEW_CASE),
         # the same facts, flagged first; `followup_from`: who wrote the follow-up that made it so
@@ -256,6 +282,18 @@ CATALOGUE: dict[str, Template] = {
                 "applied": True,
                 "results": [{"line": "#note x", "status": "done", "detail": "noted"}],
                 "captured": "",
+                "previews": [],
+            },
+        ),
+        _entry(
+            "committee/resolution_preview",
+            "committee",
+            {
+                "proposal": 1,
+                "resolution": "private-reprimand",
+                "by_council": False,
+                "consulted": False,
+                "previews": PREVIEWS,
             },
         ),
         _entry(
@@ -362,6 +400,7 @@ CATALOGUE: dict[str, Template] = {
         ),
         _entry("committee/ban_expired", "committee", {"spaces": "chat"}),
         _entry("committee/ban_review", "committee", {"spaces": "chat", "since": "2026-01-01"}),
+        _entry("committee/appeal_received", "committee", {"due": "16 March 2026"}),
         _entry("committee/appeal_decision", "committee", {"decision": "uphold", "text": "T"}),
         _entry("committee/mediation_update", "committee", {"what": "settled", "report": "R"}),
         _entry(
@@ -380,7 +419,13 @@ CATALOGUE: dict[str, Template] = {
         _entry(
             "council/resolution_report",
             "council",
-            {"resolution": "private-reprimand", "violation": "yes", "opened_at": WHEN},
+            {
+                "resolution": "private-reprimand",
+                "violation": "yes",
+                "opened_at": WHEN,
+                "by_council": False,
+                "brief": BRIEF,
+            },
         ),
         _entry(
             "council/escalation",
@@ -391,6 +436,7 @@ CATALOGUE: dict[str, Template] = {
                 "opened_at": WHEN,
                 "proposal": "hiatus",
                 "votes": {"agree": 1, "object": 1, "abstain": 0},
+                "brief": BRIEF,
             },
         ),
         _entry("council/digest", "council", DIGEST),
@@ -404,6 +450,7 @@ CATALOGUE: dict[str, Template] = {
                 "subject": "Appeal",
                 "text": "T",
                 "due": "2026-03-16",
+                "brief": BRIEF,
             },
         ),
         _entry(
@@ -439,9 +486,12 @@ def template(name: str) -> Template:
         raise UnknownTemplate(f"{name!r} is not in the template catalogue") from None
 
 
-def send_context(name: str) -> dict:
-    """The fields of a template `#send` sends (no missing items: the committee asks anew)."""
-    return {"missing": []} if "missing" in template(name).fields else {}
+def send_context(name: str, case_fields: dict) -> dict:
+    """The fields of a template `#send` sends: what the case still lacks, when it asks for it
+    (the case's fields as they are when the mail is queued, links among them)."""
+    if "missing" not in template(name).fields:
+        return {}
+    return {"missing": [n for n in (*ASKED_FIELDS, "links") if not case_fields.get(n)]}
 
 
 def fit_context(name: str, context: dict) -> dict:

@@ -1,7 +1,8 @@
 """Carrying out an agreed, consulted resolution: the one way resolution mail leaves.
 
 `#enact` (now) and the `enact` clock (a scheduled `#enact DATE`) both call `enact_now`; the
-gates (`#consult`, consensus, feedback) are checked by the command before it gets here.
+gates (`enact_gate`: consensus, `#consult`, feedback) are checked by the command before it gets
+here, and the end of the feedback wait tells the committee what they say.
 Scheduled `#send … on DATE` mail goes out here too.
 """
 
@@ -17,14 +18,15 @@ if TYPE_CHECKING:
 
 from archive.appeals import blocking_appeal_of
 from archive.bans import add_ban, duration_fields, parse_ban_duration, who_text
+from archive.case_brief import case_brief
 from archive.cases import Case, Party, get_case, get_party, parties_of, record_event
-from archive.catalogue import send_context
+from archive.catalogue import fit_context, send_context
 from archive.clock import from_text, human_duration
 from archive.clockwork import Clock, register
 from archive.council import acting_chair, council_holds, proposal_agreed
 from archive.deadlines import Deadline, add_deadline, cancel_deadlines, pending_deadlines
 from archive.formpages import reachable
-from archive.ladder import DURATION, Rung, rung
+from archive.ladder import DURATION, rung
 from archive.lifecycle import move_case
 from archive.models import CaseState
 from archive.outbox import (
@@ -156,16 +158,37 @@ def enact_now(db: Database, settings: Settings, now: datetime, case: Case, propo
     `enacting` until a member releases it (then the enactment completes: the committee's copy,
     the reporter's notice, the council's report) or drops it (the case goes back)."""
     out = _Writer(db, settings, now, case, actor, message_pk, [] if queued is None else queued)
-    resolution = _resolution(out, proposal)
-    outward, sent = _queue_outward_mail(out, resolution)
+    plan = plan_resolution_mail(db, settings, now, case, proposal, actor)
+    outward = [out.queue(m.template, m.audience, m.context, **m.options())
+               for m in plan if _is_outward(m, proposal)]  # fmt: skip
     held = [pk for pk, _ in held_among(db, outward)]
     if held:
-        return _hold_enactment(out, resolution, outward, held)
-    sent += _complete_enactment(out, resolution, now)
-    return f"enacted {proposal.resolution}: {'; '.join(sent)}"
+        return _hold_enactment(out, proposal, outward, held)
+    done = _outward_done(out, proposal) + _complete_enactment(out, proposal, plan, now)
+    return f"enacted {proposal.resolution}: {'; '.join(done)}"
 
 
-def _hold_enactment(out: _Writer, resolution: _Resolution, outward: list[str],
+def _is_outward(mail: PlannedMail, proposal: Proposal) -> bool:
+    """The resolution's own mail (to the person responsible, the venue, the core team), which
+    leaves whole or not at all; the rest (copies, notices, the report) follows it."""
+    row = rung(proposal.resolution)
+    return mail.template in (row.to_responsible, row.to_venue, "core/ban_notice")
+
+
+def _outward_done(out: _Writer, proposal: Proposal) -> list[str]:
+    row = rung(proposal.resolution)
+    done = []
+    if row.to_responsible:
+        count = len(responsible_parties(out.db, out.case))
+        done.append(f"{row.to_responsible} to {count} person(s)")
+    if row.to_venue:
+        done.append(f"{row.to_venue} to {proposal.args.split()[0]}")
+    if row.bans:
+        done.append("ban notice to the core team")
+    return done
+
+
+def _hold_enactment(out: _Writer, proposal: Proposal, outward: list[str],
                     held: list[int]) -> str:  # fmt: skip
     """Nothing of the resolution leaves while the guard holds part of it."""
     marks = ",".join("?" * len(outward))
@@ -177,7 +200,6 @@ def _hold_enactment(out: _Writer, resolution: _Resolution, outward: list[str],
             "UPDATE outbox SET status = 'held', last_error = ? WHERE id = ? AND status = 'queued'",
             [f"{WAITS_WITH_HELD} {', '.join(map(str, held))}: a resolution leaves whole", pk],
         )
-    proposal = resolution.proposal
     out.event("enactment-held", {"proposal": proposal.pk, "resolution": proposal.resolution,
                                  "held": held, "waiting": waiting, "actor": out.actor,
                                  "at": out.now.isoformat()})  # fmt: skip
@@ -187,6 +209,38 @@ def _hold_enactment(out: _Writer, resolution: _Resolution, outward: list[str],
         f" sent (mail {numbers}); the reporter and the council are told, and the case resolved,"
         f" once it is released (#release {held[0]}); #drop {held[0]} calls the enactment off"
     )
+
+
+def _complete_enactment(out: _Writer, proposal: Proposal, plan: list[PlannedMail],
+                        started: datetime) -> list[str]:  # fmt: skip
+    """Once the resolution's own mail goes: the committee's copy, the ban register, the
+    reporter's notice and the council's report; the proposal is enacted, the case resolved."""
+    row = rung(proposal.resolution)
+    for mail in plan:
+        if not _is_outward(mail, proposal):
+            out.queue(mail.template, mail.audience, mail.context, **mail.options())
+    done = ["a copy to the committee"] if row.to_responsible else []
+    if row.bans:
+        words = proposal.args.split()
+        spaces = " ".join(words[1:] if row.args.startswith(DURATION) else words)
+        duration = parse_ban_duration(words[0]) if row.args.startswith(DURATION) else None
+        for party in responsible_parties(out.db, out.case):
+            ban = add_ban(out.db, out.case, who=party.email, email=party.email, spaces=spaces,
+                          duration=duration, now=started, decided_by="committee",
+                          unilateral=False)  # fmt: skip
+            out.event("ban-recorded", {"ban": ban, "spaces": spaces})
+        done.append("ban register updated")
+    done += [
+        "resolution notice to the reporter"
+        for mail in plan
+        if mail.template == "reporter/resolution_notice"
+    ]
+    done.append("resolution report to the Executive Council")
+    mark_proposal(out.db, proposal, "enacted_at", out.now)
+    out.event("enacted", {"proposal": proposal.pk, "resolution": proposal.resolution})
+    move_case(out.db, out.case, CaseState.RESOLVED, now=out.now, actor=out.actor,
+              reason="enacted", message_pk=out.message_pk)  # fmt: skip
+    return done
 
 
 def held_enactment(db: Database, case: Case) -> dict | None:
@@ -241,7 +295,8 @@ def release_enactment(
         release_held(db, pk, actor, now)
     proposal = open_proposal(db, case.pk)
     out = _Writer(db, settings, now, case, detail["actor"], message_pk, queued)
-    done = _complete_enactment(out, _resolution(out, proposal), from_text(detail["at"]))
+    plan = plan_resolution_mail(db, settings, now, case, proposal, detail["actor"])
+    done = _complete_enactment(out, proposal, plan, from_text(detail["at"]))
     return True, f"released: it goes out as it is, with the rest of the resolution's mail;" \
         f" enacted {proposal.resolution}: {'; '.join(done)}"  # fmt: skip
 
@@ -308,106 +363,117 @@ def _duration(text: str | None, now: datetime, settings: Settings) -> dict:
 
 
 @dataclass(frozen=True)
-class _Resolution:
-    """What a resolution's mail says, worked out once for its outward mail and its copies."""
+class PlannedMail:
+    """One mail a resolution sends when it is enacted: its template, to whom, with what."""
 
-    proposal: Proposal
-    row: Rung
-    words: list[str]
-    common: dict
-    ban: dict
-    by_council: bool
-    responsible: list[Party]
+    template: str
+    audience: str
+    context: dict
+    party: Party | None = None
+    to_addr: str | None = None
+    auto_submitted: str | None = None  # "no": a person's own decision, not a notice
+
+    @property
+    def outside(self) -> bool:
+        """For someone outside the committee and the council (what the preview shows)."""
+        return self.audience in (Audience.PARTY, Audience.ADDRESS)
+
+    def options(self) -> dict:
+        found = {
+            "party": self.party,
+            "to_addr": self.to_addr,
+            "auto_submitted": self.auto_submitted,
+        }
+        return {key: value for key, value in found.items() if value is not None}
 
 
-def _resolution(out: _Writer, proposal: Proposal) -> _Resolution:
+def plan_resolution_mail(db: Database, settings: Settings, now: datetime, case: Case,
+                         proposal: Proposal, actor: str) -> list[PlannedMail]:  # fmt: skip
+    """Every mail enacting `proposal` now sends, in order, with the context each carries."""
     # Signed by the committee's chair, or the council's when the council decided the case;
     # never by a chair the case is about (the first free member signs for them).
-    settings = out.settings
-    person = settings.person_for(out.actor)
-    by_council = council_holds(out.case) or (
+    person = settings.person_for(actor)
+    by_council = council_holds(case) or (
         person in settings.council and person not in settings.members
     )
     if by_council:
         chair = settings.council_chair or person
-        if chair is not None and chair.email.lower() in out.case.excluded():
+        if chair is not None and chair.email.lower() in case.excluded():
             chair = person
     else:
         chair = settings.chair
-        if chair is not None and chair.email.lower() in out.case.excluded():
-            chair = acting_chair(out.case, settings) or person
+        if chair is not None and chair.email.lower() in case.excluded():
+            chair = acting_chair(case, settings) or person
     words = proposal.args.split()
     row = rung(proposal.resolution)
     timed = DURATION in row.args and words
+    responsible = responsible_parties(db, case)
     common = {
         "statement": proposal.text,
-        "chair_name": chair.name if chair else out.settings.committee_name,
+        "chair_name": chair.name if chair else settings.committee_name,
         "by_council": by_council,
-        **_duration(words[0] if timed else None, out.now, settings),
+        **_duration(words[0] if timed else None, now, settings),
         "spaces": " ".join(words[1:] if row.args.startswith(DURATION) else words)
         if row.bans else None,
     }  # fmt: skip
     ban = {"unilateral": False} if row.bans else {}
-    return _Resolution(proposal, row, words, common, ban, by_council,
-                       responsible_parties(out.db, out.case))  # fmt: skip
-
-
-def _queue_outward_mail(out: _Writer, res: _Resolution) -> tuple[list[str], list[str]]:
-    """The resolution's own mail, to the person responsible, the venue and the core team:
-    (its Message-IDs, what the transcript says of it)."""
-    row, common, ban, responsible = res.row, res.common, res.ban, res.responsible
-    ids, done = [], []
+    plan = []
     if row.to_responsible:
-        for party in responsible:
-            ids.append(out.queue(row.to_responsible, Audience.PARTY, common | ban, party=party,
-                                 auto_submitted="no"))  # fmt: skip
-        done.append(f"{row.to_responsible} to {len(responsible)} person(s)")
+        plan += [
+            PlannedMail(
+                row.to_responsible, Audience.PARTY, common | ban, party=party, auto_submitted="no"
+            )  # fmt: skip
+            for party in responsible
+        ]
+        plan.append(PlannedMail("committee/resolution_copy", Audience.COMMITTEE,
+                                {**common, "resolution": proposal.resolution,
+                                 "template": row.to_responsible}))  # fmt: skip
     if row.to_venue:
-        ids.append(out.queue(row.to_venue, Audience.ADDRESS, common,
-                             to_addr=res.words[0].strip("<>"), auto_submitted="no"))  # fmt: skip
-        done.append(f"{row.to_venue} to {res.words[0]}")
+        plan.append(PlannedMail(row.to_venue, Audience.ADDRESS, common,
+                                to_addr=words[0].strip("<>"), auto_submitted="no"))  # fmt: skip
     if row.bans:
         who = ", ".join(who_text(p.name, p.email) for p in responsible)
-        ids.append(out.queue("core/ban_notice", Audience.ADDRESS, common | ban | {"who": who},
-                             to_addr=out.settings.core_team))  # fmt: skip
-        done.append("ban notice to the core team")
-    return ids, done
+        plan.append(PlannedMail("core/ban_notice", Audience.ADDRESS, common | ban | {"who": who},
+                                to_addr=settings.core_team))  # fmt: skip
+    plan += [
+        PlannedMail(
+            "reporter/resolution_notice",
+            Audience.PARTY,
+            {"resolution": proposal.resolution, "done": row.done, "by_council": by_council},
+            party=reporter,
+        )  # fmt: skip
+        for reporter in parties_of(db, case, "reporter")
+        if reachable(db, reporter)
+    ]
+    plan.append(PlannedMail("council/resolution_report", Audience.COUNCIL,
+                            {"resolution": proposal.resolution, "violation": case.violation,
+                             "opened_at": case.opened_at, "by_council": by_council,
+                             "brief": case_brief(db, case)}))  # fmt: skip
+    return plan
 
 
-def _complete_enactment(out: _Writer, res: _Resolution, started: datetime) -> list[str]:
-    """Once the resolution's own mail goes: the committee's copy, the ban register, the
-    reporter's notice and the council's report; the proposal is enacted, the case resolved."""
-    proposal, row, common = res.proposal, res.row, res.common
-    done = []
-    if row.to_responsible:
-        out.queue("committee/resolution_copy", Audience.COMMITTEE,
-                  {**common, "resolution": proposal.resolution,
-                   "template": row.to_responsible})  # fmt: skip
-        done.append("a copy to the committee")
-    if row.bans:
-        duration = parse_ban_duration(res.words[0]) if row.args.startswith(DURATION) else None
-        for party in res.responsible:
-            ban = add_ban(out.db, out.case, who=party.email, email=party.email,
-                          spaces=common["spaces"], duration=duration, now=started,
-                          decided_by="committee", unilateral=False)  # fmt: skip
-            out.event("ban-recorded", {"ban": ban, "spaces": common["spaces"]})
-        done.append("ban register updated")
-    for reporter in parties_of(out.db, out.case, "reporter"):
-        if reachable(out.db, reporter):
-            out.queue("reporter/resolution_notice", Audience.PARTY,
-                      {"resolution": proposal.resolution, "done": row.done,
-                       "by_council": res.by_council},
-                      party=reporter)  # fmt: skip
-            done.append("resolution notice to the reporter")
-    out.queue("council/resolution_report", Audience.COUNCIL,
-              {"resolution": proposal.resolution, "violation": out.case.violation,
-               "opened_at": out.case.opened_at})  # fmt: skip
-    done.append("resolution report to the Executive Council")
-    mark_proposal(out.db, proposal, "enacted_at", out.now)
-    out.event("enacted", {"proposal": proposal.pk, "resolution": proposal.resolution})
-    move_case(out.db, out.case, CaseState.RESOLVED, now=out.now, actor=out.actor,
-              reason="enacted", message_pk=out.message_pk)  # fmt: skip
-    return done
+def preview_resolution_mail(db: Database, settings: Settings, now: datetime, case: Case,
+                            proposal: Proposal, actor: str) -> list[dict]:  # fmt: skip
+    """What each person outside the committee receives when `proposal` is enacted, for the
+    committee to read first: one {to, template, context} per mail (the mailer renders each
+    as it will be sent; `previews` in a committee template)."""
+    plan = plan_resolution_mail(db, settings, now, case, proposal, actor)
+    return [
+        preview_of(case, mail.template, mail.context, party=mail.party, to_addr=mail.to_addr)
+        for mail in plan
+        if mail.outside
+    ]
+
+
+def preview_of(case: Case, template: str, context: dict, *, party: Party | None = None,
+               to_addr: str | None = None) -> dict:  # fmt: skip
+    """One mail as a committee preview holds it, for the mailer to render: its reader, its
+    template and the context the template will get."""
+    to = to_addr or (party.email if party else None) or "their follow-up page"
+    if party is not None and party.name and party.email and not to_addr:
+        to = f"{party.name} <{to}>"
+    context = fit_context(template, {"case_ref": case.ref, **context})
+    return {"to": to, "template": template, "context": context}
 
 
 def fire_enactment(db, settings: Settings, now: datetime, deadline: Deadline, case: Case) -> bool:
@@ -430,7 +496,7 @@ def fire_send(db, settings: Settings, now: datetime, deadline: Deadline, case: C
     if party.no_contact:
         return False
     template = deadline.payload["template"]
-    context = {"case_ref": case.ref, **send_context(template)}
+    context = {"case_ref": case.ref, **send_context(template, case.fields)}
     queue_mail(db, now=now, settings=settings, template=template, audience=Audience.PARTY,
                party=party, case=case, context=context)  # fmt: skip
     return True

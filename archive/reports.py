@@ -19,11 +19,10 @@ from archive.cases import (
     open_case,
     parties_of,
     record_event,
-    set_conflicted,
     set_urgent,
 )
 from archive.clock import from_text, to_text
-from archive.conflicts import REPORTER_SIDE, conflict_entry, conflicts_of_followup
+from archive.conflicts import REPORTER_SIDE, conflicts_of_followup, record_conflicts
 from archive.consent import (
     COMMITTEE,
     REPORTED,
@@ -95,31 +94,17 @@ def open_report(
         return IngestResult(pk, False, "report", case.ref)
     start_report_clocks(db, case, settings, now)
     if msg.conflicts:
-        _record_conflicts(db, msg, case, settings, now, pk)
+        # Everyone the report involves is cut off at once (archive/conflicts.py).
+        record_conflicts(
+            db, case, list(msg.conflicts), settings, now, message_pk=pk, actor="intake"
+        )
     # Decided first, so the urgent alert can say truthfully whether the reporter was answered.
     acknowledgement = _ack_decision(db, msg, reporter, settings, now)
     if via_form:  # the receipt page acknowledged it; nothing is mailed about the page
         acknowledgement = {"acknowledgement": "form", "ack_reason": None}
     if msg.urgent_reasons:
-        set_urgent(db, case, True, now)
-        record_event(
-            db,
-            case,
-            now=now,
-            actor="intake",
-            action="marked-urgent",
-            detail={"reasons": list(msg.urgent_reasons)},
-            message_pk=pk,
-        )
-        queue_mail(
-            db,
-            now=now,
-            settings=settings,
-            template="committee/urgent",
-            audience=Audience.COMMITTEE,
-            case=case,
-            context=_committee_context(case, msg, reporter, urgent=True) | acknowledgement,
-        )
+        context = _committee_context(case, msg, reporter, urgent=True) | acknowledgement
+        _alert_urgent(db, msg, case, settings, now, pk, context, in_followup=False)
     # A delegate is answered with their own reply address: their replies are their word.
     answered = delegate if acknowledgement["acknowledgement"] == "delegate" else reporter
     _acknowledge(db, msg, case, answered, settings, now, pk, acknowledgement)
@@ -136,27 +121,15 @@ def open_report(
     return IngestResult(pk, False, "report", case.ref)
 
 
-def _raise_urgent(db, msg, case: Case, party: Party, settings, now, pk: int) -> Case:
-    """Danger words or "Ongoing: yes" in a party's follow-up: the same alert as a new report."""
+def _alert_urgent(db, msg, case: Case, settings, now, pk: int, context: dict, *, in_followup):
+    """Danger words or "Ongoing: yes": the case is marked urgent and the committee alerted at
+    once, for a new report and for a party's follow-up alike (the latter in its thread)."""
     set_urgent(db, case, True, now)
+    detail = {"reasons": list(msg.urgent_reasons)} | ({"in": "a follow-up"} if in_followup else {})
     record_event(
-        db,
-        case,
-        now=now,
-        actor="intake",
-        action="marked-urgent",
-        detail={"reasons": list(msg.urgent_reasons), "in": "a follow-up"},
-        message_pk=pk,
+        db, case, now=now, actor="intake", action="marked-urgent", detail=detail, message_pk=pk
     )
-    case = get_case(db, case.pk)
-    reporters = parties_of(db, case, "reporter")  # the report's reporter, whoever wrote now
-    context = _committee_context(case, msg, reporters[0] if reporters else party, urgent=True)
-    context["followup_from"] = _written_as(msg, party)
-    theirs = msg.report.as_dict()  # every field named; filled from the reporter's mail only
-    if party.role not in REPORTER_SIDE:
-        theirs = dict.fromkeys(theirs)
-    context["fields"] = {**theirs, **{k: v for k, v in case.fields.items() if v}}
-    context |= {"acknowledgement": "followup", "ack_reason": None}
+    thread = {"in_reply_to": msg.message_id, "refs": (*msg.references, msg.message_id)}
     queue_mail(
         db,
         now=now,
@@ -165,10 +138,22 @@ def _raise_urgent(db, msg, case: Case, party: Party, settings, now, pk: int) -> 
         audience=Audience.COMMITTEE,
         case=case,
         context=context,
-        in_reply_to=msg.message_id,
-        refs=(*msg.references, msg.message_id),
+        **(thread if in_followup else {}),
     )
-    return case
+
+
+def _raise_urgent(db, msg, case: Case, party: Party, settings, now, pk: int) -> Case:
+    """Danger words or "Ongoing: yes" in a party's follow-up: the same alert as a new report."""
+    reporters = parties_of(db, case, "reporter")  # the report's reporter, whoever wrote now
+    context = _committee_context(case, msg, reporters[0] if reporters else party, urgent=True)
+    context["followup_from"] = _written_as(msg, party)
+    theirs = msg.report.as_dict()  # every field named; filled from the reporter's mail only
+    if party.role not in REPORTER_SIDE:
+        theirs = dict.fromkeys(theirs)
+    context["fields"] = {**theirs, **{k: v for k, v in case.fields.items() if v}}
+    context |= {"acknowledgement": "followup", "ack_reason": None}
+    _alert_urgent(db, msg, case, settings, now, pk, context, in_followup=True)
+    return get_case(db, case.pk)
 
 
 def _add_reporting_parties(
@@ -188,38 +173,6 @@ def _add_reporting_parties(
         delegate = add_party(db, case, role="delegate", name=msg.from_name, email=sender, now=now)
         return reporter, delegate
     return add_party(db, case, role="reporter", name=msg.from_name, email=sender, now=now), None
-
-
-def _record_conflicts(
-    db: Database,
-    msg: IncomingMessage,
-    case: Case,
-    settings: Settings,
-    now: datetime,
-    message_pk: int,
-) -> None:
-    members = sorted({c.member.lower() for c in msg.conflicts})
-    set_conflicted(db, case, members, now)
-    for conflict in msg.conflicts:
-        record_event(
-            db,
-            case,
-            now=now,
-            actor="intake",
-            action="conflict-detected",
-            detail={"member": conflict.member, "reason": conflict.reason},
-            message_pk=message_pk,
-        )
-    conflicts = [conflict_entry(settings, c.member, c.reason, c.line) for c in msg.conflicts]
-    queue_mail(
-        db,
-        now=now,
-        settings=settings,
-        template="chair/conflict",
-        audience=Audience.CHAIR,
-        case=case,
-        context={"case_ref": case.ref, "kind": "applied", "party": None, "conflicts": conflicts},
-    )
 
 
 def _committee_context(case: Case, msg: IncomingMessage, reporter: Party, *, urgent: bool) -> dict:
@@ -484,8 +437,9 @@ def _record_feedback(
         wishes["consent"] = consent
     else:
         wishes["unclear"] = True  # feedback, not consent: the committee confirms with them
-    record_event(db, case, now=now, actor=party.email or party.role,
-                 action="feedback-received", detail=wishes, message_pk=pk)  # fmt: skip
+    # Their own words too, for the Executive Council's brief (archive/case_brief.py).
+    record_event(db, case, now=now, actor=party.email or party.role, action="feedback-received",
+                 detail={**wishes, "words": text[:2000]}, message_pk=pk)  # fmt: skip
     return {"received": True, **wishes}
 
 

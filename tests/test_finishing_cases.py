@@ -178,6 +178,11 @@ def reply_address(message: EmailMessage) -> str:
     return getaddresses([str(message["Reply-To"] or message["From"])])[0][1]
 
 
+def marked(statement: str) -> str:
+    """A #propose statement as the committee marks it: only this part leaves the committee."""
+    return f"Statement:\n{statement}\nEnd of statement"
+
+
 @pytest.fixture
 def desk(tmp_path, relay):
     d = Desk(tmp_path, relay)
@@ -191,8 +196,8 @@ ABOUT_BOB = (
 )
 REPRIMAND = (
     "#violation yes\n#responsible Bob Member <bob@example.org>\n#propose private-reprimand\n"
-    "Your review comments on a newcomer's pull request were dismissive and broke our Code of"
-    " Conduct."
+    "Statement:\nYour review comments on a newcomer's pull request were dismissive and broke our"
+    " Code of Conduct.\nEnd of statement\nThanks, Carol, for the background."
 )
 
 
@@ -252,7 +257,7 @@ def test_a_case_about_a_committee_member_is_carried_out(desk):
     ]
     assert desk.subjects(COUNCIL) == ["[CoC-2026-001] Resolution report"]
     assert desk.inbox(LIST) == []  # a member is conflicted: never the list
-    for mail in desk.inbox(PAULA[1]) + desk.inbox(COUNCIL):
+    for mail in desk.inbox(PAULA[1]):  # (the council's report names whom it concerns)
         assert "Bob" not in mail.as_string() and "Carol" not in mail.as_string()
 
 
@@ -263,7 +268,7 @@ def test_a_case_about_the_chair_is_enacted_and_signed_by_the_next_member(desk):
     desk.report(PAULA, "About the chair", "Alice Chair shouted at me in the community call.\n")
     assert find_case(desk.db, "CoC-2026-001").conflicted == ("alice@example.org",)
     desk.member(BOB, "#responsible Alice Chair\n#propose hiatus\n"
-                     "Please take two weeks away from the community calls.")  # fmt: skip
+                     + marked("Please take two weeks away from the community calls."))  # fmt: skip
     desk.member(CAROL, "#agree")
     desk.member(BOB, "#consult")
     desk.days_pass(5.1)
@@ -286,7 +291,7 @@ def test_the_end_of_the_feedback_wait_never_offers_an_enactment_that_would_be_re
     responsible recorded): the notice says what is missing instead. A member named
     responsible who was not yet kept out is conflicted at once, and told nothing more."""
     desk.report(RITA, "Problem on the users list", "Dave Jones called me stupid yesterday.\n")
-    desk.member(ALICE, "#propose private-reprimand\nYour messages were hostile.")
+    desk.member(ALICE, "#propose private-reprimand\n" + marked("Your messages were hostile."))
     desk.member(BOB, "#agree")
     desk.member(CAROL, "#agree")
     desk.member(ALICE, "#consult")
@@ -323,15 +328,15 @@ def test_a_case_about_the_councils_chair_goes_to_the_council_and_is_carried_out(
         )
         assert find_case(desk.db, "CoC-2026-001").conflicted == ("erin@example.org",)
         desk.member(ALICE, "#violation yes\n#responsible Erin Council <erin@example.org>\n"
-                           "#propose private-reprimand\nMocking a proposal in public broke"
-                           " our Code of Conduct.")  # fmt: skip
+                           "#propose private-reprimand\n" + marked("Mocking a proposal in"
+                           " public broke our Code of Conduct."))  # fmt: skip
         desk.member(BOB, "#object too mild")
         desk.member(ALICE, "#escalate we are deadlocked")
         escalation = desk.last(FRANK[1], "Case handed to the Executive Council")
         to_gina = desk.last(GINA[1], "Case handed to the Executive Council")
         assert desk.inbox(ERIN[1]) == []
-        desk.reply(FRANK, escalation, "#propose private-reprimand\nMocking a proposal in"
-                   " public broke our Code of Conduct.", signed=True)  # fmt: skip
+        desk.reply(FRANK, escalation, "#propose private-reprimand\n" + marked("Mocking a"
+                   " proposal in public broke our Code of Conduct."), signed=True)  # fmt: skip
         desk.reply(GINA, to_gina, "#agree", signed=True)
         desk.reply(FRANK, escalation, "#consult", signed=True)
         desk.reply(PAULA, desk.last(PAULA[1], "Proposed resolution"), "Yes, thank you.")
@@ -356,7 +361,7 @@ def consulted_on(desk, resolution: str, statement: str, who=RITA) -> EmailMessag
     desk.report(who, "Problem on the users list",
                 "Dave Jones called me stupid on the users list yesterday.\n")  # fmt: skip
     desk.member(ALICE, f"#violation yes\n#responsible Dave Jones <dave@example.com>\n"
-                       f"#propose {resolution}\n{statement}")  # fmt: skip
+                       f"#propose {resolution}\n" + marked(statement))  # fmt: skip
     desk.member(BOB, "#agree")
     desk.member(CAROL, "#agree")
     desk.member(ALICE, "#consult")
@@ -465,8 +470,9 @@ def test_a_bare_no_further_contact_is_asked_about_never_a_cut_off(desk):
 
 PUBLIC_REPRIMAND = (
     "#violation yes\n#responsible Dave Jones <dave@example.com>\n"
-    f"#propose public-reprimand {VENUE}\n"
-    "Dave Jones called Rita Reporter stupid on this list. That broke our Code of Conduct."
+    f"#propose public-reprimand {VENUE}\nStatement:\n"
+    "Dave Jones called Rita Reporter stupid on this list. That broke our Code of Conduct.\n"
+    "End of statement"
 )
 
 
@@ -538,7 +544,8 @@ def test_a_resolution_to_two_people_leaves_whole_or_not_at_all(desk):
     desk.member(ALICE, "#violation yes\n#responsible Dave Jones <dave@example.com>\n"
                        "#responsible Carol Member <carol@example.org>\n"
                        "#propose private-reprimand\n"
-                       "Dave Jones and Carol Member were hostile in the thread.")  # fmt: skip
+                       + marked("Dave Jones and Carol Member were hostile in the thread.")
+                )  # fmt: skip
     desk.member(BOB, "#agree")
     desk.member(ALICE, "#consult")
     desk.reply(RITA, desk.last(RITA[1], "Proposed resolution"), "Yes, go ahead.")
@@ -582,8 +589,8 @@ def test_a_called_off_enactments_held_mail_never_goes_alone(desk):
     desk.reply(RITA, desk.last(RITA[1], "Proposed resolution"), "Yes, please do.")
     assert "held by the leak guard" in desk.member(ALICE, "#enact")
     number = re.search(r"#release (\d+)", body(desk.last(BOB[1], "Mail held"))).group(1)
-    desk.member(BOB, f"#propose public-reprimand {VENUE}\nA member of this list was told to"
-                     " leave the project. That broke our Code of Conduct.")  # fmt: skip
+    corrected = "A member of this list was told to leave. That broke our Code of Conduct."
+    desk.member(BOB, f"#propose public-reprimand {VENUE}\n" + marked(corrected))
     said = desk.member(CAROL, f"#release {number}")
     assert "not sent: it is the mail of an enactment that was called off" in said
     desk.days_pass(0.01)

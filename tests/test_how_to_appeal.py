@@ -42,8 +42,9 @@ def test_the_person_reprimanded_who_wants_to_appeal_is_told_how(walk):
     carol_notice = w.expect(CAROL[1], "New report")
     to = reply_address(notice)
     proposal = (
-        "#responsible Dave Jones <dave@example.com>\n#propose private-reprimand\n"
-        "Your messages on the users list were hostile and broke our Code of Conduct."
+        "#responsible Dave Jones <dave@example.com>\n#propose private-reprimand\nStatement:\n"
+        "Your messages on the users list were hostile and broke our Code of Conduct.\n"
+        "End of statement"
     )
     w.send(sign(outlook(ALICE, to, notice, proposal)), ALICE[1], to)
     w.expect(ALICE[1], "Commands applied")
@@ -79,6 +80,21 @@ def test_the_person_reprimanded_who_wants_to_appeal_is_told_how(walk):
     w.expect(ALICE[1], "More information from the person", 2)
     w.quiet()
     assert len([m for m in w.inbox(DAVE[1]) if "How to appeal" in str(m["Subject"])]) == 1
+
+    # Rita appeals (her provider signs her mail): the committee learns an appeal arrived,
+    # nothing of what it says; the council has the appeal itself, and no second notice.
+    appeal = (
+        "From: Rita Canaryname <rita@example.net>\r\nTo: conduct-appeals@example.org\r\n"
+        "Subject: Appeal of [CoC-2026-001]\r\nMessage-ID: <rita-appeal@mail.example.net>\r\n\r\n"
+        "I think the reprimand was far too mild.\r\n"
+    )
+    w.send(w.signed_by_example_net(appeal.encode()), RITA[1], "conduct-appeals@example.org")
+    arrived = body(w.expect(ALICE[1], "An appeal arrived"))
+    assert "CoC-2026-001" in arrived and "too mild" not in arrived
+    w.expect("council@example.org", "Appeal about a case")
+    w.quiet()
+    council = [str(m["Subject"]) for m in w.inbox("council@example.org")]
+    assert not [s for s in council if "An appeal arrived" in s], council
 
 
 def test_before_any_decision_an_appeal_word_gets_the_ordinary_receipt(walk):

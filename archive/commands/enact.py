@@ -6,7 +6,13 @@ calls it too). `#enact DATE` again moves the date; `#enact` alone enacts now.
 
 from archive.commands.base import Command, Context, Refused
 from archive.council import acting_chair, council_holds
-from archive.enactment import enact_gate, enact_now, held_enactment, schedule_enactment
+from archive.enactment import (
+    enact_gate,
+    enact_now,
+    held_enactment,
+    preview_resolution_mail,
+    schedule_enactment,
+)
 from archive.models import CaseState
 from archive.resolutions import open_proposal
 
@@ -29,6 +35,9 @@ def run(ctx: Context, args: str) -> str:
     if why_not:
         raise Refused(why_not)
     ctx.move_to(CaseState.ENACTING, "enactment")
+    # The transcript shows what each outside reader gets, as they will read it.
+    ctx.previews = preview_resolution_mail(ctx.db, settings, when or ctx.now, ctx.case, proposal,
+                                           ctx.actor.email)  # fmt: skip
     if when is not None:
         return schedule_enactment(ctx.db, ctx.case, proposal, when, now=ctx.now,
                                   actor=ctx.actor.email, message_pk=ctx.message_pk)  # fmt: skip

@@ -14,7 +14,7 @@ from archive.cases import Case, get_case, record_event
 from archive.clock import to_text
 from archive.commands import COMMANDS
 from archive.commands.base import Context, Refused
-from archive.council import COUNCIL_KEYWORDS, DECIDING, council_holds
+from archive.council import COUNCIL_ELSEWHERE, COUNCIL_KEYWORDS, DECIDING, council_holds
 from archive.models import IncomingMessage
 from archive.outbox import Audience, held_among, queue_mail
 from archive.sending import member_party
@@ -39,7 +39,10 @@ def authorize(msg: IncomingMessage, case: Case, settings: Settings, binding: Bin
     """The member entitled to command this case with this message, or the reason why not.
 
     Council commands (`#appeal`) are the Executive Council's; the others the committee's; a
-    message mixing both is refused. The same authentication rules hold for both.
+    message mixing both is refused. A council member (not on the committee) writes as the
+    council whatever the keywords: the transcript says which it may not use here
+    (`council_may_not`), never the refusal a stranger gets. The same authentication rules
+    hold for both.
     """
     if msg.sender_header_problem:
         return None, Refusal("sender-headers", msg.sender_header_problem)
@@ -47,8 +50,10 @@ def authorize(msg: IncomingMessage, case: Case, settings: Settings, binding: Bin
         return None, Refusal("unusable-from", f"unusable From ({msg.from_problem})")
     known = [COMMANDS[c.keyword] for c in msg.commands.commands if c.keyword in COMMANDS]
     council = bool(known) and all(c.council for c in known)
-    if not council and _council_deciding(msg, case, settings, known):
-        council = True  # the council holds an escalated case: its keywords are its own
+    if not council and known and _council_only(msg, settings):
+        # A council member writes as the council: which keywords it may use here is for the
+        # transcript to say (never the refusal a stranger or a forger gets).
+        council = True
     if any(c.council for c in known) and not council:
         return None, Refusal(
             "mixed-bodies", "council and committee commands cannot be mixed in one message"
@@ -80,15 +85,30 @@ def authorize(msg: IncomingMessage, case: Case, settings: Settings, binding: Bin
     return person, None
 
 
-def _council_deciding(msg: IncomingMessage, case: Case, settings: Settings, known) -> bool:
-    """A council member (not a committee member) commanding an escalated case."""
-    if not council_holds(case) or not known:
-        return False
+def _council_only(msg: IncomingMessage, settings: Settings) -> bool:
+    """The sender is a council member and not a committee member."""
     if any(m.matches_address(msg.from_addr or "") for m in settings.committee):
         return False
-    if not any(p.matches_address(msg.from_addr or "") for p in settings.council):
-        return False
-    return all(c.council or c.name in COUNCIL_KEYWORDS for c in known)
+    return any(p.matches_address(msg.from_addr or "") for p in settings.council)
+
+
+def council_may_not(case: Case, keyword: str) -> str | None:
+    """Why the Executive Council may not use `keyword` in this case, or None: in a case it
+    holds it uses `COUNCIL_KEYWORDS`; elsewhere only its own (`#appeal`) and `#help`."""
+    command = COMMANDS.get(keyword)
+    if command is None or command.council:
+        return None
+    if council_holds(case):
+        if keyword in COUNCIL_KEYWORDS:
+            return None
+        usable = ", ".join(f"#{k}" for k in sorted(COUNCIL_KEYWORDS))
+        return f"the Executive Council does not use #{keyword}; in a case it holds it uses {usable}"
+    if keyword in COUNCIL_ELSEWHERE:
+        return None
+    return (
+        f"the committee has this case (it is {case.state}): the Executive Council uses the"
+        " committee's keywords only in a case handed to it, and #appeal on an appeal"
+    )
 
 
 def run_commands(
@@ -106,9 +126,9 @@ def run_commands(
 
     Returns the outcome ("applied" or "refused") with the class of the refusal (`Refusal.kind`
     for a sender not allowed to command, else the command's own: `unknown-command`,
-    `chair-only`, `council-holds`, `command-refused`), or None if nothing ran. With
-    `tell_others` (a command-only mail that is not relayed), the rest of the case's audience
-    gets one line saying what the commands did."""
+    `chair-only`, `council-may-not`, `council-holds`, `command-refused`), or None if nothing
+    ran. With `tell_others` (a command-only mail that is not relayed), the rest of the case's
+    audience gets one line saying what the commands did."""
     found = msg.commands
     if not found.commands or msg.historical:
         return None
@@ -118,7 +138,9 @@ def run_commands(
         return None
     actor, refusal = authorize(msg, case, settings, binding)
     if actor is None:
-        _refuse_sender(db, msg, case, settings, now, message_pk, refusal.text)
+        proven = "signed" if msg.auth.verified else None
+        proven = proven or ("reply-address" if _own_reply_address(msg, binding) else None)
+        _refuse_sender(db, msg, case, settings, now, message_pk, refusal.text, proven)
         outcome, reason = "refused", refusal.kind
     else:
         reason = _run_all_or_none(db, msg, case, settings, now, message_pk, actor)
@@ -149,6 +171,11 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) ->
         for c in commands
         if c.keyword in COMMANDS and COMMANDS[c.keyword].chair_only and actor.role != "chair"
     ]
+    if actor in settings.council and actor not in settings.committee:
+        refused = [(c, council_may_not(case, c.keyword)) for c in commands]
+        refused = [(c, why) for c, why in refused if why is not None]
+        kind = kind if problems or not refused else "council-may-not"
+        problems += refused
     if council_holds(case) and not _is_council(actor, settings):
         kind = kind if problems else "council-holds"
         problems += [
@@ -212,6 +239,7 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) ->
             "results": [{"line": line, "status": s, "detail": d} for line, s, d in results],
             "applied": not failed,
             "captured": msg.commands.body if ctx.body_taken else "",
+            "previews": ctx.previews if not failed else [],
         },
         in_reply_to=msg.message_id,
         refs=(*msg.references, msg.message_id),
@@ -251,7 +279,24 @@ def _token_mode(settings: Settings) -> bool:
     return settings.command_auth == "token" and not settings.insecure_from_only
 
 
-def _refuse_sender(db, msg, case, settings, now, message_pk, reason: str) -> None:
+def _own_reply_address(msg: IncomingMessage, binding: Binding) -> bool:
+    """Sent from a member's address to that member's own reply address for the case (as an
+    answer to casebook's mail to them is): only they were given it."""
+    party = binding.via_party
+    return (
+        party is not None
+        and party.role in ("member", "council")
+        and (party.email or "").lower() == (msg.from_addr or "").lower()
+    )
+
+
+def _refuse_sender(
+    db, msg, case, settings, now, message_pk, reason: str, proven: str | None = None
+) -> None:
+    """The refused sender's notice: the same words whatever the reason; only a sender proven
+    to be who their From says (`proven`: "signed" by their domain's DKIM, or through their
+    own "reply-address") is not told that someone may be using their address, since that is
+    then untrue."""
     record_event(
         db,
         case,
@@ -279,6 +324,7 @@ def _refuse_sender(db, msg, case, settings, now, message_pk, reason: str) -> Non
         template=f"committee/{REFUSAL_NOTICE}",
         audience=Audience.ADDRESS,
         to_addr=address,
-        context={"token_mode": _token_mode(settings)},
+        # `proven` only when it is: the notice to anyone else stays word for word the same
+        context={"token_mode": _token_mode(settings)} | ({"proven": proven} if proven else {}),
         auto_submitted="auto-replied",
     )
