@@ -203,6 +203,10 @@ def _hold_enactment(out: _Writer, proposal: Proposal, outward: list[str],
     out.event("enactment-held", {"proposal": proposal.pk, "resolution": proposal.resolution,
                                  "held": held, "waiting": waiting, "actor": out.actor,
                                  "at": out.now.isoformat()})  # fmt: skip
+    if _state_before_enacting(out.db, out.case) == CaseState.ESCALATED:
+        # The council enacted: it keeps the case, to #release or #drop its own mail.
+        move_case(out.db, out.case, CaseState.ESCALATED, now=out.now, actor=out.actor,
+                  reason="resolution mail held", message_pk=out.message_pk)  # fmt: skip
     numbers = ", ".join(map(str, held))
     return (
         f"not enacted yet: the {proposal.resolution}'s mail is held by the leak guard, nothing"
@@ -238,9 +242,17 @@ def _complete_enactment(out: _Writer, proposal: Proposal, plan: list[PlannedMail
     done.append("resolution report to the Executive Council")
     mark_proposal(out.db, proposal, "enacted_at", out.now)
     out.event("enacted", {"proposal": proposal.pk, "resolution": proposal.resolution})
+    if get_case(out.db, out.case.pk).state == CaseState.ESCALATED:  # the council's, released
+        move_case(out.db, out.case, CaseState.ENACTING, now=out.now, actor=out.actor,
+                  reason="enactment", message_pk=out.message_pk)  # fmt: skip
     move_case(out.db, out.case, CaseState.RESOLVED, now=out.now, actor=out.actor,
               reason="enacted", message_pk=out.message_pk)  # fmt: skip
     return done
+
+
+# Where a case waits while its resolution's mail is held: enacting, or with the council when
+# the council enacted (so that it can #release or #drop its own mail).
+HELD_ENACTING = frozenset({CaseState.ENACTING, CaseState.ESCALATED})
 
 
 def held_enactment(db: Database, case: Case) -> dict | None:
@@ -252,7 +264,7 @@ def held_enactment(db: Database, case: Case) -> dict | None:
         [case.pk],
     ).fetchone()
     proposal = open_proposal(db, case.pk)
-    if row is None or proposal is None or case.state != CaseState.ENACTING:
+    if row is None or proposal is None or case.state not in HELD_ENACTING:
         return None
     detail = json.loads(row[0]) | {"event": row[1]}
     if detail["proposal"] != proposal.pk or not _still_held(db, detail["held"] + detail["waiting"]):

@@ -634,3 +634,36 @@ def test_a_form_reporter_answers_the_question_on_their_follow_up_page(tmp_path, 
         site.page_showing(page, "we will not ask him to write to you")
     finally:
         site.service.stop()
+
+
+def test_the_council_releases_its_own_held_resolution(tmp_path, relay):
+    """The council decides a case it holds; its statement names the reporter, so the leak
+    guard holds the reprimand. The case stays the council's, so a council member can release
+    it; only then are the reporter and the council told and the case resolved."""
+    desk = Desk(tmp_path, relay, members=WITH_COUNCIL)
+    try:
+        desk.report(RITA, "Problem on the users list", "Dave Jones called me stupid yesterday.\n")
+        desk.member(ALICE, "#escalate we cannot agree")
+        to_frank = to_erin = desk.last(COUNCIL, "Case handed to the Executive Council")
+        desk.reply(FRANK, to_frank, "#responsible Dave Jones <dave@example.com>\n"
+                   "#propose private-reprimand\n" + marked("You called Rita Reporter stupid."),
+                   signed=True)  # fmt: skip
+        desk.reply(ERIN, to_erin, "#agree\n#consult", signed=True)
+        desk.reply(RITA, desk.last(RITA[1], "Proposed resolution"), "Yes, go ahead.")
+        desk.reply(ERIN, to_erin, "#enact", signed=True)
+        said = words(desk.inbox(ERIN[1])[-1])
+        assert "not enacted yet" in said and "The case is now escalated." in said
+        held = desk.last(COUNCIL, "Mail held")  # the council reads the case's mail
+        number = re.search(r"#release (\d+)", body(held)).group(1)
+        assert desk.inbox(DAVE[1]) == [] and desk.state() == "escalated"
+        assert [s for s in desk.subjects(RITA[1]) if "resolved" in s] == []
+        desk.reply(FRANK, to_frank, f"#release {number}", signed=True)
+        assert "enacted private-reprimand" in words(desk.inbox(FRANK[1])[-1])
+        desk.days_pass(0.01)
+        [reprimand] = desk.inbox(DAVE[1])
+        assert "You called Rita Reporter stupid." in words(reprimand)
+        assert body(reprimand).rstrip().endswith("Erin Council\nChair, Executive Council")
+        desk.last(RITA[1], "Your report has been resolved")
+        assert desk.state() == "resolved"
+    finally:
+        desk.close()

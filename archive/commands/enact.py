@@ -28,7 +28,7 @@ def run(ctx: Context, args: str) -> str:
     proposal = open_proposal(ctx.db, ctx.case.pk)
     if proposal is None:
         raise Refused("there is no open proposal")
-    if ctx.case.state == CaseState.ENACTING and held_enactment(ctx.db, ctx.case) is not None:
+    if held_enactment(ctx.db, ctx.case) is not None:
         raise Refused("the resolution's mail is held by the leak guard: #release or #drop it"
                       " (the notice gives its number)")  # fmt: skip
     why_not = enact_gate(ctx.db, settings, ctx.now, ctx.case, proposal)
