@@ -30,10 +30,10 @@ from archive.ladder import DURATION, rung
 from archive.lifecycle import move_case
 from archive.models import CaseState
 from archive.outbox import (
-    WAITS_WITH_HELD,
     Audience,
     drop_held,
     held_among,
+    hold_with,
     queue_mail,
     release_held,
 )
@@ -196,10 +196,7 @@ def _hold_enactment(out: _Writer, proposal: Proposal, outward: list[str],
         f"SELECT id FROM outbox WHERE message_id IN ({marks}) ORDER BY id", outward)]  # fmt: skip
     waiting = [pk for pk in items if pk not in held]
     for pk in waiting:
-        out.db.execute(
-            "UPDATE outbox SET status = 'held', last_error = ? WHERE id = ? AND status = 'queued'",
-            [f"{WAITS_WITH_HELD} {', '.join(map(str, held))}: a resolution leaves whole", pk],
-        )
+        hold_with(out.db, pk, held)
     out.event("enactment-held", {"proposal": proposal.pk, "resolution": proposal.resolution,
                                  "held": held, "waiting": waiting, "actor": out.actor,
                                  "at": out.now.isoformat()})  # fmt: skip

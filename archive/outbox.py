@@ -280,6 +280,15 @@ def release_held(db: Database, pk: int, actor: str, now: datetime) -> None:
     )
 
 
+def hold_with(db: Database, pk: int, held: list[int]) -> None:
+    """Queued mail that must not leave before held mail `held` does (a resolution leaves
+    whole): held too, with the reason `#release` of those lifts it by."""
+    db.execute(
+        "UPDATE outbox SET status = 'held', last_error = ? WHERE id = ? AND status = 'queued'",
+        [f"{WAITS_WITH_HELD} {', '.join(map(str, held))}: a resolution leaves whole", pk],
+    )
+
+
 def drop_held(db: Database, pk: int) -> None:
     db.execute("UPDATE outbox SET status = 'dropped' WHERE id = ? AND status = 'held'", [pk])
 
