@@ -37,7 +37,15 @@ from archive.record.settings import Settings
 from archive.record.store import Binding, IngestResult, store_message
 from archive.record.timestamps import from_text
 from archive.workflow.appeals import APPELLANTS, wishes_to_appeal
-from archive.workflow.consent import asks_no_contact, consent_in
+from archive.workflow.consent import (
+    COMMITTEE,
+    REPORTED,
+    UNCLEAR,
+    consent_in,
+    contact_meant,
+    no_contact_wish,
+)
+from archive.workflow.ladder import RUNGS
 from archive.workflow.lifecycle import move_case
 from archive.workflow.report_clocks import start_report_clocks
 from archive.workflow.states import is_done
@@ -48,6 +56,7 @@ FOLLOWUP_ACK_TEMPLATE = "reporter/followup_received"
 HOW_TO_APPEAL = "party/how_to_appeal"
 REPORTING_ROLES = ("reporter", "delegate", "affected")  # who reported, for themselves or others
 NO_CONTACT_TEMPLATE = "reporter/no_contact_confirmed"
+NO_CONTACT_QUESTION = "reporter/no_contact_question"  # whom did they mean?
 CONSULT_TEMPLATE = "reporter/proposed_resolution"
 FOLD_DELAY = timedelta(hours=1)
 
@@ -442,9 +451,8 @@ def _record_feedback(
     if party.role not in REPORTING_ROLES:
         return None
     text = msg.authored  # their own new words: the quoted proposal holds the same words
-    wishes: dict = {}
     consulted = db.execute(
-        "SELECT 1 FROM proposals WHERE case_pk = ? AND status = 'open'"
+        "SELECT resolution FROM proposals WHERE case_pk = ? AND status = 'open'"
         " AND consulted_at IS NOT NULL",
         [case.pk],
     ).fetchone()
@@ -452,9 +460,9 @@ def _record_feedback(
     # to confirm an unproven message, or "Yes, twice on Sunday" to a #to-reporter question,
     # says nothing of it. Feedback then, and the committee confirms (#consult asks again).
     answering = bool(consulted) and not _answers_another_mail(db, msg, case, party)
-    if asks_no_contact(text, answering_proposal=answering) and not party.no_contact:
-        _record_no_contact(db, case, party, settings, now, pk)
-        wishes["no_contact"] = True
+    # The apology request's mail offers "no further contact with the person involved".
+    invited = answering and RUNGS[consulted[0]].needs_consent
+    wishes = _no_contact_wish(db, msg, case, party, settings, now, pk, invited=invited)
     if not consulted:
         return wishes or None
     consent = consent_in(text) if answering else None
@@ -474,6 +482,93 @@ def _record_feedback(
         message_pk=pk,
     )
     return {"received": True, **wishes}
+
+
+def _no_contact_wish(
+    db: Database,
+    msg: IncomingMessage,
+    case: Case,
+    party: Party,
+    settings: Settings,
+    now: datetime,
+    pk: int,
+    *,
+    invited: bool,
+) -> dict:
+    """A wish for no further contact, told apart: with the committee (honoured by every later
+    mail), with the person reported (the manual's apology clause: recorded for the committee,
+    the party still hears from it), or unsaid (they are asked which, and cut off only if they
+    say so). What the committee's notice says of it."""
+    if party.no_contact:
+        return {}
+    parent = _parent_template(db, msg, case, party)
+    meant = None
+    # The answer to the question: a reply to it, or (a web-form reporter's page threads
+    # nothing) a fresh message while it is open, when it says which.
+    if parent == NO_CONTACT_QUESTION or (parent is None and _asked_which(db, case, party)):
+        meant = contact_meant(msg.authored)
+        if meant is None and parent == NO_CONTACT_QUESTION:
+            return {"no_contact_unclear": True}
+    meant = meant or no_contact_wish(msg.authored, invited=invited)
+    if meant == COMMITTEE:
+        _record_no_contact(db, case, party, settings, now, pk)
+        return {"no_contact": True}
+    if meant == REPORTED:
+        record_event(
+            db,
+            case,
+            now=now,
+            actor=party.email or party.role,
+            action="no-contact-with-reported",
+            message_pk=pk,
+        )
+        return {"no_contact_with_reported": True}
+    if meant == UNCLEAR:
+        return {"no_contact_asked": _ask_which_contact(db, case, party, settings, now, pk)}
+    return {}
+
+
+def _asked_which(db: Database, case: Case, party: Party) -> bool:
+    """The party was asked whom they want no contact with and has not said since."""
+    row = db.execute(
+        "SELECT action FROM events WHERE case_pk = ? AND actor = ? AND action IN"
+        " ('no-contact-unclear', 'no-contact-requested', 'no-contact-with-reported')"
+        " ORDER BY id DESC LIMIT 1",
+        [case.pk, party.email or party.role],
+    ).fetchone()
+    return row is not None and row[0] == "no-contact-unclear"
+
+
+def _ask_which_contact(db, case: Case, party: Party, settings: Settings, now, pk: int) -> bool:
+    """Ask the party whom they want no further contact with (at most once a day): whether it
+    was asked now."""
+    row = db.execute(
+        "SELECT MAX(created_at) FROM outbox WHERE case_pk = ? AND template = ? AND party_pk = ?",
+        [case.pk, NO_CONTACT_QUESTION, party.pk],
+    ).fetchone()
+    if row[0] is not None and from_text(row[0]) > now - timedelta(days=1):
+        return False
+    queue_mail(
+        db,
+        Mail(
+            template=NO_CONTACT_QUESTION,
+            audience=Audience.PARTY,
+            party=party,
+            case=case,
+            context={"case_ref": case.ref},
+        ),
+        now=now,
+        settings=settings,
+    )
+    record_event(
+        db,
+        case,
+        now=now,
+        actor=party.email or party.role,
+        action="no-contact-unclear",
+        message_pk=pk,
+    )
+    return True
 
 
 def _parent_template(db: Database, msg: IncomingMessage, case: Case, party: Party) -> str | None:

@@ -4,26 +4,23 @@ The command checks the gates; `archive.workflow.enactment` does the carrying out
 calls it too). `#enact DATE` again moves the date; `#enact` alone enacts now.
 """
 
-from archive.arrivals.formpages import reachable
 from archive.commands.base import Command, Context, Refused
-from archive.record.cases import parties_of
 from archive.record.models import CaseState
-from archive.record.timestamps import from_text, human_duration
-from archive.workflow.council import council_holds, proposal_agreed
+from archive.workflow.council import acting_chair, council_holds
 from archive.workflow.enactment import (
+    enact_gate,
     enact_now,
+    held_enactment,
     preview_resolution_mail,
-    responsible_parties,
     schedule_enactment,
 )
-from archive.workflow.ladder import rung
-from archive.workflow.resolutions import open_proposal, tally
+from archive.workflow.resolutions import open_proposal
 
 
 def run(ctx: Context, args: str) -> str:
     settings = ctx.settings
     if not settings.enact_by_any_member and not _may_enact(ctx):
-        raise Refused("only the chair enacts resolutions (see [policy] enact_by_any_member)")
+        raise Refused(_who_enacts(ctx) + " (see [policy] enact_by_any_member)")
     ctx.refuse_while_appealed()  # before a date is kept, not only when the case moves
     when = ctx.date(args.split()[0]) if args else None
     if when is not None and when <= ctx.now:
@@ -31,24 +28,14 @@ def run(ctx: Context, args: str) -> str:
     proposal = open_proposal(ctx.db, ctx.case.pk)
     if proposal is None:
         raise Refused("there is no open proposal")
-    if not proposal_agreed(tally(ctx.db, proposal), ctx.case, settings):
-        who = "council" if council_holds(ctx.case) else "committee"
-        raise Refused(f"the {who} has not agreed on the proposal")
-    row = rung(proposal.resolution)
-    if not row.enacted:
-        raise Refused("mediation is arranged with #mediation, not enacted")
-    if proposal.consulted_at is None:
-        raise Refused("the reporter has not been consulted yet: #consult first")
-    reporters = parties_of(ctx.db, ctx.case, "reporter")
-    if not _feedback_or_waited(ctx, proposal, reporters):
+    if held_enactment(ctx.db, ctx.case) is not None:
         raise Refused(
-            "no feedback from the reporter yet; #enact is possible once they answer or"
-            f" {human_duration(settings.consult_wait)} after #consult"
+            "the resolution's mail is held by the leak guard: #release or #drop it"
+            " (the notice gives its number)"
         )
-    if row.needs_consent and not any(p.consent == "agreed" for p in reporters):
-        raise Refused("an apology request needs the reporter's explicit agreement")
-    if row.needs_responsible and not responsible_parties(ctx.db, ctx.case):
-        raise Refused("no responsible person with an address: #responsible ADDRESS first")
+    why_not = enact_gate(ctx.db, settings, ctx.now, ctx.case, proposal)
+    if why_not:
+        raise Refused(why_not)
     ctx.move_to(CaseState.ENACTING, "enactment")
     # The transcript shows what each outside reader gets, as they will read it.
     ctx.previews = preview_resolution_mail(
@@ -75,29 +62,25 @@ def run(ctx: Context, args: str) -> str:
         queued=ctx.queued,
     )
     ctx.reload()
-    return "enacted " + done
+    return done
 
 
 def _may_enact(ctx: Context) -> bool:
     """The chair; in a case the council holds, the council's chair (any council member when
-    the council has no chair)."""
-    if council_holds(ctx.case):
-        chair = ctx.settings.council_chair
-        return ctx.actor == chair if chair else ctx.actor in ctx.settings.council
-    return ctx.actor.role in ("chair", "council-chair")
+    the council has no chair). A chair kept out of the case (it is about them, or they are
+    conflicted) leaves it to the first free member (`acting_chair`)."""
+    chair = acting_chair(ctx.case, ctx.settings)
+    if chair is not None:
+        return ctx.actor == chair
+    return council_holds(ctx.case) and ctx.actor in ctx.settings.council
 
 
-def _feedback_or_waited(ctx: Context, proposal, reporters) -> bool:
-    consulted = from_text(proposal.consulted_at)
-    if not [p for p in reporters if reachable(ctx.db, p)]:
-        return True
-    if ctx.now >= consulted + ctx.settings.consult_wait:
-        return True
-    row = ctx.db.execute(
-        "SELECT 1 FROM events WHERE case_pk = ? AND action = 'feedback-received' AND at >= ?",
-        [ctx.case.pk, proposal.consulted_at],
-    ).fetchone()
-    return row is not None
+def _who_enacts(ctx: Context) -> str:
+    chair = acting_chair(ctx.case, ctx.settings)
+    usual = ctx.settings.council_chair if council_holds(ctx.case) else ctx.settings.chair
+    if chair is not None and chair != usual:
+        return f"only {chair.name} enacts here, for the chair, who takes no part in this case"
+    return "only the chair enacts resolutions"
 
 
 COMMAND = Command(

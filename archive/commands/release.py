@@ -2,6 +2,7 @@
 
 from archive.commands.base import Command, Context, Refused
 from archive.record.outbox import held_item, release_held
+from archive.workflow.enactment import release_enactment
 
 
 def item_of(ctx: Context, args: str, keyword: str) -> tuple[int, str, str]:
@@ -19,9 +20,25 @@ def run(ctx: Context, args: str) -> str:
     pk, template, status = item_of(ctx, args, "release")
     if status != "held":
         return f"no change: mail {pk} ({template}) is no longer held ({status})"
-    release_held(ctx.db, pk, ctx.actor.email, ctx.now)
-    ctx.event("mail-released", {"item": pk, "template": template})
-    return f"mail {pk} ({template}) released: it goes out as it is"
+    # A resolution's held mail leaves whole, and its enactment completes when it does.
+    enacted = release_enactment(
+        ctx.db,
+        ctx.settings,
+        ctx.now,
+        ctx.case,
+        pk,
+        actor=ctx.actor.email,
+        message_pk=ctx.message_pk,
+        queued=ctx.queued,
+    )
+    if enacted is None:
+        release_held(ctx.db, pk, ctx.actor.email, ctx.now)
+        enacted = True, "released: it goes out as it is"
+    vouched, done = enacted
+    if vouched:
+        ctx.event("mail-released", {"item": pk, "template": template})
+    ctx.reload()
+    return f"mail {pk} ({template}) {done}"
 
 
 COMMAND = Command(

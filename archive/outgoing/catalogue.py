@@ -202,6 +202,7 @@ CATALOGUE: dict[str, Template] = {
         _entry("reporter/ack_folded", "reporter", {"case_refs": ["CoC-2026-001", "CoC-2026-002"]}),
         _entry("reporter/followup_received", "reporter", {"for_reporter": True}),
         _entry("reporter/no_contact_confirmed", "reporter", {}),
+        _entry("reporter/no_contact_question", "reporter", {}),
         _entry("reporter/message", "reporter", {"text": "Hello"}),
         _entry("reporter/missing_information", "reporter", {"missing": ["when", "links"]}),
         _entry(
@@ -328,6 +329,7 @@ CATALOGUE: dict[str, Template] = {
                 "hits": [
                     {"what": "the reporter's name", "text": "Rita Reporter", "in": "statement"}
                 ],
+                "resolution": True,
             },
         ),
         _entry("committee/ack_overdue", "committee", {"opened_at": WHEN}),
@@ -335,7 +337,11 @@ CATALOGUE: dict[str, Template] = {
         _entry("committee/deadlock", "committee", {"proposal": "hiatus"}),
         _entry("committee/returned", "committee", {"reason": "The committee can decide."}),
         _entry("committee/unilateral_reminder", "committee", {"since": WHEN}),
-        _entry("committee/feedback_wait_over", "committee", {"resolution": "hiatus"}),
+        _entry(
+            "committee/feedback_wait_over",
+            "committee",
+            {"resolution": "hiatus", "enactor": "The chair", "blocked": None},
+        ),
         _entry(
             "committee/catch_up",
             "committee",

@@ -22,6 +22,7 @@ from archive.record.cases import Case, Party, get_case, new_token, record_event
 from archive.record.db import write_transaction
 from archive.record.settings import Settings
 from archive.record.timestamps import to_text
+from archive.workflow.ladder import resolution_templates
 
 
 class Audience:
@@ -165,6 +166,10 @@ def _tell_held(db, now, settings, case, spec, pk: int, hits, matched, actor) -> 
                 "reader": READERS[spec.reader],
                 "queued_by": actor,
                 "hits": [{"what": h.what, "text": h.text, "in": h.field} for h in hits],
+                # a resolution's own mail (at #enact, not one member's #ban): its #release and
+                # #drop carry the enactment with them
+                "resolution": case.state == "enacting"
+                and spec.name in {*resolution_templates(), "core/ban_notice"},
             },
         ),
         now=now,
@@ -296,6 +301,15 @@ def release_held(db: Database, pk: int, actor: str, now: datetime) -> None:
     )
 
 
+def hold_with(db: Database, pk: int, held: list[int]) -> None:
+    """Queued mail that must not leave before held mail `held` does (a resolution leaves
+    whole): held too, with the reason `#release` of those lifts it by."""
+    db.execute(
+        "UPDATE outbox SET status = 'held', last_error = ? WHERE id = ? AND status = 'queued'",
+        [f"{WAITS_WITH_HELD} {', '.join(map(str, held))}: a resolution leaves whole", pk],
+    )
+
+
 def drop_held(db: Database, pk: int) -> None:
     db.execute("UPDATE outbox SET status = 'dropped' WHERE id = ? AND status = 'held'", [pk])
 
@@ -315,14 +329,19 @@ def guard_held_since(db: Database, after: int) -> list[tuple[int, str, str | Non
     return [(row[0], row[1], row[2]) for row in rows]
 
 
+# A resolution's mail held only because the guard held another of its mails: it leaves whole.
+WAITS_WITH_HELD = "waits with held mail"
+
+
 def held_among(db: Database, message_ids: list[str]) -> list[tuple[int, str]]:
     """Which of these just-queued mails the leak guard held: (item, template)."""
     if not message_ids:
         return []
     marks = ",".join("?" * len(message_ids))
     rows = db.execute(
-        f"SELECT id, template FROM outbox WHERE status = 'held' AND message_id IN ({marks})",
-        message_ids,
+        f"SELECT id, template FROM outbox WHERE status = 'held' AND message_id IN ({marks})"
+        " AND COALESCE(last_error, '') NOT LIKE ?",
+        [*message_ids, WAITS_WITH_HELD + "%"],
     )
     return [(row[0], row[1]) for row in rows]
 

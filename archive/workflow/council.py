@@ -116,3 +116,15 @@ def proposal_agreed(votes: dict[str, str], case: Case, settings: Settings) -> bo
     if council_holds(case):
         return council_agreed(votes, case, settings)
     return has_consensus(votes, [p.email for p in deciders(case, settings)])
+
+
+def acting_chair(case: Case, settings: Settings) -> Person | None:
+    """Who enacts and signs for the deciding body: its chair (the council's, in a case the
+    council holds) or, when the chair is conflicted or recused in this case, the first free
+    member in the configuration's order; None when no chair is configured (any council
+    member enacts for a council without one) or nobody is free."""
+    chair = settings.council_chair if council_holds(case) else settings.chair
+    if chair is None:
+        return None
+    free = deciders(case, settings)
+    return chair if chair in free else next(iter(free), None)

@@ -14,6 +14,7 @@ from archive.record.timestamps import human_duration
 from archive.workflow.case_brief import case_brief
 from archive.workflow.clock_registry import Clock, register
 from archive.workflow.council import tell_reporter_council_has_case
+from archive.workflow.enactment import enact_gate, who_enacts
 from archive.workflow.lifecycle import move_case
 from archive.workflow.resolutions import has_consensus, open_proposal, tally
 from archive.workflow.states import is_open
@@ -86,8 +87,19 @@ def fire_consult_wait(
     proposal = open_proposal(db, case.pk)
     if proposal is None or proposal.pk != deadline.payload.get("proposal"):
         return False
+    # What the notice says next is what #enact would do now: never "may now #enact" when it
+    # would be refused (no address for a member responsible, no consent, an open appeal).
     _committee(
-        db, settings, now, case, "committee/feedback_wait_over", {"resolution": proposal.resolution}
+        db,
+        settings,
+        now,
+        case,
+        "committee/feedback_wait_over",
+        {
+            "resolution": proposal.resolution,
+            "enactor": who_enacts(case, settings),
+            "blocked": enact_gate(db, settings, now, case, proposal),
+        },
     )
     return True
 

@@ -83,8 +83,13 @@ def fire_reporter_update(
 def queue_reporter_update(db, settings: Settings, now: datetime, case: Case) -> int:
     """The reporter's update with the committee's timeline, or the default projection."""
     timeline = case.fields.get("timeline")  # the day #timeline set, stored as YYYY-MM-DD
+    set_by_committee = timeline is not None and parse_date(timeline, settings.zone) > now
+    # A day the committee set that has passed promises nothing any more (the weekly update
+    # while the council has the case): the default projection from now, as without one.
     projected = (
-        parse_date(timeline, settings.zone) if timeline else now + settings.default_projection
+        parse_date(timeline, settings.zone)
+        if set_by_committee
+        else now + settings.default_projection
     )
     timeline = human_date(projected, settings.zone)
     sent = 0
@@ -109,7 +114,7 @@ def queue_reporter_update(db, settings: Settings, now: datetime, case: Case) -> 
         now=now,
         actor="clock",
         action="reporter-updated",
-        detail={"timeline": timeline, "set_by_committee": bool(case.fields.get("timeline"))},
+        detail={"timeline": timeline, "set_by_committee": set_by_committee},
     )
     return max(sent, 1)
 

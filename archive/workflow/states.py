@@ -34,7 +34,8 @@ _REACHED_FROM: dict[S, frozenset[S]] = {
     S.DELIBERATING: OPEN_STATES | WITH_COUNCIL | DONE_STATES,  # also an appeal overturned
     S.MEDIATION: _WORKING,
     S.RESOLUTION_PROPOSED: _WORKING | {S.ENACTING},
-    S.REPORTER_CONSULTED: frozenset({S.RESOLUTION_PROPOSED}),
+    # #consult; #drop of a resolution's held mail calls its enactment off
+    S.REPORTER_CONSULTED: frozenset({S.RESOLUTION_PROPOSED, S.ENACTING}),
     S.ENACTING: frozenset({S.REPORTER_CONSULTED, S.ESCALATED}),  # the council enacts too
     # #enact, or the council upholds an appeal of a resolved case
     S.RESOLVED: frozenset({S.ENACTING, S.APPEALED}),
