@@ -24,6 +24,7 @@ from archive.deadlines import Deadline, add_deadline, cancel_deadlines, pending_
 from archive.formpages import reachable
 from archive.ladder import DURATION, rung
 from archive.lifecycle import move_case
+from archive.mediation import tell_decision
 from archive.models import CaseState
 from archive.outbox import Audience, queue_mail
 from archive.resolutions import Proposal, mark_proposal, open_proposal
@@ -85,6 +86,9 @@ def enact_now(db: Database, settings: Settings, now: datetime, case: Case, propo
     Message-IDs queued are added to `queued` (the transcript lists any the leak guard held)."""
     out = _Writer(db, settings, now, case, actor, message_pk, [] if queued is None else queued)
     sent = _queue_resolution_mail(out, proposal)
+    row = rung(proposal.resolution)
+    told = {"reporter"} | ({"reported"} if row.to_responsible else set())
+    tell_decision(db, settings, case, now, done=row.done, told=frozenset(told))
     mark_proposal(db, proposal, "enacted_at", now)
     out.event("enacted", {"proposal": proposal.pk, "resolution": proposal.resolution})
     move_case(db, case, CaseState.RESOLVED, now=now, actor=actor, reason="enacted",

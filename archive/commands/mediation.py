@@ -1,8 +1,19 @@
-"""#mediation propose|agree|decline|mediator|report: voluntary mediation, step by step."""
+"""#mediation propose|agree|decline|mediator|extend|report: voluntary mediation, step by step."""
+
+from datetime import datetime
 
 from archive.address_grammar import split_address
+from archive.clock import from_text
 from archive.commands.base import Command, Context, Refused
-from archive.mediation import current_mediation, record_answer, record_report, start_mediation
+from archive.durations import parse_days
+from archive.mediation import (
+    ROLES,
+    current_mediation,
+    extend_mediation,
+    record_answer,
+    record_report,
+    start_mediation,
+)
 
 PARTIES = ("reporter", "reported")
 
@@ -28,8 +39,8 @@ def run(ctx: Context, args: str) -> str:
         raise Refused("no mediation is under way; #mediation propose MEDIATOR first")
     if verb in ("agree", "decline"):
         role = rest.split()[0].lower() if rest else ""
-        if role not in PARTIES:
-            raise Refused(f"#mediation {verb} takes reporter or reported")
+        if role not in ROLES:
+            raise Refused(f"#mediation {verb} takes reporter, reported or mediator")
         answer = "agreed" if verb == "agree" else "declined"
         done = record_answer(ctx.db, ctx.settings, ctx.case, mediation, role, answer, ctx.now)
     elif verb == "mediator":
@@ -39,15 +50,42 @@ def run(ctx: Context, args: str) -> str:
         address, name = _mediator(parts[1])
         done = record_answer(ctx.db, ctx.settings, ctx.case, mediation, parts[0].lower(), "",
                              ctx.now, mediator=(address, name))  # fmt: skip
+    elif verb == "extend":
+        if mediation.status != "settled":
+            raise Refused("#mediation extend needs a settled mediation (its clock runs then)")
+        done = extend_mediation(
+            ctx.db,
+            ctx.settings,
+            ctx.case,
+            mediation,
+            _new_due(ctx, rest, from_text(mediation.due_at)),
+            ctx.now,
+        )
     elif verb == "report":
         text = "\n".join(t for t in (rest, ctx.body) if t).strip()
         if not text or mediation.status != "settled":
             raise Refused("#mediation report needs a settled mediation and the report below")
         done = record_report(ctx.db, ctx.settings, ctx.case, mediation, text, ctx.now)
     else:
-        raise Refused("#mediation takes propose, agree, decline, mediator or report")
+        raise Refused("#mediation takes propose, agree, decline, mediator, extend or report")
     ctx.reload()
     return done
+
+
+def _new_due(ctx: Context, text: str, due: datetime) -> datetime:
+    """`7d`/`2w` more than the date it had, or `until DATE`/`DATE`: a date still to come."""
+    words = text.split()
+    if words and words[0].lower() in ("until", "to", "by"):
+        words = words[1:]
+    if len(words) != 1:
+        raise Refused("usage: #mediation extend DURATION (e.g. 7d, 2w) or #mediation extend DATE")
+    try:
+        until = due + parse_days(words[0])
+    except ValueError:
+        until = ctx.date(words[0])
+    if until <= ctx.now:
+        raise Refused(f"{words[0]!r} is not in the future")
+    return until
 
 
 def _mediator(text: str) -> tuple[str, str | None]:
@@ -59,7 +97,8 @@ def _mediator(text: str) -> tuple[str, str | None]:
 
 COMMAND = Command(
     "mediation",
-    "#mediation propose|agree|decline|mediator|report",
-    "voluntary mediation: propose MEDIATOR, agree/decline PARTY, mediator PARTY ADDRESS, report",
+    "#mediation propose|agree|decline|mediator|extend|report",
+    "voluntary mediation: propose MEDIATOR, agree/decline PARTY|mediator, mediator PARTY ADDRESS,"
+    " extend DURATION|DATE, report",
     run,
 )
