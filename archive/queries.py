@@ -50,6 +50,7 @@ def case_summaries(db: Database, state: str | None = None) -> list[dict]:
 
 def case_detail(db: Database, case: Case) -> dict:
     from archive.banlist import list_bans  # only `show` needs these
+    from archive.mediation import vettings_of
     from archive.resolutions import votes_of_case
 
     detail = case_summary(db, case)
@@ -89,6 +90,7 @@ def case_detail(db: Database, case: Case) -> dict:
         )
     ]
     detail["votes"] = votes_of_case(db, case.pk)
+    detail["mediations"] = vettings_of(db, case)  # each report with each party's vetting
     detail["deadlines"] = [
         {"kind": row[0], "due_at": row[1], "fired_at": row[2], "cancelled_at": row[3]}
         for row in db.execute(

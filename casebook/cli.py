@@ -506,6 +506,14 @@ def render_case_text(detail: dict) -> str:
         f" {m['from'] or '-'}  {m['subject']}"
         for m in detail["messages"]
     ]
+    for mediation in detail.get("mediations", []):
+        lines.append(f"\nmediation with {mediation['mediator']} ({mediation['status']}):")
+        if mediation["report"]:
+            lines += [f"  report: {line}" for line in mediation["report"].splitlines()]
+        for vetting in mediation["vettings"]:
+            lines.append(f"  vetted by the {vetting['role']}: {vetting['verdict']}")
+            if vetting["verdict"] != "confirmed":
+                lines += [f"    {line}" for line in (vetting["text"] or "").splitlines()]
     lines.append("\ntimeline:")
     lines += [f"  {e['at'][:19]} {e['actor']}: {e['action']}" for e in detail["events"]]
     if detail["deadlines"]:
