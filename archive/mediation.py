@@ -338,26 +338,6 @@ def record_vetting(db, case: Case, mediation: Mediation, party: Party, text: str
     return {"verdict": verdict, "all_vetted": asked <= vetted, "report": report[0]}
 
 
-def vettings_of(db: Database, case: Case) -> list[dict]:
-    """Each mediation's report with every party's vetting, for `casebook show`."""
-    shown = []
-    for pk, mediator, status, report in db.execute(
-        "SELECT id, mediator, status, report FROM mediations WHERE case_pk = ? ORDER BY id",
-        [case.pk],
-    ).fetchall():
-        vettings = [
-            {"role": role, "verdict": verdict, "text": text, "at": at}
-            for role, verdict, text, at in db.execute(
-                "SELECT p.role, v.verdict, v.text, v.vetted_at FROM mediation_vettings v"
-                " JOIN parties p ON p.id = v.party_pk WHERE v.mediation_pk = ? ORDER BY v.id",
-                [pk],
-            )
-        ]
-        shown.append({"mediator": mediator, "status": status, "report": report,
-                      "vettings": vettings})  # fmt: skip
-    return shown
-
-
 def tell_decision(db, settings: Settings, case: Case, now: datetime, *, done: str,
                   told: frozenset[str] = frozenset()) -> None:  # fmt: skip
     """The committee decided a case that was mediated: the parties not told already (`told`:

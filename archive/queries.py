@@ -50,7 +50,6 @@ def case_summaries(db: Database, state: str | None = None) -> list[dict]:
 
 def case_detail(db: Database, case: Case) -> dict:
     from archive.banlist import list_bans  # only `show` needs these
-    from archive.mediation import vettings_of
     from archive.resolutions import votes_of_case
 
     detail = case_summary(db, case)
@@ -90,7 +89,7 @@ def case_detail(db: Database, case: Case) -> dict:
         )
     ]
     detail["votes"] = votes_of_case(db, case.pk)
-    detail["mediations"] = vettings_of(db, case)  # each report with each party's vetting
+    detail["mediations"] = vettings_of(db, case)
     detail["deadlines"] = [
         {"kind": row[0], "due_at": row[1], "fired_at": row[2], "cancelled_at": row[3]}
         for row in db.execute(
@@ -133,3 +132,24 @@ def archive_stats(db: Database) -> dict:
             "SELECT status, COUNT(*) FROM deliveries GROUP BY status ORDER BY status"
         ),
     }
+
+
+def vettings_of(db: Database, case: Case) -> list[dict]:
+    """Each mediation of the case: its mediator, status, report and every party's vetting of
+    it (archive.mediation writes them), for `casebook show`."""
+    shown = []
+    for pk, mediator, status, report in db.execute(
+        "SELECT id, mediator, status, report FROM mediations WHERE case_pk = ? ORDER BY id",
+        [case.pk],
+    ).fetchall():
+        vettings = [
+            {"role": role, "verdict": verdict, "text": text, "at": at}
+            for role, verdict, text, at in db.execute(
+                "SELECT p.role, v.verdict, v.text, v.vetted_at FROM mediation_vettings v"
+                " JOIN parties p ON p.id = v.party_pk WHERE v.mediation_pk = ? ORDER BY v.id",
+                [pk],
+            )
+        ]
+        shown.append({"mediator": mediator, "status": status, "report": report,
+                      "vettings": vettings})  # fmt: skip
+    return shown

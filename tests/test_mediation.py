@@ -332,7 +332,7 @@ def test_the_report_reaches_the_committee_once(committee):
 
 
 def test_each_partys_vetting_is_recorded_and_corrections_kept_with_the_report(committee):
-    from archive.mediation import vettings_of
+    from archive.queries import vettings_of
 
     c = committee
     settle(c)
