@@ -220,6 +220,7 @@ CATALOGUE: dict[str, Template] = {
         _entry("mediator/extended", "mediator", {"due": "30 March 2026"}),
         _entry("party/mediation_decided", "party", {"done": "no further action"}),
         _entry("mediator/decided", "mediator", {}),
+        _entry("mediator/not_needed", "mediator", {}),
         # The parties agreed to this mediator: the brief names them by design.
         _entry(
             "mediator/brief",

@@ -146,10 +146,13 @@ def record_answer(db, settings: Settings, case: Case, mediation: Mediation, role
                   answer: str, now: datetime, mediator: tuple[str, str | None] | None = None,
                   ) -> str:  # fmt: skip
     """A consent, decline or counter-proposed mediator; settles when all three agree."""
+    if mediator is not None and mediator[0].lower() == mediation.mediator:
+        mediator, answer = None, "agreed"  # "Mediator: Max" when Max is the one asked
     if mediator is not None:
         # A different mediator: the one who proposed them agreed to them; the other party is
         # asked, and the new candidate once both parties agreed.
         address, name = mediator
+        _release_candidate(db, settings, case, mediation, now)
         db.execute(
             "UPDATE mediations SET mediator = ?, mediator_name = ?, reporter_answer = ?,"
             " reported_answer = ?, mediator_answer = NULL WHERE id = ?",
@@ -164,6 +167,8 @@ def record_answer(db, settings: Settings, case: Case, mediation: Mediation, role
     db.execute(f"UPDATE mediations SET {column} = ? WHERE id = ?", [answer, mediation.pk])
     record_event(db, case, now=now, actor=role, action=f"mediation-{answer}")
     if answer == "declined":
+        if role != "mediator":
+            _release_candidate(db, settings, case, mediation, now)
         _end(db, case, mediation.pk, "declined", now)
         what = (
             "the candidate mediator declined; #mediation propose another, if the committee"
@@ -173,6 +178,18 @@ def record_answer(db, settings: Settings, case: Case, mediation: Mediation, role
         _committee(db, settings, case, now, "committee/mediation_update", {"what": what})
         return f"the {role} declined; mediation is off"
     return _advance(db, settings, case, current_mediation(db, case), now)
+
+
+def _release_candidate(db, settings, case: Case, mediation: Mediation, now: datetime) -> None:
+    """A candidate who agreed and is no longer needed (a party declined, or chose someone
+    else) is told so, and waits for no brief."""
+    if mediation.mediator_answer != "agreed":
+        return
+    party = _mediator_party(db, case, mediation.mediator, mediation.mediator_name, now)
+    if not party.no_contact:
+        queue_mail(db, now=now, settings=settings, template="mediator/not_needed",
+                   audience=Audience.PARTY, party=party, case=case,
+                   context={"case_ref": case.ref})  # fmt: skip
 
 
 def _advance(db, settings, case: Case, mediation: Mediation, now: datetime) -> str:

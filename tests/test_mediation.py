@@ -92,6 +92,7 @@ def test_a_decline_ends_it_without_asking_anyone_else(committee):
     reply_as(c, "mediator", "yes", 0)
     reply_as(c, "reporter", "No, thank you.", 1)
     assert invited(c) == ["reporter"]
+    assert sent_to(c, "mediator/not_needed") == ["max@example.net"]
     assert current_mediation(c.db, find_case(c.db, "CoC-2026-001")) is None
     assert find_case(c.db, "CoC-2026-001").state == "deliberating"
 
@@ -244,6 +245,7 @@ def test_the_candidate_mediator_is_asked_first_and_can_decline(committee):
     answer(c, "mediator", "mediator/invitation", "No, sorry: I am away all of March.", 1)
     assert mediation_of(c) is None and invited(c) == []
     assert find_case(c.db, "CoC-2026-001").state == "deliberating"
+    assert outbox(c.db, "mediator/not_needed") == []  # his own no: nothing to tell him
     updates = [u["context"]["what"] for u in outbox(c.db, "committee/mediation_update")]
     assert updates == [
         "the candidate mediator declined; #mediation propose another, if the committee wishes"
@@ -267,6 +269,7 @@ def test_a_counter_proposal_in_plain_words_is_understood(committee):
     assert dave["context"]["mediator"] == "Nora Neutral"
     notice = outbox(c.db, "committee/followup")[-1]["context"]["mediation"]
     assert notice["mediator"] == "Nora Neutral <nora@neutral.example>"
+    assert sent_to(c, "mediator/not_needed") == ["max@example.net"]  # he agreed: told
     answer(c, "reported", "party/mediation_invitation", "Yes, Nora is fine with me.", 3)
     assert sent_to(c, "mediator/invitation") == ["max@example.net", "nora@neutral.example"]
     answer(c, "mediator", "mediator/invitation", "Yes.", 4, email="nora@neutral.example")
