@@ -43,10 +43,11 @@ NO_RE = re.compile(r"(?i)^\s*(no|i decline|decline|not interested|i can'?t|i can
 # A counter-proposal in plain words names someone before their address: the last run of two or
 # more capitalised words ("could it be Nora Neutral instead? nora@example.net").
 NAME_RUN_RE = re.compile(r"\b[A-Z][\w'-]+(?:[ \t]+[A-Z][\w'-]+)+")
-# Words of a reply that asks for someone else but gives no address: asked about, not guessed.
+# Words that ask for someone else: with an address they propose them (an address alone, as in a
+# signature, proposes nobody); without one, the party is asked for it, nothing is guessed.
 SOMEONE_ELSE_RE = re.compile(
-    r"(?i)\b(someone else|somebody else|another (mediator|person)|different (mediator|person)"
-    r"|instead|rather (have|it be)|prefer)\b"
+    r"(?i)\b(someone else|somebody else|another|different|instead|rather|prefer|suggest"
+    r"|propose|how about|what about|could it be|would it be|mediator)\b"
 )
 ROLES = ("reporter", "reported", "mediator")
 
@@ -449,19 +450,21 @@ def report_from_mediator(text: str, subject: str | None) -> str | None:
     return None
 
 
-def answer_from_reply(text: str, ignore: frozenset[str] = frozenset(),
+def answer_from_reply(text: str, ignore: frozenset[str] = frozenset(), *,
+                      asked_for_one: bool = False,
                       ) -> tuple[str | None, tuple[str, str | None] | None]:  # fmt: skip
     """A party's own reply: ('agreed'|'declined'|None, a counter-proposed mediator or None).
 
     Another mediator is a `Mediator: NAME <ADDRESS>` line or, in plain words, any address but
     those in `ignore` (the candidate's, the party's own): "could it be Nora Neutral instead?
-    nora@example.net" proposes Nora Neutral."""
+    nora@example.net" proposes Nora Neutral; an address alone does only `asked_for_one` (in
+    answer to the question that asked for a name and address)."""
     for line in MEDIATOR_RE.finditer(text):  # `Mediator: Max <max@example.net>`
         found = find_addresses(line.group("rest"), dotted=False)
         if found:
             name = line.group("rest").split(found[0])[0].strip().removesuffix("<").strip()
             return None, (found[0], name or None)
-    for address in find_addresses(text):
+    for address in find_addresses(text) if asked_for_one or SOMEONE_ELSE_RE.search(text) else ():
         if address.lower() not in ignore:
             return None, (address, _name_before(text, address))
     if YES_RE.match(text):
@@ -507,7 +510,8 @@ def answer_reply(db, settings: Settings, case: Case, party: Party, *, text: str,
 
 def _answer(db, settings, case: Case, party: Party, mediation: Mediation, text: str,
             parent: str | None, now: datetime) -> dict | None:  # fmt: skip
-    answer, mediator = answer_from_reply(text, _known_addresses(db, settings, case, mediation))
+    answer, mediator = answer_from_reply(text, _known_addresses(db, settings, case, mediation),
+                                         asked_for_one=parent == UNCLEAR)  # fmt: skip
     if party.role == "mediator" and mediator:  # "I can't, but ask Nora": theirs to suggest
         answer, mediator = None, None
     if answer or mediator:

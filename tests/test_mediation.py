@@ -387,3 +387,45 @@ def test_a_mediated_case_closed_tells_both_parties_and_the_mediator(committee):
     text = shown("party/mediation_decided", first["context"])
     assert "closed the case, with no further action" in text and "resolved by" not in text
     assert sent_to(c, "mediator/decided") == ["max@example.net"]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Could it be Nora Neutral instead? nora@neutral.example",
+         (None, ("nora@neutral.example", "Nora Neutral"))),
+        ("Yes, but I would prefer Nora Neutral <nora@neutral.example>.",
+         (None, ("nora@neutral.example", "Nora Neutral"))),
+        ("How about nora@neutral.example?", (None, ("nora@neutral.example", None))),
+        ("Mediator: Nina <nina@example.net>", (None, ("nina@example.net", "Nina"))),
+        ("Yes please.", ("agreed", None)),
+        ("No, thank you.", ("declined", None)),
+        # An address in a signature, or the party's own, proposes nobody.
+        ("Yes, happy to.\nDave Jones | dave@work.example", ("agreed", None)),
+        ("Yes, I'd rather do it by mail: rita@example.net", ("agreed", None)),
+        ("What does mediation involve?", (None, None)),
+    ],
+)  # fmt: skip
+def test_an_answer_in_plain_words(text, expected):
+    from archive.mediation import answer_from_reply
+
+    assert answer_from_reply(text, frozenset({"max@example.net", "rita@example.net"})) == expected
+
+
+@pytest.mark.parametrize(
+    "text, verdict",
+    [
+        ("That's right, thank you.", "confirmed"),
+        ("Yes.", "confirmed"),
+        ("Looks accurate to me. No corrections.", "confirmed"),
+        ("No corrections from me.", "confirmed"),
+        ("Mostly right, but I never called the thread hostile.", "corrections"),
+        ("Yes, except that it was Tuesday, not Monday.", "corrections"),
+        ("No, that is not what happened.", "corrections"),
+        ("The second paragraph leaves out that I apologised.", "corrections"),
+    ],
+)  # fmt: skip
+def test_a_vetting_is_a_confirmation_only_when_it_corrects_nothing(text, verdict):
+    from archive.mediation import vetting_verdict
+
+    assert vetting_verdict(text) == verdict
