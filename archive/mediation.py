@@ -275,10 +275,10 @@ def extend_mediation(db, settings: Settings, case: Case, mediation: Mediation, u
 
 
 def record_report(db, settings: Settings, case: Case, mediation: Mediation, text: str,
-                  now: datetime, *, tell_committee: bool = True) -> str:  # fmt: skip
-    """The report goes to the parties to vet; the case returns to the committee. The committee
-    is told here only when `tell_committee` (a member recorded it): the mediator's own mail
-    reaches it once, as that mail's notice."""
+                  now: datetime) -> str:  # fmt: skip
+    """The report goes to the parties to vet; the case returns to the committee, which has the
+    report once: as the notice of the mediator's mail, or in the member's own post of
+    `#mediation report` (never again in an update of its own)."""
     db.execute("UPDATE mediations SET report = ?, status = 'reported' WHERE id = ?",
                [text, mediation.pk])  # fmt: skip
     _end(db, case, mediation.pk, "reported", now)
@@ -288,10 +288,6 @@ def record_report(db, settings: Settings, case: Case, mediation: Mediation, text
             queue_mail(db, now=now, settings=settings, template=VET,
                        audience=Audience.PARTY, party=party, case=case,
                        context={"case_ref": case.ref, "report": text})  # fmt: skip
-    if tell_committee:
-        _committee(db, settings, case, now, "committee/mediation_update",
-                   {"what": "the mediator's report arrived; it was sent to the parties to vet",
-                    "report": text})  # fmt: skip
     _back_to_deliberation(db, case, now, "mediator's report")
     return "report recorded and sent to the parties to vet; the case is back in deliberation"
 
@@ -496,7 +492,7 @@ def answer_reply(db, settings: Settings, case: Case, party: Party, *, text: str,
         report = report_from_mediator(text, subject)
         if not report:
             return None
-        record_report(db, settings, case, mediation, report, now, tell_committee=False)
+        record_report(db, settings, case, mediation, report, now)
         return {"report": True}
     if mediation and mediation.status == f"asking-{party.role}":
         if party.role == "mediator" and party.email != mediation.mediator:

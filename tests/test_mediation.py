@@ -429,3 +429,14 @@ def test_a_vetting_is_a_confirmation_only_when_it_corrects_nothing(text, verdict
     from archive.mediation import vetting_verdict
 
     assert vetting_verdict(text) == verdict
+
+
+def test_a_report_a_member_records_reaches_the_committee_only_in_their_own_post(committee):
+    c = committee
+    settle(c)
+    before = len(outbox(c.db))
+    c.say("#mediation report\nThey met and agreed to keep it civil.", now=T0 + timedelta(days=9))
+    to_committee = [m["template"] for m in outbox(c.db)[before:] if m["audience"] == "committee"]
+    assert "committee/mediation_update" not in to_committee
+    assert "sent to the parties to vet" in c.lines()[-1][1]
+    assert len(outbox(c.db, "party/mediation_report")) == 2
