@@ -381,7 +381,11 @@ def tell_decision(db, settings: Settings, case: Case, now: datetime, *, done: st
                 case=case,
                 context=context,
             )
-    for party in parties_of(db, case, "mediator"):
+    told_before = db.execute(
+        "SELECT 1 FROM events WHERE case_pk = ? AND action = 'mediation-decision-told'",
+        [case.pk],
+    ).fetchone()
+    for party in [] if told_before else parties_of(db, case, "mediator"):
         if party.email == mediation.mediator and not party.no_contact:
             queue_mail(db, now=now, settings=settings, template="mediator/decided",
                        audience=Audience.PARTY, party=party, case=case,

@@ -440,3 +440,14 @@ def test_a_report_a_member_records_reaches_the_committee_only_in_their_own_post(
     assert "committee/mediation_update" not in to_committee
     assert "sent to the parties to vet" in c.lines()[-1][1]
     assert len(outbox(c.db, "party/mediation_report")) == 2
+
+
+def test_the_mediator_is_told_of_the_decision_once(committee):
+    c = committee
+    settle(c)
+    answer(c, "mediator", "mediator/brief", "Report:\nThey met and agreed to keep it civil.", 9)
+    c.say("#close resolved by the mediation", now=T0 + timedelta(days=10))
+    c.say("#reopen", now=T0 + timedelta(days=11))
+    c.say("#close no further action after all", now=T0 + timedelta(days=12))
+    assert sent_to(c, "mediator/decided") == ["max@example.net"]
+    assert len(outbox(c.db, "party/mediation_decided")) == 4  # each decision, to each party
