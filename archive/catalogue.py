@@ -218,8 +218,8 @@ CATALOGUE: dict[str, Template] = {
         _entry("party/mediation_report", "party", {"report": "R"}),
         _entry("party/mediation_extended", "party", {"mediator": "Max", "due": "30 March 2026"}),
         _entry("mediator/extended", "mediator", {"due": "30 March 2026"}),
-        _entry("party/mediation_decided", "party", {"done": "no further action"}),
-        _entry("mediator/decided", "mediator", {}),
+        _entry("party/mediation_decided", "party", {"done": "no further action", "reported": True}),
+        _entry("mediator/decided", "mediator", {"reported": True}),
         _entry("mediator/not_needed", "mediator", {}),
         # The parties agreed to this mediator: the brief names them by design.
         _entry(

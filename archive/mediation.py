@@ -364,9 +364,10 @@ def tell_decision(db, settings: Settings, case: Case, now: datetime, *, done: st
     if row is None:
         return
     mediation = Mediation(*row)
+    reported = mediation.status == "reported"
     if mediation.status == "settled":  # decided before any report: the mediation is over
         _end(db, case, mediation.pk, "overtaken", now)
-    context = {"case_ref": case.ref, "done": done}
+    context = {"case_ref": case.ref, "done": done, "reported": reported}
     for role in ("reporter", "reported"):
         if role in told:
             continue
@@ -389,7 +390,7 @@ def tell_decision(db, settings: Settings, case: Case, now: datetime, *, done: st
         if party.email == mediation.mediator and not party.no_contact:
             queue_mail(db, now=now, settings=settings, template="mediator/decided",
                        audience=Audience.PARTY, party=party, case=case,
-                       context={"case_ref": case.ref})  # fmt: skip
+                       context={"case_ref": case.ref, "reported": reported})  # fmt: skip
     record_event(
         db,
         case,

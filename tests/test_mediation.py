@@ -451,3 +451,18 @@ def test_the_mediator_is_told_of_the_decision_once(committee):
     c.say("#close no further action after all", now=T0 + timedelta(days=12))
     assert sent_to(c, "mediator/decided") == ["max@example.net"]
     assert len(outbox(c.db, "party/mediation_decided")) == 4  # each decision, to each party
+
+
+def test_a_case_decided_before_the_report_ends_the_mediation_and_says_so(committee):
+    c = committee
+    settle(c)
+    c.say("#close the parties settled it between themselves", now=T0 + timedelta(days=3))
+    decided = outbox(c.db, "party/mediation_decided")
+    assert len(decided) == 2
+    text = " ".join(shown("party/mediation_decided", decided[0]["context"]).split())
+    assert "before the mediation had come to a report" in text and "evaluated" not in text
+    [to_max] = outbox(c.db, "mediator/decided")
+    text = " ".join(shown("mediator/decided", to_max["context"]).split())
+    assert "before the mediation came to a report" in text
+    later = fire_due(c.db, c.settings, T0 + timedelta(days=15))
+    assert "mediation-reminder" not in [f.kind for f in later]  # its clock stopped
