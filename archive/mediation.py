@@ -37,6 +37,9 @@ INVITATION = "party/mediation_invitation"
 CANDIDATE = "mediator/invitation"
 UNCLEAR = "party/mediation_unclear"
 VET = "party/mediation_report"
+# The mail an answer to mediation replies to: the invitations, the question about an unclear
+# answer, and the request to write again through the reply address (archive/unverified.py).
+ANSWERED = (INVITATION, UNCLEAR, CANDIDATE, "party/confirm_message")
 MEDIATOR_RE = re.compile(r"(?im)^\s*mediator\s*:\s*(?P<rest>[^\n]*)")
 YES_RE = re.compile(r"(?i)^\s*(yes|i agree|agreed|ok|okay|sure|(i am |i'?d be )?happy to)\b")
 NO_RE = re.compile(r"(?i)^\s*(no|i decline|decline|not interested|i can'?t|i cannot)\b")
@@ -502,6 +505,8 @@ def answer_reply(db, settings: Settings, case: Case, party: Party, *, text: str,
     if mediation and mediation.status == f"asking-{party.role}":
         if party.role == "mediator" and party.email != mediation.mediator:
             return None
+        if parent is not None and parent not in ANSWERED:
+            return None  # "Yes" to another mail (a #to-reporter question) is no consent
         return _answer(db, settings, case, party, mediation, text, parent, now)
     vetted = reported_mediation(db, case)
     if vetted and parent == VET and party.role in ("reporter", "reported"):

@@ -466,3 +466,14 @@ def test_a_case_decided_before_the_report_ends_the_mediation_and_says_so(committ
     assert "before the mediation came to a report" in text
     later = fire_due(c.db, c.settings, T0 + timedelta(days=15))
     assert "mediation-reminder" not in [f.kind for f in later]  # its clock stopped
+
+
+def test_a_yes_to_another_mail_is_no_consent_to_mediation(committee):
+    c = committee
+    c.say("#mediation propose Max Mediator <max@example.net>")
+    answer(c, "mediator", "mediator/invitation", "Yes, happy to.", 1)
+    c.say("#to-reporter Was it in the docs sprint chat?", now=T0 + timedelta(hours=2))
+    answer(c, "reporter", "reporter/message", "Yes, on Tuesday.", 3)
+    assert mediation_of(c).status == "asking-reporter" and mediation_of(c).reporter_answer is None
+    answer(c, "reporter", "party/mediation_invitation", "Yes, I will try.", 4)
+    assert mediation_of(c).status == "asking-reported"
