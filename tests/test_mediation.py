@@ -357,6 +357,13 @@ def test_each_partys_vetting_is_recorded_and_corrections_kept_with_the_report(co
     ]  # fmt: skip
     assert "it was tense" in kept["vettings"][1]["text"]
     assert "On Mon, 2 Mar 2026" not in kept["vettings"][1]["text"]  # their words, not the quote
+    from archive.queries import case_detail
+    from casebook.cli import render_case_text
+
+    shown_case = render_case_text(case_detail(c.db, find_case(c.db, "CoC-2026-001")))
+    assert "mediation with max@example.net (reported):" in shown_case
+    assert "  vetted by the reporter: confirmed" in shown_case
+    assert "  vetted by the reported: corrections\n    Mostly right" in shown_case
     assert find_case(c.db, "CoC-2026-001").state == "deliberating"
 
 
