@@ -387,10 +387,12 @@ def record_followup(
     case = conflicts_of_followup(db, msg, case, party, settings, now, pk)
     party = _contact_again(db, msg, case, party, now, pk)
     feedback = _record_feedback(db, msg, case, party, settings, now, pk)
-    _mediation_reply(db, msg, case, party, settings, now)
+    mediation = _mediation_reply(db, msg, case, party, settings, now, pk)
     if msg.urgent_reasons and not case.urgent:
         case = _raise_urgent(db, msg, case, party, settings, now, pk)
-    _show_followup(db, msg, case, party, settings, now, added=added, feedback=feedback)
+    _show_followup(
+        db, msg, case, party, settings, now, added=added, feedback=feedback, mediation=mediation
+    )
     if _told_how_to_appeal(db, msg, case, party, settings, now):
         pass  # that answer is their receipt too
     elif not msg.no_reply_reason and _followup_ack_due(db, case, party, settings, now):
@@ -412,7 +414,9 @@ def record_followup(
     return IngestResult(pk, False, "followup", case.ref)
 
 
-def _show_followup(db, msg, case: Case, party: Party, settings, now, *, added, feedback) -> None:
+def _show_followup(
+    db, msg, case: Case, party: Party, settings, now, *, added, feedback, mediation=None
+) -> None:
     """The committee sees a party's follow-up: who wrote it, what it added, its text."""
     queue_mail(
         db,
@@ -426,6 +430,7 @@ def _show_followup(db, msg, case: Case, party: Party, settings, now, *, added, f
                 "from": _written_as(msg, party),
                 "fields_added": added,
                 "feedback": feedback,
+                "mediation": mediation,
                 "text": msg.text[:20000],
                 "attachments": [a.filename or a.content_type for a in msg.attachments],
                 "parts_left_out": msg.parts_left_out,
@@ -634,41 +639,24 @@ def _record_no_contact(db, case: Case, party: Party, settings: Settings, now, pk
     )
 
 
-def _mediation_reply(db, msg: IncomingMessage, case: Case, party: Party, settings, now) -> None:
-    """A party's own answer to a mediation invitation, or the mediator's report."""
-    from archive.workflow.mediation import (
-        answer_from_reply,
-        current_mediation,
-        record_answer,
-        record_report,
-        report_from_mediator,
-    )
+def _mediation_reply(
+    db, msg: IncomingMessage, case: Case, party: Party, settings, now, pk: int
+) -> dict | None:
+    """A party's answer to a mediation invitation, the mediator's report, or a party's vetting
+    of it: what casebook made of it, for the committee's notice."""
+    from archive.workflow.mediation import answer_reply
 
-    mediation = current_mediation(db, case)
-    if mediation is None:
-        return
-    text = msg.commands.body or msg.authored or msg.text
-    if party.role == "mediator" and mediation.status == "settled":
-        # Only a reply the mediator marks as the report is one (the committee sees the rest).
-        report = report_from_mediator(msg.authored or msg.text, msg.subject)
-        if report:
-            record_report(db, settings, case, mediation, report, now)
-        return
-    asking = {"asking-reporter": "reporter", "asking-reported": "reported"}.get(mediation.status)
-    if party.role != asking:
-        return
-    answer, mediator = answer_from_reply(text)
-    if answer or mediator:
-        record_answer(
-            db,
-            settings,
-            get_case(db, case.pk),
-            mediation,
-            party.role,
-            answer or "",
-            now,
-            mediator=mediator,
-        )
+    return answer_reply(
+        db,
+        settings,
+        case,
+        party,
+        text=msg.authored or msg.text,
+        subject=msg.subject,
+        parent=_parent_template(db, msg, case, party),
+        message_pk=pk,
+        now=now,
+    )
 
 
 def _told_how_to_appeal(db, msg: IncomingMessage, case: Case, party: Party, settings, now) -> bool:

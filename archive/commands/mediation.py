@@ -1,9 +1,15 @@
-"""#mediation propose|agree|decline|mediator|report: voluntary mediation, step by step."""
+"""#mediation propose|agree|decline|mediator|extend|report: voluntary mediation, step by step."""
+
+from datetime import datetime
 
 from archive.commands.base import Command, Context, Refused
 from archive.record.address_grammar import split_address
+from archive.record.durations import parse_days
+from archive.record.timestamps import from_text
 from archive.workflow.mediation import (
+    ROLES,
     current_mediation,
+    extend_mediation,
     record_answer,
     record_report,
     start_mediation,
@@ -18,24 +24,13 @@ def run(ctx: Context, args: str) -> str:
     rest = words[1] if len(words) > 1 else ""
     mediation = current_mediation(ctx.db, ctx.case)
     if verb == "propose":
-        if mediation is not None:
-            raise Refused("a mediation is already under way in this case")
-        address, name = _mediator(rest)
-        try:
-            done = start_mediation(
-                ctx.db, ctx.settings, ctx.case, address, name, ctx.actor.email.lower(), ctx.now
-            )
-        except ValueError as exc:
-            raise Refused(str(exc)) from None
-        ctx.event("mediation-proposed", {"mediator": address})
-        ctx.reload()
-        return done
+        return _propose(ctx, rest, mediation)
     if mediation is None:
         raise Refused("no mediation is under way; #mediation propose MEDIATOR first")
     if verb in ("agree", "decline"):
         role = rest.split()[0].lower() if rest else ""
-        if role not in PARTIES:
-            raise Refused(f"#mediation {verb} takes reporter or reported")
+        if role not in ROLES:
+            raise Refused(f"#mediation {verb} takes reporter, reported or mediator")
         answer = "agreed" if verb == "agree" else "declined"
         done = record_answer(ctx.db, ctx.settings, ctx.case, mediation, role, answer, ctx.now)
     elif verb == "mediator":
@@ -53,15 +48,42 @@ def run(ctx: Context, args: str) -> str:
             ctx.now,
             mediator=(address, name),
         )
+    elif verb == "extend":
+        if mediation.status != "settled":
+            raise Refused("#mediation extend needs a settled mediation (its clock runs then)")
+        done = extend_mediation(
+            ctx.db,
+            ctx.settings,
+            ctx.case,
+            mediation,
+            _new_due(ctx, rest, from_text(mediation.due_at)),
+            ctx.now,
+        )
     elif verb == "report":
         text = "\n".join(t for t in (rest, ctx.body) if t).strip()
         if not text or mediation.status != "settled":
             raise Refused("#mediation report needs a settled mediation and the report below")
         done = record_report(ctx.db, ctx.settings, ctx.case, mediation, text, ctx.now)
     else:
-        raise Refused("#mediation takes propose, agree, decline, mediator or report")
+        raise Refused("#mediation takes propose, agree, decline, mediator, extend or report")
     ctx.reload()
     return done
+
+
+def _new_due(ctx: Context, text: str, due: datetime) -> datetime:
+    """`7d`/`2w` more than the date it had, or `until DATE`/`DATE`: a date still to come."""
+    words = text.split()
+    if words and words[0].lower() in ("until", "to", "by"):
+        words = words[1:]
+    if len(words) != 1:
+        raise Refused("usage: #mediation extend DURATION (e.g. 7d, 2w) or #mediation extend DATE")
+    try:
+        until = due + parse_days(words[0])
+    except ValueError:
+        until = ctx.date(words[0])
+    if until <= ctx.now:
+        raise Refused(f"{words[0]!r} is not in the future")
+    return until
 
 
 def _mediator(text: str) -> tuple[str, str | None]:
@@ -73,7 +95,24 @@ def _mediator(text: str) -> tuple[str, str | None]:
 
 COMMAND = Command(
     "mediation",
-    "#mediation propose|agree|decline|mediator|report",
-    "voluntary mediation: propose MEDIATOR, agree/decline PARTY, mediator PARTY ADDRESS, report",
+    "#mediation propose|agree|decline|mediator|extend|report",
+    "voluntary mediation: propose MEDIATOR, agree/decline PARTY|mediator, mediator PARTY ADDRESS,"
+    " extend DURATION|DATE, report",
     run,
 )
+
+
+def _propose(ctx: Context, rest: str, mediation) -> str:
+    """`#mediation propose MEDIATOR`: the candidate mediator is asked first."""
+    if mediation is not None:
+        raise Refused("a mediation is already under way in this case")
+    address, name = _mediator(rest)
+    try:
+        done = start_mediation(
+            ctx.db, ctx.settings, ctx.case, address, name, ctx.actor.email.lower(), ctx.now
+        )
+    except ValueError as exc:
+        raise Refused(str(exc)) from None
+    ctx.event("mediation-proposed", {"mediator": address})
+    ctx.reload()
+    return done

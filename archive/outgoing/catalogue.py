@@ -242,8 +242,15 @@ CATALOGUE: dict[str, Template] = {
         _entry("appellant/appeal_ack_generic", "appellant", {"due": "2026-03-16"}),
         _entry("appellant/appeal_extended", "appellant", {"until": "2026-04-01"}),
         _entry("appellant/appeal_decision", "appellant", {"decision": "uphold", "text": "T"}),
+        _entry("mediator/invitation", "mediator", {}),
         _entry("party/mediation_invitation", "party", {"mediator": "Max"}),
+        _entry("party/mediation_unclear", "party", {"mediator": "Max", "someone_else": True}),
         _entry("party/mediation_report", "party", {"report": "R"}),
+        _entry("party/mediation_extended", "party", {"mediator": "Max", "due": "30 March 2026"}),
+        _entry("mediator/extended", "mediator", {"due": "30 March 2026"}),
+        _entry("party/mediation_decided", "party", {"done": "no further action", "reported": True}),
+        _entry("mediator/decided", "mediator", {"reported": True}),
+        _entry("mediator/not_needed", "mediator", {}),
         # The parties agreed to this mediator: the brief names them by design.
         _entry(
             "mediator/brief",
@@ -267,6 +274,11 @@ CATALOGUE: dict[str, Template] = {
                 "from": "reporter@example.net",
                 "fields_added": ["when"],
                 "feedback": {"received": True, "consent": "agreed", "no_contact": True},
+                "mediation": {
+                    "answer": "agreed",
+                    "done": "the reported person is asked now",
+                    "mediator": None,
+                },
                 "text": "More",
                 "attachments": [],
                 "parts_left_out": 0,

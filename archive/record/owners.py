@@ -33,6 +33,7 @@ OWNERS: dict[str, str] = {
     "appeals": "archive/workflow/appeals.py",
     "appeal_votes": "archive/workflow/appeals.py",
     "mediations": "archive/workflow/mediation.py",
+    "mediation_vettings": "archive/workflow/mediation.py",
     "bans": "archive/workflow/bans.py",
     "digests": "archive/summaries/digest.py",
     "floods": "archive/arrivals/floods.py",

@@ -95,6 +95,7 @@ def case_detail(db: Database, case: Case) -> dict:
         )
     ]
     detail["votes"] = votes_of_case(db, case.pk)
+    detail["mediations"] = vettings_of(db, case)
     detail["deadlines"] = [
         {"kind": row[0], "due_at": row[1], "fired_at": row[2], "cancelled_at": row[3]}
         for row in db.execute(
@@ -137,3 +138,25 @@ def archive_stats(db: Database) -> dict:
             "SELECT status, COUNT(*) FROM deliveries GROUP BY status ORDER BY status"
         ),
     }
+
+
+def vettings_of(db: Database, case: Case) -> list[dict]:
+    """Each mediation of the case: its mediator, status, report and every party's vetting of
+    it (archive.workflow.mediation writes them), for `casebook show`."""
+    shown = []
+    for pk, mediator, status, report in db.execute(
+        "SELECT id, mediator, status, report FROM mediations WHERE case_pk = ? ORDER BY id",
+        [case.pk],
+    ).fetchall():
+        vettings = [
+            {"role": role, "verdict": verdict, "text": text, "at": at}
+            for role, verdict, text, at in db.execute(
+                "SELECT p.role, v.verdict, v.text, v.vetted_at FROM mediation_vettings v"
+                " JOIN parties p ON p.id = v.party_pk WHERE v.mediation_pk = ? ORDER BY v.id",
+                [pk],
+            )
+        ]
+        shown.append(
+            {"mediator": mediator, "status": status, "report": report, "vettings": vettings}
+        )
+    return shown

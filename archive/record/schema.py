@@ -507,3 +507,21 @@ def m020_months_spelt_mo(db: Database) -> None:
         spelt = months_as_once_meant(args)
         if row and DURATION in row.args and spelt != args:
             db.execute("UPDATE proposals SET args = ? WHERE id = ?", [spelt, pk])
+
+
+@migrations()
+def m021_mediation_consent_and_vetting(db: Database) -> None:
+    # The candidate mediator is asked too (the manual: "find a candidate who can serve"), and
+    # each party's vetting of the mediator's report is kept with it, corrections and all.
+    db.execute("ALTER TABLE mediations ADD COLUMN mediator_answer TEXT")
+    db.execute(
+        """CREATE TABLE mediation_vettings (
+            id INTEGER PRIMARY KEY,
+            mediation_pk INTEGER NOT NULL REFERENCES mediations(id),
+            party_pk INTEGER NOT NULL REFERENCES parties(id),
+            verdict TEXT NOT NULL,
+            text TEXT,
+            message_pk INTEGER,
+            vetted_at TEXT NOT NULL
+        )"""
+    )

@@ -39,6 +39,7 @@ from archive.workflow.clock_registry import Clock, register
 from archive.workflow.council import acting_chair, council_holds, proposal_agreed
 from archive.workflow.ladder import DURATION, rung
 from archive.workflow.lifecycle import move_case
+from archive.workflow.mediation import tell_decision
 from archive.workflow.resolutions import Proposal, mark_proposal, open_proposal, tally
 
 
@@ -312,6 +313,9 @@ def _complete_enactment(
         if mail.template == "reporter/resolution_notice"
     ]
     done.append("resolution report to the Executive Council")
+    # A mediation's parties and mediator, if the resolution's own mail did not reach them.
+    told = {"reporter"} | ({"reported"} if row.to_responsible else set())
+    tell_decision(out.db, out.settings, out.case, out.now, done=row.done, told=frozenset(told))
     mark_proposal(out.db, proposal, "enacted_at", out.now)
     out.event("enacted", {"proposal": proposal.pk, "resolution": proposal.resolution})
     if get_case(out.db, out.case.pk).state == CaseState.ESCALATED:  # the council's, released

@@ -1,10 +1,13 @@
 """Voluntary mediation (enforcement manual, "Mediation"): nobody may be pressured.
 
-The reporter is asked first, the reported person only after the reporter agreed; either may
-decline or propose another mediator; the mediator is settled only when both agreed to the
-same one; then about two weeks, with reminders to the mediator and the committee only (never
-to the parties); the mediator's report goes to the parties to vet and the case returns to
-deliberation.
+The committee's candidate mediator is asked first ("find a candidate who can serve"), then the
+reporter, the reported person only after the reporter agreed; anyone may decline, and either
+party may propose another mediator (in a `Mediator:` line or in plain words with an address),
+who is asked once both parties agreed to them. The mediator is settled only when all three
+agreed; then about two weeks (`#mediation extend` gives more), with reminders to the mediator
+and the committee only (never to the parties); the mediator's report goes to the parties to
+vet, each party's vetting is kept with it, and the case returns to deliberation. When the
+committee decides the case, the parties and the mediator are told.
 """
 
 from __future__ import annotations
@@ -29,9 +32,27 @@ from archive.workflow.lifecycle import move_case
 
 DURATION = timedelta(days=14)
 REMINDERS = (timedelta(days=7), timedelta(days=12))
+BEFORE_DUE = timedelta(days=2)  # after an extension: one reminder this long before the date
+INVITATION = "party/mediation_invitation"
+CANDIDATE = "mediator/invitation"
+UNCLEAR = "party/mediation_unclear"
+VET = "party/mediation_report"
+# The mail an answer to mediation replies to: the invitations, the question about an unclear
+# answer, and the request to write again through the reply address (archive/arrivals/unverified.py).
+ANSWERED = (INVITATION, UNCLEAR, CANDIDATE, "party/confirm_message")
 MEDIATOR_RE = re.compile(r"(?im)^\s*mediator\s*:\s*(?P<rest>[^\n]*)")
-YES_RE = re.compile(r"(?i)^\s*(yes|i agree|agreed|ok|okay)\b")
-NO_RE = re.compile(r"(?i)^\s*(no|i decline|decline|not interested)\b")
+YES_RE = re.compile(r"(?i)^\s*(yes|i agree|agreed|ok|okay|sure|(i am |i'?d be )?happy to)\b")
+NO_RE = re.compile(r"(?i)^\s*(no|i decline|decline|not interested|i can'?t|i cannot)\b")
+# A counter-proposal in plain words names someone before their address: the last run of two or
+# more capitalised words ("could it be Nora Neutral instead? nora@example.net").
+NAME_RUN_RE = re.compile(r"\b[A-Z][\w'-]+(?:[ \t]+[A-Z][\w'-]+)+")
+# Words that ask for someone else: with an address they propose them (an address alone, as in a
+# signature, proposes nobody); without one, the party is asked for it, nothing is guessed.
+SOMEONE_ELSE_RE = re.compile(
+    r"(?i)\b(someone else|somebody else|another|different|instead|rather|prefer|suggest"
+    r"|propose|how about|what about|could it be|would it be|mediator)\b"
+)
+ROLES = ("reporter", "reported", "mediator")
 
 
 @dataclass(frozen=True)
@@ -43,9 +64,21 @@ class Mediation:
     status: str
     reporter_answer: str | None
     reported_answer: str | None
+    mediator_answer: str | None = None
+    due_at: str | None = None
+
+    def answer(self, role: str) -> str | None:
+        return {
+            "reporter": self.reporter_answer,
+            "reported": self.reported_answer,
+            "mediator": self.mediator_answer,
+        }[role]
 
 
-COLUMNS = "id, case_pk, mediator, mediator_name, status, reporter_answer, reported_answer"
+COLUMNS = (
+    "id, case_pk, mediator, mediator_name, status, reporter_answer, reported_answer,"
+    " mediator_answer, due_at"
+)
 
 
 def current_mediation(db: Database, case: Case) -> Mediation | None:
@@ -64,19 +97,59 @@ def _reachable(db: Database, case: Case, role: str) -> list[Party]:
 def start_mediation(
     db, settings: Settings, case: Case, mediator: str, name: str | None, by: str, now: datetime
 ) -> str:
-    """Propose mediation: ask the reporter(s) first. Returns what happened, for a transcript."""
-    reporters = _reachable(db, case, "reporter")
-    if not reporters:
+    """Propose mediation: ask the candidate mediator first. Returns what happened, for a
+    transcript."""
+    if not _reachable(db, case, "reporter"):
         raise ValueError("the reporter cannot be asked (anonymous or asked for no contact)")
     db.execute(
         "INSERT INTO mediations (case_pk, mediator, mediator_name, status, proposed_by,"
-        " started_at) VALUES (?, ?, ?, 'asking-reporter', ?, ?)",
+        " started_at) VALUES (?, ?, ?, 'asking-mediator', ?, ?)",
         [case.pk, mediator.lower(), name, by, to_text(now)],
     )
-    for party in reporters:
-        _invite(db, settings, case, party, mediator, name, now)
+    _ask(db, settings, case, current_mediation(db, case), "mediator", now)
     move_case(db, case, CaseState.MEDIATION, now=now, actor=by, reason="mediation proposed")
-    return "the reporter is asked first; the reported person only if the reporter agrees"
+    return (
+        "the candidate mediator is asked first; then the reporter, and the reported person"
+        " only if the reporter agrees"
+    )
+
+
+def _mediator_party(db, case: Case, address: str, name: str | None, now: datetime) -> Party:
+    """The candidate's party row (their own reply address), made when they are first asked."""
+    for party in parties_of(db, case, "mediator"):
+        if party.email and party.email.lower() == address.lower():
+            return party
+    return add_party(db, case, role="mediator", name=name, email=address.lower(), now=now)
+
+
+def _ask(db, settings, case: Case, mediation: Mediation, role: str, now: datetime) -> str:
+    """Ask `role` whether they agree to this mediation (and this mediator)."""
+    db.execute("UPDATE mediations SET status = ? WHERE id = ?", [f"asking-{role}", mediation.pk])
+    mediator, name = mediation.mediator, mediation.mediator_name
+    if role == "mediator":
+        party = _mediator_party(db, case, mediator, name, now)
+        queue_mail(
+            db,
+            Mail(
+                template=CANDIDATE,
+                audience=Audience.PARTY,
+                party=party,
+                case=case,
+                shows=mediator,
+                context={"case_ref": case.ref},
+            ),
+            now=now,
+            settings=settings,
+        )
+        return "the candidate mediator is asked whether they can serve"
+    asked = _reachable(db, case, role)
+    for party in asked:
+        _invite(db, settings, case, party, mediator, name, now)
+    if role == "reporter":
+        return "the reporter is asked"
+    if not asked:
+        return "no responsible person with an address to ask (#responsible)"
+    return "the reported person is asked now"
 
 
 def _invite(db, settings, case, party, mediator, name, now) -> None:
@@ -85,7 +158,7 @@ def _invite(db, settings, case, party, mediator, name, now) -> None:
     queue_mail(
         db,
         Mail(
-            template="party/mediation_invitation",
+            template=INVITATION,
             audience=Audience.PARTY,
             party=party,
             case=case,
@@ -107,53 +180,74 @@ def record_answer(
     now: datetime,
     mediator: tuple[str, str | None] | None = None,
 ) -> str:
-    """A party's consent, decline or counter-proposed mediator; settles when both agree."""
-    column = "reporter_answer" if role == "reporter" else "reported_answer"
+    """A consent, decline or counter-proposed mediator; settles when all three agree."""
+    if mediator is not None and mediator[0].lower() == mediation.mediator:
+        mediator, answer = None, "agreed"  # "Mediator: Max" when Max is the one asked
     if mediator is not None:
-        # A different mediator: both must agree to this one, starting again with the reporter.
+        # A different mediator: the one who proposed them agreed to them; the other party is
+        # asked, and the new candidate once both parties agreed.
         address, name = mediator
+        _release_candidate(db, settings, case, mediation, now)
         db.execute(
             "UPDATE mediations SET mediator = ?, mediator_name = ?, reporter_answer = ?,"
-            " reported_answer = NULL, status = 'asking-reporter' WHERE id = ?",
-            [address.lower(), name, "agreed" if role == "reporter" else None, mediation.pk],
+            " reported_answer = ?, mediator_answer = NULL WHERE id = ?",
+            [
+                address.lower(),
+                name,
+                "agreed" if role == "reporter" else None,
+                "agreed" if role == "reported" else None,
+                mediation.pk,
+            ],
         )
         record_event(db, case, now=now, actor=role, action="mediator-proposed", detail={"by": role})
-        if role == "reporter":
-            return _ask_reported(db, settings, case, mediation.pk, address, name, now)
-        for party in _reachable(db, case, "reporter"):
-            _invite(db, settings, case, party, address, name, now)
-        return "another mediator was proposed; the reporter is asked again"
+        done = _advance(db, settings, case, current_mediation(db, case), now)
+        return f"another mediator was proposed: {done}"
+    column = f"{role}_answer"
     db.execute(f"UPDATE mediations SET {column} = ? WHERE id = ?", [answer, mediation.pk])
     record_event(db, case, now=now, actor=role, action=f"mediation-{answer}")
     if answer == "declined":
+        if role != "mediator":
+            _release_candidate(db, settings, case, mediation, now)
         _end(db, case, mediation.pk, "declined", now)
-        _committee(
-            db,
-            settings,
-            case,
-            now,
-            "committee/mediation_update",
-            {"what": f"the {role} declined mediation; nobody will press them"},
+        what = (
+            "the candidate mediator declined; #mediation propose another, if the committee wishes"
+            if role == "mediator"
+            else f"the {role} declined mediation; nobody will press them"
         )
+        _committee(db, settings, case, now, "committee/mediation_update", {"what": what})
         return f"the {role} declined; mediation is off"
-    fresh = current_mediation(db, case)
-    if role == "reporter" and fresh.reported_answer is None:
-        return _ask_reported(
-            db, settings, case, mediation.pk, fresh.mediator, fresh.mediator_name, now
+    return _advance(db, settings, case, current_mediation(db, case), now)
+
+
+def _release_candidate(db, settings, case: Case, mediation: Mediation, now: datetime) -> None:
+    """A candidate who agreed and is no longer needed (a party declined, or chose someone
+    else) is told so, and waits for no brief."""
+    if mediation.mediator_answer != "agreed":
+        return
+    party = _mediator_party(db, case, mediation.mediator, mediation.mediator_name, now)
+    if not party.no_contact:
+        queue_mail(
+            db,
+            Mail(
+                template="mediator/not_needed",
+                audience=Audience.PARTY,
+                party=party,
+                case=case,
+                context={"case_ref": case.ref},
+            ),
+            now=now,
+            settings=settings,
         )
-    if fresh.reporter_answer == "agreed" and fresh.reported_answer == "agreed":
-        return _settle(db, settings, case, fresh, now)
-    return "recorded"
 
 
-def _ask_reported(db, settings, case, mediation_pk, mediator, name, now) -> str:
-    db.execute("UPDATE mediations SET status = 'asking-reported' WHERE id = ?", [mediation_pk])
-    reported = _reachable(db, case, "reported")
-    for party in reported:
-        _invite(db, settings, case, party, mediator, name, now)
-    if not reported:
-        return "the reporter agreed; no responsible person with an address to ask (#responsible)"
-    return "the reporter agreed; the reported person is asked now"
+def _advance(db, settings, case: Case, mediation: Mediation, now: datetime) -> str:
+    """The next one to ask (the parties in order, then a mediator not yet asked), or settle."""
+    waiting = [role for role in ROLES if mediation.answer(role) != "agreed"]
+    if not waiting:
+        return _settle(db, settings, case, mediation, now)
+    if mediation.status == f"asking-{waiting[0]}":
+        return f"recorded; the {waiting[0]} has still to answer"
+    return _ask(db, settings, case, mediation, waiting[0], now)
 
 
 def _settle(db, settings, case: Case, mediation: Mediation, now: datetime) -> str:
@@ -162,10 +256,7 @@ def _settle(db, settings, case: Case, mediation: Mediation, now: datetime) -> st
         "UPDATE mediations SET status = 'settled', settled_at = ?, due_at = ? WHERE id = ?",
         [to_text(now), to_text(due), mediation.pk],
     )
-    mediator = add_party(
-        db, case, role="mediator", name=mediation.mediator_name, email=mediation.mediator, now=now
-    )
-    _brief_mediator_and_parties(db, settings, case, mediation, mediator, due, now)
+    _tell_settled(db, settings, case, mediation, due, now)
     for after in REMINDERS:
         add_deadline(db, case, "mediation-reminder", now + after, now, {"mediation": mediation.pk})
     # Past the due date without a report: raised with the committee (never the parties).
@@ -191,8 +282,9 @@ def _settle(db, settings, case: Case, mediation: Mediation, now: datetime) -> st
     return "both parties agreed: the mediator is briefed, two weeks start now"
 
 
-def _brief_mediator_and_parties(db, settings, case, mediation, mediator: Party, due, now) -> None:
-    """Both parties agreed: the mediator learns whom to talk to, the parties who mediates."""
+def _tell_settled(db, settings, case: Case, mediation: Mediation, due: datetime, now) -> None:
+    """The mediator is briefed and both parties learn the mediator and the date."""
+    mediator = _mediator_party(db, case, mediation.mediator, mediation.mediator_name, now)
     due_text = human_date(due, settings.zone)
     # Both parties agreed to this mediator: the mediator needs to know whom to talk to.
     parties = [_named(p) for role in ("reporter", "reported") for p in _reachable(db, case, role)]
@@ -230,9 +322,70 @@ def _brief_mediator_and_parties(db, settings, case, mediation, mediator: Party, 
             )
 
 
+def extend_mediation(
+    db, settings: Settings, case: Case, mediation: Mediation, until: datetime, now: datetime
+) -> str:
+    """`#mediation extend`: a new due date; the reminders follow it, and the mediator and the
+    parties (who were given the first date) are told the new one."""
+    db.execute("UPDATE mediations SET due_at = ? WHERE id = ?", [to_text(until), mediation.pk])
+    cancel_deadlines(db, case, ("mediation-reminder",), now)
+    if until - BEFORE_DUE > now:
+        add_deadline(
+            db, case, "mediation-reminder", until - BEFORE_DUE, now, {"mediation": mediation.pk}
+        )
+    add_deadline(
+        db, case, "mediation-reminder", until, now, {"mediation": mediation.pk, "overdue": True}
+    )
+    record_event(
+        db,
+        case,
+        now=now,
+        actor="committee",
+        action="mediation-extended",
+        detail={"due": to_text(until)},
+    )
+    due = human_date(until, settings.zone)
+    mediator = _mediator_party(db, case, mediation.mediator, mediation.mediator_name, now)
+    queue_mail(
+        db,
+        Mail(
+            template="mediator/extended",
+            audience=Audience.PARTY,
+            party=mediator,
+            case=case,
+            context={"case_ref": case.ref, "due": due},
+        ),
+        now=now,
+        settings=settings,
+    )
+    for role in ("reporter", "reported"):
+        for party in _reachable(db, case, role):
+            queue_mail(
+                db,
+                Mail(
+                    template="party/mediation_extended",
+                    audience=Audience.PARTY,
+                    party=party,
+                    case=case,
+                    shows=mediation.mediator,
+                    context={
+                        "case_ref": case.ref,
+                        "due": due,
+                        "mediator": mediation.mediator_name or mediation.mediator,
+                    },
+                ),
+                now=now,
+                settings=settings,
+            )
+    return f"the mediation is now due by {due}; the mediator and both parties are told"
+
+
 def record_report(
     db, settings: Settings, case: Case, mediation: Mediation, text: str, now: datetime
 ) -> str:
+    """The report goes to the parties to vet; the case returns to the committee, which has the
+    report once: as the notice of the mediator's mail, or in the member's own post of
+    `#mediation report` (never again in an update of its own)."""
     db.execute(
         "UPDATE mediations SET report = ?, status = 'reported' WHERE id = ?", [text, mediation.pk]
     )
@@ -243,7 +396,7 @@ def record_report(
             queue_mail(
                 db,
                 Mail(
-                    template="party/mediation_report",
+                    template=VET,
                     audience=Audience.PARTY,
                     party=party,
                     case=case,
@@ -252,19 +405,149 @@ def record_report(
                 now=now,
                 settings=settings,
             )
-    _committee(
-        db,
-        settings,
-        case,
-        now,
-        "committee/mediation_update",
-        {
-            "what": "the mediator's report arrived; it was sent to the parties to vet",
-            "report": text,
-        },
-    )
     _back_to_deliberation(db, case, now, "mediator's report")
     return "report recorded and sent to the parties to vet; the case is back in deliberation"
+
+
+def reported_mediation(db: Database, case: Case) -> Mediation | None:
+    """The case's last mediation that ended with the mediator's report."""
+    row = db.execute(
+        f"SELECT {COLUMNS} FROM mediations WHERE case_pk = ? AND status = 'reported'"
+        " ORDER BY id DESC LIMIT 1",
+        [case.pk],
+    ).fetchone()
+    return Mediation(*row) if row else None
+
+
+# A vetting that only confirms: a short yes, with no word that corrects anything.
+CONFIRM_RE = re.compile(
+    r"(?i)^\s*(yes|ok|okay|fine|correct|agreed|i agree|accurate|all good|looks (good|right|fine"
+    r"|accurate|correct)|that'?s (right|correct|accurate|fine)|it'?s (right|correct|accurate|fine)"
+    r"|no corrections?|nothing to (add|correct|change))\b"
+)
+NO_CORRECTION_RE = re.compile(r"(?i)\b(no corrections?|nothing to (add|correct|change))\b")
+CORRECTING_RE = re.compile(
+    r"(?i)\b(but|however|except|wrong|incorrect|untrue|inaccurate|not (true|what|right|correct"
+    r"|accurate|quite)|didn'?t|did not|never|correction|actually|missing|left out|disagree)\b"
+)
+
+
+def vetting_verdict(text: str) -> str:
+    """`confirmed` for a plain "yes, that is right"; anything more is `corrections`."""
+    rest = NO_CORRECTION_RE.sub("", text)
+    if CONFIRM_RE.match(text) and not CORRECTING_RE.search(rest) and len(text) < 300:
+        return "confirmed"
+    return "corrections"
+
+
+def record_vetting(
+    db,
+    case: Case,
+    mediation: Mediation,
+    party: Party,
+    text: str,
+    message_pk: int | None,
+    now: datetime,
+) -> dict:
+    """A party's vetting of the report, kept with it (their corrections word for word)."""
+    verdict = vetting_verdict(text)
+    db.execute(
+        "INSERT INTO mediation_vettings (mediation_pk, party_pk, verdict, text, message_pk,"
+        " vetted_at) VALUES (?, ?, ?, ?, ?, ?)",
+        [mediation.pk, party.pk, verdict, text, message_pk, to_text(now)],
+    )
+    record_event(
+        db,
+        case,
+        now=now,
+        actor=party.email or party.role,
+        action="mediation-vetted",
+        detail={"party": party.role, "verdict": verdict},
+        message_pk=message_pk,
+    )
+    vetted = {
+        row[0]
+        for row in db.execute(
+            "SELECT party_pk FROM mediation_vettings WHERE mediation_pk = ?", [mediation.pk]
+        )
+    }
+    asked = {p.pk for role in ("reporter", "reported") for p in _reachable(db, case, role)}
+    report = db.execute("SELECT report FROM mediations WHERE id = ?", [mediation.pk]).fetchone()
+    return {"verdict": verdict, "all_vetted": asked <= vetted, "report": report[0]}
+
+
+def tell_decision(
+    db,
+    settings: Settings,
+    case: Case,
+    now: datetime,
+    *,
+    done: str,
+    told: frozenset[str] = frozenset(),
+) -> None:
+    """The committee decided a case that was mediated: the parties not told already (`told`:
+    the roles its resolution mail reached) and the mediator hear that it decided."""
+    row = db.execute(
+        f"SELECT {COLUMNS} FROM mediations WHERE case_pk = ? AND settled_at IS NOT NULL"
+        " ORDER BY id DESC LIMIT 1",
+        [case.pk],
+    ).fetchone()
+    if row is None:
+        return
+    mediation = Mediation(*row)
+    reported = mediation.status == "reported"
+    if mediation.status == "settled":  # decided before any report: the mediation is over
+        _end(db, case, mediation.pk, "overtaken", now)
+    context = {"case_ref": case.ref, "done": done, "reported": reported}
+    for role in ("reporter", "reported"):
+        if role in told:
+            continue
+        for party in _reachable(db, case, role):
+            queue_mail(
+                db,
+                Mail(
+                    template="party/mediation_decided",
+                    audience=Audience.PARTY,
+                    party=party,
+                    case=case,
+                    context=context,
+                ),
+                now=now,
+                settings=settings,
+            )
+    _tell_mediator_decided(db, settings, case, mediation, reported, now)
+    record_event(
+        db,
+        case,
+        now=now,
+        actor="casebook",
+        action="mediation-decision-told",
+        detail={"told": sorted({"reporter", "reported", "mediator"} - set(told))},
+    )
+
+
+def _tell_mediator_decided(
+    db, settings, case: Case, mediation: Mediation, reported: bool, now: datetime
+) -> None:
+    """The mediator hears once that the committee decided, never what."""
+    told_before = db.execute(
+        "SELECT 1 FROM events WHERE case_pk = ? AND action = 'mediation-decision-told'",
+        [case.pk],
+    ).fetchone()
+    for party in [] if told_before else parties_of(db, case, "mediator"):
+        if party.email == mediation.mediator and not party.no_contact:
+            queue_mail(
+                db,
+                Mail(
+                    template="mediator/decided",
+                    audience=Audience.PARTY,
+                    party=party,
+                    case=case,
+                    context={"case_ref": case.ref, "reported": reported},
+                ),
+                now=now,
+                settings=settings,
+            )
 
 
 def _named(party: Party) -> str:
@@ -327,18 +610,159 @@ def report_from_mediator(text: str, subject: str | None) -> str | None:
     return None
 
 
-def answer_from_reply(text: str) -> tuple[str | None, tuple[str, str | None] | None]:
-    """A party's own reply: ('agreed'|'declined'|None, a counter-proposed mediator or None)."""
+def answer_from_reply(
+    text: str,
+    ignore: frozenset[str] = frozenset(),
+    *,
+    asked_for_one: bool = False,
+) -> tuple[str | None, tuple[str, str | None] | None]:
+    """A party's own reply: ('agreed'|'declined'|None, a counter-proposed mediator or None).
+
+    Another mediator is a `Mediator: NAME <ADDRESS>` line or, in plain words, any address but
+    those in `ignore` (the candidate's, the party's own): "could it be Nora Neutral instead?
+    nora@example.net" proposes Nora Neutral; an address alone does only `asked_for_one` (in
+    answer to the question that asked for a name and address)."""
     for line in MEDIATOR_RE.finditer(text):  # `Mediator: Max <max@example.net>`
         found = find_addresses(line.group("rest"), dotted=False)
         if found:
             name = line.group("rest").split(found[0])[0].strip().removesuffix("<").strip()
             return None, (found[0], name or None)
+    for address in find_addresses(text) if asked_for_one or SOMEONE_ELSE_RE.search(text) else ():
+        if address.lower() not in ignore:
+            return None, (address, _name_before(text, address))
     if YES_RE.match(text):
         return "agreed", None
     if NO_RE.match(text):
         return "declined", None
     return None, None
+
+
+def _name_before(text: str, address: str) -> str | None:
+    """The last run of capitalised words before the address, in its paragraph ("Nora
+    Neutral"), or None."""
+    before = text[: text.find(address)].rsplit("\n\n", 1)[-1]
+    runs = NAME_RUN_RE.findall(before)
+    return runs[-1].strip() if runs else None
+
+
+def answer_reply(
+    db,
+    settings: Settings,
+    case: Case,
+    party: Party,
+    *,
+    text: str,
+    subject: str | None,
+    parent: str | None,
+    message_pk: int | None,
+    now: datetime,
+) -> dict | None:
+    """A party's or the mediator's own mail while a mediation is asked, under way or being
+    vetted: what casebook made of it, for the committee's notice of that mail (None: nothing
+    of mediation)."""
+    mediation = current_mediation(db, case)
+    if party.role == "mediator" and mediation and mediation.status == "settled":
+        if party.email != mediation.mediator:
+            return None
+        # Only a reply the mediator marks as the report is one (the committee sees the rest).
+        report = report_from_mediator(text, subject)
+        if not report:
+            return None
+        record_report(db, settings, case, mediation, report, now)
+        return {"report": True}
+    if mediation and mediation.status == f"asking-{party.role}":
+        if party.role == "mediator" and party.email != mediation.mediator:
+            return None
+        if parent is not None and parent not in ANSWERED:
+            return None  # "Yes" to another mail (a #to-reporter question) is no consent
+        return _answer(db, settings, case, party, mediation, text, parent, now)
+    vetted = reported_mediation(db, case)
+    if vetted and parent == VET and party.role in ("reporter", "reported"):
+        return {"vetting": record_vetting(db, case, vetted, party, text, message_pk, now)}
+    return None
+
+
+def _answer(
+    db,
+    settings,
+    case: Case,
+    party: Party,
+    mediation: Mediation,
+    text: str,
+    parent: str | None,
+    now: datetime,
+) -> dict | None:
+    answer, mediator = answer_from_reply(
+        text, _known_addresses(db, settings, case, mediation), asked_for_one=parent == UNCLEAR
+    )
+    if party.role == "mediator" and mediator:  # "I can't, but ask Nora": theirs to suggest
+        answer, mediator = None, None
+    if answer or mediator:
+        done = record_answer(
+            db,
+            settings,
+            get_case(db, case.pk),
+            mediation,
+            party.role,
+            answer or "",
+            now,
+            mediator=mediator,
+        )
+        return {
+            "answer": answer or "another mediator",
+            "done": done,
+            "mediator": _named_address(*mediator) if mediator else None,
+        }
+    if parent not in (INVITATION, UNCLEAR, CANDIDATE):
+        return None  # not an answer to the invitation: the committee reads it as it is
+    if party.role != "mediator" and parent == INVITATION:
+        # Neither yes, no nor an address: asked once what they meant, never guessed.
+        queue_mail(
+            db,
+            Mail(
+                template=UNCLEAR,
+                audience=Audience.PARTY,
+                party=party,
+                case=case,
+                shows=mediation.mediator,
+                context={
+                    "case_ref": case.ref,
+                    "someone_else": bool(SOMEONE_ELSE_RE.search(text)),
+                    "mediator": mediation.mediator_name or mediation.mediator,
+                },
+            ),
+            now=now,
+            settings=settings,
+        )
+        return {"unclear": True, "asked": True}
+    return {"unclear": True, "asked": False}
+
+
+def _known_addresses(db, settings: Settings, case: Case, mediation: Mediation) -> frozenset[str]:
+    """Addresses a reply may carry that propose nobody: the candidate's, the case's people,
+    casebook's own (reply addresses among them)."""
+    ours = (
+        settings.reports,
+        settings.appeals,
+        settings.committee_list,
+        settings.council_address,
+        settings.core_team,
+        settings.bounces,
+    )
+    local, _, domain = settings.reports.lower().partition("@")
+    tokens = {
+        a.lower()
+        for (a,) in db.execute(
+            "SELECT ? || '+' || token || '@' || ? FROM parties WHERE case_pk = ?",
+            [local, domain, case.pk],
+        )
+    }
+    people = {p.email.lower() for p in parties_of(db, case) if p.email}
+    return frozenset({mediation.mediator, *people, *tokens, *(a.lower() for a in ours if a)})
+
+
+def _named_address(address: str, name: str | None) -> str:
+    return f"{name} <{address}>" if name else address
 
 
 def fire_mediation_reminder(
@@ -363,7 +787,12 @@ def fire_mediation_reminder(
         )
         return True
     context = {"case_ref": case.ref, "due": due}
+    mediator = db.execute(
+        "SELECT mediator FROM mediations WHERE id = ?", [deadline.payload.get("mediation")]
+    ).fetchone()[0]
     for party in parties_of(db, case, "mediator"):
+        if party.email != mediator:
+            continue  # a candidate who declined, or one the parties passed over
         queue_mail(
             db,
             Mail(

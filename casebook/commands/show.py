@@ -47,6 +47,7 @@ def render_case_text(detail: dict) -> str:
         f" {m['from'] or '-'}  {m['subject']}"
         for m in detail["messages"]
     ]
+    lines += _mediation_lines(detail.get("mediations", []))
     lines.append("\ntimeline:")
     lines += [f"  {e['at'][:19]} {e['actor']}: {e['action']}" for e in detail["events"]]
     if detail["deadlines"]:
@@ -64,3 +65,17 @@ def deadline_mark(deadline: dict) -> str:
     if deadline.get("cancelled_at"):
         return f"  (cancelled {deadline['cancelled_at'][:19]})"
     return ""
+
+
+def _mediation_lines(mediations: list[dict]) -> list[str]:
+    """Each mediation's report and every party's reply to it (confirmed, or their corrections)."""
+    lines = []
+    for mediation in mediations:
+        lines.append(f"\nmediation with {mediation['mediator']} ({mediation['status']}):")
+        if mediation["report"]:
+            lines += [f"  report: {line}" for line in mediation["report"].splitlines()]
+        for vetting in mediation["vettings"]:
+            lines.append(f"  vetted by the {vetting['role']}: {vetting['verdict']}")
+            if vetting["verdict"] != "confirmed":
+                lines += [f"    {line}" for line in (vetting["text"] or "").splitlines()]
+    return lines

@@ -132,7 +132,8 @@ def test_mediation_writes_state_changed_both_ways(committee):
     c = committee
     c.say("#responsible Dave Jones <dave@example.com>")
     c.say("#mediation propose Max Mediator <max@example.net>")
-    reply_as(c, "reporter", "No, thank you.", 1)
+    reply_as(c, "mediator", "Yes.", 1)
+    reply_as(c, "reporter", "No, thank you.", 2)
     assert moves(c)[-2:] == [
         ("received", "mediation", "mediation proposed"),
         ("mediation", "deliberating", "mediation declined"),

@@ -195,7 +195,12 @@ def test_the_free_text_of_mediation_propose_is_guarded(service):
     held = len(service.held_notices())
     service.post("CoC-2026-001", "#mediation propose Max Mediator <max@mediators.example>,"
                  " Carol Member's old friend")  # fmt: skip
-    assert "the reporter is asked first" in service.transcript(), service.transcript()
+    assert "the candidate mediator is asked first" in service.transcript(), service.transcript()
+    # The candidate's invitation carries no word of the member's: nothing to hold.
+    [asked] = wait_until(lambda: service.mail("max@mediators.example", "mediate"), "invitation")
+    assert "Carol" not in body(asked)
+    assert len(service.held_notices()) == held
+    service.post("CoC-2026-001", "#mediation agree mediator")
     notices = service.held_notices()
     assert len(notices) == held + 1
     assert "Carol Member" in body(notices[-1]) and "party/mediation_invitation" in body(notices[-1])

@@ -158,6 +158,7 @@ def test_the_envelope_of_a_stranger_asks_the_address_the_case_holds(service, not
 def test_a_forged_mediation_answer_of_the_reported_person_is_not_theirs(service, notice):
     service.member_says(ALICE, "#responsible Dave <dave@example.com>\n"
                         "#mediation propose Max Mediator <max@example.net>", notice)  # fmt: skip
+    service.member_says(ALICE, "#mediation agree mediator", notice)  # Max said yes by phone
     [invitation] = [m for m in service.relay.to(RINA_ADDR) if "mediat" in m["Subject"].lower()]
     answer_through_reply_address(service, invitation, "Yes")
     assert mediation_status(service) == "asking-reported"
@@ -301,6 +302,7 @@ def test_a_forged_mediator_report_is_not_the_mediators(service, notice):
     max_addr = "max@mediators.example"  # a domain with no key pinned
     service.member_says(ALICE, "#responsible Dave <dave@example.com>\n"
                         f"#mediation propose Max Mediator <{max_addr}>", notice)  # fmt: skip
+    service.member_says(ALICE, "#mediation agree mediator", notice)
     [invitation] = [m for m in service.relay.to(RINA_ADDR) if "mediat" in m["Subject"].lower()]
     answer_through_reply_address(service, invitation, "Yes")
     [asked_dave] = [m for m in service.relay.to(DAVE_ADDR) if "mediat" in m["Subject"].lower()]

@@ -4,6 +4,8 @@ step judged by what lands in the relay sink (who receives what, with what words)
 
 1. Deadlock → the Executive Council → resolution, with a conflicted member kept out.
 2. Mediation, with a mediator who first asks for more time.
+3. Mediation as the manual says: a candidate who declines, a counter-proposal in plain words,
+   more time by command, each party's vetting kept with the report, everyone told the decision.
 
 At each step an attacker tries too: a forged reply from the reporter's address (not through
 her reply address, unsigned where her domain signs) and a stranger quoting the case tag.
@@ -42,6 +44,8 @@ GINA = ("Gina Council", "gina@example.org")
 RITA = ("Rita Canaryname", "rita@example.net")  # the reporter; example.net signs its mail
 DAVE = ("Dave Jones", "dave@example.com")  # the reported person
 MAX = ("Max Mediator", "max@mediators.example")
+OWEN = ("Owen Ombud", "owen@mediators.example")
+NORA = ("Nora Neutral", "nora@neutral.example")
 MALLORY = ("Mallory Stranger", "mallory@evil.example")
 MEMBER_NAMES = ("Alice", "Bob", "Carol", "Erin", "Frank", "Gina")
 MEMBER_ADDRESSES = tuple(a for _, a in (ALICE, BOB, CAROL, ERIN, FRANK, GINA))
@@ -511,18 +515,26 @@ def test_mediation_with_a_mediator_who_first_asks_for_more_time(walk):
     )
     transcript = on_list(ALICE, propose, 1)
     assert "The case is now mediation" in transcript
-    # The reporter is asked first; the reported person only once she agreed.
+    # The candidate mediator is asked first ("find a candidate who can serve"), then the
+    # reporter; the reported person only once she agreed.
+    candidate = w.expect(MAX[1], "Could you mediate in one of our cases?")
+    assert "Rita" not in body(candidate) and "Dave" not in body(candidate)
+    w.quiet()
+    assert not [m for m in w.inbox(RITA[1]) if "ediat" in str(m["Subject"])]
+    assert w.inbox(DAVE[1]) == []
+    w.send(apple_mail(MAX, reply_address(candidate), candidate, "Yes, happy to help."),
+           MAX[1], reply_address(candidate))  # fmt: skip
     invitation = w.expect(RITA[1], "Would you consider mediation?")
     assert "Max Mediator" in body(invitation) and "entirely your choice" in body(invitation)
     w.quiet()
-    assert w.inbox(DAVE[1]) == [] and w.inbox(MAX[1]) == []
+    assert w.inbox(DAVE[1]) == [] and len(w.inbox(MAX[1])) == 2  # the invitation, the receipt
     w.send(w.signed_by_example_net(ios_mail(RITA, reply_address(invitation), invitation,
                                             "Yes, I am willing to try.")),
            RITA[1], reply_address(invitation))  # fmt: skip
     dave_invitation = w.expect(DAVE[1], "Would you consider mediation?")
     assert names_in(body(dave_invitation)) == [] and "Canaryname" not in body(dave_invitation)
     w.quiet()
-    assert w.inbox(MAX[1]) == []
+    assert len(w.inbox(MAX[1])) == 2
     w.send(outlook(DAVE, reply_address(dave_invitation), dave_invitation, "Yes, OK."),
            DAVE[1], reply_address(dave_invitation))  # fmt: skip
 
@@ -551,7 +563,7 @@ def test_mediation_with_a_mediator_who_first_asks_for_more_time(walk):
                       "May I have more time? Dave is travelling until next week, and I would"
                       " like to speak to both of them together."),
            MAX[1], reply_address(brief))  # fmt: skip
-    asked = w.expect(LIST, "More information from the mediator")
+    asked = w.expect(LIST, "More information from the mediator", 2)  # after his yes
     assert "May I have more time?" in body(asked)
     w.quiet()
     assert w.new_mail(RITA[1]) == [] and w.new_mail(DAVE[1]) == []
@@ -591,8 +603,13 @@ def test_mediation_with_a_mediator_who_first_asks_for_more_time(walk):
                        " the tone of the style guide thread and agreed to review each other's"
                        " pull requests with care.\nRecommendation: no further action."),
            MAX[1], reply_address(reminder))  # fmt: skip
-    arrived = w.expect(LIST, "the mediator's report arrived")
+    arrived = w.expect(LIST, "The mediator's report arrived")
     assert "agreed to review each other's pull requests" in words(arrived)
+    w.quiet()
+    # Once to the committee (it used to come twice: the mediator's mail, then an update with
+    # the same report); the leak guard's notice of Dave's held copy aside.
+    carrying = [str(m["Subject"]) for m in w.inbox(LIST) if "review each other's pull" in words(m)]
+    assert [s for s in carrying if "Mail held" not in s] == [str(arrived["Subject"])], carrying
     vet = w.expect(RITA[1], "The mediator's report, for you to check")
     text = words(vet)
     assert "agreed to review each other's pull requests with care." in text
@@ -622,4 +639,128 @@ def test_mediation_with_a_mediator_who_first_asks_for_more_time(walk):
     assert w.inbox(MALLORY[1]) == []
     for _, rcpts, raw, _ in list(w.relay.messages):
         if set(rcpts) & {RITA[1], DAVE[1], MAX[1]}:
+            assert names_in(raw.decode(errors="replace")) == [], rcpts
+
+
+def test_mediation_declined_counter_proposed_extended_vetted_and_decided(walk):
+    """Manual: "Find a candidate who can serve as a mediator"; the reporter may "propose an
+    alternate mediator"; "only if common agreement is reached on all terms can the process
+    move forward"; a timeline "ideally within two weeks"; a report "vetted by all parties";
+    "The Committee will then evaluate these results ... and decide"."""
+    w = walk
+    start = datetime.now(UTC)
+    w.send(w.signed_by_example_net(MEDIATION_REPORT.encode()), RITA[1], REPORTS)
+    w.expect(RITA[1], "We received your report")
+    notice = w.expect(LIST, "New report")
+    w.quiet()
+
+    def on_list(text, count):
+        w.send(via_list(sign(outlook(ALICE, LIST, notice, text))), ALICE[1], LIST)
+        return body(w.expect(ALICE[1], "Commands applied", count))
+
+    def mediation_mail(address):
+        return [m for m in w.inbox(address) if "ediat" in str(m["Subject"])]
+
+    # The committee's first candidate cannot serve: nobody else was asked, the committee knows.
+    on_list("#responsible Dave Jones <dave@example.com>\n"
+            "#mediation propose Max Mediator <max@mediators.example>", 1)  # fmt: skip
+    asked = w.expect(MAX[1], "Could you mediate in one of our cases?")
+    w.send(outlook(MAX, reply_address(asked), asked, "No, I am sorry: I am away all month."),
+           MAX[1], reply_address(asked))  # fmt: skip
+    w.expect(LIST, "Mediation: the candidate mediator declined")
+    w.quiet()
+    assert mediation_mail(RITA[1]) == [] and w.inbox(DAVE[1]) == []
+    assert w.show("CoC-2026-001")["state"] == "deliberating"
+
+    # The next candidate agrees; the reporter proposes someone else, in plain words.
+    on_list("#mediation propose Owen Ombud <owen@mediators.example>", 2)
+    asked = w.expect(OWEN[1], "Could you mediate in one of our cases?")
+    w.send(apple_mail(OWEN, reply_address(asked), asked, "Yes, gladly."),
+           OWEN[1], reply_address(asked))  # fmt: skip
+    invitation = w.expect(RITA[1], "Would you consider mediation?")
+    assert "Owen Ombud" in body(invitation)
+    w.send(w.signed_by_example_net(gmail(RITA, reply_address(invitation), invitation,
+                                         "Thank you. I would rather have someone we both know:"
+                                         " could it be Nora Neutral instead?"
+                                         " nora@neutral.example", "example.net")),
+           RITA[1], reply_address(invitation))  # fmt: skip
+    understood = w.expect(LIST, "More information from the reporter")
+    assert "Nora Neutral <nora@neutral.example>" in words(understood)
+    dave_invitation = w.expect(DAVE[1], "Would you consider mediation?")
+    assert "Nora Neutral" in body(dave_invitation) and "Owen" not in body(dave_invitation)
+    assert "nobody will send you their names" in words(w.expect(OWEN[1], "not needed after all"))
+    w.send(outlook(DAVE, reply_address(dave_invitation), dave_invitation, "Yes, OK."),
+           DAVE[1], reply_address(dave_invitation))  # fmt: skip
+    # Both parties agreed to Nora: now she is asked, and only her yes settles it.
+    asked = w.expect(NORA[1], "Could you mediate in one of our cases?")
+    w.quiet()
+    assert len(w.inbox(NORA[1])) == 1 and not [m for m in mediation_mail(RITA[1])
+                                               if "agreed" in str(m["Subject"])]  # fmt: skip
+    w.send(apple_mail(NORA, reply_address(asked), asked, "Yes."), NORA[1], reply_address(asked))
+    brief = w.expect(NORA[1], "Mediation: the parties have agreed")
+    assert "Rita Canaryname <rita@example.net>" in body(brief)
+    for party in (RITA[1], DAVE[1]):
+        assert "Nora Neutral" in body(w.expect(party, "Mediation is agreed"))
+    w.quiet()
+    assert [str(m["Subject"]) for m in w.inbox(OWEN[1]) if "brief" in str(m["Subject"])] == []
+
+    # Nora asks for more time; the committee gives two weeks more by command.
+    w.send(apple_mail(NORA, reply_address(brief), brief,
+                      "May I have two more weeks? Dave is travelling."),
+           NORA[1], reply_address(brief))  # fmt: skip
+    w.expect(LIST, "More information from the mediator", 2)
+    later = (start + timedelta(days=28)).astimezone(ZoneInfo("Europe/Berlin")).strftime("%-d %B %Y")
+    assert f"now due by {later}" in " ".join(on_list("#mediation extend 2w", 3).split())
+    assert later in words(w.expect(NORA[1], f"Mediation: now due by {later}"))
+    for party in (RITA[1], DAVE[1]):
+        w.expect(party, f"Mediation: more time, until {later}")
+    w.tick(start + timedelta(days=15))  # the first date passes: nobody calls it overdue
+    w.quiet()
+    assert not [m for m in w.inbox(LIST) if "overdue" in str(m["Subject"])]
+
+    # The report, once to the committee; each party vets it, their words kept with it.
+    w.send(thunderbird(NORA, reply_address(brief), brief,
+                       "Report:\nBoth met by video call and agreed to keep reviews about the"
+                       " code.\nRecommendation: no further action."),
+           NORA[1], reply_address(brief))  # fmt: skip
+    w.expect(LIST, "The mediator's report arrived")
+    vet = w.expect(RITA[1], "The mediator's report, for you to check")
+    w.send(w.signed_by_example_net(ios_mail(RITA, reply_address(vet), vet,
+                                            "That's right, thank you.")),
+           RITA[1], reply_address(vet))  # fmt: skip
+    assert "kept with it as confirmed" in words(
+        w.expect(LIST, "More information from the reporter", 2)
+    )
+    vet = w.expect(DAVE[1], "The mediator's report, for you to check")
+    w.send(outlook(DAVE, reply_address(vet), vet,
+                   "Mostly right, but I never called the thread hostile: I said it was tense."),
+           DAVE[1], reply_address(vet))  # fmt: skip
+    vetted = words(w.expect(LIST, "More information from the person responsible", 2))
+    assert "kept with it as corrections" in vetted and "Every party has now vetted" in vetted
+    assert "agreed to keep reviews about the code" in vetted
+    w.quiet()
+    carrying = [str(m["Subject"]) for m in w.inbox(LIST) if "reviews about the code" in words(m)]
+    assert carrying == [  # the report once; then each vetting, quoting it
+        "[CoC-2026-001] The mediator's report arrived",
+        "[CoC-2026-001] More information from the reporter",
+        "[CoC-2026-001] More information from the person responsible",
+    ]
+    [mediation] = [m for m in w.show("CoC-2026-001")["mediations"] if m["report"]]
+    assert [(v["role"], v["verdict"]) for v in mediation["vettings"]] == [
+        ("reporter", "confirmed"), ("reported", "corrections"),
+    ]  # fmt: skip
+    assert mediation["vettings"][1]["text"].startswith("Mostly right, but I never called")
+    assert "Sent:" not in mediation["vettings"][1]["text"]  # their words, not the quote
+
+    # The committee decides: both parties and the mediator are told, nobody the reason's words.
+    on_list("#close resolved by the mediation", 4)
+    for party in (RITA[1], DAVE[1]):
+        decided = w.expect(party, "The committee has decided your case")
+        assert "no further action" in words(decided) and "resolved by" not in body(decided)
+    w.expect(NORA[1], "Mediation: the committee has decided the case")
+    w.quiet()
+    assert len(w.inbox(MAX[1])) == 2  # asked; the receipt of his no
+    assert [str(m["Subject"]) for m in w.inbox(OWEN[1])][-1].endswith("not needed after all")
+    for _, rcpts, raw, _ in list(w.relay.messages):
+        if set(rcpts) & {RITA[1], DAVE[1], MAX[1], OWEN[1], NORA[1]}:
             assert names_in(raw.decode(errors="replace")) == [], rcpts
