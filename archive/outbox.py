@@ -23,6 +23,14 @@ from archive.formpages import FORM_SENDER, has_page
 from archive.leaks import case_secrets, case_sources, find_leaks
 from archive.settings import Settings
 
+# A member's command-only mails, told to the case's audience in one mail per case (see
+# archive/commands/outcome.py); its entries ride along in the case's next notice (`folded`).
+OUTCOME_TEMPLATE = "committee/command_outcome"
+
+
+def outcome_fold_key(case_pk: int) -> str:
+    return f"outcomes:{case_pk}"
+
 
 class Audience:
     PARTY = "party"  # one party of the case, with their reply address
@@ -97,6 +105,9 @@ def queue_mail(
         hits = find_leaks(context, case_secrets(db, case, settings), readers, spec.signed,
                           case_sources(db, case, settings.core_team))  # fmt: skip
     matched = [f"{h.what} in {h.field}" for h in hits]
+    if case is not None and audience == Audience.COMMITTEE and not (fold_key or exclude):
+        folded = _take_waiting_outcomes(db, case.pk, now) if template != OUTCOME_TEMPLATE else []
+        context = {**context, "folded": folded} if folded else context
     message_id = make_message_id(settings.domain)
     cursor = db.execute(
         "INSERT INTO outbox (message_id, case_pk, template, audience, to_addr, party_pk, context,"
@@ -149,6 +160,22 @@ def _tell_held(db, now, settings, case, spec, pk: int, hits, matched, actor) -> 
             "hits": [{"what": h.what, "text": h.text, "in": h.field} for h in hits],
         },
     )
+
+
+def _take_waiting_outcomes(db: Database, case_pk: int, now: datetime) -> list[dict]:
+    """The command outcomes waiting for the hour's end, taken into a notice to the whole case
+    audience (its `folded` lines) instead of a mail of their own. Outcomes due now (someone
+    must act on one) are left to go as they are, first."""
+    row = db.execute(
+        "SELECT id, context FROM outbox WHERE fold_key = ? AND status = 'queued'"
+        " AND next_attempt_at > ? AND NOT EXISTS"
+        " (SELECT 1 FROM outbox_sends WHERE outbox_pk = outbox.id)",
+        [outcome_fold_key(case_pk), to_text(now)],
+    ).fetchone()
+    if row is None:
+        return []
+    db.execute("UPDATE outbox SET status = 'folded', fold_key = NULL WHERE id = ?", [row[0]])
+    return json.loads(row[1])["items"]
 
 
 def queued_by_fold_key(db: Database, fold_key: str) -> tuple[int, dict] | None:

@@ -14,9 +14,10 @@ from archive.cases import Case, get_case, record_event
 from archive.clock import to_text
 from archive.commands import COMMANDS
 from archive.commands.base import Context, Refused
+from archive.commands.outcome import is_query, outcome_entry, tell_outcome, who_must_act
 from archive.council import COUNCIL_KEYWORDS, DECIDING, council_holds
 from archive.models import IncomingMessage
-from archive.outbox import Audience, held_among, queue_mail
+from archive.outbox import Audience, held_among, last_item, queue_mail
 from archive.sending import member_party
 from archive.settings import Person, Settings
 from archive.store import Binding
@@ -121,15 +122,30 @@ def run_commands(
         _refuse_sender(db, msg, case, settings, now, message_pk, refusal.text)
         outcome, reason = "refused", refusal.kind
     else:
-        reason = _run_all_or_none(db, msg, case, settings, now, message_pk, actor)
+        since = last_item(db)
+        reason, results = _run_all_or_none(db, msg, case, settings, now, message_pk, actor,
+                                           folds=tell_others)  # fmt: skip
         outcome = "refused" if reason else "applied"
-        if tell_others:
-            _tell_outcome(db, msg, get_case(db, case.pk), settings, now, actor, outcome)
+        if tell_others and not is_query(msg.commands.commands):
+            _tell_others(db, msg, case, settings, now, actor, results, since, message_pk)
     db.execute(
         "INSERT INTO command_runs (message_id, case_pk, outcome, at) VALUES (?, ?, ?, ?)",
         [msg.message_id, case.pk, outcome, to_text(now)],
     )
     return outcome, reason
+
+
+def _tell_others(db, msg, case, settings, now, actor: Person, results, since, message_pk) -> None:
+    """The case's audience (the author too) reads what a command-only mail did: at once when
+    someone must act on it, else in the case's next mail (archive/commands/outcome.py)."""
+    applied = not any(r["status"] == "refused" for r in results)
+    at = now.astimezone(settings.zone).strftime("%H:%M")
+    entry = outcome_entry(actor.name or actor.email, results, applied, at)
+    held = any(r["status"] == "held" for r in results)  # the leak guard: someone must look
+    at_once = Audience.COMMITTEE if held else who_must_act(db, message_pk)
+    tell_outcome(db, settings, now, get_case(db, case.pk), entry, since=since,
+                 at_once=at_once if applied else None,
+                 threading=(msg.message_id, (*msg.references, msg.message_id)))  # fmt: skip
 
 
 def _unknown(keyword: str) -> str:
@@ -138,8 +154,11 @@ def _unknown(keyword: str) -> str:
     return f"unknown command #{keyword}{hint}"
 
 
-def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) -> str | None:
-    """None when every command ran; else the class of the refusal."""
+def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person, *, folds: bool):
+    """None when every command ran, else the class of the refusal; and each line's result.
+    With `folds` (a command-only mail whose outcome the case's audience is told), commands
+    that ran are answered in that outcome, the author being one of its readers; a query or a
+    refusal is answered at once."""
     commands = msg.commands.commands
     results: list[tuple[str, str, str]] = []
     problems = [(c, _unknown(c.keyword)) for c in commands if c.keyword not in COMMANDS]
@@ -195,6 +214,9 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) ->
         message_pk=message_pk,
     )
     # their own reply address: a council member's (not under the interim rule) is a council one
+    results = [{"line": line, "status": s, "detail": d} for line, s, d in results]
+    if folds and not failed and not is_query(commands):
+        return None, results
     role = "council" if settings.members and _is_council(actor, settings) else "member"
     party = member_party(db, ctx.case, actor.email, actor.name, now, role)
     queue_mail(
@@ -209,41 +231,18 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) ->
             "case_ref": ctx.case.ref,
             "state": ctx.case.state,
             "urgent": ctx.case.urgent,
-            "results": [{"line": line, "status": s, "detail": d} for line, s, d in results],
+            "results": results,
             "applied": not failed,
             "captured": msg.commands.body if ctx.body_taken else "",
         },
         in_reply_to=msg.message_id,
         refs=(*msg.references, msg.message_id),
     )
-    return kind if failed else None
+    return (kind if failed else None), results
 
 
 def _is_council(actor: Person, settings: Settings) -> bool:
     return actor in settings.council and actor not in settings.members
-
-
-def _tell_outcome(db, msg, case: Case, settings, now, actor: Person, outcome: str) -> None:
-    """One line for the members who were not sent a command-only mail."""
-    queue_mail(
-        db,
-        now=now,
-        settings=settings,
-        template="committee/command_outcome",
-        audience=Audience.COMMITTEE,
-        case=case,
-        context={
-            "case_ref": case.ref,
-            "author": actor.name or actor.email,
-            "commands": [f"#{c.keyword} {c.args}".strip() for c in msg.commands.commands],
-            "applied": outcome == "applied",
-            "state": case.state,
-            "urgent": case.urgent,
-        },
-        exclude=actor.email,
-        in_reply_to=msg.message_id,
-        refs=(*msg.references, msg.message_id),
-    )
 
 
 def _token_mode(settings: Settings) -> bool:
