@@ -18,12 +18,14 @@ import os
 import re
 import signal
 import sqlite3
+import threading
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from archive.cases import party_by_token
 from archive.clock import utc_now
-from archive.db import open_archive
+from archive.db import ArchiveUnavailable, open_archive, open_reader
 from archive.outbox import due_mail
 from archive.settings import Settings
 from casebook.config import ConfigError
@@ -287,8 +289,9 @@ class Intake:
                 )
                 print(f"[sink] outgoing mail is kept in {sink_dir}/new and listed here", flush=True)
             servers.append(
-                await listen(make_protocol_factory(settings, spool), settings.intake_host,
-                             settings.intake_port)
+                await listen(make_protocol_factory(settings, spool,
+                                                   token_owner=TokenOwners(settings.database)),
+                             settings.intake_host, settings.intake_port)
             )  # fmt: skip
             web_runner = await self.start_form(spool)
         except CannotListen:
@@ -370,6 +373,27 @@ class Intake:
         except OSError as exc:
             where = f"{settings.form.host}:{settings.form.port}"
             raise CannotListen(f"cannot listen on {where}: {exc.strerror or exc}") from None
+
+
+class TokenOwners:
+    """Whose a reply address's token is, for the edge's members' budget: the member's or
+    council member's address, read from the archive read-only (one connection, opened when
+    first needed, shared by the edge's threads under a lock). Unreadable: nobody's."""
+
+    def __init__(self, database: Path | str):
+        self.database = database
+        self.reader = None
+        self.lock = threading.Lock()
+
+    def __call__(self, token: str) -> str | None:
+        with self.lock:
+            try:
+                if self.reader is None:
+                    self.reader = open_reader(self.database)
+                party = party_by_token(self.reader, token)
+            except (ArchiveUnavailable, sqlite3.Error):
+                return None
+        return party.email if party is not None and party.role in ("member", "council") else None
 
 
 def mail_renderer(settings: Settings):
