@@ -148,6 +148,49 @@ def _tell_others(db, msg, case, settings, now, actor: Person, results, since, me
                  threading=(msg.message_id, (*msg.references, msg.message_id)))  # fmt: skip
 
 
+# Commands that record who and what the case is about run before the rest of a mail's commands
+# (which keep the order written): `#send ask-account to reported` needs the person
+# `#responsible` names, wherever the member wrote that line.
+RECORDS_FIRST = ("responsible", "violation")
+
+
+def in_working_order(commands: tuple) -> list:
+    """The commands as they run: what records the case's facts first, the rest as written."""
+    return sorted(commands, key=lambda c: c.keyword not in RECORDS_FIRST)
+
+
+def _run_in_order(ctx: Context, commands: list) -> tuple[list[tuple[str, str, str]], tuple | None]:
+    """Each command in turn until one is refused: the results, and the refusal if any."""
+    results = []
+    for command in commands:
+        ctx.command = command.keyword
+        try:
+            done = COMMANDS[command.keyword].run(ctx, command.args)
+        except Refused as exc:
+            return results, (command, str(exc))
+        results.append((command.line, "done", done))
+    return results, None
+
+
+def _line_to_move(ctx: Context, commands: list, refused) -> str:
+    """Words for a refused command that a later line of the same mail would have let run:
+    which line to move above it. Each order is tried and undone (nothing is kept)."""
+    at = next(n for n, c in enumerate(commands) if c is refused)
+    for later in commands[at + 1 :]:
+        order = [*commands[:at], later, *[c for c in commands[at:] if c is not later]]
+        trial = Context(ctx.db, ctx.settings, ctx.now, get_case(ctx.db, ctx.case.pk), ctx.actor,
+                        ctx.msg, ctx.message_pk, ctx.text_after)  # fmt: skip
+        ctx.db.execute("SAVEPOINT reorder")
+        try:
+            _, failed = _run_in_order(trial, order)
+        finally:
+            ctx.db.execute("ROLLBACK TO SAVEPOINT reorder")
+            ctx.db.execute("RELEASE SAVEPOINT reorder")
+        if failed is None:
+            return f"; move the line `{later.line}` above this one and send again"
+    return ""
+
+
 def _unknown(keyword: str) -> str:
     close = difflib.get_close_matches(keyword, COMMANDS, n=1, cutoff=0.7)
     hint = f"; did you mean #{close[0]}?" if close else "; #help lists the commands"
@@ -159,7 +202,7 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person, *,
     With `folds` (a command-only mail whose outcome the case's audience is told), commands
     that ran are answered in that outcome, the author being one of its readers; a query or a
     refusal is answered at once."""
-    commands = msg.commands.commands
+    commands = in_working_order(msg.commands.commands)
     results: list[tuple[str, str, str]] = []
     problems = [(c, _unknown(c.keyword)) for c in commands if c.keyword not in COMMANDS]
     kind = "unknown-command" if problems else "chair-only"
@@ -179,14 +222,8 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person, *,
     failed = None
     if not problems:
         db.execute("SAVEPOINT commands")
-        for command in commands:
-            ctx.command = command.keyword
-            try:
-                done = COMMANDS[command.keyword].run(ctx, command.args)
-            except Refused as exc:
-                failed, kind = (command, str(exc)), "command-refused"
-                break
-            results.append((command.line, "done", done))
+        results, failed = _run_in_order(ctx, commands)
+        kind = "command-refused" if failed else kind
         if not failed:
             results += [
                 ("(leak guard)", "held", f"mail {pk} ({template}) held: see the notice")
@@ -195,6 +232,8 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person, *,
         if failed:
             db.execute("ROLLBACK TO SAVEPOINT commands")
         db.execute("RELEASE SAVEPOINT commands")
+        if failed:
+            failed = (failed[0], failed[1] + _line_to_move(ctx, commands, failed[0]))
     else:
         failed = problems[0]
     if failed:
