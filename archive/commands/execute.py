@@ -108,8 +108,8 @@ def run_commands(
     Returns the outcome ("applied" or "refused") with the class of the refusal (`Refusal.kind`
     for a sender not allowed to command, else the command's own: `unknown-command`,
     `chair-only`, `council-holds`, `command-refused`), or None if nothing ran. With
-    `tell_others` (a command-only mail that is not relayed), the rest of the case's audience
-    gets one line saying what the commands did."""
+    `tell_others` (a command-only mail that is not relayed), the case's audience is told what
+    the commands did (`archive/commands/outcome.py`), and that is the author's answer too."""
     found = msg.commands
     if not found.commands or msg.historical:
         return None
