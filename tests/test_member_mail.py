@@ -10,7 +10,6 @@ notice, queries are answered privately, and a consensus reaches the chair at onc
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -18,7 +17,7 @@ import pytest
 
 from tests.conftest import MEMBERS, ServeProcess, write_config
 from tests.mailbuild import build
-from tests.test_walks_e2e import Walk, body, quoted, reply_address, wait_until
+from tests.test_walks_e2e import Walk, body, quoted, reply_address
 
 MEMBERS5 = MEMBERS + (
     '\n[[members]]\nname = "Dan Member"\nemail = "dan@example.org"\nrole = "member"\n'
@@ -50,17 +49,7 @@ class Members(Walk):
 
     def settled(self) -> None:
         """Everything sent is taken in and every mail due now has left (folded mail waits)."""
-
-        def done():
-            if self.stats()["spooled"]:
-                return False
-            with sqlite3.connect(self.database) as db:
-                now = datetime.now(UTC).isoformat()
-                due = db.execute("SELECT COUNT(*) FROM outbox WHERE status = 'queued'"
-                                 " AND next_attempt_at <= ?", [now]).fetchone()[0]  # fmt: skip
-            return due == 0
-
-        wait_until(done, "the worker to send what is due")
+        self.quiet()
 
     def reply(self, address: str, original, text: str) -> None:
         """`address` answers `original` (quoting it, as mail clients do) at its reply address."""

@@ -15,6 +15,7 @@ import base64
 import itertools
 import json
 import re
+import sqlite3
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ from zoneinfo import ZoneInfo
 import dkim
 import pytest
 
+from archive.clock import to_text
 from tests.conftest import ServeProcess, free_port, write_config
 from tests.helpers import run_casebook, smtp_send
 from tests.mailbuild import SIGNED, pinned_keys_toml, sign, via_list
@@ -123,8 +125,15 @@ class Walk:
         wait_until(self.idle, "the worker to go idle")
 
     def idle(self) -> bool:
-        stats = self.stats()
-        return not stats["spooled"] and not stats["outbox"].get("queued")
+        """Nothing spooled and no mail due: mail folded to wait (for the hour's end, or the
+        case's next notice) is not the worker's to send yet."""
+        if self.stats()["spooled"]:
+            return False
+        now = to_text(datetime.now(UTC))
+        with sqlite3.connect(self.config.parent / "casebook.db") as db:
+            due = db.execute("SELECT COUNT(*) FROM outbox WHERE status = 'queued'"
+                             " AND next_attempt_at <= ?", [now])  # fmt: skip
+            return due.fetchone()[0] == 0
 
     def stats(self) -> dict:
         return json.loads(run_casebook("-c", str(self.config), "stats", "--json").stdout)
