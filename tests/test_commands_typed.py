@@ -128,3 +128,24 @@ def test_html_only_command_mail_is_read_for_its_new_text_and_not_relayed(token):
     assert outbox(token.db, "committee/relay") == []
     [outcome] = outbox(token.db, "committee/command_outcome")
     assert outcome["context"]["items"][0]["results"][0]["line"] == "#note: Rita called back!"
+
+
+def test_a_refused_command_only_mail_is_answered_at_once_and_a_query_only_to_the_asker(token):
+    """Issue 20 §17: the member must act on a refusal (at once); the others read it with the
+    hour's outcomes; `#help` is the asker's alone."""
+    before = len(token.relay.messages)
+    say_token(token, "#agree")  # there is no proposal yet
+    [refused] = [m for m in token.relay.parsed()[before:] if "Commands not applied" in m["Subject"]]
+    assert str(refused["To"]) == "bob@example.org"
+    assert "there is no open proposal to vote on" in refused.get_content()
+    assert len(token.relay.messages) == before + 1  # the others: not yet
+    say_token(token, "#help")
+    [answer] = token.relay.parsed()[before + 1 :]
+    assert str(answer["To"]) == "bob@example.org" and "list the commands" in answer.get_content()
+    send_due(token.db, token.settings, T0 + timedelta(hours=1, minutes=1))
+    later = token.relay.parsed()[before + 2 :]
+    assert {str(m["To"]) for m in later} == {
+        "alice@example.org", "bob@example.org", "carol@example.org"
+    }  # fmt: skip
+    text = later[0].get_content()
+    assert "Bob Member (not applied: all or none)" in text and "#help" not in text

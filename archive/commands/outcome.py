@@ -78,7 +78,7 @@ def tell_outcome(
     resolution's copy), else in the case's outcome mail (queued, or added to), which goes now
     when the whole audience must act (`at_once` COMMITTEE). When only the chair must act
     (CHAIR), the chair is sent what the outcome mail holds now, and it waits for the rest."""
-    notice = _notice_since(db, case, since)
+    notice = _notice_since(db, case, since, now)
     if notice is not None:
         pk, context = notice
         context["folded"] = [*context.get("folded", []), entry]
@@ -108,13 +108,14 @@ def tell_outcome(
                    refs=refs)  # fmt: skip
 
 
-def _notice_since(db: Database, case: Case, since: int) -> tuple[int, dict] | None:
-    """A mail to the whole case audience queued after item `since`, not yet sent."""
+def _notice_since(db: Database, case: Case, since: int, now: datetime) -> tuple[int, dict] | None:
+    """A mail to the whole case audience queued after item `since`, due now, not yet sent."""
     row = db.execute(
         "SELECT id, context FROM outbox WHERE id > ? AND case_pk = ? AND audience = ?"
         " AND status = 'queued' AND exclude_addr IS NULL AND template != ? AND fold_key IS NULL"
+        " AND next_attempt_at <= ?"
         " AND NOT EXISTS (SELECT 1 FROM outbox_sends WHERE outbox_pk = outbox.id)"
         " ORDER BY id DESC LIMIT 1",
-        [since, case.pk, Audience.COMMITTEE, OUTCOME_TEMPLATE],
+        [since, case.pk, Audience.COMMITTEE, OUTCOME_TEMPLATE, to_text(now)],
     ).fetchone()
     return (row[0], json.loads(row[1])) if row else None
