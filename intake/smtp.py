@@ -1,4 +1,6 @@
-"""The SMTP/LMTP edge: check recipients, spool durably, answer. Nothing else happens here."""
+"""The SMTP/LMTP edge: check recipients, spool durably, answer. Nothing else happens here but
+the proof, for a member's address past its sender limit, that the mail is theirs (their
+reply address or DKIM: the members' own flood budget, `intake/limits.py`)."""
 
 from __future__ import annotations
 
