@@ -10,6 +10,7 @@ the appellant more time is needed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
 from archive.appeal_requests import ask_later
+from archive.case_brief import case_brief
 from archive.cases import Case, Party, get_case, party_for_address, record_event
 from archive.clock import from_text, human_date, to_text
 from archive.clockwork import Clock, register
@@ -33,6 +35,17 @@ from archive.unverified import ask_about
 
 REMINDERS = (timedelta(days=7), timedelta(days=12))
 DECISIONS = ("uphold", "modify", "overturn")
+# A party's own words about appealing ("I want to appeal", "how do I appeal?"), in English and
+# the languages the guide's readers most write: the committee answers with how to appeal.
+APPEAL_WISH_RE = re.compile(
+    r"(?i)\b(appeal(s|ing|ed)?|einspruch|widerspruch|berufung|faire appel|recours|apelar|"
+    r"apelaci[oó]n|recurrir|recorrer|ricorso|bezwaar)\b"
+)
+
+
+def wishes_to_appeal(text: str) -> bool:
+    """Whether a party's own words speak of appealing."""
+    return APPEAL_WISH_RE.search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -143,6 +156,10 @@ def receive_appeal(
                      action="appeal-received", detail={"appeal": appeal_pk,
                                                        "by_party": is_party},
                      message_pk=pk)  # fmt: skip
+        if is_party:  # the committee learns its decision is appealed; never a stranger's word
+            told = {"case_ref": case.ref, "due": human_date(due, settings.zone)}
+            queue_mail(db, now=now, settings=settings, template="committee/appeal_received",
+                       audience=Audience.COMMITTEE, case=case, context=told)  # fmt: skip
         if is_party and is_done(case.state):  # never on a stranger's word
             move_case(db, case, CaseState.APPEALED, now=now, actor=msg.from_addr or "appellant",
                       reason="appeal", message_pk=pk)  # fmt: skip
@@ -154,7 +171,10 @@ def receive_appeal(
                context={"case_ref": case.ref if case else None, "appeal": appeal_pk,
                         "appellant": msg.from_addr or "unknown", "by_party": is_party,
                         "subject": msg.subject, "text": msg.text[:20000],
-                        "due": human_date(due, settings.zone)},
+                        "due": human_date(due, settings.zone),
+                        # The facts only for a party's appeal: a stranger quoting a tag is
+                        # shown to the council as the words they sent, nothing more.
+                        "brief": case_brief(db, case) if case and is_party else None},
                in_reply_to=msg.message_id)  # fmt: skip
     return IngestResult(pk, False, "appeal", case.ref if case else None)
 

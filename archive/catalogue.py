@@ -12,13 +12,20 @@ import os
 from dataclasses import dataclass, field
 
 from archive.ladder import resolution_templates
+from archive.models import ASKED_FIELDS
 
 log = logging.getLogger(__name__)
 
 # Fields every template may show: the committee's public facts and the copy's own reply
 # address and addressee, added when a copy is rendered (not stored with the item).
+# The committee's pointers and resources ([links]) are None where it has none.
 GLOBAL_FIELDS = frozenset(
-    {"committee_name", "reports_address", "appeals_address", "reply_address", "recipient_name"}
+    {
+        *("committee_name", "reports_address", "appeals_address"),
+        *("reply_address", "recipient_name"),
+        *("code_of_conduct_url", "reporting_guide_url"),
+        *("reporter_support_url", "reported_resources_url"),
+    }
 )
 # Fields any mail to the committee may carry: members' command outcomes folded into it
 # (archive/commands/outcome.py), shown after its text by the outcome template.
@@ -62,6 +69,21 @@ SAMPLE_FIELDS = {
     "law_enforcement": None,
     "other": None,
 }
+# What the council reads to decide (archive/case_brief.py), in council/case_brief.inc.
+BRIEF = {
+    "account": "He called me stupid on the list.",
+    "when": "yesterday",
+    "where": "the users list",
+    "responsible": ["Dave Jones <dave@example.com>"],
+    "finding": "yes",
+    "proposals": [
+        {"resolution": "private-reprimand", "status": "open", "statement": "S",
+         "objections": ["carol@example.org: too mild"]},
+    ],
+    "feedback": ["consent: agreed - Yes, that is fine with me."],
+    "unilateral": ["removed him from the chat for a day"],
+    "mediation": [],
+}  # fmt: skip
 RESOLUTION = {
     "statement": "S",
     "chair_name": "Alice",
@@ -119,6 +141,16 @@ DIGEST = {
     ],
     "chart": [{"week": "2026-03-09", "count": 2, "width": 200}],
 }
+# Mail a resolution will send, as the committee previews it (the mailer renders `text` and
+# `subject` from `template` and `context`; a sample comes rendered).
+PREVIEWS = [
+    {
+        "to": "Dave Jones <dave@example.com>",
+        "template": "reported/private_reprimand",
+        "subject": "[CoC-2026-001] A private message from the Code of Conduct Committee",
+        "text": "Hello,\n\nThe Code of Conduct Committee has looked into your recent conduct.",
+    }
+]
 WHEN = "2026-01-01T00:00:00+00:00"
 NEW_CASE = {
     "urgent": True,
@@ -154,7 +186,8 @@ _OUTCOME_ENTRY = {
     "author": "Bob",
     "at": "10:05",
     "applied": True,
-    "results": [{"line": "#agree", "status": "done", "detail": "agree on proposal #1"}],
+    "results": [{"line": "#enact", "status": "done", "detail": "enacted private-reprimand"}],
+    "previews": PREVIEWS,  # what an #enact sends outside the committee, as read there
 }
 _CONFLICT = {"member": "bob@example.org", "name": "Bob", "reason": "named", "line": "Bob and I"}
 
@@ -173,10 +206,10 @@ CATALOGUE: dict[str, Template] = {
         # To the reporter (and, for the acknowledgement, whoever sent the report).
         _entry("reporter/ack", "reporter", {"missing": ["when"], "urgent": False}),
         _entry("reporter/ack_folded", "reporter", {"case_refs": ["CoC-2026-001", "CoC-2026-002"]}),
-        _entry("reporter/followup_received", "reporter", {}),
+        _entry("reporter/followup_received", "reporter", {"for_reporter": True}),
         _entry("reporter/no_contact_confirmed", "reporter", {}),
         _entry("reporter/message", "reporter", {"text": "Hello"}),
-        _entry("reporter/missing_information", "reporter", {"missing": []}),
+        _entry("reporter/missing_information", "reporter", {"missing": ["when", "links"]}),
         _entry(
             "reporter/proposed_resolution",
             "reporter",
@@ -205,6 +238,7 @@ CATALOGUE: dict[str, Template] = {
         _entry("reported/message", "reported", {"text": "Hello"}),
         _entry("reported/ask_account", "reported", {}),
         _entry("party/message", "party", {"text": "Hello"}),
+        _entry("party/how_to_appeal", "party", {}),
         _entry("party/confirm_message", "party", {"reporter": True, "appeal": False}),
         _entry("core/ban_notice", "core", CORE_BAN, _SIGNED),
         _entry("core/unban_notice", "core", {"spaces": "chat", "who": "Dave Jones"}),
@@ -225,7 +259,7 @@ CATALOGUE: dict[str, Template] = {
         _entry("party/mediation_agreed", "party", {"mediator": "Max", "due": "16 March 2026"}),
         _entry("mediator/reminder", "mediator", {"due": "2026-03-16"}),
         # To whoever sent refused commands: it says nothing about any case.
-        _entry("committee/commands_refused", "sender", {"token_mode": False}),
+        _entry("committee/commands_refused", "sender", {"token_mode": False, "proven": None}),
         # Inside the committee.
         _entry("committee/new_case", "committee", NEW_CASE),
         # the same facts, flagged first; `followup_from`: who wrote the follow-up that made it so
@@ -257,6 +291,18 @@ CATALOGUE: dict[str, Template] = {
                 "applied": True,
                 "results": [{"line": "#note x", "status": "done", "detail": "noted"}],
                 "captured": "",
+                "previews": [],
+            },
+        ),
+        _entry(
+            "committee/resolution_preview",
+            "committee",
+            {
+                "proposal": 1,
+                "resolution": "private-reprimand",
+                "by_council": False,
+                "consulted": False,
+                "previews": PREVIEWS,
             },
         ),
         _entry(
@@ -358,6 +404,7 @@ CATALOGUE: dict[str, Template] = {
         ),
         _entry("committee/ban_expired", "committee", {"spaces": "chat"}),
         _entry("committee/ban_review", "committee", {"spaces": "chat", "since": "2026-01-01"}),
+        _entry("committee/appeal_received", "committee", {"due": "16 March 2026"}),
         _entry("committee/appeal_decision", "committee", {"decision": "uphold", "text": "T"}),
         _entry("committee/mediation_update", "committee", {"what": "settled", "report": "R"}),
         _entry(
@@ -376,7 +423,13 @@ CATALOGUE: dict[str, Template] = {
         _entry(
             "council/resolution_report",
             "council",
-            {"resolution": "private-reprimand", "violation": "yes", "opened_at": WHEN},
+            {
+                "resolution": "private-reprimand",
+                "violation": "yes",
+                "opened_at": WHEN,
+                "by_council": False,
+                "brief": BRIEF,
+            },
         ),
         _entry(
             "council/escalation",
@@ -387,6 +440,7 @@ CATALOGUE: dict[str, Template] = {
                 "opened_at": WHEN,
                 "proposal": "hiatus",
                 "votes": {"agree": 1, "object": 1, "abstain": 0},
+                "brief": BRIEF,
             },
         ),
         _entry("council/digest", "council", DIGEST),
@@ -400,6 +454,7 @@ CATALOGUE: dict[str, Template] = {
                 "subject": "Appeal",
                 "text": "T",
                 "due": "2026-03-16",
+                "brief": BRIEF,
             },
         ),
         _entry(
@@ -435,9 +490,12 @@ def template(name: str) -> Template:
         raise UnknownTemplate(f"{name!r} is not in the template catalogue") from None
 
 
-def send_context(name: str) -> dict:
-    """The fields of a template `#send` sends (no missing items: the committee asks anew)."""
-    return {"missing": []} if "missing" in template(name).fields else {}
+def send_context(name: str, case_fields: dict) -> dict:
+    """The fields of a template `#send` sends: what the case still lacks, when it asks for it
+    (the case's fields as they are when the mail is queued, links among them)."""
+    if "missing" not in template(name).fields:
+        return {}
+    return {"missing": [n for n in (*ASKED_FIELDS, "links") if not case_fields.get(n)]}
 
 
 def fit_context(name: str, context: dict) -> dict:

@@ -39,14 +39,13 @@ def conflicts_of_followup(
     A member's own mail is deliberation, and deliberation never creates a conflict."""
     if settings.person_for(msg.from_addr or "") or not msg.conflicts:
         return case
-    known = {m.lower() for m in case.conflicted}
-    new = [c for c in msg.conflicts if c.member.lower() not in known]
+    new = _unrecorded(case, msg.conflicts)
     if not new:
         return case
     if party.role not in REPORTER_SIDE:
         _tell(db, case, new, settings, now, pk, kind="named", party=party.role)
         return case
-    if unless_none_left(db, case, new, settings, now, pk, why=WHY_FOLLOWUP, writer=party.role):
+    if _record_unless_none_left(db, case, new, settings, now, pk, WHY_FOLLOWUP, party.role):
         return get_case(db, case.pk)
     return case
 
@@ -58,16 +57,23 @@ def unless_none_left(
     """The conflicts one message brings, recorded, unless they would leave no member of the
     committee free: then none is, and the chair and the council are told. Returns the
     addresses recorded."""
+    new = _unrecorded(case, found)
+    return _record_unless_none_left(db, case, new, settings, now, pk, why, writer)
+
+
+def _unrecorded(case: Case, found) -> list[Conflict]:
+    """The conflicts in `found` that the case has not recorded yet (the one filter). Pure."""
     known = {m.lower() for m in case.conflicted}
-    new = [c for c in found if c.member.lower() not in known]
+    return [c for c in found if c.member.lower() not in known]
+
+
+def _record_unless_none_left(db, case, new: list[Conflict], settings, now, pk, why, writer):
     if not new:
         return []
     if not left_free(settings, case, {c.member for c in new}):
         _tell(db, case, new, settings, now, pk, kind="not-applied", party=writer)
         return []
-    lines = {c.member.lower(): c.line for c in new}
-    return add_conflicts(db, case, [(c.member, c.reason) for c in new], settings, now,
-                         why=why, message_pk=pk, lines=lines)  # fmt: skip
+    return record_conflicts(db, case, new, settings, now, message_pk=pk, why=why)
 
 
 def _tell(db, case: Case, found: list[Conflict], settings, now, pk: int, *, kind, party) -> None:
@@ -113,31 +119,47 @@ def add_conflicts(
     *,
     why: str,
     message_pk: int | None = None,
-    lines: dict[str, str] | None = None,
 ) -> list[str]:
-    """Members newly found conflicted in an open case: recorded, and the chair told privately
-    (with the line that named them, when `lines` has it).
+    """Members newly found conflicted in an open case: recorded, and the chair told privately.
 
     Returns the addresses that were new; conflicts already recorded change nothing.
     """
-    known = {member.lower() for member in case.conflicted}
-    new = [(m.lower(), reason) for m, reason in conflicts if m.lower() not in known]
+    new = _unrecorded(case, [Conflict(member, reason) for member, reason in conflicts])
+    return record_conflicts(db, case, new, settings, now, message_pk=message_pk, why=why)
+
+
+def record_conflicts(
+    db: Database,
+    case: Case,
+    new: list[Conflict],
+    settings: Settings,
+    now: datetime,
+    *,
+    message_pk: int | None,
+    why: str | None = None,
+    actor: str = "casebook",
+) -> list[str]:
+    """`new` conflicts (none recorded yet) recorded, each in the audit log, and the chair told
+    privately (with the line that named them, when one did); `why`, when they came after the
+    report. Returns their addresses."""
     if not new:
         return []
-    set_conflicted(db, case, [*known, *(m for m, _ in new)], now)
-    for member, reason in new:
-        record_event(db, case, now=now, actor="casebook", action="conflict-detected",
-                     detail={"member": member, "reason": f"{reason} ({why})"},
+    known = [member.lower() for member in case.conflicted]
+    set_conflicted(db, case, [*known, *(c.member.lower() for c in new)], now)
+    reasons = [f"{c.reason} ({why})" if why else c.reason for c in new]
+    for c, reason in zip(new, reasons, strict=True):
+        record_event(db, case, now=now, actor=actor, action="conflict-detected",
+                     detail={"member": c.member.lower(), "reason": reason},
                      message_pk=message_pk)  # fmt: skip
-    lines = lines or {}
     context = {
         "case_ref": case.ref,
         "kind": "applied",
         "party": None,
         "conflicts": [
-            conflict_entry(settings, m, f"{r} ({why})", lines.get(m, "")) for m, r in new
+            conflict_entry(settings, c.member.lower(), reason, c.line)
+            for c, reason in zip(new, reasons, strict=True)
         ],
     }
     queue_mail(db, now=now, settings=settings, template="chair/conflict",
                audience=Audience.CHAIR, case=get_case(db, case.pk), context=context)  # fmt: skip
-    return [m for m, _ in new]
+    return [c.member.lower() for c in new]

@@ -21,11 +21,16 @@ from archive.models import CaseState
 from archive.outbox import Audience, queue_mail
 from archive.settings import Person, Settings
 
-# What the council may say in a case it holds (besides its own #appeal).
+# What the council may say in a case it holds (besides its own #appeal): all it needs to
+# finish the case on its own (the person responsible and the finding, mail the leak guard
+# held from its enactment) and to see where the case stands.
 COUNCIL_KEYWORDS = frozenset(
     {"propose", "agree", "object", "abstain", "consult", "enact", "to-reporter", "to-party",
-     "send", "note", "summary", "return"}
+     "send", "note", "summary", "return", "responsible", "violation", "release", "drop",
+     "help", "status", "timeline"}
 )  # fmt: skip
+# What a council member may say in a case the committee has: the council's own keywords.
+COUNCIL_ELSEWHERE = frozenset({"help"})
 # What the committee may no longer do while the council holds the case.
 DECIDING = frozenset({"propose", "agree", "object", "abstain", "consult", "enact"})
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from archive.case_brief import case_brief
 from archive.cases import Case, get_case, record_event
 from archive.clock import human_duration
 from archive.clockwork import Clock, register
@@ -48,6 +49,7 @@ def fire_deadlock(db, settings: Settings, now: datetime, deadline: Deadline, cas
             "proposal": proposal.resolution,
             "votes": {k: sum(1 for v in votes.values() if v == k)
                       for k in ("agree", "object", "abstain")},
+            "brief": case_brief(db, case),
         },
     )  # fmt: skip
     move_case(db, case, CaseState.ESCALATED, now=now, actor="clock", reason="deadlock")

@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 
 from archive.appeals import blocking_appeal_of
 from archive.bans import add_ban, duration_fields, parse_ban_duration, who_text
+from archive.case_brief import case_brief
 from archive.cases import Case, Party, get_case, get_party, parties_of, record_event
-from archive.catalogue import send_context
+from archive.catalogue import fit_context, send_context
 from archive.clockwork import Clock, register
 from archive.council import council_holds
 from archive.deadlines import Deadline, add_deadline, cancel_deadlines, pending_deadlines
@@ -103,60 +104,140 @@ def _duration(text: str | None, now: datetime, settings: Settings) -> dict:
     return duration_fields(span, now, settings)
 
 
-def _queue_resolution_mail(out: _Writer, proposal: Proposal) -> str:
+@dataclass(frozen=True)
+class PlannedMail:
+    """One mail a resolution sends when it is enacted: its template, to whom, with what."""
+
+    template: str
+    audience: str
+    context: dict
+    party: Party | None = None
+    to_addr: str | None = None
+    auto_submitted: str | None = None  # "no": a person's own decision, not a notice
+
+    @property
+    def outside(self) -> bool:
+        """For someone outside the committee and the council (what the preview shows)."""
+        return self.audience in (Audience.PARTY, Audience.ADDRESS)
+
+    def options(self) -> dict:
+        found = {
+            "party": self.party,
+            "to_addr": self.to_addr,
+            "auto_submitted": self.auto_submitted,
+        }
+        return {key: value for key, value in found.items() if value is not None}
+
+
+def plan_resolution_mail(db: Database, settings: Settings, now: datetime, case: Case,
+                         proposal: Proposal, actor: str) -> list[PlannedMail]:  # fmt: skip
+    """Every mail enacting `proposal` now sends, in order, with the context each carries."""
     # Signed by the committee's chair, or the council's when the council decided the case.
-    settings = out.settings
-    person = settings.person_for(out.actor)
-    by_council = council_holds(out.case) or (
+    person = settings.person_for(actor)
+    by_council = council_holds(case) or (
         person in settings.council and person not in settings.members
     )
     chair = (settings.council_chair or person) if by_council else settings.chair
     words = proposal.args.split()
     row = rung(proposal.resolution)
     timed = DURATION in row.args and words
-    responsible = responsible_parties(out.db, out.case)
+    responsible = responsible_parties(db, case)
     common = {
         "statement": proposal.text,
-        "chair_name": chair.name if chair else out.settings.committee_name,
+        "chair_name": chair.name if chair else settings.committee_name,
         "by_council": by_council,
-        **_duration(words[0] if timed else None, out.now, settings),
+        **_duration(words[0] if timed else None, now, settings),
         "spaces": " ".join(words[1:] if row.args.startswith(DURATION) else words)
         if row.bans else None,
     }  # fmt: skip
     ban = {"unilateral": False} if row.bans else {}
-    done = []
-    to_person, to_venue = row.to_responsible, row.to_venue
-    if to_person:
-        for party in responsible:
-            out.queue(to_person, Audience.PARTY, common | ban, party=party, auto_submitted="no")
-        out.queue("committee/resolution_copy", Audience.COMMITTEE,
-                  {**common, "resolution": proposal.resolution, "template": to_person})  # fmt: skip
-        done.append(f"{to_person} to {len(responsible)} person(s), a copy to the committee")
-    if to_venue:
-        out.queue(to_venue, Audience.ADDRESS, common, to_addr=words[0].strip("<>"),
-                  auto_submitted="no")  # fmt: skip
-        done.append(f"{to_venue} to {words[0]}")
+    plan = []
+    if row.to_responsible:
+        plan += [
+            PlannedMail(
+                row.to_responsible, Audience.PARTY, common | ban, party=party, auto_submitted="no"
+            )  # fmt: skip
+            for party in responsible
+        ]
+        plan.append(PlannedMail("committee/resolution_copy", Audience.COMMITTEE,
+                                {**common, "resolution": proposal.resolution,
+                                 "template": row.to_responsible}))  # fmt: skip
+    if row.to_venue:
+        plan.append(PlannedMail(row.to_venue, Audience.ADDRESS, common,
+                                to_addr=words[0].strip("<>"), auto_submitted="no"))  # fmt: skip
     if row.bans:
         who = ", ".join(who_text(p.name, p.email) for p in responsible)
-        out.queue("core/ban_notice", Audience.ADDRESS, common | ban | {"who": who},
-                  to_addr=out.settings.core_team)  # fmt: skip
+        plan.append(PlannedMail("core/ban_notice", Audience.ADDRESS, common | ban | {"who": who},
+                                to_addr=settings.core_team))  # fmt: skip
+    plan += [
+        PlannedMail(
+            "reporter/resolution_notice",
+            Audience.PARTY,
+            {"resolution": proposal.resolution, "done": row.done, "by_council": by_council},
+            party=reporter,
+        )  # fmt: skip
+        for reporter in parties_of(db, case, "reporter")
+        if reachable(db, reporter)
+    ]
+    plan.append(PlannedMail("council/resolution_report", Audience.COUNCIL,
+                            {"resolution": proposal.resolution, "violation": case.violation,
+                             "opened_at": case.opened_at, "by_council": by_council,
+                             "brief": case_brief(db, case)}))  # fmt: skip
+    return plan
+
+
+def preview_resolution_mail(db: Database, settings: Settings, now: datetime, case: Case,
+                            proposal: Proposal, actor: str) -> list[dict]:  # fmt: skip
+    """What each person outside the committee receives when `proposal` is enacted, for the
+    committee to read first: one {to, template, context} per mail (the mailer renders each
+    as it will be sent; `previews` in a committee template)."""
+    plan = plan_resolution_mail(db, settings, now, case, proposal, actor)
+    return [
+        preview_of(case, mail.template, mail.context, party=mail.party, to_addr=mail.to_addr)
+        for mail in plan
+        if mail.outside
+    ]
+
+
+def preview_of(case: Case, template: str, context: dict, *, party: Party | None = None,
+               to_addr: str | None = None) -> dict:  # fmt: skip
+    """One mail as a committee preview holds it, for the mailer to render: its reader, its
+    template and the context the template will get."""
+    to = to_addr or (party.email if party else None) or "their follow-up page"
+    if party is not None and party.name and party.email and not to_addr:
+        to = f"{party.name} <{to}>"
+    context = fit_context(template, {"case_ref": case.ref, **context})
+    return {"to": to, "template": template, "context": context}
+
+
+def _queue_resolution_mail(out: _Writer, proposal: Proposal) -> str:
+    plan = plan_resolution_mail(out.db, out.settings, out.now, out.case, proposal, out.actor)
+    for mail in plan:
+        out.queue(mail.template, mail.audience, mail.context, **mail.options())
+    row = rung(proposal.resolution)
+    responsible = responsible_parties(out.db, out.case)
+    done = []
+    if row.to_responsible:
+        done.append(
+            f"{row.to_responsible} to {len(responsible)} person(s), a copy to the committee"
+        )
+    if row.to_venue:
+        done.append(f"{row.to_venue} to {proposal.args.split()[0]}")
+    if row.bans:
+        words = proposal.args.split()
+        spaces = " ".join(words[1:] if row.args.startswith(DURATION) else words)
         duration = parse_ban_duration(words[0]) if row.args.startswith(DURATION) else None
         for party in responsible:
-            ban = add_ban(out.db, out.case, who=party.email, email=party.email,
-                          spaces=common["spaces"], duration=duration, now=out.now,
-                          decided_by="committee", unilateral=False)  # fmt: skip
-            out.event("ban-recorded", {"ban": ban, "spaces": common["spaces"]})
+            ban = add_ban(out.db, out.case, who=party.email, email=party.email, spaces=spaces,
+                          duration=duration, now=out.now, decided_by="committee",
+                          unilateral=False)  # fmt: skip
+            out.event("ban-recorded", {"ban": ban, "spaces": spaces})
         done.append("ban notice to the core team; ban register updated")
-    for reporter in parties_of(out.db, out.case, "reporter"):
-        if reachable(out.db, reporter):
-            out.queue("reporter/resolution_notice", Audience.PARTY,
-                      {"resolution": proposal.resolution, "done": row.done,
-                       "by_council": by_council},
-                      party=reporter)  # fmt: skip
-            done.append("resolution notice to the reporter")
-    out.queue("council/resolution_report", Audience.COUNCIL,
-              {"resolution": proposal.resolution, "violation": out.case.violation,
-               "opened_at": out.case.opened_at})  # fmt: skip
+    done += [
+        "resolution notice to the reporter"
+        for mail in plan
+        if mail.template == "reporter/resolution_notice"
+    ]
     done.append("resolution report to the Executive Council")
     return "; ".join(done)
 
@@ -181,7 +262,7 @@ def fire_send(db, settings: Settings, now: datetime, deadline: Deadline, case: C
     if party.no_contact:
         return False
     template = deadline.payload["template"]
-    context = {"case_ref": case.ref, **send_context(template)}
+    context = {"case_ref": case.ref, **send_context(template, case.fields)}
     queue_mail(db, now=now, settings=settings, template=template, audience=Audience.PARTY,
                party=party, case=case, context=context)  # fmt: skip
     return True

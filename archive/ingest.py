@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 from archive import reports
 from archive.appeal_confirmation import confirm_appeals
 from archive.appeals import appeal_by_references, receive_appeal, record_appeal_followup
-from archive.cases import get_case, party_by_token, party_for_address, record_event
+from archive.cases import get_case, party_by_token, party_for_address
 from archive.clock import to_text
 from archive.db import write_transaction
 from archive.dsn import dsn_summary
@@ -29,7 +29,7 @@ from archive.held import hold
 from archive.identity import claims_taken_id, find_same_message, reaches_further, with_own_id
 from archive.models import IncomingMessage, RouteKind
 from archive.outbox import find_by_key, guard_held_since, last_item
-from archive.sending import tell_delivery_problem
+from archive.sending import record_mail_event, tell_delivery_problem
 from archive.settings import Settings
 from archive.store import Binding, IngestResult, store_message
 from archive.threads import case_by_references, case_by_tag
@@ -295,14 +295,8 @@ def _bounce(db: Database, msg: IncomingMessage, settings: Settings, now: datetim
     case = get_case(db, item.case_pk)
     told = _bounce_recorded(db, case, item.message_id)
     pk = store_message(db, msg, now, kind="bounce", case=case)
-    record_event(
-        db,
-        case,
-        now=now,
-        actor="mailer",
-        action="delivery-failed",
-        detail={"template": item.template, "bounced_message": item.message_id},
-        message_pk=pk,
+    record_mail_event(
+        db, item, now, "delivery-failed", message_pk=pk, bounced_message=item.message_id
     )
     if not told:  # one notice per failed item, however many bounces (real or forged) arrive
         tell_delivery_problem(db, item, case, settings, now, "bounced", dsn_summary(msg.raw))

@@ -198,7 +198,14 @@ def case_sources(db: Database, case: Case | None, core_team: str = "") -> Iterat
         owners = frozenset({sender, *(a.lower() for a in json.loads(to_addrs or "[]"))})
         what = _message_what(direction, kind, sender in reporters)
         sends = audience if kind == "deliberation" else None
-        yield Source(what, text or "", owners - {""}, sends=sends)
+        shows = direction == "out" and kind in PREVIEWING
+        yield Source(what, text or "", owners - {""}, sends=sends, outside_words=shows)
+
+
+# Committee mail that shows the mail a resolution sends, as its outside readers will get it
+# (at consensus, and in the `#enact` transcript): its words are theirs (a statement is found
+# first in the proposer's post, and stays whose it was).
+PREVIEWING = frozenset({"committee/resolution_preview", "committee/command_result"})
 
 
 def sending_audience(

@@ -48,6 +48,10 @@ class Attachment:
     data: bytes
 
 
+# What a reporter is asked to add when a report lacks it, in the guide's order.
+ASKED_FIELDS = ("names", "when", "where", "account", "ongoing")
+
+
 @dataclass(frozen=True)
 class ReportFields:
     """What the reporting guide asks a report to contain; None where the report is silent."""
@@ -66,8 +70,7 @@ class ReportFields:
 
     def missing(self) -> tuple[str, ...]:
         """Fields a reporter is invited to add by reply, in the guide's order."""
-        wanted = ("names", "when", "where", "account", "ongoing")
-        return tuple(name for name in wanted if not getattr(self, name))
+        return tuple(name for name in ASKED_FIELDS if not getattr(self, name))
 
     def as_dict(self) -> dict:
         return {

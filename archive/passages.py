@@ -48,6 +48,9 @@ class Source:
     owners: frozenset[str] = frozenset()  # who wrote it or was sent it: they may read it
     # A member's post: the body of each of its sending commands may go to whom it is for.
     sends: Audience | None = None
+    # A committee preview of mail to outside readers (the very text they will get): a passage
+    # first found there is casebook's words for them, not the committee's.
+    outside_words: bool = False
 
 
 def windows(folded: str) -> dict[int, str]:
@@ -109,7 +112,7 @@ def origins(
         # call) are the committee's. A sending command's body is its reader's: a later notice
         # to members repeating it does not make it the committee's, being found there first.
         for part, may_read in parts(source):
-            what = None if may_read & readers else source.what
+            what = None if source.outside_words or may_read & readers else source.what
             for key in _hashes(fold(part)) if part.strip() else ():
                 if key in wanted:
                     seen.setdefault(key, what)

@@ -16,6 +16,7 @@ from archive.deadlines import Deadline, add_deadline
 from archive.formpages import reachable
 from archive.models import CaseState
 from archive.outbox import Audience, queue_mail
+from archive.sending import member_party
 from archive.settings import Settings
 from archive.states import is_open
 
@@ -89,10 +90,15 @@ def fire_unilateral_reminder(db, settings: Settings, now: datetime, deadline: De
         " ('proposed', 'enacted', 'closed') OR (action = 'unilateral-action' AND actor = ?))",
         [case.pk, since, member],
     ).fetchone()
-    if row or not member:
+    person = settings.person_for(member or "")
+    if row or person is None:
         return False
+    # Their own reply address, as on every case mail to one member: the answer the reminder
+    # asks for is then theirs by the reply address too, never a stranger's word.
+    role = "council" if settings.members and person not in settings.members else "member"
+    party = member_party(db, case, person.email, person.name, now, role)
     queue_mail(db, now=now, settings=settings, template="committee/unilateral_reminder",
-               audience=Audience.ADDRESS, to_addr=member, case=case,
+               audience=Audience.PARTY, party=party, to_addr=member, case=case,
                context={"case_ref": case.ref, "since": since})  # fmt: skip
     return True
 

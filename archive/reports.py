@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
+from archive.appeals import APPELLANTS, wishes_to_appeal
 from archive.cases import (
     Case,
     Party,
@@ -18,11 +19,10 @@ from archive.cases import (
     open_case,
     parties_of,
     record_event,
-    set_conflicted,
     set_urgent,
 )
 from archive.clock import from_text, to_text
-from archive.conflicts import REPORTER_SIDE, conflict_entry, conflicts_of_followup
+from archive.conflicts import REPORTER_SIDE, conflicts_of_followup, record_conflicts
 from archive.consent import asks_no_contact, consent_in
 from archive.deadlines import cancel_deadlines
 from archive.formpages import FORM_TRANSPORT, form_contact, record_page
@@ -37,11 +37,14 @@ from archive.outbox import (
 )
 from archive.report_clocks import start_report_clocks
 from archive.settings import Settings
+from archive.states import is_done
 from archive.store import Binding, IngestResult, store_message
 
 ACK_TEMPLATE = "reporter/ack"
 FOLDED_ACK_TEMPLATE = "reporter/ack_folded"
 FOLLOWUP_ACK_TEMPLATE = "reporter/followup_received"
+HOW_TO_APPEAL = "party/how_to_appeal"
+REPORTING_ROLES = ("reporter", "delegate", "affected")  # who reported, for themselves or others
 NO_CONTACT_TEMPLATE = "reporter/no_contact_confirmed"
 CONSULT_TEMPLATE = "reporter/proposed_resolution"
 FOLD_DELAY = timedelta(hours=1)
@@ -82,31 +85,17 @@ def open_report(
         return IngestResult(pk, False, "report", case.ref)
     start_report_clocks(db, case, settings, now)
     if msg.conflicts:
-        _record_conflicts(db, msg, case, settings, now, pk)
+        # Everyone the report involves is cut off at once (archive/conflicts.py).
+        record_conflicts(
+            db, case, list(msg.conflicts), settings, now, message_pk=pk, actor="intake"
+        )
     # Decided first, so the urgent alert can say truthfully whether the reporter was answered.
     acknowledgement = _ack_decision(db, msg, reporter, settings, now)
     if via_form:  # the receipt page acknowledged it; nothing is mailed about the page
         acknowledgement = {"acknowledgement": "form", "ack_reason": None}
     if msg.urgent_reasons:
-        set_urgent(db, case, True, now)
-        record_event(
-            db,
-            case,
-            now=now,
-            actor="intake",
-            action="marked-urgent",
-            detail={"reasons": list(msg.urgent_reasons)},
-            message_pk=pk,
-        )
-        queue_mail(
-            db,
-            now=now,
-            settings=settings,
-            template="committee/urgent",
-            audience=Audience.COMMITTEE,
-            case=case,
-            context=_committee_context(case, msg, reporter, urgent=True) | acknowledgement,
-        )
+        context = _committee_context(case, msg, reporter, urgent=True) | acknowledgement
+        _alert_urgent(db, msg, case, settings, now, pk, context, in_followup=False)
     # A delegate is answered with their own reply address: their replies are their word.
     answered = delegate if acknowledgement["acknowledgement"] == "delegate" else reporter
     _acknowledge(db, msg, case, answered, settings, now, pk, acknowledgement)
@@ -123,27 +112,15 @@ def open_report(
     return IngestResult(pk, False, "report", case.ref)
 
 
-def _raise_urgent(db, msg, case: Case, party: Party, settings, now, pk: int) -> Case:
-    """Danger words or "Ongoing: yes" in a party's follow-up: the same alert as a new report."""
+def _alert_urgent(db, msg, case: Case, settings, now, pk: int, context: dict, *, in_followup):
+    """Danger words or "Ongoing: yes": the case is marked urgent and the committee alerted at
+    once, for a new report and for a party's follow-up alike (the latter in its thread)."""
     set_urgent(db, case, True, now)
+    detail = {"reasons": list(msg.urgent_reasons)} | ({"in": "a follow-up"} if in_followup else {})
     record_event(
-        db,
-        case,
-        now=now,
-        actor="intake",
-        action="marked-urgent",
-        detail={"reasons": list(msg.urgent_reasons), "in": "a follow-up"},
-        message_pk=pk,
+        db, case, now=now, actor="intake", action="marked-urgent", detail=detail, message_pk=pk
     )
-    case = get_case(db, case.pk)
-    reporters = parties_of(db, case, "reporter")  # the report's reporter, whoever wrote now
-    context = _committee_context(case, msg, reporters[0] if reporters else party, urgent=True)
-    context["followup_from"] = _written_as(msg, party)
-    theirs = msg.report.as_dict()  # every field named; filled from the reporter's mail only
-    if party.role not in REPORTER_SIDE:
-        theirs = dict.fromkeys(theirs)
-    context["fields"] = {**theirs, **{k: v for k, v in case.fields.items() if v}}
-    context |= {"acknowledgement": "followup", "ack_reason": None}
+    thread = {"in_reply_to": msg.message_id, "refs": (*msg.references, msg.message_id)}
     queue_mail(
         db,
         now=now,
@@ -152,10 +129,22 @@ def _raise_urgent(db, msg, case: Case, party: Party, settings, now, pk: int) -> 
         audience=Audience.COMMITTEE,
         case=case,
         context=context,
-        in_reply_to=msg.message_id,
-        refs=(*msg.references, msg.message_id),
+        **(thread if in_followup else {}),
     )
-    return case
+
+
+def _raise_urgent(db, msg, case: Case, party: Party, settings, now, pk: int) -> Case:
+    """Danger words or "Ongoing: yes" in a party's follow-up: the same alert as a new report."""
+    reporters = parties_of(db, case, "reporter")  # the report's reporter, whoever wrote now
+    context = _committee_context(case, msg, reporters[0] if reporters else party, urgent=True)
+    context["followup_from"] = _written_as(msg, party)
+    theirs = msg.report.as_dict()  # every field named; filled from the reporter's mail only
+    if party.role not in REPORTER_SIDE:
+        theirs = dict.fromkeys(theirs)
+    context["fields"] = {**theirs, **{k: v for k, v in case.fields.items() if v}}
+    context |= {"acknowledgement": "followup", "ack_reason": None}
+    _alert_urgent(db, msg, case, settings, now, pk, context, in_followup=True)
+    return get_case(db, case.pk)
 
 
 def _add_reporting_parties(
@@ -175,38 +164,6 @@ def _add_reporting_parties(
         delegate = add_party(db, case, role="delegate", name=msg.from_name, email=sender, now=now)
         return reporter, delegate
     return add_party(db, case, role="reporter", name=msg.from_name, email=sender, now=now), None
-
-
-def _record_conflicts(
-    db: Database,
-    msg: IncomingMessage,
-    case: Case,
-    settings: Settings,
-    now: datetime,
-    message_pk: int,
-) -> None:
-    members = sorted({c.member.lower() for c in msg.conflicts})
-    set_conflicted(db, case, members, now)
-    for conflict in msg.conflicts:
-        record_event(
-            db,
-            case,
-            now=now,
-            actor="intake",
-            action="conflict-detected",
-            detail={"member": conflict.member, "reason": conflict.reason},
-            message_pk=message_pk,
-        )
-    conflicts = [conflict_entry(settings, c.member, c.reason, c.line) for c in msg.conflicts]
-    queue_mail(
-        db,
-        now=now,
-        settings=settings,
-        template="chair/conflict",
-        audience=Audience.CHAIR,
-        case=case,
-        context={"case_ref": case.ref, "kind": "applied", "party": None, "conflicts": conflicts},
-    )
 
 
 def _committee_context(case: Case, msg: IncomingMessage, reporter: Party, *, urgent: bool) -> dict:
@@ -296,7 +253,7 @@ def _acknowledge(
         to_addr=recipient,
         context={
             "case_ref": case.ref,
-            "missing": list(msg.report.missing()),
+            "missing": _still_to_ask(msg),
             "urgent": bool(msg.urgent_reasons),
         },
         in_reply_to=msg.message_id,
@@ -311,6 +268,15 @@ def _acknowledge(
         action="acknowledgement-queued",
         message_pk=message_pk,
     )
+
+
+def _still_to_ask(msg: IncomingMessage) -> list[str]:
+    """What the acknowledgement invites the reporter to add: never whether it is still going
+    on when the report already said someone is in danger or it is ongoing."""
+    missing = msg.report.missing()
+    if msg.urgent_reasons:
+        return [name for name in missing if name != "ongoing"]
+    return list(missing)
 
 
 def _fold_acknowledgement(
@@ -406,7 +372,9 @@ def record_followup(
             "parts_left_out": msg.parts_left_out,
         },
     )
-    if not msg.no_reply_reason and _followup_ack_due(db, case, party, settings, now):
+    if _told_how_to_appeal(db, msg, case, party, settings, now):
+        pass  # that answer is their receipt too
+    elif not msg.no_reply_reason and _followup_ack_due(db, case, party, settings, now):
         queue_mail(
             db,
             now=now,
@@ -415,7 +383,9 @@ def record_followup(
             audience=Audience.PARTY,
             party=party,
             case=case,
-            context={"case_ref": case.ref},
+            # Only those who reported are pointed to the police: not a witness or the person
+            # reported, for whom that line in every receipt reads as a threat.
+            context={"case_ref": case.ref, "for_reporter": party.role in REPORTING_ROLES},
             in_reply_to=msg.message_id,
             refs=(*msg.references, msg.message_id),
             auto_submitted="auto-replied",
@@ -435,7 +405,7 @@ def _record_feedback(
     """A reporter's answer to #consult: recorded for the record (the committee need not follow
     it); an explicit yes or no is their consent, and a wish for no further contact is honoured
     by every later mail."""
-    if party.role not in ("reporter", "delegate", "affected"):
+    if party.role not in REPORTING_ROLES:
         return None
     text = msg.authored  # their own new words: the quoted proposal holds the same words
     wishes: dict = {}
@@ -459,8 +429,9 @@ def _record_feedback(
         wishes["consent"] = consent
     else:
         wishes["unclear"] = True  # feedback, not consent: the committee confirms with them
-    record_event(db, case, now=now, actor=party.email or party.role,
-                 action="feedback-received", detail=wishes, message_pk=pk)  # fmt: skip
+    # Their own words too, for the Executive Council's brief (archive/case_brief.py).
+    record_event(db, case, now=now, actor=party.email or party.role, action="feedback-received",
+                 detail={**wishes, "words": text[:2000]}, message_pk=pk)  # fmt: skip
     return {"received": True, **wishes}
 
 
@@ -542,14 +513,37 @@ def _mediation_reply(db, msg: IncomingMessage, case: Case, party: Party, setting
                       now, mediator=mediator)  # fmt: skip
 
 
+def _told_how_to_appeal(db, msg: IncomingMessage, case: Case, party: Party, settings, now) -> bool:
+    """A party who answers the committee's decision by speaking of an appeal is told how to
+    appeal (to the Executive Council, at the appeals address): at most once per
+    `followup_ack_interval`, never to an automatic reply."""
+    if msg.no_reply_reason or party.role not in APPELLANTS or not is_done(case.state):
+        return False
+    if not wishes_to_appeal(msg.authored):
+        return False
+    if not _followup_ack_due(db, case, party, settings, now, HOW_TO_APPEAL):
+        return True  # told already today: no second answer, and no plain receipt either
+    queue_mail(db, now=now, settings=settings, template=HOW_TO_APPEAL, audience=Audience.PARTY,
+               party=party, case=case, context={"case_ref": case.ref},
+               in_reply_to=msg.message_id, refs=(*msg.references, msg.message_id),
+               auto_submitted="auto-replied")  # fmt: skip
+    return True
+
+
 def _followup_ack_due(
-    db: Database, case: Case, party: Party, settings: Settings, now: datetime
+    db: Database,
+    case: Case,
+    party: Party,
+    settings: Settings,
+    now: datetime,
+    template: str = FOLLOWUP_ACK_TEMPLATE,
 ) -> bool:
-    """At most one "we received your message" per interval for each party of the case: the
-    reporter's acknowledgement does not leave the reported person's first answer unanswered."""
+    """At most one "we received your message" (or `template`) per interval for each party of
+    the case: the reporter's acknowledgement does not leave the reported person's first answer
+    unanswered."""
     row = db.execute(
         "SELECT MAX(created_at) FROM outbox WHERE case_pk = ? AND template = ? AND party_pk = ?",
-        [case.pk, FOLLOWUP_ACK_TEMPLATE, party.pk],
+        [case.pk, template, party.pk],
     ).fetchone()
     return row[0] is None or from_text(row[0]) <= now - settings.followup_ack_interval
 

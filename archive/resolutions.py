@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -44,6 +45,52 @@ def check_resolution(resolution: str, args: str) -> str | None:
         return f"{resolution} needs the spaces, e.g. all"
     if spec == [f"[{DURATION}]"] and words and not is_days(words[0]):
         return f"{resolution} takes an optional duration, e.g. 14d ({_duration_problem(words[0])})"
+    return None
+
+
+# The statement a resolution's mail carries is only what the proposer marked: from a line
+# starting `Statement:` (text may follow on it) to a line `End of statement`. Everything else
+# in their mail (a greeting, "Thanks all, let's discuss Monday") is for the committee only.
+STATEMENT_START_RE = re.compile(r"(?i)^\s*statement\s*:\s*(?P<rest>.*?)\s*$")
+STATEMENT_END_RE = re.compile(r"(?i)^\s*end\s+of\s+(?:the\s+)?statement\s*[.!:]?\s*$")
+HOW_TO_MARK = (
+    "put a line 'Statement:' before what they will read and a line 'End of statement' after"
+    " it; the rest of your mail stays with the committee"
+)
+
+
+def marked_statement(text: str) -> tuple[str, bool]:
+    """The statement marked in the text below `#propose`, and whether it was closed by its
+    end line. ("", True) when the text marks none (then none of it is a statement)."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if STATEMENT_START_RE.match(line)), None)
+    if start is None:
+        return "", True
+    first = STATEMENT_START_RE.match(lines[start]).group("rest")
+    kept = [first] if first else []
+    for line in lines[start + 1 :]:
+        if STATEMENT_END_RE.match(line):
+            return "\n".join(kept).strip(), True
+        kept.append(line.rstrip())
+    return "\n".join(kept).strip(), False
+
+
+def statement_problem(resolution: str, text: str) -> str | None:
+    """Why the text below `#propose RESOLUTION` cannot give its mail a statement, or None."""
+    row = RUNGS[resolution]
+    if not (row.to_responsible or row.to_venue):
+        return None  # nobody outside the committee reads a statement of it
+    statement, closed = marked_statement(text)
+    if not closed:
+        return (
+            "the statement has a 'Statement:' line but no line 'End of statement' after it:"
+            " add one where the statement ends (what follows stays with the committee)"
+        )
+    if text.strip() and not statement:
+        reader = "the venue" if row.to_venue else "the person responsible"
+        return (
+            f"nothing below #propose is marked as the statement {reader} will read: {HOW_TO_MARK}"
+        )
     return None
 
 

@@ -90,17 +90,9 @@ def finish_item(db: Database, item: OutboxItem, now: datetime) -> None:
     """Every copy went out: the item is sent, and a sent acknowledgement moves its case on."""
     with write_transaction(db):
         mark_sent(db, item, now)
-        if item.case_pk is None:
+        case = record_mail_event(db, item, now, "mail-sent", message_id=item.message_id)
+        if case is None:
             return
-        case = get_case(db, item.case_pk)
-        record_event(
-            db,
-            case,
-            now=now,
-            actor="mailer",
-            action="mail-sent",
-            detail={"template": item.template, "message_id": item.message_id},
-        )
         if item.template in ACK_TEMPLATES:
             cancel_deadlines(db, case, ("ack-watchdog",), now)
         if item.template in ACK_TEMPLATES and case.state == CaseState.RECEIVED:
@@ -140,21 +132,28 @@ def resend_what_was_folded_in(
     )
 
 
+def record_mail_event(
+    db: Database, item: OutboxItem, now: datetime, action: str, message_pk=None, **detail
+) -> Case | None:
+    """The mailer's word about one outbox item in its case's audit log (what happened to which
+    template); the case, or None for caseless mail (nothing to record)."""
+    if item.case_pk is None:
+        return None
+    case = get_case(db, item.case_pk)
+    detail = {"template": item.template, **detail}
+    record_event(
+        db, case, now=now, actor="mailer", action=action, detail=detail, message_pk=message_pk
+    )
+    return case
+
+
 def withhold_item(db: Database, item: OutboxItem, reason: str, now: datetime) -> None:
     """Not sent, on purpose (a no-contact wish): recorded, never retried."""
     with write_transaction(db):
         db.execute(
             "UPDATE outbox SET status = 'withheld', last_error = ? WHERE id = ?", [reason, item.pk]
         )
-        if item.case_pk is not None:
-            record_event(
-                db,
-                get_case(db, item.case_pk),
-                now=now,
-                actor="mailer",
-                action="mail-withheld",
-                detail={"template": item.template, "reason": reason},
-            )
+        record_mail_event(db, item, now, "mail-withheld", reason=reason)
 
 
 def postpone_item(db: Database, item: OutboxItem, error: str, retry_at: datetime) -> None:
@@ -168,17 +167,9 @@ def fail_item(
     """Mail that cannot be delivered: recorded, and the committee is told (never in a loop)."""
     with write_transaction(db):
         mark_failed(db, item, error)
-        if item.case_pk is None:
+        case = record_mail_event(db, item, now, "delivery-failed", error=error[:300])
+        if case is None:
             return
-        case = get_case(db, item.case_pk)
-        record_event(
-            db,
-            case,
-            now=now,
-            actor="mailer",
-            action="delivery-failed",
-            detail={"template": item.template, "error": error[:300]},
-        )
         tell_delivery_problem(db, item, case, settings, now, "could not be delivered", error)
 
 

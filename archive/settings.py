@@ -133,6 +133,17 @@ class Imap:
 
 
 @dataclass(frozen=True)
+class Links:
+    """The committee's pointers and resources, shown in the mail of those they help (http(s)
+    addresses, or None: the line is left out)."""
+
+    code_of_conduct: str | None = None
+    reporting_guide: str | None = None
+    reporter_support: str | None = None
+    reported_resources: str | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     database: Path
     spool: Path
@@ -192,6 +203,7 @@ class Settings:
     appeal_due: timedelta = timedelta(days=14)
     digest_weekday: int = 0  # Monday
     digest_time: str = "09:00"
+    links: Links = field(default_factory=Links)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -15,12 +15,9 @@ import os
 import smtplib
 import sqlite3
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
-
-from aiosmtpd.controller import Controller
 
 from bench.table import Row
 
@@ -80,7 +77,7 @@ def bigs_archived(database: Path) -> int:
 
 def reporters_until(port: int, rate: float, done, tag: str) -> dict[str, float]:
     """Reports from distinct senders at `rate`/s until `done()` (at most MAX_REPORTERS)."""
-    from bench.run import report
+    from bench.service import report
 
     accepted: dict[str, float] = {}
     start = time.monotonic()
@@ -97,38 +94,30 @@ def reporters_until(port: int, rate: float, done, tag: str) -> dict[str, float]:
 
 def measure(args) -> list[Row]:
     from bench.flood import latencies, reporters
-    from bench.probes import free_port, percentile
-    from bench.run import AckSink, start_casebook
+    from bench.probes import percentile
+    from bench.service import running
 
     rate = min(args.rate, 5.0)
     count = max(20, int(rate * min(args.seconds, 10.0)))
-    sink = AckSink()
-    relay = Controller(sink, hostname="127.0.0.1", port=free_port())
-    relay.start()
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, port, database = start_casebook(Path(tmp), relay.port, max_size=30 * 1024**2)
-        try:
-            latencies(sink, reporters(port, rate, 3, "warm"))  # first-mail costs, not counted
-            idle = latencies(sink, reporters(port, rate, count, "idle"))
-            began = time.monotonic()
-            bigs = multiprocessing.get_context("spawn").Process(target=send_bigs, args=(port,))
-            bigs.start()
+    with running(max_size=30 * 1024**2) as service:
+        sink, port, database = service.sink, service.port, service.database
+        latencies(sink, reporters(port, rate, 3, "warm"))  # first-mail costs, not counted
+        idle = latencies(sink, reporters(port, rate, count, "idle"))
+        began = time.monotonic()
+        bigs = multiprocessing.get_context("spawn").Process(target=send_bigs, args=(port,))
+        bigs.start()
 
-            def done() -> bool:
-                return bigs_archived(database) >= BIG_COUNT or bigs.exitcode not in (None, 0)
+        def done() -> bool:
+            return bigs_archived(database) >= BIG_COUNT or bigs.exitcode not in (None, 0)
 
-            busy = latencies(sink, reporters_until(port, rate, done, "big"))
-            bigs.join(timeout=300)
-            while bigs_archived(database) < BIG_COUNT and time.monotonic() - began < 600:
-                if bigs.exitcode:
-                    raise SystemExit("a big message was not accepted (see above)")
-                time.sleep(0.1)
-            processed = time.monotonic() - began
-            size = database.stat().st_size / 1024**2
-        finally:
-            proc.terminate()
-            proc.wait()
-            relay.stop()
+        busy = latencies(sink, reporters_until(port, rate, done, "big"))
+        bigs.join(timeout=300)
+        while bigs_archived(database) < BIG_COUNT and time.monotonic() - began < 600:
+            if bigs.exitcode:
+                raise SystemExit("a big message was not accepted (see above)")
+            time.sleep(0.1)
+        processed = time.monotonic() - began
+        size = database.stat().st_size / 1024**2
     return _rows(busy, idle, processed, size, percentile)
 
 

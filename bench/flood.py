@@ -12,12 +12,8 @@ from __future__ import annotations
 
 import smtplib
 import sqlite3
-import tempfile
 import threading
 import time
-from pathlib import Path
-
-from aiosmtpd.controller import Controller
 
 from archive.settings import IntakeLimits
 from bench.table import Row
@@ -37,7 +33,7 @@ def flood_message(n: int) -> bytes:
 
 def reporters(port: int, rate: float, count: int, tag: str) -> dict[str, float]:
     """`count` reports from distinct senders at `rate`/s; when each got its 250."""
-    from bench.run import report
+    from bench.service import report
 
     accepted: dict[str, float] = {}
     start = time.monotonic()
@@ -115,32 +111,24 @@ def latencies(sink, accepted: dict[str, float], timeout: float = 60) -> list[flo
 
 
 def measure(args) -> list[Row]:
-    from bench.probes import free_port, percentile
-    from bench.run import AckSink, start_casebook
+    from bench.probes import percentile
+    from bench.service import running
 
     rate = min(args.rate, 5.0)
     count = max(20, int(rate * min(args.seconds, 10.0)))
-    sink = AckSink()
-    relay = Controller(sink, hostname="127.0.0.1", port=free_port())
-    relay.start()
-    with tempfile.TemporaryDirectory() as tmp:
-        limits = {"global_burst": 10 * count}  # only the per-sender limit meets the flood
-        proc, port, database = start_casebook(Path(tmp), relay.port, limits=limits)
-        try:
-            latencies(sink, reporters(port, rate, 3, "warm"))  # first-mail costs, not counted
-            quiet = latencies(sink, reporters(port, rate, count, "calm"))
-            with Flooder(port) as flooder:
-                accepted = reporters(port, rate, count, "busy")
-            flooded = latencies(sink, accepted)
-            db = sqlite3.connect(database)
-            alerts = db.execute(
-                "SELECT COUNT(*) FROM outbox WHERE template = 'committee/flood'"
-            ).fetchone()[0]
-            db.close()
-        finally:
-            proc.terminate()
-            proc.wait()
-            relay.stop()
+    limits = {"global_burst": 10 * count}  # only the per-sender limit meets the flood
+    with running(limits=limits) as service:
+        sink, port = service.sink, service.port
+        latencies(sink, reporters(port, rate, 3, "warm"))  # first-mail costs, not counted
+        quiet = latencies(sink, reporters(port, rate, count, "calm"))
+        with Flooder(port) as flooder:
+            accepted = reporters(port, rate, count, "busy")
+        flooded = latencies(sink, accepted)
+        db = sqlite3.connect(service.database)
+        alerts = db.execute(
+            "SELECT COUNT(*) FROM outbox WHERE template = 'committee/flood'"
+        ).fetchone()[0]
+        db.close()
     if flooder.other:
         raise SystemExit(f"the flood got unexpected answers: {flooder.other[:3]}")
     if not flooder.outlasted:

@@ -22,13 +22,12 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from aiosmtpd.controller import Controller
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import bigmail, flood, importing, outbox  # noqa: E402
 from bench.probes import free_port, percentile, proc_status_mib, wait_for_port  # noqa: E402
+from bench.service import report, running  # noqa: E402
 from bench.table import Row, markdown, write_results  # noqa: E402
 from tests.conftest import write_config  # noqa: E402  (the same config the tests use)
 
@@ -57,38 +56,6 @@ async def main():
 
 asyncio.run(main())
 """
-
-
-def report(n: int, tag: str) -> tuple[str, bytes]:
-    sender = f"{tag}{n}@bench.example.net"
-    raw = (
-        f"From: Reporter {n} <{sender}>\r\nTo: conduct@example.org\r\n"
-        f"Subject: Report {n}\r\nMessage-ID: <{tag}-{n}@bench.example.net>\r\n"
-        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-        "Yesterday on the mailing list someone insulted me repeatedly after I asked\r\n"
-        "a question about the build. The thread is at https://lists.example.org/a/1\r\n"
-        + "More context about what happened and why it hurt.\r\n"
-        * 20
-    ).encode()
-    return sender, raw
-
-
-class AckSink:
-    """The relay: notes when each reporter's acknowledgement arrives."""
-
-    def __init__(self):
-        self.arrivals: dict[str, float] = {}
-        self.count = 0
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        now = time.monotonic()
-        with self.lock:
-            self.count += 1
-            for rcpt in envelope.rcpt_tos:
-                if rcpt.endswith("@bench.example.net"):
-                    self.arrivals.setdefault(rcpt, now)
-        return "250 OK"
 
 
 def blast(port: int, sessions: int, per_session: int, tag: str) -> float:
@@ -135,86 +102,46 @@ def bare_throughput(total: int, sessions: int) -> float:
     return total / seconds
 
 
-# Capacity runs send from one client, 1000 messages at once: the flood limits are lifted
-# for them (bench/flood.py measures the limits themselves).
-NO_LIMITS = {"global_burst": 10**6, "max_connections": 1000, "connections_per_client": 1000}
-
-
-def start_casebook(
-    tmp: Path, relay_port: int, limits: dict | None = None, max_size: int = 1024**2
-) -> tuple[subprocess.Popen, int, Path]:
-    port = free_port()
-    config = write_config(tmp, relay_port=relay_port, intake_port=port, ack_daily_cap=1000,
-                          limits=NO_LIMITS if limits is None else limits,
-                          max_message_size=max_size)  # fmt: skip
-    log = open(tmp / "serve.log", "wb")  # noqa: SIM115 (closed with the process)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "casebook.cli", "-c", str(config), "serve"],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    wait_for_port(port, proc)
-    return proc, port, tmp / "casebook.db"
-
-
 def casebook_throughput(total: int, sessions: int) -> tuple[float, float]:
-    sink = AckSink()
-    relay = Controller(sink, hostname="127.0.0.1", port=free_port())
-    relay.start()
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, port, database = start_casebook(Path(tmp), relay.port)
-        try:
-            start = time.monotonic()
-            blast(port, sessions, total // sessions, "thr")
-            accepted = time.monotonic() - start
-            db = sqlite3.connect(database)
-            deadline = time.monotonic() + 300
-            while time.monotonic() < deadline:
-                done = db.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0]
-                if done >= total:
-                    break
-                time.sleep(0.01)
-            processed = time.monotonic() - start
-            db.close()
-            global SERVE_MEMORY
-            SERVE_MEMORY = proc_status_mib(proc.pid, "VmHWM")  # peak, before it stops
-        finally:
-            proc.terminate()
-            proc.wait()
-            relay.stop()
+    with running() as service:
+        start = time.monotonic()
+        blast(service.port, sessions, total // sessions, "thr")
+        accepted = time.monotonic() - start
+        db = sqlite3.connect(service.database)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            done = db.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0]
+            if done >= total:
+                break
+            time.sleep(0.01)
+        processed = time.monotonic() - start
+        db.close()
+        global SERVE_MEMORY
+        SERVE_MEMORY = proc_status_mib(service.proc.pid, "VmHWM")  # peak, before it stops
     return total / accepted, total / processed
 
 
 def ack_latency(rate: float, seconds: float) -> list[float]:
     import smtplib
 
-    sink = AckSink()
-    relay = Controller(sink, hostname="127.0.0.1", port=free_port())
-    relay.start()
     accepted_at: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, port, _ = start_casebook(Path(tmp), relay.port)
-        try:
-            count = int(rate * seconds)
-            start = time.monotonic()
-            for n in range(count):
-                target = start + n / rate
-                time.sleep(max(0.0, target - time.monotonic()))
-                sender, raw = report(n, "lat")
-                with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
-                    client.sendmail(sender, ["conduct@example.org"], raw)
-                accepted_at[sender] = time.monotonic()
-            deadline = time.monotonic() + 30
-            while len(sink.arrivals) < count and time.monotonic() < deadline:
-                time.sleep(0.01)
-        finally:
-            proc.terminate()
-            proc.wait()
-            relay.stop()
-    return [(sink.arrivals[s] - t) * 1000 for s, t in accepted_at.items() if s in sink.arrivals] + [
+    with running() as service:
+        count = int(rate * seconds)
+        start = time.monotonic()
+        for n in range(count):
+            target = start + n / rate
+            time.sleep(max(0.0, target - time.monotonic()))
+            sender, raw = report(n, "lat")
+            with smtplib.SMTP("127.0.0.1", service.port, timeout=30) as client:
+                client.sendmail(sender, ["conduct@example.org"], raw)
+            accepted_at[sender] = time.monotonic()
+        deadline = time.monotonic() + 30
+        while len(service.sink.arrivals) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+    arrivals = service.sink.arrivals
+    return [(arrivals[s] - t) * 1000 for s, t in accepted_at.items() if s in arrivals] + [
         float("inf")
-    ] * (len(accepted_at) - len(sink.arrivals))
+    ] * (len(accepted_at) - len(arrivals))
 
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "linux-mips" / "linux-mips-1996-2002.mbox"

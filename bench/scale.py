@@ -309,7 +309,11 @@ COMMANDS = {
     "assign": ("alice", "#assign bob@example.org\n\nBob, can you take this one?"),
     "note": ("bob", "#note spoke with the reporter by phone; they want it kept private"),
     "close": ("alice", "#close resolved with a private word to the reported person"),
-    "propose": ("bob", "#propose private-reprimand\n\nThe reported person is asked to stop."),
+    "propose": (
+        "bob",
+        "#propose private-reprimand\n\n"
+        "Statement: The reported person is asked to stop.\nEnd of statement",
+    ),
     "agree-bob": ("bob", "#agree"),
     "agree-carol": ("carol", "#agree"),
     "agree-alice": ("alice", "#agree"),

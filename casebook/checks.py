@@ -15,6 +15,10 @@ COMMON = {
     "appeals_address": "appeals@example.org",
     "reply_address": "conduct+token@example.org",
     "recipient_name": "Alice Chair",
+    "code_of_conduct_url": "https://example.org/conduct",
+    "reporting_guide_url": "https://example.org/conduct/reporting",
+    "reporter_support_url": None,  # a link the committee has not set: its line is left out
+    "reported_resources_url": "https://example.org/conduct/resources",
 }
 
 

@@ -17,6 +17,7 @@ import tomllib
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from archive.address_grammar import is_address
@@ -26,6 +27,7 @@ from archive.settings import (
     EventDelegate,
     Imap,
     IntakeLimits,
+    Links,
     Person,
     Relay,
     Settings,
@@ -46,6 +48,35 @@ from casebook.configkeys import (
 
 LABEL = r"[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?"
 HOST_RE = re.compile(rf"^(?=.{{1,253}}$){LABEL}(\.{LABEL})*\.?$|^[0-9a-fA-F:]+$")
+
+
+# The sections whose keys are each one field of Settings, named as the key's leaf unless
+# RENAMED says otherwise; the keys in DERIVED are read into their field by `derived`.
+FIELD_SECTIONS = {
+    "casebook",
+    "addresses",
+    "intake",
+    "intake.smtp",
+    "mailer",
+    "security",
+    "policy",
+    "digest",
+}
+RENAMED = {
+    "casebook.templates": "templates_override",
+    "addresses.council": "council_address",
+    "intake.smtp.host": "intake_host",
+    "intake.smtp.port": "intake_port",
+    "mailer.retry": "retry_schedule",
+    "security.list_host": "list_host_domain",
+    "digest.time": "digest_time",
+}
+DERIVED = {
+    "addresses.bounces",
+    "security.dkim_pinned_keys",
+    "policy.appeal_quorum",
+    "digest.weekday",
+}
 
 
 class ConfigError(Exception):
@@ -220,11 +251,18 @@ class _Reader:
         """The value read for `key`, or None after recording one problem."""
         label = f"{where} {key.leaf}".strip() if where else f"{_where(key.section)} {key.leaf}"
         try:
-            return _READERS[key.kind](self, key, value)
+            return self.read(key, value)
         except ValueError as exc:
             text = str(exc)
             self.problem(f"{label}{'' if text.startswith(':') else ' '}{text}")
             return None
+
+    def read(self, key: Key, value: object) -> object:
+        if key.kind in PATH_KINDS:
+            return self.path(key, value)
+        if key.kind in _WARNING_READERS:
+            return _WARNING_READERS[key.kind](key, value, self.warn_about(key))
+        return _READERS[key.kind](key, value)
 
     def path(self, key: Key, value: object) -> Path:
         text = _text(key, value)
@@ -241,72 +279,44 @@ class _Reader:
     def build(self) -> Settings | None:
         self.walk()
         people = {a: self.people(a) for a in ("members", "council", "alternates")}
-        delegates = tuple(
-            EventDelegate(e["name"].strip(), e["email"], e["event"])
-            for _, e in self.entries["delegates"]
-            if e["name"] and e["email"]
-        )
         self.check_relations(people)
         self.check_own_addresses(people)
         self.check_people(people)
         if self.problems:
             return None
+        return Settings(**self.by_leaf(), **self.derived(), **people, **self.groups())
+
+    def by_leaf(self) -> dict[str, object]:
+        """The keys that are one Settings field each, named by their leaf or in RENAMED."""
+        return {
+            RENAMED.get(key.name, key.leaf): self.values[key.name]
+            for key in KEYS
+            if key.section in FIELD_SECTIONS and key.name not in DERIVED
+        }
+
+    def derived(self) -> dict[str, object]:
+        """The fields a key's value is turned into, or that default to another's."""
         v = self.values
-        reports = v["addresses.reports"]
-        local, domain = reports.rsplit("@", 1)
-        return Settings(
-            database=v["casebook.database"],
-            spool=v["casebook.spool"],
-            timezone=v["casebook.timezone"],
-            case_prefix=v["casebook.case_prefix"],
-            reports=reports,
-            appeals=v["addresses.appeals"],
-            committee_list=v["addresses.committee_list"],
-            council_address=v["addresses.council"],
-            core_team=v["addresses.core_team"],
-            list_subscriber=v["addresses.list_subscriber"],
-            bounces=v["addresses.bounces"] or f"{local}-bounces@{domain}",
-            committee_name=v["casebook.committee_name"],
-            members=people["members"],
-            council=people["council"],
-            alternates=people["alternates"],
-            delegates=delegates,
-            intake_host=v["intake.smtp.host"],
-            intake_port=v["intake.smtp.port"],
-            lmtp=v["intake.smtp.lmtp"],
-            max_message_size=v["intake.max_message_size"],
-            max_parts=v["intake.max_parts"],
-            tls_cert=v["intake.smtp.tls_cert"],
-            tls_key=v["intake.smtp.tls_key"],
-            limits=IntakeLimits(**self.group("intake.limits")),
-            relay=Relay(**self.group("mailer.smtp")),
-            retry_schedule=v["mailer.retry"],
-            give_up_after=v["mailer.give_up_after"],
-            command_auth=v["security.command_auth"],
-            insecure_from_only=v["security.insecure_from_only"],
-            dkim_pinned_keys=tuple(sorted(v["security.dkim_pinned_keys"].items())),
-            templates_override=v["casebook.templates"],
-            ack_daily_cap=v["intake.ack_daily_cap"],
-            followup_ack_interval=v["intake.followup_ack_interval"],
-            trusted_hosts=v["security.trusted_hosts"],
-            list_host_domain=v["security.list_host"],
-            sweep_interval=v["casebook.sweep_interval"],
-            imap=Imap(**self.group("intake.imap")) if "intake.imap" in self.present else None,
-            form=WebForm(**self.group("intake.form")) if "intake.form" in self.present else None,
-            dkim_signing=self.dkim_signing(),
-            enact_by_any_member=v["policy.enact_by_any_member"],
-            consult_wait=v["policy.consult_wait"],
-            late_send_hold=v["policy.late_send_hold"],
-            ack_watchdog=v["policy.ack_watchdog"],
-            timeline_request_after=v["policy.timeline_request_after"],
-            update_after=v["policy.update_after"],
-            default_projection=v["policy.default_projection"],
-            deadlock_after=v["policy.deadlock_after"],
-            unilateral_reminder_after=v["policy.unilateral_reminder_after"],
-            appeal_quorum=v["policy.appeal_quorum"] or 0,
-            digest_weekday=WEEKDAYS.index(v["digest.weekday"]),
-            digest_time=v["digest.time"],
-        )
+        local, domain = v["addresses.reports"].rsplit("@", 1)
+        return {
+            "bounces": v["addresses.bounces"] or f"{local}-bounces@{domain}",
+            "dkim_pinned_keys": tuple(sorted(v["security.dkim_pinned_keys"].items())),
+            "appeal_quorum": v["policy.appeal_quorum"] or 0,
+            "digest_weekday": WEEKDAYS.index(v["digest.weekday"]),
+        }
+
+    def groups(self) -> dict[str, object]:
+        """The fields that are a section of their own (a value object, or None when absent)."""
+        present = self.present
+        return {
+            "delegates": self.delegates(),
+            "limits": IntakeLimits(**self.group("intake.limits")),
+            "relay": Relay(**self.group("mailer.smtp")),
+            "imap": Imap(**self.group("intake.imap")) if "intake.imap" in present else None,
+            "form": WebForm(**self.group("intake.form")) if "intake.form" in present else None,
+            "dkim_signing": self.dkim_signing(),
+            "links": Links(**self.group("links")),
+        }
 
     def group(self, section: str) -> dict:
         return {k.leaf: self.values[k.name] for k in KEYS if k.section == section}
@@ -317,6 +327,13 @@ class _Reader:
         v = self.values
         return DkimSigning(
             v["mailer.dkim.domain"], v["mailer.dkim.selector"], v["mailer.dkim.private_key_file"]
+        )
+
+    def delegates(self) -> tuple[EventDelegate, ...]:
+        return tuple(
+            EventDelegate(e["name"].strip(), e["email"], e["event"])
+            for _, e in self.entries["delegates"]
+            if e["name"] and e["email"]
         )
 
     def people(self, array: str) -> tuple[Person, ...]:
@@ -348,8 +365,10 @@ class _Reader:
                 self.problem(f"[[{array}]] lists {email} more than once")
         quorum, council = v["policy.appeal_quorum"], len(self.entries["council"])
         if quorum and council and quorum > council:
-            self.problem(f"[policy] appeal_quorum {quorum} is more than the {council} council"
-                         " member(s): no appeal could be decided")  # fmt: skip
+            self.problem(
+                f"[policy] appeal_quorum {quorum} is more than the {council} council"
+                " member(s): no appeal could be decided"
+            )
         if bool(v["intake.smtp.tls_cert"]) != bool(v["intake.smtp.tls_key"]):
             self.problem("[intake.smtp] tls_cert and tls_key go together")
         if "intake.form" in self.present:
@@ -371,13 +390,17 @@ class _Reader:
     def check_own_addresses(self, people: dict[str, tuple[Person, ...]]) -> None:
         """Nothing casebook mails may be its own intake address: it would mail itself."""
         v = self.values
-        own = {a.lower(): f"the {k} address" for k in ("reports", "appeals")
-               if (a := v[f"addresses.{k}"])}  # fmt: skip
+        own = {
+            a.lower(): f"the {k} address"
+            for k in ("reports", "appeals")
+            if (a := v[f"addresses.{k}"])
+        }
         for leaf in ("committee_list", "council", "core_team"):
             address = v[f"addresses.{leaf}"]
             if address and address.lower() in own:
-                self.problem(f"[addresses] {leaf} is {own[address.lower()]}: casebook would"
-                             " mail itself")  # fmt: skip
+                self.problem(
+                    f"[addresses] {leaf} is {own[address.lower()]}: casebook would mail itself"
+                )
         for array, found in people.items():
             for person in found:
                 for address in (person.email, *person.aliases):
@@ -389,8 +412,9 @@ class _Reader:
                         )
         host = v["security.list_host"]
         if host is not None and not HOST_RE.match(host):
-            self.problem(f"[security] list_host must be a host name, e.g. lists.example.org,"
-                         f" not {host!r}")  # fmt: skip
+            self.problem(
+                f"[security] list_host must be a host name, e.g. lists.example.org, not {host!r}"
+            )
 
     def check_people(self, people: dict[str, tuple[Person, ...]]) -> None:
         """One person, one seat: no council member on the committee, no alias of another."""
@@ -407,8 +431,9 @@ class _Reader:
                 for alias in person.aliases:
                     owner = owners.get(alias.lower())
                     if owner is not None and owner != person.name:
-                        self.problem(f"[[{array}]] ({person.name}) alias {alias} is {owner}'s"
-                                     " address")  # fmt: skip
+                        self.problem(
+                            f"[[{array}]] ({person.name}) alias {alias} is {owner}'s address"
+                        )
 
 
 # -- readers by kind: each returns the value or raises ValueError with what is wrong ---------
@@ -418,6 +443,22 @@ def _text(key: Key, value: object) -> str:
     if not isinstance(value, str):
         raise ValueError(f"must be text, not {value!r}")
     return value
+
+
+def _url(key: Key, value: object) -> str:
+    """An http(s) address a reader can open: a host, no spaces, nothing a mail could misread."""
+    text = _text(key, value)
+    parts = urlsplit(text)
+    if (
+        parts.scheme not in ("http", "https")
+        or not HOST_RE.match(parts.hostname or "")
+        or any(c.isspace() or not c.isprintable() for c in text)
+        or len(text) > 500
+    ):
+        raise ValueError(
+            f'must be an http(s) address, e.g. "https://example.org/conduct", not {text!r}'
+        )
+    return text
 
 
 def _number(key: Key, value: object) -> int | float:
@@ -537,21 +578,22 @@ def _map(key: Key, value: object) -> dict[str, str]:
     return dict(value)
 
 
-_READERS = {
-    "text": lambda r, k, v: _text(k, v),
-    "int": lambda r, k, v: _number(k, v),
-    "float": lambda r, k, v: _number(k, v),
-    "bool": lambda r, k, v: _bool(k, v),
-    "choice": lambda r, k, v: _choice(k, v),
-    "address": lambda r, k, v: _address(k, v),
-    "duration": lambda r, k, v: _duration(k, v, r.warn_about(k)),
-    "durations": lambda r, k, v: _durations(k, v, r.warn_about(k)),
-    "zone": lambda r, k, v: _zone(k, v),
-    "clock": lambda r, k, v: _clock(k, v),
-    "prefix": lambda r, k, v: _prefix(k, v),
-    "names": lambda r, k, v: _names(k, v),
-    "hosts": lambda r, k, v: _hosts(k, v),
-    "networks": lambda r, k, v: _networks(k, v),
-    "map": lambda r, k, v: _map(k, v),
-    **{kind: lambda r, k, v: r.path(k, v) for kind in PATH_KINDS},
+# How each kind of key is read: the value, or ValueError saying what is wrong with it.
+_READERS: dict[str, Callable[[Key, object], object]] = {
+    "text": _text,
+    "url": _url,
+    "int": _number,
+    "float": _number,
+    "bool": _bool,
+    "choice": _choice,
+    "address": _address,
+    "zone": _zone,
+    "clock": _clock,
+    "prefix": _prefix,
+    "names": _names,
+    "hosts": _hosts,
+    "networks": _networks,
+    "map": _map,
 }
+# These also warn of a value accepted but to be written otherwise (`config_duration`).
+_WARNING_READERS = {"duration": _duration, "durations": _durations}

@@ -20,7 +20,8 @@ PATH_KINDS = ("database", "folder", "templates", "file", "key", "cert", "ca")
 class Key:
     """One configuration key. `kind` says how its value is read and checked:
 
-    text, int, float, bool, choice, address, duration, durations (a list), zone, clock (HH:MM),
+    text, url (an http or https address), int, float, bool, choice, address, duration,
+    durations (a list), zone, clock (HH:MM),
     prefix, hosts (a list of host names), networks (a list of IP addresses or networks), names
     (a list of text), map (a table of text),
     database (a file whose folder must be writable), folder (writable), templates (a readable
@@ -70,6 +71,14 @@ KEYS: tuple[Key, ...] = (
     Key("casebook.templates", "templates", None, "site overrides, searched before templates/"),
     Key("casebook.sweep_interval", "duration", "30s",
         "how often the scheduler looks for due work (retries)", low=1),
+    Key("links.code_of_conduct", "url", None,
+        "the Code of Conduct, linked in mail to reporters, reported people and venues"),
+    Key("links.reporting_guide", "url", None,
+        "how reports are handled, linked in the reporter's acknowledgement"),
+    Key("links.reporter_support", "url", None,
+        "support for people who report (counselling, crisis lines), in the acknowledgement"),
+    Key("links.reported_resources", "url", None,
+        "resources for a reported person (how to apologise, guidance), in mail to them"),
     Key("addresses.reports", "address", None,
         "reporters write here; conduct+TOKEN@ are reply addresses", required=True),
     Key("addresses.appeals", "address", None, "appeals to the Executive Council",

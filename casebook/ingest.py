@@ -48,8 +48,7 @@ def ingest_stdin(settings: Settings, sender: str | None, recipients: list[str] |
         spool_arrivals(spool, [Arrival(raw, envelope_from, envelope_to, "ingest", utc_now())])
     except Exception as exc:  # not stored: the MTA must keep the message and retry
         # Short: an MTA's pipe keeps only the start of a command's output for its log.
-        print(f"casebook: ingest: could not store the message: {str(exc)[:300]}",
-              file=sys.stderr)  # fmt: skip
+        print(f"casebook: ingest: could not store the message: {str(exc)[:300]}", file=sys.stderr)
         return EX_TEMPFAIL
     # Stored: from here on nothing can lose it; processing is best effort (sending is not ours).
     try:

@@ -111,9 +111,10 @@ def check_backup(backup: Path) -> None:
     try:
         if conn.execute("PRAGMA integrity_check").fetchall() != [("ok",)]:
             raise NotABackup(f"{backup}: damaged (SQLite's integrity check failed)")
-        applied = {name for (name,) in conn.execute(
+        rows = conn.execute(
             "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [migrations.name]
-        )}  # fmt: skip
+        )
+        applied = {name for (name,) in rows}
     except sqlite3.Error as exc:
         raise NotABackup(f"{backup}: not a casebook archive ({exc})") from None
     finally:

@@ -90,7 +90,7 @@ ONGOING_YES_RE = re.compile(
     r"continues to|right now|every day)\b"
 )
 LAW_RE = re.compile(r"(?i)\b(police|law enforcement|authorities|reported it to)\b")
-NAME_RE = re.compile(r"\b([A-Z][a-z]+(?: [A-Z][a-z]+){1,2})\b")
+NAME_RUN_RE = re.compile(r"\b[A-Z][a-z]+(?: [A-Z][a-z]+)+\b")
 HANDLE_RE = re.compile(r"(?<![\w.])@[A-Za-z][\w-]{1,38}\b")
 NOT_NAMES = {
     "code of conduct",
@@ -102,6 +102,32 @@ NOT_NAMES = {
     "best regards",
     "kind regards",
 }
+# A capitalised run naming a place, not a person ("the Jupyter Discourse", "on Project Chat"):
+# its last word is a kind of place, or a place's preposition stands before it.
+PLACES = (
+    "discourse slack gitter discord zulip matrix forum forums chat channel list lists "
+    "conference meetup sprint sprints workshop summit github gitlab mastodon twitter irc hub "
+    "room server tracker repository repo wiki community office hall hotel center centre venue "
+    "booth party dinner event call meeting stream talk"
+)
+PLACE_WORDS = frozenset(PLACES.split())
+PLACE_BEFORE_RE = re.compile(r"(?i)\b(?:on|in|at|via|inside|onto) (?:the |our |a )?$")
+# Who saw it, in free text: the people after "in front of" / "witnessed by", or before "saw it"
+# / "was there" in the same sentence.
+WITNESS_AFTER_RE = re.compile(
+    r"(?i)\b(?:in front of|witnessed by|witnesses? (?:were|was|are|is))\b"
+)
+WITNESS_BEFORE_RE = re.compile(
+    r"(?i)\b(?:(?:also )?saw (?:it|this|that|what happened|everything|the whole thing)|"
+    r"(?:was|were) (?:there|present)|witnessed (?:it|this|that)|can (?:confirm|back me up))\b"
+)
+SENTENCE_END_RE = re.compile(r"[.!?\n]")
+# Words that open a sentence and so are capitalised, never the first name of a person.
+OPENING_WORDS = (
+    "The Then Also And But So Yesterday Today Later Everyone Everybody Only Even Both When After "
+    "Before Dear Hello Hi Hey Please Last This On In At"
+)
+OPENERS = frozenset(OPENING_WORDS.split())
 MONTHS_AND_DAYS = re.compile(
     r"(?i)^(?:january|february|march|april|may|june|july|august|september|october|november|"
     r"december|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
@@ -160,10 +186,11 @@ def extract_report_fields(text: str, *, sender: str | None) -> ReportFields:
     prose = MAIL_HEADER_RE.sub("", text)
     unlabelled = "\n".join(line for line in prose.splitlines() if not _labelled(line))
     one = labelled
+    witnesses = _guess_witnesses(prose)
     return ReportFields(
         contact=one.get("contact") or sender,
-        names=one.get("names") or _guess_names(text),
-        witnesses=one.get("witnesses"),
+        names=one.get("names") or _guess_names(text, but=witnesses),
+        witnesses=one.get("witnesses") or (", ".join(witnesses) if witnesses else None),
         when=one.get("when") or _first(WHEN_RE, prose),
         where=one.get("where") or _first(WHERE_RE, prose),
         account=one.get("account") or text.strip() or None,
@@ -210,18 +237,50 @@ def _sentence_around(pattern: re.Pattern, text: str) -> str | None:
     return text[start : min(ends) if ends else len(text)].strip()
 
 
-def _guess_names(text: str) -> str | None:
-    """Capitalised name-like word runs and @handles, in order of appearance."""
+def _guess_names(text: str, but: tuple[str, ...] = ()) -> str | None:
+    """Capitalised name-like word runs and @handles, in order of appearance: people, not
+    places, and not the witnesses (`but`)."""
     names: list[str] = []
     for line in text.splitlines():
-        for match in NAME_RE.finditer(line):
-            name = match.group(1)
-            before = line[: match.start()].rstrip()
-            if not before or before.endswith((".", "!", "?")):
-                name = name.split(" ", 1)[1] if name.count(" ") > 1 else ""
-            if not name or name.lower() in NOT_NAMES or MONTHS_AND_DAYS.match(name):
-                continue
-            names.append(name)
-        names.extend(HANDLE_RE.findall(line))
-    unique = list(dict.fromkeys(names))
+        names.extend(_people_in(line))
+    unique = [name for name in dict.fromkeys(names) if name not in but]
     return ", ".join(unique) if unique else None
+
+
+def _people_in(text: str, *, sentence_start: bool = True) -> list[str]:
+    """The people a piece of text names, in order: runs of two or three capitalised words that
+    are not places (a place's name ends where its kind is said: "the Jupyter Discourse Dave
+    Jones" is a where, then a who), and @handles. `sentence_start`: whether the text's first
+    word opens a sentence (and so is capitalised whatever it is)."""
+    people: list[str] = []
+    for match in NAME_RUN_RE.finditer(text):
+        words = match.group().split()
+        before = text[: match.start()].rstrip()
+        opens = sentence_start and (not before or before.endswith((".", "!", "?")))
+        if words[0] in OPENERS or (opens and len(words) > 2):
+            words = words[1:]  # "Yesterday Dave Jones": the sentence's first word is no name
+        places = [i for i, word in enumerate(words) if word.lower() in PLACE_WORDS]
+        if places:
+            words = words[places[-1] + 1 :]
+        elif PLACE_BEFORE_RE.search(before + " "):
+            continue
+        name = " ".join(words[:3])
+        if len(words) < 2 or name.lower() in NOT_NAMES or MONTHS_AND_DAYS.match(name):
+            continue
+        people.append(name)
+    people.extend(HANDLE_RE.findall(text))
+    return people
+
+
+def _guess_witnesses(text: str) -> tuple[str, ...]:
+    """People a free-text report says saw it: after "in front of" or "witnessed by", or before
+    "saw it" or "was there", within the sentence."""
+    found: list[str] = []
+    for sentence in SENTENCE_END_RE.split(text):
+        after = WITNESS_AFTER_RE.search(sentence)
+        if after:
+            found.extend(_people_in(sentence[after.end() :], sentence_start=False))
+        before = WITNESS_BEFORE_RE.search(sentence)
+        if before:
+            found.extend(_people_in(sentence[: before.start()], sentence_start=False))
+    return tuple(dict.fromkeys(found))

@@ -28,6 +28,7 @@ from archive.models import (
 )
 from archive.settings import Settings
 from intake.addresses import (
+    Mailbox,
     decode_words,
     parse_from,
     plain_addresses,
@@ -155,17 +156,9 @@ def _parse_fully(
     party_auth, list_proof = _provenance(raw, message, sender.address, envelope_from, route,
                                          automatic=rule.automatic, settings=settings)  # fmt: skip
     return IncomingMessage(
-        raw=raw,
+        **_as_delivered(raw, envelope_from, envelope_to, route, transport, sender, historical),
         sha256=sha256,
         message_id=_message_id(message, raw),
-        content_key=content_key(raw),
-        envelope_from=envelope_from,
-        envelope_to=envelope_to,
-        route=route,
-        transport=transport,
-        from_addr=sender.address,
-        from_name=sender.name,
-        from_problem=sender.problem,
         to_addrs=plain_addresses(
             [str(v) for v in (message.get_all("To") or []) + (message.get_all("Cc") or [])]
         ),
@@ -183,12 +176,10 @@ def _parse_fully(
         no_reply_reason=rule.reason,
         automatic=rule.automatic,
         looped=rule.looped,
-        bounce_key=route.token if route.kind is RouteKind.BOUNCE else None,
         report=fields,
         urgent_reasons=urgent,
         conflicts=conflicts,
         delegate=delegate,
-        historical=historical,
         commands=commands,
         auth=auth,
         sender_header_problem=sender_header_problem(message, sender.address),
@@ -455,17 +446,9 @@ def fallback_message(
         except Exception:  # noqa: BLE001 - the fallback itself must never raise
             conflicts = ()
     return IncomingMessage(
-        raw=raw,
+        **_as_delivered(raw, envelope_from, envelope_to, route, transport, sender, historical),
         sha256=hashlib.sha256(raw).hexdigest(),
         message_id=_first_id(headers.get("message-id")) or _message_id(Message(), raw),
-        content_key=content_key(raw),
-        envelope_from=envelope_from,
-        envelope_to=envelope_to,
-        route=route,
-        transport=transport,
-        from_addr=sender.address,
-        from_name=sender.name,
-        from_problem=sender.problem,
         subject=subject,
         date=headers.get("date"),
         in_reply_to=_first_id(headers.get("in-reply-to")),
@@ -477,10 +460,34 @@ def fallback_message(
         no_reply_reason="envelope sender is empty or a mailer daemon" if automatic else None,
         automatic=automatic,
         looped=loop_id in headers.get(LOOP_HEADER.lower(), ""),
-        bounce_key=route.token if route.kind is RouteKind.BOUNCE else None,
-        historical=historical,
         conflicts=conflicts,
     )
+
+
+def _as_delivered(
+    raw: bytes,
+    envelope_from: str,
+    envelope_to: tuple[str, ...],
+    route: Route,
+    transport: str,
+    sender: Mailbox,
+    historical: bool,
+) -> dict:
+    """What the full reading and the plain one (`fallback_message`) take alike: the bytes as
+    delivered, the envelope and where it routes, and the From as `parse_from` read it."""
+    return {
+        "raw": raw,
+        "content_key": content_key(raw),
+        "envelope_from": envelope_from,
+        "envelope_to": envelope_to,
+        "route": route,
+        "transport": transport,
+        "from_addr": sender.address,
+        "from_name": sender.name,
+        "from_problem": sender.problem,
+        "bounce_key": route.token if route.kind is RouteKind.BOUNCE else None,
+        "historical": historical,
+    }
 
 
 def plain_form(msg: IncomingMessage, problem: str, settings: Settings, loop_id: str):

@@ -105,7 +105,7 @@ def goes_to_list(case: Case | None, settings: Settings) -> bool:
 
 
 # Committee mail the council already has in its own words while it holds the case.
-COUNCIL_HAS_ITS_OWN = frozenset({"committee/deadlock"})
+COUNCIL_HAS_ITS_OWN = frozenset({"committee/deadlock", "committee/appeal_received"})
 
 
 def committee_copies(

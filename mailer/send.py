@@ -42,6 +42,7 @@ from mailer.compose import (
     compose_message,
     needs_smtputf8,
     sign_message,
+    tagged_subject,
 )
 from mailer.recipients import Copy, Undeliverable, on_page_only, resolve_copies
 from mailer.render import (
@@ -327,7 +328,8 @@ def compose_copy(
     the item's case when the caller has read it already."""
     if case is UNREAD:
         case = get_case(db, item.case_pk) if item.case_pk else None
-    rendered: Rendered = render_template(env, item.template, template_context(settings, item, copy))
+    context = with_previews(env, settings, template_context(settings, item, copy))
+    rendered: Rendered = render_template(env, item.template, context)
     tag = case.ref if case and template_spec(item.template).tagged else None
     outgoing = _outgoing(settings, item, copy, rendered, now, loop_id, tag)
     outgoing, envelope_from = fit_for_relay(smtputf8, outgoing, bounce_address(settings, item))
@@ -377,6 +379,7 @@ def committee_facts(settings: Settings) -> dict:
         "committee_name": settings.committee_name,
         "reports_address": settings.reports,
         "appeals_address": settings.appeals,
+        **{f"{name}_url": url for name, url in vars(settings.links).items()},
     }
 
 
@@ -388,6 +391,26 @@ def template_context(settings: Settings, item: OutboxItem, copy: Copy) -> dict:
         **committee_facts(settings),
         "reply_address": copy.reply_to,
     }
+
+
+def with_previews(env, settings: Settings, context: dict) -> dict:
+    """A committee mail's `previews` (mail the resolution will send to people outside the
+    committee: `{to, template, context}`), each rendered as its reader will get it, so those
+    who decide read the very subject and text first."""
+    previews = context.get("previews")
+    if not previews:
+        return context
+    shown = []
+    for preview in previews:
+        if "text" in preview:  # already rendered (a catalogue sample)
+            shown.append(preview)
+            continue
+        facts = {**preview["context"], **committee_facts(settings), "reply_address": None}
+        rendered = render_template(env, preview["template"], facts)
+        ref = facts.get("case_ref") if template_spec(preview["template"]).tagged else None
+        subject = tagged_subject(rendered.subject, ref)
+        shown.append({**preview, "subject": subject, "text": rendered.text.rstrip()})
+    return {**context, "previews": shown}
 
 
 def bounce_address(settings: Settings, item: OutboxItem) -> str:

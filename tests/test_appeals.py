@@ -282,7 +282,10 @@ def test_the_appellants_reply_to_the_acknowledgement_goes_to_the_council(committ
 
 def test_no_resolution_while_an_appeal_is_open(committee):
     c = committee
-    c.say("#responsible Dave Jones <dave@example.com>\n#propose hiatus\nTake a break.\n")
+    c.say(
+        "#responsible Dave Jones <dave@example.com>\n#propose hiatus\n"
+        "Statement: Take a break.\nEnd of statement\n"
+    )
     for who in ("Bob Member <bob@example.org>", "Carol Member <carol@example.org>"):
         c.say("#agree", sender=who)
     c.say("#consult")

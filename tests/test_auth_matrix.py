@@ -147,7 +147,8 @@ def test_conflicted_member_is_refused_and_told_nothing_about_the_case(committee)
         q for q in outbox(committee.db, "committee/commands_refused")
         if q["to_addr"] == "bob@example.org"
     ]  # fmt: skip
-    assert notice["context"] == {"token_mode": False}
+    # His own signed mail: not told someone may be using his address, nor anything of the case
+    assert notice["context"] == {"token_mode": False, "proven": "signed"}
     case_pk = committee.db.execute(
         "SELECT case_pk FROM outbox WHERE message_id = ?", [notice["message_id"]]
     ).fetchone()[0]

@@ -113,7 +113,7 @@ def test_show_marks_fired_and_cancelled_deadlines(config_path, relay):
 
 
 def test_show_text_marks_a_cancelled_deadline_and_leaves_an_open_one_bare():
-    from casebook.cli import render_case_text
+    from casebook.commands.show import render_case_text
 
     detail = {"id": "CoC-2026-001", "state": "closed", "urgent": False, "reporter": None,
               "opened_at": "2026-01-05T10:00:00", "conflicted": [], "fields": {}, "parties": [],

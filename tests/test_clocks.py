@@ -71,7 +71,7 @@ def test_ack_watchdog_fires_only_if_the_ack_did_not_go(committee, relay):
 
 
 def test_deadlock_escalates_after_a_week_without_consensus(committee):
-    committee.say("#propose hiatus\nTake a break.")
+    committee.say("#propose hiatus\nStatement: Take a break.\nEnd of statement")
     committee.say("#object too soon", sender=BOB)
     db, settings = committee.db, committee.settings
     assert "deadlock" not in kinds(fire_due(db, settings, T0 + timedelta(days=7) - SECOND))
@@ -82,8 +82,10 @@ def test_deadlock_escalates_after_a_week_without_consensus(committee):
 
 
 def test_consensus_or_a_new_proposal_cancels_the_deadlock(committee):
-    committee.say("#propose hiatus\nTake a break.")
-    committee.say("#propose private-reprimand\nStop.", now=T0 + timedelta(days=3))
+    committee.say("#propose hiatus\nStatement: Take a break.\nEnd of statement")
+    committee.say(
+        "#propose private-reprimand\nStatement: Stop.\nEnd of statement", now=T0 + timedelta(days=3)
+    )
     committee.say("#agree", sender=BOB, now=T0 + timedelta(days=3))
     committee.say("#agree", sender=CAROL, now=T0 + timedelta(days=3))
     fired = fire_due(committee.db, committee.settings, T0 + timedelta(days=20))
@@ -123,7 +125,10 @@ def test_down_longer_than_any_grace_fires_once_and_says_it_was_late(committee):
 
 def test_scheduled_enact_and_send(committee):
     c = committee
-    c.say("#responsible Dave <dave@example.com>\n#propose private-reprimand\nStop it.")
+    c.say(
+        "#responsible Dave <dave@example.com>\n#propose private-reprimand\n"
+        "Statement: Stop it.\nEnd of statement"
+    )
     c.say("#agree", sender=BOB)
     c.say("#agree", sender=CAROL)
     c.say("#consult")
@@ -177,7 +182,10 @@ def test_unilateral_ban_in_an_urgent_case_and_its_expiry(committee):
 
 def test_permanent_ban_by_enact_is_registered_reviewed_yearly_and_can_be_lifted(committee):
     c = committee
-    c.say("#responsible Dave <dave@example.com>\n#propose permanent-ban all\nYou are banned.")
+    c.say(
+        "#responsible Dave <dave@example.com>\n#propose permanent-ban all\n"
+        "Statement: You are banned.\nEnd of statement"
+    )
     c.say("#agree", sender=BOB)
     c.say("#agree", sender=CAROL)
     c.say("#consult")

@@ -88,7 +88,7 @@ def test_note_summary_violation_responsible(committee):
 
 
 def test_votes_belong_to_one_proposal_and_a_new_proposal_starts_a_new_tally(committee):
-    committee.say("#propose hiatus\nPlease take two weeks off.")
+    committee.say("#propose hiatus\nStatement: Please take two weeks off.\nEnd of statement")
     committee.say("#agree", sender=BOB)
     proposal = open_proposal(committee.db, find_case(committee.db, "CoC-2026-001").pk)
     assert tally(committee.db, proposal) == {
@@ -96,7 +96,10 @@ def test_votes_belong_to_one_proposal_and_a_new_proposal_starts_a_new_tally(comm
         "bob@example.org": "agree",
     }
     assert "waiting for 1 member" in committee.lines()[0][1]
-    committee.say("#propose private-reprimand\nYour messages were hostile.", sender=CAROL)
+    committee.say(
+        "#propose private-reprimand\nStatement: Your messages were hostile.\nEnd of statement",
+        sender=CAROL,
+    )
     proposal = open_proposal(committee.db, find_case(committee.db, "CoC-2026-001").pk)
     assert proposal.resolution == "private-reprimand"
     assert tally(committee.db, proposal) == {"carol@example.org": "agree"}
@@ -144,7 +147,7 @@ def test_same_message_twice_changes_nothing_twice(committee):
 def test_consult_requires_consensus_and_reaches_the_reporter(committee):
     committee.say("#consult")
     assert "no open proposal" in committee.lines()[0][1]
-    committee.say("#propose private-reprimand\nStatement.")
+    committee.say("#propose private-reprimand\nStatement: Statement.\nEnd of statement")
     committee.say("#consult")
     assert "not agreed" in committee.lines()[0][1]
     committee.say("#agree", sender=BOB)
@@ -158,7 +161,7 @@ def test_consult_requires_consensus_and_reaches_the_reporter(committee):
 
 def agreed(committee, resolution="private-reprimand", statement="Your messages were hostile."):
     committee.say("#violation yes\n#responsible Dave Jones <dave@example.com>")
-    committee.say(f"#propose {resolution}\n{statement}")
+    committee.say(f"#propose {resolution}\nStatement: {statement}\nEnd of statement")
     committee.say("#agree", sender=BOB)
     committee.say("#agree", sender=CAROL)
     committee.say("#consult")
@@ -260,7 +263,7 @@ def test_send_template_to_a_party(committee):
 
 
 def test_consult_reaches_other_affected_parties_and_records_their_feedback(committee):
-    committee.say("#propose private-reprimand\nStatement.")
+    committee.say("#propose private-reprimand\nStatement: Statement.\nEnd of statement")
     committee.say("#agree", sender=BOB)
     committee.say("#agree", sender=CAROL)
     committee.say("#consult wendy@example.net")

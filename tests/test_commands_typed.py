@@ -83,7 +83,10 @@ def rendered(template: str, context: dict) -> str:
     [
         ("#summary\nWe called Rita; she is safe.\n\nOn Mon, Bob wrote:\n> old", "she is safe"),
         ("#to-reporter\nWe are looking into it.\n-- \nBob", "We are looking into it."),
-        ("#propose private-reprimand\nPlease keep it technical.", "Please keep it technical."),
+        (
+            "#propose private-reprimand\nStatement: Please keep it technical.\nEnd of statement",
+            "Please keep it technical.",
+        ),
     ],
 )
 def test_the_transcript_shows_the_text_a_command_took(token, text, taken):

@@ -600,3 +600,19 @@ def test_the_docs_agree_on_where_relative_paths_start():
         text = " ".join(doc.read_text().split()).lower()
         assert "relative paths are taken from the configuration file's folder" in text, doc
         assert "taken from the working directory" not in text, doc
+
+
+def test_every_key_read_into_settings_by_name_has_its_field():
+    """The keys of FIELD_SECTIONS fill Settings by their leaf (or RENAMED): a key added there
+    without a field of that name would stop every start, so it fails here first."""
+    from dataclasses import fields
+
+    from archive.settings import Settings
+    from casebook.config import DERIVED, FIELD_SECTIONS, RENAMED
+
+    names = {field.name for field in fields(Settings)}
+    for key in KEYS:
+        if key.section in FIELD_SECTIONS and key.name not in DERIVED:
+            assert RENAMED.get(key.name, key.leaf) in names, key.name
+    named = {key.name for key in KEYS}
+    assert set(RENAMED) <= named and set(DERIVED) <= named

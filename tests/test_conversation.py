@@ -100,8 +100,10 @@ def test_report_to_enacted_private_reprimand_by_mail_alone(conversation):
     c.member_says("Alice Chair", "alice@example.org", first, notice)
     assert "Your commands for case CoC-2026-001 were applied" in c.transcript("alice@example.org")
     c.member_says("Alice Chair", "alice@example.org",
-                  "#propose private-reprimand\nYour messages to Rita were hostile and broke the"
-                  " Code of Conduct.\nPlease keep discussions technical.", notice)  # fmt: skip
+                  "#propose private-reprimand\n"
+                  "Statement: Your messages to Rita were hostile and broke the"
+                  " Code of Conduct.\nPlease keep discussions technical.\nEnd of statement\n\n"
+                  "Thanks all, let's discuss Monday.", notice)  # fmt: skip
     c.member_says("Bob Member", "bob@example.org", "#agree\nthanks", notice)
     c.member_says("Carol Member", "carol@example.org", "#agree", notice)
     assert "consensus reached" in c.transcript("carol@example.org")
@@ -122,6 +124,7 @@ def test_report_to_enacted_private_reprimand_by_mail_alone(conversation):
     [reprimand] = c.mail_to("dave@example.com", "private message")
     body = reprimand.get_content()
     assert "hostile" in body and "Alice Chair" in body
+    assert "discuss Monday" not in body  # her word to colleagues stays with them
     assert reprimand["Auto-Submitted"] == "no"
     c.mail_to(LIST, "Copy: private-reprimand sent")
     [report] = c.mail_to("council@example.org", "Resolution report")
@@ -153,7 +156,8 @@ def test_a_forged_yes_changes_nothing_until_rita_answers_through_her_reply_addre
     smtp_send(c.port, REPORT.encode(), "rita@example.net", ["conduct@example.org"])
     [notice] = c.mail_to(LIST, "New report")
     first = "#violation yes\n#responsible Dave Jones <dave@example.com>\n#propose apology-request"
-    c.member_says("Alice Chair", "alice@example.org", first + "\nPlease apologise.", notice)
+    c.member_says("Alice Chair", "alice@example.org",
+                  first + "\nStatement: Please apologise.\nEnd of statement", notice)  # fmt: skip
     c.member_says("Bob Member", "bob@example.org", "#agree", notice)
     c.member_says("Carol Member", "carol@example.org", "#agree", notice)
     c.member_says("Alice Chair", "alice@example.org", "#consult", notice)
@@ -202,7 +206,8 @@ def test_canary_conflicted_member_and_reporter_never_reach_who_must_not_know(con
     assert notice["Reply-To"].startswith("conduct+")  # one by one, not the list
     c.member_says("Alice Chair", "alice@example.org",
                   "#responsible Dave Jones <dave@example.com>\n"
-                  "#propose private-reprimand\nYour messages were hostile.", notice)  # fmt: skip
+                  "#propose private-reprimand\n"
+                  "Statement: Your messages were hostile.\nEnd of statement", notice)  # fmt: skip
     [bob_notice] = c.mail_to("bob@example.org", "New report")
     c.member_says("Bob Member", "bob@example.org", "#agree", bob_notice)
     c.member_says("Alice Chair", "alice@example.org", "#consult", notice)

@@ -32,7 +32,10 @@ def council(c, text, sender=ERIN, days=9):
 
 
 def deadlock(c):
-    c.say("#responsible Dave Jones <dave@example.com>\n#propose hiatus\nTake a break.\n")
+    c.say(
+        "#responsible Dave Jones <dave@example.com>\n#propose hiatus\n"
+        "Statement: Take a break.\nEnd of statement\n"
+    )
     c.say("#object too harsh", sender=BOB)
     fire_due(c.db, c.settings, T0 + timedelta(days=7, minutes=1))
     assert find_case(c.db, "CoC-2026-001").state == "escalated"
@@ -44,7 +47,12 @@ def test_deadlock_to_council_to_resolution_by_mail(committee):
     [told] = outbox(c.db, "reporter/council_has_case")
     assert told["audience"] == "party"
     assert "Dave" not in str(told["context"])  # the reporter hears nothing of the case's facts
-    council(c, "#propose private-reprimand\nPlease mind the code of conduct.\n", sender=FRANK)
+    council(
+        c,
+        "#propose private-reprimand\n"
+        "Statement: Please mind the code of conduct.\nEnd of statement\n",
+        sender=FRANK,
+    )
     assert c.transcript()["applied"], c.lines()
     council(c, "#agree", sender=GINA)  # a quorum of the free council: two of three
     assert "the council agreed" in c.lines()[-1][1]
@@ -131,7 +139,11 @@ def test_those_who_decide_read_the_reporters_feedback(committee):
 
     c = committee
     deadlock(c)
-    council(c, "#propose private-reprimand\nPlease mind the code of conduct.\n")
+    council(
+        c,
+        "#propose private-reprimand\n"
+        "Statement: Please mind the code of conduct.\nEnd of statement\n",
+    )
     council(c, "#consult")
     [reporter] = [p for p in parties_of(c.db, find_case(c.db, "CoC-2026-001"), "reporter")]
     raw = (

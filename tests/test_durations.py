@@ -87,14 +87,20 @@ def test_ban_shorter_than_a_day_is_refused(committee):
 
 
 def test_temporary_ban_proposal_with_m_names_both_spellings(committee):
-    committee.say("#responsible Dave <dave@example.com>\n#propose temporary-ban 6m chat\nBanned.")
+    committee.say(
+        "#responsible Dave <dave@example.com>\n#propose temporary-ban 6m chat\n"
+        "Statement: Banned.\nEnd of statement"
+    )
     detail = committee.lines()[-1][1]
     assert "temporary-ban needs a duration" in detail and "6mo for months" in detail
 
 
 def test_a_proposal_written_6m_before_the_upgrade_still_bans_for_six_months(committee):
     c = committee
-    c.say("#responsible Dave <dave@example.com>\n#propose temporary-ban 30d chat\nBanned.")
+    c.say(
+        "#responsible Dave <dave@example.com>\n#propose temporary-ban 30d chat\n"
+        "Statement: Banned.\nEnd of statement"
+    )
     # As an archive from before the one grammar holds it: `6m` was six months in a ban.
     c.db.execute("UPDATE proposals SET args = '6m chat'")
     c.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm020_months_spelt_mo'")

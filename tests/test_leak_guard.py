@@ -228,8 +228,8 @@ def test_a_to_reporter_quoting_the_whole_thread_goes_out_unheld(committee, name)
 def test_a_reprimand_whose_statement_names_the_reporter_is_held_and_dropped(committee):
     committee.say("#violation yes")
     committee.say(
-        "#propose private-reprimand\n"
-        "Rita Canaryname told us what you wrote. Your messages were hostile."
+        "#propose private-reprimand\nStatement:\n"
+        "Rita Canaryname told us what you wrote. Your messages were hostile.\nEnd of statement"
     )
     committee.say("#agree", sender=BOB)
     committee.say("#agree", sender=CAROL)
@@ -314,8 +314,9 @@ def test_a_resolution_the_committee_wrote_goes_out_as_written(sending):
     """What a member wrote to be sent (`#propose`'s statement) is no leak of their own post."""
     c = sending
     c.say("#violation yes")
-    c.say("#propose private-reprimand\nYour messages on the users list were hostile and broke"
-          " our Code of Conduct; please stop.")  # fmt: skip
+    c.say("#propose private-reprimand\n"
+          "Statement: Your messages on the users list were hostile and broke"
+          " our Code of Conduct; please stop.\nEnd of statement")  # fmt: skip
     c.say("#agree", sender=BOB)
     c.say("#agree", sender=CAROL)
     c.say("#consult")

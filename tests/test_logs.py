@@ -260,8 +260,8 @@ def test_a_clock_mail_the_leak_guard_holds_has_its_own_line(council_committee, t
     """An enactment the chair scheduled, whose statement names a member: held at its hour,
     and `casebook tick` (cron) says so, by case, template and outbox number."""
     c = council_committee
-    c.say("#responsible Dave <dave@example.com>\n#propose private-reprimand\n"
-          "Stop it. Carol Member will watch the list.", now=T0)  # fmt: skip
+    c.say("#responsible Dave <dave@example.com>\n#propose private-reprimand\nStatement:\n"
+          "Stop it. Carol Member will watch the list.\nEnd of statement", now=T0)  # fmt: skip
     c.say("#agree", sender=BOB, now=T0)
     c.say("#agree", sender=CAROL, now=T0)
     c.say("#consult", now=T0)

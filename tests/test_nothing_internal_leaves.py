@@ -318,7 +318,10 @@ def test_an_enacted_statement_still_reaches_the_person_responsible(service):
     statement = ("Your messages in the project chat mocked a contributor's accent and broke our"
                  " Code of Conduct; please stop.")  # fmt: skip
     before = len(service.mail(DAVE))
-    service.post("CoC-2026-002", f"#violation yes\n#propose private-reprimand\n{statement}")
+    service.post(
+        "CoC-2026-002",
+        f"#violation yes\n#propose private-reprimand\nStatement: {statement}\nEnd of statement",
+    )
     for member in (BOB, CAROL):
         service.post("CoC-2026-002", "#agree", sender=member)
     service.post("CoC-2026-002", "#consult")

@@ -33,7 +33,10 @@ def text_of(message) -> str:
 
 
 def enact(c: Committee, proposal: str, statement: str = "Please step back.") -> None:
-    c.say(f"#responsible Dave Jones <dave@example.com>\n#propose {proposal}\n{statement}")
+    c.say(
+        f"#responsible Dave Jones <dave@example.com>\n#propose {proposal}\n"
+        "Statement: {statement}\nEnd of statement"
+    )
     c.say("#agree", sender=BOB)
     c.say("#agree", sender=CAROL)
     c.say("#consult")
@@ -97,7 +100,10 @@ def test_the_reporters_resolution_notice_says_what_was_done(c):
 
 
 def test_durations_in_mail_are_never_timedelta_text(c):
-    c.say("#responsible Dave <dave@example.com>\n#propose hiatus\nTake a break.")
+    c.say(
+        "#responsible Dave <dave@example.com>\n#propose hiatus\n"
+        "Statement: Take a break.\nEnd of statement"
+    )
     c.say("#agree", sender=BOB)
     c.say("#agree", sender=CAROL)
     c.say("#consult")

@@ -124,7 +124,8 @@ def consulted(service, keys):
     service.send(signed_by(REPORT, keys["example.net"][0]), "rita@example.net", REPORTS)
     [notice] = service.relay.to(LIST)
     service.member_says(ALICE, "#violation yes\n#responsible Dave <dave@example.com>\n"
-                        "#propose private-reprimand\nPlease stay civil.", notice)  # fmt: skip
+                        "#propose private-reprimand\n"
+                        "Statement: Please stay civil.\nEnd of statement", notice)  # fmt: skip
     service.member_says(BOB, "#agree", notice)
     service.member_says(CAROL, "#agree", notice)
     service.member_says(ALICE, "#consult", notice)

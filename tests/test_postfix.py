@@ -14,6 +14,7 @@ import pwd
 import re
 import shutil
 import smtplib
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -372,4 +373,75 @@ def test_pipe_recipe_defers_with_75_and_bounces_only_what_can_never_be_stored(
         postfix.wait_empty()
         assert not [m for m in relay.to("tom@example.net") if "received" in str(m["Subject"])]
     finally:
+        postfix.stop()
+
+
+def delivered_to(database: Path) -> list[str]:
+    """Every envelope recipient casebook has stored a delivery for."""
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        rows = db.execute("SELECT envelope_to FROM deliveries ORDER BY id").fetchall()
+    return [address for (value,) in rows for address in json.loads(value)]
+
+
+def reply_token(database: Path) -> str:
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        return db.execute("SELECT token FROM parties WHERE role = 'reporter'").fetchone()[0]
+
+
+def wait_delivered(database: Path, address: str, postfix: PrivatePostfix, timeout: float = 20):
+    deadline = time.monotonic() + timeout
+    while address not in (found := delivered_to(database) if database.exists() else []):
+        assert time.monotonic() < deadline, f"{address} not in {found}\n{postfix.log()}"
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("domain_class", ["relay domain", "local domain"])
+def test_recipient_maps_take_casebooks_addresses_and_refuse_any_other_at_rcpt(
+    base, relay, domain_class
+):
+    """The recipe's recipient maps, as docs/operators/deploy.md writes them: each of casebook's
+    addresses (and a reply address under the reports address) reaches casebook; an unknown
+    address at that domain is refused by Postfix at RCPT and never reaches casebook."""
+    postfix = PrivatePostfix(
+        base,
+        relay.port,
+        snippet("postfix main.cf")
+        + snippet(f"postfix main.cf {domain_class}")
+        + snippet("postfix main.cf lmtp").replace("8024", str(lmtp_port := free_port())),
+    )
+    config = write_config(base, relay_port=postfix.port, intake_port=lmtp_port, lmtp=True)
+    text = config.read_text()  # the list's copy comes to the subscription address the maps list
+    core = 'core_team = "core@example.org"\n'
+    config.write_text(text.replace(core, core + 'list_subscriber = "casebook@example.org"\n'))
+    database = base / "casebook.db"
+    serve = ServeProcess(config, lmtp_port)
+    postfix.start()
+    try:
+        serve.start()
+        postfix.send("rita@example.net", ["conduct@example.org"], report("Rita", "conduct", 1))
+        wait_delivered(database, "conduct@example.org", postfix)
+        addresses = [
+            "conduct-appeals@example.org",
+            "conduct-bounces@example.org",
+            "casebook@example.org",
+            f"conduct+{reply_token(database)}@example.org",
+        ]
+        for n, address in enumerate(addresses, 2):
+            postfix.send("rita@example.net", [address], report("Rita", address, n))
+            wait_delivered(database, address, postfix)
+        # Not `nobody@`: in a local domain that is a system user, in the map as passwd.byname.
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+            postfix.send(
+                "rita@example.net",
+                ["no-such-address@example.org"],
+                report("Rita", "no-such-address", 9),
+            )
+        code, answer = refused.value.recipients["no-such-address@example.org"]
+        assert code == 550 and b"User unknown" in answer, answer
+        assert re.search(r"NOQUEUE: reject: RCPT .*<no-such-address@example\.org>", postfix.log())
+        postfix.wait_empty()
+        assert "no-such-address@example.org" not in delivered_to(database)
+        assert "no-such-address@example.org" not in serve.output()
+    finally:
+        serve.stop()
         postfix.stop()

@@ -145,3 +145,33 @@ def test_a_word_found_only_by_folding_gets_the_index_snippet(db, settings):
 def test_the_command_is_found_after_the_usual_options(argv):
     assert cli._command_in(argv) == argv[-1]
     assert cli._command_in(["-h", "cases"]) is None and cli._command_in(["-vc", "x"]) is None
+
+
+def test_each_command_module_builds_its_parser_alone_as_the_full_one_does():
+    """One module per subcommand (casebook/commands/): the quick parse (its parser alone) and
+    the full parser read the same command line into the same values."""
+    lines = {
+        "serve": ["serve", "--with-sink"],
+        "ingest": ["ingest", "--recipient", "a@example.org", "b@example.org"],
+        "import": ["import", "a.mbox", "maildir"],
+        "tick": ["tick", "--now", "2026-11-02T10:00"],
+        "cases": ["cases", "--state", "received", "--json"],
+        "show": ["show", "CoC-2026-001"],
+        "stats": ["stats", "--json"],
+        "search": ["search", "kernel panic", "--limit", "3"],
+        "export": ["export", "CoC-2026-001", "--for", "ec@example.org", "--reason", "why"],
+        "backup": ["backup", "copy.db"],
+        "restore": ["restore", "copy.db"],
+        "report": ["report", "--quarter", "2026Q4", "--send"],
+        "bans": ["bans"],
+        "digest": ["digest", "--html"],
+        "held": ["held", "--json"],
+        "outbox": ["outbox", "retry", "7"],
+        "check-config": ["check-config", "--connect"],
+    }
+    assert list(lines) == list(cli.COMMANDS)
+    for name, argv in lines.items():
+        module = cli.command_module(name)
+        assert callable(module.add_parser) and callable(module.run), name
+        alone = cli.build_parser(only=name).parse_args(["-c", "x.toml", *argv])
+        assert alone == cli.build_parser().parse_args(["-c", "x.toml", *argv]), name

@@ -20,7 +20,10 @@ def test_quarter_with_an_enacted_reprimand(tmp_path, relay):
     c.report("checklist_report.eml", sender="chris@example.net")
     send_due(db, settings, T0 + timedelta(minutes=3), holder="t",
              wall_clock=lambda: T0 + timedelta(minutes=3))  # fmt: skip
-    c.say("#responsible Dave <dave@example.com>\n#propose private-reprimand\nStop.")
+    c.say(
+        "#responsible Dave <dave@example.com>\n#propose private-reprimand\n"
+        "Statement: Stop.\nEnd of statement"
+    )
     c.say("#agree", sender=BOB)
     c.say("#agree", sender=CAROL)
     c.say("#consult")

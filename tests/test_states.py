@@ -50,7 +50,11 @@ def pending(c, kind: str, ref: str = REF) -> list[str]:
 
 
 def agreed_and_consulted(c, now=T0):
-    c.say("#responsible Dave <dave@example.com>\n#propose private-reprimand\nStop it.", now=now)
+    c.say(
+        "#responsible Dave <dave@example.com>\n#propose private-reprimand\n"
+        "Statement: Stop it.\nEnd of statement",
+        now=now,
+    )
     c.say("#agree", sender=BOB, now=now)
     c.say("#agree", sender=CAROL, now=now)
     c.say("#consult", now=now)
@@ -131,7 +135,7 @@ def test_merge_unmerge_deadlock_and_appeal_write_state_changed(committee):
     assert moves(c, "CoC-2026-002") == [("received", "closed", f"merged into {REF}")]
     c.say("#unmerge CoC-2026-002", now=T0 + timedelta(hours=1))
     assert moves(c, "CoC-2026-002")[-1] == ("closed", "received", f"unmerged from {REF}")
-    c.say("#propose hiatus\nTake a break.")
+    c.say("#propose hiatus\nStatement: Take a break.\nEnd of statement")
     c.say("#object too soon", sender=BOB)
     fire_due(c.db, c.settings, T0 + 7 * DAY)
     assert moves(c)[-1] == ("resolution-proposed", "escalated", "deadlock")
@@ -197,7 +201,7 @@ def test_status_does_not_leave_enacting_while_an_enactment_is_scheduled(committe
     assert status == "refused" and "scheduled to be enacted at 2026-03-20" in why
     assert find_case(c.db, REF).state == "enacting"
     # A new proposal leaves enacting through the door, which stops the scheduled enactment.
-    c.say("#propose hiatus\nA break instead.", now=T0 + 7 * DAY)
+    c.say("#propose hiatus\nStatement: A break instead.\nEnd of statement", now=T0 + 7 * DAY)
     assert pending(c, "enact") == []
     fire_due(c.db, c.settings, T0.replace(day=21))
     assert outbox(c.db, "reported/private_reprimand") == []

@@ -82,7 +82,8 @@ def answer_through_reply_address(service, asked, text: str, sender: str = RINA) 
 
 def consult(service, notice) -> None:
     service.member_says(ALICE, "#violation yes\n#responsible Dave <dave@example.com>\n"
-                        "#propose apology-request\nPlease apologise.", notice)  # fmt: skip
+                        "#propose apology-request\n"
+                        "Statement: Please apologise.\nEnd of statement", notice)  # fmt: skip
     service.member_says(BOB, "#agree", notice)
     service.member_says(CAROL, "#agree", notice)
     service.member_says(ALICE, "#consult", notice)

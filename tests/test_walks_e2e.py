@@ -344,9 +344,9 @@ def test_deadlock_to_council_to_resolution(walk):
 
     # The chair proposes from Outlook; Carol objects from Apple Mail.
     proposal = (
-        "#responsible Dave Jones <dave@example.com>\n#propose private-reprimand\n"
+        "#responsible Dave Jones <dave@example.com>\n#propose private-reprimand\nStatement:\n"
         "Your messages on the users list were hostile and broke our Code of Conduct.\n"
-        "Please keep discussions technical and kind."
+        "Please keep discussions technical and kind.\nEnd of statement"
     )
     w.send(sign(outlook(ALICE, reply_address(alice_notice), alice_notice, proposal)), ALICE[1],
            reply_address(alice_notice))  # fmt: skip
@@ -381,9 +381,10 @@ def test_deadlock_to_council_to_resolution(walk):
     to = reply_address(escalation)
     assert to == REPORTS
     w.send(sign(thunderbird(FRANK, to, escalation,
-                            "#propose private-reprimand\nYour messages on the users list were"
+                            "#propose private-reprimand\n"
+                            "Statement: Your messages on the users list were"
                             " hostile and broke our Code of Conduct. Please keep discussions"
-                            " technical and kind.")), FRANK[1], to)  # fmt: skip
+                            " technical and kind.\nEnd of statement")), FRANK[1], to)  # fmt: skip
     assert "proposal #2: private-reprimand (the council's" in body(
         w.expect(FRANK[1], "Commands applied"))  # fmt: skip
     w.send(sign(outlook_html_only(ERIN, to, escalation, "#agree\nThanks Frank.")), ERIN[1], to)

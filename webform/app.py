@@ -89,13 +89,15 @@ RenderMail = Callable[[str, dict], tuple[str, str]]
 
 
 def page_environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(str(PAGES)),
         undefined=StrictUndefined,
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals["honeypot"] = HONEYPOT  # pages/trap.html, included by every form
+    return env
 
 
 class WebFormApp:

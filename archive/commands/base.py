@@ -37,6 +37,7 @@ class Context:
     queued: list[str] = field(default_factory=list)
     command: str = ""  # the keyword running now: the reason its state changes give
     body_taken: bool = False  # a command read the text after the block (the transcript shows it)
+    previews: list[dict] = field(default_factory=list)  # mail outside readers get (transcript)
 
     @property
     def body(self) -> str:

@@ -1,7 +1,14 @@
 """#consult: explain the agreed proposal to the reporter and ask for feedback."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
 from archive.address_grammar import find_addresses
-from archive.cases import add_party, parties_of
+from archive.cases import Case, Party, add_party, parties_of
 from archive.commands.base import Command, Context, Refused
 from archive.council import council_holds, proposal_agreed
 from archive.deadlines import add_deadline
@@ -9,7 +16,30 @@ from archive.formpages import reachable
 from archive.ladder import rung
 from archive.models import CaseState
 from archive.outbox import Audience
-from archive.resolutions import mark_proposal, open_proposal, tally
+from archive.resolutions import Proposal, mark_proposal, open_proposal, tally
+
+CONSULT_TEMPLATE = "reporter/proposed_resolution"
+
+
+def consult_context(case: Case, proposal: Proposal) -> dict:
+    """What `#consult` tells the reporter (and other affected people) of the proposal."""
+    row = rung(proposal.resolution)
+    return {
+        "resolution": proposal.resolution,
+        "description": row.consult,
+        "asks_consent": row.needs_consent,
+        "by_council": council_holds(case),
+    }
+
+
+def consulted_parties(db: Database, case: Case) -> list[Party]:
+    """Who `#consult` asks: the reporters and affected people casebook can reach."""
+    return [
+        p
+        for role in ("reporter", "affected")
+        for p in parties_of(db, case, role)
+        if reachable(db, p)
+    ]
 
 
 def run(ctx: Context, args: str) -> str:
@@ -26,23 +56,10 @@ def run(ctx: Context, args: str) -> str:
         if address.lower() not in known:
             add_party(ctx.db, ctx.case, role="affected", name=None, email=address.lower(),
                       now=ctx.now)  # fmt: skip
-    reporters = [
-        p
-        for role in ("reporter", "affected")
-        for p in parties_of(ctx.db, ctx.case, role)
-        if reachable(ctx.db, p)
-    ]
+    reporters = consulted_parties(ctx.db, ctx.case)
     for reporter in reporters:
         ctx.queue(
-            "reporter/proposed_resolution",
-            Audience.PARTY,
-            {
-                "resolution": proposal.resolution,
-                "description": rung(proposal.resolution).consult,
-                "asks_consent": rung(proposal.resolution).needs_consent,
-                "by_council": council_holds(ctx.case),
-            },
-            party=reporter,
+            CONSULT_TEMPLATE, Audience.PARTY, consult_context(ctx.case, proposal), party=reporter
         )
     mark_proposal(ctx.db, proposal, "consulted_at", ctx.now)
     add_deadline(ctx.db, ctx.case, "consult-wait", ctx.now + ctx.settings.consult_wait, ctx.now,

@@ -8,7 +8,12 @@ from archive.cases import parties_of
 from archive.clock import from_text, human_duration
 from archive.commands.base import Command, Context, Refused
 from archive.council import council_holds, proposal_agreed
-from archive.enactment import enact_now, responsible_parties, schedule_enactment
+from archive.enactment import (
+    enact_now,
+    preview_resolution_mail,
+    responsible_parties,
+    schedule_enactment,
+)
 from archive.formpages import reachable
 from archive.ladder import rung
 from archive.models import CaseState
@@ -45,6 +50,9 @@ def run(ctx: Context, args: str) -> str:
     if row.needs_responsible and not responsible_parties(ctx.db, ctx.case):
         raise Refused("no responsible person with an address: #responsible ADDRESS first")
     ctx.move_to(CaseState.ENACTING, "enactment")
+    # The transcript shows what each outside reader gets, as they will read it.
+    ctx.previews = preview_resolution_mail(ctx.db, settings, when or ctx.now, ctx.case, proposal,
+                                           ctx.actor.email)  # fmt: skip
     if when is not None:
         return schedule_enactment(ctx.db, ctx.case, proposal, when, now=ctx.now,
                                   actor=ctx.actor.email, message_pk=ctx.message_pk)  # fmt: skip

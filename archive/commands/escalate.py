@@ -1,5 +1,6 @@
 """#escalate: hand the case to the Executive Council (e.g. a deadlock)."""
 
+from archive.case_brief import case_brief
 from archive.commands.base import Command, Context, Refused
 from archive.council import tell_reporter_council_has_case
 from archive.models import CaseState
@@ -24,6 +25,7 @@ def run(ctx: Context, args: str) -> str:
             "proposal": proposal.resolution if proposal else None,
             "votes": {k: sum(1 for v in votes.values() if v == k)
                       for k in ("agree", "object", "abstain")},
+            "brief": case_brief(ctx.db, ctx.case),
         },
     )  # fmt: skip
     ctx.event("escalated", {"reason": args or None})

@@ -15,7 +15,7 @@ from archive.clock import to_text
 from archive.commands import COMMANDS
 from archive.commands.base import Context, Refused
 from archive.commands.outcome import is_query, outcome_entry, tell_outcome, who_must_act
-from archive.council import COUNCIL_KEYWORDS, DECIDING, council_holds
+from archive.council import COUNCIL_ELSEWHERE, COUNCIL_KEYWORDS, DECIDING, council_holds
 from archive.models import IncomingMessage
 from archive.outbox import Audience, held_among, last_item, queue_mail
 from archive.sending import member_party
@@ -40,7 +40,10 @@ def authorize(msg: IncomingMessage, case: Case, settings: Settings, binding: Bin
     """The member entitled to command this case with this message, or the reason why not.
 
     Council commands (`#appeal`) are the Executive Council's; the others the committee's; a
-    message mixing both is refused. The same authentication rules hold for both.
+    message mixing both is refused. A council member (not on the committee) writes as the
+    council whatever the keywords: the transcript says which it may not use here
+    (`council_may_not`), never the refusal a stranger gets. The same authentication rules
+    hold for both.
     """
     if msg.sender_header_problem:
         return None, Refusal("sender-headers", msg.sender_header_problem)
@@ -48,8 +51,10 @@ def authorize(msg: IncomingMessage, case: Case, settings: Settings, binding: Bin
         return None, Refusal("unusable-from", f"unusable From ({msg.from_problem})")
     known = [COMMANDS[c.keyword] for c in msg.commands.commands if c.keyword in COMMANDS]
     council = bool(known) and all(c.council for c in known)
-    if not council and _council_deciding(msg, case, settings, known):
-        council = True  # the council holds an escalated case: its keywords are its own
+    if not council and known and _council_only(msg, settings):
+        # A council member writes as the council: which keywords it may use here is for the
+        # transcript to say (never the refusal a stranger or a forger gets).
+        council = True
     if any(c.council for c in known) and not council:
         return None, Refusal(
             "mixed-bodies", "council and committee commands cannot be mixed in one message"
@@ -81,15 +86,30 @@ def authorize(msg: IncomingMessage, case: Case, settings: Settings, binding: Bin
     return person, None
 
 
-def _council_deciding(msg: IncomingMessage, case: Case, settings: Settings, known) -> bool:
-    """A council member (not a committee member) commanding an escalated case."""
-    if not council_holds(case) or not known:
-        return False
+def _council_only(msg: IncomingMessage, settings: Settings) -> bool:
+    """The sender is a council member and not a committee member."""
     if any(m.matches_address(msg.from_addr or "") for m in settings.committee):
         return False
-    if not any(p.matches_address(msg.from_addr or "") for p in settings.council):
-        return False
-    return all(c.council or c.name in COUNCIL_KEYWORDS for c in known)
+    return any(p.matches_address(msg.from_addr or "") for p in settings.council)
+
+
+def council_may_not(case: Case, keyword: str) -> str | None:
+    """Why the Executive Council may not use `keyword` in this case, or None: in a case it
+    holds it uses `COUNCIL_KEYWORDS`; elsewhere only its own (`#appeal`) and `#help`."""
+    command = COMMANDS.get(keyword)
+    if command is None or command.council:
+        return None
+    if council_holds(case):
+        if keyword in COUNCIL_KEYWORDS:
+            return None
+        usable = ", ".join(f"#{k}" for k in sorted(COUNCIL_KEYWORDS))
+        return f"the Executive Council does not use #{keyword}; in a case it holds it uses {usable}"
+    if keyword in COUNCIL_ELSEWHERE:
+        return None
+    return (
+        f"the committee has this case (it is {case.state}): the Executive Council uses the"
+        " committee's keywords only in a case handed to it, and #appeal on an appeal"
+    )
 
 
 def run_commands(
@@ -107,9 +127,10 @@ def run_commands(
 
     Returns the outcome ("applied" or "refused") with the class of the refusal (`Refusal.kind`
     for a sender not allowed to command, else the command's own: `unknown-command`,
-    `chair-only`, `council-holds`, `command-refused`), or None if nothing ran. With
-    `tell_others` (a command-only mail that is not relayed), the case's audience is told what
-    the commands did (`archive/commands/outcome.py`), and that is the author's answer too."""
+    `chair-only`, `council-may-not`, `council-holds`, `command-refused`), or None if nothing
+    ran. With `tell_others` (a command-only mail that is not relayed), the case's audience is
+    told what the commands did (`archive/commands/outcome.py`), and that is the author's
+    answer too."""
     found = msg.commands
     if not found.commands or msg.historical:
         return None
@@ -119,15 +140,18 @@ def run_commands(
         return None
     actor, refusal = authorize(msg, case, settings, binding)
     if actor is None:
-        _refuse_sender(db, msg, case, settings, now, message_pk, refusal.text)
+        proven = "signed" if msg.auth.verified else None
+        proven = proven or ("reply-address" if _own_reply_address(msg, binding) else None)
+        _refuse_sender(db, msg, case, settings, now, message_pk, refusal.text, proven)
         outcome, reason = "refused", refusal.kind
     else:
         since = last_item(db)
-        reason, results = _run_all_or_none(db, msg, case, settings, now, message_pk, actor,
-                                           folds=tell_others)  # fmt: skip
+        reason, results, previews = _run_all_or_none(db, msg, case, settings, now, message_pk,
+                                                     actor, folds=tell_others)  # fmt: skip
         outcome = "refused" if reason else "applied"
         if tell_others and not is_query(msg.commands.commands):
-            _tell_others(db, msg, case, settings, now, actor, results, since, message_pk)
+            _tell_others(db, msg, case, settings, now, actor, (results, previews), since,
+                         message_pk)  # fmt: skip
     db.execute(
         "INSERT INTO command_runs (message_id, case_pk, outcome, at) VALUES (?, ?, ?, ?)",
         [msg.message_id, case.pk, outcome, to_text(now)],
@@ -135,12 +159,13 @@ def run_commands(
     return outcome, reason
 
 
-def _tell_others(db, msg, case, settings, now, actor: Person, results, since, message_pk) -> None:
+def _tell_others(db, msg, case, settings, now, actor: Person, answer, since, message_pk) -> None:
     """The case's audience (the author too) reads what a command-only mail did: at once when
     someone must act on it, else in the case's next mail (archive/commands/outcome.py)."""
+    results, previews = answer
     applied = not any(r["status"] == "refused" for r in results)
     at = now.astimezone(settings.zone).strftime("%H:%M")
-    entry = outcome_entry(actor.name or actor.email, results, applied, at)
+    entry = outcome_entry(actor.name or actor.email, results, applied, at, previews)
     held = any(r["status"] == "held" for r in results)  # the leak guard: someone must look
     at_once = Audience.COMMITTEE if held else who_must_act(db, message_pk)
     tell_outcome(db, settings, now, get_case(db, case.pk), entry, since=since,
@@ -198,7 +223,8 @@ def _unknown(keyword: str) -> str:
 
 
 def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person, *, folds: bool):
-    """None when every command ran, else the class of the refusal; and each line's result.
+    """None when every command ran, else the class of the refusal; each line's result; and
+    the previews of mail its commands send outside the committee.
     With `folds` (a command-only mail whose outcome the case's audience is told), commands
     that ran are answered in that outcome, the author being one of its readers; a query or a
     refusal is answered at once."""
@@ -211,6 +237,11 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person, *,
         for c in commands
         if c.keyword in COMMANDS and COMMANDS[c.keyword].chair_only and actor.role != "chair"
     ]
+    if actor in settings.council and actor not in settings.committee:
+        refused = [(c, council_may_not(case, c.keyword)) for c in commands]
+        refused = [(c, why) for c, why in refused if why is not None]
+        kind = kind if problems or not refused else "council-may-not"
+        problems += refused
     if council_holds(case) and not _is_council(actor, settings):
         kind = kind if problems else "council-holds"
         problems += [
@@ -254,8 +285,9 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person, *,
     )
     # their own reply address: a council member's (not under the interim rule) is a council one
     results = [{"line": line, "status": s, "detail": d} for line, s, d in results]
+    previews = ctx.previews if not failed else []
     if folds and not failed and not is_query(commands):
-        return None, results
+        return None, results, previews
     role = "council" if settings.members and _is_council(actor, settings) else "member"
     party = member_party(db, ctx.case, actor.email, actor.name, now, role)
     queue_mail(
@@ -273,11 +305,12 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person, *,
             "results": results,
             "applied": not failed,
             "captured": msg.commands.body if ctx.body_taken else "",
+            "previews": previews,
         },
         in_reply_to=msg.message_id,
         refs=(*msg.references, msg.message_id),
     )
-    return (kind if failed else None), results
+    return (kind if failed else None), results, previews
 
 
 def _is_council(actor: Person, settings: Settings) -> bool:
@@ -289,7 +322,24 @@ def _token_mode(settings: Settings) -> bool:
     return settings.command_auth == "token" and not settings.insecure_from_only
 
 
-def _refuse_sender(db, msg, case, settings, now, message_pk, reason: str) -> None:
+def _own_reply_address(msg: IncomingMessage, binding: Binding) -> bool:
+    """Sent from a member's address to that member's own reply address for the case (as an
+    answer to casebook's mail to them is): only they were given it."""
+    party = binding.via_party
+    return (
+        party is not None
+        and party.role in ("member", "council")
+        and (party.email or "").lower() == (msg.from_addr or "").lower()
+    )
+
+
+def _refuse_sender(
+    db, msg, case, settings, now, message_pk, reason: str, proven: str | None = None
+) -> None:
+    """The refused sender's notice: the same words whatever the reason; only a sender proven
+    to be who their From says (`proven`: "signed" by their domain's DKIM, or through their
+    own "reply-address") is not told that someone may be using their address, since that is
+    then untrue."""
     record_event(
         db,
         case,
@@ -317,6 +367,7 @@ def _refuse_sender(db, msg, case, settings, now, message_pk, reason: str) -> Non
         template=f"committee/{REFUSAL_NOTICE}",
         audience=Audience.ADDRESS,
         to_addr=address,
-        context={"token_mode": _token_mode(settings)},
+        # `proven` only when it is: the notice to anyone else stays word for word the same
+        context={"token_mode": _token_mode(settings)} | ({"proven": proven} if proven else {}),
         auto_submitted="auto-replied",
     )

@@ -59,8 +59,13 @@ def who_must_act(db: Database, message_pk: int) -> str | None:
     return Audience.CHAIR if actions == {"consensus-reached"} else Audience.COMMITTEE
 
 
-def outcome_entry(author: str, results: list[dict], applied: bool, at: str) -> dict:
-    return {"author": author, "results": results, "applied": applied, "at": at}
+def outcome_entry(
+    author: str, results: list[dict], applied: bool, at: str, previews: list[dict]
+) -> dict:
+    """One command-only mail as the audience reads it; `previews`: the mail its commands
+    send outside the committee, as read there (an #enact's)."""
+    return {"author": author, "results": results, "applied": applied, "at": at,
+            "previews": previews}  # fmt: skip
 
 
 def tell_outcome(

@@ -40,7 +40,7 @@ def run(ctx: Context, args: str) -> str:
         ctx.event("template-scheduled", {"template": template, "to": role, "at": when.isoformat()})
         return f"{name} will be sent to the {role} at {when.isoformat()}"
     for party in parties:
-        ctx.queue(template, Audience.PARTY, send_context(template), party=party)
+        ctx.queue(template, Audience.PARTY, send_context(template, ctx.case.fields), party=party)
     ctx.event("template-sent", {"template": template, "to": role})
     return f"{name} sent to the {role}"
 
