@@ -45,7 +45,8 @@ def test_a_line_that_must_come_first_is_named_in_the_transcript(chair):
     w.send(report(1), "rita@example.net", "conduct@example.org")
     notice = w.expect(ALICE, "[CoC-2026-001] New report")
     w.settled()
-    w.reply(ALICE, notice, "#agree\n#propose private-reprimand\nPlease keep it technical.")
+    w.reply(ALICE, notice, "#agree\n#propose private-reprimand\nStatement: Please keep it"
+            " technical.\nEnd of statement")  # fmt: skip
     refused = w.expect(ALICE, "Commands not applied")
     text = words(refused)
     assert (

@@ -2,14 +2,16 @@
 members (votes, notes, #status, #help, a proposal, the reporter consulted, the resolution
 enacted), counting every mail each member receives.
 
-Before the fold (main at bdc4149) this walk gave each member 45 mails for three cases: one
-"Commands from X: applied" to each of the four others per command-only mail, and a transcript
-per mail. Now routine outcomes fold into one mail per case per hour or into the case's next
-notice, queries are answered privately, and a consensus reaches the chair at once: 12 to 15.
+Before the fold (main at 0bb83ee) this walk gave each member 46 or 47 mails for three cases:
+one "Commands from X: applied" to each of the four others per command-only mail, and a
+transcript per mail. Now routine outcomes fold into one mail per case per hour or into the
+case's next notice, queries are answered privately, and a consensus reaches everyone at once
+in its preview: 15 each, the five notices of each case.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -28,11 +30,12 @@ NAMES = {ALICE: "Alice Chair", BOB: "Bob Member", CAROL: "Carol Member", DAN: "D
          EVE: "Eve Member"}  # fmt: skip
 MEMBERS_ALL = tuple(NAMES)
 RITA = "rita@example.net"
-# Each member's mail for the three cases of the walk on main at bdc4149 (before the fold).
-BEFORE = dict.fromkeys(MEMBERS_ALL, 45)
-# And at this commit: five mails a case (the new report, the proposal, the reporter's answer,
-# the copy of the resolution, and the chair's consensus or a member's answer to #help or
-# #status), four for a member who asked nothing: Alice, Carol and Dan 15, Bob and Eve 12.
+# Each member's mail for the three cases of this walk on main at 0bb83ee (before the fold),
+# not counting the answer to their own #help or #status.
+BEFORE = {ALICE: 47, BOB: 47, CAROL: 46, DAN: 46, EVE: 47}
+# And with the fold: the five notices of a case (the new report, the proposal, the preview at
+# consensus, the reporter's answer, the copy of the resolution), which carry what members'
+# command-only mails did: 15 each.
 counter = iter(range(1, 10_000))
 
 
@@ -82,6 +85,12 @@ def report(n: int) -> bytes:
     ).encode()
 
 
+def answers_query(message) -> bool:
+    return str(message["Subject"]).endswith("Commands applied") and bool(
+        re.search(r"^> #(help|status)$", body(message), re.M)
+    )
+
+
 def walk_case(w: Members, n: int) -> None:
     """One whole case: notes, a query, votes by every member, consult, enact."""
     ref = f"CoC-2026-{n:03d}"
@@ -89,11 +98,14 @@ def walk_case(w: Members, n: int) -> None:
     notice = {m: w.expect(m, f"[{ref}] New report") for m in MEMBERS_ALL}
     w.settled()
     w.reply(ALICE, notice[ALICE], f"#responsible Dave Jones <dave{n}@example.com>")
-    w.reply(ALICE, notice[ALICE], "#propose private-reprimand\nYour messages on the users list"
-            " were hostile and broke our Code of Conduct.")  # fmt: skip
+    w.reply(ALICE, notice[ALICE], "#violation yes")  # the finding, before a resolution
+    statement = "Your messages on the users list were hostile and broke our Code of Conduct."
+    w.reply(ALICE, notice[ALICE], f"#propose private-reprimand\nStatement: {statement}\n"
+            "End of statement")  # fmt: skip
     w.reply(BOB, notice[BOB], "#note I read the whole thread; it matches the report.")
-    w.reply(CAROL, notice[CAROL], "#help")
-    w.reply(DAN, notice[DAN], "#status")
+    if n == 1:  # a member asks for the commands once, another where a case stands
+        w.reply(CAROL, notice[CAROL], "#help")
+        w.reply(DAN, notice[DAN], "#status")
     w.reply(CAROL, notice[CAROL], "#note The list archive confirms it.")
     for member in (BOB, CAROL, DAN):
         w.reply(member, notice[member], "#agree")
@@ -112,11 +124,12 @@ def walk_case(w: Members, n: int) -> None:
     # Nothing is lost: what each member did reaches the others (in the case's other mail).
     text = "\n".join(body(m) for m in w.inbox(BOB) if ref in str(m["Subject"]))
     for line in ("I read the whole thread", "The list archive confirms it", "consensus reached",
-                 "the proposal was sent to 1 party", "enacted private-reprimand"):  # fmt: skip
+                 "the proposal was sent to 1 party", "enacted private-reprimand",
+                 f"======== To: Dave Jones <dave{n}@example.com>"):  # fmt: skip
         assert line in text, line
-    # Queries are the asker's: Carol's #help reached her alone.
-    assert "list the commands" in "\n".join(body(m) for m in w.inbox(CAROL))
-    assert "> #help" not in text and "> #status" not in text
+    if n == 1:  # queries are the asker's: Carol's #help reached her alone
+        assert "list the commands" in "\n".join(body(m) for m in w.inbox(CAROL))
+        assert "> #help" not in text and "> #status" not in text
 
 
 def test_a_member_gets_a_third_of_the_mail_for_the_same_cases(members):
@@ -126,7 +139,8 @@ def test_a_member_gets_a_third_of_the_mail_for_the_same_cases(members):
         walk_case(w, n)
     w.tick(start + timedelta(hours=1, minutes=5))  # what was folded for the hour's end goes
     w.settled()
-    counts = {m: len(w.inbox(m)) for m in MEMBERS_ALL}
+    # Mail a member asked for (the answer to their own #help or #status) does not bury them.
+    counts = {m: len([x for x in w.inbox(m) if not answers_query(x)]) for m in MEMBERS_ALL}
     print("mail per member:", counts, "before:", BEFORE)
     for member in (ALICE, BOB):
         print(member, Counter(str(m["Subject"]).split("] ", 1)[-1] for m in w.inbox(member)))
