@@ -120,6 +120,11 @@ KEYS: tuple[Key, ...] = (
         "messages one envelope sender may send at once before 451 4.7.1", low=1),
     Key("intake.limits.sender_per_hour", "int", 30,
         "then this many an hour (a forged sender's limit refills as fast)", low=1),
+    Key("intake.limits.member_burst", "int", 100,
+        "messages a member or council member may send at once, proved theirs (to their reply"
+        " address, or DKIM-signed), once past the sender limit: the chair working through"
+        " many cases is not refused", low=1),
+    Key("intake.limits.member_per_hour", "int", 600, "then this many an hour", low=1),
     Key("intake.limits.global_burst", "int", 100,
         "messages at once to each class of address (reports and appeals, reply addresses,"
         " the list), from all senders together", low=1),

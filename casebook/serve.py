@@ -18,11 +18,13 @@ import os
 import re
 import signal
 import sqlite3
+import threading
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from archive.record.db import open_archive
+from archive.record.cases import party_by_token
+from archive.record.db import ArchiveUnavailable, open_archive, open_reader
 from archive.record.outbox import due_mail
 from archive.record.settings import Settings
 from archive.record.timestamps import utc_now
@@ -322,7 +324,9 @@ class Intake:
                     await listen(sink_factory(sink_dir), settings.relay.host, settings.relay.port)
                 )
                 print(f"[sink] outgoing mail is kept in {sink_dir}/new and listed here", flush=True)
-            intake = make_protocol_factory(settings, spool)
+            intake = make_protocol_factory(
+                settings, spool, token_owner=TokenOwners(settings.database)
+            )
             servers.append(await listen(intake, settings.intake_host, settings.intake_port))
             return servers, await self.start_form(spool)
         except CannotListen:
@@ -395,6 +399,27 @@ class Intake:
         except OSError as exc:
             where = f"{settings.form.host}:{settings.form.port}"
             raise CannotListen(f"cannot listen on {where}: {exc.strerror or exc}") from None
+
+
+class TokenOwners:
+    """Whose a reply address's token is, for the edge's members' budget: the member's or
+    council member's address, read from the archive read-only (one connection, opened when
+    first needed, shared by the edge's threads under a lock). Unreadable: nobody's."""
+
+    def __init__(self, database: Path | str):
+        self.database = database
+        self.reader = None
+        self.lock = threading.Lock()
+
+    def __call__(self, token: str) -> str | None:
+        with self.lock:
+            try:
+                if self.reader is None:
+                    self.reader = open_reader(self.database)
+                party = party_by_token(self.reader, token)
+            except (ArchiveUnavailable, sqlite3.Error):
+                return None
+        return party.email if party is not None and party.role in ("member", "council") else None
 
 
 def mail_renderer(settings: Settings):

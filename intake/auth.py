@@ -9,8 +9,11 @@ accepted when the list rewrote the message. Keys come from DNS or, offline, from
 
 from __future__ import annotations
 
+import email
+import email.policy
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
 
@@ -18,8 +21,9 @@ import dkim
 from dkim.canonicalization import CanonicalizationPolicy
 
 from archive.record.address_grammar import find_addresses
-from archive.record.models import SenderAuth
+from archive.record.models import RouteKind, SenderAuth
 from archive.record.settings import Settings
+from intake.addresses import parse_from, raw_header_text, route_recipient
 
 log = logging.getLogger(__name__)
 REQUIRED_HEADERS = ("from", "message-id", "subject")
@@ -183,3 +187,32 @@ def _verify_arc(raw: bytes, from_domain: str, settings: Settings) -> SenderAuth:
     if not aar or not aligned(aar.group(1).decode(), from_domain):
         return SenderAuth(False, "none", "ARC does not record an aligned DKIM pass")
     return SenderAuth(True, "arc", f"ARC sealed by {sealer}", True)
+
+
+def proves_member(
+    raw: bytes,
+    sender: str,
+    recipients: tuple[str, ...],
+    settings: Settings,
+    token_owner: Callable[[str], str | None] | None,
+) -> str | None:
+    """The member or council member (their address) whose mail this provably is, for the
+    edge's members' budget (`intake/limits.py`): sent by their envelope address to their own
+    reply address for a case (`token_owner` reads whose a token is), or DKIM-signed for a From
+    that is theirs. None when it is not proved."""
+    person = settings.person_for(sender)
+    if person is None:
+        return None
+    for recipient in recipients:
+        route = route_recipient(recipient, settings)
+        if route.kind is RouteKind.REPLY and route.token and token_owner is not None:
+            owner = token_owner(route.token)
+            if owner is not None and person.matches_address(owner):
+                return person.email
+    if settings.command_auth != "dkim" or settings.insecure_from_only:
+        return None  # token mode: only the reply address proves a member
+    message = email.message_from_bytes(raw, policy=email.policy.compat32)
+    author = parse_from([raw_header_text(v) for v in message.get_all("From") or []]).address
+    if author is None or not person.matches_address(author):
+        return None
+    return person.email if authenticate_sender(raw, message, author, settings).verified else None

@@ -8,6 +8,11 @@ Pure state with the clock passed in (`now`, seconds of a monotonic clock): the S
   address refuses the victim only while the flood lasts and for one refill after it (two
   minutes at the defaults), and only with 451, which the victim's server retries. Mail to the
   list address is not counted per sender (all of it has the list's envelope sender).
+- **Members' own budget**: a configured member's or council member's envelope sender past
+  its sender limit is not refused at RCPT; at DATA, mail proved theirs (sent to their own
+  reply address, or DKIM-signed for their From; `intake/auth.proves_member`) is taken from
+  `member_burst` / `member_per_hour` instead, so the chair working through many cases in one
+  sitting is never refused; mail not proved gets the sender limit's 451 4.7.1 there.
 - **Per class of address**: reports and appeals (anyone may write), reply and bounce
   addresses (`conduct+…`), the committee list: each class has its own bucket for all
   senders together, so a flood at the reports address never starves members' replies or the
@@ -42,6 +47,7 @@ CLASSES = {
     RouteKind.LIST: LIST,
 }
 PER_SENDER = frozenset({REPORTS, REPLIES})
+DEFERRED = "proof:"  # in an envelope's charged classes: a member's mail, to be proved at DATA
 MAX_SENDERS = 10_000  # sender buckets kept before full ones are forgotten
 SESSION_REFUSALS = 10  # the tenth refusal in one connection closes it (Postfix's soft limit)
 
@@ -111,6 +117,7 @@ class Gate:
         self.limits = limits
         self.senders = Buckets(limits.sender_burst, limits.sender_per_hour)
         self.classes = Buckets(limits.global_burst, limits.global_per_hour)
+        self.members = Buckets(limits.member_burst, limits.member_per_hour)
         self.connections: dict[str, int] = {}
         self.last_refusal: dict[str, float] = {}  # class -> when its flood last refused
         self.refused = 0  # every 451 4.7.1 since start
@@ -146,24 +153,52 @@ class Gate:
     # -- messages ----------------------------------------------------------------------------
 
     def recipient(
-        self, sender: str, kind: RouteKind, charged: set[str], now: float, wall: datetime
+        self,
+        sender: str,
+        kind: RouteKind,
+        charged: set[str],
+        now: float,
+        wall: datetime,
+        *,
+        member: bool = False,
     ) -> Refusal | None:
         """May `sender` send to an address of this kind now? Charges one message per class
-        per envelope (`charged` holds the classes this envelope paid for already)."""
+        per envelope (`charged` holds the classes this envelope paid for already). A `member`
+        (the sender is a member's or council member's address) past the sender limit is let
+        on to DATA, where `message` decides by whether the mail proves to be theirs."""
         address_class = CLASSES.get(kind)
         if address_class is None or address_class in charged:
             return None
         sender_key = sender.lower()
         per_sender = address_class in PER_SENDER
-        if per_sender and not self.senders.has(sender_key, now):
+        deferred = per_sender and not self.senders.has(sender_key, now)
+        if deferred and not member:
             return self._refuse(address_class, "sender", sender, now, wall)
         if not self.classes.has(address_class, now):
             return self._refuse(address_class, "global", sender, now, wall)
-        if per_sender:
+        if per_sender and not deferred:
             self.senders.take(sender_key, now)
         self.classes.take(address_class, now)
         charged.add(address_class)
+        if deferred:
+            charged.add(DEFERRED + address_class)
         return None
+
+    @staticmethod
+    def needs_proof(charged: set[str]) -> bool:
+        """The envelope passed RCPT on a member's word alone: DATA must prove it."""
+        return any(c.startswith(DEFERRED) for c in charged)
+
+    def message(
+        self, sender: str, proved: str | None, charged: set[str], now: float, wall: datetime
+    ) -> Refusal | None:
+        """At DATA, for an envelope let on past the sender limit: mail `proved` to be a
+        member's (their address) takes from the members' budget; any other is refused as
+        the sender limit would have refused it at RCPT."""
+        address_class = next(c for c in charged if c.startswith(DEFERRED))[len(DEFERRED) :]
+        if proved is not None and self.members.take_if_any(proved.lower(), now):
+            return None
+        return self._refuse(address_class, "sender", sender, now, wall)
 
     def _refuse(self, address_class: str, reason: str, sender: str, now: float, wall: datetime):
         self.refused += 1

@@ -1,4 +1,6 @@
-"""The SMTP/LMTP edge: check recipients, spool durably, answer. Nothing else happens here."""
+"""The SMTP/LMTP edge: check recipients, spool durably, answer. Nothing else happens here but
+the proof, for a member's address past its sender limit, that the mail is theirs (their
+reply address or DKIM: the members' own flood budget, `intake/limits.py`)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from archive.record.models import RouteKind
 from archive.record.settings import Settings
 from archive.record.timestamps import utc_now
 from intake.addresses import route_recipient
+from intake.auth import proves_member
 from intake.limits import CLOSING, SESSION_REFUSALS, Gate
 from intake.spool import SpoolClosed, SpoolWriter
 
@@ -51,12 +54,14 @@ class IntakeHandler:
         lmtp: bool = False,
         gate: Gate | None = None,
         clock: Callable[[], float] = time.monotonic,
+        token_owner: Callable[[str], str | None] | None = None,
     ):
         self.settings = settings
         self.spool = spool
         self.lmtp = lmtp
         self.gate = gate or Gate(settings.limits)
         self.clock = clock
+        self.token_owner = token_owner  # whose a reply address's token is (an address), if any
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options
@@ -65,32 +70,52 @@ class IntakeHandler:
         if kind is RouteKind.UNKNOWN:
             return f"550 5.1.1 <{address}>: no such mailbox here"
         charged = envelope.__dict__.setdefault("charged_classes", set())
-        refusal = self.gate.recipient(
-            envelope.mail_from or "", kind, charged, self.clock(), utc_now()
-        )
+        sender = envelope.mail_from or ""
+        member = self.settings.person_for(sender) is not None
+        refusal = self.gate.recipient(sender, kind, charged, self.clock(), utc_now(), member=member)
         if refusal is not None:
-            if refusal.flood is not None:
-                flood = refusal.flood
-                # No address in the log: the committee's alert names the sender.
-                log.warning(
-                    "flood at the %s addresses (%s): refusing with 451 4.7.1; the committee"
-                    " is told once",
-                    flood.address_class,
-                    "one sender over its limit" if flood.reason == "sender" else "all senders",
-                )
-                self.spool.note_flood(flood)
-            await asyncio.sleep(self.settings.limits.refusal_delay.total_seconds())
-            refused = session.__dict__["refusals"] = session.__dict__.get("refusals", 0) + 1
-            if refused >= SESSION_REFUSALS and server.transport is not None:
-                # Written before the loop runs the close, which sends what is buffered first.
-                asyncio.get_running_loop().call_soon(server.transport.close)
-                return CLOSING
-            return refusal.reply
+            return await self._refused(server, session, refusal)
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
+    async def _refused(self, server: SMTP, session: Session, refusal) -> str:
+        """A flood limit's 451 4.7.1, after the tarpit's delay (the tenth in a connection
+        closes it); the first refusal of a flood is spooled for the committee's alert."""
+        if refusal.flood is not None:
+            flood = refusal.flood
+            # No address in the log: the committee's alert names the sender.
+            log.warning(
+                "flood at the %s addresses (%s): refusing with 451 4.7.1; the committee"
+                " is told once",
+                flood.address_class,
+                "one sender over its limit" if flood.reason == "sender" else "all senders",
+            )
+            self.spool.note_flood(flood)
+        await asyncio.sleep(self.settings.limits.refusal_delay.total_seconds())
+        refused = session.__dict__["refusals"] = session.__dict__.get("refusals", 0) + 1
+        if refused >= SESSION_REFUSALS and server.transport is not None:
+            # Written before the loop runs the close, which sends what is buffered first.
+            asyncio.get_running_loop().call_soon(server.transport.close)
+            return CLOSING
+        return refusal.reply
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
+        charged = envelope.__dict__.get("charged_classes", set())
+        if self.gate.needs_proof(charged):  # a member's address past the sender limit
+            proved = await asyncio.to_thread(
+                proves_member,
+                raw,
+                envelope.mail_from or "",
+                tuple(envelope.rcpt_tos),
+                self.settings,
+                self.token_owner,
+            )
+            refusal = self.gate.message(
+                envelope.mail_from or "", proved, charged, self.clock(), utc_now()
+            )
+            if refusal is not None:
+                return self._status(envelope, await self._refused(server, session, refusal))
         try:
             await self.spool.store(
                 raw,
@@ -260,10 +285,17 @@ def _normalized(data: bytes) -> bytes:
     return data
 
 
-def make_protocol_factory(settings: Settings, spool: SpoolWriter, hostname: str | None = None):
-    """A factory for `loop.create_server`: SMTP or LMTP per the configuration."""
+def make_protocol_factory(
+    settings: Settings,
+    spool: SpoolWriter,
+    hostname: str | None = None,
+    *,
+    token_owner: Callable[[str], str | None] | None = None,
+):
+    """A factory for `loop.create_server`: SMTP or LMTP per the configuration. `token_owner`
+    says whose a reply address's token is (for the members' budget at the flood limits)."""
     gate = Gate(settings.limits)  # one for all connections of this process
-    handler = IntakeHandler(settings, spool, lmtp=settings.lmtp, gate=gate)
+    handler = IntakeHandler(settings, spool, lmtp=settings.lmtp, gate=gate, token_owner=token_owner)
     tls_context = None
     if settings.tls_cert and settings.tls_key:
         tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

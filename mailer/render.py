@@ -20,6 +20,8 @@ from jinja2 import (
     select_autoescape,
 )
 
+from archive.record.outbox import OUTCOME_TEMPLATE
+
 # templates/ is the package `mailer.templates` (pyproject.toml maps it), so an installed casebook
 # reads the templates installed with it, and a checkout (editable install) reads its own.
 DEFAULT_TEMPLATES = Path(str(files("mailer.templates")))
@@ -62,6 +64,8 @@ def render_template(env: Environment, name: str, context: dict) -> Rendered:
     except Exception as exc:  # Jinja2 raises many kinds; all mean this template cannot be used
         raise TemplateProblem(f"template {name}.txt: {exc}") from None
     subject, body = split_subject(text, name)
+    if context.get("folded"):
+        body = body.rstrip("\n") + "\n\n" + _folded_lines(env, context)
     html = None
     try:
         template = _optional_template(env, f"{name}.html")
@@ -71,6 +75,17 @@ def render_template(env: Environment, name: str, context: dict) -> Rendered:
     if html is not None:
         _, html = split_subject(html, name)
     return Rendered(subject, body, html)
+
+
+def _folded_lines(env: Environment, context: dict) -> str:
+    """Members' command outcomes a committee notice carries, after its own text, in the words
+    of the outcome template."""
+    fields = {**context, "items": context["folded"], "folded_into": True}
+    try:
+        text = env.get_template(f"{OUTCOME_TEMPLATE}.txt").render(fields)
+    except Exception as exc:  # as for the notice's own template: this one cannot be used
+        raise TemplateProblem(f"template {OUTCOME_TEMPLATE}.txt: {exc}") from None
+    return split_subject(text, OUTCOME_TEMPLATE)[1]
 
 
 def _optional_template(env: Environment, name: str):

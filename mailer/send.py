@@ -353,7 +353,9 @@ def compose_copy(
     the item's case when the caller has read it already."""
     if case is UNREAD:
         case = get_case(db, item.case_pk) if item.case_pk else None
-    context = with_previews(env, settings, template_context(settings, item, copy))
+    context = with_outcome_previews(
+        env, settings, with_previews(env, settings, template_context(settings, item, copy))
+    )
     rendered: Rendered = render_template(env, item.template, context)
     tag = case.ref if case and template_spec(item.template).tagged else None
     outgoing = _outgoing(settings, item, copy, rendered, now, loop_id, tag)
@@ -436,6 +438,19 @@ def with_previews(env, settings: Settings, context: dict) -> dict:
         subject = tagged_subject(rendered.subject, ref)
         shown.append({**preview, "subject": subject, "text": rendered.text.rstrip()})
     return {**context, "previews": shown}
+
+
+def with_outcome_previews(env, settings: Settings, context: dict) -> dict:
+    """The previews of each command outcome a committee mail carries (`items` of the outcome
+    mail, `folded` below another notice: an #enact's), rendered as for `with_previews`."""
+    for key in ("items", "folded"):
+        entries = context.get(key)
+        if isinstance(entries, list) and any(isinstance(e, dict) and e.get("previews")
+                                             for e in entries):  # fmt: skip
+            shown = [with_previews(env, settings, e) if isinstance(e, dict) else e
+                     for e in entries]  # fmt: skip
+            context = {**context, key: shown}
+    return context
 
 
 def bounce_address(settings: Settings, item: OutboxItem) -> str:

@@ -12,9 +12,10 @@ if TYPE_CHECKING:
 
 from archive.commands import COMMANDS
 from archive.commands.base import Context, Refused
+from archive.commands.outcome import is_query, outcome_entry, tell_outcome, who_must_act
 from archive.record.cases import Case, get_case, record_event
 from archive.record.models import IncomingMessage
-from archive.record.outbox import Audience, Mail, held_among, queue_mail
+from archive.record.outbox import Audience, Mail, held_among, last_item, queue_mail
 from archive.record.send_results import member_party
 from archive.record.settings import Person, Settings
 from archive.record.store import Binding
@@ -127,8 +128,9 @@ def run_commands(
     Returns the outcome ("applied" or "refused") with the class of the refusal (`Refusal.kind`
     for a sender not allowed to command, else the command's own: `unknown-command`,
     `chair-only`, `council-may-not`, `council-holds`, `command-refused`), or None if nothing
-    ran. With `tell_others` (a command-only mail that is not relayed), the rest of the case's
-    audience gets one line saying what the commands did."""
+    ran. With `tell_others` (a command-only mail that is not relayed), the case's audience is
+    told what the commands did (`archive/commands/outcome.py`), and that is the author's
+    answer too."""
     found = msg.commands
     if not found.commands or msg.historical:
         return None
@@ -143,15 +145,92 @@ def run_commands(
         _refuse_sender(db, msg, case, settings, now, message_pk, refusal.text, proven)
         outcome, reason = "refused", refusal.kind
     else:
-        reason = _run_all_or_none(db, msg, case, settings, now, message_pk, actor)
+        since = last_item(db)
+        reason, results, previews = _run_all_or_none(
+            db, msg, case, settings, now, message_pk, actor, folds=tell_others
+        )
         outcome = "refused" if reason else "applied"
-        if tell_others:
-            _tell_outcome(db, msg, get_case(db, case.pk), settings, now, actor, outcome)
+        if tell_others and not is_query(msg.commands.commands):
+            _tell_others(
+                db, msg, case, settings, now, actor, (results, previews), since, message_pk
+            )
     db.execute(
         "INSERT INTO command_runs (message_id, case_pk, outcome, at) VALUES (?, ?, ?, ?)",
         [msg.message_id, case.pk, outcome, to_text(now)],
     )
     return outcome, reason
+
+
+def _tell_others(db, msg, case, settings, now, actor: Person, answer, since, message_pk) -> None:
+    """The case's audience (the author too) reads what a command-only mail did: at once when
+    someone must act on it, else in the case's next mail (archive/commands/outcome.py)."""
+    results, previews = answer
+    applied = not any(r["status"] == "refused" for r in results)
+    at = now.astimezone(settings.zone).strftime("%H:%M")
+    entry = outcome_entry(actor.name or actor.email, results, applied, at, previews)
+    held = any(r["status"] == "held" for r in results)  # the leak guard: someone must look
+    at_once = Audience.COMMITTEE if held else who_must_act(db, message_pk)
+    tell_outcome(
+        db,
+        settings,
+        now,
+        get_case(db, case.pk),
+        entry,
+        since=since,
+        at_once=at_once if applied else None,
+        threading=(msg.message_id, (*msg.references, msg.message_id)),
+    )
+
+
+# Commands that record who and what the case is about run before the rest of a mail's commands
+# (which keep the order written): `#send ask-account to reported` needs the person
+# `#responsible` names, wherever the member wrote that line.
+RECORDS_FIRST = ("responsible", "violation")
+
+
+def in_working_order(commands: tuple) -> list:
+    """The commands as they run: what records the case's facts first, the rest as written."""
+    return sorted(commands, key=lambda c: c.keyword not in RECORDS_FIRST)
+
+
+def _run_in_order(ctx: Context, commands: list) -> tuple[list[tuple[str, str, str]], tuple | None]:
+    """Each command in turn until one is refused: the results, and the refusal if any."""
+    results = []
+    for command in commands:
+        ctx.command = command.keyword
+        try:
+            done = COMMANDS[command.keyword].run(ctx, command.args)
+        except Refused as exc:
+            return results, (command, str(exc))
+        results.append((command.line, "done", done))
+    return results, None
+
+
+def _line_to_move(ctx: Context, commands: list, refused) -> str:
+    """Words for a refused command that a later line of the same mail would have let run:
+    which line to move above it. Each order is tried and undone (nothing is kept)."""
+    at = next(n for n, c in enumerate(commands) if c is refused)
+    for later in commands[at + 1 :]:
+        order = [*commands[:at], later, *[c for c in commands[at:] if c is not later]]
+        trial = Context(
+            ctx.db,
+            ctx.settings,
+            ctx.now,
+            get_case(ctx.db, ctx.case.pk),
+            ctx.actor,
+            ctx.msg,
+            ctx.message_pk,
+            ctx.text_after,
+        )
+        ctx.db.execute("SAVEPOINT reorder")
+        try:
+            _, failed = _run_in_order(trial, order)
+        finally:
+            ctx.db.execute("ROLLBACK TO SAVEPOINT reorder")
+            ctx.db.execute("RELEASE SAVEPOINT reorder")
+        if failed is None:
+            return f"; move the line `{later.line}` above this one and send again"
+    return ""
 
 
 def _unknown(keyword: str) -> str:
@@ -160,16 +239,33 @@ def _unknown(keyword: str) -> str:
     return f"unknown command #{keyword}{hint}"
 
 
-def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) -> str | None:
-    """None when every command ran; else the class of the refusal."""
-    commands = msg.commands.commands
+def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person, *, folds: bool):
+    """None when every command ran, else the class of the refusal; each line's result; and
+    the previews of mail its commands send outside the committee.
+    With `folds` (a command-only mail whose outcome the case's audience is told), commands
+    that ran are answered in that outcome, the author being one of its readers; a query or a
+    refusal is answered at once."""
+    commands = in_working_order(msg.commands.commands)
+    results: list[tuple[str, str, str]] = []
     problems, kind = _refused_before_running(commands, case, actor, settings)
     ctx = Context(db, settings, now, case, actor, msg, message_pk, msg.commands.body)
-    results: list[tuple[str, str, str]] = []
-    failed = problems[0] if problems else None
+    failed = None
     if not problems:
-        results, failed = _run_in_savepoint(db, ctx, commands)
-        kind = "command-refused"
+        db.execute("SAVEPOINT commands")
+        results, failed = _run_in_order(ctx, commands)
+        kind = "command-refused" if failed else kind
+        if not failed:
+            results += [
+                ("(leak guard)", "held", f"mail {pk} ({template}) held: see the notice")
+                for pk, template in held_among(db, ctx.queued)
+            ]
+        if failed:
+            db.execute("ROLLBACK TO SAVEPOINT commands")
+        db.execute("RELEASE SAVEPOINT commands")
+        if failed:
+            failed = (failed[0], failed[1] + _line_to_move(ctx, commands, failed[0]))
+    else:
+        failed = problems[0]
     if failed:
         bad = {id(c): why for c, why in (problems or [failed])}
         results = [
@@ -186,13 +282,18 @@ def _run_all_or_none(db, msg, case, settings, now, message_pk, actor: Person) ->
         detail={"commands": [c.line for c in commands], "reason": failed[1] if failed else None},
         message_pk=message_pk,
     )
-    _reply_with_results(db, msg, ctx, settings, now, results, applied=not failed)
-    return kind if failed else None
+    # their own reply address: a council member's (not under the interim rule) is a council one
+    results = [{"line": line, "status": s, "detail": d} for line, s, d in results]
+    previews = ctx.previews if not failed else []
+    if folds and not failed and not is_query(commands):
+        return None, results, previews
+    _answer_author(db, msg, ctx, settings, now, results, previews, applied=not failed)
+    return (kind if failed else None), results, previews
 
 
 def _refused_before_running(commands, case: Case, actor: Person, settings: Settings):
-    """The commands refused before any runs (unknown, the chair's, the council's while it holds
-    the case), and the class of the refusal."""
+    """The commands refused before any runs (unknown, the chair's, the council's own rules),
+    and the class of the refusal."""
     problems = [(c, _unknown(c.keyword)) for c in commands if c.keyword not in COMMANDS]
     kind = "unknown-command" if problems else "chair-only"
     problems += [
@@ -215,35 +316,9 @@ def _refused_before_running(commands, case: Case, actor: Person, settings: Setti
     return problems, kind
 
 
-def _run_in_savepoint(db, ctx: Context, commands):
-    """Runs the commands in order, all or none: the first refusal rolls back the others.
-    Returns each line's result and the refused command with its reason, if any."""
-    results: list[tuple[str, str, str]] = []
-    failed = None
-    db.execute("SAVEPOINT commands")
-    for command in commands:
-        ctx.command = command.keyword
-        try:
-            done = COMMANDS[command.keyword].run(ctx, command.args)
-        except Refused as exc:
-            failed = (command, str(exc))
-            break
-        results.append((command.line, "done", done))
-    if failed:
-        db.execute("ROLLBACK TO SAVEPOINT commands")
-    else:
-        results += [
-            ("(leak guard)", "held", f"mail {pk} ({template}) held: see the notice")
-            for pk, template in held_among(db, ctx.queued)
-        ]
-    db.execute("RELEASE SAVEPOINT commands")
-    return results, failed
-
-
-def _reply_with_results(db, msg, ctx: Context, settings, now, results, *, applied: bool) -> None:
-    """The member who wrote the commands is told, line by line, what each did."""
+def _answer_author(db, msg, ctx: Context, settings, now, results, previews, *, applied) -> None:
+    """The transcript to the member who sent the commands, at their own reply address."""
     actor = ctx.actor
-    # their own reply address: a council member's (not under the interim rule) is a council one
     role = "council" if settings.members and _is_council(actor, settings) else "member"
     party = member_party(db, ctx.case, actor.email, actor.name, now, role)
     queue_mail(
@@ -257,10 +332,10 @@ def _reply_with_results(db, msg, ctx: Context, settings, now, results, *, applie
                 "case_ref": ctx.case.ref,
                 "state": ctx.case.state,
                 "urgent": ctx.case.urgent,
-                "results": [{"line": line, "status": s, "detail": d} for line, s, d in results],
+                "results": results,
                 "applied": applied,
                 "captured": msg.commands.body if ctx.body_taken else "",
-                "previews": ctx.previews if applied else [],
+                "previews": previews,
             },
             in_reply_to=msg.message_id,
             refs=(*msg.references, msg.message_id),
@@ -272,31 +347,6 @@ def _reply_with_results(db, msg, ctx: Context, settings, now, results, *, applie
 
 def _is_council(actor: Person, settings: Settings) -> bool:
     return actor in settings.council and actor not in settings.members
-
-
-def _tell_outcome(db, msg, case: Case, settings, now, actor: Person, outcome: str) -> None:
-    """One line for the members who were not sent a command-only mail."""
-    queue_mail(
-        db,
-        Mail(
-            template="committee/command_outcome",
-            audience=Audience.COMMITTEE,
-            case=case,
-            context={
-                "case_ref": case.ref,
-                "author": actor.name or actor.email,
-                "commands": [f"#{c.keyword} {c.args}".strip() for c in msg.commands.commands],
-                "applied": outcome == "applied",
-                "state": case.state,
-                "urgent": case.urgent,
-            },
-            exclude=actor.email,
-            in_reply_to=msg.message_id,
-            refs=(*msg.references, msg.message_id),
-        ),
-        now=now,
-        settings=settings,
-    )
 
 
 def _token_mode(settings: Settings) -> bool:
@@ -348,7 +398,6 @@ def _refuse_sender(
             template=f"committee/{REFUSAL_NOTICE}",
             audience=Audience.ADDRESS,
             to_addr=address,
-            # `proven` only when it is: the notice to anyone else stays word for word the same
             context={"token_mode": _token_mode(settings)} | ({"proven": proven} if proven else {}),
             auto_submitted="auto-replied",
         ),

@@ -27,6 +27,9 @@ GLOBAL_FIELDS = frozenset(
         *("reporter_support_url", "reported_resources_url"),
     }
 )
+# Fields any mail to the committee may carry: members' command outcomes folded into it
+# (archive/commands/outcome.py), shown after its text by the outcome template.
+FOLDED_FIELDS = frozenset({"folded"})
 # Readers inside the committee (and the council, which the policy hands cases to).
 INSIDE = frozenset({"committee", "chair", "council"})
 
@@ -183,6 +186,13 @@ def _entry(
 
 
 _SIGNED = ("chair_name",)
+_OUTCOME_ENTRY = {
+    "author": "Bob",
+    "at": "10:05",
+    "applied": True,
+    "results": [{"line": "#enact", "status": "done", "detail": "enacted private-reprimand"}],
+    "previews": PREVIEWS,  # what an #enact sends outside the committee, as read there
+}
 _CONFLICT = {"member": "bob@example.org", "name": "Bob", "reason": "named", "line": "Bob and I"}
 
 
@@ -316,9 +326,9 @@ CATALOGUE: dict[str, Template] = {
             "committee/command_outcome",
             "committee",
             {
-                "author": "Bob",
-                "commands": ["#agree"],
-                "applied": True,
+                # one entry per command-only mail (archive/commands/outcome.py)
+                "items": [_OUTCOME_ENTRY],
+                "folded_into": False,  # True: rendered as the lines another notice carries
                 "state": "deliberating",
                 "urgent": False,
             },
@@ -517,9 +527,10 @@ def fit_context(name: str, context: dict) -> dict:
     service, an error under CASEBOOK_STRICT_TEMPLATES=1, which the test suite sets.
     """
     spec = template(name)
-    extra = sorted(set(context) - spec.fields)
+    fields = spec.fields | (FOLDED_FIELDS if spec.reader == "committee" else frozenset())
+    extra = sorted(set(context) - fields)
     if extra:
         if os.environ.get("CASEBOOK_STRICT_TEMPLATES") == "1":
             raise UnknownTemplate(f"{name}: fields {extra} are not in the catalogue")
         log.error("template %s: fields %s are not in the catalogue; left out", name, extra)
-    return {k: v for k, v in context.items() if k in spec.fields}
+    return {k: v for k, v in context.items() if k in fields}

@@ -24,6 +24,14 @@ from archive.record.settings import Settings
 from archive.record.timestamps import to_text
 from archive.workflow.ladder import resolution_templates
 
+# A member's command-only mails, told to the case's audience in one mail per case (see
+# archive/commands/outcome.py); its entries ride along in the case's next notice (`folded`).
+OUTCOME_TEMPLATE = "committee/command_outcome"
+
+
+def outcome_fold_key(case_pk: int) -> str:
+    return f"outcomes:{case_pk}"
+
 
 class Audience:
     PARTY = "party"  # one party of the case, with their reply address
@@ -96,6 +104,10 @@ def queue_mail(db: Database, mail: Mail, *, now: datetime, settings: Settings) -
     context = fit_context(mail.template, mail.context)
     hits = _leaks_in(db, mail, context, spec, settings) if spec.outside else []
     matched = [f"{h.what} in {h.field}" for h in hits]
+    if mail.case is not None and mail.audience == Audience.COMMITTEE:
+        folds = not (mail.fold_key or mail.exclude) and mail.template != OUTCOME_TEMPLATE
+        folded = _take_waiting_outcomes(db, mail.case.pk, now) if folds else []
+        context = {**context, "folded": folded} if folded else context
     message_id = make_message_id(settings.domain)
     cursor = db.execute(
         "INSERT INTO outbox (message_id, case_pk, template, audience, to_addr, party_pk, context,"
@@ -175,6 +187,22 @@ def _tell_held(db, now, settings, case, spec, pk: int, hits, matched, actor) -> 
         now=now,
         settings=settings,
     )
+
+
+def _take_waiting_outcomes(db: Database, case_pk: int, now: datetime) -> list[dict]:
+    """The command outcomes waiting for the hour's end, taken into a notice to the whole case
+    audience (its `folded` lines) instead of a mail of their own. Outcomes due now (someone
+    must act on one) are left to go as they are, first."""
+    row = db.execute(
+        "SELECT id, context FROM outbox WHERE fold_key = ? AND status = 'queued'"
+        " AND next_attempt_at > ? AND NOT EXISTS"
+        " (SELECT 1 FROM outbox_sends WHERE outbox_pk = outbox.id)",
+        [outcome_fold_key(case_pk), to_text(now)],
+    ).fetchone()
+    if row is None:
+        return []
+    db.execute("UPDATE outbox SET status = 'folded', fold_key = NULL WHERE id = ?", [row[0]])
+    return json.loads(row[1])["items"]
 
 
 def queued_by_fold_key(db: Database, fold_key: str) -> tuple[int, dict] | None:
@@ -420,3 +448,8 @@ def _requeue(db: Database, pks: list[int] | None, now: datetime) -> list[dict]:
         record_event(db, case, now=now, actor="operator", action="mail-requeued", detail=detail)
         requeued.append({"id": pk, "case": case.ref if case else None, "template": template})
     return requeued
+
+
+def send_now(db: Database, pk: int, now: datetime) -> None:
+    """A queued mail that waited (a folded outcome) is due at once."""
+    db.execute("UPDATE outbox SET next_attempt_at = ? WHERE id = ?", [to_text(now), pk])

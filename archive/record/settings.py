@@ -94,10 +94,14 @@ class IntakeLimits:
     `sender_per_hour`; each class of address (the public reports and appeals addresses, reply
     and bounce addresses, the committee list) takes `global_burst` at once from everyone,
     then `global_per_hour`. Past either: 451 4.7.1 at RCPT, so the sending server retries.
+    A member's or council member's mail past the sender limit is proved at DATA (their reply
+    address, or DKIM) and taken from `member_burst` / `member_per_hour` instead.
     """
 
     sender_burst: int = 10
     sender_per_hour: int = 30
+    member_burst: int = 100  # a member's or council member's mail proved theirs, past the above
+    member_per_hour: int = 600
     global_burst: int = 100
     global_per_hour: int = 600
     max_connections: int = 100

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from archive.record.cases import find_case
@@ -40,28 +42,32 @@ def say_token(c: Committee, text: str, *, sender: str = BOB, **options):
 
 
 @pytest.mark.parametrize(
-    ("text", "keyword"),
+    ("text", "keyword", "at_once"),
     [
-        ("#urgent!", "urgent"),
-        ("#note: Rita prefers mail to calls", "note"),
-        ("#urgent\n#clear_urgent", "clear-urgent"),
-        ("Hi all,\n\n#note called Rita", "note"),
-        ("Hello committee!\n#note called Rita\nthanks", "note"),
+        ("#urgent!", "urgent", True),
+        ("#note: Rita prefers mail to calls", "note", False),
+        ("#urgent\n#clear_urgent", "clear-urgent", True),
+        ("Hi all,\n\n#note called Rita", "note", False),
+        ("Hello committee!\n#note called Rita\nthanks", "note", False),
     ],
 )
-def test_commands_as_people_type_them_are_answered_not_relayed(token, text, keyword):
+def test_commands_as_people_type_them_are_answered_not_relayed(token, text, keyword, at_once):
+    """Issue 20 §17: what a command-only mail did reaches the case's audience (Bob too) in
+    one outcome mail: at once when someone must act on it (urgency), else at the hour's end."""
     before = len(token.relay.messages)
     say_token(token, text)
-    assert token.lines()[0][0] == "done", token.lines()
+    if not at_once:
+        assert len(token.relay.messages) == before  # nothing yet: it waits for more
+        send_due(token.db, token.settings, T0 + timedelta(hours=1, minutes=1))
     new = token.relay.parsed()[before:]
-    bob = [m for m in new if "bob@example.org" in str(m["To"])]
-    others = [m for m in new if m not in bob]
-    assert "[CoC-2026-001] Commands applied" in [m["Subject"] for m in bob]
-    # The others are not sent Bob's mail itself, only one line saying what it did.
-    assert not [m for m in others if "via casebook" in str(m["From"])]
-    outcomes = [m for m in others if "Commands from Bob Member" in str(m["Subject"])]
-    assert {str(m["To"]) for m in outcomes} == {"alice@example.org", "carol@example.org"}
-    assert f"#{keyword}" in outcomes[0].get_content()
+    assert outbox(token.db, "committee/command_result") == []  # no transcript of its own
+    # The others are not sent Bob's mail itself, only what it did: in the outcome mail, or
+    # after the text of the notice it caused (the urgent one).
+    assert not [m for m in new if "via casebook" in str(m["From"])]
+    for member in ("alice@example.org", "bob@example.org", "carol@example.org"):
+        [told] = [m for m in new if str(m["To"]) == member]
+        assert f"#{keyword}" in told.get_content() and "done: " in told.get_content()
+        assert "Bob Member" in told.get_content()
 
 
 def rendered(template: str, context: dict) -> str:
@@ -124,4 +130,25 @@ def test_html_only_command_mail_is_read_for_its_new_text_and_not_relayed(token):
     assert token.lines() == [("done", token.lines()[0][1])]
     assert outbox(token.db, "committee/relay") == []
     [outcome] = outbox(token.db, "committee/command_outcome")
-    assert outcome["context"]["commands"] == ["#note Rita called back!"]
+    assert outcome["context"]["items"][0]["results"][0]["line"] == "#note: Rita called back!"
+
+
+def test_a_refused_command_only_mail_is_answered_at_once_and_a_query_only_to_the_asker(token):
+    """Issue 20 §17: the member must act on a refusal (at once); the others read it with the
+    hour's outcomes; `#help` is the asker's alone."""
+    before = len(token.relay.messages)
+    say_token(token, "#agree")  # there is no proposal yet
+    [refused] = [m for m in token.relay.parsed()[before:] if "Commands not applied" in m["Subject"]]
+    assert str(refused["To"]) == "bob@example.org"
+    assert "there is no open proposal to vote on" in refused.get_content()
+    assert len(token.relay.messages) == before + 1  # the others: not yet
+    say_token(token, "#help")
+    [answer] = token.relay.parsed()[before + 1 :]
+    assert str(answer["To"]) == "bob@example.org" and "list the commands" in answer.get_content()
+    send_due(token.db, token.settings, T0 + timedelta(hours=1, minutes=1))
+    later = token.relay.parsed()[before + 2 :]
+    assert {str(m["To"]) for m in later} == {
+        "alice@example.org", "bob@example.org", "carol@example.org"
+    }  # fmt: skip
+    text = later[0].get_content()
+    assert "Bob Member (not applied: all or none)" in text and "#help" not in text

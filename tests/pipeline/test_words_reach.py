@@ -209,7 +209,10 @@ def test_a_member_answers_the_unilateral_reminder_where_it_says(tmp_path, relay,
         w.reply(BOB, w.last(LIST, "New report"), "#urgent he threatened her", to=LIST)
     else:  # Bob's own copy, with his reply address
         w.reply(BOB, w.last(BOB, "New report"), "#urgent he threatened her")
-    assert "the case is urgent" in text_of(w.last(BOB, "Commands applied"))
+    # A command-only mail to his reply address is answered in the notice it caused (issue 20
+    # §17: the urgent notice carries what his commands did); on the list, by a transcript.
+    answered = "Commands applied" if mode == "dkim" else "URGENT report"
+    assert "the case is urgent" in text_of(w.last(BOB, answered))
     w.new_mail(BOB)
     w.at(timedelta(hours=20, minutes=1))
     [reminder] = [m for m in w.new_mail(BOB) if "Reminder" in str(m["Subject"])]
@@ -218,8 +221,9 @@ def test_a_member_answers_the_unilateral_reminder_where_it_says(tmp_path, relay,
     assert "Reply to this message" in words(reminder)
     w.at(timedelta(hours=21))
     w.reply(BOB, reminder, "#unilateral Removed his account from the chat and called the venue.")
-    [answer] = [m for m in w.new_mail(BOB) if "Commands" in str(m["Subject"])]
-    assert answer["Subject"] == "[CoC-2026-001] Commands applied"
+    # His answer only commands, to his reply address: it is answered in the notice it caused
+    # (on the list when the case goes there), which the whole audience reads (issue 20 §17).
+    answer = w.last(LIST if mode == "dkim" else BOB, "nilateral")
     assert "recorded and put on the committee's review list" in text_of(answer)
     everyone = [m for who in (ALICE, BOB, CAROL, LIST) for m in w.inbox(who)]
     assert not [m for m in everyone if "was held" in str(m["Subject"])]

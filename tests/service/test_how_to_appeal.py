@@ -50,7 +50,8 @@ def test_the_person_reprimanded_who_wants_to_appeal_is_told_how(walk):
     w.expect(ALICE[1], "Commands applied")
     w.send(sign(apple_mail(CAROL, reply_address(carol_notice), carol_notice, "#agree")),
            CAROL[1], reply_address(carol_notice))  # fmt: skip
-    w.expect(CAROL[1], "Commands applied")
+    # Her vote makes the consensus: its preview carries what her mail did (issue 20 §17).
+    assert "consensus reached" in body(w.expect(CAROL[1], "What each person will receive"))
     w.send(sign(outlook(ALICE, to, notice, "#consult")), ALICE[1], to)
     consult = w.expect(RITA[1], "Proposed resolution")
     answer = gmail(RITA, reply_address(consult), consult, "Yes, that is fine with me.",

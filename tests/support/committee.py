@@ -86,10 +86,28 @@ class Committee:
             raw = via_list(raw)
         sender = options.get("sender", ALICE)
         address = sender.split("<")[-1].rstrip(">")
+        self.answers()  # what was answered before this mail
         return deliver(self.db, self.settings, raw, now=now, sender=envelope or address, to=(to,))
 
     def transcript(self) -> dict:
-        return outbox(self.db, "committee/command_result")[-1]["context"]
+        """What the newest command mail did: its transcript, or (a command-only mail to a reply
+        address, issue 20 §17) its entry in the case's outcome mail or in a notice it rode."""
+        return self.answers()[-1][1]
+
+    def answers(self) -> list[tuple[tuple, dict]]:
+        """Every answer to a command mail so far, oldest first: (where it is, its results)."""
+        found = []
+        for row in outbox(self.db):
+            context = row["context"]
+            if row["template"] == "committee/command_result":
+                found.append(((row["id"], "result"), context))
+            entries = context.get("items", []) if row["template"].endswith("outcome") else []
+            for n, entry in enumerate([*entries, *context.get("folded", [])]):
+                found.append(((row["id"], n), entry))
+        # An outcome mail takes entries after it was queued: order by when each was answered.
+        seen = getattr(self, "seen_answers", [])
+        self.seen_answers = [*seen, *[key for key, _ in found if key not in seen]]
+        return sorted(found, key=lambda pair: self.seen_answers.index(pair[0]))
 
     def lines(self) -> list[tuple[str, str]]:
         return [(r["status"], r["detail"]) for r in self.transcript()["results"]]

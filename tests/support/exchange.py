@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
+from archive.record.timestamps import to_text
 from tests.support.helpers import run_casebook, smtp_send
 from tests.support.mailbuild import build, sign, via_list
 from tests.support.waiting import wait_until
@@ -19,13 +22,20 @@ def send(port: int, raw: bytes, envelope: str, to: str) -> None:
 
 
 def idle(config: Path) -> bool:
-    """Nothing spooled, nothing queued (`casebook stats`): the worker has done all it will with
-    the mail in. (Mail is spooled before intake answers 250 and leaves the spool in the commit
-    that queues what it causes, so there is no gap between the two.)"""
+    """Nothing spooled and no mail due (`casebook stats`, then the outbox): the worker has done
+    all it will with the mail in. Mail folded to wait (for the hour's end, or the case's next
+    notice) is not the worker's to send yet. (Mail is spooled before intake answers 250 and
+    leaves the spool in the commit that queues what it causes, so there is no gap between.)"""
     done = run_casebook("-c", str(config), "stats", "--json")
     assert done.returncode == 0, done.stderr
-    stats = json.loads(done.stdout)
-    return not stats["spooled"] and not stats["outbox"].get("queued")
+    if json.loads(done.stdout)["spooled"]:
+        return False
+    now = to_text(datetime.now(UTC))
+    with sqlite3.connect(config.parent / "casebook.db") as db:
+        due = db.execute(
+            "SELECT COUNT(*) FROM outbox WHERE status = 'queued' AND next_attempt_at <= ?", [now]
+        )
+        return due.fetchone()[0] == 0
 
 
 def with_subject(relay, who: str, subject: str) -> list[EmailMessage]:
