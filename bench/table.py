@@ -58,7 +58,8 @@ def markdown(rows: list[Row]) -> str:
 
 
 def write_results(rows: list[Row], path: Path, settings: dict) -> None:
-    """`bench/results.json`: the run's settings and every row, for the README and for diffs."""
+    """`bench/results.json`: the run's settings and every row, for docs/developers/testing.md
+    and for diffs."""
     data = {
         "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": {"cpus": _cpus(), "python": platform.python_version()},

@@ -22,7 +22,7 @@ from casebook.errors import EX_CONFIG, EX_IOERR, EX_SOFTWARE, EX_TEMPFAIL, EX_US
 # Each command's module (casebook/commands/), in the order `casebook --help` lists them. A
 # module is imported only when its command runs or the full parser is built: `casebook cases`
 # and `show` must answer fast, so they load neither asyncio nor the mailer, the templates nor
-# the parser (tests/test_readers.py).
+# the parser (tests/service/test_readers.py).
 COMMANDS = {
     "serve": "serve",
     "ingest": "ingest",

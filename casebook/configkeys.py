@@ -1,7 +1,7 @@
 """The one table of configuration keys: dotted name, kind, default, range or choices, help.
 
 `casebook/config.py` reads the file from it, `check-config` validates with it, and
-`tests/test_config.py` holds `config/casebook.example.toml` to it (every key there with this
+`tests/service/test_config.py` holds `config/casebook.example.toml` to it (every key there with this
 help, and nothing else).
 """
 

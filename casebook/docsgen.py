@@ -4,7 +4,7 @@ Three pages hold a block between `BEGIN` and `END` markers that this module writ
 configuration reference from the key table (`casebook/configkeys.py`), the command reference
 from the command modules (`archive/commands/`) and the mail catalogue from the template
 catalogue (`archive/outgoing/catalogue.py`). The text around the block is written by hand.
-`tests/test_docs.py` regenerates each block in memory and fails when a page differs.
+`tests/unit/test_docs.py` regenerates each block in memory and fails when a page differs.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """`casebook serve`: two processes, like Mailman's runners.
 
-- the intake process: the SMTP/LMTP edge and the durable spool (and the demo sink); it only
-  stores and answers, so a busy worker never slows a 250;
-- the worker process: the spool processor (parse, ingest), the sender and the scheduler.
+- the intake process: the SMTP/LMTP edge, the web form, the IMAP poller (when configured)
+  and the durable spool (and the demo sink); it only stores and answers, so a busy worker
+  never slows a 250;
+- the worker process: the spool processor (parse, ingest; big mail in a lane of its own), the
+  sender and the scheduler.
 
 They meet in the archive's tables; a pipe carries a byte per commit so the worker wakes at
 once, and its end of file tells the worker that intake has gone (so it exits too).

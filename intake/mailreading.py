@@ -8,7 +8,7 @@ headers decide nothing. So it is handed a view of the message without those head
 what they would have told (an address defect) is found here, kept per header value.
 
 The message itself (every header, as the bytes gave it) is what casebook reads from; mail-parser
-sees the same parts (`tests/test_parse_speed.py` compares both ways over the fixtures and a
+sees the same parts (`tests/unit/test_parse_speed.py` compares both ways over the fixtures and a
 corpus).
 """
 

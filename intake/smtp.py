@@ -31,7 +31,7 @@ TOO_BIG = "552 5.3.4 Message too big for system"
 READ_LIMIT = 64 * 1024
 # aiosmtpd's DATA reader is not a method of its own, so IntakeSMTP replaces smtp_DATA whole,
 # with these of its private names (and one more to refuse a connection before its greeting).
-# aiosmtpd is pinned to this exact version (pyproject.toml); tests/test_aiosmtpd_pin.py fails
+# aiosmtpd is pinned to this exact version (pyproject.toml); tests/unit/test_aiosmtpd_pin.py fails
 # loudly, naming them, on any other version or when one is missing.
 AIOSMTPD_VERSION = "1.4.6"
 AIOSMTPD_PRIVATE_NAMES = (

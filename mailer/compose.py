@@ -110,7 +110,7 @@ def compose_message(out: Outgoing) -> bytes:
     """The message's bytes as Python's `email` package (policy SMTP) writes them.
 
     Most of casebook's mail is plain: ASCII headers that each fit on one line, one text part.
-    Those are written directly, byte for byte what the package writes (tests/test_compose.py
+    Those are written directly, byte for byte what the package writes (tests/unit/test_compose.py
     compares the two); anything else goes through the package."""
     return _plain_message(out) or _email_message(out)
 

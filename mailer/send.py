@@ -112,7 +112,8 @@ def send_due(
         loop_id = installation_id(db)
         # Each copy's record is its own commit, right after the relay's 250, written to the WAL
         # but not fsynced: kill -9 loses none (at most the copy in flight goes again), and
-        # the chunk's commits are fsynced once, when it ends (a power cut: see README).
+        # the chunk's commits are fsynced once, when it ends (a power cut:
+        # docs/operators/nothing-lost.md).
         with RelaySession(settings.relay) as relay, unsynced_commits(db):
             sweep = Sweep(db, settings, env, relay, now, loop_id, report)
             unreachable = None

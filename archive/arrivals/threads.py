@@ -1,4 +1,5 @@
-"""Finding the case a message belongs to: reply token, then references, then subject tag."""
+"""Finding the case a message belongs to by its references or its subject tag (the caller picks
+the order; a reply address's token is looked up in archive/record/cases.py)."""
 
 from __future__ import annotations
 

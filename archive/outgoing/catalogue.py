@@ -2,7 +2,7 @@
 
 `queue_mail` keeps a template's context to its fields, the leak guard checks every template
 whose reader is outside the committee, `check-config` renders each with its samples, and a
-test holds the README's table of mail to it.
+test holds docs/committee/mail.md's table of mail to it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Who writes each table: one owner per table, held by tests/test_table_owners.py.
+"""Who writes each table: one owner per table, held by tests/unit/test_table_owners.py.
 
 The shared tables belong to the record (`archive/record/`): every other module writes them by
-calling a record function (`record_event`, `set_case_field`, `cancel_deadlines`…), never by
+calling a record function (`record_event`, `set_case_fields`, `cancel_deadlines`…), never by
 SQL of its own. A feature's own tables belong to that feature's module alone. Reads are free.
 The migrations (`archive/record/schema.py`) change every table and are nobody's exception to
 worry about: they run before anything else opens the archive.

@@ -1,6 +1,6 @@
 """Read-only views of the archive for the CLI (`cases`, `show`, `stats`), as plain dicts.
 
-These dicts are the stable `--json` output documented in the README.
+These dicts are the stable `--json` output documented in docs/operators/cli.md (JSON output).
 """
 
 from __future__ import annotations

@@ -525,3 +525,13 @@ def m021_mediation_consent_and_vetting(db: Database) -> None:
             vetted_at TEXT NOT NULL
         )"""
     )
+
+
+@migrations()
+def m022_events_by_message(db: Database) -> None:
+    # What a command mail recorded is read back by its message (the members' folded outcomes,
+    # archive/commands/outcome.py): without this index each command mail scanned every event.
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS events_message ON events(message_pk)"
+        " WHERE message_pk IS NOT NULL"
+    )

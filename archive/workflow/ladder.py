@@ -3,7 +3,8 @@
 `#propose` checks its arguments by `args`, `#consult` tells the reporter `consult`, `#enact`
 refuses without a responsible person (`needs_responsible`) or the reporter's consent
 (`needs_consent`) and sends `to_responsible` / `to_venue`, the reporter's notice says `done`,
-the catalogue lists the templates, `#help` and the README list the rows in this order.
+the catalogue lists the templates, `#help` and docs/committee/running-a-case.md (Resolutions)
+list the rows in this order.
 """
 
 from __future__ import annotations

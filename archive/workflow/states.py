@@ -25,7 +25,8 @@ _WORKING = frozenset(
     }
 )
 
-# to-state <- the states it may be reached from. One table; README's state table mirrors it.
+# to-state <- the states it may be reached from. One table, which
+# docs/committee/states-and-clocks.md mirrors.
 _REACHED_FROM: dict[S, frozenset[S]] = {
     S.RECEIVED: frozenset(),
     S.ACKNOWLEDGED: frozenset({S.RECEIVED}),

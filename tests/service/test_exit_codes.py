@@ -12,12 +12,12 @@ import casebook.errors as errors
 from tests.support.base import ROOT, T0, fixture_bytes, write_config
 from tests.support.helpers import deliver, run_casebook
 
-README = (ROOT / "docs" / "operators" / "cli.md").read_text()  # the command line page
+CLI_PAGE = (ROOT / "docs" / "operators" / "cli.md").read_text()  # the command line page
 
 
 def readme_table(after: str) -> list[list[str]]:
     """The rows of the first Markdown table after the line starting with `after`."""
-    text = README[README.index(after) :]
+    text = CLI_PAGE[CLI_PAGE.index(after) :]
     rows = re.findall(r"^\|(.+)\|$", text[text.index("\n|") :].split("\n\n", 1)[0], re.M)
     cells = [[cell.strip() for cell in re.split(r"(?<!\\)\|", row)] for row in rows]
     return [row for row in cells[1:] if not set(row[0]) <= {"-", " "}]
@@ -97,7 +97,7 @@ def documented_commands() -> set[str]:
     return {re.match(r"`([\w-]+)", row[0]).group(1) for row in readme_table("| command | does")}
 
 
-# Every command the README documents, run once as an operator would (serve:
+# Every command docs/operators/cli.md documents, run once as an operator would (serve:
 # tests/service/test_logs.py runs the installed `casebook serve` and reads its log). Arguments
 # after -c CONFIG; stdout.
 SMOKE = {

@@ -1,6 +1,6 @@
 """What every test stands on: paths, a configuration, a relay sink, `casebook serve` as a
 process, and the shared fixtures (real SQLite files, real SMTP servers on loopback, the real
-templates), registered for every test by tests/support/base.py."""
+templates), registered for every test by tests/conftest.py."""
 
 from __future__ import annotations
 
