@@ -453,3 +453,14 @@ def _requeue(db: Database, pks: list[int] | None, now: datetime) -> list[dict]:
 def send_now(db: Database, pk: int, now: datetime) -> None:
     """A queued mail that waited (a folded outcome) is due at once."""
     db.execute("UPDATE outbox SET next_attempt_at = ? WHERE id = ?", [to_text(now), pk])
+
+
+def to_case_audience(
+    db: Database, case: Case, template: str, context: dict, *, now: datetime, settings: Settings
+) -> str:
+    """A notice about the case to its audience (the committee, and the council while it holds
+    the case), with the case's reference; its Message-ID."""
+    context = {"case_ref": case.ref, **context}
+    return queue_mail(
+        db, Mail(template, Audience.COMMITTEE, context, case=case), now=now, settings=settings
+    )

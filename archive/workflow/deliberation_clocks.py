@@ -8,7 +8,7 @@ from datetime import datetime
 from archive.record.cases import Case, get_case, record_event
 from archive.record.deadlines import Deadline
 from archive.record.models import CaseState
-from archive.record.outbox import Audience, Mail, queue_mail
+from archive.record.outbox import Audience, Mail, queue_mail, to_case_audience
 from archive.record.settings import Settings
 from archive.record.timestamps import human_duration
 from archive.workflow.case_brief import case_brief
@@ -21,17 +21,7 @@ from archive.workflow.states import is_open
 
 
 def _committee(db, settings, now, case: Case, template: str, context: dict) -> None:
-    queue_mail(
-        db,
-        Mail(
-            template=template,
-            audience=Audience.COMMITTEE,
-            case=case,
-            context={"case_ref": case.ref, **context},
-        ),
-        now=now,
-        settings=settings,
-    )
+    to_case_audience(db, case, template, {**context}, now=now, settings=settings)
 
 
 def fire_deadlock(db, settings: Settings, now: datetime, deadline: Deadline, case: Case) -> bool:

@@ -24,7 +24,7 @@ from archive.record.address_grammar import find_addresses
 from archive.record.cases import Case, Party, add_party, get_case, parties_of, record_event
 from archive.record.deadlines import Deadline, add_deadline, cancel_deadlines
 from archive.record.models import CaseState
-from archive.record.outbox import Audience, Mail, queue_mail
+from archive.record.outbox import Audience, Mail, queue_mail, to_case_audience
 from archive.record.settings import Settings
 from archive.record.timestamps import from_text, human_date, to_text
 from archive.workflow.clock_registry import Clock, register
@@ -571,17 +571,7 @@ def _back_to_deliberation(db, case: Case, now: datetime, reason: str) -> None:
 
 
 def _committee(db, settings, case, now, template, context) -> None:
-    queue_mail(
-        db,
-        Mail(
-            template=template,
-            audience=Audience.COMMITTEE,
-            case=case,
-            context={"case_ref": case.ref, "report": None, **context},
-        ),
-        now=now,
-        settings=settings,
-    )
+    to_case_audience(db, case, template, {"report": None, **context}, now=now, settings=settings)
 
 
 # How the mediator marks a reply as the report (the brief tells them): `#mediation report` or

@@ -13,7 +13,7 @@ from archive.arrivals.formpages import reachable
 from archive.record.cases import Case, own_reporters, record_event
 from archive.record.deadlines import Deadline, add_deadline
 from archive.record.models import CaseState
-from archive.record.outbox import Audience, Mail, queue_mail
+from archive.record.outbox import Audience, Mail, queue_mail, to_case_audience
 from archive.record.send_results import member_party
 from archive.record.settings import Settings
 from archive.record.timestamps import human_date, human_duration, parse_date
@@ -29,17 +29,7 @@ def start_report_clocks(db: Database, case: Case, settings: Settings, now: datet
 
 
 def _committee(db, settings, now, case: Case, template: str, context: dict) -> None:
-    queue_mail(
-        db,
-        Mail(
-            template=template,
-            audience=Audience.COMMITTEE,
-            case=case,
-            context={"case_ref": case.ref, **context},
-        ),
-        now=now,
-        settings=settings,
-    )
+    to_case_audience(db, case, template, {**context}, now=now, settings=settings)
 
 
 def fire_ack_watchdog(
