@@ -31,6 +31,7 @@ from archive.record.outbox import (
     queue_mail,
     queued_by_fold_key,
     queued_today,
+    to_party,
     update_context,
 )
 from archive.record.settings import Settings
@@ -250,25 +251,18 @@ def _acknowledge(
     if decision["acknowledgement"] == "folded":
         _fold_acknowledgement(db, case, party, recipient, settings, now)
         return
-    queue_mail(
+    to_party(
         db,
-        Mail(
-            template=ACK_TEMPLATE,
-            audience=Audience.PARTY,
-            party=party,
-            case=case,
-            to_addr=recipient,
-            context={
-                "case_ref": case.ref,
-                "missing": _still_to_ask(msg),
-                "urgent": bool(msg.urgent_reasons),
-            },
-            in_reply_to=msg.message_id,
-            refs=(*msg.references, msg.message_id),
-            auto_submitted="auto-replied",
-        ),
+        case,
+        party,
+        ACK_TEMPLATE,
+        {"missing": _still_to_ask(msg), "urgent": bool(msg.urgent_reasons)},
         now=now,
         settings=settings,
+        to_addr=recipient,
+        in_reply_to=msg.message_id,
+        refs=(*msg.references, msg.message_id),
+        auto_submitted="auto-replied",
     )
     record_event(
         db,
@@ -396,20 +390,17 @@ def record_followup(
     if _told_how_to_appeal(db, msg, case, party, settings, now):
         pass  # that answer is their receipt too
     elif not msg.no_reply_reason and _followup_ack_due(db, case, party, settings, now):
-        queue_mail(
+        to_party(
             db,
-            Mail(
-                template=FOLLOWUP_ACK_TEMPLATE,
-                audience=Audience.PARTY,
-                party=party,
-                case=case,
-                context={"case_ref": case.ref, "for_reporter": party.role in REPORTING_ROLES},
-                in_reply_to=msg.message_id,
-                refs=(*msg.references, msg.message_id),
-                auto_submitted="auto-replied",
-            ),
+            case,
+            party,
+            FOLLOWUP_ACK_TEMPLATE,
+            {"for_reporter": party.role in REPORTING_ROLES},
             now=now,
             settings=settings,
+            in_reply_to=msg.message_id,
+            refs=(*msg.references, msg.message_id),
+            auto_submitted="auto-replied",
         )
     return IngestResult(pk, False, "followup", case.ref)
 
@@ -553,18 +544,7 @@ def _ask_which_contact(db, case: Case, party: Party, settings: Settings, now, pk
     ).fetchone()
     if row[0] is not None and from_text(row[0]) > now - timedelta(days=1):
         return False
-    queue_mail(
-        db,
-        Mail(
-            template=NO_CONTACT_QUESTION,
-            audience=Audience.PARTY,
-            party=party,
-            case=case,
-            context={"case_ref": case.ref},
-        ),
-        now=now,
-        settings=settings,
-    )
+    to_party(db, case, party, NO_CONTACT_QUESTION, now=now, settings=settings)
     record_event(
         db,
         case,
@@ -616,18 +596,7 @@ def _contact_again(db, msg: IncomingMessage, case: Case, party: Party, now, pk: 
 
 def _record_no_contact(db, case: Case, party: Party, settings: Settings, now, pk: int) -> None:
     """Honoured by every later mail; confirmed back to them once, so they know it was heard."""
-    queue_mail(
-        db,
-        Mail(
-            template=NO_CONTACT_TEMPLATE,
-            audience=Audience.PARTY,
-            party=party,
-            case=case,
-            context={"case_ref": case.ref},
-        ),
-        now=now,
-        settings=settings,
-    )
+    to_party(db, case, party, NO_CONTACT_TEMPLATE, now=now, settings=settings)
     set_party_value(db, party, "no_contact", 1)
     record_event(
         db,
@@ -669,20 +638,16 @@ def _told_how_to_appeal(db, msg: IncomingMessage, case: Case, party: Party, sett
         return False
     if not _followup_ack_due(db, case, party, settings, now, HOW_TO_APPEAL):
         return True  # told already today: no second answer, and no plain receipt either
-    queue_mail(
+    to_party(
         db,
-        Mail(
-            template=HOW_TO_APPEAL,
-            audience=Audience.PARTY,
-            party=party,
-            case=case,
-            context={"case_ref": case.ref},
-            in_reply_to=msg.message_id,
-            refs=(*msg.references, msg.message_id),
-            auto_submitted="auto-replied",
-        ),
+        case,
+        party,
+        HOW_TO_APPEAL,
         now=now,
         settings=settings,
+        in_reply_to=msg.message_id,
+        refs=(*msg.references, msg.message_id),
+        auto_submitted="auto-replied",
     )
     return True
 

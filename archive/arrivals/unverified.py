@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 from archive.arrivals.held import hold
 from archive.record.cases import Case, Party, record_event
 from archive.record.models import IncomingMessage
-from archive.record.outbox import Audience, Mail, queue_mail
+from archive.record.outbox import to_party
 from archive.record.settings import Settings
 from archive.record.store import IngestResult
 from archive.record.timestamps import to_text
@@ -119,16 +119,13 @@ def ask_to_confirm(
     db: Database, case: Case, party: Party, settings: Settings, now: datetime, *, appeal: bool
 ) -> str:
     """Queues the request; returns its Message-ID (the party's answer refers to it)."""
-    return queue_mail(
+    return to_party(
         db,
-        Mail(
-            template=CONFIRM_TEMPLATE,
-            audience=Audience.PARTY,
-            party=party,
-            case=case,
-            context={"case_ref": case.ref, "reporter": party.role == "reporter", "appeal": appeal},
-            auto_submitted="auto-replied",
-        ),
+        case,
+        party,
+        CONFIRM_TEMPLATE,
+        {"reporter": party.role == "reporter", "appeal": appeal},
         now=now,
         settings=settings,
+        auto_submitted="auto-replied",
     )

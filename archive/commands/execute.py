@@ -15,7 +15,7 @@ from archive.commands.base import Context, Refused
 from archive.commands.outcome import is_query, outcome_entry, tell_outcome, who_must_act
 from archive.record.cases import Case, get_case, record_event
 from archive.record.models import IncomingMessage
-from archive.record.outbox import Audience, Mail, held_among, last_item, queue_mail
+from archive.record.outbox import Audience, Mail, held_among, last_item, queue_mail, to_party
 from archive.record.send_results import member_party
 from archive.record.settings import Person, Settings
 from archive.record.store import Binding
@@ -321,27 +321,23 @@ def _answer_author(db, msg, ctx: Context, settings, now, results, previews, *, a
     actor = ctx.actor
     role = "council" if settings.members and _is_council(actor, settings) else "member"
     party = member_party(db, ctx.case, actor.email, actor.name, now, role)
-    queue_mail(
+    to_party(
         db,
-        Mail(
-            template="committee/command_result",
-            audience=Audience.PARTY,
-            case=ctx.case,
-            party=party,
-            context={
-                "case_ref": ctx.case.ref,
-                "state": ctx.case.state,
-                "urgent": ctx.case.urgent,
-                "results": results,
-                "applied": applied,
-                "captured": msg.commands.body if ctx.body_taken else "",
-                "previews": previews,
-            },
-            in_reply_to=msg.message_id,
-            refs=(*msg.references, msg.message_id),
-        ),
+        ctx.case,
+        party,
+        "committee/command_result",
+        {
+            "state": ctx.case.state,
+            "urgent": ctx.case.urgent,
+            "results": results,
+            "applied": applied,
+            "captured": msg.commands.body if ctx.body_taken else "",
+            "previews": previews,
+        },
         now=now,
         settings=settings,
+        in_reply_to=msg.message_id,
+        refs=(*msg.references, msg.message_id),
     )
 
 

@@ -464,3 +464,25 @@ def to_case_audience(
     return queue_mail(
         db, Mail(template, Audience.COMMITTEE, context, case=case), now=now, settings=settings
     )
+
+
+def to_party(
+    db: Database,
+    case: Case,
+    party: Party,
+    template: str,
+    context: dict | None = None,
+    *,
+    now: datetime,
+    settings: Settings,
+    **more,
+) -> str:
+    """A mail about the case to one of its parties (at the address the case holds, with their
+    reply address), with the case's reference; its Message-ID."""
+    context = {"case_ref": case.ref, **(context or {})}
+    return queue_mail(
+        db,
+        Mail(template, Audience.PARTY, context, case=case, party=party, **more),
+        now=now,
+        settings=settings,
+    )

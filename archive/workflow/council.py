@@ -18,7 +18,7 @@ from archive.arrivals.formpages import reachable
 from archive.record.cases import Case, own_reporters
 from archive.record.deadlines import add_deadline, cancel_deadlines
 from archive.record.models import CaseState
-from archive.record.outbox import Audience, Mail, queue_mail
+from archive.record.outbox import to_party
 from archive.record.settings import Person, Settings
 
 # What the council may say in a case it holds (besides its own #appeal): all it needs to
@@ -81,18 +81,14 @@ def tell_reporter_council_has_case(
     told = 0
     for party in own_reporters(db, case):
         if reachable(db, party):
-            queue_mail(
+            to_party(
                 db,
-                Mail(
-                    template="reporter/council_has_case",
-                    audience=Audience.PARTY,
-                    case=case,
-                    party=party,
-                    context={"case_ref": case.ref},
-                    auto_submitted="no",
-                ),
+                case,
+                party,
+                "reporter/council_has_case",
                 now=now,
                 settings=settings,
+                auto_submitted="no",
             )
             told += 1
     cancel_deadlines(db, case, ("reporter-update",), now)

@@ -24,7 +24,7 @@ from archive.record.address_grammar import find_addresses
 from archive.record.cases import Case, Party, add_party, get_case, parties_of, record_event
 from archive.record.deadlines import Deadline, add_deadline, cancel_deadlines
 from archive.record.models import CaseState
-from archive.record.outbox import Audience, Mail, queue_mail, to_case_audience
+from archive.record.outbox import Audience, Mail, queue_mail, to_case_audience, to_party
 from archive.record.settings import Settings
 from archive.record.timestamps import from_text, human_date, to_text
 from archive.workflow.clock_registry import Clock, register
@@ -128,19 +128,7 @@ def _ask(db, settings, case: Case, mediation: Mediation, role: str, now: datetim
     mediator, name = mediation.mediator, mediation.mediator_name
     if role == "mediator":
         party = _mediator_party(db, case, mediator, name, now)
-        queue_mail(
-            db,
-            Mail(
-                template=CANDIDATE,
-                audience=Audience.PARTY,
-                party=party,
-                case=case,
-                shows=mediator,
-                context={"case_ref": case.ref},
-            ),
-            now=now,
-            settings=settings,
-        )
+        to_party(db, case, party, CANDIDATE, now=now, settings=settings, shows=mediator)
         return "the candidate mediator is asked whether they can serve"
     asked = _reachable(db, case, role)
     for party in asked:
@@ -155,18 +143,15 @@ def _ask(db, settings, case: Case, mediation: Mediation, role: str, now: datetim
 def _invite(db, settings, case, party, mediator, name, now) -> None:
     # The guard reads the whole of what the member wrote; only the mediator's own identity may
     # show (a member who mediates).
-    queue_mail(
+    to_party(
         db,
-        Mail(
-            template=INVITATION,
-            audience=Audience.PARTY,
-            party=party,
-            case=case,
-            shows=mediator,
-            context={"case_ref": case.ref, "mediator": name or mediator},
-        ),
+        case,
+        party,
+        INVITATION,
+        {"mediator": name or mediator},
         now=now,
         settings=settings,
+        shows=mediator,
     )
 
 
@@ -226,18 +211,7 @@ def _release_candidate(db, settings, case: Case, mediation: Mediation, now: date
         return
     party = _mediator_party(db, case, mediation.mediator, mediation.mediator_name, now)
     if not party.no_contact:
-        queue_mail(
-            db,
-            Mail(
-                template="mediator/not_needed",
-                audience=Audience.PARTY,
-                party=party,
-                case=case,
-                context={"case_ref": case.ref},
-            ),
-            now=now,
-            settings=settings,
-        )
+        to_party(db, case, party, "mediator/not_needed", now=now, settings=settings)
 
 
 def _advance(db, settings, case: Case, mediation: Mediation, now: datetime) -> str:
@@ -288,15 +262,12 @@ def _tell_settled(db, settings, case: Case, mediation: Mediation, due: datetime,
     due_text = human_date(due, settings.zone)
     # Both parties agreed to this mediator: the mediator needs to know whom to talk to.
     parties = [_named(p) for role in ("reporter", "reported") for p in _reachable(db, case, role)]
-    queue_mail(
+    to_party(
         db,
-        Mail(
-            template="mediator/brief",
-            audience=Audience.PARTY,
-            party=mediator,
-            case=case,
-            context={"case_ref": case.ref, "due": due_text, "parties": parties},
-        ),
+        case,
+        mediator,
+        "mediator/brief",
+        {"due": due_text, "parties": parties},
         now=now,
         settings=settings,
     )
@@ -346,36 +317,18 @@ def extend_mediation(
     )
     due = human_date(until, settings.zone)
     mediator = _mediator_party(db, case, mediation.mediator, mediation.mediator_name, now)
-    queue_mail(
-        db,
-        Mail(
-            template="mediator/extended",
-            audience=Audience.PARTY,
-            party=mediator,
-            case=case,
-            context={"case_ref": case.ref, "due": due},
-        ),
-        now=now,
-        settings=settings,
-    )
+    to_party(db, case, mediator, "mediator/extended", {"due": due}, now=now, settings=settings)
     for role in ("reporter", "reported"):
         for party in _reachable(db, case, role):
-            queue_mail(
+            to_party(
                 db,
-                Mail(
-                    template="party/mediation_extended",
-                    audience=Audience.PARTY,
-                    party=party,
-                    case=case,
-                    shows=mediation.mediator,
-                    context={
-                        "case_ref": case.ref,
-                        "due": due,
-                        "mediator": mediation.mediator_name or mediation.mediator,
-                    },
-                ),
+                case,
+                party,
+                "party/mediation_extended",
+                {"due": due, "mediator": mediation.mediator_name or mediation.mediator},
                 now=now,
                 settings=settings,
+                shows=mediation.mediator,
             )
     return f"the mediation is now due by {due}; the mediator and both parties are told"
 
@@ -393,18 +346,7 @@ def record_report(
     record_event(db, case, now=now, actor="mediator", action="mediation-report")
     for role in ("reporter", "reported"):
         for party in _reachable(db, case, role):
-            queue_mail(
-                db,
-                Mail(
-                    template=VET,
-                    audience=Audience.PARTY,
-                    party=party,
-                    case=case,
-                    context={"case_ref": case.ref, "report": text},
-                ),
-                now=now,
-                settings=settings,
-            )
+            to_party(db, case, party, VET, {"report": text}, now=now, settings=settings)
     _back_to_deliberation(db, case, now, "mediator's report")
     return "report recorded and sent to the parties to vet; the case is back in deliberation"
 
@@ -536,15 +478,12 @@ def _tell_mediator_decided(
     ).fetchone()
     for party in [] if told_before else parties_of(db, case, "mediator"):
         if party.email == mediation.mediator and not party.no_contact:
-            queue_mail(
+            to_party(
                 db,
-                Mail(
-                    template="mediator/decided",
-                    audience=Audience.PARTY,
-                    party=party,
-                    case=case,
-                    context={"case_ref": case.ref, "reported": reported},
-                ),
+                case,
+                party,
+                "mediator/decided",
+                {"reported": reported},
                 now=now,
                 settings=settings,
             )
@@ -707,22 +646,18 @@ def _answer(
         return None  # not an answer to the invitation: the committee reads it as it is
     if party.role != "mediator" and parent == INVITATION:
         # Neither yes, no nor an address: asked once what they meant, never guessed.
-        queue_mail(
+        to_party(
             db,
-            Mail(
-                template=UNCLEAR,
-                audience=Audience.PARTY,
-                party=party,
-                case=case,
-                shows=mediation.mediator,
-                context={
-                    "case_ref": case.ref,
-                    "someone_else": bool(SOMEONE_ELSE_RE.search(text)),
-                    "mediator": mediation.mediator_name or mediation.mediator,
-                },
-            ),
+            case,
+            party,
+            UNCLEAR,
+            {
+                "someone_else": bool(SOMEONE_ELSE_RE.search(text)),
+                "mediator": mediation.mediator_name or mediation.mediator,
+            },
             now=now,
             settings=settings,
+            shows=mediation.mediator,
         )
         return {"unclear": True, "asked": True}
     return {"unclear": True, "asked": False}

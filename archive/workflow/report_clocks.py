@@ -13,7 +13,7 @@ from archive.arrivals.formpages import reachable
 from archive.record.cases import Case, own_reporters, record_event
 from archive.record.deadlines import Deadline, add_deadline
 from archive.record.models import CaseState
-from archive.record.outbox import Audience, Mail, queue_mail, to_case_audience
+from archive.record.outbox import to_case_audience, to_party
 from archive.record.send_results import member_party
 from archive.record.settings import Settings
 from archive.record.timestamps import human_date, human_duration, parse_date
@@ -85,15 +85,12 @@ def queue_reporter_update(db, settings: Settings, now: datetime, case: Case) -> 
     sent = 0
     for party in own_reporters(db, case):
         if reachable(db, party):
-            queue_mail(
+            to_party(
                 db,
-                Mail(
-                    template="reporter/update",
-                    audience=Audience.PARTY,
-                    case=case,
-                    party=party,
-                    context={"case_ref": case.ref, "timeline": timeline},
-                ),
+                case,
+                party,
+                "reporter/update",
+                {"timeline": timeline},
                 now=now,
                 settings=settings,
             )
@@ -126,18 +123,15 @@ def fire_unilateral_reminder(
     # asks for is then theirs by the reply address too, never a stranger's word.
     role = "council" if settings.members and person not in settings.members else "member"
     party = member_party(db, case, person.email, person.name, now, role)
-    queue_mail(
+    to_party(
         db,
-        Mail(
-            template="committee/unilateral_reminder",
-            audience=Audience.PARTY,
-            party=party,
-            to_addr=member,
-            case=case,
-            context={"case_ref": case.ref, "since": since},
-        ),
+        case,
+        party,
+        "committee/unilateral_reminder",
+        {"since": since},
         now=now,
         settings=settings,
+        to_addr=member,
     )
     return True
 
