@@ -479,16 +479,12 @@ def _appeal_thread(db, appeal_pk: int) -> dict:
     return {"in_reply_to": thread, "refs": (thread,)} if thread else {}
 
 
-def fire_appeal_reminder(
-    db, settings: Settings, now: datetime, deadline: Deadline, case: Case
-) -> bool:
-    appeal = _open_appeal(db, deadline)
-    if appeal is None:
-        return False
+def _remind_council(db, settings: Settings, now: datetime, case: Case, appeal, template: str):
+    """An open appeal's reminder or overdue notice to the council, in the appeal's thread."""
     queue_mail(
         db,
         Mail(
-            template="council/appeal_reminder",
+            template=template,
             audience=Audience.COUNCIL,
             case=case,
             **_appeal_thread(db, appeal[0]),
@@ -497,6 +493,15 @@ def fire_appeal_reminder(
         now=now,
         settings=settings,
     )
+
+
+def fire_appeal_reminder(
+    db, settings: Settings, now: datetime, deadline: Deadline, case: Case
+) -> bool:
+    appeal = _open_appeal(db, deadline)
+    if appeal is None:
+        return False
+    _remind_council(db, settings, now, case, appeal, "council/appeal_reminder")
     return True
 
 
@@ -507,18 +512,7 @@ def fire_appeal_due(db, settings: Settings, now: datetime, deadline: Deadline, c
     record_event(
         db, case, now=now, actor="clock", action="appeal-overdue", detail={"appeal": appeal[0]}
     )
-    queue_mail(
-        db,
-        Mail(
-            template="council/appeal_overdue",
-            audience=Audience.COUNCIL,
-            case=case,
-            **_appeal_thread(db, appeal[0]),
-            context=_due_context(case, appeal, settings),
-        ),
-        now=now,
-        settings=settings,
-    )
+    _remind_council(db, settings, now, case, appeal, "council/appeal_overdue")
     return True
 
 
