@@ -9,8 +9,6 @@ and the reporter's own clients write it, what reached each mailbox judged.
 
 from __future__ import annotations
 
-import pytest
-
 from tests.service.test_walks_e2e import (
     ALICE,
     BOB,
@@ -21,28 +19,20 @@ from tests.service.test_walks_e2e import (
     REPORT,
     REPORTS,
     RITA,
-    Walk,
     apple_mail,
     body,
     gmail,
     outlook,
     reply_address,
     thunderbird,
+    walk,  # noqa: F401 (a fixture: `casebook serve` and its sink)
 )
 from tests.support.mailbuild import sign
 
 COUNCIL = "council@example.org"
 
 
-@pytest.fixture
-def walk(tmp_path, relay):
-    w = Walk(tmp_path, relay)
-    w.process.start()
-    yield w
-    w.process.stop()
-
-
-def test_the_council_reads_the_case_when_it_is_handed_over_and_when_it_is_resolved(walk):
+def test_the_council_reads_the_case_when_it_is_handed_over_and_when_it_is_resolved(walk):  # noqa: F811
     w = walk
     w.send(w.signed_by_example_net(REPORT.encode()), RITA[1], REPORTS)
     notice = w.expect(ALICE[1], "New report")

@@ -8,8 +8,6 @@ own clients write it, what reached each mailbox judged.
 
 from __future__ import annotations
 
-import pytest
-
 from tests.service.test_walks_e2e import (
     ALICE,
     CAROL,
@@ -17,25 +15,17 @@ from tests.service.test_walks_e2e import (
     REPORT,
     REPORTS,
     RITA,
-    Walk,
     apple_mail,
     body,
     gmail,
     outlook,
     reply_address,
+    walk,  # noqa: F401 (a fixture: `casebook serve` and its sink)
 )
 from tests.support.mailbuild import sign
 
 
-@pytest.fixture
-def walk(tmp_path, relay):
-    w = Walk(tmp_path, relay)
-    w.process.start()
-    yield w
-    w.process.stop()
-
-
-def test_the_person_reprimanded_who_wants_to_appeal_is_told_how(walk):
+def test_the_person_reprimanded_who_wants_to_appeal_is_told_how(walk):  # noqa: F811
     w = walk
     w.send(w.signed_by_example_net(REPORT.encode()), RITA[1], REPORTS)
     notice = w.expect(ALICE[1], "New report")
@@ -98,7 +88,7 @@ def test_the_person_reprimanded_who_wants_to_appeal_is_told_how(walk):
     assert not [s for s in council if "An appeal arrived" in s], council
 
 
-def test_before_any_decision_an_appeal_word_gets_the_ordinary_receipt(walk):
+def test_before_any_decision_an_appeal_word_gets_the_ordinary_receipt(walk):  # noqa: F811
     w = walk
     w.send(w.signed_by_example_net(REPORT.encode()), RITA[1], REPORTS)
     ack = w.expect(RITA[1], "We received your report")
